@@ -1,0 +1,44 @@
+# hookline: `make run` to try it, `make test` for the whole suite.
+GO          ?= go
+BIN         := bin/hookline
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages whose tests exercise concurrency; they also run under the race detector.
+RACE_PKGS   := ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/...
+
+.PHONY: build run test test-race bench lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hookline
+
+# Starts the server with the embedded default config and data in ./data.
+# 127.0.0.0/8 is allowed as a delivery target so `hookline sink` on this
+# machine can receive; production configs leave it out.
+run: build
+	./$(BIN) serve --data ./data --allow-net 127.0.0.0/8
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 9m ./...
+	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
+
+test-race:
+	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"hookline/configs"
+)
+
+// config mirrors configs/hookline.yaml; the file documents every field.
+type config struct {
+	Listen        string   `yaml:"listen"`
+	Data          string   `yaml:"data"`
+	AdminToken    string   `yaml:"admin_token"`
+	AllowNet      []string `yaml:"allow_net"`
+	RetrySchedule string   `yaml:"retry_schedule"`
+	Ingest        struct {
+		MaxEventBytes  int `yaml:"max_event_bytes"`
+		MaxBodyBytes   int `yaml:"max_body_bytes"`
+		MaxBatchEvents int `yaml:"max_batch_events"`
+	} `yaml:"ingest"`
+	Delivery struct {
+		MaxInFlight          int           `yaml:"max_in_flight"`
+		Timeout              time.Duration `yaml:"timeout"`
+		ConnectTimeout       time.Duration `yaml:"connect_timeout"`
+		MaxConnsPerHost      int           `yaml:"max_conns_per_host"`
+		ResponseCaptureBytes int           `yaml:"response_capture_bytes"`
+	} `yaml:"delivery"`
+	WAL struct {
+		CompressAbove int   `yaml:"compress_above"`
+		CacheBytes    int64 `yaml:"cache_bytes"`
+	} `yaml:"wal"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+}
+
+// loadConfig reads path, or the embedded default when path is empty.
+// Unknown keys are errors: a misspelt option must not be silently ignored.
+func loadConfig(path string) (*config, error) {
+	var c config
+	// The embedded default is decoded first so a user file only needs the
+	// options it changes.
+	if err := decodeYAML(configs.Default, &c); err != nil {
+		return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
+	}
+	if path == "" {
+		return &c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config file: %w", err)
+	}
+	if err := decodeYAML(b, &c); err != nil {
+		return nil, fmt.Errorf("cannot parse config file %q: %w", path, err)
+	}
+	return &c, nil
+}
+
+func decodeYAML(b []byte, c *config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+		return err
+	}
+	return nil
+}
+
+func parseAllowNets(nets []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(nets))
+	for _, n := range nets {
+		n = strings.TrimSpace(n)
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			// A bare address allows just itself.
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, fmt.Errorf("allow-net %q is not a CIDR like 127.0.0.0/8 or an IP address", n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

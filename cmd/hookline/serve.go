@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"hookline/engine"
+	"hookline/httpin"
+	"hookline/httpout"
+	"hookline/wal"
+)
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configPath := fs.String("config", "", "config file (default: the embedded configs/hookline.yaml)")
+	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "data directory (default ./data)")
+	token := fs.String("admin-token", "", "bearer token for the API (else $HOOKLINE_ADMIN_TOKEN, else generated)")
+	retry := fs.String("retry-schedule", "", "comma-separated delays before attempts 2..N, e.g. 5s,5m,30m,2h,5h,10h,10h")
+	var allow stringList
+	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments; got %q", fs.Args())
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "data":
+			cfg.Data = *data
+		case "admin-token":
+			cfg.AdminToken = *token
+		case "retry-schedule":
+			cfg.RetrySchedule = *retry
+		case "allow-net":
+			cfg.AllowNet = allow
+		}
+	})
+	return serve(cfg)
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level %q is not one of debug, info, warn, error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(cfg *config) error {
+	logger, err := newLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	allow, err := parseAllowNets(cfg.AllowNet)
+	if err != nil {
+		return err
+	}
+	schedule, err := engine.ParseRetrySchedule(cfg.RetrySchedule)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("cannot create data directory: %w", err)
+	}
+	token, err := adminToken(cfg)
+	if err != nil {
+		return err
+	}
+
+	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), &wal.Options{
+		CompressAbove: cfg.WAL.CompressAbove,
+		CacheBytes:    cfg.WAL.CacheBytes,
+	})
+	if err != nil {
+		return err
+	}
+	set := metrics.NewSet()
+	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
+	sender := httpout.NewSender(httpout.Options{
+		Allow:           allow,
+		ConnectTimeout:  cfg.Delivery.ConnectTimeout,
+		Timeout:         cfg.Delivery.Timeout,
+		MaxConnsPerHost: cfg.Delivery.MaxConnsPerHost,
+		CaptureBytes:    cfg.Delivery.ResponseCaptureBytes,
+		UserAgent:       "hookline/" + version,
+	})
+	eng, err := engine.New(log, sender, engine.Options{
+		RetrySchedule:      schedule,
+		DefaultMaxInFlight: cfg.Delivery.MaxInFlight,
+		Logger:             logger,
+		Metrics:            set,
+	})
+	if err != nil {
+		_ = log.Close()
+		return err
+	}
+	srv, err := httpin.New(eng, httpin.Options{
+		Listen:         cfg.Listen,
+		AdminToken:     token,
+		MaxEventBytes:  cfg.Ingest.MaxEventBytes,
+		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		MaxBatchEvents: cfg.Ingest.MaxBatchEvents,
+		Logger:         logger,
+		Metrics:        set,
+	})
+	if err == nil {
+		err = srv.Listen()
+	}
+	if err != nil {
+		eng.Stop(context.Background())
+		_ = log.Close()
+		return err
+	}
+	logger.Info("hookline started", "version", version, "listen", "http://"+srv.Addr(), "data", cfg.Data, "allow_net", cfg.AllowNet)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve() }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		logger.Info("shutting down", "signal", s.String())
+	case err = <-serveErr:
+		logger.Error("server stopped", "err", err)
+	}
+	signal.Stop(sig)
+
+	// Stop in reverse order of start: no new requests, then finish attempts
+	// in flight, then close the log so everything accepted is on disk.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(ctx); serr != nil {
+		logger.Warn("http shutdown incomplete", "err", serr)
+	}
+	eng.Stop(ctx)
+	sender.CloseIdle()
+	if cerr := log.Close(); cerr != nil {
+		return cerr
+	}
+	logger.Info("stopped")
+	return err
+}
+
+// adminToken returns the configured token, else the environment's, else the
+// one saved in the data directory, else a new one it saves and prints once.
+func adminToken(cfg *config) (string, error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	if t := os.Getenv("HOOKLINE_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(cfg.Data, "admin.token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("cannot read admin token: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("cannot generate admin token: %w", err)
+	}
+	t := "hl_" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("cannot save admin token: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "\nGenerated admin token (saved in %s, shown only now):\n\n    %s\n\n", path, t)
+	return t, nil
+}

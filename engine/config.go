@@ -1,0 +1,348 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"hookline/httpout"
+	"hookline/wal"
+)
+
+func unmarshalJSON(b []byte, v any) error { return sonic.Unmarshal(b, v) }
+
+// CreateTenant creates tenant in.ID.
+func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
+	if in.ID == nil || !validTenantID(*in.ID) {
+		return Tenant{}, invalid("invalid_tenant_id", "tenant id must be 1-%d characters of a-z 0-9 - _, starting with a letter or digit", maxTenantIDLen)
+	}
+	now := time.Now().UTC()
+	t := Tenant{ID: *in.ID, CreatedAt: now, UpdatedAt: now}
+	if err := applyTenantInput(&t, in); err != nil {
+		return Tenant{}, err
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	if e.tenants[t.ID] != nil {
+		return Tenant{}, conflict("tenant_exists", "tenant %q already exists", t.ID)
+	}
+	if err := e.putTenant(&t); err != nil {
+		return Tenant{}, err
+	}
+	e.tenants[t.ID] = &tenantState{t: t}
+	return t, nil
+}
+
+func applyTenantInput(t *Tenant, in TenantInput) error {
+	if in.Name != nil {
+		if len(*in.Name) > maxNameLen {
+			return invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
+		}
+		t.Name = *in.Name
+	}
+	return nil
+}
+
+func (e *Engine) putTenant(t *Tenant) error {
+	b, err := sonic.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("cannot encode tenant %q: %w", t.ID, err)
+	}
+	return e.log.PutTenant(t.ID, b)
+}
+
+// GetTenant returns tenant id.
+func (e *Engine) GetTenant(id string) (Tenant, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	ts := e.tenants[id]
+	if ts == nil {
+		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	return ts.t, nil
+}
+
+// ListTenants returns up to limit tenants with IDs after the given one, in ID order.
+func (e *Engine) ListTenants(after string, limit int) []Tenant {
+	e.cfgMu.RLock()
+	out := make([]Tenant, 0, len(e.tenants))
+	for id, ts := range e.tenants {
+		if id > after {
+			out = append(out, ts.t)
+		}
+	}
+	e.cfgMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// UpdateTenant applies a patch to tenant id.
+func (e *Engine) UpdateTenant(id string, in TenantInput) (Tenant, error) {
+	if in.ID != nil && *in.ID != id {
+		return Tenant{}, invalid("immutable_field", "a tenant's id cannot change")
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	ts := e.tenants[id]
+	if ts == nil {
+		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	t := ts.t
+	if err := applyTenantInput(&t, in); err != nil {
+		return Tenant{}, err
+	}
+	t.UpdatedAt = time.Now().UTC()
+	if err := e.putTenant(&t); err != nil {
+		return Tenant{}, err
+	}
+	ts.t = t
+	return t, nil
+}
+
+// DeleteTenant deletes tenant id with its endpoints and their queues.
+func (e *Engine) DeleteTenant(id string) error {
+	e.cfgMu.Lock()
+	ts := e.tenants[id]
+	if ts == nil {
+		e.cfgMu.Unlock()
+		return notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	for _, ln := range ts.lanes {
+		if err := e.log.DeleteEndpoint(ln.id); err != nil {
+			e.cfgMu.Unlock()
+			return err
+		}
+		delete(e.lanes, ln.id)
+	}
+	err := e.log.DeleteTenant(id)
+	lanes := ts.lanes
+	ts.lanes = nil
+	if err == nil {
+		delete(e.tenants, id)
+	}
+	e.cfgMu.Unlock()
+	for _, ln := range lanes {
+		ln.stop()
+	}
+	return err
+}
+
+// CreateEndpoint creates an endpoint for tenant. The returned Endpoint
+// carries the signing secret: the only time it is shown besides rotation.
+func (e *Engine) CreateEndpoint(tenant string, in EndpointInput) (Endpoint, error) {
+	if in.URL == nil {
+		return Endpoint{}, invalid("missing_url", "url is required")
+	}
+	now := time.Now().UTC()
+	ep := Endpoint{
+		ID:          endpointPrefix + wal.NewID().String(),
+		Tenant:      tenant,
+		EventTypes:  []string{"*"},
+		MaxInFlight: e.opts.DefaultMaxInFlight,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if in.Secret == nil {
+		secret, err := httpout.NewSecret()
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("cannot generate a secret: %w", err)
+		}
+		ep.Secret = secret
+	}
+	if err := e.applyEndpointInput(&ep, in); err != nil {
+		return Endpoint{}, err
+	}
+	cfg, err := e.laneConfig(&ep)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	id, _ := ParseEndpointID(ep.ID)
+
+	e.cfgMu.Lock()
+	ts := e.tenants[tenant]
+	if ts == nil {
+		e.cfgMu.Unlock()
+		return Endpoint{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if err := e.putEndpoint(id, &ep); err != nil {
+		e.cfgMu.Unlock()
+		return Endpoint{}, err
+	}
+	ln := newLane(e, id, cfg)
+	e.lanes[id] = ln
+	ts.lanes = append(slices.Clip(ts.lanes), ln)
+	e.cfgMu.Unlock()
+	ln.start()
+	return ep, nil
+}
+
+func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
+	if in.URL != nil {
+		u := strings.TrimSpace(*in.URL)
+		if err := e.sender.Guard().CheckURL(u); err != nil {
+			var ue *httpout.URLError
+			if errors.As(err, &ue) {
+				return invalid(ue.Code, "%s", ue.Message)
+			}
+			return invalid("invalid_url", "%s", err)
+		}
+		ep.URL = u
+	}
+	if in.Description != nil {
+		if len(*in.Description) > maxDescriptionLen {
+			return invalid("invalid_description", "description is %d bytes; at most %d allowed", len(*in.Description), maxDescriptionLen)
+		}
+		ep.Description = *in.Description
+	}
+	if in.EventTypes != nil {
+		types := *in.EventTypes
+		if len(types) == 0 || len(types) > maxEventTypes {
+			return invalid("invalid_event_types", "event_types needs 1-%d entries; use [\"*\"] for all events", maxEventTypes)
+		}
+		for _, p := range types {
+			if !validPattern(p) {
+				return invalid("invalid_event_types", "event type pattern %q is not an exact type, \"prefix.*\" or \"*\"", p)
+			}
+		}
+		ep.EventTypes = slices.Clone(types)
+	}
+	if in.MaxInFlight != nil {
+		if n := *in.MaxInFlight; n < 1 || n > maxInFlightLimit {
+			return invalid("invalid_max_in_flight", "max_in_flight is %d; it must be 1-%d", n, maxInFlightLimit)
+		}
+		ep.MaxInFlight = *in.MaxInFlight
+	}
+	if in.RetrySchedule != nil {
+		if len(*in.RetrySchedule) > 0 {
+			if _, err := parseDelays(*in.RetrySchedule); err != nil {
+				return invalid("invalid_retry_schedule", "%s", err)
+			}
+		}
+		ep.RetrySchedule = slices.Clone(*in.RetrySchedule)
+	}
+	if in.Disabled != nil {
+		ep.Disabled = *in.Disabled
+	}
+	if in.Secret != nil {
+		if _, err := httpout.ParseSecret(*in.Secret); err != nil {
+			return invalid("invalid_secret", "%s", err)
+		}
+		ep.Secret = *in.Secret
+	}
+	return nil
+}
+
+func (e *Engine) putEndpoint(id wal.ID, ep *Endpoint) error {
+	b, err := sonic.Marshal(ep)
+	if err != nil {
+		return fmt.Errorf("cannot encode endpoint %s: %w", ep.ID, err)
+	}
+	return e.log.PutEndpoint(id, b)
+}
+
+// lookupLaneLocked finds tenant's endpoint epID; the caller holds cfgMu.
+func (e *Engine) lookupLaneLocked(tenant, epID string) (*Lane, error) {
+	if e.tenants[tenant] == nil {
+		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	id, ok := ParseEndpointID(epID)
+	if ok {
+		if ln := e.lanes[id]; ln != nil && ln.config().ep.Tenant == tenant {
+			return ln, nil
+		}
+	}
+	return nil, notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
+}
+
+// GetEndpoint returns the endpoint without its secret.
+func (e *Engine) GetEndpoint(tenant, epID string) (Endpoint, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	ln, err := e.lookupLaneLocked(tenant, epID)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	return ln.config().view(), nil
+}
+
+// ListEndpoints returns up to limit of tenant's endpoints with IDs after the
+// given one, in ID (creation) order, without secrets.
+func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, error) {
+	e.cfgMu.RLock()
+	ts := e.tenants[tenant]
+	if ts == nil {
+		e.cfgMu.RUnlock()
+		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	out := make([]Endpoint, 0, len(ts.lanes))
+	for _, ln := range ts.lanes {
+		if v := ln.config().view(); v.ID > after {
+			out = append(out, v)
+		}
+	}
+	e.cfgMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// UpdateEndpoint applies a patch; the lane picks the new config up at once.
+func (e *Engine) UpdateEndpoint(tenant, epID string, in EndpointInput) (Endpoint, error) {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	ln, err := e.lookupLaneLocked(tenant, epID)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ep := ln.config().ep
+	ep.EventTypes = slices.Clone(ep.EventTypes)
+	if err := e.applyEndpointInput(&ep, in); err != nil {
+		return Endpoint{}, err
+	}
+	ep.UpdatedAt = time.Now().UTC()
+	cfg, err := e.laneConfig(&ep)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if err := e.putEndpoint(ln.id, &ep); err != nil {
+		return Endpoint{}, err
+	}
+	ln.setConfig(cfg)
+	return cfg.view(), nil
+}
+
+// DeleteEndpoint deletes the endpoint and its queued deliveries.
+func (e *Engine) DeleteEndpoint(tenant, epID string) error {
+	e.cfgMu.Lock()
+	ln, err := e.lookupLaneLocked(tenant, epID)
+	if err != nil {
+		e.cfgMu.Unlock()
+		return err
+	}
+	if err := e.log.DeleteEndpoint(ln.id); err != nil {
+		e.cfgMu.Unlock()
+		return err
+	}
+	delete(e.lanes, ln.id)
+	ts := e.tenants[tenant]
+	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
+	e.cfgMu.Unlock()
+	ln.stop()
+	return nil
+}
+
+func (e *Engine) lane(id wal.ID) *Lane {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	return e.lanes[id]
+}

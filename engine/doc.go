@@ -1,0 +1,10 @@
+// Package engine owns delivery: it keeps the tenants and endpoints in memory,
+// fans each published event out to the endpoints subscribed to its type,
+// runs one Lane per endpoint that signs and sends deliveries through httpout,
+// and applies the retry policy with a timer wheel backed by the on-disk retry
+// index. It stores everything through wal and speaks HTTP only through
+// httpout; it must not import httpin, bench or cmd.
+//
+// Lock order: Engine.cfgMu, then scheduler.mu, then Lane.mu; no goroutine
+// holding scheduler.mu takes cfgMu.
+package engine

@@ -1,0 +1,302 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"hookline/httpout"
+	"hookline/wal"
+)
+
+// Options configure an Engine. Zero values take the defaults.
+type Options struct {
+	// RetrySchedule is the server-wide delay before attempts 2..N;
+	// endpoints may override it. Default: DefaultRetrySchedule.
+	RetrySchedule []time.Duration
+	// DefaultMaxInFlight is an endpoint's max_in_flight when it sets none. Default 16.
+	DefaultMaxInFlight int
+	// Tick is the retry timer wheel's resolution. Default 100ms.
+	Tick time.Duration
+	// WheelSlots is the wheel size (a power of two); Tick × WheelSlots is how
+	// far ahead retries are held in memory. Default 4096 (~7 min at 100ms).
+	WheelSlots int
+	Logger     *slog.Logger
+	// Metrics is where the engine registers its metrics; nil creates a set.
+	Metrics *metrics.Set
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if len(o.RetrySchedule) == 0 {
+		o.RetrySchedule = DefaultRetrySchedule
+	}
+	if o.DefaultMaxInFlight == 0 {
+		o.DefaultMaxInFlight = 16
+	}
+	if o.Tick == 0 {
+		o.Tick = 100 * time.Millisecond
+	}
+	if o.WheelSlots == 0 {
+		o.WheelSlots = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+}
+
+// Engine holds the live configuration and the lanes. All methods are safe for
+// concurrent use.
+type Engine struct {
+	log    *wal.Log
+	sender *httpout.Sender
+	opts   Options
+	logger *slog.Logger
+	m      *Metrics
+	sched  *scheduler
+
+	// cfgMu is held for reading while an event is matched and appended, and
+	// for writing while endpoints change, so an endpoint deleted or created
+	// concurrently is either in an event's fan-out or not, never half.
+	cfgMu   sync.RWMutex
+	tenants map[string]*tenantState
+	lanes   map[wal.ID]*Lane
+
+	workers sync.Pool // *worker
+	stopped chan struct{}
+}
+
+type tenantState struct {
+	t Tenant
+	// lanes is replaced, never mutated, so Publish can use it after unlocking.
+	lanes []*Lane
+}
+
+// New loads tenants and endpoints from log and starts their lanes and the
+// retry scheduler. Corrupt config records are logged and skipped.
+func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
+	opts.EnsureDefaults()
+	e := &Engine{
+		log:     log,
+		sender:  sender,
+		opts:    opts,
+		logger:  opts.Logger,
+		m:       newMetrics(opts.Metrics),
+		tenants: make(map[string]*tenantState),
+		lanes:   make(map[wal.ID]*Lane),
+		stopped: make(chan struct{}),
+	}
+	e.workers.New = func() any { return new(worker) }
+	if err := e.load(); err != nil {
+		return nil, err
+	}
+	e.sched = newScheduler(e, time.Now().UnixMilli())
+	opts.Metrics.NewGauge(`hookline_retry_wheel_pending`, func() float64 { return float64(e.sched.pending()) })
+	opts.Metrics.NewGauge(`hookline_endpoints`, func() float64 {
+		e.cfgMu.RLock()
+		defer e.cfgMu.RUnlock()
+		return float64(len(e.lanes))
+	})
+	e.sched.start()
+	e.cfgMu.RLock()
+	for _, ln := range e.lanes {
+		ln.start()
+	}
+	e.cfgMu.RUnlock()
+	return e, nil
+}
+
+func (e *Engine) load() error {
+	err := e.log.Tenants(func(id string, val []byte) error {
+		var t Tenant
+		if err := unmarshalJSON(val, &t); err != nil {
+			e.logger.Error("skipping corrupt tenant record", "tenant", id, "err", err)
+			return nil
+		}
+		e.tenants[id] = &tenantState{t: t}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot load tenants: %w", err)
+	}
+	err = e.log.Endpoints(func(id wal.ID, val []byte) error {
+		var ep Endpoint
+		if err := unmarshalJSON(val, &ep); err != nil {
+			e.logger.Error("skipping corrupt endpoint record", "endpoint", id, "err", err)
+			return nil
+		}
+		ts := e.tenants[ep.Tenant]
+		if ts == nil {
+			e.logger.Error("skipping endpoint of unknown tenant", "endpoint", ep.ID, "tenant", ep.Tenant)
+			return nil
+		}
+		cfg, err := e.laneConfig(&ep)
+		if err != nil {
+			e.logger.Error("skipping endpoint with invalid config", "endpoint", ep.ID, "err", err)
+			return nil
+		}
+		ln := newLane(e, id, cfg)
+		e.lanes[id] = ln
+		ts.lanes = append(ts.lanes, ln)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot load endpoints: %w", err)
+	}
+	return nil
+}
+
+// Stop stops the scheduler and the lanes, waiting for attempts in flight until
+// ctx is done. Attempts not finished by then stay queued on disk and are made
+// again after a restart. The caller stops ingest first and closes the log after.
+func (e *Engine) Stop(ctx context.Context) {
+	close(e.stopped)
+	e.sched.stop()
+	e.cfgMu.RLock()
+	lanes := make([]*Lane, 0, len(e.lanes))
+	for _, ln := range e.lanes {
+		lanes = append(lanes, ln)
+	}
+	e.cfgMu.RUnlock()
+	for _, ln := range lanes {
+		ln.stop()
+	}
+	for _, ln := range lanes {
+		if !ln.wait(ctx) {
+			e.logger.Warn("shutdown deadline passed with attempts in flight; they will be retried after restart")
+			return
+		}
+	}
+}
+
+// PublishEvent is one event to publish.
+type PublishEvent struct {
+	Type           string
+	Payload        []byte // raw JSON, placed unchanged as the body's "data"
+	IdempotencyKey string
+}
+
+// Publish appends evs for tenant durably and queues one delivery per
+// subscribed endpoint. It returns once the events are fsynced; res[i] gets
+// event i's ID, or the first event's ID for a repeated idempotency key.
+func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResult) error {
+	for i := range evs {
+		if !ValidEventType(evs[i].Type) {
+			return invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)
+		}
+	}
+	p := getPublishBuf(len(evs))
+	defer putPublishBuf(p)
+	now := time.Now()
+	for i := range evs {
+		p.bodies = appendBody(p.bodies, evs[i].Type, now, evs[i].Payload)
+		p.ends = append(p.ends, len(p.bodies))
+	}
+
+	e.cfgMu.RLock()
+	ts := e.tenants[tenant]
+	if ts == nil {
+		e.cfgMu.RUnlock()
+		return notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	for i := range evs {
+		for _, ln := range ts.lanes {
+			if ln.accepts(evs[i].Type) {
+				p.eps = append(p.eps, ln.id)
+				p.targets = append(p.targets, ln)
+			}
+		}
+		p.epEnds = append(p.epEnds, len(p.eps))
+	}
+	bodyStart, epStart := 0, 0
+	for i := range evs {
+		p.wevs = append(p.wevs, wal.AppendEvent{
+			Tenant:         tenant,
+			Type:           evs[i].Type,
+			TimeMs:         now.UnixMilli(),
+			Body:           p.bodies[bodyStart:p.ends[i]],
+			IdempotencyKey: evs[i].IdempotencyKey,
+			Endpoints:      p.eps[epStart:p.epEnds[i]],
+		})
+		bodyStart, epStart = p.ends[i], p.epEnds[i]
+	}
+	err := e.log.Append(p.wevs, res)
+	e.cfgMu.RUnlock()
+	if err != nil {
+		if errors.Is(err, wal.ErrClosed) {
+			return unavailable("shutting_down", "the server is shutting down")
+		}
+		return fmt.Errorf("cannot append %d events of tenant %q: %w", len(evs), tenant, err)
+	}
+
+	epStart = 0
+	for i := range p.wevs {
+		if res[i].Duplicate {
+			e.m.eventsDuplicate.Inc()
+		} else {
+			e.m.eventsIngested.Inc()
+			e.m.fanoutDeliveries.Add(p.epEnds[i] - epStart)
+			for _, ln := range p.targets[epStart:p.epEnds[i]] {
+				ln.kick()
+			}
+		}
+		epStart = p.epEnds[i]
+	}
+	return nil
+}
+
+// appendBody renders the delivery body. typ was validated to need no JSON
+// escaping, and the payload is raw JSON copied as it came.
+func appendBody(dst []byte, typ string, t time.Time, payload []byte) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","timestamp":"`...)
+	dst = t.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	dst = append(dst, `","data":`...)
+	if len(payload) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, payload...)
+	}
+	return append(dst, '}')
+}
+
+// publishBuf holds one Publish call's scratch space.
+type publishBuf struct {
+	bodies  []byte
+	ends    []int
+	wevs    []wal.AppendEvent
+	eps     []wal.ID
+	epEnds  []int
+	targets []*Lane
+}
+
+var publishBufPool = sync.Pool{New: func() any { return new(publishBuf) }}
+
+func getPublishBuf(n int) *publishBuf {
+	p := publishBufPool.Get().(*publishBuf)
+	p.bodies, p.ends, p.wevs = p.bodies[:0], p.ends[:0], p.wevs[:0]
+	p.eps, p.epEnds, p.targets = p.eps[:0], p.epEnds[:0], p.targets[:0]
+	if cap(p.wevs) < n {
+		p.wevs = make([]wal.AppendEvent, 0, n)
+	}
+	return p
+}
+
+func putPublishBuf(p *publishBuf) {
+	clear(p.wevs)
+	clear(p.targets)
+	// Keep pooled buffers from pinning memory after one huge batch.
+	if cap(p.bodies) > 4<<20 {
+		p.bodies = nil
+	}
+	publishBufPool.Put(p)
+}

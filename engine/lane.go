@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hookline/httpout"
+	"hookline/wal"
+)
+
+// readAhead is how many queued event IDs a lane reads per scan of its queue.
+const readAhead = 256
+
+// Lane delivers one endpoint's events. How it works:
+//  1. Publish writes a queue entry per subscribed endpoint and kicks the lane.
+//  2. The lane's goroutine (run) reads its queue in event-ID order with a
+//     cursor, and due retries handed over by the scheduler, and starts one
+//     goroutine per attempt while fewer than max_in_flight are open.
+//  3. Each attempt signs the stored body, sends it, and records the outcome
+//     in one batch (done, retry at a time, or dead letter), then tells run
+//     a slot is free.
+//
+// Invariants: at most max_in_flight attempts are open; a lane never waits on
+// another lane; the cursor only moves forward, which is sound because the wal
+// commits event IDs in increasing order (see package wal).
+type Lane struct {
+	e  *Engine
+	id wal.ID
+
+	cfg    atomic.Pointer[laneConfig]
+	kickCh chan struct{}
+	doneCh chan struct{}
+	stopCh chan struct{}
+	exited chan struct{}
+	once   sync.Once
+
+	mu      sync.Mutex
+	retries []wal.Retry // due retries waiting for a free slot
+}
+
+// laneConfig is an endpoint's config with what is derived from it; a new one
+// replaces the old on update, so attempts in flight keep a consistent view.
+type laneConfig struct {
+	ep       Endpoint
+	schedule []time.Duration
+	signers  sync.Pool // *httpout.Signer for ep.Secret
+}
+
+func (e *Engine) laneConfig(ep *Endpoint) (*laneConfig, error) {
+	key, err := httpout.ParseSecret(ep.Secret)
+	if err != nil {
+		return nil, invalid("invalid_secret", "%s", err)
+	}
+	cfg := &laneConfig{ep: *ep, schedule: e.opts.RetrySchedule}
+	if len(ep.RetrySchedule) > 0 {
+		if cfg.schedule, err = parseDelays(ep.RetrySchedule); err != nil {
+			return nil, invalid("invalid_retry_schedule", "%s", err)
+		}
+	}
+	cfg.signers.New = func() any { return httpout.NewSigner(key) }
+	return cfg, nil
+}
+
+func (c *laneConfig) view() Endpoint {
+	v := c.ep
+	v.Secret = ""
+	v.EventTypes = slices.Clone(v.EventTypes)
+	v.RetrySchedule = slices.Clone(v.RetrySchedule)
+	return v
+}
+
+func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
+	ln := &Lane{
+		e:      e,
+		id:     id,
+		kickCh: make(chan struct{}, 1),
+		doneCh: make(chan struct{}, maxInFlightLimit),
+		stopCh: make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	ln.cfg.Store(cfg)
+	return ln
+}
+
+func (ln *Lane) config() *laneConfig { return ln.cfg.Load() }
+
+func (ln *Lane) setConfig(cfg *laneConfig) {
+	ln.cfg.Store(cfg)
+	ln.kick()
+}
+
+func (ln *Lane) accepts(typ string) bool {
+	cfg := ln.cfg.Load()
+	return !cfg.ep.Disabled && cfg.ep.subscribes(typ)
+}
+
+// kick wakes run without blocking; one pending kick is enough.
+func (ln *Lane) kick() {
+	select {
+	case ln.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (ln *Lane) pushRetry(r wal.Retry) {
+	ln.mu.Lock()
+	ln.retries = append(ln.retries, r)
+	ln.mu.Unlock()
+	ln.kick()
+}
+
+func (ln *Lane) popRetry() (wal.Retry, bool) {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if len(ln.retries) == 0 {
+		return wal.Retry{}, false
+	}
+	r := ln.retries[0]
+	ln.retries = ln.retries[1:]
+	if len(ln.retries) == 0 {
+		ln.retries = nil
+	}
+	return r, true
+}
+
+func (ln *Lane) start() { go ln.run() }
+
+func (ln *Lane) stop() { ln.once.Do(func() { close(ln.stopCh) }) }
+
+// wait reports whether the lane finished its attempts before ctx was done.
+func (ln *Lane) wait(ctx context.Context) bool {
+	select {
+	case <-ln.exited:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (ln *Lane) run() {
+	defer close(ln.exited)
+	var (
+		pending  []wal.ID // read ahead from the queue, not yet started
+		next     int
+		cursor   wal.ID
+		drained  bool // the last scan found nothing new; scan again on a kick
+		inFlight int
+	)
+	for {
+		cfg := ln.cfg.Load()
+		for !cfg.ep.Disabled && inFlight < cfg.ep.MaxInFlight {
+			if r, ok := ln.popRetry(); ok {
+				inFlight++
+				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, attempts: r.Attempts})
+				continue
+			}
+			if next == len(pending) && !drained {
+				pending, next = pending[:0], 0
+				n, err := ln.e.log.ScanQueue(ln.id, cursor, readAhead, func(ev wal.ID) {
+					pending = append(pending, ev)
+					cursor = ev
+				})
+				if err != nil && !errors.Is(err, wal.ErrClosed) {
+					ln.e.logger.Error("cannot read endpoint queue", "endpoint", cfg.ep.ID, "err", err)
+				}
+				drained = n == 0
+			}
+			if next == len(pending) {
+				break
+			}
+			inFlight++
+			ln.dispatch(cfg, attemptItem{ev: pending[next]})
+			next++
+		}
+		select {
+		case <-ln.kickCh:
+			drained = false
+		case <-ln.doneCh:
+			inFlight--
+		case <-ln.stopCh:
+			for ; inFlight > 0; inFlight-- {
+				<-ln.doneCh
+			}
+			return
+		}
+	}
+}
+
+type attemptItem struct {
+	ev        wal.ID
+	fromDueMs int64 // 0 when the delivery came from the queue
+	attempts  int   // attempts already made
+}
+
+// worker holds one attempt's reusable buffers.
+type worker struct {
+	rec   wal.EventRecord
+	buf   wal.EventBuf
+	res   httpout.Result
+	sig   []byte
+	msgID []byte
+	move  wal.Move
+}
+
+func (ln *Lane) dispatch(cfg *laneConfig, it attemptItem) {
+	ln.e.m.inFlight.Inc()
+	go ln.attempt(cfg, it)
+}
+
+func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
+	defer func() {
+		ln.e.m.inFlight.Dec()
+		ln.doneCh <- struct{}{}
+	}()
+	e := ln.e
+	w := e.workers.Get().(*worker)
+	defer e.workers.Put(w)
+
+	now := time.Now()
+	w.move = wal.Move{Endpoint: ln.id, Event: it.ev, FromDueMs: it.fromDueMs}
+	a := &w.move.Attempt
+	a.TimeMs, a.Attempt = now.UnixMilli(), it.attempts+1
+
+	if err := e.log.ReadEvent(it.ev, &w.rec, &w.buf); err != nil {
+		if errors.Is(err, wal.ErrClosed) {
+			return
+		}
+		// The event is gone (or unreadable): no attempt can ever succeed, so
+		// dead-letter the delivery instead of leaving it queued forever.
+		e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
+		a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
+		ln.record(&w.move)
+		return
+	}
+
+	w.msgID = it.ev.AppendString(append(w.msgID[:0], eventPrefix...))
+	signer := cfg.signers.Get().(*httpout.Signer)
+	w.sig = signer.AppendSignatures(w.sig[:0], string(w.msgID), now.Unix(), w.rec.Body)
+	cfg.signers.Put(signer)
+	req := httpout.Request{
+		URL:       cfg.ep.URL,
+		MsgID:     string(w.msgID),
+		Timestamp: now.Unix(),
+		Signature: w.sig,
+		Attempt:   a.Attempt,
+		Body:      w.rec.Body,
+	}
+	e.sender.Send(&req, &w.res)
+	res := &w.res
+	e.m.attemptDuration.Update(res.Latency.Seconds())
+
+	a.Status, a.ErrClass = res.Status, res.ErrClass
+	a.LatencyUs = res.Latency.Microseconds()
+	a.Response = res.Body
+	outcome := 0
+	switch classify(res) {
+	case verdictSuccess:
+		a.Outcome = wal.OutcomeSuccess
+	case verdictRetry:
+		if a.Attempt-1 < len(cfg.schedule) {
+			delay := max(cfg.schedule[a.Attempt-1], res.RetryAfter)
+			a.Outcome, a.NextMs = wal.OutcomeRetry, now.Add(delay).UnixMilli()
+			outcome = 1
+		} else {
+			a.Outcome, outcome = wal.OutcomeDead, 2
+		}
+	default:
+		a.Outcome, outcome = wal.OutcomeDead, 2
+	}
+	e.m.countAttempt(outcome, statusClass(res))
+	ln.record(&w.move)
+}
+
+func (ln *Lane) record(m *wal.Move) {
+	var err error
+	if m.Attempt.Outcome == wal.OutcomeRetry {
+		err = ln.e.sched.record(m)
+	} else {
+		err = ln.e.log.RecordAttempt(m)
+	}
+	if err != nil && !errors.Is(err, wal.ErrClosed) {
+		ln.e.logger.Error("cannot record delivery attempt", "event", FormatEventID(m.Event), "err", err)
+	}
+}

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"hookline/httpout"
+)
+
+// DefaultRetrySchedule is the delay before attempts 2..8: about 27 hours in all.
+var DefaultRetrySchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+const (
+	maxScheduleLen   = 50
+	maxScheduleDelay = 7 * 24 * time.Hour
+)
+
+// ParseRetrySchedule parses "5s,5m,30m": the delays before attempts 2..N.
+func ParseRetrySchedule(s string) ([]time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("retry schedule is empty")
+	}
+	return parseDelays(strings.Split(s, ","))
+}
+
+func parseDelays(parts []string) ([]time.Duration, error) {
+	if len(parts) > maxScheduleLen {
+		return nil, fmt.Errorf("retry schedule has %d delays; at most %d allowed", len(parts), maxScheduleLen)
+	}
+	out := make([]time.Duration, 0, len(parts))
+	for i, p := range parts {
+		d, err := time.ParseDuration(strings.TrimSpace(p))
+		if err != nil {
+			return nil, fmt.Errorf("retry schedule delay %d (%q) is not a duration like 5s or 2h", i+1, p)
+		}
+		if d <= 0 || d > maxScheduleDelay {
+			return nil, fmt.Errorf("retry schedule delay %d (%s) must be above 0 and at most %s", i+1, d, maxScheduleDelay)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// verdict is what an attempt's result means for the delivery.
+type verdict int
+
+const (
+	verdictSuccess verdict = iota
+	verdictRetry           // worth another attempt if the schedule has one
+	verdictFinal           // failed for good: dead-letter now
+)
+
+// classify sorts an attempt's result. Network errors, timeouts, 408, 429 and
+// 5xx are worth retrying; other statuses are the receiver's final word, and an
+// address refused by the SSRF guard will not become acceptable by waiting.
+func classify(res *httpout.Result) verdict {
+	switch s := res.Status; {
+	case s >= 200 && s < 300:
+		return verdictSuccess
+	case s == 408 || s == 429 || s >= 500 && s < 600:
+		return verdictRetry
+	case s != 0:
+		return verdictFinal
+	}
+	switch res.ErrClass {
+	case "ssrf", "invalid_url":
+		return verdictFinal
+	}
+	return verdictRetry
+}
+
+// statusClass is the bounded-cardinality label for an attempt's result.
+func statusClass(res *httpout.Result) string {
+	switch s := res.Status; {
+	case s == 0:
+		return "error"
+	case s < 300:
+		return "2xx"
+	case s < 400:
+		return "3xx"
+	case s < 500:
+		return "4xx"
+	default:
+		return "5xx"
+	}
+}

@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"hookline/engine/wheel"
+	"hookline/wal"
+)
+
+// scheduler fires retries when they come due. The retry index on disk holds
+// every pending retry; the wheel holds those due before loadedUntil, which
+// advances with the wheel's horizon as time passes.
+//
+// Invariant: a retry is in the wheel iff its due time is below loadedUntil.
+// Recording a retry and deciding whether it goes into the wheel happen under
+// mu, as do loading a range from disk and raising loadedUntil, so a retry is
+// never loaded twice nor missed.
+type scheduler struct {
+	e           *Engine
+	mu          sync.Mutex
+	wheel       *wheel.Wheel[wal.Retry]
+	loadedUntil int64
+	fired       []wal.Retry
+	stopCh      chan struct{}
+	done        chan struct{}
+}
+
+
+func newScheduler(e *Engine, nowMs int64) *scheduler {
+	return &scheduler{
+		e:      e,
+		wheel:  wheel.New[wal.Retry](e.opts.Tick, e.opts.WheelSlots, nowMs),
+		stopCh: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+func (s *scheduler) start() { go s.run() }
+
+func (s *scheduler) stop() {
+	close(s.stopCh)
+	<-s.done
+}
+
+func (s *scheduler) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wheel.Len()
+}
+
+func (s *scheduler) run() {
+	defer close(s.done)
+	t := time.NewTicker(s.e.opts.Tick)
+	defer t.Stop()
+	s.tick(time.Now().UnixMilli())
+	for {
+		select {
+		case <-t.C:
+			s.tick(time.Now().UnixMilli())
+		case <-s.stopCh:
+			return
+		}
+	}
+}
+
+func (s *scheduler) tick(nowMs int64) {
+	s.mu.Lock()
+	s.loadLocked()
+	s.fired = s.fired[:0]
+	s.wheel.Advance(nowMs, func(r wal.Retry) { s.fired = append(s.fired, r) })
+	s.mu.Unlock()
+	for _, r := range s.fired {
+		if ln := s.e.lane(r.Endpoint); ln != nil {
+			ln.pushRetry(r)
+			continue
+		}
+		if err := s.e.log.DeleteRetry(r); err != nil && !errors.Is(err, wal.ErrClosed) {
+			s.e.logger.Error("cannot drop retry of deleted endpoint", "err", err)
+		}
+	}
+	clear(s.fired)
+}
+
+// loadLocked moves retries due before the wheel's horizon from disk into it.
+func (s *scheduler) loadLocked() {
+	to := s.wheel.HorizonMs()
+	if to <= s.loadedUntil {
+		return
+	}
+	err := s.e.log.ScanRetries(s.loadedUntil, to, func(r wal.Retry) bool {
+		if !s.wheel.Add(r.DueMs, r) {
+			panic("BUG: a retry below the wheel horizon was refused")
+		}
+		s.e.m.retriesLoaded.Inc()
+		return true
+	})
+	if err != nil {
+		if !errors.Is(err, wal.ErrClosed) {
+			s.e.logger.Error("cannot load retries; trying again next tick", "err", err)
+		}
+		return
+	}
+	s.loadedUntil = to
+}
+
+// record writes a retry outcome and, if its due time is already covered by
+// the wheel, adds it there.
+func (s *scheduler) record(m *wal.Move) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.e.log.RecordAttempt(m); err != nil {
+		return err
+	}
+	if due := m.Attempt.NextMs; due < s.loadedUntil {
+		s.wheel.Add(due, wal.Retry{DueMs: due, Endpoint: m.Endpoint, Event: m.Event, Attempts: m.Attempt.Attempt})
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package httpin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+type routeID int
+
+const (
+	routeOther routeID = iota
+	routeHealth
+	routeMetrics
+	routeTenants
+	routeTenant
+	routeEndpoints
+	routeEndpoint
+	routePublish
+	routePublishBatch
+	routeCount
+)
+
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch"}
+
+// serverMetrics are created once; a request only looks its route's up by index.
+type serverMetrics struct {
+	duration [routeCount]*metrics.Histogram
+	requests [routeCount][6]*metrics.Counter // by status class 0 (unknown) and 1xx..5xx
+}
+
+func newServerMetrics(set *metrics.Set) *serverMetrics {
+	m := &serverMetrics{}
+	for r, name := range routeNames {
+		m.duration[r] = set.NewHistogram(fmt.Sprintf(`hookline_http_request_duration_seconds{route=%q}`, name))
+		for c := 1; c <= 5; c++ {
+			m.requests[r][c] = set.NewCounter(fmt.Sprintf(`hookline_http_requests_total{route=%q,status_class="%dxx"}`, name, c))
+		}
+	}
+	return m
+}
+
+func (m *serverMetrics) observe(r routeID, status int, start time.Time) {
+	m.duration[r].UpdateDuration(start)
+	if c := status / 100; c >= 1 && c <= 5 {
+		m.requests[r][c].Inc()
+	}
+}

@@ -1,0 +1,692 @@
+package httpin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The parser is a hand-written single-pass scanner rather than sonic: sonic's
+// exported Skip and Valid accept control characters and malformed escapes inside
+// strings, and we forward payload bytes verbatim, so whatever we accept must be
+// JSON that every receiver can parse. One pass also gives exact offsets, the
+// failing event index and duplicate-key detection, which a struct decode cannot.
+
+// Error codes of ParseError. They are stable API: clients switch on them.
+const (
+	CodeInvalidJSON           = "invalid_json"
+	CodeEmptyBody             = "empty_body"
+	CodeBatchEmpty            = "batch_empty"
+	CodeBatchTooLarge         = "batch_too_large"
+	CodePayloadTooLarge       = "payload_too_large"
+	CodeMissingType           = "missing_type"
+	CodeInvalidType           = "invalid_type"
+	CodeMissingPayload        = "missing_payload"
+	CodeInvalidIdempotencyKey = "invalid_idempotency_key"
+	CodeUnknownField          = "unknown_field"
+)
+
+const (
+	maxTypeLen = 128
+	maxKeyLen  = 256
+	// maxDepth bounds the nesting of a payload. Deeper documents are refused
+	// because common receiver parsers (Python's json among them) fail near 1000
+	// levels, and an accepted event that no receiver can parse is worse than a 400.
+	maxDepth = 1024
+
+	errEOF = "unexpected end of input"
+)
+
+// EventInput is one event as published. Payload is the raw JSON value exactly as sent,
+// with surrounding whitespace trimmed; it aliases the request body (callers copy before
+// the request ends).
+type EventInput struct {
+	Type           string
+	Payload        []byte
+	IdempotencyKey string
+}
+
+// ParseError says why a publish body was refused; Code is stable API (clients switch on it).
+type ParseError struct {
+	Code    string // one of the Code* constants
+	Message string // human readable, names the offending field/line/index and value where safe
+	Index   int    // position of the failing event in a batch (0-based), -1 for a single event or the batch as a whole
+}
+
+func (e *ParseError) Error() string { return e.Code + ": " + e.Message }
+
+// ParseLimits bounds what one publish request may contain. Zero values select the defaults.
+type ParseLimits struct {
+	MaxPayloadBytes int // size of one event's JSON object (the whole object, not only payload); default 1 MiB if <= 0
+	MaxBatchEvents  int // default 1000 if <= 0
+}
+
+func (lim ParseLimits) withDefaults() ParseLimits {
+	if lim.MaxPayloadBytes <= 0 {
+		lim.MaxPayloadBytes = 1 << 20
+	}
+	if lim.MaxBatchEvents <= 0 {
+		lim.MaxBatchEvents = 1000
+	}
+	return lim
+}
+
+// parseFault is a ParseError before it knows which event or line it belongs to;
+// off >= 0 marks a syntax error at that byte offset.
+type parseFault struct {
+	code string
+	off  int
+	msg  string
+}
+
+func syntaxFault(off int, msg string) parseFault { return parseFault{CodeInvalidJSON, off, msg} }
+
+func (f parseFault) toError(index, line int) *ParseError {
+	msg := f.msg
+	switch {
+	case f.off >= 0 && line > 0:
+		msg = fmt.Sprintf("invalid JSON at offset %d of the line: %s", f.off, msg)
+	case f.off >= 0:
+		msg = fmt.Sprintf("invalid JSON at offset %d: %s", f.off, msg)
+	}
+	switch {
+	case line > 0:
+		msg = fmt.Sprintf("event %d (line %d): %s", index, line, msg)
+	case index >= 0:
+		msg = fmt.Sprintf("event %d: %s", index, msg)
+	}
+	return &ParseError{Code: f.code, Message: msg, Index: index}
+}
+
+// ParseEvent parses one event object.
+func ParseEvent(body []byte, lim ParseLimits) (EventInput, *ParseError) {
+	lim = lim.withDefaults()
+	start, end := skipWS(body, 0), trimRightWS(body)
+	if start >= end {
+		return EventInput{}, &ParseError{Code: CodeEmptyBody, Message: "request body is empty", Index: -1}
+	}
+	if end-start > lim.MaxPayloadBytes {
+		return EventInput{}, eventTooLarge(end-start, lim).toError(-1, 0)
+	}
+	ev, p, f := parseObject(body[:end], start, "")
+	if p = skipWS(body[:end], p); f.code != CodeInvalidJSON && p != end {
+		f = syntaxFault(p, "unexpected data after the event object")
+	}
+	if f.code != "" {
+		return EventInput{}, f.toError(-1, 0)
+	}
+	return ev, nil
+}
+
+// ParseBatch parses a JSON array of event objects, or NDJSON when ndjson is true OR when the
+// first non-whitespace byte is not '['. Blank lines in NDJSON are skipped; a trailing newline is fine;
+// \r\n line endings are fine. Any bad event rejects the whole batch (the error's Index says which).
+func ParseBatch(body []byte, ndjson bool, lim ParseLimits) ([]EventInput, *ParseError) {
+	lim = lim.withDefaults()
+	if p := skipWS(body, 0); !ndjson && p < len(body) && body[p] == '[' {
+		return parseArray(body[:trimRightWS(body)], p+1, lim)
+	}
+	return parseNDJSON(body, lim)
+}
+
+func eventTooLarge(n int, lim ParseLimits) parseFault {
+	return parseFault{CodePayloadTooLarge, -1, fmt.Sprintf("event object is %d bytes, the limit is %d bytes", n, lim.MaxPayloadBytes)}
+}
+
+func batchTooMany(lim ParseLimits) *ParseError {
+	return &ParseError{Code: CodeBatchTooLarge, Index: lim.MaxBatchEvents,
+		Message: fmt.Sprintf("batch has more than %d events", lim.MaxBatchEvents)}
+}
+
+func batchEmpty() *ParseError {
+	return &ParseError{Code: CodeBatchEmpty, Message: "batch contains no events", Index: -1}
+}
+
+// parseArray parses s[p:] as the rest of a JSON array; s has no trailing whitespace.
+func parseArray(s []byte, p int, lim ParseLimits) ([]EventInput, *ParseError) {
+	p = skipWS(s, p)
+	if p < len(s) && s[p] == ']' {
+		if p+1 != len(s) {
+			return nil, syntaxFault(skipWS(s, p+1), "unexpected data after the batch array").toError(-1, 0)
+		}
+		return nil, batchEmpty()
+	}
+	var events []EventInput
+	prevType := ""
+	for idx := 0; ; idx++ {
+		if idx >= lim.MaxBatchEvents {
+			return nil, batchTooMany(lim)
+		}
+		// The scan window ends where the size limit does, so an oversized event costs
+		// at most MaxPayloadBytes of work and shows up as input ending inside it.
+		w := len(s)
+		if lim.MaxPayloadBytes < w-p {
+			w = p + lim.MaxPayloadBytes
+		}
+		ev, q, f := parseObject(s[:w], p, prevType)
+		if f.code == CodeInvalidJSON && w < len(s) && f.off >= w {
+			f = parseFault{CodePayloadTooLarge, -1, fmt.Sprintf("event object is larger than the limit of %d bytes", lim.MaxPayloadBytes)}
+		}
+		if f.code != "" {
+			return nil, f.toError(idx, 0)
+		}
+		if events == nil {
+			events = make([]EventInput, 0, min(len(s)/(q-p+1)+1, lim.MaxBatchEvents))
+		}
+		events = append(events, ev)
+		prevType = ev.Type
+		p = skipWS(s, q)
+		switch {
+		case p >= len(s):
+			return nil, syntaxFault(p, "batch array is not terminated").toError(-1, 0)
+		case s[p] == ',':
+			p = skipWS(s, p+1)
+		case s[p] == ']':
+			if p+1 != len(s) {
+				return nil, syntaxFault(skipWS(s, p+1), "unexpected data after the batch array").toError(-1, 0)
+			}
+			return events, nil
+		default:
+			return nil, syntaxFault(p, "expected ',' or ']' after an event").toError(-1, 0)
+		}
+	}
+}
+
+func parseNDJSON(body []byte, lim ParseLimits) ([]EventInput, *ParseError) {
+	var events []EventInput
+	prevType := ""
+	line := 0
+	for rest := body; len(rest) > 0; {
+		line++
+		ln := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			ln, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		ln = ln[:trimRightWS(ln)]
+		start := skipWS(ln, 0)
+		if start == len(ln) {
+			continue
+		}
+		idx := len(events)
+		if idx >= lim.MaxBatchEvents {
+			return nil, batchTooMany(lim)
+		}
+		if len(ln)-start > lim.MaxPayloadBytes {
+			return nil, eventTooLarge(len(ln)-start, lim).toError(idx, line)
+		}
+		ev, p, f := parseObject(ln, start, prevType)
+		if p = skipWS(ln, p); f.code != CodeInvalidJSON && p != len(ln) {
+			f = syntaxFault(p, "unexpected data after the event object")
+		}
+		if f.code != "" {
+			return nil, f.toError(idx, line)
+		}
+		if events == nil {
+			events = make([]EventInput, 0, min(bytes.Count(body, []byte{'\n'})+1, lim.MaxBatchEvents))
+		}
+		events = append(events, ev)
+		prevType = ev.Type
+	}
+	if len(events) == 0 {
+		return nil, batchEmpty()
+	}
+	return events, nil
+}
+
+const (
+	fieldUnknown = iota
+	fieldType
+	fieldPayload
+	fieldKey
+)
+
+// parseObject parses the event object starting at s[p] and returns the offset just
+// past it. Syntax errors return at once; the first semantic error is held until the
+// object has been scanned, so broken JSON is always reported as invalid_json.
+// prevType lets a batch share one string among events of the same type.
+func parseObject(s []byte, p int, prevType string) (ev EventInput, end int, f parseFault) {
+	if p >= len(s) {
+		return ev, p, syntaxFault(p, "expected an event object")
+	}
+	if s[p] != '{' {
+		if k := kindOf(s[p]); k != "" {
+			return ev, p, syntaxFault(p, "an event must be a JSON object, got "+k)
+		}
+		return ev, p, syntaxFault(p, fmt.Sprintf("expected an event object, found %q", s[p]))
+	}
+	var first parseFault
+	var seen uint8
+	var msg string
+	p = skipWS(s, p+1)
+	if p < len(s) && s[p] == '}' {
+		p++
+	} else {
+		for {
+			ks := p
+			if p, msg = scanKey(s, p); msg != "" {
+				return ev, p, syntaxFault(p, msg)
+			}
+			name, fid := fieldOf(s, ks)
+			if fid != fieldUnknown {
+				if seen&(1<<fid) != 0 {
+					return ev, ks, syntaxFault(ks, fmt.Sprintf("duplicate field %q", name))
+				}
+				seen |= 1 << fid
+			}
+			vs := p
+			if c := s[p]; c == '"' && (fid == fieldType || fid == fieldKey) {
+				var esc bool
+				if p, esc, msg = scanString(s, p); msg != "" {
+					return ev, p, syntaxFault(p, msg)
+				}
+				if first.code == "" {
+					first = setString(&ev, fid, s[vs:p], esc, prevType)
+				}
+			} else {
+				if p, msg = skipValue(s, p); msg != "" {
+					return ev, p, syntaxFault(p, msg)
+				}
+				if first.code == "" {
+					first = setValue(&ev, fid, name, s[vs:p])
+				}
+			}
+			p = skipWS(s, p)
+			if p >= len(s) {
+				return ev, p, syntaxFault(p, errEOF)
+			}
+			if s[p] == '}' {
+				p++
+				break
+			}
+			if s[p] != ',' {
+				return ev, p, syntaxFault(p, "expected ',' or '}' after an object field")
+			}
+			p = skipWS(s, p+1)
+		}
+	}
+	switch {
+	case first.code != "":
+		return EventInput{}, p, first
+	case seen&(1<<fieldType) == 0:
+		return EventInput{}, p, parseFault{CodeMissingType, -1, `missing required field "type"`}
+	case seen&(1<<fieldPayload) == 0:
+		return EventInput{}, p, parseFault{CodeMissingPayload, -1, `missing required field "payload"`}
+	}
+	return ev, p, parseFault{}
+}
+
+// fieldOf names the object key whose quoted form starts at s[ks].
+func fieldOf(s []byte, ks int) (string, int) {
+	end, esc, _ := scanString(s, ks)
+	key := s[ks+1 : end-1]
+	if esc {
+		key = []byte(unquote(s[ks:end]))
+	}
+	switch string(key) {
+	case "type":
+		return "type", fieldType
+	case "payload":
+		return "payload", fieldPayload
+	case "idempotency_key":
+		return "idempotency_key", fieldKey
+	}
+	return string(key), fieldUnknown
+}
+
+// setString stores a string value of "type" or "idempotency_key".
+func setString(ev *EventInput, fid int, quoted []byte, esc bool, prevType string) parseFault {
+	raw := quoted[1 : len(quoted)-1]
+	if esc {
+		raw = []byte(unquote(quoted))
+	}
+	if fid == fieldKey {
+		if len(raw) == 0 {
+			return parseFault{}
+		}
+		if msg := checkKey(raw); msg != "" {
+			return parseFault{CodeInvalidIdempotencyKey, -1, msg}
+		}
+		ev.IdempotencyKey = string(raw)
+		return parseFault{}
+	}
+	if len(raw) == 0 {
+		return parseFault{CodeMissingType, -1, `field "type" must not be empty`}
+	}
+	if msg := checkType(raw); msg != "" {
+		return parseFault{CodeInvalidType, -1, msg}
+	}
+	if string(raw) == prevType {
+		ev.Type = prevType
+	} else {
+		ev.Type = string(raw)
+	}
+	return parseFault{}
+}
+
+// setValue handles a non-string value of any field, or any value of "payload" and unknown fields.
+func setValue(ev *EventInput, fid int, name string, v []byte) parseFault {
+	switch fid {
+	case fieldPayload:
+		ev.Payload = v[:len(v):len(v)] // appends by the caller must not overwrite the body
+	case fieldType:
+		if string(v) == "null" {
+			return parseFault{CodeMissingType, -1, `field "type" must not be null`}
+		}
+		return parseFault{CodeInvalidType, -1, `field "type" must be a string, got ` + kindOf(v[0])}
+	case fieldKey:
+		if string(v) != "null" { // null is "no key", as many encoders write absent optionals
+			return parseFault{CodeInvalidIdempotencyKey, -1, `field "idempotency_key" must be a string, got ` + kindOf(v[0])}
+		}
+	default:
+		return parseFault{CodeUnknownField, -1, fmt.Sprintf(`unknown field %s; allowed fields are "type", "payload" and "idempotency_key"`, quoteTrunc(name))}
+	}
+	return parseFault{}
+}
+
+var typeChars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") {
+		t[c] = true
+	}
+	return t
+}()
+
+func checkType(t []byte) string {
+	if len(t) > maxTypeLen {
+		return fmt.Sprintf(`field "type" is %d bytes long, the limit is %d`, len(t), maxTypeLen)
+	}
+	for i, c := range t {
+		if !typeChars[c] {
+			return fmt.Sprintf(`field "type" value %s has a disallowed byte %q at position %d; allowed are A-Z a-z 0-9 . _ : -`, quoteTrunc(string(t)), c, i)
+		}
+	}
+	if t[0] == '.' || t[len(t)-1] == '.' {
+		return fmt.Sprintf(`field "type" value %s must not start or end with '.'`, quoteTrunc(string(t)))
+	}
+	return ""
+}
+
+func checkKey(k []byte) string {
+	if len(k) > maxKeyLen {
+		return fmt.Sprintf(`field "idempotency_key" is %d bytes long, the limit is %d`, len(k), maxKeyLen)
+	}
+	for i := 0; i < len(k); {
+		r, n := rune(k[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(k[i:])
+		}
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return fmt.Sprintf(`field "idempotency_key" has a control character at byte %d`, i)
+		}
+		i += n
+	}
+	return ""
+}
+
+// quoteTrunc quotes user input for a message: escaped, so it cannot forge log lines,
+// and short, so a huge value cannot bloat the response.
+func quoteTrunc(v string) string {
+	if len(v) > 64 {
+		return strconv.Quote(v[:64]) + "..."
+	}
+	return strconv.Quote(v)
+}
+
+// unquote decodes a JSON string that scanString has accepted; only escaped strings
+// take this path, and they are rare in the fields we read.
+func unquote(quoted []byte) string {
+	var v string
+	if err := json.Unmarshal(quoted, &v); err != nil {
+		panic(fmt.Sprintf("BUG: scanner accepted string %q that encoding/json refuses: %s", quoted, err))
+	}
+	return v
+}
+
+var jsonKinds = map[byte]string{'{': "object", '[': "array", '"': "string", 't': "boolean", 'f': "boolean", 'n': "null"}
+
+// kindOf names the JSON type of the value starting with c, or "" if none starts so.
+func kindOf(c byte) string {
+	if c == '-' || c >= '0' && c <= '9' {
+		return "number"
+	}
+	return jsonKinds[c]
+}
+
+// The scanner below accepts exactly RFC 8259 JSON in UTF-8 (what encoding/json.Valid
+// accepts, minus invalid UTF-8 and nesting beyond maxDepth). Each function takes the
+// offset of its first byte and returns the offset after it, or the offset of the error
+// with a message. A truncated input always fails at len(s) with errEOF; parseArray
+// relies on that to tell an oversized event from a broken one.
+
+func skipWS(s []byte, p int) int {
+	for p < len(s) && (s[p] == ' ' || s[p] == '\n' || s[p] == '\r' || s[p] == '\t') {
+		p++
+	}
+	return p
+}
+
+func trimRightWS(s []byte) int {
+	n := len(s)
+	for n > 0 && (s[n-1] == ' ' || s[n-1] == '\n' || s[n-1] == '\r' || s[n-1] == '\t') {
+		n--
+	}
+	return n
+}
+
+// strPlain marks bytes that end no fast run inside a string.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString scans the string starting with the quote at s[p]; esc reports escapes.
+func scanString(s []byte, p int) (end int, esc bool, msg string) {
+	i := p + 1
+	for {
+		for i < len(s) && strPlain[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			return len(s), esc, errEOF
+		}
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1, esc, ""
+		case c == '\\':
+			esc = true
+			if i+1 >= len(s) {
+				return len(s), esc, errEOF
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for j := i + 2; j < i+6; j++ {
+					if j >= len(s) {
+						return len(s), esc, errEOF
+					}
+					if c := s[j]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+						return j, esc, "invalid hex digit in \\u escape"
+					}
+				}
+				i += 6
+			default:
+				return i + 1, esc, "invalid escape character in string"
+			}
+		case c < 0x20:
+			return i, esc, "control character in string"
+		default:
+			r, n := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				if !utf8.FullRune(s[i:]) {
+					return len(s), esc, errEOF
+				}
+				return i, esc, "invalid UTF-8 in string"
+			}
+			i += n
+		}
+	}
+}
+
+// scanKey scans an object key, the colon and the whitespace up to the value.
+func scanKey(s []byte, p int) (int, string) {
+	if p >= len(s) {
+		return p, errEOF
+	}
+	if s[p] != '"' {
+		return p, "expected a string object key"
+	}
+	p, _, msg := scanString(s, p)
+	if msg != "" {
+		return p, msg
+	}
+	if p = skipWS(s, p); p >= len(s) {
+		return p, errEOF
+	}
+	if s[p] != ':' {
+		return p, "expected ':' after an object key"
+	}
+	if p = skipWS(s, p+1); p >= len(s) {
+		return p, errEOF
+	}
+	return p, ""
+}
+
+func scanDigits(s []byte, p int) (int, string) {
+	if p >= len(s) {
+		return p, errEOF
+	}
+	if s[p] < '0' || s[p] > '9' {
+		return p, "expected a digit in number"
+	}
+	for p < len(s) && s[p] >= '0' && s[p] <= '9' {
+		p++
+	}
+	return p, ""
+}
+
+func scanNumber(s []byte, p int) (int, string) {
+	if s[p] == '-' {
+		p++
+	}
+	var msg string
+	if p < len(s) && s[p] == '0' {
+		p++
+	} else if p, msg = scanDigits(s, p); msg != "" {
+		return p, msg
+	}
+	if p < len(s) && s[p] == '.' {
+		if p, msg = scanDigits(s, p+1); msg != "" {
+			return p, msg
+		}
+	}
+	if p < len(s) && (s[p] == 'e' || s[p] == 'E') {
+		p++
+		if p < len(s) && (s[p] == '+' || s[p] == '-') {
+			p++
+		}
+		return scanDigits(s, p)
+	}
+	return p, ""
+}
+
+func scanLiteral(s []byte, p int, lit string) (int, string) {
+	for i := 0; i < len(lit); i++ {
+		if p+i >= len(s) {
+			return len(s), errEOF
+		}
+		if s[p+i] != lit[i] {
+			return p + i, "invalid literal"
+		}
+	}
+	return p + len(lit), ""
+}
+
+// skipValue validates the value at s[p] and returns the offset after it. It keeps
+// its own stack of container jsonKinds instead of recursing, so hostile nesting costs
+// 128 bytes of stack and a clean error.
+func skipValue(s []byte, p int) (int, string) {
+	var objs [maxDepth / 64]uint64 // bit d set: the container at depth d is an object
+	depth := 0
+	var msg string
+	for {
+		if p >= len(s) {
+			return p, errEOF
+		}
+		switch c := s[p]; c {
+		case '"':
+			p, _, msg = scanString(s, p)
+		case '{', '[':
+			if depth == maxDepth {
+				return p, fmt.Sprintf("nesting deeper than %d levels", maxDepth)
+			}
+			if c == '{' {
+				objs[depth/64] |= 1 << (depth % 64)
+			} else {
+				objs[depth/64] &^= 1 << (depth % 64)
+			}
+			depth++
+			if p = skipWS(s, p+1); p >= len(s) {
+				return p, errEOF
+			}
+			if s[p] == c+2 { // '{'+2 == '}' and '['+2 == ']'
+				p++
+				depth--
+				break
+			}
+			if c == '{' {
+				if p, msg = scanKey(s, p); msg != "" {
+					return p, msg
+				}
+			}
+			continue
+		case 't':
+			p, msg = scanLiteral(s, p, "true")
+		case 'f':
+			p, msg = scanLiteral(s, p, "false")
+		case 'n':
+			p, msg = scanLiteral(s, p, "null")
+		default:
+			if c != '-' && (c < '0' || c > '9') {
+				return p, fmt.Sprintf("invalid character %q looking for the beginning of a value", c)
+			}
+			p, msg = scanNumber(s, p)
+		}
+		if msg != "" {
+			return p, msg
+		}
+		// A value ended: close finished containers until one continues with ','.
+		for {
+			if depth == 0 {
+				return p, ""
+			}
+			if p = skipWS(s, p); p >= len(s) {
+				return p, errEOF
+			}
+			obj := objs[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+			c := s[p]
+			if c == ',' {
+				if p = skipWS(s, p+1); obj {
+					if p, msg = scanKey(s, p); msg != "" {
+						return p, msg
+					}
+				}
+				break
+			}
+			if (obj && c == '}') || (!obj && c == ']') {
+				p++
+				depth--
+				continue
+			}
+			if obj {
+				return p, "expected ',' or '}' after an object field"
+			}
+			return p, "expected ',' or ']' after an array element"
+		}
+	}
+}

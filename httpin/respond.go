@@ -1,0 +1,94 @@
+package httpin
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/bytedance/sonic"
+	"github.com/bytedance/sonic/decoder"
+	"github.com/valyala/fasthttp"
+
+	"hookline/engine"
+)
+
+// strictJSON refuses unknown fields: a misspelt option must fail loudly,
+// not be ignored.
+var strictJSON = sonic.Config{DisallowUnknownFields: true}.Froze()
+
+// writeError writes {"error":{"code":...,"message":...}} with status.
+func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) {
+	msg, err := sonic.MarshalString(message)
+	if err != nil {
+		msg = `"` + code + `"`
+	}
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	b := ctx.Response.BodyWriter()
+	_, _ = b.Write([]byte(`{"error":{"code":"` + code + `","message":` + msg + `}}`))
+}
+
+// writeEngineError maps an engine error to its status; anything else is a 500
+// whose details go to the log, not to the client.
+func (s *Server) writeEngineError(ctx *fasthttp.RequestCtx, err error) {
+	var ee *engine.Error
+	if !errors.As(err, &ee) {
+		s.logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log")
+		return
+	}
+	status := fasthttp.StatusBadRequest
+	switch ee.Kind {
+	case engine.KindNotFound:
+		status = fasthttp.StatusNotFound
+	case engine.KindConflict:
+		status = fasthttp.StatusConflict
+	case engine.KindUnavailable:
+		status = fasthttp.StatusServiceUnavailable
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	writeError(ctx, status, ee.Code, ee.Message)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := sonic.Marshal(v)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "cannot encode response")
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// decodeStrict decodes a management request body into v, answering 400 with
+// invalid_json, unknown_field or invalid_field itself when it fails.
+func decodeStrict(ctx *fasthttp.RequestCtx, v any) bool {
+	body := ctx.PostBody()
+	if len(strings.TrimSpace(string(body))) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "request body is empty; a JSON object is required")
+		return false
+	}
+	err := strictJSON.Unmarshal(body, v)
+	if err == nil {
+		return true
+	}
+	var mis *decoder.MismatchTypeError
+	switch {
+	case errors.As(err, &mis):
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_field", "a field has the wrong type: "+firstLine(mis.Error()))
+	case strings.Contains(err.Error(), "unknown field"):
+		writeError(ctx, fasthttp.StatusBadRequest, "unknown_field", strings.TrimPrefix(err.Error(), "json: "))
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+firstLine(err.Error()))
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

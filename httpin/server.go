@@ -1,0 +1,264 @@
+package httpin
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+
+	"hookline/engine"
+)
+
+// Options configure a Server. Zero values take the defaults.
+type Options struct {
+	Listen     string // default 127.0.0.1:8080
+	AdminToken string // required
+	// MaxEventBytes bounds one event's JSON object. Default 1 MiB.
+	MaxEventBytes int
+	// MaxBodyBytes bounds any request body, batches included. Default 16 MiB.
+	MaxBodyBytes int
+	// MaxBatchEvents bounds the events of one batch. Default 1000.
+	MaxBatchEvents int
+	Logger         *slog.Logger
+	Metrics        *metrics.Set // the engine's set; /metrics writes it
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8080"
+	}
+	if o.MaxEventBytes == 0 {
+		o.MaxEventBytes = 1 << 20
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
+	if o.MaxBodyBytes < o.MaxEventBytes {
+		o.MaxBodyBytes = o.MaxEventBytes
+	}
+	if o.MaxBatchEvents == 0 {
+		o.MaxBatchEvents = 1000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+}
+
+// Server is the HTTP front end.
+type Server struct {
+	e      *engine.Engine
+	opts   Options
+	logger *slog.Logger
+	token  []byte
+	srv    *fasthttp.Server
+	ln     net.Listener
+	ready  atomic.Bool
+	m      *serverMetrics
+}
+
+// New returns a server for e; call Listen, then Serve.
+func New(e *engine.Engine, opts Options) (*Server, error) {
+	opts.EnsureDefaults()
+	if opts.AdminToken == "" {
+		return nil, errors.New("an admin token is required")
+	}
+	s := &Server{
+		e:      e,
+		opts:   opts,
+		logger: opts.Logger,
+		token:  []byte(opts.AdminToken),
+		m:      newServerMetrics(opts.Metrics),
+	}
+	s.srv = &fasthttp.Server{
+		Name:                          "hookline",
+		Handler:                       s.handle,
+		ErrorHandler:                  s.handleTransportError,
+		MaxRequestBodySize:            opts.MaxBodyBytes,
+		ReadTimeout:                   30 * time.Second,
+		WriteTimeout:                  30 * time.Second,
+		IdleTimeout:                   2 * time.Minute,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+	}
+	return s, nil
+}
+
+// Listen binds the listen address.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %q: %w", s.opts.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address, e.g. 127.0.0.1:8080.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until Shutdown.
+func (s *Server) Serve() error {
+	s.ready.Store(true)
+	return s.srv.Serve(s.ln)
+}
+
+// Shutdown stops accepting requests and waits for those in progress, so every
+// 202 already being written reaches its client.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")
+}
+
+// handle routes by path segments. Paths are few and fixed, so a switch is
+// both the fastest router and the easiest to read.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	route := s.route(ctx)
+	s.m.observe(route, ctx.Response.StatusCode(), start)
+}
+
+func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
+	path := string(ctx.Path())
+	switch path {
+	case "/healthz":
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"status":"ok"}`)
+		return routeHealth
+	case "/readyz":
+		ctx.SetContentType("application/json")
+		if !s.ready.Load() {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString(`{"status":"not_ready"}`)
+		} else {
+			ctx.SetBodyString(`{"status":"ready"}`)
+		}
+		return routeHealth
+	case "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4")
+		s.opts.Metrics.WritePrometheus(ctx)
+		metrics.WriteProcessMetrics(ctx)
+		return routeMetrics
+	}
+	rest, ok := strings.CutPrefix(path, "/v1/tenants")
+	if !ok || (rest != "" && rest[0] != '/') {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+		return routeOther
+	}
+	if !s.authorized(ctx) {
+		return routeOther
+	}
+	tenant, sub, _ := strings.Cut(strings.Trim(rest, "/"), "/")
+	method := string(ctx.Method())
+	switch {
+	case tenant == "":
+		switch method {
+		case "GET":
+			s.listTenants(ctx)
+		case "POST":
+			s.createTenant(ctx)
+		default:
+			methodNotAllowed(ctx, "GET, POST")
+		}
+		return routeTenants
+	case sub == "":
+		switch method {
+		case "GET":
+			s.getTenant(ctx, tenant)
+		case "PATCH":
+			s.updateTenant(ctx, tenant)
+		case "DELETE":
+			s.deleteTenant(ctx, tenant)
+		default:
+			methodNotAllowed(ctx, "GET, PATCH, DELETE")
+		}
+		return routeTenant
+	case sub == "events":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+		} else {
+			s.publishOne(ctx, tenant)
+		}
+		return routePublish
+	case sub == "events/batch":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+		} else {
+			s.publishBatch(ctx, tenant)
+		}
+		return routePublishBatch
+	case sub == "endpoints":
+		switch method {
+		case "GET":
+			s.listEndpoints(ctx, tenant)
+		case "POST":
+			s.createEndpoint(ctx, tenant)
+		default:
+			methodNotAllowed(ctx, "GET, POST")
+		}
+		return routeEndpoints
+	}
+	if id, ok := strings.CutPrefix(sub, "endpoints/"); ok && id != "" && !strings.Contains(id, "/") {
+		switch method {
+		case "GET":
+			s.getEndpoint(ctx, tenant, id)
+		case "PATCH":
+			s.updateEndpoint(ctx, tenant, id)
+		case "DELETE":
+			s.deleteEndpoint(ctx, tenant, id)
+		default:
+			methodNotAllowed(ctx, "GET, PATCH, DELETE")
+		}
+		return routeEndpoint
+	}
+	writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+	return routeOther
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	method := string(ctx.Method())
+	path := string(ctx.Path())
+	writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" is not allowed on "+path)
+	ctx.Response.Header.Set("Allow", allow)
+}
+
+// authorized checks the bearer token in constant time, answering 401 itself
+// when it is missing or wrong.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	h := ctx.Request.Header.Peek("Authorization")
+	const prefix = "Bearer "
+	if len(h) == 0 {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "missing_token", "an Authorization: Bearer <token> header is required")
+		return false
+	}
+	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) ||
+		subtle.ConstantTimeCompare(h[len(prefix):], s.token) != 1 {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the bearer token is not valid")
+		return false
+	}
+	return true
+}

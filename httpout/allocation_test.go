@@ -1,0 +1,53 @@
+package httpout
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAllocationSigner(t *testing.T) {
+	s := NewSigner(mustParseSecret(t, specSecret), mustParseSecret(t, "whsec_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+	body := []byte(specBody)
+	var dst []byte
+	n := testing.AllocsPerRun(100, func() {
+		dst = s.AppendSignatures(dst[:0], specMsgID, specTS, body)
+	})
+	if n != 0 {
+		t.Fatalf("Signer.AppendSignatures: %v allocs per run; want 0", n)
+	}
+}
+
+func TestAllocationParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	delta := []byte("120")
+	date := []byte("Mon, 23 Nov 2026 10:00:30 GMT")
+	n := testing.AllocsPerRun(100, func() {
+		_ = parseRetryAfter(delta, now)
+		_ = parseRetryAfter(date, now)
+	})
+	if n != 0 {
+		t.Fatalf("parseRetryAfter: %v allocs per run; want 0", n)
+	}
+}
+
+// TestAllocationSend checks the steady state of Send: a pooled keep-alive
+// connection to a fasthttp receiver and a reused Result.
+func TestAllocationSend(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	url := newFastServer(t)
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	req := benchRequest(t, url)
+	var res Result
+	s.Send(req, &res) // dial and warm the pools
+	n := testing.AllocsPerRun(100, func() {
+		s.Send(req, &res)
+	})
+	if res.Status != 200 || string(res.Body) != `{"received":true}` || res.ContentType != "application/json" {
+		t.Fatalf("unexpected result: status %d, class %q, err %v, body %q", res.Status, res.ErrClass, res.Err, res.Body)
+	}
+	if n != 0 {
+		t.Fatalf("Sender.Send: %v allocs per run; want 0", n)
+	}
+}

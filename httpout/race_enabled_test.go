@@ -1,0 +1,5 @@
+//go:build race
+
+package httpout
+
+const raceEnabled = true

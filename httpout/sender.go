@@ -1,0 +1,280 @@
+package httpout
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Result.ErrClass values. They are stable: the engine's retry policy, the
+// attempt log and the metrics use them.
+const (
+	ErrClassTimeout    = "timeout"
+	ErrClassRefused    = "refused"
+	ErrClassDNS        = "dns"
+	ErrClassTLS        = "tls"
+	ErrClassSSRF       = "ssrf"
+	ErrClassNetwork    = "network"
+	ErrClassInvalidURL = "invalid_url"
+)
+
+// Standard Webhooks request header names, plus hookline's own attempt
+// counter. fasthttp sends them in canonical case (Webhook-Id); HTTP header
+// names are case-insensitive.
+const (
+	HeaderWebhookID        = "webhook-id"
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookSignature = "webhook-signature"
+	HeaderAttempt          = "hookline-attempt"
+)
+
+const (
+	// idleConnTimeout closes pooled connections idle this long. It is below
+	// the 5 s keep-alive timeout of Node.js servers, the shortest common one,
+	// so the client normally closes an idle connection before the server
+	// does and the close race (see transport) stays rare.
+	idleConnTimeout = 4 * time.Second
+
+	// readBufferSize bounds a response header. fasthttp's 4 KiB default is
+	// too small for some CDN and cookie-heavy responses.
+	readBufferSize = 8 << 10
+)
+
+// Options configures a Sender. The zero value works.
+type Options struct {
+	// Allow lists prefixes that pass the guard although they are private,
+	// loopback or otherwise refused (e.g. 127.0.0.0/8 for tests and bench).
+	Allow []netip.Prefix
+	// ConnectTimeout bounds resolving plus TCP connect, and separately the
+	// TLS handshake. Default 5s.
+	ConnectTimeout time.Duration
+	// Timeout bounds a whole attempt, including waiting for a free
+	// connection, connecting and reading the response. Default 15s.
+	Timeout time.Duration
+	// MaxConnsPerHost caps the connections to one host:port. Default 1024.
+	MaxConnsPerHost int
+	// CaptureBytes is how much of a response body is kept in Result.Body.
+	// Default 4096; negative keeps nothing.
+	CaptureBytes int
+	// UserAgent is sent as user-agent. Default "hookline/dev".
+	UserAgent string
+	// TLSConfig is the base TLS configuration for https endpoints, e.g. to
+	// add root CAs. Default: system roots, TLS 1.2 or later. An empty
+	// ServerName is set per host from the URL.
+	TLSConfig *tls.Config
+}
+
+func (o *Options) setDefaults() {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = 1024
+	}
+	if o.CaptureBytes == 0 {
+		o.CaptureBytes = 4096
+	} else if o.CaptureBytes < 0 {
+		o.CaptureBytes = 0
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "hookline/dev"
+	}
+}
+
+// Sender delivers webhook attempts over one fasthttp.Client, which keeps a
+// pool of connections per host. It is safe for concurrent use.
+type Sender struct {
+	client  *fasthttp.Client
+	guard   *Guard
+	dialer  *dialer
+	timeout time.Duration
+}
+
+// NewSender returns a Sender configured by opts.
+func NewSender(opts Options) *Sender {
+	opts.setDefaults()
+	g := NewGuard(opts.Allow)
+	d := newDialer(g, opts.ConnectTimeout)
+	var baseTLS *tls.Config
+	if opts.TLSConfig != nil {
+		baseTLS = opts.TLSConfig.Clone()
+	} else {
+		baseTLS = &tls.Config{}
+	}
+	if baseTLS.MinVersion == 0 {
+		baseTLS.MinVersion = tls.VersionTLS12
+	}
+	if baseTLS.ClientSessionCache == nil {
+		// Resumed sessions make reconnecting to busy endpoints cheap.
+		baseTLS.ClientSessionCache = tls.NewLRUClientSessionCache(1024)
+	}
+	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout}
+	s.client = &fasthttp.Client{
+		Name:                      opts.UserAgent,
+		Transport:                 newTransport(opts.CaptureBytes),
+		DialTimeout:               d.hostDialer(nil),
+		MaxConnsPerHost:           opts.MaxConnsPerHost,
+		MaxConnWaitTimeout:        opts.Timeout,
+		MaxIdleConnDuration:       idleConnTimeout,
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr:                retryMarked,
+		ReadBufferSize:            readBufferSize,
+		// The path is sent exactly as the endpoint owner wrote it.
+		DisablePathNormalizing: true,
+		ConfigureClient: func(hc *fasthttp.HostClient) error {
+			// fasthttp calls this once per host and scheme; it is where the
+			// dialer learns whether to run a TLS handshake and for which name.
+			var cfg *tls.Config
+			if hc.IsTLS {
+				cfg = hostTLSConfig(baseTLS, hc.Addr)
+			}
+			hc.DialTimeout = d.hostDialer(cfg)
+			return nil
+		},
+	}
+	return s
+}
+
+// retryMarked lets HostClient.Do retry exactly the attempts the transport
+// marked as retryable (a pooled connection closed before any response byte).
+func retryMarked(_ *fasthttp.Request, _ int, _ error) (resetTimeout, retry bool) {
+	return false, true
+}
+
+// Guard returns the guard the Sender's dialer uses, so URLs can be checked
+// against the same allow list.
+func (s *Sender) Guard() *Guard {
+	return s.guard
+}
+
+// Request is one delivery attempt. Send only reads it.
+type Request struct {
+	URL       string
+	MsgID     string // webhook-id
+	Timestamp int64  // webhook-timestamp (unix seconds)
+	Signature []byte // full webhook-signature header value
+	Attempt   int    // sent as hookline-attempt
+	Body      []byte
+}
+
+// Result is the outcome of one Send. Callers reuse it; Send overwrites every
+// field and appends the captured body into Body[:0].
+type Result struct {
+	// Status is the HTTP status, 0 when no response arrived.
+	Status int
+	// ErrClass is "" when a response arrived, else one of the ErrClass*
+	// constants.
+	ErrClass string
+	Err      error
+	Latency  time.Duration
+	// RetryAfter comes from a Retry-After header (delta seconds or
+	// HTTP-date); 0 when absent or invalid, at most MaxRetryAfter.
+	RetryAfter time.Duration
+	// Body holds the first CaptureBytes of the response body.
+	Body        []byte
+	ContentType string
+}
+
+// setContentType stores b without allocating when it equals the previous
+// value, which is the common case for a reused Result and one endpoint.
+func (r *Result) setContentType(b []byte) {
+	if string(b) != r.ContentType {
+		r.ContentType = string(b)
+	}
+}
+
+// Send POSTs req.Body to req.URL with the Standard Webhooks headers
+// (content-type: application/json, webhook-id, webhook-timestamp,
+// webhook-signature), user-agent and hookline-attempt, and fills res.
+//
+// A response of any status is a response: redirects are not followed (a 3xx
+// is just its status), and a response whose body breaks off after the header
+// keeps its status. Every failure to get a response sets ErrClass and Err.
+// The whole attempt takes at most Options.Timeout. Every address dialed
+// passes the guard (ErrClass "ssrf" otherwise, with no connection attempted).
+//
+// In the steady state (a pooled connection, a reused Result) Send does not
+// allocate.
+func (s *Sender) Send(req *Request, res *Result) {
+	start := time.Now()
+	res.Status, res.ErrClass, res.Err, res.RetryAfter = 0, "", nil, 0
+	res.Body = res.Body[:0]
+
+	freq := fasthttp.AcquireRequest()
+	fresp := fasthttp.AcquireResponse()
+	err := s.do(req, res, freq, fresp)
+	res.Latency = time.Since(start)
+	if err != nil {
+		res.ErrClass = classify(err)
+		res.Err = err
+		res.Body = res.Body[:0]
+		res.ContentType = ""
+	} else {
+		res.Status = fresp.StatusCode()
+		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency))
+		res.setContentType(fresp.Header.ContentType())
+	}
+	// It is forbidden to access freq and fresp after returning them to the
+	// pool; nothing in res points into them.
+	fasthttp.ReleaseResponse(fresp)
+	fasthttp.ReleaseRequest(freq)
+}
+
+func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fasthttp.Response) error {
+	freq.SetRequestURI(req.URL)
+	uri := freq.URI()
+	if scheme := uri.Scheme(); string(scheme) != "http" && string(scheme) != "https" {
+		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST to %q: scheme %q is not http or https", req.URL, scheme)}
+	}
+	if len(uri.Host()) == 0 {
+		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST to %q: URL has no host", req.URL)}
+	}
+	freq.Header.SetMethod(fasthttp.MethodPost)
+	freq.Header.SetContentType("application/json")
+	freq.Header.Set(HeaderWebhookID, req.MsgID)
+	var num [20]byte
+	freq.Header.SetBytesV(HeaderWebhookTimestamp, strconv.AppendInt(num[:0], req.Timestamp, 10))
+	freq.Header.SetBytesV(HeaderWebhookSignature, req.Signature)
+	freq.Header.SetBytesV(HeaderAttempt, strconv.AppendInt(num[:0], int64(req.Attempt), 10))
+	// SetBodyRaw does not copy: req.Body is read-only for Send and outlives
+	// freq.
+	freq.SetBodyRaw(req.Body)
+	freq.SetUserValue(resultKey{}, res)
+	// An absent content-type stays "" instead of fasthttp's default.
+	fresp.Header.SetNoDefaultContentType(true)
+
+	if err := s.client.DoTimeout(freq, fresp, s.timeout); err != nil {
+		// The host, not the URL: query strings often carry tokens.
+		return fmt.Errorf("cannot POST to host %q: %w", uri.Host(), err)
+	}
+	return nil
+}
+
+// classify maps an error from do to a Result.ErrClass.
+func classify(err error) string {
+	var ce *classError
+	switch {
+	case errors.As(err, &ce):
+		return ce.class
+	case isTimeout(err):
+		return ErrClassTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrClassRefused
+	}
+	return ErrClassNetwork
+}
+
+// CloseIdle closes the idle pooled connections, e.g. at shutdown. Requests in
+// flight are not interrupted.
+func (s *Sender) CloseIdle() {
+	s.client.CloseIdleConnections()
+}

@@ -1,0 +1,375 @@
+package httpout
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestSendCapturesBodyPrefix(t *testing.T) {
+	full := strings.Repeat("0123456789abcdef", 10000/16+1)[:10000]
+	srv, conns := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("Content-Length", strconv.Itoa(len(full)))
+			io.WriteString(w, full)
+		case "/chunked":
+			io.WriteString(w, full[:100])
+			w.(http.Flusher).Flush()
+			io.WriteString(w, full[100:200])
+		case "/small":
+			io.WriteString(w, `{"ok":true}`)
+		}
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	var res Result
+	for _, tc := range []struct {
+		path string
+		want string
+	}{
+		{"/big", full[:4096]},
+		{"/small", `{"ok":true}`},
+		{"/chunked", full[:200]},
+		{"/small", `{"ok":true}`},
+		{"/chunked", full[:200]},
+	} {
+		s.Send(testRequest(srv.URL+tc.path), &res)
+		requireResponse(t, &res, http.StatusOK)
+		if string(res.Body) != tc.want {
+			t.Fatalf("%s: captured %d bytes %.40q...; want %d bytes %.40q...", tc.path, len(res.Body), res.Body, len(tc.want), tc.want)
+		}
+		if res.ContentType != "text/plain; charset=utf-8" {
+			t.Fatalf("%s: ContentType %q", tc.path, res.ContentType)
+		}
+		if res.Latency <= 0 {
+			t.Fatalf("%s: Latency %v; want > 0", tc.path, res.Latency)
+		}
+	}
+	// Every body above was read to its end (10000 bytes fit the drain
+	// budget), so one connection carried all requests.
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("server saw %d connections; want 1 reused keep-alive connection", n)
+	}
+}
+
+func TestSendCaptureBytesOption(t *testing.T) {
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "0123456789")
+	}))
+	f := func(capture int, want string) {
+		t.Helper()
+		s := newTestSender(t, Options{Allow: allowLoopback, CaptureBytes: capture})
+		res := send(s, testRequest(srv.URL))
+		requireResponse(t, res, http.StatusOK)
+		if string(res.Body) != want {
+			t.Fatalf("CaptureBytes %d: Body %q; want %q", capture, res.Body, want)
+		}
+	}
+	f(4, "0123")
+	f(-1, "")
+	f(0, "0123456789")
+}
+
+func TestSendBigBodyIsNotBuffered(t *testing.T) {
+	const size = 20 << 20
+	chunk := []byte(strings.Repeat("x", 64<<10))
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/length" {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		}
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return // the client hung up after its prefix, as it should
+			}
+		}
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	for _, path := range []string{"/length", "/chunked"} {
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		res := send(s, testRequest(srv.URL+path))
+		runtime.ReadMemStats(&ms1)
+		requireResponse(t, res, http.StatusOK)
+		if len(res.Body) != 4096 || res.Body[0] != 'x' {
+			t.Fatalf("%s: captured %d bytes; want 4096", path, len(res.Body))
+		}
+		if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 4<<20 {
+			t.Fatalf("%s: Send allocated %d bytes for a %d-byte body; the body must not be buffered", path, alloc, size)
+		}
+		if res.Latency > 5*time.Second {
+			t.Fatalf("%s: Send took %v; it must stop reading after the captured prefix", path, res.Latency)
+		}
+	}
+}
+
+func TestSendRetryAfter(t *testing.T) {
+	date := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/delta":
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/date":
+			w.Header().Set("Retry-After", date)
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "/huge":
+			w.Header().Set("Retry-After", "99999999999999999999999")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "/bad":
+			w.Header().Set("Retry-After", "soon")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	var res Result
+
+	s.Send(testRequest(srv.URL+"/delta"), &res)
+	requireResponse(t, &res, http.StatusServiceUnavailable)
+	if res.RetryAfter != 2*time.Second {
+		t.Fatalf("Retry-After: 2 gave %v; want 2s", res.RetryAfter)
+	}
+	s.Send(testRequest(srv.URL+"/date"), &res)
+	requireResponse(t, &res, http.StatusTooManyRequests)
+	if res.RetryAfter < 28*time.Second || res.RetryAfter > 30*time.Second {
+		t.Fatalf("Retry-After: %s gave %v; want about 30s", date, res.RetryAfter)
+	}
+	s.Send(testRequest(srv.URL+"/huge"), &res)
+	if res.RetryAfter != MaxRetryAfter {
+		t.Fatalf("huge Retry-After gave %v; want the %v cap", res.RetryAfter, MaxRetryAfter)
+	}
+	for _, path := range []string{"/bad", "/none"} {
+		s.Send(testRequest(srv.URL+path), &res)
+		requireResponse(t, &res, http.StatusServiceUnavailable)
+		if res.RetryAfter != 0 {
+			t.Fatalf("%s: RetryAfter %v; want 0", path, res.RetryAfter)
+		}
+	}
+}
+
+func TestSendDoesNotFollowRedirects(t *testing.T) {
+	var targetHits atomic.Int32
+	target, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+	}))
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/elsewhere", http.StatusFound)
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	res := send(s, testRequest(srv.URL))
+	requireResponse(t, res, http.StatusFound)
+	if n := targetHits.Load(); n != 0 {
+		t.Fatalf("redirect target got %d requests; want 0", n)
+	}
+}
+
+func TestSendTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(func() { close(release) }) // runs before srv.Close
+	const timeout = 300 * time.Millisecond
+	s := newTestSender(t, Options{Allow: allowLoopback, Timeout: timeout})
+	start := time.Now()
+	res := send(s, testRequest(srv.URL))
+	elapsed := time.Since(start)
+	requireErrClass(t, res, ErrClassTimeout)
+	if elapsed < timeout || elapsed > timeout+700*time.Millisecond {
+		t.Fatalf("Send returned after %v; want about %v", elapsed, timeout)
+	}
+}
+
+func TestSendSlowBodyKeepsStatus(t *testing.T) {
+	addr, _ := newRawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		io.Copy(io.Discard, c) // hold the connection until the client gives up
+	})
+	const timeout = 300 * time.Millisecond
+	s := newTestSender(t, Options{Allow: allowLoopback, Timeout: timeout})
+	start := time.Now()
+	res := send(s, testRequest("http://"+addr+"/"))
+	if elapsed := time.Since(start); elapsed > timeout+700*time.Millisecond {
+		t.Fatalf("Send returned after %v; want about %v", elapsed, timeout)
+	}
+	requireResponse(t, res, http.StatusOK)
+	if string(res.Body) != "partial" {
+		t.Fatalf("Body %q; want the partial body", res.Body)
+	}
+}
+
+func TestSendInvalidURL(t *testing.T) {
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	for _, url := range []string{"", "ftp://127.0.0.1/", "http:///path", "javascript:alert(1)", "not a url"} {
+		res := send(s, testRequest(url))
+		requireErrClass(t, res, ErrClassInvalidURL)
+	}
+}
+
+// TestSendRetriesStaleKeepAlive closes each connection right after its first
+// response, as a server does when its keep-alive timeout hits. The pooled
+// connection fails before any response byte and the request is sent again
+// on a new connection.
+func TestSendRetriesStaleKeepAlive(t *testing.T) {
+	var requests atomic.Int32
+	addr, accepts := newRawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		requests.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	for i := range 3 {
+		res := send(s, testRequest("http://"+addr+"/"))
+		requireResponse(t, res, http.StatusOK)
+		if want := int32(i + 1); requests.Load() != want {
+			t.Fatalf("after %d sends the server handled %d requests", want, requests.Load())
+		}
+	}
+	if n := accepts.Load(); n != 3 {
+		t.Fatalf("server accepted %d connections; want 3", n)
+	}
+}
+
+// TestSendNoRetryOnFreshConnection: a new connection closed without a
+// response is a failure of this attempt, not a pool race, and is not retried.
+func TestSendNoRetryOnFreshConnection(t *testing.T) {
+	var requests atomic.Int32
+	addr, accepts := newRawServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		requests.Add(1)
+	})
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	res := send(s, testRequest("http://"+addr+"/"))
+	requireErrClass(t, res, ErrClassNetwork)
+	if n, a := requests.Load(), accepts.Load(); n != 1 || a != 1 {
+		t.Fatalf("server saw %d requests on %d connections; want 1 and 1", n, a)
+	}
+}
+
+func TestSendResultReuse(t *testing.T) {
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/json" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "7")
+			io.WriteString(w, `{"a":1}`)
+			return
+		}
+		w.Header()["Content-Type"] = nil // no content type at all
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	var res Result
+	s.Send(testRequest(srv.URL+"/json"), &res)
+	requireResponse(t, &res, http.StatusOK)
+	if res.ContentType != "application/json" || res.RetryAfter != 7*time.Second {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	s.Send(testRequest(srv.URL+"/empty"), &res)
+	requireResponse(t, &res, http.StatusAccepted)
+	if res.ContentType != "" || res.RetryAfter != 0 || len(res.Body) != 0 {
+		t.Fatalf("fields of the previous Send leaked into this one: %+v", res)
+	}
+	s.Send(testRequest("http://"+strings.TrimPrefix(srv.URL, "http://")+"x/"), &res)
+	if res.ErrClass == "" || res.Status != 0 {
+		t.Fatalf("want a failure for a bad port; got %+v", res)
+	}
+}
+
+func TestSendConcurrent(t *testing.T) {
+	var hits atomic.Int32
+	srv, conns := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, "ok")
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback, MaxConnsPerHost: 4})
+	const workers, perWorker = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res Result
+			for range perWorker {
+				s.Send(testRequest(srv.URL), &res)
+				if res.Status != http.StatusOK || string(res.Body) != "ok" {
+					errs <- fmt.Sprintf("status %d, class %q, err %v", res.Status, res.ErrClass, res.Err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatalf("concurrent Send failed: %s", e)
+	}
+	if n := hits.Load(); n != workers*perWorker {
+		t.Fatalf("server got %d requests; want %d", n, workers*perWorker)
+	}
+	if n := conns.Load(); n > 4 {
+		t.Fatalf("server saw %d connections; MaxConnsPerHost is 4", n)
+	}
+}
+
+func TestSendResponseFraming(t *testing.T) {
+	responses := map[string]string{
+		"/interim":   "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+		"/endless":   strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20),
+		"/bigheader": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 10<<10) + "\r\nContent-Length: 2\r\n\r\nok",
+		"/close":     "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close",
+		"/garbage":   "SMTP ready\r\n\r\n",
+	}
+	addr, _ := newRawServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.WriteString(c, responses[req.URL.Path])
+	})
+	s := newTestSender(t, Options{Allow: allowLoopback, Timeout: 2 * time.Second})
+
+	res := send(s, testRequest("http://"+addr+"/interim"))
+	requireResponse(t, res, http.StatusCreated)
+	if string(res.Body) != "ok" {
+		t.Fatalf("Body %q after interim responses", res.Body)
+	}
+	res = send(s, testRequest("http://"+addr+"/close"))
+	requireResponse(t, res, http.StatusOK)
+	if string(res.Body) != "until close" {
+		t.Fatalf("Body %q of a read-until-close response", res.Body)
+	}
+	for _, path := range []string{"/endless", "/bigheader", "/garbage"} {
+		res = send(s, testRequest("http://"+addr+path))
+		requireErrClass(t, res, ErrClassNetwork)
+	}
+}

@@ -1,0 +1,100 @@
+package wal
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Config records (tenants, endpoints) are small and rare: they are written
+// with fsync one at a time, and loaded whole at start-up.
+
+// PutTenant stores the config record of tenant id.
+func (l *Log) PutTenant(id string, val []byte) error {
+	if err := l.db.Set(tenantKey(nil, id), val, pebble.Sync); err != nil {
+		return fmt.Errorf("cannot store tenant %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteTenant removes tenant id and its idempotency keys. The caller deletes
+// the tenant's endpoints first.
+func (l *Log) DeleteTenant(id string) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(tenantKey(nil, id), nil)
+	idem := idempotencyKey(nil, id, "")
+	_ = b.DeleteRange(idem, prefixEnd(idem), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
+	}
+	return nil
+}
+
+// Tenants calls fn for every tenant record in id order.
+func (l *Log) Tenants(fn func(id string, val []byte) error) error {
+	var ferr error
+	err := l.scan([]byte{kindTenant}, func(k, v []byte) {
+		if ferr == nil {
+			ferr = fn(string(k[1:]), v)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+// PutEndpoint stores the config record of endpoint id.
+func (l *Log) PutEndpoint(id ID, val []byte) error {
+	if err := l.db.Set(endpointKey(nil, id), val, pebble.Sync); err != nil {
+		return fmt.Errorf("cannot store endpoint %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteEndpoint removes endpoint id with its queue and dead letters. Its
+// retry entries are spread over the retry index by due time; they are
+// dropped when they come due and find no endpoint.
+func (l *Log) DeleteEndpoint(id ID) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(endpointKey(nil, id), nil)
+	for _, kind := range []byte{kindQueue, kindDead} {
+		p := append([]byte{kind}, id[:]...)
+		_ = b.DeleteRange(p, prefixEnd(p), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("cannot delete endpoint %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteRetry removes one retry entry, e.g. one whose endpoint is gone.
+func (l *Log) DeleteRetry(r Retry) error {
+	if err := l.db.Delete(retryKey(nil, r.DueMs, r.Endpoint, r.Event), pebble.NoSync); err != nil {
+		return fmt.Errorf("cannot delete retry of event %s to endpoint %s: %w", r.Event, r.Endpoint, err)
+	}
+	return nil
+}
+
+// Endpoints calls fn for every endpoint record in id order.
+func (l *Log) Endpoints(fn func(id ID, val []byte) error) error {
+	var ferr error
+	err := l.scan([]byte{kindEndpoint}, func(k, v []byte) {
+		if ferr != nil {
+			return
+		}
+		if len(k) != 17 {
+			ferr = fmt.Errorf("%w: endpoint key of %d bytes", errCorrupt, len(k))
+			return
+		}
+		var id ID
+		copy(id[:], k[1:])
+		ferr = fn(id, v)
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}

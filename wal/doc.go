@@ -1,0 +1,44 @@
+// Package wal owns hookline's durable state: one Pebble database holding the
+// event log, the per-endpoint delivery queues, the retry index, the attempt log,
+// dead letters, idempotency keys and the config records (tenants, endpoints).
+// It knows bytes and keys, not HTTP or delivery policy, and imports no other
+// hookline package.
+//
+// # Key layout
+//
+// Every key starts with one kind byte, so each kind is a contiguous range that
+// can be scanned, counted or range-deleted on its own. IDs are 16-byte ULIDs in
+// binary, so keys sort by creation time; times are big-endian unix
+// milliseconds.
+//
+//	e <event id>                          -> event record (tenant, type, time, delivery body; zstd above a threshold)
+//	q <endpoint id> <event id>            -> "" : a delivery ready to be attempted
+//	r <due ms> <endpoint id> <event id>   -> attempts made so far (uvarint): the retry index
+//	a <endpoint id> <event id> <attempt>  -> attempt record (time, status, error class, latency, response head)
+//	d <endpoint id> <event id>            -> dead letter (attempts made, time)
+//	i <tenant> 0x00 <idempotency key>     -> event id
+//	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
+//	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
+//
+// A delivery lives in exactly one of q, r or d at a time; every move between
+// them is one batch that deletes the old key and writes the new one, together
+// with the attempt record, so a crash never loses or duplicates the state.
+//
+// # Commit path
+//
+// Appends go through one writer goroutine (see Log.writeLoop):
+//  1. Append encodes and compresses records on the caller's goroutine and
+//     queues the request.
+//  2. The writer takes every queued request, resolves idempotency keys,
+//     assigns event IDs (monotonic in commit order) and builds one batch.
+//  3. The batch is committed with fsync; all callers in it are released
+//     together, so concurrent publishers share one fsync (group commit).
+//
+// Because IDs are assigned by the single writer and batches commit in order, a
+// reader that has seen event ID X in a queue has seen every committed ID below X
+// too: delivery lanes read their queues with a simple cursor.
+//
+// Delivery outcomes are committed without fsync: losing one in a crash only
+// means the delivery is attempted again (at-least-once), and the next synced
+// append makes every earlier write durable anyway.
+package wal

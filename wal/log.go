@@ -1,0 +1,317 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("wal is closed")
+
+// Options configure a Log. The zero value works.
+type Options struct {
+	// FS is the filesystem; nil means the real disk. Tests use vfs.NewMem or
+	// errorfs to crash the store at a chosen write.
+	FS vfs.FS
+	// CompressAbove is the delivery body size above which bodies are stored
+	// zstd-compressed. 0 means 4096; negative disables compression.
+	CompressAbove int
+	// CacheBytes is Pebble's block cache size. 0 means 64 MiB.
+	CacheBytes int64
+	// MaxGroupRequests bounds how many Append calls share one batch and fsync.
+	// 0 means 1024.
+	MaxGroupRequests int
+	// Logger receives Pebble's log lines; nil discards info lines and keeps
+	// errors on stderr.
+	Logger pebble.Logger
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.CompressAbove == 0 {
+		o.CompressAbove = 4096
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 64 << 20
+	}
+	if o.MaxGroupRequests == 0 {
+		o.MaxGroupRequests = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = quietLogger{}
+	}
+}
+
+// Log is hookline's write-ahead log and state store on top of Pebble.
+// All methods are safe for concurrent use.
+type Log struct {
+	db    *pebble.DB
+	cache *pebble.Cache
+	codec *codec
+	opts  Options
+
+	// closeMu guards reqs against sends after close: Append holds it for
+	// reading while it enqueues, Close takes it for writing before closing reqs.
+	closeMu sync.RWMutex
+	closed  bool
+	reqs    chan *appendReq
+	writer  sync.WaitGroup
+
+	ids idGen // owned by the writer goroutine after Open
+}
+
+// Open opens (creating if needed) the log in dir.
+func Open(dir string, opts *Options) (*Log, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.EnsureDefaults()
+	c, err := newCodec(o.CompressAbove)
+	if err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	popts := &pebble.Options{
+		FS:     o.FS,
+		Cache:  cache,
+		Logger: o.Logger,
+		// Deliveries churn through q and r quickly; a larger memtable lets
+		// most of those short-lived keys die before they reach an sstable.
+		MemTableSize: 64 << 20,
+	}
+	db, err := pebble.Open(dir, popts)
+	if err != nil {
+		cache.Unref()
+		c.close()
+		return nil, fmt.Errorf("cannot open pebble store in %q: %w", dir, err)
+	}
+	l := &Log{
+		db:    db,
+		cache: cache,
+		codec: c,
+		opts:  o,
+		reqs:  make(chan *appendReq, o.MaxGroupRequests),
+	}
+	if err := l.loadLastID(); err != nil {
+		_ = db.Close()
+		cache.Unref()
+		c.close()
+		return nil, err
+	}
+	l.writer.Add(1)
+	go l.writeLoop()
+	return l, nil
+}
+
+// loadLastID seeds the ID generator with the newest event ID on disk, so IDs
+// keep increasing across restarts even if the clock went back.
+func (l *Log) loadLastID() error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindEvent}, UpperBound: []byte{kindEvent + 1}})
+	if err != nil {
+		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	defer it.Close()
+	if it.Last() && len(it.Key()) == 17 {
+		copy(l.ids.last[:], it.Key()[1:])
+	}
+	return it.Error()
+}
+
+// Close stops the writer after the queued appends commit, then closes Pebble.
+func (l *Log) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	close(l.reqs)
+	l.closeMu.Unlock()
+	l.writer.Wait()
+	err := l.db.Close()
+	l.cache.Unref()
+	l.codec.close()
+	if err != nil {
+		return fmt.Errorf("cannot close pebble store: %w", err)
+	}
+	return nil
+}
+
+// DiskUsage returns the bytes Pebble uses on disk.
+func (l *Log) DiskUsage() uint64 { return l.db.Metrics().DiskSpaceUsage() }
+
+// AppendEvent is one event to append, with the endpoints it fans out to.
+type AppendEvent struct {
+	Tenant         string
+	Type           string
+	TimeMs         int64
+	Body           []byte // the delivery body
+	IdempotencyKey string // "" for none
+	Endpoints      []ID   // one queue entry is written per endpoint
+}
+
+// AppendResult says what Append did with one event.
+type AppendResult struct {
+	ID ID
+	// Duplicate is true when the idempotency key was seen before: ID is then
+	// the first event's ID and nothing was written.
+	Duplicate bool
+}
+
+type appendReq struct {
+	evs  []AppendEvent
+	recs []byte
+	ends []int // recs[ends[i-1]:ends[i]] is event i's encoded record
+	res  []AppendResult
+	err  error
+	done chan struct{}
+}
+
+var appendReqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan struct{}, 1)} }}
+
+// Append writes evs durably: it returns once the batch holding them is
+// fsynced. res must have len(evs) entries. Either every event of the call is
+// written or none is.
+func (l *Log) Append(evs []AppendEvent, res []AppendResult) error {
+	if len(res) < len(evs) {
+		panic(fmt.Sprintf("BUG: Append got %d results for %d events", len(res), len(evs)))
+	}
+	req := appendReqPool.Get().(*appendReq)
+	req.evs, req.res, req.err = evs, res[:len(evs)], nil
+	req.recs, req.ends = req.recs[:0], req.ends[:0]
+	for i := range evs {
+		ev := &evs[i]
+		req.recs = l.codec.appendEvent(req.recs, ev.TimeMs, ev.Tenant, ev.Type, ev.Body)
+		req.ends = append(req.ends, len(req.recs))
+	}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		appendReqPool.Put(req)
+		return ErrClosed
+	}
+	l.reqs <- req
+	l.closeMu.RUnlock()
+	<-req.done
+	err := req.err
+	req.evs, req.res = nil, nil
+	appendReqPool.Put(req)
+	return err
+}
+
+// writeLoop is the single writer: it turns every request queued while the
+// previous fsync ran into one batch and one fsync.
+func (l *Log) writeLoop() {
+	defer l.writer.Done()
+	group := make([]*appendReq, 0, l.opts.MaxGroupRequests)
+	seen := make(map[string]ID)
+	var key []byte
+	for req := range l.reqs {
+		group = append(group[:0], req)
+	drain:
+		for len(group) < cap(group) {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		key = l.commitGroup(group, seen, key)
+		clear(seen)
+	}
+}
+
+func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []byte {
+	b := l.db.NewBatch()
+	now := time.Now()
+	var err error
+	for _, req := range group {
+		for i := range req.evs {
+			ev := &req.evs[i]
+			var idemKey []byte
+			if ev.IdempotencyKey != "" {
+				idemKey = idempotencyKey(nil, ev.Tenant, ev.IdempotencyKey)
+				first, found, gerr := l.lookupIdempotency(idemKey, seen)
+				if gerr != nil {
+					err = gerr
+					break
+				}
+				if found {
+					req.res[i] = AppendResult{ID: first, Duplicate: true}
+					continue
+				}
+			}
+			id := l.ids.next(now)
+			start := 0
+			if i > 0 {
+				start = req.ends[i-1]
+			}
+			key = eventKey(key[:0], id)
+			_ = b.Set(key, req.recs[start:req.ends[i]], nil)
+			for _, ep := range ev.Endpoints {
+				key = queueKey(key[:0], ep, id)
+				_ = b.Set(key, nil, nil)
+			}
+			if idemKey != nil {
+				_ = b.Set(idemKey, id[:], nil)
+				seen[string(idemKey)] = id
+			}
+			req.res[i] = AppendResult{ID: id}
+		}
+	}
+	if err == nil && !b.Empty() {
+		if cerr := b.Commit(pebble.Sync); cerr != nil {
+			err = fmt.Errorf("cannot commit batch of %d requests: %w", len(group), cerr)
+		}
+	}
+	_ = b.Close()
+	for _, req := range group {
+		req.err = err
+		req.done <- struct{}{}
+	}
+	return key
+}
+
+func (l *Log) lookupIdempotency(k []byte, seen map[string]ID) (ID, bool, error) {
+	if id, ok := seen[string(k)]; ok {
+		return id, true, nil
+	}
+	v, closer, err := l.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return ID{}, false, nil
+	}
+	if err != nil {
+		return ID{}, false, fmt.Errorf("cannot read idempotency key: %w", err)
+	}
+	var id ID
+	copy(id[:], v)
+	_ = closer.Close()
+	return id, true, nil
+}
+
+// quietLogger drops Pebble's informational chatter but keeps what matters.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}

@@ -1,0 +1,240 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// EventBuf holds the buffers a ReadEvent decodes into; reuse one per reader
+// to avoid allocating per delivery.
+type EventBuf struct {
+	raw, plain []byte
+}
+
+// ReadEvent reads event id into r. r's slices alias buf.
+func (l *Log) ReadEvent(id ID, r *EventRecord, buf *EventBuf) error {
+	var k [17]byte
+	v, closer, err := l.db.Get(eventKey(k[:0], id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read event %s: %w", id, err)
+	}
+	buf.raw = append(buf.raw[:0], v...)
+	_ = closer.Close()
+	r.ID = id
+	buf.plain, err = l.codec.decodeEvent(buf.raw, r, buf.plain)
+	if err != nil {
+		return fmt.Errorf("cannot decode event %s: %w", id, err)
+	}
+	return nil
+}
+
+// ScanQueue calls fn with up to max event IDs queued for endpoint ep whose ID
+// is greater than after, in ID order. It returns how many it passed to fn.
+func (l *Log) ScanQueue(ep, after ID, max int, fn func(ev ID)) (int, error) {
+	lower := queueKey(nil, ep, after)
+	upper := prefixEnd(lower[:17])
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return 0, fmt.Errorf("cannot scan queue of endpoint %s: %w", ep, err)
+	}
+	n := 0
+	for ok := it.First(); ok && n < max; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 33 {
+			continue
+		}
+		var ev ID
+		copy(ev[:], k[17:])
+		if ev == after {
+			continue
+		}
+		fn(ev)
+		n++
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("cannot scan queue of endpoint %s: %w", ep, err)
+	}
+	return n, nil
+}
+
+// Retry is one entry of the retry index.
+type Retry struct {
+	DueMs    int64
+	Endpoint ID
+	Event    ID
+	Attempts int // attempts made so far
+}
+
+// ScanRetries calls fn for retry entries due in [fromMs, toMs), in due order,
+// until fn returns false.
+func (l *Log) ScanRetries(fromMs, toMs int64, fn func(r Retry) bool) error {
+	lower := binary.BigEndian.AppendUint64([]byte{kindRetry}, uint64(fromMs))
+	upper := binary.BigEndian.AppendUint64([]byte{kindRetry}, uint64(toMs))
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("cannot scan retries: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 41 {
+			continue
+		}
+		r := Retry{DueMs: int64(binary.BigEndian.Uint64(k[1:9]))}
+		copy(r.Endpoint[:], k[9:25])
+		copy(r.Event[:], k[25:41])
+		n, _ := binary.Uvarint(it.Value())
+		r.Attempts = int(n)
+		if !fn(r) {
+			break
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot scan retries: %w", err)
+	}
+	return nil
+}
+
+// Move records the outcome of one attempt: the delivery leaves where it was
+// (the queue, or the retry index at FromDueMs) and, by Attempt.Outcome, is
+// done (success), goes to the retry index at Attempt.NextMs, or becomes a dead
+// letter. The attempt record is written in the same batch.
+type Move struct {
+	Endpoint  ID
+	Event     ID
+	FromDueMs int64 // 0: the delivery came from the queue
+	Attempt   Attempt
+}
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// RecordAttempt applies m in one batch, without fsync (see the package comment).
+func (l *Log) RecordAttempt(m *Move) error {
+	bufp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bufp)
+	b := l.db.NewBatch()
+	defer b.Close()
+
+	k := (*bufp)[:0]
+	if m.FromDueMs == 0 {
+		k = queueKey(k, m.Endpoint, m.Event)
+	} else {
+		k = retryKey(k, m.FromDueMs, m.Endpoint, m.Event)
+	}
+	_ = b.Delete(k, nil)
+	switch m.Attempt.Outcome {
+	case OutcomeSuccess:
+	case OutcomeRetry:
+		k = retryKey(k[:0], m.Attempt.NextMs, m.Endpoint, m.Event)
+		var v [binary.MaxVarintLen64]byte
+		_ = b.Set(k, v[:binary.PutUvarint(v[:], uint64(m.Attempt.Attempt))], nil)
+	case OutcomeDead:
+		k = deadKey(k[:0], m.Endpoint, m.Event)
+		v := binary.AppendUvarint(nil, uint64(m.Attempt.Attempt))
+		v = binary.AppendUvarint(v, uint64(m.Attempt.TimeMs))
+		_ = b.Set(k, v, nil)
+	default:
+		panic(fmt.Sprintf("BUG: unknown outcome %q", m.Attempt.Outcome))
+	}
+	k = attemptKey(k[:0], m.Endpoint, m.Event, m.Attempt.Attempt)
+	v := appendAttempt(k[len(k):], &m.Attempt)
+	_ = b.Set(k, v, nil)
+	*bufp = v[:0]
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("cannot record attempt %d of event %s to endpoint %s: %w", m.Attempt.Attempt, m.Event, m.Endpoint, err)
+	}
+	return nil
+}
+
+// DeadLetter is a delivery that exhausted its attempts or failed for good.
+type DeadLetter struct {
+	Event    ID
+	Attempts int
+	TimeMs   int64
+}
+
+// ScanDead calls fn for each dead letter of endpoint ep, oldest event first.
+func (l *Log) ScanDead(ep ID, fn func(d DeadLetter)) error {
+	lower := deadKey(nil, ep, ID{})
+	return l.scan(lower[:17], func(k, v []byte) {
+		var d DeadLetter
+		copy(d.Event[:], k[17:])
+		n, k1 := binary.Uvarint(v)
+		t, _ := binary.Uvarint(v[max(k1, 0):])
+		d.Attempts, d.TimeMs = int(n), int64(t)
+		fn(d)
+	})
+}
+
+// ScanAttempts calls fn for each logged attempt of event ev to endpoint ep,
+// in attempt order. a.Response aliases memory valid only during fn.
+func (l *Log) ScanAttempts(ep, ev ID, fn func(a *Attempt) error) error {
+	prefix := attemptKey(nil, ep, ev, 0)
+	var ferr error
+	err := l.scan(prefix[:33], func(_, v []byte) {
+		if ferr != nil {
+			return
+		}
+		var a Attempt
+		if ferr = DecodeAttempt(v, &a); ferr == nil {
+			ferr = fn(&a)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+func (l *Log) scan(prefix []byte, fn func(k, v []byte)) error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("cannot scan prefix %q: %w", prefix, err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		fn(it.Key(), it.Value())
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot scan prefix %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// Counts are the number of records of each kind. Computing them scans the
+// whole store: for tests and diagnostics, not for request paths.
+type Counts struct {
+	Events, Queued, Retries, Attempts, Dead, IdempotencyKeys int
+}
+
+// Count scans the store and counts records by kind.
+func (l *Log) Count() (Counts, error) {
+	var c Counts
+	targets := map[byte]*int{
+		kindEvent: &c.Events, kindQueue: &c.Queued, kindRetry: &c.Retries,
+		kindAttempt: &c.Attempts, kindDead: &c.Dead, kindIdempotency: &c.IdempotencyKeys,
+	}
+	for kind, n := range targets {
+		if err := l.scan([]byte{kind}, func(_, _ []byte) { *n++ }); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}

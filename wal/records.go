@@ -1,0 +1,188 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	recordVersion = 1
+	flagZstd      = 1
+)
+
+var errCorrupt = errors.New("corrupt record")
+
+// EventRecord is a decoded event. Its byte slices alias the buffer it was
+// decoded into: they are valid until that buffer is reused.
+type EventRecord struct {
+	ID     ID
+	TimeMs int64
+	Tenant []byte
+	Type   []byte
+	// Body is the delivery body exactly as sent to endpoints.
+	Body []byte
+}
+
+// codec compresses event bodies. EncodeAll/DecodeAll of klauspost/compress are
+// safe for concurrent use, so one codec serves every goroutine.
+type codec struct {
+	enc           *zstd.Encoder
+	dec           *zstd.Decoder
+	compressAbove int
+}
+
+func newCodec(compressAbove int) (*codec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
+	}
+	return &codec{enc: enc, dec: dec, compressAbove: compressAbove}, nil
+}
+
+func (c *codec) close() {
+	_ = c.enc.Close()
+	c.dec.Close()
+}
+
+// appendEvent encodes an event record (without its ID, which is the key).
+func (c *codec) appendEvent(dst []byte, timeMs int64, tenant, typ string, body []byte) []byte {
+	flags := byte(0)
+	compress := c.compressAbove > 0 && len(body) > c.compressAbove
+	if compress {
+		flags |= flagZstd
+	}
+	dst = append(dst, recordVersion, flags)
+	dst = binary.AppendUvarint(dst, uint64(timeMs))
+	dst = appendString(dst, tenant)
+	dst = appendString(dst, typ)
+	if compress {
+		return c.enc.EncodeAll(body, dst)
+	}
+	return append(dst, body...)
+}
+
+// decodeEvent decodes src into r; a compressed body is decompressed into
+// scratch, which is returned grown for reuse.
+func (c *codec) decodeEvent(src []byte, r *EventRecord, scratch []byte) ([]byte, error) {
+	if len(src) < 2 || src[0] != recordVersion {
+		return scratch, fmt.Errorf("%w: event record version %v", errCorrupt, firstByte(src))
+	}
+	flags := src[1]
+	src = src[2:]
+	ts, n := binary.Uvarint(src)
+	if n <= 0 {
+		return scratch, fmt.Errorf("%w: event time", errCorrupt)
+	}
+	r.TimeMs = int64(ts)
+	src = src[n:]
+	var ok bool
+	if r.Tenant, src, ok = readBytes(src); !ok {
+		return scratch, fmt.Errorf("%w: event tenant", errCorrupt)
+	}
+	if r.Type, src, ok = readBytes(src); !ok {
+		return scratch, fmt.Errorf("%w: event type", errCorrupt)
+	}
+	if flags&flagZstd == 0 {
+		r.Body = src
+		return scratch, nil
+	}
+	out, err := c.dec.DecodeAll(src, scratch[:0])
+	if err != nil {
+		return scratch, fmt.Errorf("%w: cannot decompress event body: %w", errCorrupt, err)
+	}
+	r.Body = out
+	return out, nil
+}
+
+// Outcome classes stored in attempt records.
+const (
+	OutcomeSuccess = 's'
+	OutcomeRetry   = 'r'
+	OutcomeDead    = 'd'
+)
+
+// Attempt is one delivery attempt as logged.
+type Attempt struct {
+	TimeMs    int64
+	Attempt   int
+	Outcome   byte
+	Status    int    // HTTP status, 0 without a response
+	ErrClass  string // "" with a response; timeout, refused, dns, tls, ssrf, network
+	LatencyUs int64
+	NextMs    int64 // when the next attempt is due, 0 if none
+	Response  []byte
+}
+
+func appendAttempt(dst []byte, a *Attempt) []byte {
+	dst = append(dst, recordVersion, a.Outcome)
+	dst = binary.AppendUvarint(dst, uint64(a.TimeMs))
+	dst = binary.AppendUvarint(dst, uint64(a.Attempt))
+	dst = binary.AppendUvarint(dst, uint64(a.Status))
+	dst = appendString(dst, a.ErrClass)
+	dst = binary.AppendUvarint(dst, uint64(a.LatencyUs))
+	dst = binary.AppendUvarint(dst, uint64(a.NextMs))
+	return append(dst, a.Response...)
+}
+
+// DecodeAttempt decodes an attempt record; Response aliases src.
+func DecodeAttempt(src []byte, a *Attempt) error {
+	if len(src) < 2 || src[0] != recordVersion {
+		return fmt.Errorf("%w: attempt record version %v", errCorrupt, firstByte(src))
+	}
+	a.Outcome = src[1]
+	src = src[2:]
+	var vals [3]uint64
+	for i := range vals {
+		v, n := binary.Uvarint(src)
+		if n <= 0 {
+			return fmt.Errorf("%w: attempt field %d", errCorrupt, i)
+		}
+		vals[i] = v
+		src = src[n:]
+	}
+	a.TimeMs, a.Attempt, a.Status = int64(vals[0]), int(vals[1]), int(vals[2])
+	cls, rest, ok := readBytes(src)
+	if !ok {
+		return fmt.Errorf("%w: attempt error class", errCorrupt)
+	}
+	a.ErrClass = string(cls)
+	src = rest
+	for i, dst := range []*int64{&a.LatencyUs, &a.NextMs} {
+		v, n := binary.Uvarint(src)
+		if n <= 0 {
+			return fmt.Errorf("%w: attempt field %d", errCorrupt, 3+i)
+		}
+		*dst = int64(v)
+		src = src[n:]
+	}
+	a.Response = src
+	return nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func readBytes(src []byte) (b, rest []byte, ok bool) {
+	n, k := binary.Uvarint(src)
+	if k <= 0 || n > uint64(len(src)-k) {
+		return nil, src, false
+	}
+	end := k + int(n)
+	return src[k:end:end], src[end:], true
+}
+
+func firstByte(b []byte) any {
+	if len(b) == 0 {
+		return "none"
+	}
+	return b[0]
+}
