@@ -27,7 +27,6 @@ type scheduler struct {
 	done        chan struct{}
 }
 
-
 func newScheduler(e *Engine, nowMs int64) *scheduler {
 	return &scheduler{
 		e:      e,
