@@ -13,6 +13,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"hookline/engine"
 )
@@ -161,6 +162,13 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		s.opts.Metrics.WritePrometheus(ctx)
 		metrics.WriteProcessMetrics(ctx)
 		return routeMetrics
+	}
+	if strings.HasPrefix(path, "/debug/pprof/") {
+		// Profiles reveal internals and cost CPU: only for the operator.
+		if s.authorized(ctx) {
+			pprofhandler.PprofHandler(ctx)
+		}
+		return routeOther
 	}
 	rest, ok := strings.CutPrefix(path, "/v1/tenants")
 	if !ok || (rest != "" && rest[0] != '/') {
