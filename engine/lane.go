@@ -262,8 +262,10 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		a.Outcome = wal.OutcomeSuccess
 	case verdictRetry:
 		if a.Attempt-1 < len(cfg.schedule) {
+			// Delays count from the answer, as Retry-After does (RFC 9110
+			// 10.2.3): a slow 429 must not shorten the wait it asked for.
 			delay := max(cfg.schedule[a.Attempt-1], res.RetryAfter)
-			a.Outcome, a.NextMs = wal.OutcomeRetry, now.Add(delay).UnixMilli()
+			a.Outcome, a.NextMs = wal.OutcomeRetry, time.Now().Add(delay).UnixMilli()
 			outcome = 1
 		} else {
 			a.Outcome, outcome = wal.OutcomeDead, 2

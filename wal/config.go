@@ -11,6 +11,10 @@ import (
 
 // PutTenant stores the config record of tenant id.
 func (l *Log) PutTenant(id string, val []byte) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	if err := l.db.Set(tenantKey(nil, id), val, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot store tenant %q: %w", id, err)
 	}
@@ -20,6 +24,10 @@ func (l *Log) PutTenant(id string, val []byte) error {
 // DeleteTenant removes tenant id and its idempotency keys. The caller deletes
 // the tenant's endpoints first.
 func (l *Log) DeleteTenant(id string) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(tenantKey(nil, id), nil)
@@ -33,6 +41,10 @@ func (l *Log) DeleteTenant(id string) error {
 
 // Tenants calls fn for every tenant record in id order.
 func (l *Log) Tenants(fn func(id string, val []byte) error) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	var ferr error
 	err := l.scan([]byte{kindTenant}, func(k, v []byte) {
 		if ferr == nil {
@@ -47,6 +59,10 @@ func (l *Log) Tenants(fn func(id string, val []byte) error) error {
 
 // PutEndpoint stores the config record of endpoint id.
 func (l *Log) PutEndpoint(id ID, val []byte) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	if err := l.db.Set(endpointKey(nil, id), val, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot store endpoint %s: %w", id, err)
 	}
@@ -57,6 +73,10 @@ func (l *Log) PutEndpoint(id ID, val []byte) error {
 // retry entries are spread over the retry index by due time; they are
 // dropped when they come due and find no endpoint.
 func (l *Log) DeleteEndpoint(id ID) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(endpointKey(nil, id), nil)
@@ -72,6 +92,10 @@ func (l *Log) DeleteEndpoint(id ID) error {
 
 // DeleteRetry removes one retry entry, e.g. one whose endpoint is gone.
 func (l *Log) DeleteRetry(r Retry) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	if err := l.db.Delete(retryKey(nil, r.DueMs, r.Endpoint, r.Event), pebble.NoSync); err != nil {
 		return fmt.Errorf("cannot delete retry of event %s to endpoint %s: %w", r.Event, r.Endpoint, err)
 	}
@@ -80,6 +104,10 @@ func (l *Log) DeleteRetry(r Retry) error {
 
 // Endpoints calls fn for every endpoint record in id order.
 func (l *Log) Endpoints(fn func(id ID, val []byte) error) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	var ferr error
 	err := l.scan([]byte{kindEndpoint}, func(k, v []byte) {
 		if ferr != nil {

@@ -149,8 +149,29 @@ func (l *Log) Close() error {
 	return nil
 }
 
-// DiskUsage returns the bytes Pebble uses on disk.
-func (l *Log) DiskUsage() uint64 { return l.db.Metrics().DiskSpaceUsage() }
+// DiskUsage returns the bytes Pebble uses on disk, 0 after Close.
+func (l *Log) DiskUsage() uint64 {
+	if !l.enter() {
+		return 0
+	}
+	defer l.exit()
+	return l.db.Metrics().DiskSpaceUsage()
+}
+
+// enter guards a call that touches Pebble against a concurrent Close: Pebble
+// panics when used after closing, and delivery goroutines may outlive a
+// shutdown deadline. Every exported method that touches l.db calls it, and
+// none calls another exported method while inside.
+func (l *Log) enter() bool {
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (l *Log) exit() { l.closeMu.RUnlock() }
 
 // AppendEvent is one event to append, with the endpoints it fans out to.
 type AppendEvent struct {

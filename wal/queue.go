@@ -13,12 +13,16 @@ import (
 // to avoid allocating per delivery.
 type EventBuf struct {
 	raw, plain []byte
+	key        [17]byte // lives here because a key on the stack escapes into Pebble
 }
 
 // ReadEvent reads event id into r. r's slices alias buf.
 func (l *Log) ReadEvent(id ID, r *EventRecord, buf *EventBuf) error {
-	var k [17]byte
-	v, closer, err := l.db.Get(eventKey(k[:0], id))
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	v, closer, err := l.db.Get(eventKey(buf.key[:0], id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return ErrNotFound
 	}
@@ -38,6 +42,10 @@ func (l *Log) ReadEvent(id ID, r *EventRecord, buf *EventBuf) error {
 // ScanQueue calls fn with up to max event IDs queued for endpoint ep whose ID
 // is greater than after, in ID order. It returns how many it passed to fn.
 func (l *Log) ScanQueue(ep, after ID, max int, fn func(ev ID)) (int, error) {
+	if !l.enter() {
+		return 0, ErrClosed
+	}
+	defer l.exit()
 	lower := queueKey(nil, ep, after)
 	upper := prefixEnd(lower[:17])
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
@@ -79,6 +87,10 @@ type Retry struct {
 // ScanRetries calls fn for retry entries due in [fromMs, toMs), in due order,
 // until fn returns false.
 func (l *Log) ScanRetries(fromMs, toMs int64, fn func(r Retry) bool) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	lower := binary.BigEndian.AppendUint64([]byte{kindRetry}, uint64(fromMs))
 	upper := binary.BigEndian.AppendUint64([]byte{kindRetry}, uint64(toMs))
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
@@ -124,6 +136,10 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 // RecordAttempt applies m in one batch, without fsync (see the package comment).
 func (l *Log) RecordAttempt(m *Move) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	bufp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bufp)
 	b := l.db.NewBatch()
@@ -150,10 +166,11 @@ func (l *Log) RecordAttempt(m *Move) error {
 	default:
 		panic(fmt.Sprintf("BUG: unknown outcome %q", m.Attempt.Outcome))
 	}
+	// Key and value share one scratch buffer: key first, value after it.
 	k = attemptKey(k[:0], m.Endpoint, m.Event, m.Attempt.Attempt)
-	v := appendAttempt(k[len(k):], &m.Attempt)
-	_ = b.Set(k, v, nil)
-	*bufp = v[:0]
+	kv := appendAttempt(k, &m.Attempt)
+	_ = b.Set(kv[:len(k)], kv[len(k):], nil)
+	*bufp = kv[:0]
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("cannot record attempt %d of event %s to endpoint %s: %w", m.Attempt.Attempt, m.Event, m.Endpoint, err)
 	}
@@ -169,6 +186,10 @@ type DeadLetter struct {
 
 // ScanDead calls fn for each dead letter of endpoint ep, oldest event first.
 func (l *Log) ScanDead(ep ID, fn func(d DeadLetter)) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	lower := deadKey(nil, ep, ID{})
 	return l.scan(lower[:17], func(k, v []byte) {
 		var d DeadLetter
@@ -183,6 +204,10 @@ func (l *Log) ScanDead(ep ID, fn func(d DeadLetter)) error {
 // ScanAttempts calls fn for each logged attempt of event ev to endpoint ep,
 // in attempt order. a.Response aliases memory valid only during fn.
 func (l *Log) ScanAttempts(ep, ev ID, fn func(a *Attempt) error) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
 	prefix := attemptKey(nil, ep, ev, 0)
 	var ferr error
 	err := l.scan(prefix[:33], func(_, v []byte) {
@@ -226,6 +251,10 @@ type Counts struct {
 
 // Count scans the store and counts records by kind.
 func (l *Log) Count() (Counts, error) {
+	if !l.enter() {
+		return Counts{}, ErrClosed
+	}
+	defer l.exit()
 	var c Counts
 	targets := map[byte]*int{
 		kindEvent: &c.Events, kindQueue: &c.Queued, kindRetry: &c.Retries,

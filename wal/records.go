@@ -39,7 +39,9 @@ func newCodec(compressAbove int) (*codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd encoder: %w", err)
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(64<<20))
+	// The limit only guards against a corrupt frame header claiming a huge
+	// size; it must stay above any body Append accepts.
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
 		return nil, fmt.Errorf("cannot create zstd decoder: %w", err)
 	}
