@@ -48,6 +48,7 @@ func runSink(args []string) error {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
 	st := sink.Stats()
-	fmt.Fprintf(os.Stderr, "received %d requests, %d bad signatures\n", st.Requests, st.BadSignature)
+	fmt.Fprintf(os.Stderr, "received %d requests: %d accepted, %d bad signatures, %d stale timestamps, %d duplicates\n",
+		st.Requests, st.Accepted, st.BadSignature, st.BadTimestamp, st.Duplicates)
 	return sink.Close()
 }
