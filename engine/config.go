@@ -130,7 +130,7 @@ func (e *Engine) DeleteTenant(id string) error {
 	}
 	e.cfgMu.Unlock()
 	for _, ln := range lanes {
-		ln.stop()
+		ln.remove()
 	}
 	return err
 }
@@ -143,7 +143,7 @@ func (e *Engine) CreateEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	}
 	now := time.Now().UTC()
 	ep := Endpoint{
-		ID:          endpointPrefix + wal.NewID().String(),
+		ID:          endpointPrefix + e.log.NewConfigID().String(),
 		Tenant:      tenant,
 		EventTypes:  []string{"*"},
 		MaxInFlight: e.opts.DefaultMaxInFlight,
@@ -337,7 +337,7 @@ func (e *Engine) DeleteEndpoint(tenant, epID string) error {
 	ts := e.tenants[tenant]
 	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
 	e.cfgMu.Unlock()
-	ln.stop()
+	ln.remove()
 	return nil
 }
 

@@ -287,6 +287,7 @@ type reply struct {
 	retryAfter string        // Retry-After header, if any
 	body       string        // response body
 	delay      time.Duration // wait before answering
+	block      bool          // wait until release (at most 30s) before answering
 }
 
 // delivery is one request a receiver got.
@@ -400,6 +401,12 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = rc.cfg.replies[min(i, len(rc.cfg.replies)-1)]
 	}
 	time.Sleep(rep.delay)
+	if rep.block {
+		select {
+		case <-rc.gate:
+		case <-time.After(30 * time.Second):
+		}
+	}
 	// Leave before the response goes out: once the engine sees it, it may
 	// start the next request at once.
 	rc.cur.Add(-1)

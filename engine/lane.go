@@ -37,6 +37,9 @@ type Lane struct {
 	stopCh chan struct{}
 	exited chan struct{}
 	once   sync.Once
+	// deleted is set before stop when the endpoint is deleted (not on
+	// shutdown): its retries are then dropped instead of kept for a restart.
+	deleted atomic.Bool
 
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
@@ -131,6 +134,12 @@ func (ln *Lane) start() { go ln.run() }
 
 func (ln *Lane) stop() { ln.once.Do(func() { close(ln.stopCh) }) }
 
+// remove stops a lane whose endpoint was deleted.
+func (ln *Lane) remove() {
+	ln.deleted.Store(true)
+	ln.stop()
+}
+
 // wait reports whether the lane finished its attempts before ctx was done.
 func (ln *Lane) wait(ctx context.Context) bool {
 	select {
@@ -184,6 +193,9 @@ func (ln *Lane) run() {
 		case <-ln.stopCh:
 			for ; inFlight > 0; inFlight-- {
 				<-ln.doneCh
+			}
+			if ln.deleted.Load() {
+				ln.dropRetries()
 			}
 			return
 		}
@@ -277,7 +289,30 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	ln.record(&w.move)
 }
 
+// dropRetries removes from the retry index the due retries that were
+// waiting for a slot when the endpoint was deleted.
+func (ln *Lane) dropRetries() {
+	for {
+		r, ok := ln.popRetry()
+		if !ok {
+			return
+		}
+		if err := ln.e.log.DeleteRetry(r); err != nil && !errors.Is(err, wal.ErrClosed) {
+			ln.e.logger.Error("cannot drop retry of deleted endpoint", "err", err)
+		}
+	}
+}
+
 func (ln *Lane) record(m *wal.Move) {
+	if ln.deleted.Load() {
+		// The endpoint went away during the attempt: its queue and dead
+		// letters are gone, so record nothing that no API could reach; only
+		// a retry entry the attempt came from is left to remove.
+		if m.FromDueMs != 0 {
+			_ = ln.e.log.DeleteRetry(wal.Retry{DueMs: m.FromDueMs, Endpoint: m.Endpoint, Event: m.Event})
+		}
+		return
+	}
 	var err error
 	if m.Attempt.Outcome == wal.OutcomeRetry {
 		err = ln.e.sched.record(m)

@@ -40,7 +40,7 @@ type testServer struct {
 	base   string
 	client *http.Client
 
-	stopSrv, stopEng, closeLog sync.Once
+	srvOnce, engOnce, logOnce sync.Once
 }
 
 // newTestServer starts a server on 127.0.0.1:0 and registers its shutdown.
@@ -102,7 +102,7 @@ func newTestServer(tb testing.TB) *testServer {
 }
 
 func (s *testServer) shutdownServer(tb testing.TB) {
-	s.stopSrv.Do(func() {
+	s.srvOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil {
@@ -112,7 +112,7 @@ func (s *testServer) shutdownServer(tb testing.TB) {
 }
 
 func (s *testServer) stopEngine() {
-	s.stopEng.Do(func() {
+	s.engOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		s.eng.Stop(ctx)
@@ -120,7 +120,7 @@ func (s *testServer) stopEngine() {
 }
 
 func (s *testServer) closeLog() {
-	s.closeLog.Do(func() { _ = s.log.Close() })
+	s.logOnce.Do(func() { _ = s.log.Close() })
 }
 
 // doRaw sends one request and returns the status, the raw body and the headers.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -70,6 +71,11 @@ func (s *Server) publishOne(ctx *fasthttp.RequestCtx, tenant string) {
 func (s *Server) publishBatch(ctx *fasthttp.RequestCtx, tenant string) {
 	ct := ctx.Request.Header.ContentType()
 	ndjson := bytes.Contains(ct, []byte("ndjson")) || bytes.Contains(ct, []byte("jsonl"))
+	if len(ctx.Request.Header.Peek("Idempotency-Key")) > 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_idempotency_key",
+			"an Idempotency-Key header cannot apply to a batch; set idempotency_key on each event")
+		return
+	}
 	ins, perr := ParseBatch(ctx.PostBody(), ndjson, s.limits())
 	if perr != nil {
 		writeParseError(ctx, perr)
@@ -121,14 +127,7 @@ func writeParseError(ctx *fasthttp.RequestCtx, perr *ParseError) {
 	writeError(ctx, status, perr.Code, perr.Message)
 }
 
+// validIdempotencyKey applies the body field's rules to the header.
 func validIdempotencyKey(k []byte) bool {
-	if len(k) == 0 || len(k) > 256 {
-		return false
-	}
-	for _, c := range k {
-		if c < 0x20 || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return len(k) > 0 && utf8.Valid(k) && checkKey(k) == ""
 }

@@ -1,8 +1,10 @@
 package httpin
 
 import (
+	"bytes"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bytedance/sonic"
 	"github.com/bytedance/sonic/decoder"
@@ -13,7 +15,7 @@ import (
 
 // strictJSON refuses unknown fields: a misspelt option must fail loudly,
 // not be ignored.
-var strictJSON = sonic.Config{DisallowUnknownFields: true}.Froze()
+var strictJSON = sonic.Config{DisallowUnknownFields: true, ValidateString: true}.Froze()
 
 // writeError writes {"error":{"code":...,"message":...}} with status.
 func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) {
@@ -45,9 +47,11 @@ func (s *Server) writeEngineError(ctx *fasthttp.RequestCtx, err error) {
 		status = fasthttp.StatusConflict
 	case engine.KindUnavailable:
 		status = fasthttp.StatusServiceUnavailable
-		ctx.Response.Header.Set("Retry-After", "1")
 	}
 	writeError(ctx, status, ee.Code, ee.Message)
+	if status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
@@ -65,8 +69,18 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 // invalid_json, unknown_field or invalid_field itself when it fails.
 func decodeStrict(ctx *fasthttp.RequestCtx, v any) bool {
 	body := ctx.PostBody()
-	if len(strings.TrimSpace(string(body))) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "request body is empty; a JSON object is required")
+		return false
+	case trimmed[0] != '{':
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+		return false
+	case !utf8.Valid(body):
+		// sonic does not check UTF-8; stored invalid bytes would make later
+		// list answers unparsable for strict clients.
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "request body is not valid UTF-8")
 		return false
 	}
 	err := strictJSON.Unmarshal(body, v)

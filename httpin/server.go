@@ -94,6 +94,9 @@ func New(e *engine.Engine, opts Options) (*Server, error) {
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
+		// Broken client connections are routine for a public listener:
+		// debug detail, not operator noise.
+		Logger: fasthttpLogger{opts.Logger},
 	}
 	return s, nil
 }
@@ -258,15 +261,21 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 	h := ctx.Request.Header.Peek("Authorization")
 	const prefix = "Bearer "
 	if len(h) == 0 {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline"`)
 		writeError(ctx, fasthttp.StatusUnauthorized, "missing_token", "an Authorization: Bearer <token> header is required")
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline"`)
 		return false
 	}
 	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) ||
 		subtle.ConstantTimeCompare(h[len(prefix):], s.token) != 1 {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
 		writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the bearer token is not valid")
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
 		return false
 	}
 	return true
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...), "component", "http")
 }

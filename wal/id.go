@@ -30,8 +30,8 @@ func ParseID(s string) (ID, error) {
 	return ID(u), nil
 }
 
-// NewID returns a random ID for records that need no ordering guarantee
-// beyond their millisecond (tenants, endpoints).
+// NewID returns a random ID: ordered by millisecond, random within one.
+// Config records use (*Log).NewConfigID, which is strictly increasing.
 func NewID() ID {
 	return ID(ulid.MustNew(ulid.Now(), rand.Reader))
 }

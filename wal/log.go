@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -68,7 +69,22 @@ type Log struct {
 	reqs    chan *appendReq
 	writer  sync.WaitGroup
 
+	// shut and active guard the other Pebble calls; see enter.
+	shut   atomic.Bool
+	active atomic.Int64
+
 	ids idGen // owned by the writer goroutine after Open
+
+	configIDsMu sync.Mutex
+	configIDs   idGen
+}
+
+// NewConfigID returns a new ID for a config record (an endpoint), strictly
+// greater than the previous one, so listings in ID order are creation order.
+func (l *Log) NewConfigID() ID {
+	l.configIDsMu.Lock()
+	defer l.configIDsMu.Unlock()
+	return l.configIDs.next(time.Now())
 }
 
 // Open opens (creating if needed) the log in dir.
@@ -137,9 +153,13 @@ func (l *Log) Close() error {
 		return ErrClosed
 	}
 	l.closed = true
+	l.shut.Store(true)
 	close(l.reqs)
 	l.closeMu.Unlock()
 	l.writer.Wait()
+	for l.active.Load() > 0 {
+		time.Sleep(time.Millisecond)
+	}
 	err := l.db.Close()
 	l.cache.Unref()
 	l.codec.close()
@@ -160,18 +180,22 @@ func (l *Log) DiskUsage() uint64 {
 
 // enter guards a call that touches Pebble against a concurrent Close: Pebble
 // panics when used after closing, and delivery goroutines may outlive a
-// shutdown deadline. Every exported method that touches l.db calls it, and
-// none calls another exported method while inside.
+// shutdown deadline. A counter rather than a read lock, because scan
+// callbacks may call back into the Log, and a reentrant read lock deadlocks
+// once Close is waiting for the write lock.
 func (l *Log) enter() bool {
-	l.closeMu.RLock()
-	if l.closed {
-		l.closeMu.RUnlock()
+	if l.shut.Load() {
+		return false
+	}
+	l.active.Add(1)
+	if l.shut.Load() {
+		l.active.Add(-1)
 		return false
 	}
 	return true
 }
 
-func (l *Log) exit() { l.closeMu.RUnlock() }
+func (l *Log) exit() { l.active.Add(-1) }
 
 // AppendEvent is one event to append, with the endpoints it fans out to.
 type AppendEvent struct {

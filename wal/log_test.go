@@ -379,6 +379,14 @@ func TestIDStringParse(t *testing.T) {
 		require_Error(t, err)
 	}
 	require_True(t, ID{}.IsZero() && !NewID().IsZero(), "IsZero")
+
+	// AppendString matches String, appends, and does not allocate.
+	id := NewID()
+	require_Equal(t, string(id.AppendString([]byte("id="))), "id="+id.String())
+	dst := make([]byte, 0, 64)
+	if !raceEnabled {
+		require_Equal(t, testing.AllocsPerRun(100, func() { dst = id.AppendString(dst[:0]) }), 0.0)
+	}
 }
 
 func TestIdempotency(t *testing.T) {
@@ -521,6 +529,12 @@ func TestErrClosed(t *testing.T) {
 	f("DeleteEndpoint", func() error { return l.DeleteEndpoint(testEndpoint(1)) })
 	f("Endpoints", func() error { return l.Endpoints(func(ID, []byte) error { return nil }) })
 	f("DeleteRetry", func() error { return l.DeleteRetry(Retry{DueMs: 1, Endpoint: testEndpoint(1), Event: id}) })
+	f("DiskUsage", func() error {
+		if n := l.DiskUsage(); n != 0 {
+			return fmt.Errorf("DiskUsage after Close = %d", n)
+		}
+		return ErrClosed
+	})
 }
 
 // TestAppendRacingClose: appends that race Close either return ErrClosed or
@@ -645,4 +659,54 @@ func TestGroupCommit(t *testing.T) {
 	}
 	f(1024, true)
 	f(1, false)
+}
+
+// TestCloseWhileCallbackReenters: scan callbacks naturally call back into the
+// Log (a lane reads the events it finds in its queue; the retry scheduler
+// deletes retries whose endpoint is gone). If Close runs meanwhile, the inner
+// call must return (ErrClosed is fine) rather than wait for Close, which
+// waits for the outer call: that would hang shutdown for good.
+func TestCloseWhileCallbackReenters(t *testing.T) {
+	f := func(name string, scan func(l *Log, inner func(ev ID, r Retry)) error, inner func(l *Log, ev ID, r Retry) error) {
+		t.Helper()
+		// No Cleanup Close: if this deadlocks, Close would hang the cleanup too.
+		l, err := Open(t.TempDir(), nil)
+		require_NoError(t, err)
+		ep := testEndpoint(1)
+		ev := appendOne(t, l, mkEvent("t", []byte("x"), ep)).ID
+		require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: ev, Attempt: Attempt{Attempt: 1, Outcome: OutcomeRetry, NextMs: 10}}))
+		appendOne(t, l, mkEvent("t", []byte("y"), ep))
+
+		done := make(chan error, 3)
+		go func() {
+			done <- scan(l, func(ev ID, r Retry) {
+				go func() { done <- l.Close() }()
+				time.Sleep(50 * time.Millisecond) // let Close start waiting
+				if err := inner(l, ev, r); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotFound) {
+					done <- fmt.Errorf("inner call: %w", err)
+				}
+			})
+		}()
+		for i := 0; i < 2; i++ {
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, ErrClosed) {
+					t.Fatalf("%s: %v", name, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: a Log call made from a scan callback hangs while Close waits (deadlock)", name)
+			}
+		}
+	}
+	f("ReadEvent inside ScanQueue",
+		func(l *Log, inner func(ID, Retry)) error {
+			_, err := l.ScanQueue(testEndpoint(1), ID{}, 1, func(ev ID) { inner(ev, Retry{}) })
+			return err
+		},
+		func(l *Log, ev ID, _ Retry) error { var r EventRecord; var b EventBuf; return l.ReadEvent(ev, &r, &b) })
+	f("DeleteRetry inside ScanRetries",
+		func(l *Log, inner func(ID, Retry)) error {
+			return l.ScanRetries(0, math.MaxInt64, func(r Retry) bool { inner(r.Event, r); return false })
+		},
+		func(l *Log, _ ID, r Retry) error { return l.DeleteRetry(r) })
 }

@@ -1,0 +1,156 @@
+package engine_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"hookline/engine"
+	"hookline/wal"
+)
+
+// TestRestartResumesRetries: a retry recorded before a restart is made after
+// it, once, no earlier than scheduled, with the next attempt number, the same
+// webhook-id and a signature that still verifies.
+func TestRestartResumesRetries(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.RetrySchedule = []time.Duration{1500 * time.Millisecond}
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	rc1 := newReceiver(t, recvConfig{replies: []reply{{status: 503}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc1.URL())})
+	ev := h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{"a":1}`)})[0].ID
+
+	waitFor(t, 10*time.Second, "the first attempt to be logged", func() bool { return len(h.attempts(ep, ev)) == 1 })
+	h.stop(5 * time.Second)
+	addr := rc1.addr()
+	rc1.close()
+	require_Equal(t, rc1.count(), 1)
+
+	// Same URL, new server answering 200; same data directory.
+	rc2 := newReceiver(t, recvConfig{addr: addr})
+	require_Equal(t, rc2.URL(), rc1.URL())
+	h.start()
+	got, err := h.e.GetEndpoint("acme", ep.ID)
+	require_NoError(t, err)
+	require_Equal(t, got.URL, ep.URL)
+
+	waitFor(t, 10*time.Second, "the retry after restart", func() bool { return rc2.count() >= 1 })
+	waitFor(t, 5*time.Second, "the retry to be logged", func() bool { return len(h.attempts(ep, ev)) >= 2 })
+	time.Sleep(quiet)
+	require_Equal(t, rc1.count(), 1)
+	require_Equal(t, rc2.count(), 1)
+
+	first, retry := rc1.deliveries()[0], rc2.deliveries()[0]
+	require_Equal(t, retry.id, engine.FormatEventID(ev))
+	require_Equal(t, retry.id, first.id)
+	require_Equal(t, retry.attempt, 2)
+	gap := retry.at.Sub(first.at)
+	require_True(t, gap >= 1500*time.Millisecond-msSlack, "the retry came %s after the first attempt; the schedule says 1.5s", gap)
+	wh, err := standardwebhooks.NewWebhook(ep.Secret)
+	require_NoError(t, err)
+	require_NoError(t, wh.Verify(retry.body, retry.header))
+
+	as := h.attempts(ep, ev)
+	require_Equal(t, outcomes(as), "rs")
+	c := h.counts()
+	require_Equal(t, c.Queued, 0)
+	require_Equal(t, c.Retries, 0)
+	require_Equal(t, c.Dead, 0)
+}
+
+// TestRestartDeliversQueuedEvents: events queued behind a hung endpoint when
+// the engine stops (with a short deadline, attempts still in flight) are all
+// delivered after a restart, and the attempts abandoned at shutdown finish
+// harmlessly once the log is closed.
+//
+// It runs in a child process: if an abandoned attempt crashes the process
+// (e.g. by using the closed log), only this test fails.
+func TestRestartDeliversQueuedEvents(t *testing.T) {
+	t.Parallel()
+	if !runInChild(t) {
+		return
+	}
+	const n = 200
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc1 := newReceiver(t, recvConfig{blocked: true})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc1.URL()), MaxInFlight: ptr(4)})
+
+	want := map[string]bool{}
+	for b := 0; b < 4; b++ {
+		evs := make([]engine.PublishEvent, n/4)
+		for i := range evs {
+			evs[i] = engine.PublishEvent{Type: "invoice.paid", Payload: []byte(strconv.Itoa(b*n/4 + i))}
+		}
+		for _, r := range h.publish("acme", evs...) {
+			want[engine.FormatEventID(r.ID)] = true
+		}
+	}
+	require_Equal(t, len(want), n)
+	waitFor(t, 10*time.Second, "4 requests hanging at the receiver", func() bool { return rc1.cur.Load() == 4 })
+	require_Equal(t, h.counts().Queued, n)
+
+	// Stop with a deadline the hung attempts cannot meet, then close the
+	// log, as cmd/hookline does.
+	oldMetrics := h.metrics
+	start := time.Now()
+	h.stop(100 * time.Millisecond)
+	require_True(t, time.Since(start) < 2*time.Second, "Stop did not honour its deadline")
+
+	addr := rc1.addr()
+	rc1.closeListener()
+	rc2 := newReceiver(t, recvConfig{addr: addr})
+	h.start()
+	waitFor(t, 20*time.Second, "all events after restart", func() bool { return len(rc2.ids()) >= n })
+	for id := range rc2.ids() {
+		require_True(t, want[id], "unknown webhook-id %q after restart", id)
+	}
+	waitFor(t, 5*time.Second, "an empty queue", func() bool { return h.counts().Queued == 0 })
+
+	// Let the abandoned attempts of the old engine finish: they must not
+	// touch the closed log in a way that crashes the process.
+	rc1.release()
+	waitFor(t, 10*time.Second, "the old engine's attempts to end", func() bool {
+		return metricValue(oldMetrics, "hookline_delivery_in_flight_attempts") == 0
+	})
+	time.Sleep(100 * time.Millisecond)
+	c := h.counts()
+	require_Equal(t, c.Queued, 0)
+	require_Equal(t, c.Retries, 0)
+	require_Equal(t, c.Dead, 0)
+}
+
+// TestStopWaitsForAttempts: Stop with a generous deadline lets attempts in
+// flight finish and record their outcome, so nothing is sent twice after a
+// restart.
+func TestStopWaitsForAttempts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{sleep: 300 * time.Millisecond})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(2)})
+	res := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
+	waitFor(t, 5*time.Second, "2 requests in flight", func() bool { return rc.cur.Load() == 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	h.e.Stop(ctx)
+	cancel()
+	for _, r := range res {
+		require_Equal(t, outcomes(h.attempts(ep, r.ID)), "s")
+	}
+	require_Equal(t, h.counts().Queued, 0)
+	h.running = false
+	require_NoError(t, h.log.Close())
+
+	h.start()
+	time.Sleep(quiet)
+	require_Equal(t, rc.count(), 2)
+	var zero wal.Counts
+	c := h.counts()
+	c.Events, c.Attempts = 0, 0
+	require_Equal(t, c, zero)
+}
