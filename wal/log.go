@@ -133,16 +133,28 @@ func Open(dir string, opts *Options) (*Log, error) {
 
 // loadLastID seeds the ID generator with the newest event ID on disk, so IDs
 // keep increasing across restarts even if the clock went back.
+// The same holds for config IDs, seeded from the newest endpoint.
 func (l *Log) loadLastID() error {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindEvent}, UpperBound: []byte{kindEvent + 1}})
-	if err != nil {
-		return fmt.Errorf("cannot scan events: %w", err)
+	for _, seed := range []struct {
+		kind byte
+		last *ID
+	}{{kindEvent, &l.ids.last}, {kindEndpoint, &l.configIDs.last}} {
+		it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{seed.kind}, UpperBound: []byte{seed.kind + 1}})
+		if err != nil {
+			return fmt.Errorf("cannot scan keys of kind %q: %w", seed.kind, err)
+		}
+		if it.Last() && len(it.Key()) == 17 {
+			copy(seed.last[:], it.Key()[1:])
+		}
+		err = it.Error()
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read the newest key of kind %q: %w", seed.kind, err)
+		}
 	}
-	defer it.Close()
-	if it.Last() && len(it.Key()) == 17 {
-		copy(l.ids.last[:], it.Key()[1:])
-	}
-	return it.Error()
+	return nil
 }
 
 // Close stops the writer after the queued appends commit, then closes Pebble.
