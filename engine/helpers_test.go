@@ -468,7 +468,8 @@ func runInChild(t *testing.T) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=70s")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	// The child's temp dirs live in ours, so a crashed child leaves nothing behind.
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name(), "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s failed in its child process (%v); child output:\n%s", t.Name(), err, tail(out, 8000))

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hookline/engine"
+)
+
+func TestEmbeddedDefaultConfig(t *testing.T) {
+	c, err := loadConfig("")
+	require_NoError(t, err)
+	require_Equal(t, c.Listen, "127.0.0.1:8080")
+	require_Equal(t, c.Data, "./data")
+	require_Equal(t, c.Ingest.MaxEventBytes, 1<<20)
+	require_Equal(t, c.Delivery.MaxInFlight, 16)
+	require_Equal(t, c.Delivery.Timeout, 15*time.Second)
+	require_Equal(t, c.Delivery.ResponseCaptureBytes, 4096)
+	schedule, err := engine.ParseRetrySchedule(c.RetrySchedule)
+	require_NoError(t, err)
+	require_Equal(t, len(schedule), len(engine.DefaultRetrySchedule))
+	for i, d := range schedule {
+		require_Equal(t, d, engine.DefaultRetrySchedule[i])
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	f := func(body, wantErr string) *config {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "hookline.yaml")
+		require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
+		c, err := loadConfig(path)
+		if wantErr == "" {
+			require_NoError(t, err)
+			return c
+		}
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("config %q: error %v; want one containing %q", body, err, wantErr)
+		}
+		return nil
+	}
+	// A file sets only what it changes; the rest keeps the defaults.
+	c := f("listen: 127.0.0.1:9999\ndelivery:\n  timeout: 3s\n", "")
+	require_Equal(t, c.Listen, "127.0.0.1:9999")
+	require_Equal(t, c.Delivery.Timeout, 3*time.Second)
+	require_Equal(t, c.Delivery.MaxInFlight, 16)
+	f("", "")
+	f("lisen: x\n", "field lisen not found")
+	f("delivery:\n  timeout: soon\n", "cannot parse config file")
+	f("listen: [\n", "cannot parse config file")
+	_, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil {
+		t.Fatalf("a missing config file must be an error")
+	}
+}
+
+func TestParseAllowNets(t *testing.T) {
+	f := func(in string, wantErr bool) {
+		t.Helper()
+		_, err := parseAllowNets([]string{in})
+		if (err != nil) != wantErr {
+			t.Fatalf("parseAllowNets(%q) error = %v; want error %v", in, err, wantErr)
+		}
+	}
+	f("127.0.0.0/8", false)
+	f("10.1.2.3", false)
+	f("::1/128", false)
+	f("127.0.0.0/33", true)
+	f("localhost", true)
+	f("", true)
+}
+
+// TestServeRejectsBadFlags: the binary exits non-zero with a clear message.
+func TestServeRejectsBadFlags(t *testing.T) {
+	f := func(want string, args ...string) {
+		t.Helper()
+		p := startProc(t, append([]string{"serve", "--data", t.TempDir(), "--admin-token", "x"}, args...), nil)
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("serve %v did not exit", args)
+		}
+		if p.err == nil || !strings.Contains(p.output.String(), want) {
+			t.Fatalf("serve %v: exit %v, output %q; want an error containing %q", args, p.err, p.output.String(), want)
+		}
+	}
+	f("retry schedule delay 2", "--retry-schedule", "5s,soon")
+	f("allow-net", "--allow-net", "nope")
+	f("cannot listen", "--listen", "256.0.0.1:1")
+	f("takes no arguments", "extra")
+}
