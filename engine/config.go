@@ -116,6 +116,7 @@ func (e *Engine) DeleteTenant(id string) error {
 		return notFound("tenant_not_found", "tenant %q does not exist", id)
 	}
 	for _, ln := range ts.lanes {
+		ln.markDeleted()
 		if err := e.log.DeleteEndpoint(ln.id); err != nil {
 			e.cfgMu.Unlock()
 			return err
@@ -130,7 +131,7 @@ func (e *Engine) DeleteTenant(id string) error {
 	}
 	e.cfgMu.Unlock()
 	for _, ln := range lanes {
-		ln.remove()
+		ln.stop()
 	}
 	return err
 }
@@ -329,6 +330,7 @@ func (e *Engine) DeleteEndpoint(tenant, epID string) error {
 		e.cfgMu.Unlock()
 		return err
 	}
+	ln.markDeleted()
 	if err := e.log.DeleteEndpoint(ln.id); err != nil {
 		e.cfgMu.Unlock()
 		return err
@@ -337,7 +339,7 @@ func (e *Engine) DeleteEndpoint(tenant, epID string) error {
 	ts := e.tenants[tenant]
 	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
 	e.cfgMu.Unlock()
-	ln.remove()
+	ln.stop()
 	return nil
 }
 

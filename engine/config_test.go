@@ -1,7 +1,11 @@
 package engine_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -315,4 +319,74 @@ func TestDeleteEndpointLeavesNoDeadLetters(t *testing.T) {
 	require_Equal(t, dead, 0)
 	require_Equal(t, h.counts().Dead, 0)
 	require_Equal(t, rc.count(), 1)
+}
+
+// TestDeleteEndpointRacingAttempts: attempts that end while their endpoint is
+// being deleted leave no dead letter behind. Each endpoint's hung request is
+// released right before its DeleteEndpoint, so the 410 arrives while the
+// deletion runs.
+func TestDeleteEndpointRacingAttempts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	const n = 40
+	gates := make([]chan struct{}, n)
+	for i := range gates {
+		gates[i] = make(chan struct{})
+	}
+	var (
+		mu       sync.Mutex
+		hanging  int
+		released = make([]bool, n)
+	)
+	release := func(i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !released[i] {
+			released[i] = true
+			close(gates[i])
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var i int
+		if _, err := fmt.Sscanf(r.URL.Path, "/hook/%d", &i); err != nil || i < 0 || i >= n {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		hanging++
+		mu.Unlock()
+		select {
+		case <-gates[i]:
+		case <-time.After(20 * time.Second):
+		}
+		w.WriteHeader(http.StatusGone)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		for i := range gates {
+			release(i)
+		}
+	})
+	eps := make([]engine.Endpoint, n)
+	for i := range eps {
+		eps[i] = h.endpoint("acme", engine.EndpointInput{URL: ptr(fmt.Sprintf("%s/hook/%d", srv.URL, i)), MaxInFlight: ptr(1)})
+	}
+	h.publish("acme", engine.PublishEvent{Type: "a"})
+	waitFor(t, 10*time.Second, "all requests hanging", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return hanging == n
+	})
+	for i := range eps {
+		release(i)
+		require_NoError(t, h.e.DeleteEndpoint("acme", eps[i].ID))
+	}
+	waitFor(t, 10*time.Second, "the attempts to end", func() bool { return h.metric("hookline_delivery_in_flight_attempts") == 0 })
+	orphans := 0
+	for i := range eps {
+		require_NoError(t, h.log.ScanDead(walID(t, eps[i]), func(wal.DeadLetter) { orphans++ }))
+	}
+	require_True(t, orphans == 0, "%d of %d deleted endpoints have a dead letter written after their deletion", orphans, n)
+	require_Equal(t, h.counts().Dead, 0)
 }

@@ -37,9 +37,12 @@ type Lane struct {
 	stopCh chan struct{}
 	exited chan struct{}
 	once   sync.Once
-	// deleted is set before stop when the endpoint is deleted (not on
-	// shutdown): its retries are then dropped instead of kept for a restart.
-	deleted atomic.Bool
+	// deleted is set when the endpoint is deleted (not on shutdown): its
+	// retries are then dropped instead of kept for a restart. recordMu makes
+	// "check deleted, then commit an outcome" atomic against markDeleted, so
+	// no outcome lands after the endpoint's ranges were deleted.
+	recordMu sync.RWMutex
+	deleted  atomic.Bool
 
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
@@ -134,10 +137,12 @@ func (ln *Lane) start() { go ln.run() }
 
 func (ln *Lane) stop() { ln.once.Do(func() { close(ln.stopCh) }) }
 
-// remove stops a lane whose endpoint was deleted.
-func (ln *Lane) remove() {
+// markDeleted is called before the endpoint's records are deleted: every
+// outcome committed after it returns sees deleted and writes nothing.
+func (ln *Lane) markDeleted() {
+	ln.recordMu.Lock()
 	ln.deleted.Store(true)
-	ln.stop()
+	ln.recordMu.Unlock()
 }
 
 // wait reports whether the lane finished its attempts before ctx was done.
@@ -304,6 +309,8 @@ func (ln *Lane) dropRetries() {
 }
 
 func (ln *Lane) record(m *wal.Move) {
+	ln.recordMu.RLock()
+	defer ln.recordMu.RUnlock()
 	if ln.deleted.Load() {
 		// The endpoint went away during the attempt: its queue and dead
 		// letters are gone, so record nothing that no API could reach; only

@@ -39,7 +39,8 @@ func (l *Log) DeleteTenant(id string) error {
 	return nil
 }
 
-// Tenants calls fn for every tenant record in id order.
+// Tenants calls fn for every tenant record in id order; val is valid only
+// during fn.
 func (l *Log) Tenants(fn func(id string, val []byte) error) error {
 	if !l.enter() {
 		return ErrClosed
@@ -69,7 +70,7 @@ func (l *Log) PutEndpoint(id ID, val []byte) error {
 	return nil
 }
 
-// DeleteEndpoint removes endpoint id with its queue and dead letters. Its
+// DeleteEndpoint removes endpoint id with its queue, attempt log and dead letters. Its
 // retry entries are spread over the retry index by due time; they are
 // dropped when they come due and find no endpoint.
 func (l *Log) DeleteEndpoint(id ID) error {
@@ -80,7 +81,7 @@ func (l *Log) DeleteEndpoint(id ID) error {
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(endpointKey(nil, id), nil)
-	for _, kind := range []byte{kindQueue, kindDead} {
+	for _, kind := range []byte{kindQueue, kindDead, kindAttempt} {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}
@@ -102,7 +103,8 @@ func (l *Log) DeleteRetry(r Retry) error {
 	return nil
 }
 
-// Endpoints calls fn for every endpoint record in id order.
+// Endpoints calls fn for every endpoint record in id order; val is valid
+// only during fn.
 func (l *Log) Endpoints(fn func(id ID, val []byte) error) error {
 	if !l.enter() {
 		return ErrClosed

@@ -45,6 +45,8 @@ func deadKey(dst []byte, ep, ev ID) []byte {
 	return append(dst, ev[:]...)
 }
 
+// idempotencyKey separates tenant and key with 0x00: tenant IDs cannot hold
+// it (the engine allows [a-z0-9_-] only), so no two tenants' ranges overlap.
 func idempotencyKey(dst []byte, tenant, key string) []byte {
 	dst = append(dst, kindIdempotency)
 	dst = append(dst, tenant...)

@@ -155,12 +155,17 @@ func (l *Log) RecordAttempt(m *Move) error {
 	switch m.Attempt.Outcome {
 	case OutcomeSuccess:
 	case OutcomeRetry:
+		// Due 0 would read as "from the queue" when the retry is recorded.
+		if m.Attempt.NextMs <= 0 {
+			return fmt.Errorf("cannot schedule a retry of event %s at %d: due time must be positive", m.Event, m.Attempt.NextMs)
+		}
 		k = retryKey(k[:0], m.Attempt.NextMs, m.Endpoint, m.Event)
 		var v [binary.MaxVarintLen64]byte
 		_ = b.Set(k, v[:binary.PutUvarint(v[:], uint64(m.Attempt.Attempt))], nil)
 	case OutcomeDead:
 		k = deadKey(k[:0], m.Endpoint, m.Event)
-		v := binary.AppendUvarint(nil, uint64(m.Attempt.Attempt))
+		var vb [2 * binary.MaxVarintLen64]byte
+		v := binary.AppendUvarint(vb[:0], uint64(m.Attempt.Attempt))
 		v = binary.AppendUvarint(v, uint64(m.Attempt.TimeMs))
 		_ = b.Set(k, v, nil)
 	default:

@@ -95,6 +95,10 @@ func (c *codec) decodeEvent(src []byte, r *EventRecord, scratch []byte) ([]byte,
 		r.Body = src
 		return scratch, nil
 	}
+	if len(src) == 0 {
+		// A compressed body is never empty: zstd writes a frame even for no input.
+		return scratch, fmt.Errorf("%w: compressed event body is missing", errCorrupt)
+	}
 	out, err := c.dec.DecodeAll(src, scratch[:0])
 	if err != nil {
 		return scratch, fmt.Errorf("%w: cannot decompress event body: %w", errCorrupt, err)
