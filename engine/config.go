@@ -118,6 +118,7 @@ func (e *Engine) DeleteTenant(id string) error {
 	for _, ln := range ts.lanes {
 		ln.markDeleted()
 		if err := e.log.DeleteEndpoint(ln.id); err != nil {
+			ln.setDeleted(false)
 			e.cfgMu.Unlock()
 			return err
 		}
@@ -332,6 +333,7 @@ func (e *Engine) DeleteEndpoint(tenant, epID string) error {
 	}
 	ln.markDeleted()
 	if err := e.log.DeleteEndpoint(ln.id); err != nil {
+		ln.setDeleted(false)
 		e.cfgMu.Unlock()
 		return err
 	}

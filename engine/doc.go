@@ -5,6 +5,6 @@
 // index. It stores everything through wal and speaks HTTP only through
 // httpout; it must not import httpin, bench or cmd.
 //
-// Lock order: Engine.cfgMu, then scheduler.mu, then Lane.mu; no goroutine
-// holding scheduler.mu takes cfgMu.
+// Lock order: Engine.cfgMu, then Lane.recordMu, then scheduler.mu, then
+// Lane.mu. No goroutine holding scheduler.mu or Lane.mu takes another lock.
 package engine

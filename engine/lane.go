@@ -113,6 +113,15 @@ func (ln *Lane) kick() {
 }
 
 func (ln *Lane) pushRetry(r wal.Retry) {
+	ln.recordMu.RLock()
+	defer ln.recordMu.RUnlock()
+	if ln.deleted.Load() {
+		// The lane may have exited already: nobody would drop this one.
+		if err := ln.e.log.DeleteRetry(r); err != nil && !errors.Is(err, wal.ErrClosed) {
+			ln.e.logger.Error("cannot drop retry of deleted endpoint", "err", err)
+		}
+		return
+	}
 	ln.mu.Lock()
 	ln.retries = append(ln.retries, r)
 	ln.mu.Unlock()
@@ -139,9 +148,12 @@ func (ln *Lane) stop() { ln.once.Do(func() { close(ln.stopCh) }) }
 
 // markDeleted is called before the endpoint's records are deleted: every
 // outcome committed after it returns sees deleted and writes nothing.
-func (ln *Lane) markDeleted() {
+func (ln *Lane) markDeleted() { ln.setDeleted(true) }
+
+// setDeleted(false) undoes markDeleted when deleting the records failed.
+func (ln *Lane) setDeleted(v bool) {
 	ln.recordMu.Lock()
-	ln.deleted.Store(true)
+	ln.deleted.Store(v)
 	ln.recordMu.Unlock()
 }
 
