@@ -45,8 +45,16 @@ func TestScanQueue(t *testing.T) {
 		appendOne(t, l, mkEvent("t", []byte("other"), b))
 		ids = append(ids, appendOne(t, l, mkEvent("t", []byte("mine"), a)).ID)
 	}
+	// ids[4]+1 as a 128-bit number sorts after ids[4] and before ids[5]
+	// (the writer hands out ids[4]+1 or a later millisecond to the b event
+	// in between). The carry matters: a plain byte++ wraps on 0xff.
 	between := ids[4]
-	between[15]++ // sorts after ids[4] and before ids[5]
+	for i := len(between) - 1; i >= 0; i-- {
+		between[i]++
+		if between[i] != 0 {
+			break
+		}
+	}
 
 	f := func(after ID, max int, want []ID) {
 		t.Helper()
