@@ -14,8 +14,6 @@ import (
 	"hookline/wal"
 )
 
-func unmarshalJSON(b []byte, v any) error { return sonic.Unmarshal(b, v) }
-
 // CreateTenant creates tenant in.ID.
 func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
 	if in.ID == nil || !validTenantID(*in.ID) {

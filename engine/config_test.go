@@ -225,10 +225,7 @@ func TestDeleteEndpointWithQueuedEvents(t *testing.T) {
 	for _, r := range more {
 		require_Equal(t, ids[engine.FormatEventID(r.ID)], 1)
 	}
-	c := h.counts()
-	require_Equal(t, c.Queued, 0)
-	require_Equal(t, c.Retries, 0)
-	require_Equal(t, c.Dead, 0)
+	h.requireSettled()
 }
 
 // TestDeleteEndpointDropsDueRetries: a retry that came due while the lane

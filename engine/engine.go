@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/bytedance/sonic"
 
 	"hookline/httpout"
 	"hookline/wal"
@@ -71,7 +72,6 @@ type Engine struct {
 	lanes   map[wal.ID]*Lane
 
 	workers sync.Pool // *worker
-	stopped chan struct{}
 }
 
 type tenantState struct {
@@ -92,7 +92,6 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		m:       newMetrics(opts.Metrics),
 		tenants: make(map[string]*tenantState),
 		lanes:   make(map[wal.ID]*Lane),
-		stopped: make(chan struct{}),
 	}
 	e.workers.New = func() any { return new(worker) }
 	if err := e.load(); err != nil {
@@ -117,7 +116,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 func (e *Engine) load() error {
 	err := e.log.Tenants(func(id string, val []byte) error {
 		var t Tenant
-		if err := unmarshalJSON(val, &t); err != nil {
+		if err := sonic.Unmarshal(val, &t); err != nil {
 			e.logger.Error("skipping corrupt tenant record", "tenant", id, "err", err)
 			return nil
 		}
@@ -129,7 +128,7 @@ func (e *Engine) load() error {
 	}
 	err = e.log.Endpoints(func(id wal.ID, val []byte) error {
 		var ep Endpoint
-		if err := unmarshalJSON(val, &ep); err != nil {
+		if err := sonic.Unmarshal(val, &ep); err != nil {
 			e.logger.Error("skipping corrupt endpoint record", "endpoint", id, "err", err)
 			return nil
 		}
@@ -158,7 +157,6 @@ func (e *Engine) load() error {
 // ctx is done. Attempts not finished by then stay queued on disk and are made
 // again after a restart. The caller stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
-	close(e.stopped)
 	e.sched.stop()
 	e.cfgMu.RLock()
 	lanes := make([]*Lane, 0, len(e.lanes))

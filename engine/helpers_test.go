@@ -217,6 +217,16 @@ func (h *harness) counts() wal.Counts {
 	return c
 }
 
+// requireSettled asserts every delivery reached a final state: nothing is
+// queued, waiting for a retry, or dead-lettered.
+func (h *harness) requireSettled() {
+	h.t.Helper()
+	c := h.counts()
+	require_Equal(h.t, c.Queued, 0)
+	require_Equal(h.t, c.Retries, 0)
+	require_Equal(h.t, c.Dead, 0)
+}
+
 // attempts returns the logged attempts of ev to ep, with their responses copied.
 func (h *harness) attempts(ep engine.Endpoint, ev wal.ID) []wal.Attempt {
 	h.t.Helper()

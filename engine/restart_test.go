@@ -57,10 +57,7 @@ func TestRestartResumesRetries(t *testing.T) {
 
 	as := h.attempts(ep, ev)
 	require_Equal(t, outcomes(as), "rs")
-	c := h.counts()
-	require_Equal(t, c.Queued, 0)
-	require_Equal(t, c.Retries, 0)
-	require_Equal(t, c.Dead, 0)
+	h.requireSettled()
 }
 
 // TestRestartDeliversQueuedEvents: events queued behind a hung endpoint when
@@ -119,10 +116,7 @@ func TestRestartDeliversQueuedEvents(t *testing.T) {
 		return metricValue(oldMetrics, "hookline_delivery_in_flight_attempts") == 0
 	})
 	time.Sleep(100 * time.Millisecond)
-	c := h.counts()
-	require_Equal(t, c.Queued, 0)
-	require_Equal(t, c.Retries, 0)
-	require_Equal(t, c.Dead, 0)
+	h.requireSettled()
 }
 
 // TestStopWaitsForAttempts: Stop with a generous deadline lets attempts in

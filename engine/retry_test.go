@@ -47,10 +47,8 @@ func TestRetryThenSuccess(t *testing.T) {
 			require_Equal(t, a.NextMs, int64(0))
 		}
 	}
+	h.requireSettled()
 	c := h.counts()
-	require_Equal(t, c.Queued, 0)
-	require_Equal(t, c.Retries, 0)
-	require_Equal(t, c.Dead, 0)
 	require_Equal(t, c.Attempts, 3)
 	require_Equal(t, c.Events, 1)
 }
