@@ -36,12 +36,18 @@ func (set *idSet) init(maxIDs int) {
 	}
 }
 
-func (set *idSet) record(id []byte, acked bool) {
+// record notes one request for id; scope, when not empty, is folded into
+// the key so the same id under two scopes (two endpoints of one event)
+// counts twice, not as a duplicate.
+func (set *idSet) record(id, scope []byte, acked bool) {
 	if len(id) == 0 {
 		set.untracked.Add(1)
 		return
 	}
 	h := maphash.Bytes(set.seed, id)
+	if len(scope) > 0 {
+		h = h*0x9e3779b97f4a7c15 ^ maphash.Bytes(set.seed, scope)
+	}
 	sh := &set.shards[h%idShards]
 	sh.mu.Lock()
 	was, seen := sh.m[h]

@@ -46,6 +46,9 @@ type SinkOptions struct {
 	OnDelivery  func(d *Delivery)     // called for every POST, concurrently from request goroutines
 	Tolerance   time.Duration         // allowed |now - webhook-timestamp| in whole seconds; 0 means 5m, <0 disables the check
 	MaxIDs      int                   // distinct webhook-ids tracked for Unique/Duplicates; 0 means DefaultMaxIDs
+	// PerPath counts ids per request path: with one path per endpoint, an
+	// event fanned out to many endpoints is many deliveries, not duplicates.
+	PerPath bool
 }
 
 // DefaultMaxIDs caps the id set at about 300 MB (see idSet): enough for a
@@ -360,7 +363,11 @@ func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 			status = fasthttp.StatusInternalServerError
 		}
 		acked := status >= 200 && status < 300
-		s.ids.record(id, acked)
+		var scope []byte
+		if s.opts.PerPath {
+			scope = ctx.Path()
+		}
+		s.ids.record(id, scope, acked)
 		if acked {
 			s.accepted.Add(1)
 			ctx.SetStatusCode(status)

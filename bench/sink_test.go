@@ -371,7 +371,7 @@ func TestIDSetCap(t *testing.T) {
 	var set idSet
 	set.init(idShards * 2)
 	for i := 0; i < 1000; i++ {
-		set.record([]byte(fmt.Sprintf("evt_%d", i)), true)
+		set.record([]byte(fmt.Sprintf("evt_%d", i)), nil, true)
 	}
 	unique, untracked := set.unique.Load(), set.untracked.Load()
 	if unique > idShards*2 || unique+untracked != 1000 {
@@ -541,4 +541,31 @@ func signedCtx(t testing.TB, secret, id, body string) *fasthttp.RequestCtx {
 	ctx := &fasthttp.RequestCtx{}
 	ctx.Init(&req, nil, nil)
 	return ctx
+}
+
+// TestSinkPerPath: with PerPath, one event id delivered to two endpoint
+// paths is two deliveries; the same path twice is a duplicate.
+func TestSinkPerPath(t *testing.T) {
+	s, err := NewSink(SinkOptions{PerPath: true})
+	require_NoError(t, err)
+	require_NoError(t, s.Start())
+	defer s.Close()
+	post := func(path string) {
+		t.Helper()
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.Header.SetMethod("POST")
+		req.SetRequestURI(s.URL() + path)
+		req.Header.Set("webhook-id", "evt_1")
+		req.SetBodyString(`{"type":"a"}`)
+		require_NoError(t, fasthttp.Do(req, resp))
+		require_Equal(t, resp.StatusCode(), 200)
+	}
+	post("e0")
+	post("e1")
+	post("e1")
+	st := s.Stats()
+	require_Equal(t, st.Unique, uint64(2))
+	require_Equal(t, st.Duplicates, uint64(1))
 }

@@ -119,7 +119,7 @@ func BenchmarkIDSetRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		id = strconv.AppendInt(id[:len("evt_01JD6MZ8Q")], int64(n%distinct), 10)
-		set.record(id, true)
+		set.record(id, nil, true)
 		n++
 	}
 	b.StopTimer()

@@ -15,6 +15,7 @@ const usage = `hookline %s: self-hosted webhook engine
 Usage:
   hookline serve [flags]   run the server (hookline serve -h for flags)
   hookline sink  [flags]   run a receiver that prints and verifies deliveries
+  hookline bench [flags]   load-test: spawn a server, sink and publishers; print a table
   hookline version         print the version
 `
 
@@ -29,6 +30,8 @@ func main() {
 		err = runServe(args)
 	case "sink":
 		err = runSink(args)
+	case "bench":
+		err = runBench(args)
 	case "version", "--version", "-v":
 		fmt.Println("hookline", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,423 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a bench run. Zero values take the defaults.
+type Options struct {
+	Scenario        string        // "all" or one of Scenarios
+	Duration        time.Duration // publishing time of each measured phase; default 10s
+	PayloadBytes    int           // payload size of each event; default 600
+	Publishers      int           // concurrent single-event publishers; default 64
+	BatchPublishers int           // concurrent batch publishers; default 4
+	BatchSize       int           // events per batch; default 100
+	Fanout          int           // endpoints per event in fanout; default 100
+	Endpoints       int           // endpoints in many-endpoints; default 10,000
+	SlowDelay       time.Duration // answer delay of the slow endpoint; default 5s
+	DrainTimeout    time.Duration // wait for deliveries after publishing; default 60s
+	// Target and Token run against a running server instead of spawning one;
+	// its --allow-net must include 127.0.0.0/8, where the sink listens.
+	Target string
+	Token  string `json:"-"`
+	// ServerBinary is the hookline binary spawned for each phase.
+	ServerBinary string `json:"-"`
+	// Progress receives a status line every second; nil for none.
+	Progress io.Writer `json:"-"`
+}
+
+// Scenarios in the order "all" runs them.
+var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash"}
+
+func (o *Options) ensureDefaults() {
+	if o.Scenario == "" {
+		o.Scenario = "all"
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.PayloadBytes <= 0 {
+		o.PayloadBytes = 600
+	}
+	if o.Publishers <= 0 {
+		o.Publishers = 64
+	}
+	if o.BatchPublishers <= 0 {
+		o.BatchPublishers = 4
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.Fanout <= 0 {
+		o.Fanout = 100
+	}
+	if o.Endpoints <= 0 {
+		o.Endpoints = 10000
+	}
+	if o.SlowDelay <= 0 {
+		o.SlowDelay = 5 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 60 * time.Second
+	}
+}
+
+func (o *Options) validate() error {
+	if o.Scenario != "all" && !contains(Scenarios, o.Scenario) {
+		return fmt.Errorf("unknown scenario %q; one of all, %s", o.Scenario, strings.Join(Scenarios, ", "))
+	}
+	if o.Target == "" && o.ServerBinary == "" {
+		return errors.New("BUG: no server binary to spawn and no --target")
+	}
+	if o.Target != "" && o.Token == "" {
+		return errors.New("--target needs --token")
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs the selected scenarios and returns their results. Every loop in
+// it is bounded by Duration, DrainTimeout or a count, and ctx stops it early.
+func Run(ctx context.Context, opts Options) ([]Result, error) {
+	opts.ensureDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{opts: opts, ctx: ctx}
+	var results []Result
+	for _, name := range Scenarios {
+		if opts.Scenario != "all" && opts.Scenario != name {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		rs, err := r.scenario(name)
+		if err != nil {
+			return results, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		results = append(results, rs...)
+	}
+	FillRatios(results)
+	return results, nil
+}
+
+type runner struct {
+	opts Options
+	ctx  context.Context
+	seq  atomic.Int64 // tenant names
+}
+
+// phase is one measured run: a server, a tenant with endpoints, publishers
+// for Duration, then a wait until every expected delivery has arrived.
+type phase struct {
+	scenario, variant string
+	endpoints         int
+	maxInFlight       int
+	subscribe         func(i int) []string // event types endpoint i subscribes to
+	eventType         func(seq int64) string
+	perEvent          int // deliveries expected at the sink per event
+	batch             int
+	publishers        int
+	maxEvents         int64 // 0: no bound but Duration
+	status            func(*Delivery) int
+	verifyEvery       int
+	slowEndpoints     int      // endpoints [0, slowEndpoints) point at a slow sink
+	retrySchedule     []string // endpoint retry schedule
+	track             bool     // keep exact sets of accepted and delivered ids
+	crashAfter        time.Duration
+}
+
+// phaseRun is the live state of a phase.
+type phaseRun struct {
+	p        *phase
+	srv      *server
+	cl       *client
+	tenant   string
+	sink     *Sink
+	slow     *Sink
+	latency  Histogram
+	accepted atomic.Int64
+	reserved atomic.Int64
+
+	mu        sync.Mutex
+	ackedIDs  map[string]struct{}
+	delivered map[string]int
+}
+
+func (r *runner) newTenant(p *phase) string {
+	return fmt.Sprintf("bench-%s-%d-%d", strings.ReplaceAll(p.scenario, "_", "-"), os.Getpid(), r.seq.Add(1))
+}
+
+// startPhase brings up the server (unless targeting one), the sinks, the
+// tenant and its endpoints.
+func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
+	pr := &phaseRun{p: p, tenant: r.newTenant(p)}
+	if p.track {
+		pr.ackedIDs = map[string]struct{}{}
+		pr.delivered = map[string]int{}
+	}
+	var err error
+	pr.sink, err = NewSink(SinkOptions{
+		PerPath:     true,
+		Secret:      secret,
+		VerifyEvery: p.verifyEvery,
+		Status:      p.status,
+		OnDelivery:  pr.onDelivery,
+	})
+	if err == nil {
+		err = pr.sink.Start()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot start sink: %w", err)
+	}
+	if p.slowEndpoints > 0 {
+		delay := r.opts.SlowDelay
+		pr.slow, err = NewSink(SinkOptions{Secret: secret, VerifyEvery: 100, Status: func(*Delivery) int {
+			time.Sleep(delay)
+			return 200
+		}})
+		if err == nil {
+			err = pr.slow.Start()
+		}
+		if err != nil {
+			pr.close()
+			return nil, fmt.Errorf("cannot start slow sink: %w", err)
+		}
+	}
+	if r.opts.Target != "" {
+		pr.cl = newClient(strings.TrimPrefix(strings.TrimPrefix(r.opts.Target, "http://"), "https://"), r.opts.Token)
+	} else {
+		dir, derr := os.MkdirTemp("", "hookline-bench-")
+		if derr != nil {
+			pr.close()
+			return nil, derr
+		}
+		pr.srv, err = startServer(r.opts.ServerBinary, dir, randomToken(), nil)
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			pr.close()
+			return nil, err
+		}
+		pr.cl = newClient(pr.srv.addr, pr.srv.token)
+	}
+	if err := pr.cl.createTenant(pr.tenant); err != nil {
+		pr.close()
+		return nil, err
+	}
+	specs := make([]endpointSpec, p.endpoints)
+	for i := range specs {
+		// One path per endpoint: the sink counts deliveries per endpoint.
+		url := pr.sink.URL() + "e" + strconv.Itoa(i)
+		if i < p.slowEndpoints {
+			url = pr.slow.URL() + "e" + strconv.Itoa(i)
+		}
+		specs[i] = endpointSpec{URL: url, EventTypes: p.subscribe(i), MaxInFlight: p.maxInFlight, RetrySchedule: p.retrySchedule, Secret: secret}
+	}
+	if err := pr.cl.createEndpoints(pr.tenant, specs); err != nil {
+		pr.close()
+		return nil, err
+	}
+	return pr, nil
+}
+
+func (pr *phaseRun) onDelivery(d *Delivery) {
+	if d.Status < 200 || d.Status >= 300 {
+		return
+	}
+	if t, ok := sentAt(d.Body); ok {
+		pr.latency.Record(d.Received.Sub(t))
+	}
+	if pr.p.track {
+		pr.mu.Lock()
+		pr.delivered[d.ID]++
+		pr.mu.Unlock()
+	}
+}
+
+func (pr *phaseRun) close() {
+	if pr.srv != nil {
+		pr.srv.kill()
+		_ = os.RemoveAll(pr.srv.dataDir)
+	}
+	if pr.sink != nil {
+		_ = pr.sink.Close()
+	}
+	if pr.slow != nil {
+		_ = pr.slow.Close()
+	}
+}
+
+// publish runs the publishers until d passes, maxEvents are accepted, stop
+// is closed or a publish fails (the server died: expected in crash).
+func (r *runner) publish(pr *phaseRun, d time.Duration, stop <-chan struct{}) {
+	p := pr.p
+	deadline := time.Now().Add(d)
+	b := newEventBuilder(r.opts.PayloadBytes)
+	var wg sync.WaitGroup
+	for range p.publishers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body []byte
+			var ans publishAnswer
+			for time.Now().Before(deadline) && r.ctx.Err() == nil {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := int64(max(p.batch, 1))
+				first := pr.reserved.Add(n) - n
+				if p.maxEvents > 0 && first >= p.maxEvents {
+					return
+				}
+				body = body[:0]
+				now := time.Now()
+				for i := range n {
+					body = b.append(body, p.eventType(first+i), first+i, now)
+					if p.batch > 1 {
+						body = append(body, '\n')
+					}
+				}
+				ans = publishAnswer{}
+				if err := pr.cl.publish(pr.tenant, body, p.batch, &ans); err != nil {
+					if p.crashAfter == 0 {
+						time.Sleep(10 * time.Millisecond) // a busy server: try again
+					}
+					continue
+				}
+				pr.accepted.Add(n)
+				if p.track {
+					pr.mu.Lock()
+					if ans.ID != "" {
+						pr.ackedIDs[ans.ID] = struct{}{}
+					}
+					for _, id := range ans.IDs {
+						pr.ackedIDs[id] = struct{}{}
+					}
+					pr.mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// progress prints a status line every second until stop is closed.
+func (r *runner) progress(name string, start time.Time, accepted func() int64, delivered func() int64, stop <-chan struct{}) {
+	if r.opts.Progress == nil {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastA, lastD int64
+	for {
+		select {
+		case <-stop:
+			fmt.Fprint(r.opts.Progress, "\r\033[K")
+			return
+		case <-t.C:
+			a, d := accepted(), delivered()
+			line := ProgressLine(name, time.Since(start), float64(a-lastA), float64(d-lastD), a-d)
+			fmt.Fprint(r.opts.Progress, "\r\033[K"+line)
+			lastA, lastD = a, d
+		}
+	}
+}
+
+// drain waits until the sink has seen want unique deliveries, for at most
+// the drain timeout. It reports whether all arrived.
+func (r *runner) drain(pr *phaseRun, want int64) bool {
+	deadline := time.Now().Add(r.opts.DrainTimeout)
+	for time.Now().Before(deadline) && r.ctx.Err() == nil {
+		if int64(pr.sink.Stats().Unique) >= want {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return int64(pr.sink.Stats().Unique) >= want
+}
+
+// runPhase runs a non-crash phase and measures it.
+func (r *runner) runPhase(p *phase) (Result, error) {
+	return r.runPhaseExpecting(p, func(accepted int64) int64 { return accepted * int64(p.perEvent) })
+}
+
+// runPhaseExpecting is runPhase with the number of deliveries the sink is to
+// receive for a number of accepted events.
+func (r *runner) runPhaseExpecting(p *phase, expected func(accepted int64) int64) (Result, error) {
+	secret := randomSecret()
+	pr, err := r.startPhase(p, secret)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pr.close()
+	var before ProcSample
+	if pr.srv != nil {
+		before, _ = ReadProc(pr.srv.pid())
+	}
+	name := p.scenario
+	if p.variant != "" {
+		name += "/" + p.variant
+	}
+	start := time.Now()
+	stopProgress := make(chan struct{})
+	go r.progress(name, start, pr.accepted.Load, func() int64 { return int64(pr.sink.Stats().Unique) }, stopProgress)
+	r.publish(pr, r.opts.Duration, nil)
+	pubElapsed := time.Since(start)
+	want := expected(pr.accepted.Load())
+	drained := r.drain(pr, want)
+	close(stopProgress)
+
+	st := pr.sink.Stats()
+	res := Result{
+		Scenario:       p.scenario,
+		Variant:        p.variant,
+		DurationSec:    pubElapsed.Seconds(),
+		Published:      pr.accepted.Load(),
+		Expected:       want,
+		Deliveries:     int64(st.Unique),
+		Attempts:       int64(st.Requests),
+		AcceptedPerSec: Rate(pr.accepted.Load(), pubElapsed),
+		LatencyMs:      LatencyOf(&pr.latency),
+		Missing:        max(0, want-int64(st.Unique)),
+		Duplicates:     int64(st.Duplicates),
+	}
+	if !st.Last.IsZero() {
+		res.DeliveriesPerSec = Rate(int64(st.Unique), st.Last.Sub(start))
+	}
+	if st.Unique > 0 {
+		res.AttemptsPerEvent = float64(st.Requests) / float64(st.Unique)
+	}
+	if pr.srv != nil {
+		if after, err := ReadProc(pr.srv.pid()); err == nil {
+			res.CPUSecPer10k = CPUPer10k(before, after, int64(st.Unique))
+			res.PeakRSSBytes = after.PeakRSS
+		}
+	}
+	if !drained {
+		res.Notes = append(res.Notes, fmt.Sprintf("not every delivery arrived within the drain timeout (%s)", r.opts.DrainTimeout))
+	}
+	if st.BadSignature > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d deliveries had a bad signature", st.BadSignature))
+	}
+	return res, nil
+}
