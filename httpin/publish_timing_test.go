@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,10 @@ func benchPayload600() string {
 func benchmarkPublish(b *testing.B, path, contentType, body string, eventsPerRequest int) {
 	s := newTestServer(b)
 	s.mustCreateTenant(b, "acme")
+	benchmarkPublishTo(b, s, path, contentType, body, eventsPerRequest)
+}
+
+func benchmarkPublishTo(b *testing.B, s *testServer, path, contentType, body string, eventsPerRequest int) {
 	url := s.base + path
 	// A few requests first so connections and pools are warm.
 	for range 4 {
@@ -69,6 +74,21 @@ func benchmarkPublish(b *testing.B, path, contentType, body string, eventsPerReq
 
 func BenchmarkPublishSingle(b *testing.B) {
 	benchmarkPublish(b, "/v1/tenants/acme/events", "application/json", benchPayload600(), 1)
+}
+
+// BenchmarkPublishFanout1 publishes to a tenant with one endpoint on
+// 127.0.0.1 answering 204, so the lane's attempt path runs alongside ingest
+// (on the same cores: events/s counts publishes, deliveries compete with them).
+func BenchmarkPublishFanout1(b *testing.B) {
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(rc.Close)
+	s := newTestServer(b)
+	s.mustCreateTenant(b, "acme")
+	s.mustCreateEndpoint(b, "acme", `{"url":"`+rc.URL+`/hook"}`)
+	benchmarkPublishTo(b, s, "/v1/tenants/acme/events", "application/json", benchPayload600(), 1)
 }
 
 func BenchmarkPublishBatch100(b *testing.B) {
