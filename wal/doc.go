@@ -33,6 +33,9 @@
 //     assigns event IDs (monotonic in commit order) and builds one batch.
 //  3. The batch is committed with fsync; all callers in it are released
 //     together, so concurrent publishers share one fsync (group commit).
+//  4. Options.OnCommit, if set, then gets the group's event count and commit
+//     time; cmd/hookline turns them into the fsync metrics. The wal itself
+//     imports no metrics package.
 //
 // Because IDs are assigned by the single writer and batches commit in order, a
 // reader that has seen event ID X in a queue has seen every committed ID below X

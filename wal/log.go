@@ -33,6 +33,11 @@ type Options struct {
 	// Logger receives Pebble's log lines; nil discards info lines and keeps
 	// errors on stderr.
 	Logger pebble.Logger
+	// OnCommit, when set, is called after each group commit that wrote
+	// something, with the events it wrote (duplicates excluded) and how long
+	// the commit with fsync took. It runs on the writer goroutine, after the
+	// group's callers are released: it must be quick and must not call the Log.
+	OnCommit func(events int, d time.Duration)
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -298,6 +303,7 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	b := l.db.NewBatch()
 	now := time.Now()
 	var err error
+	events := 0
 	for _, req := range group {
 		for i := range req.evs {
 			ev := &req.evs[i]
@@ -330,17 +336,26 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 				seen[string(idemKey)] = id
 			}
 			req.res[i] = AppendResult{ID: id}
+			events++
 		}
 	}
+	var took time.Duration
+	committed := false
 	if err == nil && !b.Empty() {
+		start := time.Now()
 		if cerr := b.Commit(pebble.Sync); cerr != nil {
 			err = fmt.Errorf("cannot commit batch of %d requests: %w", len(group), cerr)
+		} else {
+			took, committed = time.Since(start), true
 		}
 	}
 	_ = b.Close()
 	for _, req := range group {
 		req.err = err
 		req.done <- struct{}{}
+	}
+	if committed && l.opts.OnCommit != nil {
+		l.opts.OnCommit(events, took)
 	}
 	return key
 }

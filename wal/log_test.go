@@ -661,6 +661,67 @@ func TestGroupCommit(t *testing.T) {
 	f(1, false)
 }
 
+// TestOnCommit: the hook sees every group commit that wrote something, with
+// the events written (duplicates excluded) and a positive duration.
+func TestOnCommit(t *testing.T) {
+	var mu sync.Mutex
+	var commits, events int
+	var minTook time.Duration = math.MaxInt64
+	l, _ := openLog(t, &Options{OnCommit: func(n int, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		commits++
+		events += n
+		minTook = min(minTook, d)
+	}})
+	got := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return commits, events
+	}
+	appendOne(t, l, mkEvent("t", []byte("x"), testEndpoint(1)))
+	c, n := got()
+	require_Equal(t, c, 1)
+	require_Equal(t, n, 1)
+
+	evs := make([]AppendEvent, 10)
+	for i := range evs {
+		evs[i] = mkEvent("t", []byte("y"))
+	}
+	require_NoError(t, l.Append(evs, make([]AppendResult, len(evs))))
+	c, n = got()
+	require_Equal(t, c, 2)
+	require_Equal(t, n, 11)
+
+	// A duplicate writes nothing: no commit, no event.
+	ev := mkEvent("t", []byte("z"))
+	ev.IdempotencyKey = "k"
+	appendOne(t, l, ev)
+	require_True(t, appendOne(t, l, ev).Duplicate, "second append with key k is not a duplicate")
+	c, n = got()
+	require_Equal(t, c, 3)
+	require_Equal(t, n, 12)
+	mu.Lock()
+	require_True(t, minTook > 0, "a commit took %s", minTook)
+	mu.Unlock()
+
+	// Concurrent appends share commits; every event is still counted once.
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				appendOne(t, l, mkEvent("t", []byte("w")))
+			}
+		}()
+	}
+	wg.Wait()
+	c, n = got()
+	require_Equal(t, n, 12+8*20)
+	require_True(t, c > 3 && c <= 3+8*20, "%d commits", c)
+}
+
 // TestCloseWhileCallbackReenters: scan callbacks naturally call back into the
 // Log (a lane reads the events it finds in its queue; the retry scheduler
 // deletes retries whose endpoint is gone). If Close runs meanwhile, the inner

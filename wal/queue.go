@@ -132,51 +132,20 @@ type Move struct {
 	Attempt   Attempt
 }
 
-var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
 // RecordAttempt applies m in one batch, without fsync (see the package comment).
 func (l *Log) RecordAttempt(m *Move) error {
 	if !l.enter() {
 		return ErrClosed
 	}
 	defer l.exit()
-	bufp := scratchPool.Get().(*[]byte)
-	defer scratchPool.Put(bufp)
-	b := l.db.NewBatch()
-	defer b.Close()
-
-	k := (*bufp)[:0]
-	if m.FromDueMs == 0 {
-		k = queueKey(k, m.Endpoint, m.Event)
-	} else {
-		k = retryKey(k, m.FromDueMs, m.Endpoint, m.Event)
-	}
-	_ = b.Delete(k, nil)
-	switch m.Attempt.Outcome {
-	case OutcomeSuccess:
-	case OutcomeRetry:
-		// Due 0 would read as "from the queue" when the retry is recorded.
-		if m.Attempt.NextMs <= 0 {
-			return fmt.Errorf("cannot schedule a retry of event %s at %d: due time must be positive", m.Event, m.Attempt.NextMs)
-		}
-		k = retryKey(k[:0], m.Attempt.NextMs, m.Endpoint, m.Event)
-		var v [binary.MaxVarintLen64]byte
-		_ = b.Set(k, v[:binary.PutUvarint(v[:], uint64(m.Attempt.Attempt))], nil)
-	case OutcomeDead:
-		k = deadKey(k[:0], m.Endpoint, m.Event)
-		var vb [2 * binary.MaxVarintLen64]byte
-		v := binary.AppendUvarint(vb[:0], uint64(m.Attempt.Attempt))
-		v = binary.AppendUvarint(v, uint64(m.Attempt.TimeMs))
-		_ = b.Set(k, v, nil)
-	default:
-		panic(fmt.Sprintf("BUG: unknown outcome %q", m.Attempt.Outcome))
-	}
-	// Key and value share one scratch buffer: key first, value after it.
-	k = attemptKey(k[:0], m.Endpoint, m.Event, m.Attempt.Attempt)
-	kv := appendAttempt(k, &m.Attempt)
-	_ = b.Set(kv[:len(k)], kv[len(k):], nil)
-	*bufp = kv[:0]
-	if err := b.Commit(pebble.NoSync); err != nil {
+	req := moveReqPool.Get().(*moveReq)
+	req.m, req.err = m, nil
+	l.moves.reqs <- req
+	<-req.done
+	err := req.err
+	req.m = nil
+	moveReqPool.Put(req)
+	if err != nil {
 		return fmt.Errorf("cannot record attempt %d of event %s to endpoint %s: %w", m.Attempt.Attempt, m.Event, m.Endpoint, err)
 	}
 	return nil
@@ -246,6 +215,65 @@ func (l *Log) scan(prefix []byte, fn func(k, v []byte)) error {
 		return fmt.Errorf("cannot scan prefix %q: %w", prefix, err)
 	}
 	return nil
+}
+
+// QueueDepth is how many deliveries of one endpoint wait: in its queue, and
+// in the retry index.
+type QueueDepth struct {
+	Queued, Retrying int
+}
+
+// QueueDepths counts the queue and retry-index entries of every endpoint that
+// has any. It iterates over both key ranges once, reading keys only: meant
+// for start-up, where the engine seeds its depth gauges, not request paths.
+// Retry entries of deleted endpoints are counted too (they are dropped when
+// they come due).
+func (l *Log) QueueDepths() (map[ID]QueueDepth, error) {
+	if !l.enter() {
+		return nil, ErrClosed
+	}
+	defer l.exit()
+	depths := make(map[ID]QueueDepth)
+	// Queue keys are grouped by endpoint: count runs, one map update per run.
+	var ep ID
+	run := 0
+	flush := func() {
+		if run > 0 {
+			d := depths[ep]
+			d.Queued += run
+			depths[ep] = d
+		}
+	}
+	err := l.scan([]byte{kindQueue}, func(k, _ []byte) {
+		if len(k) != 33 {
+			return
+		}
+		if run > 0 && string(k[1:17]) == string(ep[:]) {
+			run++
+			return
+		}
+		flush()
+		copy(ep[:], k[1:17])
+		run = 1
+	})
+	if err != nil {
+		return nil, err
+	}
+	flush()
+	// Retry keys are ordered by due time: one map update per entry.
+	err = l.scan([]byte{kindRetry}, func(k, _ []byte) {
+		if len(k) != 41 {
+			return
+		}
+		copy(ep[:], k[9:25])
+		d := depths[ep]
+		d.Retrying++
+		depths[ep] = d
+	})
+	if err != nil {
+		return nil, err
+	}
+	return depths, nil
 }
 
 // Counts are the number of records of each kind. Computing them scans the

@@ -544,3 +544,45 @@ func TestNewConfigID(t *testing.T) {
 	require_NoError(t, l.Endpoints(func(_ ID, v []byte) error { order = append(order, string(v)); return nil }))
 	require_DeepEqual(t, order, []string{"created first", "created second"})
 }
+
+// TestQueueDepths: per endpoint, queued and retrying deliveries are counted
+// as they move; done and dead-lettered ones are not.
+func TestQueueDepths(t *testing.T) {
+	l, _ := openLog(t, nil)
+	a, b, c := testEndpoint(1), testEndpoint(2), testEndpoint(3)
+	f := func(want map[ID]QueueDepth) {
+		t.Helper()
+		got, err := l.QueueDepths()
+		require_NoError(t, err)
+		require_DeepEqual(t, got, want)
+	}
+	f(map[ID]QueueDepth{})
+	var evs []ID
+	for i := 0; i < 3; i++ {
+		evs = append(evs, appendOne(t, l, mkEvent("t", []byte("x"), a, b)).ID)
+	}
+	appendOne(t, l, mkEvent("t", []byte("y"), c))
+	f(map[ID]QueueDepth{a: {Queued: 3}, b: {Queued: 3}, c: {Queued: 1}})
+
+	move := func(ep, ev ID, from int64, att Attempt) {
+		t.Helper()
+		require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: ev, FromDueMs: from, Attempt: att}))
+	}
+	move(a, evs[0], 0, Attempt{Attempt: 1, Outcome: OutcomeRetry, NextMs: 500})
+	move(a, evs[1], 0, Attempt{Attempt: 1, Outcome: OutcomeRetry, NextMs: 100})
+	move(b, evs[0], 0, Attempt{Attempt: 1, Outcome: OutcomeSuccess})
+	move(b, evs[1], 0, Attempt{Attempt: 1, Outcome: OutcomeDead})
+	f(map[ID]QueueDepth{a: {Queued: 1, Retrying: 2}, b: {Queued: 1}, c: {Queued: 1}})
+
+	move(a, evs[1], 100, Attempt{Attempt: 2, Outcome: OutcomeRetry, NextMs: 900})
+	move(a, evs[0], 500, Attempt{Attempt: 2, Outcome: OutcomeSuccess})
+	f(map[ID]QueueDepth{a: {Queued: 1, Retrying: 1}, b: {Queued: 1}, c: {Queued: 1}})
+
+	// A deleted endpoint's queue goes with it; its retry entries stay until due.
+	require_NoError(t, l.DeleteEndpoint(a))
+	f(map[ID]QueueDepth{a: {Retrying: 1}, b: {Queued: 1}, c: {Queued: 1}})
+
+	require_NoError(t, l.Close())
+	_, err := l.QueueDepths()
+	require_Error(t, err, ErrClosed)
+}
