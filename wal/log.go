@@ -78,6 +78,9 @@ type Log struct {
 	shut   atomic.Bool
 	active atomic.Int64
 
+	moves      moveWriter
+	appendHook appendHookPtr
+
 	ids idGen // owned by the writer goroutine after Open
 
 	configIDsMu sync.Mutex
@@ -133,6 +136,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 	}
 	l.writer.Add(1)
 	go l.writeLoop()
+	l.startMoveWriter()
 	return l, nil
 }
 
@@ -177,6 +181,9 @@ func (l *Log) Close() error {
 	for l.active.Load() > 0 {
 		time.Sleep(time.Millisecond)
 	}
+	// No RecordAttempt is inside any more, so none can send to moves.
+	close(l.moves.reqs)
+	l.moves.wg.Wait()
 	err := l.db.Close()
 	l.cache.Unref()
 	l.codec.close()
@@ -350,6 +357,17 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 		}
 	}
 	_ = b.Close()
+	if committed {
+		if h := l.appendHook.Load(); h != nil {
+			for _, req := range group {
+				for i := range req.evs {
+					if !req.res[i].Duplicate {
+						h.fn(req.res[i].ID, req.evs[i].Endpoints)
+					}
+				}
+			}
+		}
+	}
 	for _, req := range group {
 		req.err = err
 		req.done <- struct{}{}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -138,6 +137,9 @@ func (l *Log) RecordAttempt(m *Move) error {
 		return ErrClosed
 	}
 	defer l.exit()
+	if err := checkMove(m); err != nil {
+		return err
+	}
 	req := moveReqPool.Get().(*moveReq)
 	req.m, req.err = m, nil
 	l.moves.reqs <- req
