@@ -106,11 +106,16 @@ type publishAnswer struct {
 }
 
 // publish sends one event (batch 1) or an NDJSON batch and returns the ids.
+// ids may be nil: then the answer is only checked for its 202.
 func (c *client) publish(tenant string, body []byte, batch int, ids *publishAnswer) error {
-	if batch <= 1 {
-		return c.do("POST", "/v1/tenants/"+tenant+"/events", "application/json", body, 202, ids)
+	var out any
+	if ids != nil {
+		out = ids
 	}
-	return c.do("POST", "/v1/tenants/"+tenant+"/events/batch", "application/x-ndjson", body, 202, ids)
+	if batch <= 1 {
+		return c.do("POST", "/v1/tenants/"+tenant+"/events", "application/json", body, 202, out)
+	}
+	return c.do("POST", "/v1/tenants/"+tenant+"/events/batch", "application/x-ndjson", body, 202, out)
 }
 
 // eventBuilder renders events of about payloadBytes whose payload starts
