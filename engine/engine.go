@@ -97,13 +97,11 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	if err := e.load(); err != nil {
 		return nil, err
 	}
+	if err := e.loadDepths(); err != nil {
+		return nil, err
+	}
 	e.sched = newScheduler(e, time.Now().UnixMilli())
-	opts.Metrics.NewGauge(`hookline_retry_wheel_pending`, func() float64 { return float64(e.sched.pending()) })
-	opts.Metrics.NewGauge(`hookline_endpoints`, func() float64 {
-		e.cfgMu.RLock()
-		defer e.cfgMu.RUnlock()
-		return float64(len(e.lanes))
-	})
+	e.registerGauges(opts.Metrics)
 	e.sched.start()
 	e.cfgMu.RLock()
 	for _, ln := range e.lanes {
@@ -149,6 +147,22 @@ func (e *Engine) load() error {
 	})
 	if err != nil {
 		return fmt.Errorf("cannot load endpoints: %w", err)
+	}
+	return nil
+}
+
+// loadDepths seeds each lane's depth counters from the deliveries on disk;
+// from then on publishes and outcomes keep them current.
+func (e *Engine) loadDepths() error {
+	depths, err := e.log.QueueDepths()
+	if err != nil {
+		return fmt.Errorf("cannot count queued deliveries: %w", err)
+	}
+	for id, d := range depths {
+		if ln := e.lanes[id]; ln != nil {
+			ln.depth.Store(int64(d.Queued + d.Retrying))
+			ln.retrying.Store(int64(d.Retrying))
+		}
 	}
 	return nil
 }
@@ -214,6 +228,12 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 		}
 		p.epEnds = append(p.epEnds, len(p.eps))
 	}
+	// Count the deliveries before they exist: once committed, one may be
+	// attempted and its outcome counted before Append returns here. What is
+	// not written (an error, a duplicate) is taken back below.
+	for _, ln := range p.targets {
+		ln.depth.Add(1)
+	}
 	bodyStart, epStart := 0, 0
 	for i := range evs {
 		p.wevs = append(p.wevs, wal.AppendEvent{
@@ -229,6 +249,9 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	err := e.log.Append(p.wevs, res)
 	e.cfgMu.RUnlock()
 	if err != nil {
+		for _, ln := range p.targets {
+			ln.depth.Add(-1)
+		}
 		if errors.Is(err, wal.ErrClosed) {
 			return unavailable("shutting_down", "the server is shutting down")
 		}
@@ -236,11 +259,15 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	}
 
 	epStart = 0
+	ingested, duplicates := e.m.eventsIngested[sourceAPI], e.m.eventsDuplicate[sourceAPI]
 	for i := range p.wevs {
 		if res[i].Duplicate {
-			e.m.eventsDuplicate.Inc()
+			duplicates.Inc()
+			for _, ln := range p.targets[epStart:p.epEnds[i]] {
+				ln.depth.Add(-1)
+			}
 		} else {
-			e.m.eventsIngested.Inc()
+			ingested.Inc()
 			e.m.fanoutDeliveries.Add(p.epEnds[i] - epStart)
 			for _, ln := range p.targets[epStart:p.epEnds[i]] {
 				ln.kick()

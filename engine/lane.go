@@ -23,6 +23,10 @@ const readAhead = 256
 //  3. Each attempt signs the stored body, sends it, and records the outcome
 //     in one batch (done, retry at a time, or dead letter), then tells run
 //     a slot is free.
+//  4. depth and retrying count the endpoint's deliveries on disk: Publish
+//     adds its fan-out to depth, and each recorded outcome moves the
+//     counters as it moved the delivery (see noteRecorded). They are seeded
+//     from the wal at start-up and summed into the queue metrics on scrape.
 //
 // Invariants: at most max_in_flight attempts are open; a lane never waits on
 // another lane; the cursor only moves forward, which is sound because the wal
@@ -46,6 +50,14 @@ type Lane struct {
 
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
+
+	// The counters are written by every publish to the endpoint and every
+	// outcome; the padding keeps them off the cache line of cfg, which every
+	// publish to the tenant reads.
+	_        [64]byte
+	depth    atomic.Int64 // deliveries in the queue or the retry index
+	retrying atomic.Int64 // of which in the retry index
+	_        [64]byte
 }
 
 // laneConfig is an endpoint's config with what is derived from it; a new one
@@ -262,6 +274,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		// dead-letter the delivery instead of leaving it queued forever.
 		e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 		a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
+		e.m.attempts[outcomeFinal][classError].Inc()
 		ln.record(&w.move)
 		return
 	}
@@ -285,24 +298,26 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.Status, a.ErrClass = res.Status, res.ErrClass
 	a.LatencyUs = res.Latency.Microseconds()
 	a.Response = res.Body
-	outcome := 0
+	var oc outcome
 	switch classify(res) {
 	case verdictSuccess:
-		a.Outcome = wal.OutcomeSuccess
+		a.Outcome, oc = wal.OutcomeSuccess, outcomeSuccess
+		// From publish to this answer; the event time has ms precision.
+		e.m.deliveryLatency.Update(float64(max(time.Now().UnixMilli()-w.rec.TimeMs, 0)) / 1e3)
 	case verdictRetry:
 		if a.Attempt-1 < len(cfg.schedule) {
 			// Delays count from the answer, as Retry-After does (RFC 9110
 			// 10.2.3): a slow 429 must not shorten the wait it asked for.
 			delay := max(cfg.schedule[a.Attempt-1], res.RetryAfter)
 			a.Outcome, a.NextMs = wal.OutcomeRetry, time.Now().Add(delay).UnixMilli()
-			outcome = 1
+			oc = outcomeRetry
 		} else {
-			a.Outcome, outcome = wal.OutcomeDead, 2
+			a.Outcome, oc = wal.OutcomeDead, outcomeDead
 		}
 	default:
-		a.Outcome, outcome = wal.OutcomeDead, 2
+		a.Outcome, oc = wal.OutcomeDead, outcomeFinal
 	}
-	e.m.countAttempt(outcome, statusClass(res))
+	e.m.attempts[oc][classOf(res)].Inc()
 	ln.record(&w.move)
 }
 
@@ -338,7 +353,29 @@ func (ln *Lane) record(m *wal.Move) {
 	} else {
 		err = ln.e.log.RecordAttempt(m)
 	}
-	if err != nil && !errors.Is(err, wal.ErrClosed) {
-		ln.e.logger.Error("cannot record delivery attempt", "event", FormatEventID(m.Event), "err", err)
+	if err != nil {
+		if !errors.Is(err, wal.ErrClosed) {
+			ln.e.logger.Error("cannot record delivery attempt", "event", FormatEventID(m.Event), "err", err)
+		}
+		return
+	}
+	ln.noteRecorded(m)
+}
+
+// noteRecorded moves the depth counters as the committed m moved its
+// delivery: queue to retry index adds a retry; leaving for good (success or
+// dead letter) takes the delivery out of depth, and out of retrying if it
+// came from there; retry to retry changes nothing.
+func (ln *Lane) noteRecorded(m *wal.Move) {
+	fromRetry := m.FromDueMs != 0
+	if m.Attempt.Outcome == wal.OutcomeRetry {
+		if !fromRetry {
+			ln.retrying.Add(1)
+		}
+		return
+	}
+	ln.depth.Add(-1)
+	if fromRetry {
+		ln.retrying.Add(-1)
 	}
 }

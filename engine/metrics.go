@@ -1,39 +1,99 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Metrics are created once and kept here so the hot path only increments.
+// Metrics are created once and kept here so the hot path only increments:
+// no name is formatted and no map is looked up per event or delivery. Every
+// metric is listed in docs/metrics.md.
+//
+// Queue depth and retry backlog are not counters of their own: each Lane
+// keeps its endpoint's in atomics, and the gauges sum the lanes when scraped,
+// so publishing and delivering touch no shared counter for them.
 type Metrics struct {
 	set *metrics.Set
 
-	eventsIngested   *metrics.Counter
-	eventsDuplicate  *metrics.Counter
+	eventsIngested   [sourceCount]*metrics.Counter
+	eventsDuplicate  [sourceCount]*metrics.Counter
 	fanoutDeliveries *metrics.Counter
-	// attempts[outcome][class]
-	attempts        [3][5]*metrics.Counter
-	attemptDuration *metrics.Histogram
-	inFlight        *metrics.Counter // used as an up/down gauge
-	retriesLoaded   *metrics.Counter
+	attempts         [outcomeCount][classCount]*metrics.Counter
+	attemptDuration  *metrics.PrometheusHistogram
+	deliveryLatency  *metrics.PrometheusHistogram
+	inFlight         *metrics.Counter // used as an up/down gauge
+	retriesLoaded    *metrics.Counter
 }
 
+// source is where an event came from: the label of the ingest counters.
+// Per-tenant counts are left out on purpose: tenants are unbounded, and a
+// label per tenant would grow the scrape with every customer.
+type source int
+
+const (
+	sourceAPI source = iota // the ingest API
+	sourceCount
+)
+
+var sourceNames = [sourceCount]string{"api"}
+
+// outcome is what an attempt did to its delivery, as counted by
+// hookline_delivery_attempts_total. The wal stores dead and final alike as a
+// dead letter; the metric tells them apart.
+type outcome int
+
+const (
+	outcomeSuccess outcome = iota
+	outcomeRetry           // a retry is scheduled
+	outcomeDead            // retryable, but the schedule is used up
+	outcomeFinal           // a final failure (3xx, most 4xx, SSRF refusal): dead-lettered at once
+	outcomeCount
+)
+
+var outcomeNames = [outcomeCount]string{"success", "retry", "dead", "final"}
+
+// Status classes of an attempt's result; see classOf.
+const (
+	class2xx = iota
+	class3xx
+	class4xx
+	class5xx
+	classError // no HTTP response
+	classCount
+)
+
+var classNames = [classCount]string{"2xx", "3xx", "4xx", "5xx", "error"}
+
+// Histogram buckets (upper bounds, seconds), chosen for each quantity's range.
+// Prometheus-style "le" buckets, so histogram_quantile works in Prometheus as
+// well as in VictoriaMetrics.
 var (
-	outcomeNames = [3]string{"success", "retry", "dead"}
-	classNames   = [5]string{"2xx", "3xx", "4xx", "5xx", "error"}
+	// One HTTP request to an endpoint: up to the request timeout (15s default).
+	attemptBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30}
+	// Publish to successful delivery: milliseconds when all is well, up to
+	// the ~27 hours of the default retry schedule when not.
+	latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 7200, 18000, 36000, 86400, 172800}
 )
 
 func newMetrics(set *metrics.Set) *Metrics {
 	m := &Metrics{
 		set:              set,
-		eventsIngested:   set.NewCounter(`hookline_ingest_events_total`),
-		eventsDuplicate:  set.NewCounter(`hookline_ingest_duplicate_events_total`),
 		fanoutDeliveries: set.NewCounter(`hookline_ingest_deliveries_queued_total`),
-		attemptDuration:  set.NewHistogram(`hookline_delivery_attempt_duration_seconds`),
+		attemptDuration:  set.NewPrometheusHistogramExt(`hookline_delivery_attempt_duration_seconds`, attemptBuckets),
+		deliveryLatency:  set.NewPrometheusHistogramExt(`hookline_delivery_latency_seconds`, latencyBuckets),
 		inFlight:         set.NewCounter(`hookline_delivery_in_flight_attempts`),
 		retriesLoaded:    set.NewCounter(`hookline_retry_loaded_from_disk_total`),
+	}
+	for s, sn := range sourceNames {
+		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))
+		m.eventsDuplicate[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_duplicate_events_total{source=%q}`, sn))
 	}
 	for o, on := range outcomeNames {
 		for c, cn := range classNames {
@@ -43,11 +103,115 @@ func newMetrics(set *metrics.Set) *Metrics {
 	return m
 }
 
-func (m *Metrics) countAttempt(outcome int, class string) {
-	for c, cn := range classNames {
-		if cn == class {
-			m.attempts[outcome][c].Inc()
-			return
-		}
+// registerGauges adds the metrics computed from the engine's state when
+// /metrics is scraped. Each walks the lanes once under cfgMu's read lock:
+// O(endpoints) per scrape, nothing on the hot path.
+func (e *Engine) registerGauges(set *metrics.Set) {
+	set.NewGauge(`hookline_retry_wheel_pending`, func() float64 { return float64(e.sched.pending()) })
+	set.NewGauge(`hookline_endpoints`, func() float64 {
+		e.cfgMu.RLock()
+		defer e.cfgMu.RUnlock()
+		return float64(len(e.lanes))
+	})
+	set.NewGauge(`hookline_endpoints_disabled`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 {
+			if ln.config().ep.Disabled {
+				return 1
+			}
+			return 0
+		})
+	})
+	set.NewGauge(`hookline_queue_depth_deliveries`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 { return ln.depth.Load() })
+	})
+	set.NewGauge(`hookline_retry_backlog_deliveries`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 { return ln.retrying.Load() })
+	})
+	// Circuit breakers are not built yet: the series exists so dashboards
+	// and alerts can be written now. It stays 0 until they land.
+	set.NewGauge(`hookline_circuit_open_endpoints`, func() float64 { return 0 })
+	set.RegisterMetricsWriter(e.writeEndpointDepths)
+}
+
+// sumLanes adds f over every lane, counting a negative value as 0 (a counter
+// may dip below zero for an instant while an outcome races its publish).
+func (e *Engine) sumLanes(f func(ln *Lane) int64) float64 {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	var n int64
+	for _, ln := range e.lanes {
+		n += max(f(ln), 0)
 	}
+	return float64(n)
+}
+
+const (
+	endpointDepthMetric = `hookline_queue_endpoint_depth_deliveries`
+	// endpointDepthSeries bounds the per-endpoint depth series: only the
+	// deepest queues are shown, so the scrape does not grow with endpoints.
+	endpointDepthSeries = 20
+)
+
+// writeEndpointDepths writes hookline_queue_endpoint_depth_deliveries for the
+// endpointDepthSeries endpoints with the most deliveries waiting, computed
+// from the lanes' counters at each scrape. Endpoints with nothing waiting are
+// left out.
+func (e *Engine) writeEndpointDepths(w io.Writer) {
+	e.cfgMu.RLock()
+	buf := appendTopEndpointDepths(nil, endpointDepthSeries, func(yield func(string, int64) bool) {
+		for _, ln := range e.lanes {
+			if d := ln.depth.Load(); d > 0 && !yield(ln.config().ep.ID, d) {
+				return
+			}
+		}
+	})
+	e.cfgMu.RUnlock()
+	if len(buf) == 0 {
+		return
+	}
+	metrics.WriteMetadataIfNeeded(w, endpointDepthMetric, "gauge")
+	_, _ = w.Write(buf)
+}
+
+type endpointDepth struct {
+	id    string
+	depth int64
+}
+
+// deeperFirst orders by depth, deepest first, then by endpoint ID.
+func deeperFirst(a, b endpointDepth) int {
+	if c := cmp.Compare(b.depth, a.depth); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// appendTopEndpointDepths appends, in Prometheus text format, one line per
+// endpoint for the n deepest of depths (depth above 0), deepest first. It
+// keeps a sorted array of n entries: O(endpoints × log n), no sort of all.
+func appendTopEndpointDepths(dst []byte, n int, depths iter.Seq2[string, int64]) []byte {
+	if n <= 0 {
+		return dst
+	}
+	top := make([]endpointDepth, 0, n)
+	for id, d := range depths {
+		c := endpointDepth{id: id, depth: d}
+		if d <= 0 || len(top) == n && deeperFirst(c, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, c, deeperFirst)
+		if len(top) < n {
+			top = append(top, endpointDepth{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = c
+	}
+	for _, c := range top {
+		dst = append(dst, endpointDepthMetric+`{endpoint="`...)
+		dst = append(dst, c.id...)
+		dst = append(dst, `"} `...)
+		dst = strconv.AppendInt(dst, c.depth, 10)
+		dst = append(dst, '\n')
+	}
+	return dst
 }

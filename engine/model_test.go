@@ -213,8 +213,8 @@ func TestClassify(t *testing.T) {
 func TestStatusClass(t *testing.T) {
 	f := func(status int, want string) {
 		t.Helper()
-		if got := statusClass(&httpout.Result{Status: status}); got != want {
-			t.Errorf("statusClass(%d) = %q, want %q", status, got, want)
+		if got := classNames[classOf(&httpout.Result{Status: status})]; got != want {
+			t.Errorf("classOf(%d) = %q, want %q", status, got, want)
 		}
 	}
 	f(0, "error")

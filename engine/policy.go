@@ -74,18 +74,20 @@ func classify(res *httpout.Result) verdict {
 	return verdictRetry
 }
 
-// statusClass is the bounded-cardinality label for an attempt's result.
-func statusClass(res *httpout.Result) string {
+// classOf sorts an attempt's result into a status class, the
+// bounded-cardinality label of attempt metrics: an index into classNames,
+// 2xx..5xx by status, error without a response.
+func classOf(res *httpout.Result) int {
 	switch s := res.Status; {
 	case s == 0:
-		return "error"
+		return classError
 	case s < 300:
-		return "2xx"
+		return class2xx
 	case s < 400:
-		return "3xx"
+		return class3xx
 	case s < 500:
-		return "4xx"
+		return class4xx
 	default:
-		return "5xx"
+		return class5xx
 	}
 }

@@ -84,8 +84,8 @@ func TestMetricsCountIngest(t *testing.T) {
 		_ = raw
 	}
 	_, raw, _ := s.doRaw(t, "GET", "/metrics", "", "", "")
-	re := regexp.MustCompile(`(?m)^hookline_ingest_events_total 3$`)
-	require_True(t, re.MatchString(raw), "want hookline_ingest_events_total 3 in:\n%s", grepLines(raw, "hookline_ingest"))
+	re := regexp.MustCompile(`(?m)^hookline_ingest_events_total\{source="api"\} 3$`)
+	require_True(t, re.MatchString(raw), "want hookline_ingest_events_total{source=\"api\"} 3 in:\n%s", grepLines(raw, "hookline_ingest"))
 	re = regexp.MustCompile(`(?m)^hookline_http_requests_total\{route="publish",status_class="2xx"\} 3$`)
 	require_True(t, re.MatchString(raw), "want 3 publish 2xx requests in:\n%s", grepLines(raw, "hookline_http_requests_total"))
 }
