@@ -24,16 +24,21 @@ const (
 
 var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch"}
 
+// durationBuckets are the request duration histogram's upper bounds
+// (seconds). A publish waits for its group commit's fsync: typically a few
+// milliseconds on local SSDs.
+var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
 // serverMetrics are created once; a request only looks its route's up by index.
 type serverMetrics struct {
-	duration [routeCount]*metrics.Histogram
+	duration [routeCount]*metrics.PrometheusHistogram
 	requests [routeCount][6]*metrics.Counter // by status class 0 (unknown) and 1xx..5xx
 }
 
 func newServerMetrics(set *metrics.Set) *serverMetrics {
 	m := &serverMetrics{}
 	for r, name := range routeNames {
-		m.duration[r] = set.NewHistogram(fmt.Sprintf(`hookline_http_request_duration_seconds{route=%q}`, name))
+		m.duration[r] = set.NewPrometheusHistogramExt(fmt.Sprintf(`hookline_http_request_duration_seconds{route=%q}`, name), durationBuckets)
 		for c := 1; c <= 5; c++ {
 			m.requests[r][c] = set.NewCounter(fmt.Sprintf(`hookline_http_requests_total{route=%q,status_class="%dxx"}`, name, c))
 		}
