@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -92,14 +93,17 @@ func serve(cfg *config) error {
 		return err
 	}
 
+	// One set for every package's metrics; /metrics writes it. docs/metrics.md
+	// lists them all.
+	set := metrics.NewSet()
 	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), &wal.Options{
 		CompressAbove: cfg.WAL.CompressAbove,
 		CacheBytes:    cfg.WAL.CacheBytes,
+		OnCommit:      walCommitMetrics(set),
 	})
 	if err != nil {
 		return err
 	}
-	set := metrics.NewSet()
 	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
 	sender := httpout.NewSender(httpout.Options{
 		Allow:           allow,
@@ -164,6 +168,20 @@ func serve(cfg *config) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// walCommitMetrics returns the wal's OnCommit hook feeding the group commit
+// histograms: how long each commit with fsync took, and how many events it
+// made durable.
+func walCommitMetrics(set *metrics.Set) func(events int, d time.Duration) {
+	fsync := set.NewPrometheusHistogramExt(`hookline_wal_fsync_duration_seconds`,
+		[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1})
+	events := set.NewPrometheusHistogramExt(`hookline_wal_group_commit_events`,
+		[]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384})
+	return func(n int, d time.Duration) {
+		fsync.Update(d.Seconds())
+		events.Update(float64(n))
+	}
 }
 
 // adminToken returns the configured token, else the environment's, else the
