@@ -24,6 +24,10 @@ type Options struct {
 	DefaultMaxInFlight int
 	// Tick is the retry timer wheel's resolution. Default 100ms.
 	Tick time.Duration
+	// RecentBodyBytes is the memory for the delivery bodies of the newest
+	// events, so lanes keeping up with ingest need not read them from disk.
+	// Default 32 MiB.
+	RecentBodyBytes int
 	// WheelSlots is the wheel size (a power of two); Tick × WheelSlots is how
 	// far ahead retries are held in memory. Default 4096 (~7 min at 100ms).
 	WheelSlots int
@@ -42,6 +46,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Tick == 0 {
 		o.Tick = 100 * time.Millisecond
+	}
+	if o.RecentBodyBytes == 0 {
+		o.RecentBodyBytes = 32 << 20
 	}
 	if o.WheelSlots == 0 {
 		o.WheelSlots = 4096
@@ -63,6 +70,7 @@ type Engine struct {
 	logger *slog.Logger
 	m      *Metrics
 	sched  *scheduler
+	recent *recentBodies
 
 	// cfgMu is held for reading while an event is matched and appended, and
 	// for writing while endpoints change, so an endpoint deleted or created
@@ -100,6 +108,8 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	if err := e.loadDepths(); err != nil {
 		return nil, err
 	}
+	e.recent = newRecentBodies(opts.RecentBodyBytes, opts.RecentBodyBytes/256)
+	log.SetAppendHook(e.onAppend)
 	e.sched = newScheduler(e, time.Now().UnixMilli())
 	e.registerGauges(opts.Metrics)
 	e.sched.start()
@@ -243,6 +253,8 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 			Body:           p.bodies[bodyStart:p.ends[i]],
 			IdempotencyKey: evs[i].IdempotencyKey,
 			Endpoints:      p.eps[epStart:p.epEnds[i]],
+			Ref:            p,
+			RefIndex:       i,
 		})
 		bodyStart, epStart = p.ends[i], p.epEnds[i]
 	}
@@ -269,13 +281,29 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 		} else {
 			ingested.Inc()
 			e.m.fanoutDeliveries.Add(p.epEnds[i] - epStart)
-			for _, ln := range p.targets[epStart:p.epEnds[i]] {
-				ln.kick()
-			}
 		}
 		epStart = p.epEnds[i]
 	}
 	return nil
+}
+
+// onAppend runs on the wal's writer goroutine for each event written, in
+// ID order, before the Publish that wrote it returns: it hands the new
+// deliveries to their lanes in memory. ev.Ref is that Publish's publishBuf,
+// still owned by the Publish call waiting for this commit.
+func (e *Engine) onAppend(id wal.ID, ev *wal.AppendEvent) {
+	e.recent.add(id, ev.Body)
+	p, ok := ev.Ref.(*publishBuf)
+	if !ok {
+		return
+	}
+	start := 0
+	if ev.RefIndex > 0 {
+		start = p.epEnds[ev.RefIndex-1]
+	}
+	for _, ln := range p.targets[start:p.epEnds[ev.RefIndex]] {
+		ln.offer(id)
+	}
 }
 
 // appendBody renders the delivery body. typ was validated to need no JSON

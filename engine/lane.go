@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -14,6 +15,10 @@ import (
 
 // readAhead is how many queued event IDs a lane reads per scan of its queue.
 const readAhead = 256
+
+// freshCap bounds a lane's in-memory list of new deliveries; past it the
+// lane reads them back from disk, so a backlog costs disk, not memory.
+const freshCap = 512
 
 // Lane delivers one endpoint's events. How it works:
 //  1. Publish writes a queue entry per subscribed endpoint and kicks the lane.
@@ -50,6 +55,11 @@ type Lane struct {
 
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
+	// fresh holds deliveries appended since run last took them, in ID
+	// order (see onAppend). When it is full, offers are dropped and
+	// overflow tells run to read its queue from disk instead.
+	fresh    []wal.ID
+	overflow bool
 
 	// The counters are written by every publish to the endpoint and every
 	// outcome; the padding keeps them off the cache line of cfg, which every
@@ -124,6 +134,40 @@ func (ln *Lane) kick() {
 	}
 }
 
+// offer hands a newly appended delivery to the lane; see Lane.
+func (ln *Lane) offer(id wal.ID) {
+	ln.mu.Lock()
+	if len(ln.fresh) < freshCap {
+		ln.fresh = append(ln.fresh, id)
+	} else {
+		ln.overflow = true
+	}
+	ln.mu.Unlock()
+	ln.kick()
+}
+
+// takeFresh moves the fresh deliveries into dst (which it returns) unless
+// offers were dropped: then it reports overflow and the caller reads the
+// queue from disk, where every dropped delivery is.
+func (ln *Lane) takeFresh(dst []wal.ID) ([]wal.ID, bool) {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.overflow {
+		ln.fresh = ln.fresh[:0]
+		return dst, false
+	}
+	dst, ln.fresh = ln.fresh, dst[:0]
+	return dst, true
+}
+
+// clearOverflow is called before a disk scan: any offer dropped after it
+// sets overflow again, so the lane cannot miss it.
+func (ln *Lane) clearOverflow() {
+	ln.mu.Lock()
+	ln.overflow = false
+	ln.mu.Unlock()
+}
+
 func (ln *Lane) pushRetry(r wal.Retry) {
 	ln.recordMu.RLock()
 	defer ln.recordMu.RUnlock()
@@ -182,11 +226,16 @@ func (ln *Lane) wait(ctx context.Context) bool {
 func (ln *Lane) run() {
 	defer close(ln.exited)
 	var (
-		pending  []wal.ID // read ahead from the queue, not yet started
-		next     int
-		cursor   wal.ID
-		drained  bool // the last scan found nothing new; scan again on a kick
-		inFlight int
+		pending []wal.ID // deliveries to start, in ID order
+		next    int
+		// cursor is the highest event ID taken into pending; what is at or
+		// below it was already taken, from disk or from fresh.
+		cursor wal.ID
+		// diskBehind means the queue on disk may hold deliveries above the
+		// cursor that fresh does not: at start (left from before a
+		// restart) and after fresh overflowed.
+		diskBehind = true
+		inFlight   int
 	)
 	for {
 		cfg := ln.cfg.Load()
@@ -196,16 +245,37 @@ func (ln *Lane) run() {
 				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, attempts: r.Attempts})
 				continue
 			}
-			if next == len(pending) && !drained {
+			if next == len(pending) {
 				pending, next = pending[:0], 0
-				n, err := ln.e.log.ScanQueue(ln.id, cursor, readAhead, func(ev wal.ID) {
-					pending = append(pending, ev)
-					cursor = ev
-				})
-				if err != nil && !errors.Is(err, wal.ErrClosed) {
-					ln.e.logger.Error("cannot read endpoint queue", "endpoint", cfg.ep.ID, "err", err)
+				if diskBehind {
+					ln.clearOverflow()
+					n, err := ln.e.log.ScanQueue(ln.id, cursor, readAhead, func(ev wal.ID) {
+						pending = append(pending, ev)
+						cursor = ev
+					})
+					if err != nil {
+						if !errors.Is(err, wal.ErrClosed) {
+							ln.e.logger.Error("cannot read endpoint queue", "endpoint", cfg.ep.ID, "err", err)
+						}
+						break
+					}
+					diskBehind = n == readAhead
+				} else {
+					var ok bool
+					if pending, ok = ln.takeFresh(pending); !ok {
+						diskBehind = true
+						continue
+					}
+					// Drop what a disk scan already took.
+					kept := pending[:0]
+					for _, ev := range pending {
+						if bytes.Compare(ev[:], cursor[:]) > 0 {
+							kept = append(kept, ev)
+							cursor = ev
+						}
+					}
+					pending = kept
 				}
-				drained = n == 0
 			}
 			if next == len(pending) {
 				break
@@ -216,7 +286,6 @@ func (ln *Lane) run() {
 		}
 		select {
 		case <-ln.kickCh:
-			drained = false
 		case <-ln.doneCh:
 			inFlight--
 		case <-ln.stopCh:
@@ -239,12 +308,13 @@ type attemptItem struct {
 
 // worker holds one attempt's reusable buffers.
 type worker struct {
-	rec   wal.EventRecord
-	buf   wal.EventBuf
-	res   httpout.Result
-	sig   []byte
-	msgID []byte
-	move  wal.Move
+	recent []byte // body copied out of Engine.recent
+	rec    wal.EventRecord
+	buf    wal.EventBuf
+	res    httpout.Result
+	sig    []byte
+	msgID  []byte
+	move   wal.Move
 }
 
 func (ln *Lane) dispatch(cfg *laneConfig, it attemptItem) {
@@ -266,7 +336,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a := &w.move.Attempt
 	a.TimeMs, a.Attempt = now.UnixMilli(), it.attempts+1
 
-	if err := e.log.ReadEvent(it.ev, &w.rec, &w.buf); err != nil {
+	if err := e.readEvent(it.ev, w); err != nil {
 		if errors.Is(err, wal.ErrClosed) {
 			return
 		}
@@ -378,4 +448,16 @@ func (ln *Lane) noteRecorded(m *wal.Move) {
 	if fromRetry {
 		ln.retrying.Add(-1)
 	}
+}
+
+// readEvent fills w.rec with the event's body and time: from the recent
+// bodies when it is still there, else from the wal. The event ID's time is
+// its commit time, a millisecond or so after the publish the record keeps.
+func (e *Engine) readEvent(id wal.ID, w *worker) error {
+	var ok bool
+	if w.recent, ok = e.recent.get(id, w.recent[:0]); ok {
+		w.rec = wal.EventRecord{ID: id, TimeMs: id.Time().UnixMilli(), Body: w.recent}
+		return nil
+	}
+	return e.log.ReadEvent(id, &w.rec, &w.buf)
 }

@@ -229,6 +229,11 @@ type AppendEvent struct {
 	Body           []byte // the delivery body
 	IdempotencyKey string // "" for none
 	Endpoints      []ID   // one queue entry is written per endpoint
+	// Ref and RefIndex are the caller's, opaque to the wal: they come back
+	// to the append hook so it can find its own state for this event without
+	// taking locks on the writer goroutine.
+	Ref      any
+	RefIndex int
 }
 
 // AppendResult says what Append did with one event.
@@ -362,7 +367,7 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 			for _, req := range group {
 				for i := range req.evs {
 					if !req.res[i].Duplicate {
-						h.fn(req.res[i].ID, req.evs[i].Endpoints)
+						h.fn(req.res[i].ID, &req.evs[i])
 					}
 				}
 			}

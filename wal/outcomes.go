@@ -120,7 +120,7 @@ func applyMove(b *pebble.Batch, m *Move, k []byte) []byte {
 // AppendHook is told of every event an Append wrote, in commit order (which
 // is ID order), after the commit and before the Append returns. It runs on
 // the writer goroutine: it must be quick and must not call the Log.
-type AppendHook func(id ID, endpoints []ID)
+type AppendHook func(id ID, ev *AppendEvent)
 
 type appendHookBox struct{ fn AppendHook }
 
