@@ -25,6 +25,10 @@ type Options struct {
 	Endpoints       int           // endpoints in many-endpoints; default 10,000
 	SlowDelay       time.Duration // answer delay of the slow endpoint; default 5s
 	DrainTimeout    time.Duration // wait for deliveries after publishing; default 60s
+	// MaxBacklog pauses publishers while more deliveries than this are
+	// outstanding, so a phase measures the rate the server sustains end to
+	// end instead of a burst of ingest followed by a drain. Default 20,000.
+	MaxBacklog int64
 	// Target and Token run against a running server instead of spawning one;
 	// its --allow-net must include 127.0.0.0/8, where the sink listens.
 	Target string
@@ -65,6 +69,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.SlowDelay <= 0 {
 		o.SlowDelay = 5 * time.Second
+	}
+	if o.MaxBacklog <= 0 {
+		o.MaxBacklog = 20000
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 60 * time.Second
@@ -143,6 +150,7 @@ type phase struct {
 	retrySchedule     []string // endpoint retry schedule
 	track             bool     // keep exact sets of accepted and delivered ids
 	crashAfter        time.Duration
+	rate              float64 // events/s to publish at; 0: as fast as the backlog bound allows
 }
 
 // phaseRun is the live state of a phase.
@@ -156,6 +164,9 @@ type phaseRun struct {
 	latency  Histogram
 	accepted atomic.Int64
 	reserved atomic.Int64
+	nextSend atomic.Int64 // unix ns the next paced publish is due
+	// expected maps accepted events to the deliveries the sink is to see.
+	expected func(accepted int64) int64
 
 	mu        sync.Mutex
 	ackedIDs  map[string]struct{}
@@ -285,6 +296,9 @@ func (r *runner) publish(pr *phaseRun, d time.Duration, stop <-chan struct{}) {
 				default:
 				}
 				n := int64(max(p.batch, 1))
+				if !r.wait(pr, n, deadline) {
+					return
+				}
 				first := pr.reserved.Add(n) - n
 				if p.maxEvents > 0 && first >= p.maxEvents {
 					return
@@ -326,6 +340,31 @@ func (r *runner) publish(pr *phaseRun, d time.Duration, stop <-chan struct{}) {
 		}()
 	}
 	wg.Wait()
+}
+
+// wait holds a publisher of n events back while the backlog is over the
+// bound, or until its paced time; it reports false when deadline passed.
+func (r *runner) wait(pr *phaseRun, n int64, deadline time.Time) bool {
+	if pr.p.rate > 0 {
+		step := int64(float64(n) / pr.p.rate * 1e9)
+		due := pr.nextSend.Add(step) - step
+		if d := time.Until(time.Unix(0, due)); d > 0 {
+			if time.Now().Add(d).After(deadline) {
+				return false
+			}
+			time.Sleep(d)
+		}
+	}
+	if pr.expected == nil || pr.p.track {
+		return time.Now().Before(deadline)
+	}
+	for pr.expected(pr.accepted.Load())-int64(pr.sink.Stats().Unique) > r.opts.MaxBacklog {
+		if !time.Now().Before(deadline) || r.ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return true
 }
 
 // progress prints a status line every second until stop is closed.
@@ -385,7 +424,9 @@ func (r *runner) runPhaseExpecting(p *phase, expected func(accepted int64) int64
 	if p.variant != "" {
 		name += "/" + p.variant
 	}
+	pr.expected = expected
 	start := time.Now()
+	pr.nextSend.Store(start.UnixNano())
 	stopProgress := make(chan struct{})
 	go r.progress(name, start, pr.accepted.Load, func() int64 { return int64(pr.sink.Stats().Unique) }, stopProgress)
 	r.publish(pr, r.opts.Duration, nil)

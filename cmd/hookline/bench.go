@@ -25,6 +25,7 @@ func runBench(args []string) error {
 	fs.IntVar(&o.Fanout, "fanout", 100, "endpoints per event in the fanout scenario")
 	fs.IntVar(&o.Endpoints, "endpoints", 10000, "endpoints in the many-endpoints scenario")
 	fs.DurationVar(&o.SlowDelay, "slow-delay", 5*time.Second, "answer delay of the slow endpoint")
+	fs.Int64Var(&o.MaxBacklog, "max-backlog", 20000, "pause publishers while more deliveries than this are outstanding")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for deliveries after publishing")
 	fs.StringVar(&o.Target, "target", "", "run against this server (host:port) instead of spawning one; it must --allow-net 127.0.0.0/8")
 	fs.StringVar(&o.Token, "token", "", "admin token of the --target server")
