@@ -372,8 +372,10 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	switch classify(res) {
 	case verdictSuccess:
 		a.Outcome, oc = wal.OutcomeSuccess, outcomeSuccess
-		// From publish to this answer; the event time has ms precision.
-		e.m.deliveryLatency.Update(float64(max(time.Now().UnixMilli()-w.rec.TimeMs, 0)) / 1e3)
+		// From the event's time (ms precision; see readEvent) to this
+		// answer: now+Latency is the answer's time to within the
+		// microseconds spent reading and signing, with no second clock read.
+		e.m.deliveryLatency.Update(float64(max(now.Add(res.Latency).UnixMilli()-w.rec.TimeMs, 0)) / 1e3)
 	case verdictRetry:
 		if a.Attempt-1 < len(cfg.schedule) {
 			// Delays count from the answer, as Retry-After does (RFC 9110
