@@ -458,6 +458,11 @@ func (r *runner) runPhaseExpecting(p *phase, expected func(accepted int64) int64
 	if pr.srv != nil {
 		if after, err := ReadProc(pr.srv.pid()); err == nil {
 			res.CPUSecPer10k = CPUPer10k(before, after, int64(st.Unique))
+			if st.Unique == 0 && res.Published > 0 {
+				// Ingest only: the server's cost per accepted event.
+				res.CPUSecPer10k = CPUPer10k(before, after, res.Published)
+				res.Notes = append(res.Notes, "no endpoints: cpu s/10k is per 10,000 accepted events")
+			}
 			res.PeakRSSBytes = after.PeakRSS
 		}
 	}
