@@ -31,6 +31,7 @@ func runBench(args []string) error {
 	fs.StringVar(&o.Token, "token", "", "admin token of the --target server")
 	out := fs.String("out", "", "also write the results as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	markdown := fs.Bool("markdown", false, "print the results as a Markdown table (for bench/RESULTS.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,7 +54,11 @@ func runBench(args []string) error {
 	started := time.Now()
 	results, err := bench.Run(ctx, o)
 	if len(results) > 0 {
-		if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {
+		write := bench.WriteTable
+		if *markdown {
+			write = bench.WriteMarkdown
+		}
+		if werr := write(os.Stdout, results); werr != nil && err == nil {
 			err = werr
 		}
 	}
