@@ -64,13 +64,14 @@ func (o *Options) EnsureDefaults() {
 // Engine holds the live configuration and the lanes. All methods are safe for
 // concurrent use.
 type Engine struct {
-	log    *wal.Log
-	sender *httpout.Sender
-	opts   Options
-	logger *slog.Logger
-	m      *Metrics
-	sched  *scheduler
-	recent *recentBodies
+	log      *wal.Log
+	sender   *httpout.Sender
+	opts     Options
+	logger   *slog.Logger
+	m        *Metrics
+	sched    *scheduler
+	recent   *recentBodies
+	attempts *attemptWorkers
 
 	// cfgMu is held for reading while an event is matched and appended, and
 	// for writing while endpoints change, so an endpoint deleted or created
@@ -108,6 +109,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	if err := e.loadDepths(); err != nil {
 		return nil, err
 	}
+	e.attempts = newAttemptWorkers()
 	e.recent = newRecentBodies(opts.RecentBodyBytes, opts.RecentBodyBytes/256)
 	log.SetAppendHook(e.onAppend)
 	e.sched = newScheduler(e, time.Now().UnixMilli())

@@ -319,7 +319,7 @@ type worker struct {
 
 func (ln *Lane) dispatch(cfg *laneConfig, it attemptItem) {
 	ln.e.m.inFlight.Inc()
-	go ln.attempt(cfg, it)
+	ln.e.attempts.run(attemptTask{ln: ln, cfg: cfg, it: it})
 }
 
 func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
