@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -269,7 +268,7 @@ func (ln *Lane) run() {
 					// Drop what a disk scan already took.
 					kept := pending[:0]
 					for _, ev := range pending {
-						if bytes.Compare(ev[:], cursor[:]) > 0 {
+						if cursor.Less(ev) {
 							kept = append(kept, ev)
 							cursor = ev
 						}
@@ -350,12 +349,13 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	}
 
 	w.msgID = it.ev.AppendString(append(w.msgID[:0], eventPrefix...))
+	msgID := string(w.msgID)
 	signer := cfg.signers.Get().(*httpout.Signer)
-	w.sig = signer.AppendSignatures(w.sig[:0], string(w.msgID), now.Unix(), w.rec.Body)
+	w.sig = signer.AppendSignatures(w.sig[:0], msgID, now.Unix(), w.rec.Body)
 	cfg.signers.Put(signer)
 	req := httpout.Request{
 		URL:       cfg.ep.URL,
-		MsgID:     string(w.msgID),
+		MsgID:     msgID,
 		Timestamp: now.Unix(),
 		Signature: w.sig,
 		Attempt:   a.Attempt,

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"sort"
 	"sync"
 
@@ -60,7 +59,7 @@ func (r *recentBodies) get(id wal.ID, dst []byte) ([]byte, bool) {
 	count := int(r.next - first)
 	i := sort.Search(count, func(i int) bool {
 		e := &r.ents[(first+int64(i))%int64(len(r.ents))]
-		return bytes.Compare(e.id[:], id[:]) >= 0
+		return !e.id.Less(id)
 	})
 	if i == count {
 		return dst, false

@@ -12,6 +12,16 @@ import (
 // ID is a 16-byte ULID: 48 bits of unix milliseconds then 80 bits of entropy.
 type ID [16]byte
 
+// Less reports whether id sorts before o, as their bytes (and keys) do.
+// Two 64-bit compares: on hot paths this beat bytes.Compare by a wide margin.
+func (id ID) Less(o ID) bool {
+	a, b := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(o[:8])
+	if a != b {
+		return a < b
+	}
+	return binary.BigEndian.Uint64(id[8:]) < binary.BigEndian.Uint64(o[8:])
+}
+
 // IsZero reports whether id is the zero ID, which sorts before every real one.
 func (id ID) IsZero() bool { return id == ID{} }
 
