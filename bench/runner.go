@@ -18,7 +18,7 @@ type Options struct {
 	Scenario        string        // "all" or one of Scenarios
 	Duration        time.Duration // publishing time of each measured phase; default 10s
 	PayloadBytes    int           // payload size of each event; default 600
-	Publishers      int           // concurrent single-event publishers; default 64
+	Publishers      int           // concurrent single-event publishers; default 256
 	BatchPublishers int           // concurrent batch publishers; default 4
 	BatchSize       int           // events per batch; default 100
 	Fanout          int           // endpoints per event in fanout; default 100
@@ -53,7 +53,7 @@ func (o *Options) ensureDefaults() {
 		o.PayloadBytes = 600
 	}
 	if o.Publishers <= 0 {
-		o.Publishers = 64
+		o.Publishers = 256
 	}
 	if o.BatchPublishers <= 0 {
 		o.BatchPublishers = 4

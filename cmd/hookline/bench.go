@@ -19,7 +19,7 @@ func runBench(args []string) error {
 	fs.StringVar(&o.Scenario, "scenario", "all", "scenario to run: all, "+strings.Join(bench.Scenarios, ", "))
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "publishing time of each measured phase")
 	fs.IntVar(&o.PayloadBytes, "payload", 600, "payload bytes per event")
-	fs.IntVar(&o.Publishers, "publishers", 64, "concurrent single-event publishers")
+	fs.IntVar(&o.Publishers, "publishers", 256, "concurrent single-event publishers (group commit needs many requests in flight to fill an fsync)")
 	fs.IntVar(&o.BatchPublishers, "batch-publishers", 4, "concurrent batch publishers")
 	fs.IntVar(&o.BatchSize, "batch", 100, "events per batch")
 	fs.IntVar(&o.Fanout, "fanout", 100, "endpoints per event in the fanout scenario")
