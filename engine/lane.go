@@ -380,7 +380,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		if a.Attempt-1 < len(cfg.schedule) {
 			// Delays count from the answer, as Retry-After does (RFC 9110
 			// 10.2.3): a slow 429 must not shorten the wait it asked for.
-			delay := max(cfg.schedule[a.Attempt-1], res.RetryAfter)
+			delay := max(jitter(cfg.schedule[a.Attempt-1]), res.RetryAfter)
 			a.Outcome, a.NextMs = wal.OutcomeRetry, time.Now().Add(delay).UnixMilli()
 			oc = outcomeRetry
 		} else {

@@ -30,6 +30,7 @@ type Metrics struct {
 	deliveryLatency  *metrics.PrometheusHistogram
 	inFlight         *metrics.Counter // used as an up/down gauge
 	retriesLoaded    *metrics.Counter
+	retryFireDelay   *metrics.PrometheusHistogram
 }
 
 // source is where an event came from: the label of the ingest counters.
@@ -80,6 +81,9 @@ var (
 	// Publish to successful delivery: milliseconds when all is well, up to
 	// the ~27 hours of the default retry schedule when not.
 	latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 7200, 18000, 36000, 86400, 172800}
+	// A retry's due time to the wheel firing it: one tick (100ms) when all is
+	// well; the target is under a second.
+	fireDelayBuckets = []float64{.01, .05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 60}
 )
 
 func newMetrics(set *metrics.Set) *Metrics {
@@ -90,6 +94,7 @@ func newMetrics(set *metrics.Set) *Metrics {
 		deliveryLatency:  set.NewPrometheusHistogramExt(`hookline_delivery_latency_seconds`, latencyBuckets),
 		inFlight:         set.NewCounter(`hookline_delivery_in_flight_attempts`),
 		retriesLoaded:    set.NewCounter(`hookline_retry_loaded_from_disk_total`),
+		retryFireDelay:   set.NewPrometheusHistogramExt(`hookline_retry_fire_delay_seconds`, fireDelayBuckets),
 	}
 	for s, sn := range sourceNames {
 		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -90,4 +91,14 @@ func classOf(res *httpout.Result) int {
 	default:
 		return class5xx
 	}
+}
+
+// jitter spreads d over ±10%, so deliveries that failed together (an
+// endpoint's outage) do not all retry in the same instant and hit the
+// recovering receiver as one wave.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
 }

@@ -80,6 +80,7 @@ func (s *scheduler) tick(nowMs int64) {
 	s.wheel.Advance(nowMs, func(r wal.Retry) { s.fired = append(s.fired, r) })
 	s.mu.Unlock()
 	for _, r := range s.fired {
+		s.e.m.retryFireDelay.Update(float64(max(nowMs-r.DueMs, 0)) / 1e3)
 		if ln := s.e.lane(r.Endpoint); ln != nil {
 			ln.pushRetry(r)
 			continue
