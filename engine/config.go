@@ -181,6 +181,7 @@ func (e *Engine) CreateEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	ts.lanes = append(slices.Clip(ts.lanes), ln)
 	e.cfgMu.Unlock()
 	ln.start()
+	ep.Circuit = ln.circuit.Load().view()
 	return ep, nil
 }
 
@@ -228,7 +229,31 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		}
 		ep.RetrySchedule = slices.Clone(*in.RetrySchedule)
 	}
+	if in.RateLimit != nil {
+		if n := *in.RateLimit; n < 0 || n > maxRateLimit {
+			return invalid("invalid_rate_limit", "rate_limit is %d; it must be 0 (no limit) to %d requests per second", n, maxRateLimit)
+		}
+		ep.RateLimit = *in.RateLimit
+	}
+	if in.Ordering != nil {
+		switch o := *in.Ordering; o {
+		case "", "none":
+			ep.Ordering = ""
+		case OrderingFIFO:
+			ep.Ordering = o
+		default:
+			return invalid("invalid_ordering", "ordering is %q; it must be \"fifo\" or \"none\"", o)
+		}
+	}
+	if in.Paused != nil {
+		ep.Paused = *in.Paused
+	}
 	if in.Disabled != nil {
+		if ep.Disabled && !*in.Disabled {
+			// Re-enabled by hand: the outage that disabled it is over as far
+			// as the operator is concerned, so it starts a fresh count.
+			ep.DisabledReason, ep.DisabledAt, ep.FailingSince = "", nil, nil
+		}
 		ep.Disabled = *in.Disabled
 	}
 	if in.Secret != nil {
@@ -270,7 +295,7 @@ func (e *Engine) GetEndpoint(tenant, epID string) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, err
 	}
-	return ln.config().view(), nil
+	return ln.view(), nil
 }
 
 // ListEndpoints returns up to limit of tenant's endpoints with IDs after the
@@ -284,7 +309,7 @@ func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, err
 	}
 	out := make([]Endpoint, 0, len(ts.lanes))
 	for _, ln := range ts.lanes {
-		if v := ln.config().view(); v.ID > after {
+		if v := ln.view(); v.ID > after {
 			out = append(out, v)
 		}
 	}
@@ -305,6 +330,7 @@ func (e *Engine) UpdateEndpoint(tenant, epID string, in EndpointInput) (Endpoint
 		return Endpoint{}, err
 	}
 	ep := ln.config().ep
+	wasDisabled := ep.Disabled
 	ep.EventTypes = slices.Clone(ep.EventTypes)
 	if err := e.applyEndpointInput(&ep, in); err != nil {
 		return Endpoint{}, err
@@ -317,8 +343,13 @@ func (e *Engine) UpdateEndpoint(tenant, epID string, in EndpointInput) (Endpoint
 	if err := e.putEndpoint(ln.id, &ep); err != nil {
 		return Endpoint{}, err
 	}
+	if wasDisabled && !ep.Disabled {
+		// Enabled again: the operator says the receiver is fixed, so the
+		// lane starts sending at once rather than after a probe.
+		ln.resetCircuit()
+	}
 	ln.setConfig(cfg)
-	return cfg.view(), nil
+	return ln.view(), nil
 }
 
 // DeleteEndpoint deletes the endpoint and its queued deliveries.

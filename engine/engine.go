@@ -31,7 +31,13 @@ type Options struct {
 	// WheelSlots is the wheel size (a power of two); Tick × WheelSlots is how
 	// far ahead retries are held in memory. Default 4096 (~7 min at 100ms).
 	WheelSlots int
-	Logger     *slog.Logger
+	// Circuit configures every endpoint's circuit breaker.
+	Circuit CircuitOptions
+	// DisableAfter disables an endpoint whose circuit has stayed open (no
+	// successful probe) this long, and tells its tenant with an
+	// endpoint.disabled event. Default 5 days; negative: never.
+	DisableAfter time.Duration
+	Logger       *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
 }
@@ -52,6 +58,10 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.WheelSlots == 0 {
 		o.WheelSlots = 4096
+	}
+	o.Circuit.ensureDefaults()
+	if o.DisableAfter == 0 {
+		o.DisableAfter = 5 * 24 * time.Hour
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -212,6 +222,10 @@ type PublishEvent struct {
 // subscribed endpoint. It returns once the events are fsynced; res[i] gets
 // event i's ID, or the first event's ID for a repeated idempotency key.
 func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResult) error {
+	return e.publish(tenant, evs, res, sourceAPI)
+}
+
+func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, src source) error {
 	for i := range evs {
 		if !ValidEventType(evs[i].Type) {
 			return invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)
@@ -273,7 +287,7 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	}
 
 	epStart = 0
-	ingested, duplicates := e.m.eventsIngested[sourceAPI], e.m.eventsDuplicate[sourceAPI]
+	ingested, duplicates := e.m.eventsIngested[src], e.m.eventsDuplicate[src]
 	for i := range p.wevs {
 		if res[i].Duplicate {
 			duplicates.Inc()

@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
+
 	"hookline/httpout"
 	"hookline/wal"
 )
@@ -51,6 +54,12 @@ type Lane struct {
 	// no outcome lands after the endpoint's ranges were deleted.
 	recordMu sync.RWMutex
 	deleted  atomic.Bool
+
+	circuit atomic.Pointer[circuit]
+	// limiter and wake belong to run: the rate_limit bucket, and the timer
+	// that kicks run when a limit or an open circuit lets it send again.
+	limiter *rate.Limiter
+	wake    *time.Timer
 
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
@@ -100,6 +109,13 @@ func (c *laneConfig) view() Endpoint {
 	return v
 }
 
+// view is the endpoint as the API shows it: no secret, live circuit state.
+func (ln *Lane) view() Endpoint {
+	v := ln.config().view()
+	v.Circuit = ln.circuit.Load().view()
+	return v
+}
+
 func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
 	ln := &Lane{
 		e:      e,
@@ -110,7 +126,16 @@ func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
 		exited: make(chan struct{}),
 	}
 	ln.cfg.Store(cfg)
+	ln.resetCircuit()
 	return ln
+}
+
+// resetCircuit gives the lane a closed circuit: at start and when an
+// operator enables the endpoint again.
+func (ln *Lane) resetCircuit() {
+	ln.circuit.Store(newCircuit(ln.e.opts.Circuit, func(from, to gobreaker.State) {
+		ln.e.circuitChanged(ln, from, to)
+	}))
 }
 
 func (ln *Lane) config() *laneConfig { return ln.cfg.Load() }
@@ -183,6 +208,12 @@ func (ln *Lane) pushRetry(r wal.Retry) {
 	ln.kick()
 }
 
+func (ln *Lane) hasRetry() bool {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return len(ln.retries) > 0
+}
+
 func (ln *Lane) popRetry() (wal.Retry, bool) {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
@@ -224,64 +255,35 @@ func (ln *Lane) wait(ctx context.Context) bool {
 
 func (ln *Lane) run() {
 	defer close(ln.exited)
-	var (
-		pending []wal.ID // deliveries to start, in ID order
-		next    int
-		// cursor is the highest event ID taken into pending; what is at or
-		// below it was already taken, from disk or from fresh.
-		cursor wal.ID
-		// diskBehind means the queue on disk may hold deliveries above the
-		// cursor that fresh does not: at start (left from before a
-		// restart) and after fresh overflowed.
-		diskBehind = true
-		inFlight   int
-	)
+	defer ln.stopWake()
+	q := queueReader{diskBehind: true}
+	inFlight := 0
 	for {
 		cfg := ln.cfg.Load()
-		for !cfg.ep.Disabled && inFlight < cfg.ep.MaxInFlight {
-			if r, ok := ln.popRetry(); ok {
-				inFlight++
-				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, attempts: r.Attempts})
-				continue
+		ln.syncLimiter(cfg)
+		fifo := cfg.ep.Ordering == OrderingFIFO
+		limit := cfg.ep.MaxInFlight
+		if fifo {
+			limit = 1
+		}
+		for !cfg.ep.Disabled && !cfg.ep.Paused && inFlight < limit {
+			retry := ln.hasRetry()
+			// In order: nothing new goes out while an earlier delivery
+			// waits for its retry.
+			if !retry && (fifo && ln.retrying.Load() > 0 || !ln.peekQueue(&q, cfg)) {
+				break
 			}
-			if next == len(pending) {
-				pending, next = pending[:0], 0
-				if diskBehind {
-					ln.clearOverflow()
-					n, err := ln.e.log.ScanQueue(ln.id, cursor, readAhead, func(ev wal.ID) {
-						pending = append(pending, ev)
-						cursor = ev
-					})
-					if err != nil {
-						if !errors.Is(err, wal.ErrClosed) {
-							ln.e.logger.Error("cannot read endpoint queue", "endpoint", cfg.ep.ID, "err", err)
-						}
-						break
-					}
-					diskBehind = n == readAhead
-				} else {
-					var ok bool
-					if pending, ok = ln.takeFresh(pending); !ok {
-						diskBehind = true
-						continue
-					}
-					// Drop what a disk scan already took.
-					kept := pending[:0]
-					for _, ev := range pending {
-						if cursor.Less(ev) {
-							kept = append(kept, ev)
-							cursor = ev
-						}
-					}
-					pending = kept
-				}
-			}
-			if next == len(pending) {
+			done, ok := ln.admit()
+			if !ok {
 				break
 			}
 			inFlight++
-			ln.dispatch(cfg, attemptItem{ev: pending[next]})
-			next++
+			if r, ok := ln.popRetry(); ok {
+				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, attempts: r.Attempts, done: done})
+				continue
+			}
+			ln.dispatch(cfg, attemptItem{ev: q.pending[q.next], done: done})
+			q.next++
 		}
 		select {
 		case <-ln.kickCh:
@@ -299,10 +301,64 @@ func (ln *Lane) run() {
 	}
 }
 
+// queueReader is run's position in the endpoint's queue.
+type queueReader struct {
+	pending []wal.ID // deliveries to start, in ID order
+	next    int
+	// cursor is the highest event ID taken into pending; what is at or
+	// below it was already taken, from disk or from fresh.
+	cursor wal.ID
+	// diskBehind means the queue on disk may hold deliveries above the
+	// cursor that fresh does not: at start (left from before a restart)
+	// and after fresh overflowed.
+	diskBehind bool
+}
+
+// peekQueue makes q.pending[q.next] the next queued delivery, reading from
+// fresh or disk as needed; false when there is none (or the read failed).
+func (ln *Lane) peekQueue(q *queueReader, cfg *laneConfig) bool {
+	for q.next == len(q.pending) {
+		q.pending, q.next = q.pending[:0], 0
+		if q.diskBehind {
+			ln.clearOverflow()
+			n, err := ln.e.log.ScanQueue(ln.id, q.cursor, readAhead, func(ev wal.ID) {
+				q.pending = append(q.pending, ev)
+				q.cursor = ev
+			})
+			if err != nil {
+				if !errors.Is(err, wal.ErrClosed) {
+					ln.e.logger.Error("cannot read endpoint queue", "endpoint", cfg.ep.ID, "err", err)
+				}
+				return false
+			}
+			q.diskBehind = n == readAhead
+			return len(q.pending) > 0
+		}
+		var ok bool
+		if q.pending, ok = ln.takeFresh(q.pending); !ok {
+			q.diskBehind = true
+			continue
+		}
+		// Drop what a disk scan already took.
+		kept := q.pending[:0]
+		for _, ev := range q.pending {
+			if q.cursor.Less(ev) {
+				kept = append(kept, ev)
+				q.cursor = ev
+			}
+		}
+		q.pending = kept
+		return len(kept) > 0
+	}
+	return true
+}
+
 type attemptItem struct {
 	ev        wal.ID
 	fromDueMs int64 // 0 when the delivery came from the queue
 	attempts  int   // attempts already made
+	// done reports the attempt's result to the endpoint's circuit.
+	done func(error)
 }
 
 // worker holds one attempt's reusable buffers.
@@ -329,6 +385,8 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	e := ln.e
 	w := e.workers.Get().(*worker)
 	defer e.workers.Put(w)
+	circuitResult := errNotAttempted
+	defer func() { it.done(circuitResult) }()
 
 	now := time.Now()
 	w.move = wal.Move{Endpoint: ln.id, Event: it.ev, FromDueMs: it.fromDueMs}
@@ -369,7 +427,12 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.LatencyUs = res.Latency.Microseconds()
 	a.Response = res.Body
 	var oc outcome
-	switch classify(res) {
+	verdict := classify(res)
+	circuitResult = nil
+	if verdict == verdictRetry {
+		circuitResult = errAttemptFailed
+	}
+	switch verdict {
 	case verdictSuccess:
 		a.Outcome, oc = wal.OutcomeSuccess, outcomeSuccess
 		// From the event's time (ms precision; see readEvent) to this
@@ -391,6 +454,14 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	}
 	e.m.attempts[oc][classOf(res)].Inc()
 	ln.record(&w.move)
+	switch {
+	case res.Status == 410:
+		// The receiver says the URL is gone for good: sending more would
+		// only fill its logs and spend attempts.
+		e.disableEndpoint(ln, disabledGone)
+	case verdict == verdictSuccess && cfg.ep.FailingSince != nil:
+		e.clearFailing(ln)
+	}
 }
 
 // dropRetries removes from the retry index the due retries that were

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"github.com/sony/gobreaker/v2"
 	"io"
 	"iter"
 	"slices"
@@ -31,6 +32,9 @@ type Metrics struct {
 	inFlight         *metrics.Counter // used as an up/down gauge
 	retriesLoaded    *metrics.Counter
 	retryFireDelay   *metrics.PrometheusHistogram
+	// circuitTransitions is indexed by the gobreaker state entered.
+	circuitTransitions    [3]*metrics.Counter
+	endpointsAutoDisabled map[string]*metrics.Counter
 }
 
 // source is where an event came from: the label of the ingest counters.
@@ -39,11 +43,12 @@ type Metrics struct {
 type source int
 
 const (
-	sourceAPI source = iota // the ingest API
+	sourceAPI    source = iota // the ingest API
+	sourceSystem               // hookline's own operational events (endpoint.disabled)
 	sourceCount
 )
 
-var sourceNames = [sourceCount]string{"api"}
+var sourceNames = [sourceCount]string{"api", "system"}
 
 // outcome is what an attempt did to its delivery, as counted by
 // hookline_delivery_attempts_total. The wal stores dead and final alike as a
@@ -96,6 +101,13 @@ func newMetrics(set *metrics.Set) *Metrics {
 		retriesLoaded:    set.NewCounter(`hookline_retry_loaded_from_disk_total`),
 		retryFireDelay:   set.NewPrometheusHistogramExt(`hookline_retry_fire_delay_seconds`, fireDelayBuckets),
 	}
+	for st, name := range map[gobreaker.State]string{gobreaker.StateClosed: "closed", gobreaker.StateHalfOpen: "half_open", gobreaker.StateOpen: "open"} {
+		m.circuitTransitions[st] = set.NewCounter(fmt.Sprintf(`hookline_circuit_transitions_total{to=%q}`, name))
+	}
+	m.endpointsAutoDisabled = map[string]*metrics.Counter{}
+	for _, reason := range []string{disabledGone, disabledFailing} {
+		m.endpointsAutoDisabled[reason] = set.NewCounter(fmt.Sprintf(`hookline_endpoints_auto_disabled_total{reason=%q}`, reason))
+	}
 	for s, sn := range sourceNames {
 		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))
 		m.eventsDuplicate[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_duplicate_events_total{source=%q}`, sn))
@@ -132,9 +144,22 @@ func (e *Engine) registerGauges(set *metrics.Set) {
 	set.NewGauge(`hookline_retry_backlog_deliveries`, func() float64 {
 		return e.sumLanes(func(ln *Lane) int64 { return ln.retrying.Load() })
 	})
-	// Circuit breakers are not built yet: the series exists so dashboards
-	// and alerts can be written now. It stays 0 until they land.
-	set.NewGauge(`hookline_circuit_open_endpoints`, func() float64 { return 0 })
+	set.NewGauge(`hookline_circuit_open_endpoints`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 {
+			if ln.circuit.Load().isOpen() {
+				return 1
+			}
+			return 0
+		})
+	})
+	set.NewGauge(`hookline_endpoints_paused`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 {
+			if ln.config().ep.Paused {
+				return 1
+			}
+			return 0
+		})
+	})
 	set.RegisterMetricsWriter(e.writeEndpointDepths)
 }
 

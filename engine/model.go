@@ -37,18 +37,57 @@ type Tenant struct {
 // Endpoint is a customer URL receiving the events it subscribes to. The
 // stored record carries Secret; API views show it on creation only.
 type Endpoint struct {
-	ID            string    `json:"id"`
-	Tenant        string    `json:"tenant"`
-	URL           string    `json:"url"`
-	Description   string    `json:"description"`
-	EventTypes    []string  `json:"event_types"`
-	MaxInFlight   int       `json:"max_in_flight"`
-	RetrySchedule []string  `json:"retry_schedule,omitempty"`
-	Disabled      bool      `json:"disabled"`
-	Secret        string    `json:"secret,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID          string   `json:"id"`
+	Tenant      string   `json:"tenant"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	EventTypes  []string `json:"event_types"`
+	MaxInFlight int      `json:"max_in_flight"`
+	// RateLimit caps requests per second to the endpoint; 0 means none.
+	RateLimit int `json:"rate_limit"`
+	// Ordering "fifo" delivers strictly in publish order, one request at a
+	// time, a failing head holding the rest; "" delivers concurrently.
+	Ordering      string   `json:"ordering,omitempty"`
+	RetrySchedule []string `json:"retry_schedule,omitempty"`
+	// Paused endpoints keep receiving events into their queue but send
+	// nothing until resumed. Disabled endpoints receive no new events.
+	Paused   bool `json:"paused"`
+	Disabled bool `json:"disabled"`
+	// DisabledReason says why hookline disabled the endpoint itself:
+	// "gone" (it answered 410) or "failing" (its circuit stayed open for
+	// the configured time). Empty when an operator disabled it.
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	// FailingSince is when the endpoint's circuit first opened without
+	// closing since; it survives restarts, so a 5-day outage is measured
+	// as one.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// Circuit is the breaker's live state; shown by the API, not stored.
+	Circuit   *CircuitView `json:"circuit,omitempty"`
+	Secret    string       `json:"secret,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
+
+// CircuitView is an endpoint's circuit breaker as the API shows it.
+type CircuitView struct {
+	// State is closed (sending), open (sending nothing) or half_open (one
+	// probe request decides).
+	State string `json:"state"`
+	// OpenedAt is when the circuit last opened; NextProbeAt when an open
+	// circuit lets its probe through.
+	OpenedAt    *time.Time `json:"opened_at,omitempty"`
+	NextProbeAt *time.Time `json:"next_probe_at,omitempty"`
+	// Requests and Failures count the current window (closed state).
+	Requests            uint32 `json:"requests"`
+	Failures            uint32 `json:"failures"`
+	ConsecutiveFailures uint32 `json:"consecutive_failures"`
+}
+
+// Ordering values.
+const (
+	OrderingFIFO = "fifo"
+)
 
 // EndpointInput carries the fields of a create or patch request; nil means
 // absent (keep the current value on patch, the default on create).
@@ -57,7 +96,10 @@ type EndpointInput struct {
 	Description   *string   `json:"description"`
 	EventTypes    *[]string `json:"event_types"`
 	MaxInFlight   *int      `json:"max_in_flight"`
+	RateLimit     *int      `json:"rate_limit"`
+	Ordering      *string   `json:"ordering"`
 	RetrySchedule *[]string `json:"retry_schedule"`
+	Paused        *bool     `json:"paused"`
 	Disabled      *bool     `json:"disabled"`
 	Secret        *string   `json:"secret"`
 }
@@ -75,6 +117,7 @@ const (
 	maxEventTypes     = 100
 	maxTypeLen        = 128
 	maxInFlightLimit  = 1000
+	maxRateLimit      = 100000
 )
 
 func validTenantID(s string) bool {

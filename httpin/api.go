@@ -3,6 +3,7 @@ package httpin
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -156,6 +157,21 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		return
 	}
 	ep, err := s.e.UpdateEndpoint(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, ep)
+}
+
+// pauseEndpoint pauses or resumes deliveries to an endpoint. A paused
+// endpoint still queues its events; resuming sends the backlog in order.
+func (s *Server) pauseEndpoint(ctx *fasthttp.RequestCtx, tenant, id string, pause bool) {
+	if len(ctx.PostBody()) > 0 && strings.TrimSpace(string(ctx.PostBody())) != "{}" {
+		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "pause and resume take no request body")
+		return
+	}
+	ep, err := s.e.UpdateEndpoint(tenant, id, engine.EndpointInput{Paused: &pause})
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return

@@ -344,3 +344,47 @@ func TestPatchNullBody(t *testing.T) {
 		})
 	}
 }
+
+// TestEndpointFaultSettings: rate_limit, ordering and pause/resume over the
+// API, with their bad inputs.
+func TestEndpointFaultSettings(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	ep := s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/","rate_limit":50,"ordering":"fifo"}`)
+	require_Equal(t, ep["rate_limit"], any(float64(50)))
+	require_Equal(t, str(t, ep, "ordering"), "fifo")
+	circuit, ok := ep["circuit"].(map[string]any)
+	require_True(t, ok && circuit["state"] == "closed", "circuit on create: %v", ep["circuit"])
+	id := str(t, ep, "id")
+	path := "/v1/tenants/acme/endpoints/" + id
+
+	f := func(method, path, body string, wantStatus int, wantCode string) {
+		t.Helper()
+		s.reject(t, method, path, testToken, "application/json", body, wantStatus, wantCode)
+	}
+	f("PATCH", path, `{"rate_limit":-1}`, 400, "invalid_rate_limit")
+	f("PATCH", path, `{"rate_limit":100001}`, 400, "invalid_rate_limit")
+	f("PATCH", path, `{"rate_limit":"5"}`, 400, "invalid_field")
+	f("PATCH", path, `{"ordering":"lifo"}`, 400, "invalid_ordering")
+	f("PATCH", path, `{"circuit":{"state":"open"}}`, 400, "unknown_field")
+	f("GET", path+"/pause", "", 405, "method_not_allowed")
+	f("POST", path+"/pause", `{"paused":false}`, 400, "unexpected_body")
+	f("POST", path+"/stop", "", 404, "not_found")
+	f("POST", "/v1/tenants/acme/endpoints/ep_01JDZZZZZZZZZZZZZZZZZZZZZZ/pause", "", 404, "endpoint_not_found")
+	f("POST", "/v1/tenants/nope/endpoints/"+id+"/resume", "", 404, "tenant_not_found")
+
+	status, m, _ := s.do(t, "PATCH", path, testToken, "application/json", `{"ordering":"none","rate_limit":0}`)
+	require_Equal(t, status, http.StatusOK)
+	_, has := m["ordering"]
+	require_True(t, !has && m["rate_limit"] == any(float64(0)), "after PATCH: %v", m)
+
+	status, m, _ = s.do(t, "POST", path+"/pause", testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, m["paused"], any(true))
+	status, m, _ = s.do(t, "GET", path, testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, m["paused"], any(true))
+	status, m, _ = s.do(t, "POST", path+"/resume", testToken, "application/json", "{}")
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, m["paused"], any(false))
+}

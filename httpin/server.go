@@ -244,6 +244,17 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeEndpoint
 	}
+	if rest, ok := strings.CutPrefix(sub, "endpoints/"); ok {
+		id, action, _ := strings.Cut(rest, "/")
+		if id != "" && (action == "pause" || action == "resume") {
+			if method != "POST" {
+				methodNotAllowed(ctx, "POST")
+			} else {
+				s.pauseEndpoint(ctx, tenant, id, action == "pause")
+			}
+			return routeEndpoint
+		}
+	}
 	writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
 	return routeOther
 }

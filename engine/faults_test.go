@@ -1,0 +1,325 @@
+package engine_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"hookline/engine"
+)
+
+func repeat(r reply, n int) []reply {
+	out := make([]reply, n)
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}
+
+func events(typ string, n int) []engine.PublishEvent {
+	evs := make([]engine.PublishEvent, n)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: typ, Payload: []byte(strconv.Itoa(i))}
+	}
+	return evs
+}
+
+func (h *harness) get(ep engine.Endpoint) engine.Endpoint {
+	h.t.Helper()
+	got, err := h.e.GetEndpoint(ep.Tenant, ep.ID)
+	require_NoError(h.t, err)
+	return got
+}
+
+func circuitOptions() engine.Options {
+	opts := testOptions()
+	opts.Circuit = engine.CircuitOptions{ConsecutiveFailures: 5, OpenFor: 400 * time.Millisecond}
+	return opts
+}
+
+// TestCircuitOpensStopsAndRecovers: five failures in a row open the circuit;
+// while open nothing is sent (no attempt is spent); after OpenFor one probe
+// goes out, succeeds, closes the circuit, and the backlog is delivered.
+func TestCircuitOpensStopsAndRecovers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, circuitOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: append(repeat(reply{status: 503}, 5), reply{status: 200})})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
+	require_Equal(t, ep.Circuit.State, "closed")
+	h.publish("acme", events("invoice.paid", 10)...)
+
+	waitFor(t, 5*time.Second, "the circuit to open", func() bool { return h.get(ep).Circuit.State == "open" })
+	openAt := time.Now()
+	v := h.get(ep)
+	require_True(t, v.Circuit.OpenedAt != nil && v.Circuit.NextProbeAt != nil, "open circuit without times: %+v", v.Circuit)
+	require_Equal(t, v.Circuit.NextProbeAt.Sub(*v.Circuit.OpenedAt), 400*time.Millisecond)
+	require_Equal(t, h.metric("hookline_circuit_open_endpoints"), 1.0)
+	require_Equal(t, rc.count(), 5)
+	waitFor(t, 2*time.Second, "failing_since to be recorded", func() bool { return h.get(ep).FailingSince != nil })
+
+	// The five failed deliveries' retries (100ms) come due while the circuit
+	// is open: none of them is sent.
+	time.Sleep(250 * time.Millisecond)
+	require_Equal(t, rc.count(), 5)
+
+	waitFor(t, 10*time.Second, "10 delivered", func() bool { return len(rc.ids()) == 10 && h.counts().Queued == 0 && h.counts().Retries == 0 })
+	ds := rc.deliveries()
+	require_True(t, ds[5].at.Sub(openAt) >= 100*time.Millisecond, "the probe came %s after the circuit was seen open", ds[5].at.Sub(openAt))
+	require_True(t, ds[5].at.Sub(ds[4].repliedAt) >= 390*time.Millisecond, "the probe came %s after the fifth failure; open_for is 400ms", ds[5].at.Sub(ds[4].repliedAt))
+	require_Equal(t, len(ds), 15) // 5 failures, then 10 successes: no attempt spent while open
+	waitFor(t, 2*time.Second, "failing_since to be cleared", func() bool { return h.get(ep).FailingSince == nil })
+	require_Equal(t, h.get(ep).Circuit.State, "closed")
+	require_Equal(t, h.metric(`hookline_circuit_transitions_total{to="open"}`), 1.0)
+	require_Equal(t, h.metric(`hookline_circuit_transitions_total{to="closed"}`), 1.0)
+	h.requireSettled()
+}
+
+// TestCircuitHalfOpenSendsOneProbe: an endpoint that never recovers gets one
+// request per open period, never several at once, though max_in_flight is 4.
+func TestCircuitHalfOpenSendsOneProbe(t *testing.T) {
+	t.Parallel()
+	opts := circuitOptions()
+	opts.Circuit.OpenFor = 200 * time.Millisecond
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 500, delay: 20 * time.Millisecond}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(4), RetrySchedule: ptr(fastRetries(8))})
+	h.publish("acme", events("a", 20)...)
+	waitFor(t, 5*time.Second, "the circuit to open", func() bool { return h.get(ep).Circuit.State == "open" })
+	time.Sleep(50 * time.Millisecond) // attempts in flight at the opening finish
+	start := rc.count()
+	rc.peak.Store(0)
+	time.Sleep(time.Second)
+	probes := rc.count() - start
+	// 1s / 200ms: 4-5 probes, each after the previous failed.
+	require_True(t, probes >= 3 && probes <= 6, "%d requests in 1s of an open circuit with open_for 200ms", probes)
+	require_Equal(t, rc.peak.Load(), int32(1))
+}
+
+// TestRateLimit: rate_limit 20 never lets more than 20 requests (+5%) reach
+// the receiver within any one-second window, and is not much slower than it.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(8), RateLimit: ptr(20)})
+	require_Equal(t, ep.RateLimit, 20)
+	h.publish("acme", events("a", 70)...)
+	waitFor(t, 10*time.Second, "70 deliveries", func() bool { return rc.count() >= 70 })
+	ds := rc.deliveries()
+	most := 0
+	for i := range ds {
+		n := 0
+		for j := i; j < len(ds) && ds[j].at.Sub(ds[i].at) < time.Second; j++ {
+			n++
+		}
+		most = max(most, n)
+	}
+	require_True(t, most <= 21, "%d requests within one second; rate_limit is 20", most)
+	span := ds[len(ds)-1].at.Sub(ds[0].at)
+	// 69 gaps of 50ms: 3.45s at exactly 20/s.
+	require_True(t, span >= 3300*time.Millisecond && span <= 5*time.Second, "70 requests took %s at rate_limit 20", span)
+
+	// Lifting the limit takes effect at once.
+	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{RateLimit: ptr(0)})
+	require_NoError(t, err)
+	h.publish("acme", events("a", 70)...)
+	t0 := time.Now()
+	waitFor(t, 10*time.Second, "70 more deliveries", func() bool { return rc.count() >= 140 })
+	require_True(t, time.Since(t0) < 2*time.Second, "70 unlimited deliveries took %s", time.Since(t0))
+}
+
+// TestFIFOFailingHeadHoldsTheLane: with ordering fifo the third event fails
+// twice; nothing after it is sent until it succeeds, and every request goes
+// out alone, in publish order.
+func TestFIFOFailingHeadHoldsTheLane(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 200}, {status: 200}, {status: 503}, {status: 503}, {status: 200}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Ordering: ptr("fifo"), MaxInFlight: ptr(16)})
+	require_Equal(t, ep.Ordering, "fifo")
+	var want []string
+	for _, r := range h.publish("acme", events("a", 10)...) {
+		want = append(want, engine.FormatEventID(r.ID))
+	}
+	for range 10 {
+		want = append(want, engine.FormatEventID(h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID))
+	}
+	waitFor(t, 10*time.Second, "22 requests", func() bool { return rc.count() >= 22 })
+	time.Sleep(quiet)
+	var got []string
+	for _, d := range rc.deliveries() {
+		got = append(got, d.id)
+	}
+	wantSeq := append(append(append([]string{}, want[:3]...), want[2], want[2]), want[3:]...)
+	require_DeepEqual(t, got, wantSeq)
+	require_Equal(t, rc.peak.Load(), int32(1))
+	h.requireSettled()
+}
+
+// TestFIFODeadHeadReleasesTheLane: a final failure dead-letters the head and
+// the lane goes on with the next event.
+func TestFIFODeadHeadReleasesTheLane(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 200}, {status: 422}, {status: 200}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Ordering: ptr("fifo")})
+	res := h.publish("acme", events("a", 5)...)
+	waitFor(t, 5*time.Second, "5 requests", func() bool { return rc.count() >= 5 })
+	time.Sleep(quiet)
+	ds := rc.deliveries()
+	require_Equal(t, len(ds), 5)
+	for i, d := range ds {
+		require_Equal(t, d.id, engine.FormatEventID(res[i].ID))
+	}
+	require_Equal(t, len(h.dead(ep)), 1)
+}
+
+// TestFIFOHeadRetryHoldsAcrossRestart: the head waiting for its retry still
+// holds the lane after a restart.
+func TestFIFOHeadRetryHoldsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.RetrySchedule = []time.Duration{time.Second}
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 503}, {status: 200}}})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Ordering: ptr("fifo")})
+	first := h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID
+	waitFor(t, 5*time.Second, "the first attempt", func() bool { return h.counts().Retries == 1 })
+	h.stop(5 * time.Second)
+	h.start()
+	second := h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID
+	waitFor(t, 10*time.Second, "3 requests", func() bool { return rc.count() >= 3 })
+	ds := rc.deliveries()
+	require_Equal(t, ds[1].id, engine.FormatEventID(first))
+	require_Equal(t, ds[2].id, engine.FormatEventID(second))
+}
+
+// TestPauseQueuesAndResumeDelivers: a paused endpoint gets nothing but keeps
+// its events; resuming delivers them all.
+func TestPauseQueuesAndResumeDelivers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	v, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
+	require_NoError(t, err)
+	require_True(t, v.Paused, "endpoint not paused: %+v", v)
+	require_Equal(t, h.metric("hookline_endpoints_paused"), 1.0)
+	h.publish("acme", events("a", 7)...)
+	time.Sleep(quiet)
+	require_Equal(t, rc.count(), 0)
+	require_Equal(t, h.queued(ep), 7)
+
+	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "7 deliveries", func() bool { return len(rc.ids()) == 7 })
+	waitFor(t, 5*time.Second, "an empty queue", func() bool { return h.queued(ep) == 0 })
+}
+
+// opsReceiver is an endpoint subscribed to hookline's operational events.
+func opsReceiver(t *testing.T, h *harness, tenant string) *receiver {
+	rc := newReceiver(t, recvConfig{})
+	h.endpoint(tenant, engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: ptr([]string{"endpoint.*"})})
+	return rc
+}
+
+type disabledEvent struct {
+	Type string `json:"type"`
+	Data struct {
+		EndpointID   string     `json:"endpoint_id"`
+		URL          string     `json:"url"`
+		Reason       string     `json:"reason"`
+		DisabledAt   time.Time  `json:"disabled_at"`
+		FailingSince *time.Time `json:"failing_since"`
+	} `json:"data"`
+}
+
+func requireDisabledEvent(t *testing.T, ops *receiver, ep engine.Endpoint, reason string) disabledEvent {
+	t.Helper()
+	waitFor(t, 5*time.Second, "the endpoint.disabled event", func() bool { return ops.count() >= 1 })
+	var ev disabledEvent
+	require_NoError(t, json.Unmarshal(ops.deliveries()[0].body, &ev))
+	require_Equal(t, ev.Type, engine.EventEndpointDisabled)
+	require_Equal(t, ev.Data.EndpointID, ep.ID)
+	require_Equal(t, ev.Data.URL, ep.URL)
+	require_Equal(t, ev.Data.Reason, reason)
+	return ev
+}
+
+// TestGoneDisablesAtOnce: one 410 disables the endpoint, tells the tenant
+// with endpoint.disabled, and later events are not queued to it.
+func TestGoneDisablesAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	gone := newReceiver(t, recvConfig{replies: []reply{{status: http.StatusGone}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(gone.URL()), EventTypes: ptr([]string{"invoice.*"})})
+	ops := opsReceiver(t, h, "acme")
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
+	requireDisabledEvent(t, ops, ep, "gone")
+	v := h.get(ep)
+	require_True(t, v.Disabled && v.DisabledReason == "gone" && v.DisabledAt != nil, "endpoint after 410: %+v", v)
+	require_Equal(t, h.metric(`hookline_endpoints_auto_disabled_total{reason="gone"}`), 1.0)
+	require_Equal(t, h.metric(`hookline_ingest_events_total{source="system"}`), 1.0)
+
+	h.publish("acme", events("invoice.paid", 3)...)
+	time.Sleep(quiet)
+	require_Equal(t, gone.count(), 1)
+	require_Equal(t, h.queued(ep), 0)
+	require_Equal(t, len(h.dead(ep)), 1)
+
+	// Enabled again by hand: the reason goes, deliveries resume.
+	v, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Disabled: ptr(false)})
+	require_NoError(t, err)
+	require_True(t, !v.Disabled && v.DisabledReason == "" && v.DisabledAt == nil, "endpoint after enabling: %+v", v)
+}
+
+// TestFailingEndpointDisabled: an endpoint whose circuit stays open for
+// DisableAfter is disabled with reason failing; its failing time survives a
+// restart and its queued deliveries are kept.
+func TestFailingEndpointDisabled(t *testing.T) {
+	t.Parallel()
+	opts := circuitOptions()
+	opts.Circuit.OpenFor = 100 * time.Millisecond
+	opts.DisableAfter = 1500 * time.Millisecond
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(closedPortURL(t)), MaxInFlight: ptr(1), EventTypes: ptr([]string{"invoice.*"}), RetrySchedule: ptr(fastRetries(30))})
+	ops := opsReceiver(t, h, "acme")
+	h.publish("acme", events("invoice.paid", 8)...)
+	waitFor(t, 5*time.Second, "failing_since to be recorded", func() bool { return h.get(ep).FailingSince != nil })
+	since := *h.get(ep).FailingSince
+
+	// A restart in between: the failing time carries on from the record.
+	h.stop(5 * time.Second)
+	h.start()
+	require_Equal(t, *h.get(ep).FailingSince, since)
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
+
+	ev := requireDisabledEvent(t, ops, ep, "failing")
+	require_True(t, ev.Data.FailingSince != nil && ev.Data.FailingSince.Equal(since), "event failing_since %v, want %v", ev.Data.FailingSince, since)
+	v := h.get(ep)
+	require_True(t, v.Disabled && v.DisabledReason == "failing", "endpoint: %+v", v)
+	require_True(t, v.DisabledAt.Sub(since) >= 1500*time.Millisecond, "disabled %s after failing began; disable_after is 1.5s", v.DisabledAt.Sub(since))
+	c := h.counts()
+	require_True(t, c.Queued+c.Retries > 0 && c.Queued+c.Retries+c.Dead == 9, "deliveries of the disabled endpoint: %+v; all 9 must be kept", c)
+}
+
+// fastRetries is a schedule of n retries 50ms apart: a failing endpoint
+// keeps being tried, so its circuit keeps probing.
+func fastRetries(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = "50ms"
+	}
+	return s
+}

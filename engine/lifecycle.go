@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/bytedance/sonic"
+	"github.com/sony/gobreaker/v2"
+
+	"hookline/wal"
+)
+
+// Reasons hookline disables an endpoint by itself (Endpoint.DisabledReason).
+const (
+	disabledGone    = "gone"    // it answered 410 Gone
+	disabledFailing = "failing" // its circuit stayed open for Options.DisableAfter
+)
+
+// EventEndpointDisabled is the operational event a tenant receives when
+// hookline disables one of its endpoints, so an ops endpoint subscribed to it
+// hears of it.
+const EventEndpointDisabled = "endpoint.disabled"
+
+// circuitChanged runs under the circuit's lock (see newCircuit), so it only
+// counts and logs; what writes the endpoint record runs on its own goroutine.
+func (e *Engine) circuitChanged(ln *Lane, from, to gobreaker.State) {
+	e.m.circuitTransitions[to].Inc()
+	cfg := ln.config()
+	e.logger.Info("endpoint circuit "+stateName(to), "endpoint", cfg.ep.ID, "tenant", cfg.ep.Tenant, "from", stateName(from))
+	switch {
+	case to == gobreaker.StateOpen:
+		go e.circuitOpened(ln)
+	case to == gobreaker.StateClosed && from == gobreaker.StateHalfOpen:
+		go e.clearFailing(ln)
+	}
+}
+
+// circuitOpened starts the endpoint's failing time on its first opening and,
+// on a later one, disables the endpoint once it has failed for DisableAfter.
+func (e *Engine) circuitOpened(ln *Lane) {
+	now := time.Now().UTC()
+	since := ln.config().ep.FailingSince
+	if since == nil {
+		e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+			if ep.FailingSince != nil || ep.Disabled {
+				return false
+			}
+			ep.FailingSince = &now
+			return true
+		})
+		return
+	}
+	if e.opts.DisableAfter > 0 && now.Sub(*since) >= e.opts.DisableAfter {
+		e.disableEndpoint(ln, disabledFailing)
+	}
+}
+
+// clearFailing ends the failing time: a probe or, after a restart, any
+// attempt succeeded.
+func (e *Engine) clearFailing(ln *Lane) {
+	e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+		if ep.FailingSince == nil {
+			return false
+		}
+		ep.FailingSince = nil
+		return true
+	})
+}
+
+// disableEndpoint disables the endpoint for reason, logs it and publishes
+// endpoint.disabled to its tenant. Its queued deliveries stay queued: an
+// operator who enables it again gets them delivered.
+func (e *Engine) disableEndpoint(ln *Lane, reason string) {
+	now := time.Now().UTC()
+	ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+		if ep.Disabled {
+			return false
+		}
+		ep.Disabled, ep.DisabledReason, ep.DisabledAt = true, reason, &now
+		return true
+	})
+	if !changed {
+		return
+	}
+	e.m.endpointsAutoDisabled[reason].Inc()
+	e.logger.Warn("endpoint disabled", "endpoint", ep.ID, "tenant", ep.Tenant, "reason", reason, "url", ep.URL)
+	payload, err := sonic.Marshal(endpointDisabledPayload{
+		EndpointID:   ep.ID,
+		URL:          ep.URL,
+		Reason:       reason,
+		DisabledAt:   now,
+		FailingSince: ep.FailingSince,
+	})
+	if err != nil {
+		e.logger.Error("cannot encode endpoint.disabled event", "endpoint", ep.ID, "err", err)
+		return
+	}
+	var res [1]wal.AppendResult
+	evs := []PublishEvent{{Type: EventEndpointDisabled, Payload: payload}}
+	if err := e.publish(ep.Tenant, evs, res[:], sourceSystem); err != nil {
+		var ee *Error
+		if !errors.As(err, &ee) || ee.Code != "shutting_down" {
+			e.logger.Error("cannot publish endpoint.disabled event", "endpoint", ep.ID, "err", err)
+		}
+	}
+}
+
+type endpointDisabledPayload struct {
+	EndpointID   string     `json:"endpoint_id"`
+	URL          string     `json:"url"`
+	Reason       string     `json:"reason"`
+	DisabledAt   time.Time  `json:"disabled_at"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+}
+
+// mutateEndpoint applies f to a copy of the lane's endpoint and, when f
+// reports a change, stores it and hands the lane the new config. It does
+// nothing for a deleted endpoint. It returns the endpoint as stored.
+func (e *Engine) mutateEndpoint(ln *Lane, f func(ep *Endpoint) bool) (Endpoint, bool) {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	if e.lanes[ln.id] != ln {
+		return Endpoint{}, false
+	}
+	ep := ln.config().ep
+	ep.EventTypes = slices.Clone(ep.EventTypes)
+	if !f(&ep) {
+		return ep, false
+	}
+	ep.UpdatedAt = time.Now().UTC()
+	cfg, err := e.laneConfig(&ep)
+	if err == nil {
+		err = e.putEndpoint(ln.id, &ep)
+	}
+	if err != nil {
+		if !errors.Is(err, wal.ErrClosed) {
+			e.logger.Error("cannot update endpoint state", "endpoint", ep.ID, "err", err)
+		}
+		return ep, false
+	}
+	ln.setConfig(cfg)
+	return ep, true
+}
