@@ -31,6 +31,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# The crash torture: 20 kill -9 / restart cycles of the real binary under
+# load with failing receivers (about half a minute; not part of `make test`).
+.PHONY: torture
+torture:
+	$(GO) test -tags torture -run TestCrashTorture20 -count=1 -v ./cmd/hookline
+
 # Runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 FUZZTIME ?= 30s
 fuzz:

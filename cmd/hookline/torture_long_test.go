@@ -1,0 +1,12 @@
+//go:build torture
+
+package main
+
+import "testing"
+
+// TestCrashTorture20 is the full crash torture of issue 4 (20 kill -9 /
+// restart cycles); it takes about half a minute, so `make torture` runs it
+// rather than `make test`.
+func TestCrashTorture20(t *testing.T) {
+	runCrashTorture(t, 20)
+}
