@@ -31,6 +31,15 @@ type Options struct {
 	// WheelSlots is the wheel size (a power of two); Tick × WheelSlots is how
 	// far ahead retries are held in memory. Default 4096 (~7 min at 100ms).
 	WheelSlots int
+	// MaxBacklog is how many deliveries may wait (queued or retrying)
+	// before ingest answers 503 backlog_full. Default 50,000,000;
+	// negative: no bound.
+	MaxBacklog int64
+	// MinFreeDisk is the free space on DataDir's filesystem under which
+	// ingest answers 503 disk_full, leaving room for Pebble's compactions.
+	// Default 256 MiB; negative: not checked (nor when DataDir is "").
+	MinFreeDisk int64
+	DataDir     string
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
 	// DisableAfter disables an endpoint whose circuit has stayed open (no
@@ -58,6 +67,12 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.WheelSlots == 0 {
 		o.WheelSlots = 4096
+	}
+	if o.MaxBacklog == 0 {
+		o.MaxBacklog = 50_000_000
+	}
+	if o.MinFreeDisk == 0 {
+		o.MinFreeDisk = 256 << 20
 	}
 	o.Circuit.ensureDefaults()
 	if o.DisableAfter == 0 {
@@ -90,7 +105,8 @@ type Engine struct {
 	tenants map[string]*tenantState
 	lanes   map[wal.ID]*Lane
 
-	workers sync.Pool // *worker
+	workers  sync.Pool // *worker
+	pressure pressureMonitor
 }
 
 type tenantState struct {
@@ -125,6 +141,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.sched = newScheduler(e, time.Now().UnixMilli())
 	e.registerGauges(opts.Metrics)
 	e.sched.start()
+	e.startPressureMonitor()
 	e.cfgMu.RLock()
 	for _, ln := range e.lanes {
 		ln.start()
@@ -194,6 +211,7 @@ func (e *Engine) loadDepths() error {
 // again after a restart. The caller stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
 	e.sched.stop()
+	e.stopPressureMonitor()
 	e.cfgMu.RLock()
 	lanes := make([]*Lane, 0, len(e.lanes))
 	for _, ln := range e.lanes {
@@ -226,6 +244,12 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 }
 
 func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, src source) error {
+	// hookline's own few events go through: they tell operators what broke.
+	if src != sourceSystem {
+		if err := e.checkPressure(); err != nil {
+			return err
+		}
+	}
 	for i := range evs {
 		if !ValidEventType(evs[i].Type) {
 			return invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)

@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Kind groups errors by what the caller should do about them; httpin maps
 // each kind to one HTTP status.
@@ -20,6 +23,8 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// RetryAfter, for KindUnavailable, is how long the caller should wait.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

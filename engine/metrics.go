@@ -35,6 +35,7 @@ type Metrics struct {
 	// circuitTransitions is indexed by the gobreaker state entered.
 	circuitTransitions    [3]*metrics.Counter
 	endpointsAutoDisabled map[string]*metrics.Counter
+	ingestRefused         [3]*metrics.Counter // by pressure
 }
 
 // source is where an event came from: the label of the ingest counters.
@@ -104,6 +105,8 @@ func newMetrics(set *metrics.Set) *Metrics {
 	for st, name := range map[gobreaker.State]string{gobreaker.StateClosed: "closed", gobreaker.StateHalfOpen: "half_open", gobreaker.StateOpen: "open"} {
 		m.circuitTransitions[st] = set.NewCounter(fmt.Sprintf(`hookline_circuit_transitions_total{to=%q}`, name))
 	}
+	m.ingestRefused[pressureBacklog] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="backlog_full"}`)
+	m.ingestRefused[pressureDisk] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="disk_full"}`)
 	m.endpointsAutoDisabled = map[string]*metrics.Counter{}
 	for _, reason := range []string{disabledGone, disabledFailing} {
 		m.endpointsAutoDisabled[reason] = set.NewCounter(fmt.Sprintf(`hookline_endpoints_auto_disabled_total{reason=%q}`, reason))
@@ -152,6 +155,8 @@ func (e *Engine) registerGauges(set *metrics.Set) {
 			return 0
 		})
 	})
+	set.NewGauge(`hookline_ingest_backpressure`, func() float64 { return float64(e.pressure.state.Load()) })
+	set.NewGauge(`hookline_wal_disk_free_bytes`, func() float64 { return float64(e.pressure.freeDisk.Load()) })
 	set.NewGauge(`hookline_endpoints_paused`, func() float64 {
 		return e.sumLanes(func(ln *Lane) int64 {
 			if ln.config().ep.Paused {

@@ -45,13 +45,17 @@ type testServer struct {
 
 // newTestServer starts a server on 127.0.0.1:0 and registers its shutdown.
 // The engine and the server share one metrics set, as cmd/hookline wires them.
-func newTestServer(tb testing.TB) *testServer {
+func newTestServer(tb testing.TB, engineOpts ...func(*engine.Options)) *testServer {
 	tb.Helper()
 	log, err := wal.Open(tb.TempDir(), nil)
 	require_NoError(tb, err)
 	sender := httpout.NewSender(httpout.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	set := metrics.NewSet()
-	eng, err := engine.New(log, sender, engine.Options{Metrics: set})
+	eopts := engine.Options{Metrics: set}
+	for _, f := range engineOpts {
+		f(&eopts)
+	}
+	eng, err := engine.New(log, sender, eopts)
 	if err != nil {
 		_ = log.Close()
 		tb.Fatalf("engine.New: %v", err)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"hookline/engine"
 )
 
 const eventsPath = "/v1/tenants/acme/events"
@@ -393,4 +395,30 @@ func TestFanOut(t *testing.T) {
 		t.Fatalf("unexpected second delivery: %v %s", d.h, d.body)
 	case <-time.After(100 * time.Millisecond):
 	}
+}
+
+// TestPublishBackPressure: over the backlog bound, single and batch
+// publishes get 503 backlog_full with Retry-After and write nothing.
+func TestPublishBackPressure(t *testing.T) {
+	s := newTestServer(t, func(o *engine.Options) { o.MaxBacklog = 2 })
+	s.mustCreateTenant(t, "acme")
+	ep := s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/"}`)
+	status, _, _ := s.do(t, "POST", "/v1/tenants/acme/endpoints/"+str(t, ep, "id")+"/pause", testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	for range 3 {
+		status, _, _ = s.do(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`)
+		require_Equal(t, status, http.StatusAccepted)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _, h := s.doRaw(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`)
+		if status == http.StatusServiceUnavailable {
+			require_Equal(t, h.Get("Retry-After"), "5")
+			break
+		}
+		require_True(t, time.Now().Before(deadline), "publishing still answers %d over the backlog bound", status)
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.reject(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`, 503, "backlog_full")
+	s.reject(t, "POST", "/v1/tenants/acme/events/batch", testToken, "application/x-ndjson", "{\"type\":\"a\",\"payload\":{}}\n{\"type\":\"b\",\"payload\":{}}\n", 503, "backlog_full")
 }

@@ -3,7 +3,9 @@ package httpin
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bytedance/sonic"
@@ -50,7 +52,8 @@ func (s *Server) writeEngineError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	writeError(ctx, status, ee.Code, ee.Message)
 	if status == fasthttp.StatusServiceUnavailable {
-		ctx.Response.Header.Set("Retry-After", "1")
+		wait := max(ee.RetryAfter, time.Second)
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	}
 }
 

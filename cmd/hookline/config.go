@@ -21,9 +21,11 @@ type config struct {
 	AllowNet      []string `yaml:"allow_net"`
 	RetrySchedule string   `yaml:"retry_schedule"`
 	Ingest        struct {
-		MaxEventBytes  int `yaml:"max_event_bytes"`
-		MaxBodyBytes   int `yaml:"max_body_bytes"`
-		MaxBatchEvents int `yaml:"max_batch_events"`
+		MaxEventBytes  int   `yaml:"max_event_bytes"`
+		MaxBodyBytes   int   `yaml:"max_body_bytes"`
+		MaxBatchEvents int   `yaml:"max_batch_events"`
+		MaxBacklog     int64 `yaml:"max_backlog"`
+		MinFreeDisk    int64 `yaml:"min_free_disk"`
 	} `yaml:"ingest"`
 	Delivery struct {
 		MaxInFlight          int           `yaml:"max_in_flight"`
@@ -31,6 +33,14 @@ type config struct {
 		ConnectTimeout       time.Duration `yaml:"connect_timeout"`
 		MaxConnsPerHost      int           `yaml:"max_conns_per_host"`
 		ResponseCaptureBytes int           `yaml:"response_capture_bytes"`
+		DisableAfter         time.Duration `yaml:"disable_after"`
+		CircuitBreaker       struct {
+			ConsecutiveFailures int           `yaml:"consecutive_failures"`
+			FailureRatio        float64       `yaml:"failure_ratio"`
+			MinRequests         int           `yaml:"min_requests"`
+			Window              time.Duration `yaml:"window"`
+			OpenFor             time.Duration `yaml:"open_for"`
+		} `yaml:"circuit_breaker"`
 	} `yaml:"delivery"`
 	WAL struct {
 		CompressAbove int   `yaml:"compress_above"`
@@ -59,7 +69,31 @@ func loadConfig(path string) (*config, error) {
 	if err := decodeYAML(b, &c); err != nil {
 		return nil, fmt.Errorf("cannot parse config file %q: %w", path, err)
 	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
 	return &c, nil
+}
+
+// validate rejects values the engine would otherwise replace by its
+// defaults without a word.
+func (c *config) validate() error {
+	cb := &c.Delivery.CircuitBreaker
+	switch {
+	case cb.ConsecutiveFailures < 1:
+		return fmt.Errorf("delivery.circuit_breaker.consecutive_failures is %d; it must be at least 1", cb.ConsecutiveFailures)
+	case cb.FailureRatio <= 0 || cb.FailureRatio > 1:
+		return fmt.Errorf("delivery.circuit_breaker.failure_ratio is %g; it must be above 0 and at most 1", cb.FailureRatio)
+	case cb.MinRequests < 1:
+		return fmt.Errorf("delivery.circuit_breaker.min_requests is %d; it must be at least 1", cb.MinRequests)
+	case cb.Window <= 0:
+		return fmt.Errorf("delivery.circuit_breaker.window is %s; it must be positive", cb.Window)
+	case cb.OpenFor <= 0:
+		return fmt.Errorf("delivery.circuit_breaker.open_for is %s; it must be positive", cb.OpenFor)
+	case c.Delivery.DisableAfter == 0:
+		return fmt.Errorf("delivery.disable_after is 0; give a duration, or a negative one for never")
+	}
+	return nil
 }
 
 func decodeYAML(b []byte, c *config) error {

@@ -116,8 +116,19 @@ func serve(cfg *config) error {
 	eng, err := engine.New(log, sender, engine.Options{
 		RetrySchedule:      schedule,
 		DefaultMaxInFlight: cfg.Delivery.MaxInFlight,
-		Logger:             logger,
-		Metrics:            set,
+		MaxBacklog:         cfg.Ingest.MaxBacklog,
+		MinFreeDisk:        cfg.Ingest.MinFreeDisk,
+		DataDir:            cfg.Data,
+		DisableAfter:       cfg.Delivery.DisableAfter,
+		Circuit: engine.CircuitOptions{
+			ConsecutiveFailures: cfg.Delivery.CircuitBreaker.ConsecutiveFailures,
+			FailureRatio:        cfg.Delivery.CircuitBreaker.FailureRatio,
+			MinRequests:         cfg.Delivery.CircuitBreaker.MinRequests,
+			Window:              cfg.Delivery.CircuitBreaker.Window,
+			OpenFor:             cfg.Delivery.CircuitBreaker.OpenFor,
+		},
+		Logger:  logger,
+		Metrics: set,
 	})
 	if err != nil {
 		_ = log.Close()
