@@ -319,6 +319,9 @@ type recvConfig struct {
 	sleep time.Duration
 	// blocked makes every request wait until release (at most 30s).
 	blocked bool
+	// failFirst answers 503 to the first request of each webhook-id and
+	// 200 to the rest: every delivery needs exactly one retry.
+	failFirst bool
 	// addr, when set, is the address to listen on (to come back at the URL
 	// of an earlier receiver).
 	addr string
@@ -409,6 +412,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rep := reply{status: http.StatusOK}
 	if len(rc.cfg.replies) > 0 {
 		rep = rc.cfg.replies[min(i, len(rc.cfg.replies)-1)]
+	}
+	if rc.cfg.failFirst && attempt == 1 {
+		rep = reply{status: http.StatusServiceUnavailable}
 	}
 	time.Sleep(rep.delay)
 	if rep.block {
