@@ -280,3 +280,29 @@ func TestCrashDuringRecordAttempt(t *testing.T) {
 	f(100, 5, false)
 	f(50, 6, true)
 }
+
+// TestCrashKeepsOutcomesAfterSyncDelay: with no append after them, recorded
+// outcomes are still synced within outcomeSyncDelay, so a crash after that
+// loses none (before, they waited for the next append's fsync).
+func TestCrashKeepsOutcomesAfterSyncDelay(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	l, err := Open("db", &Options{FS: fs})
+	require_NoError(t, err)
+	defer l.Close()
+	ep := testEndpoint(1)
+	evs := []AppendEvent{mkEvent("t", []byte("1"), ep), mkEvent("t", []byte("2"), ep)}
+	res := make([]AppendResult, len(evs))
+	require_NoError(t, l.Append(evs, res))
+	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: res[0].ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeSuccess, Status: 200, TimeMs: 1}}))
+	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: res[1].ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeRetry, Status: 503, TimeMs: 1, NextMs: 5000}}))
+	time.Sleep(3 * outcomeSyncDelay)
+
+	cl, err := Open("db", &Options{FS: crashClone(fs, 0, 0)}) // only what was synced
+	require_NoError(t, err)
+	defer cl.Close()
+	c, err := cl.Count()
+	require_NoError(t, err)
+	require_Equal(t, c.Queued, 0)
+	require_Equal(t, c.Retries, 1)
+	require_Equal(t, c.Attempts, 2)
+}

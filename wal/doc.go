@@ -42,6 +42,7 @@
 // too: delivery lanes read their queues with a simple cursor.
 //
 // Delivery outcomes are committed without fsync: losing one in a crash only
-// means the delivery is attempted again (at-least-once), and the next synced
-// append makes every earlier write durable anyway.
+// means the delivery is attempted again (at-least-once). The next synced
+// append makes every earlier write durable, and when none comes the outcome
+// writer syncs within outcomeSyncDelay (100 ms) itself.
 package wal

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -36,11 +37,37 @@ func (l *Log) startMoveWriter() {
 	go l.moveLoop()
 }
 
+// outcomeSyncDelay bounds how long committed outcomes may sit unsynced.
+// Pebble keeps a partly filled WAL block in the process until a sync, so
+// on an idle server a kill -9 would otherwise lose every outcome since the
+// last append: each means a repeated attempt after the restart. Measured:
+// 27 and 50 of 50 retry records lost 250 ms after the last outcomes.
+const outcomeSyncDelay = 100 * time.Millisecond
+
 func (l *Log) moveLoop() {
 	defer l.moves.wg.Done()
 	group := make([]*moveReq, 0, 1024)
 	var scratch []byte
-	for req := range l.moves.reqs {
+	syncTimer := time.NewTimer(time.Hour)
+	syncTimer.Stop()
+	syncPending := false
+	for {
+		var req *moveReq
+		select {
+		case r, ok := <-l.moves.reqs:
+			if !ok {
+				syncTimer.Stop()
+				return
+			}
+			req = r
+		case <-syncTimer.C:
+			syncPending = false
+			// An empty log record with fsync makes every earlier write durable.
+			if err := l.db.LogData(nil, pebble.Sync); err != nil {
+				l.opts.Logger.Errorf("cannot sync attempt records: %v", err)
+			}
+			continue
+		}
 		group = append(group[:0], req)
 	drain:
 		for len(group) < cap(group) {
@@ -62,6 +89,9 @@ func (l *Log) moveLoop() {
 		if !b.Empty() {
 			if cerr := b.Commit(pebble.NoSync); cerr != nil {
 				err = fmt.Errorf("cannot commit %d attempt records: %w", len(group), cerr)
+			} else if !syncPending {
+				syncPending = true
+				syncTimer.Reset(outcomeSyncDelay)
 			}
 		}
 		_ = b.Close()
