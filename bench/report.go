@@ -31,23 +31,24 @@ func LatencyOf(h *Histogram) Latency {
 
 // Result is one scenario's outcome.
 type Result struct {
-	Scenario         string   `json:"scenario"`
-	Variant          string   `json:"variant,omitempty"` // e.g. "single", "batch100", "with-slow"
-	DurationSec      float64  `json:"duration_seconds"`
-	Published        int64    `json:"events_accepted"`
-	Expected         int64    `json:"deliveries_expected"`
-	Deliveries       int64    `json:"deliveries_unique"`
-	Attempts         int64    `json:"requests_at_sink"`
-	AcceptedPerSec   float64  `json:"events_accepted_per_second"`
-	DeliveriesPerSec float64  `json:"deliveries_per_second"`
-	LatencyMs        Latency  `json:"latency_ms"`
-	CPUSecPer10k     float64  `json:"server_cpu_seconds_per_10k_deliveries"`
-	PeakRSSBytes     int64    `json:"server_peak_rss_bytes"`
-	Missing          int64    `json:"missing"`
-	Duplicates       int64    `json:"duplicates"`
-	AttemptsPerEvent float64  `json:"attempts_per_delivery,omitempty"`
-	CeilingRatio     float64  `json:"ceiling_ratio"` // DeliveriesPerSec / the ceiling's; 0 if unknown
-	Notes            []string `json:"notes,omitempty"`
+	Scenario         string        `json:"scenario"`
+	Variant          string        `json:"variant,omitempty"` // e.g. "single", "batch100", "with-slow"
+	DurationSec      float64       `json:"duration_seconds"`
+	Published        int64         `json:"events_accepted"`
+	Expected         int64         `json:"deliveries_expected"`
+	Deliveries       int64         `json:"deliveries_unique"`
+	Attempts         int64         `json:"requests_at_sink"`
+	AcceptedPerSec   float64       `json:"events_accepted_per_second"`
+	DeliveriesPerSec float64       `json:"deliveries_per_second"`
+	LatencyMs        Latency       `json:"latency_ms"`
+	CPUSecPer10k     float64       `json:"server_cpu_seconds_per_10k_deliveries"`
+	PeakRSSBytes     int64         `json:"server_peak_rss_bytes"`
+	Missing          int64         `json:"missing"`
+	Duplicates       int64         `json:"duplicates"`
+	AttemptsPerEvent float64       `json:"attempts_per_delivery,omitempty"`
+	CeilingRatio     float64       `json:"ceiling_ratio"`           // DeliveriesPerSec / the ceiling's; 0 if unknown
+	RetryBacklog     *BacklogStats `json:"retry_backlog,omitempty"` // retry-backlog only
+	Notes            []string      `json:"notes,omitempty"`
 }
 
 // Name is "scenario/variant", or the scenario alone without a variant.

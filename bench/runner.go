@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,14 @@ type Options struct {
 	Endpoints       int           // endpoints in many-endpoints; default 10,000
 	SlowDelay       time.Duration // answer delay of the slow endpoint; default 5s
 	DrainTimeout    time.Duration // wait for deliveries after publishing; default 60s
+	Retries         int           // pending retries built up in retry-backlog; default 1,000,000
+	// ProbeDelay scales the retry delays of retry-backlog's probe endpoints
+	// (1x to 2x, and 3x for those due after the restart); default 20s.
+	ProbeDelay time.Duration
+	// HeapProfile, when set, is where retry-backlog saves the server's heap
+	// profile at the full backlog (and with ".restart" appended, after the
+	// restart).
+	HeapProfile string `json:"-"`
 	// MaxBacklog pauses publishers while more deliveries than this are
 	// outstanding, so a phase measures the rate the server sustains end to
 	// end instead of a burst of ingest followed by a drain. Default 20,000.
@@ -41,6 +50,11 @@ type Options struct {
 
 // Scenarios in the order "all" runs them.
 var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash"}
+
+// ExtraScenarios run only when named: retry-backlog takes minutes and some
+// 400 MB of disk at its default size, and measures memory at scale rather
+// than a rate, so it would only slow "all" down.
+var ExtraScenarios = []string{"retry-backlog"}
 
 func (o *Options) ensureDefaults() {
 	if o.Scenario == "" {
@@ -76,11 +90,17 @@ func (o *Options) ensureDefaults() {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 60 * time.Second
 	}
+	if o.Retries <= 0 {
+		o.Retries = 1000000
+	}
+	if o.ProbeDelay <= 0 {
+		o.ProbeDelay = 20 * time.Second
+	}
 }
 
 func (o *Options) validate() error {
-	if o.Scenario != "all" && !contains(Scenarios, o.Scenario) {
-		return fmt.Errorf("unknown scenario %q; one of all, %s", o.Scenario, strings.Join(Scenarios, ", "))
+	if o.Scenario != "all" && !contains(Scenarios, o.Scenario) && !contains(ExtraScenarios, o.Scenario) {
+		return fmt.Errorf("unknown scenario %q; one of all, %s", o.Scenario, strings.Join(slices.Concat(Scenarios, ExtraScenarios), ", "))
 	}
 	if o.Target == "" && o.ServerBinary == "" {
 		return errors.New("BUG: no server binary to spawn and no --target")
@@ -109,8 +129,8 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	r := &runner{opts: opts, ctx: ctx}
 	var results []Result
-	for _, name := range Scenarios {
-		if opts.Scenario != "all" && opts.Scenario != name {
+	for _, name := range slices.Concat(Scenarios, ExtraScenarios) {
+		if opts.Scenario != name && (opts.Scenario != "all" || contains(ExtraScenarios, name)) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -146,9 +166,10 @@ type phase struct {
 	maxEvents         int64 // 0: no bound but Duration
 	status            func(*Delivery) int
 	verifyEvery       int
-	slowEndpoints     int      // endpoints [0, slowEndpoints) point at a slow sink
-	retrySchedule     []string // endpoint retry schedule
-	track             bool     // keep exact sets of accepted and delivered ids
+	slowEndpoints     int                  // endpoints [0, slowEndpoints) point at a slow sink
+	retrySchedule     []string             // endpoint retry schedule
+	schedule          func(i int) []string // retry schedule of endpoint i; nil: retrySchedule for all
+	track             bool                 // keep exact sets of accepted and delivered ids
 	crashAfter        time.Duration
 	rate              float64 // events/s to publish at; 0: as fast as the backlog bound allows
 }
@@ -241,6 +262,9 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 			url = pr.slow.URL() + "e" + strconv.Itoa(i)
 		}
 		specs[i] = endpointSpec{URL: url, EventTypes: p.subscribe(i), MaxInFlight: p.maxInFlight, RetrySchedule: p.retrySchedule, Secret: secret}
+		if p.schedule != nil {
+			specs[i].RetrySchedule = p.schedule(i)
+		}
 	}
 	if err := pr.cl.createEndpoints(pr.tenant, specs); err != nil {
 		pr.close()

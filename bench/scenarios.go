@@ -88,6 +88,8 @@ func (r *runner) scenario(name string) ([]Result, error) {
 		}
 		res, err := r.crash()
 		return []Result{res}, err
+	case "retry-backlog":
+		return r.retryBacklog()
 	}
 	return nil, fmt.Errorf("BUG: unknown scenario %q", name)
 }

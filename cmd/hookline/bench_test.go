@@ -81,3 +81,75 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchRetryBacklogSmoke runs retry-backlog with 2,000 retries and
+// second-long probe delays: the backlog must reach the count, every probe
+// retry must fire, and after the SIGKILL the backlog must come back and the
+// restart probes fire from the retry index on disk. Fire delays are only
+// reported, not judged: on a loaded test machine a tick can be late.
+func TestBenchRetryBacklogSmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	p := startProc(t, []string{"bench", "--quiet", "--out", out, "--scenario", "retry-backlog",
+		"--retries", "2000", "--probe-delay", "1s", "--batch-publishers", "2", "--drain-timeout", "30s"}, nil)
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("bench did not finish in 2 minutes")
+	}
+	if p.err != nil {
+		t.Fatalf("bench failed: %v", p.err)
+	}
+	b, err := os.ReadFile(out)
+	require_NoError(t, err)
+	type stats struct {
+		Target         int64   `json:"backlog_target"`
+		Backlog        int64   `json:"backlog"`
+		LoadedFromDisk int64   `json:"loaded_from_disk"`
+		RSS            int64   `json:"rss_bytes"`
+		FireCount      int64   `json:"fire_delay_count"`
+		FireMax        string  `json:"fire_delay_max_le"`
+		Expected       int64   `json:"probes_expected"`
+		Fired          int64   `json:"probes_fired"`
+		Early          int64   `json:"probes_early"`
+		Repeated       int64   `json:"probes_repeated"`
+		RestartSec     float64 `json:"restart_seconds"`
+	}
+	var rep struct {
+		Results []struct {
+			Scenario string `json:"scenario"`
+			Variant  string `json:"variant"`
+			Missing  int64  `json:"missing"`
+			PeakRSS  int64  `json:"server_peak_rss_bytes"`
+			Backlog  *stats `json:"retry_backlog"`
+		} `json:"results"`
+	}
+	require_NoError(t, json.Unmarshal(b, &rep))
+	if len(rep.Results) != 2 {
+		t.Fatalf("got %d results; want the full backlog and after-restart rows: %s", len(rep.Results), b)
+	}
+	for i, variant := range []string{"2k", "after-restart"} {
+		r := rep.Results[i]
+		s := r.Backlog
+		if r.Scenario != "retry-backlog" || r.Variant != variant || s == nil {
+			t.Fatalf("result %d is %s/%s with stats %v; want retry-backlog/%s with stats", i, r.Scenario, r.Variant, s, variant)
+		}
+		// No long retry is due for 13.5 minutes, so the index holds exactly
+		// one delivery per event, before the kill and after it.
+		if s.Target != 2000 || s.Backlog != 2000 {
+			t.Fatalf("%s: backlog %d of %d; want 2000 of 2000", variant, s.Backlog, s.Target)
+		}
+		if r.Missing != 0 || s.Expected == 0 || s.Fired != s.Expected || s.Early != 0 {
+			t.Fatalf("%s: %d missing; probes fired %d of %d, %d early", variant, r.Missing, s.Fired, s.Expected, s.Early)
+		}
+		if s.FireCount < s.Fired || s.FireMax == "" || s.RSS <= 0 || r.PeakRSS < s.RSS {
+			t.Fatalf("%s: measurements incomplete: %+v, peak RSS %d", variant, *s, r.PeakRSS)
+		}
+	}
+	s := rep.Results[1].Backlog
+	// The restart probes must have come back from the retry index, not
+	// been attempted from scratch because their records were lost.
+	if s.LoadedFromDisk < s.Expected || s.Repeated != 0 || s.RestartSec <= 0 {
+		t.Fatalf("after restart: %d retries loaded from disk, %d probes started over, restart %.2fs; want >= %d, 0, > 0",
+			s.LoadedFromDisk, s.Repeated, s.RestartSec, s.Expected)
+	}
+}
