@@ -202,6 +202,15 @@ func (l *probeLog) summary() probeSummary {
 	return s
 }
 
+// backlogServerConfig keeps the circuits closed: every first attempt fails on
+// purpose, and an open circuit would leave the events queued instead of
+// putting them in the retry index this scenario measures.
+const backlogServerConfig = `delivery:
+  circuit_breaker:
+    consecutive_failures: 2000000000
+    min_requests: 2000000000
+`
+
 // retryBacklog runs the scenario described at the top of this file.
 func (r *runner) retryBacklog() ([]Result, error) {
 	o := r.opts
@@ -223,7 +232,8 @@ func (r *runner) retryBacklog() ([]Result, error) {
 				return post.see(d)
 			}
 			return 503
-		}}
+		},
+		serverConfig: backlogServerConfig}
 	pr, err := r.startPhase(p, randomSecret())
 	if err != nil {
 		return nil, err
@@ -347,7 +357,7 @@ func (r *runner) restartBacklog(pr *phaseRun, plan *backlogPlan, post *probeLog,
 	}
 	killed := time.Now()
 	pr.srv.kill()
-	srv, err := startServer(o.ServerBinary, pr.srv.dataDir, pr.srv.token, nil)
+	srv, err := startServer(o.ServerBinary, pr.srv.dataDir, pr.srv.token, pr.srv.extra)
 	if err != nil {
 		return Result{}, fmt.Errorf("cannot restart with the backlog: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ type Options struct {
 	BatchSize       int           // events per batch; default 100
 	Fanout          int           // endpoints per event in fanout; default 100
 	Endpoints       int           // endpoints in many-endpoints; default 10,000
-	SlowDelay       time.Duration // answer delay of the slow endpoint; default 5s
+	SlowDelay       time.Duration // answer delay of the slow endpoint; default 10s
 	DrainTimeout    time.Duration // wait for deliveries after publishing; default 60s
 	Retries         int           // pending retries built up in retry-backlog; default 1,000,000
 	// ProbeDelay scales the retry delays of retry-backlog's probe endpoints
@@ -82,7 +83,7 @@ func (o *Options) ensureDefaults() {
 		o.Endpoints = 10000
 	}
 	if o.SlowDelay <= 0 {
-		o.SlowDelay = 5 * time.Second
+		o.SlowDelay = 10 * time.Second
 	}
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = 20000
@@ -167,11 +168,14 @@ type phase struct {
 	status            func(*Delivery) int
 	verifyEvery       int
 	slowEndpoints     int                  // endpoints [0, slowEndpoints) point at a slow sink
+	failingEndpoints  int                  // the next failingEndpoints point at a sink answering 500
 	retrySchedule     []string             // endpoint retry schedule
 	schedule          func(i int) []string // retry schedule of endpoint i; nil: retrySchedule for all
 	track             bool                 // keep exact sets of accepted and delivered ids
 	crashAfter        time.Duration
 	rate              float64 // events/s to publish at; 0: as fast as the backlog bound allows
+	// serverConfig, when set, is a config file (YAML) for the spawned server.
+	serverConfig string
 }
 
 // phaseRun is the live state of a phase.
@@ -182,6 +186,7 @@ type phaseRun struct {
 	tenant   string
 	sink     *Sink
 	slow     *Sink
+	failing  *Sink
 	latency  Histogram
 	accepted atomic.Int64
 	reserved atomic.Int64
@@ -234,6 +239,16 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 			return nil, fmt.Errorf("cannot start slow sink: %w", err)
 		}
 	}
+	if p.failingEndpoints > 0 {
+		pr.failing, err = NewSink(SinkOptions{Secret: secret, VerifyEvery: 100, Status: func(*Delivery) int { return 500 }})
+		if err == nil {
+			err = pr.failing.Start()
+		}
+		if err != nil {
+			pr.close()
+			return nil, fmt.Errorf("cannot start failing sink: %w", err)
+		}
+	}
 	if r.opts.Target != "" {
 		pr.cl = newClient(strings.TrimPrefix(strings.TrimPrefix(r.opts.Target, "http://"), "https://"), r.opts.Token)
 	} else {
@@ -242,7 +257,17 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 			pr.close()
 			return nil, derr
 		}
-		pr.srv, err = startServer(r.opts.ServerBinary, dir, randomToken(), nil)
+		var extra []string
+		if p.serverConfig != "" {
+			path := filepath.Join(dir, "hookline.yaml")
+			if err := os.WriteFile(path, []byte(p.serverConfig), 0o600); err != nil {
+				_ = os.RemoveAll(dir)
+				pr.close()
+				return nil, err
+			}
+			extra = []string{"--config", path}
+		}
+		pr.srv, err = startServer(r.opts.ServerBinary, dir, randomToken(), extra)
 		if err != nil {
 			_ = os.RemoveAll(dir)
 			pr.close()
@@ -258,8 +283,11 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 	for i := range specs {
 		// One path per endpoint: the sink counts deliveries per endpoint.
 		url := pr.sink.URL() + "e" + strconv.Itoa(i)
-		if i < p.slowEndpoints {
+		switch {
+		case i < p.slowEndpoints:
 			url = pr.slow.URL() + "e" + strconv.Itoa(i)
+		case i < p.slowEndpoints+p.failingEndpoints:
+			url = pr.failing.URL() + "e" + strconv.Itoa(i)
 		}
 		specs[i] = endpointSpec{URL: url, EventTypes: p.subscribe(i), MaxInFlight: p.maxInFlight, RetrySchedule: p.retrySchedule, Secret: secret}
 		if p.schedule != nil {
@@ -297,6 +325,9 @@ func (pr *phaseRun) close() {
 	}
 	if pr.slow != nil {
 		_ = pr.slow.Close()
+	}
+	if pr.failing != nil {
+		_ = pr.failing.Close()
 	}
 }
 

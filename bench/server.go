@@ -21,6 +21,7 @@ type server struct {
 	addr    string
 	token   string
 	dataDir string
+	extra   []string // flags beyond the defaults, kept for a restart
 	exited  chan struct{}
 
 	mu   sync.Mutex
@@ -32,7 +33,7 @@ type server struct {
 func startServer(bin, dataDir, token string, extra []string) (*server, error) {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir,
 		"--admin-token", token, "--allow-net", "127.0.0.0/8"}, extra...)
-	s := &server{cmd: exec.Command(bin, args...), token: token, dataDir: dataDir, exited: make(chan struct{})}
+	s := &server{cmd: exec.Command(bin, args...), token: token, dataDir: dataDir, extra: extra, exited: make(chan struct{})}
 	s.cmd.Env = append(os.Environ(), "HOOKLINE_ADMIN_TOKEN=")
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {

@@ -24,7 +24,7 @@ func runBench(args []string) error {
 	fs.IntVar(&o.BatchSize, "batch", 100, "events per batch")
 	fs.IntVar(&o.Fanout, "fanout", 100, "endpoints per event in the fanout scenario")
 	fs.IntVar(&o.Endpoints, "endpoints", 10000, "endpoints in the many-endpoints scenario")
-	fs.DurationVar(&o.SlowDelay, "slow-delay", 5*time.Second, "answer delay of the slow endpoint")
+	fs.DurationVar(&o.SlowDelay, "slow-delay", 10*time.Second, "answer delay of the slow endpoint")
 	fs.Int64Var(&o.MaxBacklog, "max-backlog", 20000, "pause publishers while more deliveries than this are outstanding")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for deliveries after publishing")
 	fs.IntVar(&o.Retries, "retries", 1000000, "pending retries the retry-backlog scenario builds up")
