@@ -17,8 +17,11 @@ import (
 // a 5xx. Other answers, 4xx included, show the receiver is up and count as
 // successes.
 type CircuitOptions struct {
-	// ConsecutiveFailures opens the circuit. Default 20: at a 20% failure
-	// rate a run of 20 happens about once in 10^14 attempts.
+	// ConsecutiveFailures opens the circuit, or four times the endpoint's
+	// max_in_flight when that is more: with many requests in flight, fast
+	// failures (a proxy's instant 503) come back in bursts ahead of slow
+	// successes, and a run of 20 of them was seen at a 20% failure rate with
+	// 64 in flight. Default 20.
 	ConsecutiveFailures int
 	// FailureRatio of at least MinRequests attempts within Window opens it.
 	// Defaults 0.5, 20 and 60s.
@@ -62,7 +65,9 @@ type circuit struct {
 	openedAt atomic.Int64 // unix ms of the last opening; 0 before any
 }
 
-func newCircuit(o CircuitOptions, onChange func(from, to gobreaker.State)) *circuit {
+// newCircuit makes a breaker; inFlight reports the endpoint's current
+// max_in_flight (it may change while the breaker lives).
+func newCircuit(o CircuitOptions, inFlight func() int, onChange func(from, to gobreaker.State)) *circuit {
 	c := &circuit{openFor: o.OpenFor}
 	c.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		MaxRequests:  1,
@@ -70,7 +75,8 @@ func newCircuit(o CircuitOptions, onChange func(from, to gobreaker.State)) *circ
 		BucketPeriod: max(o.Window/10, time.Millisecond),
 		Timeout:      o.OpenFor,
 		ReadyToTrip: func(n gobreaker.Counts) bool {
-			return n.ConsecutiveFailures >= uint32(o.ConsecutiveFailures) ||
+			run := max(o.ConsecutiveFailures, 4*inFlight())
+			return n.ConsecutiveFailures >= uint32(run) ||
 				n.Requests >= uint32(o.MinRequests) && float64(n.TotalFailures) >= o.FailureRatio*float64(n.Requests)
 		},
 		IsExcluded: func(err error) bool { return errors.Is(err, errNotAttempted) },

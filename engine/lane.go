@@ -133,7 +133,13 @@ func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
 // resetCircuit gives the lane a closed circuit: at start and when an
 // operator enables the endpoint again.
 func (ln *Lane) resetCircuit() {
-	ln.circuit.Store(newCircuit(ln.e.opts.Circuit, func(from, to gobreaker.State) {
+	inFlight := func() int {
+		if ep := &ln.config().ep; ep.Ordering != OrderingFIFO {
+			return ep.MaxInFlight
+		}
+		return 1
+	}
+	ln.circuit.Store(newCircuit(ln.e.opts.Circuit, inFlight, func(from, to gobreaker.State) {
 		ln.e.circuitChanged(ln, from, to)
 	}))
 }
