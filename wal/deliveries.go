@@ -1,0 +1,227 @@
+package wal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/oklog/ulid/v2"
+)
+
+// Delivery states as the wal can tell them from its keys. A delivery's state
+// is where it is: a queue entry without attempts is pending; otherwise its
+// last attempt record says (a success, a retry scheduled, a dead letter).
+// Attempts in flight are only known to the engine.
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusRetrying  = "retrying"
+	StatusDead      = "dead"
+)
+
+// Delivery is one event to one endpoint, as listed.
+type Delivery struct {
+	Event    ID
+	Status   string
+	Attempts int
+	// Last is the last attempt (zero when pending); its Response is not
+	// filled by ListDeliveries.
+	Last Attempt
+}
+
+// DeliveryQuery selects deliveries of one endpoint, newest event first.
+type DeliveryQuery struct {
+	Endpoint ID
+	Status   string // one of the Status constants; "" for all
+	// Before and After bound the event IDs, both exclusive; zero means no
+	// bound. A cursor is the last ID of the previous page as Before; a time
+	// range is IDAt(from) as After and IDAt(to) as Before.
+	Before, After ID
+}
+
+// IDAt returns the smallest ID of time ms: events at or after ms sort at or
+// above it.
+func IDAt(ms int64) ID {
+	var u ulid.ULID
+	_ = u.SetTime(uint64(max(ms, 0)))
+	return ID(u)
+}
+
+// ListDeliveries calls fn for the deliveries q selects, newest first, until
+// fn returns false. Its cost is proportional to the keys it passes over, not
+// to the endpoint's history: a page of pending or dead deliveries reads
+// their own indexes; all, succeeded and retrying walk the attempt log
+// backwards one delivery per seek.
+func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	switch q.Status {
+	case StatusPending:
+		return l.listQueue(q, fn)
+	case StatusDead:
+		return l.listDead(q, fn)
+	case "", StatusSucceeded, StatusRetrying:
+		return l.listAttempted(q, fn)
+	}
+	return fmt.Errorf("unknown delivery status %q", q.Status)
+}
+
+// bounds returns the iterator bounds of kind's range for q's endpoint.
+func (q *DeliveryQuery) bounds(kind byte) (lower, upper []byte) {
+	p := append([]byte{kind}, q.Endpoint[:]...)
+	lower = append(bytes.Clone(p), q.After[:]...)
+	if !q.After.IsZero() {
+		lower = append(lower, 0xff, 0xff, 0xff) // past every key of After itself
+	}
+	if q.Before.IsZero() {
+		return lower, prefixEnd(p)
+	}
+	return lower, append(p, q.Before[:]...)
+}
+
+func (l *Log) reverse(lower, upper []byte, fn func(it *pebble.Iterator) bool) error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	for ok := it.Last(); ok && fn(it); ok = it.Prev() {
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	return nil
+}
+
+func (l *Log) listQueue(q DeliveryQuery, fn func(d *Delivery) bool) error {
+	lower, upper := q.bounds(kindQueue)
+	var d Delivery
+	return l.reverse(lower, upper, func(it *pebble.Iterator) bool {
+		d = Delivery{Status: StatusPending}
+		copy(d.Event[:], it.Key()[17:])
+		return fn(&d)
+	})
+}
+
+func (l *Log) listDead(q DeliveryQuery, fn func(d *Delivery) bool) error {
+	lower, upper := q.bounds(kindDead)
+	var (
+		d   Delivery
+		key []byte
+		err error
+	)
+	rerr := l.reverse(lower, upper, func(it *pebble.Iterator) bool {
+		d = Delivery{Status: StatusDead}
+		copy(d.Event[:], it.Key()[17:])
+		n, _ := binary.Uvarint(it.Value())
+		d.Attempts = int(n)
+		key = attemptKey(key[:0], q.Endpoint, d.Event, d.Attempts)
+		if err = l.getAttempt(key, &d.Last); err != nil {
+			return false
+		}
+		return fn(&d)
+	})
+	if rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+func (l *Log) getAttempt(key []byte, a *Attempt) error {
+	v, closer, err := l.db.Get(key)
+	if err == pebble.ErrNotFound {
+		*a = Attempt{}
+		return nil // a dead letter for an event that could not be read
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read attempt record: %w", err)
+	}
+	defer closer.Close()
+	if err := DecodeAttempt(v, a); err != nil {
+		return err
+	}
+	a.Response = nil
+	return nil
+}
+
+// listAttempted merges two backward walks: the queue (pending deliveries)
+// and the attempt log, where the first key met of each delivery is its last
+// attempt, after which a seek skips the delivery's earlier attempts.
+func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
+	qLower, qUpper := q.bounds(kindQueue)
+	aLower, aUpper := q.bounds(kindAttempt)
+	qi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: qLower, UpperBound: qUpper})
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	defer qi.Close()
+	ai, err := l.db.NewIter(&pebble.IterOptions{LowerBound: aLower, UpperBound: aUpper})
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	defer ai.Close()
+
+	wantPending := q.Status == ""
+	qok := wantPending && qi.Last()
+	aok := ai.Last()
+	var (
+		d    Delivery
+		seek []byte
+	)
+	for qok || aok {
+		var qEv, aEv ID
+		if qok {
+			copy(qEv[:], qi.Key()[17:])
+		}
+		if aok {
+			copy(aEv[:], ai.Key()[17:33])
+		}
+		if qok && (!aok || aEv.Less(qEv)) {
+			d = Delivery{Event: qEv, Status: StatusPending}
+			qok = qi.Prev()
+			if !fn(&d) {
+				return nil
+			}
+			continue
+		}
+		d = Delivery{Event: aEv}
+		if err := DecodeAttempt(ai.Value(), &d.Last); err != nil {
+			return fmt.Errorf("delivery of event %s: %w", aEv, err)
+		}
+		d.Last.Response = nil
+		d.Attempts = int(binary.BigEndian.Uint16(ai.Key()[33:35]))
+		switch {
+		case qok && qEv == aEv:
+			// Queued again after attempts (a replay): pending.
+			d.Status = StatusPending
+			qok = qi.Prev()
+		case d.Last.Outcome == OutcomeSuccess:
+			d.Status = StatusSucceeded
+		case d.Last.Outcome == OutcomeRetry:
+			d.Status = StatusRetrying
+		default:
+			d.Status = StatusDead
+		}
+		seek = append(append(seek[:0], kindAttempt), q.Endpoint[:]...)
+		seek = append(seek, aEv[:]...)
+		aok = ai.SeekLT(seek)
+		if q.Status == "" || q.Status == d.Status {
+			if !fn(&d) {
+				return nil
+			}
+		}
+	}
+	if err := qi.Error(); err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	if err := ai.Error(); err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	return nil
+}
