@@ -246,6 +246,20 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 	}
 	if rest, ok := strings.CutPrefix(sub, "endpoints/"); ok {
 		id, action, _ := strings.Cut(rest, "/")
+		if id != "" && (action == "deliveries" || strings.HasPrefix(action, "deliveries/")) {
+			event, hasEvent := strings.CutPrefix(action, "deliveries/")
+			switch {
+			case method != "GET":
+				methodNotAllowed(ctx, "GET")
+			case hasEvent && event != "" && !strings.Contains(event, "/"):
+				s.getDelivery(ctx, tenant, id, event)
+			case !hasEvent:
+				s.listDeliveries(ctx, tenant, id)
+			default:
+				writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+			}
+			return routeDeliveries
+		}
 		if id != "" && (action == "pause" || action == "resume") {
 			if method != "POST" {
 				methodNotAllowed(ctx, "POST")

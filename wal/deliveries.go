@@ -225,3 +225,35 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
 	}
 	return nil
 }
+
+// EventType appends event id's type to dst without decoding its body.
+func (l *Log) EventType(id ID, dst []byte) ([]byte, error) {
+	if !l.enter() {
+		return dst, ErrClosed
+	}
+	defer l.exit()
+	v, closer, err := l.db.Get(eventKey(nil, id))
+	if err == pebble.ErrNotFound {
+		return dst, ErrNotFound
+	}
+	if err != nil {
+		return dst, fmt.Errorf("cannot read event %s: %w", id, err)
+	}
+	defer closer.Close()
+	if len(v) < 2 || v[0] != recordVersion {
+		return dst, fmt.Errorf("%w: event record version %v", errCorrupt, firstByte(v))
+	}
+	_, n := binary.Uvarint(v[2:])
+	if n <= 0 {
+		return dst, fmt.Errorf("%w: event time", errCorrupt)
+	}
+	_, rest, ok := readBytes(v[2+n:])
+	if !ok {
+		return dst, fmt.Errorf("%w: event tenant", errCorrupt)
+	}
+	typ, _, ok := readBytes(rest)
+	if !ok {
+		return dst, fmt.Errorf("%w: event type", errCorrupt)
+	}
+	return append(dst, typ...), nil
+}

@@ -110,3 +110,15 @@ func TestIDAt(t *testing.T) {
 	require_True(t, !id.Less(IDAt(ms)), "IDAt(%d) is above an ID of that millisecond", ms)
 	require_True(t, id.Less(IDAt(ms+1)), "IDAt(%d) is not above an ID of the millisecond before", ms+1)
 }
+
+func TestEventType(t *testing.T) {
+	l, _ := openLog(t, &Options{CompressAbove: 10})
+	ev := mkEvent("t", compressible(5000), testEndpoint(1))
+	ev.Type = "invoice.paid"
+	id := appendOne(t, l, ev).ID
+	typ, err := l.EventType(id, nil)
+	require_NoError(t, err)
+	require_Equal(t, string(typ), "invoice.paid")
+	_, err = l.EventType(testEndpoint(7), nil)
+	require_Error(t, err, ErrNotFound)
+}

@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"hookline/wal"
+)
+
+// DeliveryFilter selects an endpoint's deliveries for ListDeliveries.
+type DeliveryFilter struct {
+	Status string // pending, succeeded, retrying, dead; "" for all
+	// Type is an event type pattern as in event_types ("invoice.*").
+	Type string
+	// Since and Until bound the events' times: Since inclusive, Until
+	// exclusive; zero means unbounded.
+	Since, Until time.Time
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+	Limit  int
+}
+
+// Delivery is one event to one endpoint as the API shows it.
+type Delivery struct {
+	EventID       string     `json:"event_id"`
+	EndpointID    string     `json:"endpoint_id"`
+	EventType     string     `json:"event_type"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	LastAttempt   *Attempt   `json:"last_attempt,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// AttemptLog is every attempt, oldest first (GetDelivery only).
+	AttemptLog []Attempt `json:"attempt_log,omitempty"`
+}
+
+// Attempt is one logged attempt.
+type Attempt struct {
+	Attempt       int        `json:"attempt"`
+	At            time.Time  `json:"at"`
+	Outcome       string     `json:"outcome"` // succeeded, retry, dead
+	Status        int        `json:"status,omitempty"`
+	ErrorClass    string     `json:"error_class,omitempty"`
+	LatencyMs     float64    `json:"latency_ms"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// ResponseBody is the first bytes of the answer (GetDelivery only).
+	ResponseBody string `json:"response_body,omitempty"`
+}
+
+// Listing bounds: a filter that matches little must not walk the whole log.
+const (
+	maxDeliveryPage = 1000
+	// maxDeliveryScan caps the deliveries a type filter may pass over for
+	// one page; the page then ends early with a cursor to go on from.
+	maxDeliveryScan = 100_000
+)
+
+func attemptView(a *wal.Attempt) Attempt {
+	v := Attempt{
+		Attempt:    a.Attempt,
+		At:         time.UnixMilli(a.TimeMs).UTC(),
+		Status:     a.Status,
+		ErrorClass: a.ErrClass,
+		LatencyMs:  float64(a.LatencyUs) / 1e3,
+	}
+	switch a.Outcome {
+	case wal.OutcomeSuccess:
+		v.Outcome = "succeeded"
+	case wal.OutcomeRetry:
+		v.Outcome = "retry"
+		next := time.UnixMilli(a.NextMs).UTC()
+		v.NextAttemptAt = &next
+	default:
+		v.Outcome = "dead"
+	}
+	return v
+}
+
+// ListDeliveries returns a page of the endpoint's deliveries, newest event
+// first, and the cursor of the next page ("" at the end).
+func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delivery, string, error) {
+	ln, err := e.laneOf(tenant, epID)
+	if err != nil {
+		return nil, "", err
+	}
+	q := wal.DeliveryQuery{Endpoint: ln.id}
+	switch f.Status {
+	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead:
+		q.Status = f.Status
+	default:
+		return nil, "", invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead", f.Status)
+	}
+	if f.Type != "" && !validPattern(f.Type) {
+		return nil, "", invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
+	}
+	if f.Limit < 1 || f.Limit > maxDeliveryPage {
+		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", f.Limit, maxDeliveryPage)
+	}
+	if !f.Since.IsZero() {
+		// The last possible ID of the millisecond before Since.
+		q.After = wal.IDAt(f.Since.UnixMilli() - 1)
+		for i := 6; i < 16; i++ {
+			q.After[i] = 0xff
+		}
+	}
+	if !f.Until.IsZero() {
+		q.Before = wal.IDAt(f.Until.UnixMilli())
+	}
+	if f.Cursor != "" {
+		id, ok := parseEventID(f.Cursor)
+		if !ok {
+			return nil, "", invalid("invalid_cursor", "cursor %q is not one this API returned", f.Cursor)
+		}
+		if q.Before.IsZero() || id.Less(q.Before) {
+			q.Before = id
+		}
+	}
+	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Less(q.Before) {
+		return nil, "", nil // an empty range
+	}
+
+	var (
+		out     []Delivery
+		typ     []byte
+		scanned int
+		last    wal.ID
+		lerr    error
+	)
+	err = e.log.ListDeliveries(q, func(d *wal.Delivery) bool {
+		scanned++
+		last = d.Event
+		typ, lerr = e.log.EventType(d.Event, typ[:0])
+		if lerr != nil && !errors.Is(lerr, wal.ErrNotFound) {
+			return false
+		}
+		lerr = nil
+		if f.Type == "" || matchType(f.Type, string(typ)) {
+			out = append(out, deliveryView(ln, d, string(typ)))
+		}
+		return len(out) < f.Limit && scanned < maxDeliveryScan
+	})
+	if err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) == f.Limit || scanned == maxDeliveryScan {
+		next = FormatEventID(last)
+	}
+	return out, next, nil
+}
+
+func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
+	v := Delivery{
+		EventID:    FormatEventID(d.Event),
+		EndpointID: ln.config().ep.ID,
+		EventType:  typ,
+		Status:     d.Status,
+		Attempts:   d.Attempts,
+	}
+	if d.Attempts > 0 {
+		a := attemptView(&d.Last)
+		v.LastAttempt = &a
+		if d.Status == wal.StatusRetrying {
+			v.NextAttemptAt = a.NextAttemptAt
+		}
+	}
+	return v
+}
+
+// GetDelivery returns one delivery with its whole attempt log.
+func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
+	ln, err := e.laneOf(tenant, epID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ev, ok := parseEventID(eventID)
+	if !ok {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	// The delivery is the newest one at or below ev: list with ev+1 as bound.
+	var found *wal.Delivery
+	bound := ev
+	for i := 15; i >= 0; i-- { // bound = ev + 1
+		bound[i]++
+		if bound[i] != 0 {
+			break
+		}
+	}
+	err = e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
+		if d.Event == ev {
+			c := *d
+			found = &c
+		}
+		return false
+	})
+	if err != nil {
+		return Delivery{}, err
+	}
+	if found == nil {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	typ, err := e.log.EventType(ev, nil)
+	if err != nil && !errors.Is(err, wal.ErrNotFound) {
+		return Delivery{}, err
+	}
+	v := deliveryView(ln, found, string(typ))
+	err = e.log.ScanAttempts(ln.id, ev, func(a *wal.Attempt) error {
+		av := attemptView(a)
+		av.ResponseBody = string(a.Response)
+		v.AttemptLog = append(v.AttemptLog, av)
+		return nil
+	})
+	return v, err
+}
+
+func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	return e.lookupLaneLocked(tenant, epID)
+}
+
+func parseEventID(s string) (wal.ID, bool) {
+	if len(s) <= len(eventPrefix) || s[:len(eventPrefix)] != eventPrefix {
+		return wal.ID{}, false
+	}
+	id, err := wal.ParseID(s[len(eventPrefix):])
+	return id, err == nil
+}
