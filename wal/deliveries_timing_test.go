@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"testing"
@@ -95,6 +96,13 @@ func fillDeliveries(b *testing.B, l *Log, ep ID, n int) []ID {
 		}
 	}
 	if err := batch.Commit(pebble.Sync); err != nil {
+		b.Fatal(err)
+	}
+	// Read from sstables, as a long-running server would, not memtables.
+	if err := l.db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := l.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
 		b.Fatal(err)
 	}
 	return ids
