@@ -49,8 +49,9 @@ type Attempt struct {
 // Listing bounds: a filter that matches little must not walk the whole log.
 const (
 	maxDeliveryPage = 1000
-	// maxDeliveryScan caps the deliveries a type filter may pass over for
-	// one page; the page then ends early with a cursor to go on from.
+	// maxDeliveryScan caps the deliveries a status or type filter may pass
+	// over for one page (about 0.2 s); the page then ends early, maybe
+	// empty, with a cursor to go on from.
 	maxDeliveryScan = 100_000
 )
 
@@ -82,7 +83,7 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	if err != nil {
 		return nil, "", err
 	}
-	q := wal.DeliveryQuery{Endpoint: ln.id}
+	q := wal.DeliveryQuery{Endpoint: ln.id, MaxScan: maxDeliveryScan}
 	switch f.Status {
 	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead:
 		q.Status = f.Status
@@ -125,7 +126,7 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		last    wal.ID
 		lerr    error
 	)
-	err = e.log.ListDeliveries(q, func(d *wal.Delivery) bool {
+	res, err := e.log.ListDeliveries(q, func(d *wal.Delivery) bool {
 		scanned++
 		last = d.Event
 		typ, lerr = e.log.EventType(d.Event, typ[:0])
@@ -145,7 +146,10 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		return nil, "", err
 	}
 	next := ""
-	if len(out) == f.Limit || scanned == maxDeliveryScan {
+	switch {
+	case !res.Resume.IsZero():
+		next = FormatEventID(res.Resume)
+	case len(out) == f.Limit || scanned == maxDeliveryScan:
 		next = FormatEventID(last)
 	}
 	return out, next, nil
@@ -188,7 +192,7 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 			break
 		}
 	}
-	err = e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
+	_, err = e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
 		if d.Event == ev {
 			c := *d
 			found = &c

@@ -38,6 +38,15 @@ type DeliveryQuery struct {
 	// bound. A cursor is the last ID of the previous page as Before; a time
 	// range is IDAt(from) as After and IDAt(to) as Before.
 	Before, After ID
+	// MaxScan, when positive, bounds the deliveries passed over (matching
+	// or not) so a filter that matches little cannot walk a whole history.
+	MaxScan int
+}
+
+// ListResult tells where a listing stopped early because of MaxScan:
+// Resume is the last event passed over, to go on from as Before.
+type ListResult struct {
+	Resume ID
 }
 
 // IDAt returns the smallest ID of time ms: events at or after ms sort at or
@@ -53,20 +62,21 @@ func IDAt(ms int64) ID {
 // to the endpoint's history: a page of pending or dead deliveries reads
 // their own indexes; all, succeeded and retrying walk the attempt log
 // backwards one delivery per seek.
-func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) error {
+func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) (ListResult, error) {
+	var res ListResult
 	if !l.enter() {
-		return ErrClosed
+		return res, ErrClosed
 	}
 	defer l.exit()
 	switch q.Status {
 	case StatusPending:
-		return l.listQueue(q, fn)
+		return res, l.listQueue(q, fn)
 	case StatusDead:
-		return l.listDead(q, fn)
+		return res, l.listDead(q, fn)
 	case "", StatusSucceeded, StatusRetrying:
 		return l.listAttempted(q, fn)
 	}
-	return fmt.Errorf("unknown delivery status %q", q.Status)
+	return res, fmt.Errorf("unknown delivery status %q", q.Status)
 }
 
 // bounds returns the iterator bounds of kind's range for q's endpoint.
@@ -153,19 +163,21 @@ func (l *Log) getAttempt(key []byte, a *Attempt) error {
 // listAttempted merges two backward walks: the queue (pending deliveries)
 // and the attempt log, where the first key met of each delivery is its last
 // attempt, after which a seek skips the delivery's earlier attempts.
-func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
+func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) (ListResult, error) {
+	var res ListResult
 	qLower, qUpper := q.bounds(kindQueue)
 	aLower, aUpper := q.bounds(kindAttempt)
 	qi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: qLower, UpperBound: qUpper})
 	if err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
+		return res, fmt.Errorf("cannot list deliveries: %w", err)
 	}
 	defer qi.Close()
 	ai, err := l.db.NewIter(&pebble.IterOptions{LowerBound: aLower, UpperBound: aUpper})
 	if err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
+		return res, fmt.Errorf("cannot list deliveries: %w", err)
 	}
 	defer ai.Close()
+	scanned := 0
 
 	wantPending := q.Status == ""
 	qok := wantPending && qi.Last()
@@ -175,6 +187,11 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
 		seek []byte
 	)
 	for qok || aok {
+		if q.MaxScan > 0 && scanned == q.MaxScan {
+			res.Resume = d.Event
+			return res, nil
+		}
+		scanned++
 		var qEv, aEv ID
 		if qok {
 			copy(qEv[:], qi.Key()[17:])
@@ -186,13 +203,13 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
 			d = Delivery{Event: qEv, Status: StatusPending}
 			qok = qi.Prev()
 			if !fn(&d) {
-				return nil
+				return res, nil
 			}
 			continue
 		}
 		d = Delivery{Event: aEv}
 		if err := DecodeAttempt(ai.Value(), &d.Last); err != nil {
-			return fmt.Errorf("delivery of event %s: %w", aEv, err)
+			return res, fmt.Errorf("delivery of event %s: %w", aEv, err)
 		}
 		d.Last.Response = nil
 		d.Attempts = int(binary.BigEndian.Uint16(ai.Key()[33:35]))
@@ -213,17 +230,17 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) error {
 		aok = ai.SeekLT(seek)
 		if q.Status == "" || q.Status == d.Status {
 			if !fn(&d) {
-				return nil
+				return res, nil
 			}
 		}
 	}
 	if err := qi.Error(); err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
+		return res, fmt.Errorf("cannot list deliveries: %w", err)
 	}
 	if err := ai.Error(); err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
+		return res, fmt.Errorf("cannot list deliveries: %w", err)
 	}
-	return nil
+	return res, nil
 }
 
 // EventType appends event id's type to dst without decoding its body.

@@ -42,10 +42,11 @@ func deliveryLog(t *testing.T) (*Log, ID, []ID) {
 func listDeliveries(t *testing.T, l *Log, q DeliveryQuery, limit int) []Delivery {
 	t.Helper()
 	var out []Delivery
-	require_NoError(t, l.ListDeliveries(q, func(d *Delivery) bool {
+	_, err := l.ListDeliveries(q, func(d *Delivery) bool {
 		out = append(out, *d)
 		return len(out) < limit
-	}))
+	})
+	require_NoError(t, err)
 	return out
 }
 
@@ -100,7 +101,24 @@ func TestListDeliveries(t *testing.T) {
 	check(listDeliveries(t, l, DeliveryQuery{Endpoint: ep, Status: StatusPending, After: ids[10], Before: ids[15]}, 100), []int{12})
 	// Nothing for an unknown endpoint; an unknown status is an error.
 	require_Equal(t, len(listDeliveries(t, l, DeliveryQuery{Endpoint: testEndpoint(9)}, 100)), 0)
-	require_Error(t, l.ListDeliveries(DeliveryQuery{Endpoint: ep, Status: "lost"}, func(*Delivery) bool { return true }))
+	_, err := l.ListDeliveries(DeliveryQuery{Endpoint: ep, Status: "lost"}, func(*Delivery) bool { return true })
+	require_Error(t, err)
+
+	// A scan budget: succeeded deliveries are one in four; pending ones
+	// have no attempts to pass over, so a budget of 6 from the newest passes
+	// 39, 38, 37, 35, 34, 33 and finds 37 and 33; the listing says where it
+	// stopped.
+	var got []ID
+	res, err := l.ListDeliveries(DeliveryQuery{Endpoint: ep, Status: StatusSucceeded, MaxScan: 6}, func(d *Delivery) bool {
+		got = append(got, d.Event)
+		return true
+	})
+	require_NoError(t, err)
+	require_DeepEqual(t, got, []ID{ids[37], ids[33]})
+	require_Equal(t, res.Resume, ids[33])
+	res, err = l.ListDeliveries(DeliveryQuery{Endpoint: ep, MaxScan: 100}, func(*Delivery) bool { return true })
+	require_NoError(t, err)
+	require_True(t, res.Resume.IsZero(), "a listing within its budget reports a resume point")
 }
 
 func TestIDAt(t *testing.T) {

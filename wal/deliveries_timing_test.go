@@ -34,7 +34,7 @@ func BenchmarkListDeliveries(b *testing.B) {
 	page := func(b *testing.B, q DeliveryQuery) {
 		for b.Loop() {
 			got := 0
-			if err := l.ListDeliveries(q, func(*Delivery) bool { got++; return got < 100 }); err != nil {
+			if _, err := l.ListDeliveries(q, func(*Delivery) bool { got++; return got < 100 }); err != nil {
 				b.Fatal(err)
 			}
 			if got != 100 {
