@@ -183,33 +183,18 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 	if !ok {
 		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
-	// The delivery is the newest one at or below ev: list with ev+1 as bound.
-	var found *wal.Delivery
-	bound := ev
-	for i := 15; i >= 0; i-- { // bound = ev + 1
-		bound[i]++
-		if bound[i] != 0 {
-			break
-		}
-	}
-	_, err = e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
-		if d.Event == ev {
-			c := *d
-			found = &c
-		}
-		return false
-	})
+	found, ok, err := e.deliveryOf(ln, ev)
 	if err != nil {
 		return Delivery{}, err
 	}
-	if found == nil {
+	if !ok {
 		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	typ, err := e.log.EventType(ev, nil)
 	if err != nil && !errors.Is(err, wal.ErrNotFound) {
 		return Delivery{}, err
 	}
-	v := deliveryView(ln, found, string(typ))
+	v := deliveryView(ln, &found, string(typ))
 	err = e.log.ScanAttempts(ln.id, ev, func(a *wal.Attempt) error {
 		av := attemptView(a)
 		av.ResponseBody = string(a.Response)

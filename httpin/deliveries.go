@@ -63,3 +63,14 @@ func (s *Server) getDelivery(ctx *fasthttp.RequestCtx, tenant, id, event string)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, d)
 }
+
+// getEvent serves GET …/events/{event id}: the payload and each endpoint's
+// delivery of it.
+func (s *Server) getEvent(ctx *fasthttp.RequestCtx, tenant, id string) {
+	ev, err := s.e.GetEvent(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, ev)
+}

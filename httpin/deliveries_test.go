@@ -2,6 +2,7 @@ package httpin_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,4 +62,39 @@ func TestDeliveriesAPI(t *testing.T) {
 	f("GET", path+"/"+ids[0]+"/x", 404, "not_found")
 	f("GET", "/v1/tenants/acme/endpoints/ep_nope/deliveries", 404, "endpoint_not_found")
 	f("GET", "/v1/tenants/nope/endpoints/"+str(t, ep, "id")+"/deliveries", 404, "tenant_not_found")
+}
+
+// TestGetEventAPI: an event with its payload and its deliveries; other
+// tenants cannot see it.
+func TestGetEventAPI(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	s.mustCreateTenant(t, "other")
+	a := s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/a","paused":true}`)
+	s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/b","event_types":["lead.*"]}`)
+	status, m, _ := s.do(t, "POST", eventsPath, testToken, "application/json", `{"type":"invoice.paid","payload":{"amount":42,"items":[1,2]}}`)
+	require_Equal(t, status, http.StatusAccepted)
+	id := str(t, m, "id")
+
+	status, raw, _ := s.doRaw(t, "GET", "/v1/tenants/acme/events/"+id, testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	require_True(t, strings.Contains(raw, `"payload":{"amount":42,"items":[1,2]}`), "payload not byte-exact: %s", raw)
+	_, m, _ = s.do(t, "GET", "/v1/tenants/acme/events/"+id, testToken, "", "")
+	require_Equal(t, str(t, m, "type"), "invoice.paid")
+	ds := m["deliveries"].([]any)
+	require_Equal(t, len(ds), 1) // the lead.* endpoint never had it
+	d := ds[0].(map[string]any)
+	require_Equal(t, d["endpoint_id"], any(str(t, a, "id")))
+	require_Equal(t, d["status"], any("pending"))
+
+	f := func(method, p string, wantStatus int, wantCode string) {
+		t.Helper()
+		s.reject(t, method, p, testToken, "", "", wantStatus, wantCode)
+	}
+	f("GET", "/v1/tenants/other/events/"+id, 404, "event_not_found")
+	f("GET", "/v1/tenants/nope/events/"+id, 404, "tenant_not_found")
+	f("GET", "/v1/tenants/acme/events/evt_01JDZZZZZZZZZZZZZZZZZZZZZZ", 404, "event_not_found")
+	f("GET", "/v1/tenants/acme/events/nope", 404, "event_not_found")
+	f("DELETE", "/v1/tenants/acme/events/"+id, 405, "method_not_allowed")
+	f("GET", "/v1/tenants/acme/events/"+id+"/x", 404, "not_found")
 }

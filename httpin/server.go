@@ -244,6 +244,17 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeEndpoint
 	}
+	if id, ok := strings.CutPrefix(sub, "events/"); ok && id != "batch" {
+		switch {
+		case id == "" || strings.Contains(id, "/"):
+			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+		case method != "GET":
+			methodNotAllowed(ctx, "GET")
+		default:
+			s.getEvent(ctx, tenant, id)
+		}
+		return routeDeliveries
+	}
 	if rest, ok := strings.CutPrefix(sub, "endpoints/"); ok {
 		id, action, _ := strings.Cut(rest, "/")
 		if id != "" && (action == "deliveries" || strings.HasPrefix(action, "deliveries/")) {

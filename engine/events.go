@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"hookline/wal"
+)
+
+// Event is a published event as the API shows it, with what became of its
+// delivery to each endpoint.
+type Event struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Payload    json.RawMessage `json:"payload"`
+	Deliveries []Delivery      `json:"deliveries"`
+}
+
+// GetEvent returns tenant's event with its payload and its delivery to each
+// of the tenant's endpoints that has one. It looks at every endpoint of the
+// tenant: O(endpoints), for the operator's "where is this event" question.
+func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
+	id, ok := parseEventID(eventID)
+	if !ok {
+		return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+	}
+	e.cfgMu.RLock()
+	ts := e.tenants[tenant]
+	var lanes []*Lane
+	if ts != nil {
+		lanes = ts.lanes
+	}
+	e.cfgMu.RUnlock()
+	if ts == nil {
+		return Event{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	var (
+		rec wal.EventRecord
+		buf wal.EventBuf
+	)
+	if err := e.log.ReadEvent(id, &rec, &buf); err != nil {
+		if errors.Is(err, wal.ErrNotFound) {
+			return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+		}
+		return Event{}, err
+	}
+	if string(rec.Tenant) != tenant {
+		return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+	}
+	ev := Event{
+		ID:         eventID,
+		Type:       string(rec.Type),
+		CreatedAt:  time.UnixMilli(rec.TimeMs).UTC(),
+		Payload:    json.RawMessage(bytes.Clone(bodyData(rec.Body))),
+		Deliveries: []Delivery{},
+	}
+	for _, ln := range lanes {
+		d, found, err := e.deliveryOf(ln, id)
+		if err != nil {
+			return Event{}, err
+		}
+		if found {
+			ev.Deliveries = append(ev.Deliveries, deliveryView(ln, &d, ev.Type))
+		}
+	}
+	return ev, nil
+}
+
+// deliveryOf finds the delivery of event ev to ln's endpoint.
+func (e *Engine) deliveryOf(ln *Lane, ev wal.ID) (wal.Delivery, bool, error) {
+	var found wal.Delivery
+	ok := false
+	bound := ev
+	for i := 15; i >= 0; i-- { // bound = ev + 1: the listing's Before is exclusive
+		bound[i]++
+		if bound[i] != 0 {
+			break
+		}
+	}
+	_, err := e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
+		if d.Event == ev {
+			found, ok = *d, true
+		}
+		return false
+	})
+	return found, ok, err
+}
+
+// bodyData returns the "data" of a delivery body built by appendBody.
+func bodyData(body []byte) []byte {
+	const key = `,"data":`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 || len(body) < i+len(key)+1 {
+		return []byte("null")
+	}
+	return body[i+len(key) : len(body)-1]
+}
