@@ -54,6 +54,13 @@ func require_Equal[T comparable](t testing.TB, got, want T) {
 }
 
 // waitFor polls cond until it holds or timeout passes.
+func require_True(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		t.Fatalf(format, args...)
+	}
+}
+
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

@@ -16,6 +16,10 @@ Usage:
   hookline serve [flags]   run the server (hookline serve -h for flags)
   hookline sink  [flags]   run a receiver that prints and verifies deliveries
   hookline bench [flags]   load-test: spawn a server, sink and publishers; print a table
+  hookline deliveries list|get [flags]
+                           an endpoint's delivery log (NDJSON or CSV), or one delivery
+  hookline events get [flags]
+                           an event with its payload and its deliveries
   hookline version         print the version
 `
 
@@ -32,6 +36,10 @@ func main() {
 		err = runSink(args)
 	case "bench":
 		err = runBench(args)
+	case "deliveries":
+		err = runDeliveries(args, os.Stdout)
+	case "events":
+		err = runEvents(args, os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println("hookline", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// apiFlags are the flags every API sub-command shares.
+type apiFlags struct {
+	server, token, tenant string
+}
+
+func (a *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.server, "server", "http://127.0.0.1:8080", "hookline server URL")
+	fs.StringVar(&a.token, "token", "", "admin token (else $HOOKLINE_ADMIN_TOKEN)")
+	fs.StringVar(&a.tenant, "tenant", "", "tenant id (required)")
+}
+
+func (a *apiFlags) check() error {
+	if a.token == "" {
+		a.token = os.Getenv("HOOKLINE_ADMIN_TOKEN")
+	}
+	if a.token == "" {
+		return fmt.Errorf("no token: give --token or set HOOKLINE_ADMIN_TOKEN")
+	}
+	if a.tenant == "" {
+		return fmt.Errorf("--tenant is required")
+	}
+	return nil
+}
+
+// get calls the API and decodes its JSON answer into out, turning an error
+// answer into an error with its code.
+func (a *apiFlags) get(path string, query url.Values, out any) error {
+	u := strings.TrimRight(a.server, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
+			return fmt.Errorf("%s: %s", e.Error.Code, e.Error.Message)
+		}
+		return fmt.Errorf("server answered %s", resp.Status)
+	}
+	return json.NewDecoder(bytes.NewReader(body)).Decode(out)
+}
+
+// runDeliveries: `hookline deliveries list|get`.
+func runDeliveries(args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "get") {
+		return fmt.Errorf("usage: hookline deliveries list|get --tenant T --endpoint ep_... [flags]")
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("deliveries "+verb, flag.ContinueOnError)
+	var a apiFlags
+	a.register(fs)
+	endpoint := fs.String("endpoint", "", "endpoint id (required)")
+	status := fs.String("status", "", "list: pending, succeeded, retrying or dead")
+	typ := fs.String("type", "", `list: event type or pattern ("invoice.*")`)
+	since := fs.String("since", "", "list: events at or after this RFC 3339 time")
+	until := fs.String("until", "", "list: events before this RFC 3339 time")
+	limit := fs.Int("limit", 100, "list: most deliveries to print; 0 for all (follows cursors)")
+	format := fs.String("format", "ndjson", "list: ndjson or csv")
+	event := fs.String("event", "", "get: event id (evt_...)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := a.check(); err != nil {
+		return err
+	}
+	if *endpoint == "" {
+		return fmt.Errorf("--endpoint is required")
+	}
+	base := "/v1/tenants/" + url.PathEscape(a.tenant) + "/endpoints/" + url.PathEscape(*endpoint) + "/deliveries"
+	if verb == "get" {
+		if *event == "" {
+			return fmt.Errorf("--event is required")
+		}
+		var d json.RawMessage
+		if err := a.get(base+"/"+url.PathEscape(*event), nil, &d); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "%s\n", d)
+		return err
+	}
+	if *format != "ndjson" && *format != "csv" {
+		return fmt.Errorf("--format must be ndjson or csv")
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"status": *status, "type": *typ, "since": *since, "until": *until} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var cw *csv.Writer
+	if *format == "csv" {
+		cw = csv.NewWriter(stdout)
+		_ = cw.Write([]string{"event_id", "event_type", "status", "attempts", "last_attempt_at", "last_status", "last_error_class", "next_attempt_at"})
+	}
+	printed := 0
+	for {
+		page := 1000
+		if *limit > 0 {
+			page = min(page, *limit-printed)
+		}
+		q.Set("limit", strconv.Itoa(page))
+		var res struct {
+			Data       []json.RawMessage `json:"data"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		if err := a.get(base, q, &res); err != nil {
+			return err
+		}
+		for _, raw := range res.Data {
+			if err := printDelivery(stdout, cw, raw); err != nil {
+				return err
+			}
+			printed++
+		}
+		if res.NextCursor == "" || (*limit > 0 && printed >= *limit) {
+			break
+		}
+		q.Set("cursor", res.NextCursor)
+	}
+	if cw != nil {
+		cw.Flush()
+		return cw.Error()
+	}
+	return nil
+}
+
+func printDelivery(w io.Writer, cw *csv.Writer, raw json.RawMessage) error {
+	if cw == nil {
+		_, err := fmt.Fprintf(w, "%s\n", raw)
+		return err
+	}
+	var d struct {
+		EventID     string `json:"event_id"`
+		EventType   string `json:"event_type"`
+		Status      string `json:"status"`
+		Attempts    int    `json:"attempts"`
+		LastAttempt *struct {
+			At         time.Time
+			Status     int
+			ErrorClass string `json:"error_class"`
+		} `json:"last_attempt"`
+		NextAttemptAt *time.Time `json:"next_attempt_at"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return err
+	}
+	row := []string{d.EventID, d.EventType, d.Status, strconv.Itoa(d.Attempts), "", "", "", ""}
+	if d.LastAttempt != nil {
+		row[4] = d.LastAttempt.At.Format(time.RFC3339Nano)
+		if d.LastAttempt.Status != 0 {
+			row[5] = strconv.Itoa(d.LastAttempt.Status)
+		}
+		row[6] = d.LastAttempt.ErrorClass
+	}
+	if d.NextAttemptAt != nil {
+		row[7] = d.NextAttemptAt.Format(time.RFC3339Nano)
+	}
+	return cw.Write(row)
+}
+
+// runEvents: `hookline events get`.
+func runEvents(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "get" {
+		return fmt.Errorf("usage: hookline events get --tenant T --event evt_... [flags]")
+	}
+	fs := flag.NewFlagSet("events get", flag.ContinueOnError)
+	var a apiFlags
+	a.register(fs)
+	event := fs.String("event", "", "event id (evt_...)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := a.check(); err != nil {
+		return err
+	}
+	if *event == "" {
+		return fmt.Errorf("--event is required")
+	}
+	var ev json.RawMessage
+	if err := a.get("/v1/tenants/"+url.PathEscape(a.tenant)+"/events/"+url.PathEscape(*event), nil, &ev); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "%s\n", ev)
+	return err
+}
