@@ -37,7 +37,7 @@ type Delivery struct {
 type Attempt struct {
 	Attempt       int        `json:"attempt"`
 	At            time.Time  `json:"at"`
-	Outcome       string     `json:"outcome"` // succeeded, retry, dead
+	Outcome       string     `json:"outcome"` // succeeded, retry, dead, replay_queued
 	Status        int        `json:"status,omitempty"`
 	ErrorClass    string     `json:"error_class,omitempty"`
 	LatencyMs     float64    `json:"latency_ms"`
@@ -70,6 +70,9 @@ func attemptView(a *wal.Attempt) Attempt {
 		v.Outcome = "retry"
 		next := time.UnixMilli(a.NextMs).UTC()
 		v.NextAttemptAt = &next
+	case wal.OutcomeQueued:
+		// A replay's placeholder: At is when the attempt is due.
+		v.Outcome = "replay_queued"
 	default:
 		v.Outcome = "dead"
 	}
@@ -216,4 +219,46 @@ func parseEventID(s string) (wal.ID, bool) {
 	}
 	id, err := wal.ParseID(s[len(eventPrefix):])
 	return id, err == nil
+}
+
+// ReplayDelivery sends a finished delivery (succeeded: forced; or dead) once
+// more, at once, as its next attempt; with no success, it follows the rest
+// of the retry schedule, if any is left. A delivery still waiting for an
+// attempt is refused: it will be made anyway.
+func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) {
+	ln, err := e.laneOf(tenant, epID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ev, ok := parseEventID(eventID)
+	if !ok {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	// One replay at a time: the status check and the write must not
+	// interleave with another replay of the same delivery.
+	e.replayMu.Lock()
+	defer e.replayMu.Unlock()
+	d, found, err := e.deliveryOf(ln, ev)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !found {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead {
+		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
+	}
+	ln.recordMu.RLock()
+	defer ln.recordMu.RUnlock()
+	if ln.deleted.Load() {
+		return Delivery{}, notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
+	}
+	ln.depth.Add(1)
+	ln.retrying.Add(1)
+	if err := e.sched.replay(ln.id, ev, d.Attempts, time.Now().UnixMilli(), d.Status == wal.StatusDead); err != nil {
+		ln.depth.Add(-1)
+		ln.retrying.Add(-1)
+		return Delivery{}, err
+	}
+	return e.GetDelivery(tenant, epID, eventID)
 }

@@ -107,6 +107,7 @@ type Engine struct {
 
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
+	replayMu sync.Mutex
 }
 
 type tenantState struct {

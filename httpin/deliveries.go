@@ -74,3 +74,17 @@ func (s *Server) getEvent(ctx *fasthttp.RequestCtx, tenant, id string) {
 	}
 	writeJSON(ctx, fasthttp.StatusOK, ev)
 }
+
+// replayDelivery serves POST …/deliveries/{event id}/replay.
+func (s *Server) replayDelivery(ctx *fasthttp.RequestCtx, tenant, id, event string) {
+	if len(ctx.PostBody()) > 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "replay takes no request body")
+		return
+	}
+	d, err := s.e.ReplayDelivery(tenant, id, event)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusAccepted, d)
+}

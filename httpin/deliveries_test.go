@@ -61,6 +61,10 @@ func TestDeliveriesAPI(t *testing.T) {
 	f("GET", path+"/evt_nope", 404, "delivery_not_found")
 	f("GET", path+"/"+ids[0]+"/x", 404, "not_found")
 	f("GET", "/v1/tenants/acme/endpoints/ep_nope/deliveries", 404, "endpoint_not_found")
+	f("POST", path+"/"+ids[0]+"/replay", 409, "delivery_pending")
+	f("GET", path+"/"+ids[0]+"/replay", 405, "method_not_allowed")
+	f("POST", path+"/evt_01JDZZZZZZZZZZZZZZZZZZZZZZ/replay", 404, "delivery_not_found")
+	s.reject(t, "POST", path+"/"+ids[0]+"/replay", testToken, "application/json", `{"force":true}`, 400, "unexpected_body")
 	f("GET", "/v1/tenants/nope/endpoints/"+str(t, ep, "id")+"/deliveries", 404, "tenant_not_found")
 }
 

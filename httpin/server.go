@@ -259,6 +259,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		id, action, _ := strings.Cut(rest, "/")
 		if id != "" && (action == "deliveries" || strings.HasPrefix(action, "deliveries/")) {
 			event, hasEvent := strings.CutPrefix(action, "deliveries/")
+			if ev, ok := strings.CutSuffix(event, "/replay"); ok && hasEvent && ev != "" && !strings.Contains(ev, "/") {
+				if method != "POST" {
+					methodNotAllowed(ctx, "POST")
+				} else {
+					s.replayDelivery(ctx, tenant, id, ev)
+				}
+				return routeDeliveries
+			}
 			switch {
 			case method != "GET":
 				methodNotAllowed(ctx, "GET")

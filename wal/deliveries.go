@@ -215,9 +215,13 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) (ListRes
 		d.Attempts = int(binary.BigEndian.Uint16(ai.Key()[33:35]))
 		switch {
 		case qok && qEv == aEv:
-			// Queued again after attempts (a replay): pending.
+			// Queued again after attempts: pending.
 			d.Status = StatusPending
 			qok = qi.Prev()
+		case d.Last.Outcome == OutcomeQueued:
+			// Replayed, waiting for its next attempt.
+			d.Status = StatusPending
+			d.Attempts--
 		case d.Last.Outcome == OutcomeSuccess:
 			d.Status = StatusSucceeded
 		case d.Last.Outcome == OutcomeRetry:
@@ -273,4 +277,35 @@ func (l *Log) EventType(id ID, dst []byte) ([]byte, error) {
 		return dst, fmt.Errorf("%w: event type", errCorrupt)
 	}
 	return append(dst, typ...), nil
+}
+
+// OutcomeQueued marks a delivery queued again by a replay: a placeholder in
+// the attempt log at the number of the attempt to come, which that attempt's
+// record then replaces. Listings show the delivery as pending meanwhile.
+const OutcomeQueued = 'q'
+
+// Replay queues a finished delivery (succeeded or dead) for one more
+// attempt at dueMs: a retry entry, the placeholder record, and the dead
+// letter removed if there was one, in one synced batch.
+func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead bool) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	if dueMs <= 0 {
+		return fmt.Errorf("cannot replay event %s at %d: due time must be positive", ev, dueMs)
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	if wasDead {
+		_ = b.Delete(deadKey(nil, ep, ev), nil)
+	}
+	var v [binary.MaxVarintLen64]byte
+	_ = b.Set(retryKey(nil, dueMs, ep, ev), v[:binary.PutUvarint(v[:], uint64(attempts))], nil)
+	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeQueued, TimeMs: dueMs}
+	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("cannot replay event %s: %w", ev, err)
+	}
+	return nil
 }

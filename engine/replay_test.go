@@ -1,0 +1,64 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"hookline/engine"
+)
+
+// TestReplayDelivery: a succeeded delivery is sent again when forced, a dead
+// one is revived, a waiting one is refused; a replay survives a restart.
+func TestReplayDelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 200}, {status: 404}, {status: 200}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
+	res := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "b"})
+	ok, dead := engine.FormatEventID(res[0].ID), engine.FormatEventID(res[1].ID)
+	waitFor(t, 5*time.Second, "two outcomes", func() bool { return rc.count() == 2 && len(h.dead(ep)) == 1 && h.counts().Queued == 0 })
+
+	// Pause first, so the replays wait where the listing can see them.
+	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
+	require_NoError(t, err)
+	d, err := h.e.ReplayDelivery("acme", ep.ID, ok)
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "pending")
+	require_Equal(t, d.Attempts, 1)
+	_, err = h.e.ReplayDelivery("acme", ep.ID, ok)
+	require_ErrorCode(t, err, engine.KindConflict, "delivery_pending")
+	d, err = h.e.ReplayDelivery("acme", ep.ID, dead)
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "pending")
+	require_Equal(t, len(h.dead(ep)), 0)
+	require_Equal(t, h.metric("hookline_retry_backlog_deliveries"), 2.0)
+
+	// A restart in between: the replays are on disk.
+	h.stop(5 * time.Second)
+	h.start()
+	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "the two replays", func() bool { return rc.count() == 4 })
+	ds := rc.deliveries()
+	for _, dl := range ds[2:] {
+		require_Equal(t, dl.attempt, 2)
+	}
+	waitFor(t, 5*time.Second, "both succeeded", func() bool {
+		a, _ := h.e.GetDelivery("acme", ep.ID, ok)
+		b, _ := h.e.GetDelivery("acme", ep.ID, dead)
+		return a.Status == "succeeded" && b.Status == "succeeded"
+	})
+	d, err = h.e.GetDelivery("acme", ep.ID, dead)
+	require_NoError(t, err)
+	require_Equal(t, d.Attempts, 2)
+	require_Equal(t, len(d.AttemptLog), 2)
+	require_Equal(t, d.AttemptLog[0].Status, 404)
+	require_Equal(t, d.AttemptLog[1].Outcome, "succeeded")
+	h.requireSettled()
+
+	_, err = h.e.ReplayDelivery("acme", ep.ID, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ")
+	require_ErrorCode(t, err, engine.KindNotFound, "delivery_not_found")
+	_, err = h.e.ReplayDelivery("acme", "ep_nope", ok)
+	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
+}
