@@ -36,6 +36,9 @@ type Metrics struct {
 	circuitTransitions    [3]*metrics.Counter
 	endpointsAutoDisabled map[string]*metrics.Counter
 	ingestRefused         [3]*metrics.Counter // by pressure
+	// testAttempts counts TestEndpoint's attempts by status class; they are
+	// not deliveries, so attempts and the delivery histograms leave them out.
+	testAttempts [classCount]*metrics.Counter
 }
 
 // source is where an event came from: the label of the ingest counters.
@@ -46,10 +49,11 @@ type source int
 const (
 	sourceAPI    source = iota // the ingest API
 	sourceSystem               // hookline's own operational events (endpoint.disabled)
+	sourceTest                 // webhook.test events of TestEndpoint
 	sourceCount
 )
 
-var sourceNames = [sourceCount]string{"api", "system"}
+var sourceNames = [sourceCount]string{"api", "system", "test"}
 
 // outcome is what an attempt did to its delivery, as counted by
 // hookline_delivery_attempts_total. The wal stores dead and final alike as a
@@ -114,6 +118,9 @@ func newMetrics(set *metrics.Set) *Metrics {
 	for s, sn := range sourceNames {
 		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))
 		m.eventsDuplicate[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_duplicate_events_total{source=%q}`, sn))
+	}
+	for c, cn := range classNames {
+		m.testAttempts[c] = set.NewCounter(fmt.Sprintf(`hookline_endpoint_test_attempts_total{status_class=%q}`, cn))
 	}
 	for o, on := range outcomeNames {
 		for c, cn := range classNames {

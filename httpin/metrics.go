@@ -20,10 +20,11 @@ const (
 	routePublish
 	routePublishBatch
 	routeDeliveries
+	routeEndpointTest
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

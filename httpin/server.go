@@ -231,6 +231,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeEndpoints
 	}
+	if id, ok := endpointTestPath(sub); ok {
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+		} else {
+			s.testEndpoint(ctx, tenant, id)
+		}
+		return routeEndpointTest
+	}
 	if id, ok := strings.CutPrefix(sub, "endpoints/"); ok && id != "" && !strings.Contains(id, "/") {
 		switch method {
 		case "GET":
