@@ -49,6 +49,11 @@ type Options struct {
 	Logger       *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
+
+	// SecretOverlap is how long a rotated-out secret keeps signing when the
+	// rotation names no overlap. Default 24h; negative: none (the old
+	// secret is dropped at once); at most MaxSecretOverlap.
+	SecretOverlap time.Duration
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -78,6 +83,10 @@ func (o *Options) EnsureDefaults() {
 	if o.DisableAfter == 0 {
 		o.DisableAfter = 5 * 24 * time.Hour
 	}
+	if o.SecretOverlap == 0 {
+		o.SecretOverlap = DefaultSecretOverlap
+	}
+	o.SecretOverlap = min(o.SecretOverlap, MaxSecretOverlap)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

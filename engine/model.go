@@ -67,6 +67,22 @@ type Endpoint struct {
 	Secret    string       `json:"secret,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
+
+	// PreviousSecrets are the secrets replaced by rotations whose overlap
+	// window is still open, newest first; deliveries are signed with them
+	// too until they expire (see Engine.RotateSecret). Stored, never shown.
+	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty"`
+	// SecretRotatedAt is when the secret was last rotated. Stored and shown.
+	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
+	// PreviousSecretExpiresAt is when the last previous secret stops
+	// signing; shown by the API (derived from PreviousSecrets), not stored.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+}
+
+// PreviousSecret is a rotated-out secret still signing until ExpiresAt.
+type PreviousSecret struct {
+	Secret    string    `json:"secret"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // CircuitView is an endpoint's circuit breaker as the API shows it.
@@ -102,6 +118,15 @@ type EndpointInput struct {
 	Paused        *bool     `json:"paused"`
 	Disabled      *bool     `json:"disabled"`
 	Secret        *string   `json:"secret"`
+}
+
+// SecretRotation carries a rotate-secret request; nil means absent.
+type SecretRotation struct {
+	// Overlap is how long the replaced secret keeps signing, as a Go
+	// duration ("1h", "0s"); absent: Options.SecretOverlap.
+	Overlap *string `json:"overlap"`
+	// Secret is the new secret; absent: a random one.
+	Secret *string `json:"secret"`
 }
 
 // TenantInput carries the fields of a tenant create or patch request.

@@ -179,6 +179,22 @@ func (s *Server) pauseEndpoint(ctx *fasthttp.RequestCtx, tenant, id string, paus
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
+// rotateSecret gives an endpoint a new secret, answering with it (the only
+// time it is shown); the body {"overlap","secret"} is optional.
+func (s *Server) rotateSecret(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in engine.SecretRotation
+	if len(strings.TrimSpace(string(ctx.PostBody()))) > 0 && !decodeStrict(ctx, &in) {
+		return
+	}
+	ep, err := s.e.RotateSecret(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, ep)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
 func (s *Server) deleteEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 	if err := s.e.DeleteEndpoint(tenant, id); err != nil {
 		s.writeEngineError(ctx, err)

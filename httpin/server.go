@@ -295,6 +295,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 			}
 			return routeEndpoint
 		}
+		if id != "" && action == "rotate-secret" {
+			if method != "POST" {
+				methodNotAllowed(ctx, "POST")
+			} else {
+				s.rotateSecret(ctx, tenant, id)
+			}
+			return routeEndpoint
+		}
 	}
 	writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
 	return routeOther

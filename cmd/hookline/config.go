@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"hookline/configs"
+	"hookline/engine"
 )
 
 // config mirrors configs/hookline.yaml; the file documents every field.
@@ -34,6 +35,7 @@ type config struct {
 		MaxConnsPerHost      int           `yaml:"max_conns_per_host"`
 		ResponseCaptureBytes int           `yaml:"response_capture_bytes"`
 		DisableAfter         time.Duration `yaml:"disable_after"`
+		SecretOverlap        time.Duration `yaml:"secret_overlap"`
 		CircuitBreaker       struct {
 			ConsecutiveFailures int           `yaml:"consecutive_failures"`
 			FailureRatio        float64       `yaml:"failure_ratio"`
@@ -92,8 +94,19 @@ func (c *config) validate() error {
 		return fmt.Errorf("delivery.circuit_breaker.open_for is %s; it must be positive", cb.OpenFor)
 	case c.Delivery.DisableAfter == 0:
 		return fmt.Errorf("delivery.disable_after is 0; give a duration, or a negative one for never")
+	case c.Delivery.SecretOverlap < 0 || c.Delivery.SecretOverlap > engine.MaxSecretOverlap:
+		return fmt.Errorf("delivery.secret_overlap is %s; it must be from 0s (none) to %s", c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
 	}
 	return nil
+}
+
+// secretOverlap is delivery.secret_overlap as engine.Options takes it, where
+// 0 means the default and negative means none.
+func (c *config) secretOverlap() time.Duration {
+	if c.Delivery.SecretOverlap == 0 {
+		return -1
+	}
+	return c.Delivery.SecretOverlap
 }
 
 func decodeYAML(b []byte, c *config) error {

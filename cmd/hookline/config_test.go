@@ -63,6 +63,14 @@ func TestConfigFile(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    window: 0s\n", "window is 0s")
 	f("delivery:\n  circuit_breaker:\n    open_for: -1s\n", "open_for is -1s")
 	f("delivery:\n  disable_after: 0s\n", "disable_after is 0")
+	require_Equal(t, c.Delivery.SecretOverlap, 24*time.Hour)
+	require_Equal(t, c.secretOverlap(), 24*time.Hour)
+	c = f("delivery:\n  secret_overlap: 0s\n", "")
+	require_Equal(t, c.secretOverlap() < 0, true) // none, not the engine's default
+	c = f("delivery:\n  secret_overlap: 168h\n", "")
+	require_Equal(t, c.secretOverlap(), engine.MaxSecretOverlap)
+	f("delivery:\n  secret_overlap: -1s\n", "secret_overlap is -1s")
+	f("delivery:\n  secret_overlap: 169h\n", "secret_overlap is 169h0m0s")
 	_, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil {
 		t.Fatalf("a missing config file must be an error")

@@ -120,6 +120,7 @@ func serve(cfg *config) error {
 		MinFreeDisk:        cfg.Ingest.MinFreeDisk,
 		DataDir:            cfg.Data,
 		DisableAfter:       cfg.Delivery.DisableAfter,
+		SecretOverlap:      cfg.secretOverlap(),
 		Circuit: engine.CircuitOptions{
 			ConsecutiveFailures: cfg.Delivery.CircuitBreaker.ConsecutiveFailures,
 			FailureRatio:        cfg.Delivery.CircuitBreaker.FailureRatio,
