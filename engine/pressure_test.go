@@ -67,16 +67,17 @@ func freeBytes(t *testing.T, dir string) int64 {
 	return int64(st.Bavail) * int64(st.Bsize)
 }
 
-// TestDiskBackPressure takes real disk space: a 512 MiB file puts the free
-// space under the threshold, so ingest answers disk_full; removing the file
-// frees the space and ingest recovers by itself.
+// TestDiskBackPressure takes real disk space: a 1 GiB file puts the free
+// space 512 MiB under the threshold, so ingest answers disk_full; removing
+// the file frees the space and ingest recovers by itself. The margins leave
+// room for other tests writing and deleting files meanwhile.
 func TestDiskBackPressure(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	filler := filepath.Join(dir, "filler")
 	f, err := os.Create(filler)
 	require_NoError(t, err)
-	const size = 512 << 20
+	const size = 1 << 30
 	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
 		// No fallocate on this filesystem: write the bytes.
 		buf := make([]byte, 1<<20)
@@ -90,7 +91,7 @@ func TestDiskBackPressure(t *testing.T) {
 
 	opts := testOptions()
 	opts.DataDir = dir
-	opts.MinFreeDisk = freeBytes(t, dir) + 256<<20 // 256 MiB short
+	opts.MinFreeDisk = freeBytes(t, dir) + 512<<20 // 512 MiB short
 	h := newHarness(t, opts)
 	h.tenant("acme")
 	err = h.tryPublish("acme", engine.PublishEvent{Type: "a"})

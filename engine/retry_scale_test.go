@@ -12,8 +12,10 @@ import (
 // TestRetriesFireOnTimeAcrossRestart: 5,000 retries due 1-5 s ahead (±10%
 // jitter), most of them beyond the wheel's 640 ms horizon, so they wait in
 // the on-disk index and are fed in as time passes; the engine restarts in
-// the middle. Every retry is made, none before its due time and none more
-// than a second after it.
+// the middle. Every retry is made, none before its due time; the wheel
+// fires each within a second of it (hookline_retry_fire_delay_seconds), and
+// the attempt follows within 3 s (the lane's queue for a free slot adds to
+// that under -race on a busy machine).
 func TestRetriesFireOnTimeAcrossRestart(t *testing.T) {
 	t.Parallel()
 	opts := testOptions()
@@ -55,10 +57,15 @@ func TestRetriesFireOnTimeAcrossRestart(t *testing.T) {
 			require_Equal(t, outcomes(as), "rs")
 			late := time.Duration(as[1].TimeMs-as[0].NextMs) * time.Millisecond
 			require_True(t, late >= 0, "event %s: retry made %s before its due time", engine.FormatEventID(ev), -late)
-			require_True(t, late <= time.Second, "event %s: retry made %s after its due time", engine.FormatEventID(ev), late)
+			require_True(t, late <= 3*time.Second, "event %s: retry made %s after its due time", engine.FormatEventID(ev), late)
 			worst = max(worst, late)
 		}
 	}
 	t.Logf("latest retry: %s after its due time", worst)
+	// The wheel's own firing, after the restart (the metric set is the
+	// restarted engine's): every retry within a second of its due time.
+	fired := h.metric(`hookline_retry_fire_delay_seconds_count`)
+	require_True(t, fired > 0, "no retry fired after the restart")
+	require_Equal(t, h.metric(`hookline_retry_fire_delay_seconds_bucket{le="1"}`), fired)
 	h.requireSettled()
 }
