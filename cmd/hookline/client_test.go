@@ -56,7 +56,9 @@ func TestDeliveriesCLI(t *testing.T) {
 	require_Equal(t, code, 0)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require_Equal(t, len(lines), 2)
-	var d struct{ EventID string `json:"event_id"` }
+	var d struct {
+		EventID string `json:"event_id"`
+	}
 	require_NoError(t, json.Unmarshal([]byte(lines[1]), &d))
 	require_Equal(t, d.EventID, ids[1])
 
