@@ -62,6 +62,7 @@ func (s *Server) createTenant(ctx *fasthttp.RequestCtx) {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "tenant.create", t.ID, t.ID, nil, t)
 	writeJSON(ctx, fasthttp.StatusCreated, t)
 }
 
@@ -92,19 +93,23 @@ func (s *Server) updateTenant(ctx *fasthttp.RequestCtx, id string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
+	before, _ := s.e.GetTenant(id)
 	t, err := s.e.UpdateTenant(id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "tenant.update", id, id, before, t)
 	writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
 func (s *Server) deleteTenant(ctx *fasthttp.RequestCtx, id string) {
+	before, _ := s.e.GetTenant(id)
 	if err := s.e.DeleteTenant(id); err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "tenant.delete", id, id, before, nil)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
@@ -118,6 +123,7 @@ func (s *Server) createEndpoint(ctx *fasthttp.RequestCtx, tenant string) {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.auditEndpoint("endpoint.create", tenant, ep.ID, nil)
 	writeJSON(ctx, fasthttp.StatusCreated, ep)
 }
 
@@ -156,11 +162,13 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "immutable_field", "the secret cannot be set by PATCH; rotate it instead")
 		return
 	}
+	before, _ := s.e.GetEndpoint(tenant, id)
 	ep, err := s.e.UpdateEndpoint(tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "endpoint.update", tenant, ep.ID, auditView(before), auditView(ep))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
@@ -171,11 +179,17 @@ func (s *Server) pauseEndpoint(ctx *fasthttp.RequestCtx, tenant, id string, paus
 		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "pause and resume take no request body")
 		return
 	}
+	before, _ := s.e.GetEndpoint(tenant, id)
 	ep, err := s.e.UpdateEndpoint(tenant, id, engine.EndpointInput{Paused: &pause})
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	action := "endpoint.resume"
+	if pause {
+		action = "endpoint.pause"
+	}
+	s.e.Audit(adminActor, action, tenant, ep.ID, auditView(before), auditView(ep))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
@@ -186,19 +200,23 @@ func (s *Server) rotateSecret(ctx *fasthttp.RequestCtx, tenant, id string) {
 	if len(strings.TrimSpace(string(ctx.PostBody()))) > 0 && !decodeStrict(ctx, &in) {
 		return
 	}
+	before, _ := s.e.GetEndpoint(tenant, id)
 	ep, err := s.e.RotateSecret(tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.auditEndpoint("endpoint.rotate_secret", tenant, id, auditView(before))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 }
 
 func (s *Server) deleteEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
+	before, _ := s.e.GetEndpoint(tenant, id)
 	if err := s.e.DeleteEndpoint(tenant, id); err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "endpoint.delete", tenant, id, auditView(before), nil)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -86,5 +86,6 @@ func (s *Server) replayDelivery(ctx *fasthttp.RequestCtx, tenant, id, event stri
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "delivery.replay", tenant, id+"/"+event, nil, nil)
 	writeJSON(ctx, fasthttp.StatusAccepted, d)
 }

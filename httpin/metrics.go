@@ -21,10 +21,11 @@ const (
 	routePublishBatch
 	routeDeliveries
 	routeEndpointTest
+	routeAudit
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

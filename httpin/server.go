@@ -173,6 +173,16 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeOther
 	}
+	if path == "/v1/audit" {
+		switch {
+		case !s.authorized(ctx):
+		case string(ctx.Method()) != "GET":
+			methodNotAllowed(ctx, "GET")
+		default:
+			s.listAudit(ctx, "")
+		}
+		return routeAudit
+	}
 	rest, ok := strings.CutPrefix(path, "/v1/tenants")
 	if !ok || (rest != "" && rest[0] != '/') {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
@@ -251,6 +261,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 			methodNotAllowed(ctx, "GET, PATCH, DELETE")
 		}
 		return routeEndpoint
+	}
+	if sub == "audit" {
+		if method != "GET" {
+			methodNotAllowed(ctx, "GET")
+		} else {
+			s.listAudit(ctx, tenant)
+		}
+		return routeAudit
 	}
 	if id, ok := strings.CutPrefix(sub, "events/"); ok && id != "batch" {
 		switch {

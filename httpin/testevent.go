@@ -44,6 +44,7 @@ func (s *Server) testEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		s.writeEngineError(ctx, err)
 		return
 	}
+	s.e.Audit(adminActor, "endpoint.test", tenant, id, nil, nil)
 	writeJSON(ctx, fasthttp.StatusOK, res)
 }
 

@@ -140,3 +140,23 @@ func TestEventType(t *testing.T) {
 	_, err = l.EventType(testEndpoint(7), nil)
 	require_Error(t, err, ErrNotFound)
 }
+
+func TestAuditLog(t *testing.T) {
+	l, dir := openLog(t, nil)
+	var ids []ID
+	for i := range 5 {
+		id, err := l.AppendAudit(fmt.Appendf(nil, "rec %d", i))
+		require_NoError(t, err)
+		ids = append(ids, id)
+	}
+	// Records around it must not show up.
+	appendOne(t, l, mkEvent("t", []byte("x"), testEndpoint(1)))
+	require_NoError(t, l.Close())
+	l = reopenLog(t, dir, nil)
+	var got []string
+	require_NoError(t, l.ScanAudit(ID{}, func(_ ID, rec []byte) bool { got = append(got, string(rec)); return true }))
+	require_DeepEqual(t, got, []string{"rec 4", "rec 3", "rec 2", "rec 1", "rec 0"})
+	got = nil
+	require_NoError(t, l.ScanAudit(ids[3], func(_ ID, rec []byte) bool { got = append(got, string(rec)); return len(got) < 2 }))
+	require_DeepEqual(t, got, []string{"rec 2", "rec 1"})
+}

@@ -19,6 +19,11 @@
 //	i <tenant> 0x00 <idempotency key>     -> event id
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
+//	l <id>                                -> audit record (JSON, owned by the engine)
+//
+// A replay queues a finished delivery again: a retry entry, plus a
+// placeholder attempt record (outcome q) at the number of the attempt to
+// come, which that attempt's record replaces; listings show it pending.
 //
 // A delivery lives in exactly one of q, r or d at a time; every move between
 // them is one batch that deletes the old key and writes the new one, together

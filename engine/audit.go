@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"hookline/wal"
+)
+
+const auditPrefix = "aud_"
+
+// AuditEntry is one management action: who did what to which resource,
+// when, and the resource before and after (secrets are never in views).
+type AuditEntry struct {
+	ID       string          `json:"id"`
+	At       time.Time       `json:"at"`
+	Actor    string          `json:"actor"`
+	Action   string          `json:"action"`
+	Tenant   string          `json:"tenant,omitempty"`
+	Resource string          `json:"resource,omitempty"`
+	Before   json.RawMessage `json:"before,omitempty"`
+	After    json.RawMessage `json:"after,omitempty"`
+}
+
+// Audit records an action that has happened. A failure to record it is
+// logged, not returned: the action itself is done and must be answered.
+func (e *Engine) Audit(actor, action, tenant, resource string, before, after any) {
+	entry := AuditEntry{At: time.Now().UTC(), Actor: actor, Action: action, Tenant: tenant, Resource: resource}
+	var err error
+	for _, v := range []struct {
+		dst *json.RawMessage
+		val any
+	}{{&entry.Before, before}, {&entry.After, after}} {
+		if v.val == nil || err != nil {
+			continue
+		}
+		*v.dst, err = sonic.Marshal(v.val)
+	}
+	var rec []byte
+	if err == nil {
+		rec, err = sonic.Marshal(entry)
+	}
+	if err == nil {
+		_, err = e.log.AppendAudit(rec)
+	}
+	if err != nil && !errors.Is(err, wal.ErrClosed) {
+		e.logger.Error("cannot record audit entry", "action", action, "tenant", tenant, "resource", resource, "err", err)
+	}
+}
+
+// maxAuditScan bounds the entries a tenant filter passes over per page.
+const maxAuditScan = 100_000
+
+// ListAudit returns audit entries newest first, of one tenant or of all
+// (tenant ""), and the cursor of the next page.
+func (e *Engine) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, string, error) {
+	var before wal.ID
+	if cursor != "" {
+		id, err := wal.ParseID(cursor[min(len(auditPrefix), len(cursor)):])
+		if len(cursor) <= len(auditPrefix) || cursor[:len(auditPrefix)] != auditPrefix || err != nil {
+			return nil, "", invalid("invalid_cursor", "cursor %q is not one this API returned", cursor)
+		}
+		before = id
+	}
+	if limit < 1 || limit > maxDeliveryPage {
+		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, maxDeliveryPage)
+	}
+	var (
+		out     []AuditEntry
+		scanned int
+		last    wal.ID
+		derr    error
+	)
+	err := e.log.ScanAudit(before, func(id wal.ID, rec []byte) bool {
+		scanned++
+		last = id
+		var a AuditEntry
+		if derr = sonic.Unmarshal(rec, &a); derr != nil {
+			return false
+		}
+		if tenant == "" || a.Tenant == tenant {
+			a.ID = auditPrefix + id.String()
+			out = append(out, a)
+		}
+		return len(out) < limit && scanned < maxAuditScan
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) == limit || scanned == maxAuditScan {
+		next = auditPrefix + last.String()
+	}
+	return out, next, nil
+}
