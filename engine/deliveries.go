@@ -73,6 +73,8 @@ func attemptView(a *wal.Attempt) Attempt {
 	case wal.OutcomeQueued:
 		// A replay's placeholder: At is when the attempt is due.
 		v.Outcome = "replay_queued"
+	case wal.OutcomeCancelled:
+		v.Outcome = "cancelled"
 	default:
 		v.Outcome = "dead"
 	}
@@ -88,10 +90,10 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	}
 	q := wal.DeliveryQuery{Endpoint: ln.id, MaxScan: maxDeliveryScan}
 	switch f.Status {
-	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead:
+	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead, wal.StatusCancelled:
 		q.Status = f.Status
 	default:
-		return nil, "", invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead", f.Status)
+		return nil, "", invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
 	}
 	if f.Type != "" && !validPattern(f.Type) {
 		return nil, "", invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
@@ -221,7 +223,7 @@ func parseEventID(s string) (wal.ID, bool) {
 	return id, err == nil
 }
 
-// ReplayDelivery sends a finished delivery (succeeded: forced; or dead) once
+// ReplayDelivery sends a finished delivery (succeeded: forced; dead or cancelled) once
 // more, at once, as its next attempt; with no success, it follows the rest
 // of the retry schedule, if any is left. A delivery still waiting for an
 // attempt is refused: it will be made anyway.
@@ -245,7 +247,7 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if !found {
 		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
-	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead {
+	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
 		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
 	}
 	ln.recordMu.RLock()
@@ -259,6 +261,46 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 		ln.depth.Add(-1)
 		ln.retrying.Add(-1)
 		return Delivery{}, err
+	}
+	return e.GetDelivery(tenant, epID, eventID)
+}
+
+// CancelDelivery cancels the pending retry of a delivery: it will not be
+// attempted again (a replay can still send it). An attempt already under
+// way when the cancel comes is not stopped; its outcome is recorded.
+func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) {
+	ln, err := e.laneOf(tenant, epID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ev, ok := parseEventID(eventID)
+	if !ok {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	e.replayMu.Lock()
+	defer e.replayMu.Unlock()
+	d, found, err := e.deliveryOf(ln, ev)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !found {
+		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	if d.Status != wal.StatusRetrying {
+		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
+	}
+	ln.recordMu.RLock()
+	cancelled, err := e.log.CancelRetry(ln.id, ev, d.Last.NextMs, d.Attempts, time.Now().UnixMilli())
+	if cancelled {
+		ln.depth.Add(-1)
+		ln.retrying.Add(-1)
+	}
+	ln.recordMu.RUnlock()
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !cancelled {
+		return Delivery{}, conflict("delivery_not_retrying", "the delivery's retry was attempted meanwhile")
 	}
 	return e.GetDelivery(tenant, epID, eventID)
 }

@@ -265,10 +265,25 @@ func (ln *Lane) pushRetry(r wal.Retry) {
 	ln.kick()
 }
 
+// hasRetry reports whether a due retry waits, dropping those cancelled
+// since they fired (their entry is gone from the retry index): a point
+// read per retry, on the lane's own goroutine.
 func (ln *Lane) hasRetry() bool {
-	ln.mu.Lock()
-	defer ln.mu.Unlock()
-	return len(ln.retries) > 0
+	for {
+		ln.mu.Lock()
+		if len(ln.retries) == 0 {
+			ln.mu.Unlock()
+			return false
+		}
+		r := ln.retries[0]
+		ln.mu.Unlock()
+		ok, err := ln.e.log.HasRetry(r)
+		if err != nil || ok {
+			// On a read error, attempt it: a repeat beats a lost delivery.
+			return true
+		}
+		ln.popRetry()
+	}
 }
 
 func (ln *Lane) popRetry() (wal.Retry, bool) {

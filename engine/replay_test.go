@@ -62,3 +62,51 @@ func TestReplayDelivery(t *testing.T) {
 	_, err = h.e.ReplayDelivery("acme", "ep_nope", ok)
 	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
 }
+
+// TestCancelRetry: a delivery waiting for its retry is cancelled: the retry
+// is never made, in the wheel or after a restart; it lists as cancelled and
+// can be replayed.
+func TestCancelRetry(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.RetrySchedule = []time.Duration{300 * time.Millisecond, 300 * time.Millisecond}
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 503}, {status: 503}, {status: 200}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
+	res := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "b"})
+	first, second := engine.FormatEventID(res[0].ID), engine.FormatEventID(res[1].ID)
+	waitFor(t, 5*time.Second, "two retries pending", func() bool { return h.counts().Retries == 2 })
+
+	d, err := h.e.CancelDelivery("acme", ep.ID, first)
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "cancelled")
+	require_Equal(t, d.Attempts, 1)
+	_, err = h.e.CancelDelivery("acme", ep.ID, first)
+	require_ErrorCode(t, err, engine.KindConflict, "delivery_not_retrying")
+	require_Equal(t, h.metric("hookline_retry_backlog_deliveries"), 1.0)
+
+	// The second one's retry comes (and succeeds); the cancelled one's never.
+	waitFor(t, 5*time.Second, "the second delivery's retry", func() bool { return rc.count() == 3 })
+	time.Sleep(2 * 300 * time.Millisecond)
+	ids := rc.ids()
+	require_Equal(t, ids[first], 1)
+	require_Equal(t, ids[second], 2)
+	ds, _, err := h.e.ListDeliveries("acme", ep.ID, engine.DeliveryFilter{Status: "cancelled", Limit: 10})
+	require_NoError(t, err)
+	require_Equal(t, len(ds), 1)
+	require_Equal(t, ds[0].EventID, first)
+	_, err = h.e.CancelDelivery("acme", ep.ID, second)
+	require_ErrorCode(t, err, engine.KindConflict, "delivery_not_retrying")
+
+	// A restart does not bring it back; a replay sends it.
+	h.stop(5 * time.Second)
+	h.start()
+	time.Sleep(quiet)
+	require_Equal(t, rc.ids()[first], 1)
+	d, err = h.e.ReplayDelivery("acme", ep.ID, first)
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "pending")
+	waitFor(t, 5*time.Second, "the replay", func() bool { return rc.ids()[first] == 2 })
+	h.requireSettled()
+}

@@ -75,17 +75,21 @@ func (s *Server) getEvent(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, ev)
 }
 
-// replayDelivery serves POST …/deliveries/{event id}/replay.
-func (s *Server) replayDelivery(ctx *fasthttp.RequestCtx, tenant, id, event string) {
+// deliveryAction serves POST …/deliveries/{event id}/replay and /cancel.
+func (s *Server) deliveryAction(ctx *fasthttp.RequestCtx, tenant, id, event, verb string) {
 	if len(ctx.PostBody()) > 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "replay takes no request body")
+		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", verb+" takes no request body")
 		return
 	}
-	d, err := s.e.ReplayDelivery(tenant, id, event)
+	act, status := s.e.ReplayDelivery, fasthttp.StatusAccepted
+	if verb == "cancel" {
+		act, status = s.e.CancelDelivery, fasthttp.StatusOK
+	}
+	d, err := act(tenant, id, event)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "delivery.replay", tenant, id+"/"+event, nil, nil)
-	writeJSON(ctx, fasthttp.StatusAccepted, d)
+	s.e.Audit(adminActor, "delivery."+verb, tenant, id+"/"+event, nil, nil)
+	writeJSON(ctx, status, d)
 }

@@ -65,6 +65,9 @@ func TestDeliveriesAPI(t *testing.T) {
 	f("GET", path+"/"+ids[0]+"/replay", 405, "method_not_allowed")
 	f("POST", path+"/evt_01JDZZZZZZZZZZZZZZZZZZZZZZ/replay", 404, "delivery_not_found")
 	s.reject(t, "POST", path+"/"+ids[0]+"/replay", testToken, "application/json", `{"force":true}`, 400, "unexpected_body")
+	f("POST", path+"/"+ids[0]+"/cancel", 409, "delivery_not_retrying")
+	f("PUT", path+"/"+ids[0]+"/cancel", 405, "method_not_allowed")
+	f("POST", path+"/"+ids[0]+"/undo", 404, "not_found")
 	f("GET", "/v1/tenants/nope/endpoints/"+str(t, ep, "id")+"/deliveries", 404, "tenant_not_found")
 }
 

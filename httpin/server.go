@@ -285,23 +285,23 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		id, action, _ := strings.Cut(rest, "/")
 		if id != "" && (action == "deliveries" || strings.HasPrefix(action, "deliveries/")) {
 			event, hasEvent := strings.CutPrefix(action, "deliveries/")
-			if ev, ok := strings.CutSuffix(event, "/replay"); ok && hasEvent && ev != "" && !strings.Contains(ev, "/") {
+			if ev, verb, ok := strings.Cut(event, "/"); ok && hasEvent && ev != "" && (verb == "replay" || verb == "cancel") {
 				if method != "POST" {
 					methodNotAllowed(ctx, "POST")
 				} else {
-					s.replayDelivery(ctx, tenant, id, ev)
+					s.deliveryAction(ctx, tenant, id, ev, verb)
 				}
 				return routeDeliveries
 			}
 			switch {
+			case hasEvent && (event == "" || strings.Contains(event, "/")):
+				writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
 			case method != "GET":
 				methodNotAllowed(ctx, "GET")
-			case hasEvent && event != "" && !strings.Contains(event, "/"):
+			case hasEvent:
 				s.getDelivery(ctx, tenant, id, event)
-			case !hasEvent:
-				s.listDeliveries(ctx, tenant, id)
 			default:
-				writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+				s.listDeliveries(ctx, tenant, id)
 			}
 			return routeDeliveries
 		}

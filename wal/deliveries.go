@@ -73,7 +73,7 @@ func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) (ListRe
 		return res, l.listQueue(q, fn)
 	case StatusDead:
 		return res, l.listDead(q, fn)
-	case "", StatusSucceeded, StatusRetrying:
+	case "", StatusSucceeded, StatusRetrying, StatusCancelled:
 		return l.listAttempted(q, fn)
 	}
 	return res, fmt.Errorf("unknown delivery status %q", q.Status)
@@ -222,6 +222,9 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) (ListRes
 			// Replayed, waiting for its next attempt.
 			d.Status = StatusPending
 			d.Attempts--
+		case d.Last.Outcome == OutcomeCancelled:
+			d.Status = StatusCancelled
+			d.Attempts--
 		case d.Last.Outcome == OutcomeSuccess:
 			d.Status = StatusSucceeded
 		case d.Last.Outcome == OutcomeRetry:
@@ -308,4 +311,57 @@ func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead bool) error {
 		return fmt.Errorf("cannot replay event %s: %w", ev, err)
 	}
 	return nil
+}
+
+// OutcomeCancelled marks a delivery whose pending retry was cancelled: a
+// record at the number of the attempt that will not be made.
+const OutcomeCancelled = 'c'
+
+// StatusCancelled is a delivery whose retries were cancelled.
+const StatusCancelled = "cancelled"
+
+// CancelRetry removes the retry entry of a delivery due at dueMs and logs
+// the cancellation as its attempt number attempts+1, in one synced batch.
+// It reports false when the entry is not there (attempted or cancelled
+// meanwhile).
+func (l *Log) CancelRetry(ep, ev ID, dueMs int64, attempts int, nowMs int64) (bool, error) {
+	if !l.enter() {
+		return false, ErrClosed
+	}
+	defer l.exit()
+	key := retryKey(nil, dueMs, ep, ev)
+	_, closer, err := l.db.Get(key)
+	if err == pebble.ErrNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot cancel retry of event %s: %w", ev, err)
+	}
+	_ = closer.Close()
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(key, nil)
+	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeCancelled, TimeMs: nowMs}
+	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return false, fmt.Errorf("cannot cancel retry of event %s: %w", ev, err)
+	}
+	return true, nil
+}
+
+// HasRetry reports whether the retry entry r is still in the index.
+func (l *Log) HasRetry(r Retry) (bool, error) {
+	if !l.enter() {
+		return false, ErrClosed
+	}
+	defer l.exit()
+	_, closer, err := l.db.Get(retryKey(nil, r.DueMs, r.Endpoint, r.Event))
+	if err == pebble.ErrNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_ = closer.Close()
+	return true, nil
 }
