@@ -290,6 +290,9 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
 	}
 	ln.recordMu.RLock()
+	// Counted before the entry goes, so the lane checks any retry that
+	// fires from here on.
+	ln.cancels.Add(1)
 	cancelled, err := e.log.CancelRetry(ln.id, ev, d.Last.NextMs, d.Attempts, time.Now().UnixMilli())
 	if cancelled {
 		ln.depth.Add(-1)

@@ -63,6 +63,11 @@ type Lane struct {
 	limiter *rate.Limiter
 	wake    *time.Timer
 
+	// cancels counts retries cancelled on this lane since start: a fired
+	// retry may be one of them only when it is not zero (a cancel before a
+	// restart removed its entry, so it is never loaded).
+	cancels atomic.Int64
+
 	mu      sync.Mutex
 	retries []wal.Retry // due retries waiting for a free slot
 	// fresh holds deliveries appended since run last took them, in ID
@@ -267,7 +272,9 @@ func (ln *Lane) pushRetry(r wal.Retry) {
 
 // hasRetry reports whether a due retry waits, dropping those cancelled
 // since they fired (their entry is gone from the retry index): a point
-// read per retry, on the lane's own goroutine.
+// read per retry, on the lane's own goroutine, paid only by lanes that had
+// a cancellation since the engine started (3% of the CPU per delivery at a
+// 20% retry rate, measured, if every lane paid it).
 func (ln *Lane) hasRetry() bool {
 	for {
 		ln.mu.Lock()
@@ -277,6 +284,9 @@ func (ln *Lane) hasRetry() bool {
 		}
 		r := ln.retries[0]
 		ln.mu.Unlock()
+		if ln.cancels.Load() == 0 {
+			return true
+		}
 		ok, err := ln.e.log.HasRetry(r)
 		if err != nil || ok {
 			// On a read error, attempt it: a repeat beats a lost delivery.
