@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"hookline/httpout"
+)
+
+// laneConfig is an endpoint's config with what is derived from it; a new one
+// replaces the old on update, so attempts in flight keep a consistent view.
+type laneConfig struct {
+	ep       Endpoint
+	schedule []time.Duration
+	signers  sync.Pool // *httpout.Signer for ep.Secret and ep.PreviousSecrets
+	// signUntil (unix ns) is when the first of ep.PreviousSecrets expires;
+	// MaxInt64 when there are none. From then on the signers would still
+	// sign with it, so attempts sign with expired.cfg instead, built once
+	// by the first of them (see withoutExpiredSecrets).
+	signUntil int64
+	expired   struct {
+		once sync.Once
+		cfg  *laneConfig
+	}
+}
+
+// laneConfig derives the lane config of ep. It first drops ep's previous
+// secrets that have expired, so the record written next is without them.
+func (e *Engine) laneConfig(ep *Endpoint) (*laneConfig, error) {
+	key, err := httpout.ParseSecret(ep.Secret)
+	if err != nil {
+		return nil, invalid("invalid_secret", "%s", err)
+	}
+	ep.PreviousSecrets = unexpiredSecrets(ep.PreviousSecrets, time.Now())
+	keys := [][]byte{key}
+	cfg := &laneConfig{ep: *ep, schedule: e.opts.RetrySchedule, signUntil: math.MaxInt64}
+	for _, p := range ep.PreviousSecrets {
+		k, err := httpout.ParseSecret(p.Secret)
+		if err != nil {
+			return nil, invalid("invalid_secret", "previous secret: %s", err)
+		}
+		keys = append(keys, k)
+		cfg.signUntil = min(cfg.signUntil, p.ExpiresAt.UnixNano())
+	}
+	if len(ep.RetrySchedule) > 0 {
+		if cfg.schedule, err = parseDelays(ep.RetrySchedule); err != nil {
+			return nil, invalid("invalid_retry_schedule", "%s", err)
+		}
+	}
+	cfg.signers.New = func() any { return httpout.NewSigner(keys...) }
+	return cfg, nil
+}
+
+// withoutExpiredSecrets returns the config to sign with at now, which is at
+// or past c.signUntil: c without the previous secrets expired by then. The
+// lane takes it too, unless its config changed meanwhile, so only the first
+// attempt past an expiry builds it. Nothing is written: the record loses
+// the expired secrets at its next write (see Engine.laneConfig).
+func (ln *Lane) withoutExpiredSecrets(c *laneConfig, now time.Time) *laneConfig {
+	for now.UnixNano() >= c.signUntil {
+		c.expired.once.Do(func() {
+			ep := c.ep
+			// Pruned at now, not only at laneConfig's clock read: were the
+			// clock stepped back, next would keep the expired secret and
+			// this loop would not end.
+			ep.PreviousSecrets = unexpiredSecrets(ep.PreviousSecrets, now)
+			next, err := ln.e.laneConfig(&ep)
+			if err != nil {
+				panic("BUG: a valid endpoint config became invalid by dropping expired secrets: " + err.Error())
+			}
+			c.expired.cfg = next
+		})
+		next := c.expired.cfg
+		ln.cfg.CompareAndSwap(c, next)
+		c = next
+	}
+	return c
+}
+
+func (c *laneConfig) view() Endpoint {
+	v := c.ep
+	v.Secret = ""
+	v.PreviousSecrets = nil
+	v.PreviousSecretExpiresAt = lastExpiry(unexpiredSecrets(c.ep.PreviousSecrets, time.Now()))
+	v.EventTypes = slices.Clone(v.EventTypes)
+	v.RetrySchedule = slices.Clone(v.RetrySchedule)
+	return v
+}
