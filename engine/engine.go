@@ -123,6 +123,8 @@ type tenantState struct {
 	t Tenant
 	// lanes is replaced, never mutated, so Publish can use it after unlocking.
 	lanes []*Lane
+	// types is the event-type catalogue, replaced, never mutated.
+	types map[string]*eventTypeEntry
 }
 
 // New loads tenants and endpoints from log and starts their lanes and the
@@ -196,6 +198,9 @@ func (e *Engine) load() error {
 	})
 	if err != nil {
 		return fmt.Errorf("cannot load endpoints: %w", err)
+	}
+	if err := e.loadEventTypes(); err != nil {
+		return fmt.Errorf("cannot load event types: %w", err)
 	}
 	return nil
 }
@@ -278,6 +283,10 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	if ts == nil {
 		e.cfgMu.RUnlock()
 		return notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if err := validatePayloads(ts, evs); err != nil {
+		e.cfgMu.RUnlock()
+		return err
 	}
 	for i := range evs {
 		for _, ln := range ts.lanes {

@@ -22,10 +22,11 @@ const (
 	routeDeliveries
 	routeEndpointTest
 	routeAudit
+	routeEventTypes
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

@@ -262,6 +262,15 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeEndpoint
 	}
+	if typ, ok := strings.CutPrefix(sub, "event-types"); ok && (typ == "" || typ[0] == '/') {
+		typ = strings.TrimPrefix(typ, "/")
+		if strings.Contains(typ, "/") {
+			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
+		} else {
+			s.eventTypes(ctx, tenant, typ, method)
+		}
+		return routeEventTypes
+	}
 	if sub == "audit" {
 		if method != "GET" {
 			methodNotAllowed(ctx, "GET")

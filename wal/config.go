@@ -33,6 +33,8 @@ func (l *Log) DeleteTenant(id string) error {
 	_ = b.Delete(tenantKey(nil, id), nil)
 	idem := idempotencyKey(nil, id, "")
 	_ = b.DeleteRange(idem, prefixEnd(idem), nil)
+	types := eventTypeKey(id, "")
+	_ = b.DeleteRange(types, prefixEnd(types), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
 	}

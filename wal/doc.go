@@ -20,6 +20,7 @@
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
 //	l <id>                                -> audit record (JSON, owned by the engine)
+//	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
 //
 // A replay queues a finished delivery again: a retry entry, plus a
 // placeholder attempt record (outcome q) at the number of the attempt to

@@ -1,0 +1,38 @@
+package engine_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"hookline/engine"
+	"hookline/wal"
+)
+
+// TestEventTypesSurviveRestart: the catalogue and its schemas are loaded at
+// start-up; deleting the tenant deletes its catalogue.
+func TestEventTypesSurviveRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	_, created, err := h.e.PutEventType("acme", engine.EventTypeInput{Type: ptr("a.b"), Schema: json.RawMessage(`{"type":"object","required":["id"]}`)})
+	require_NoError(t, err)
+	require_True(t, created, "a new type not reported as created")
+	h.stop(5 * time.Second)
+	h.start()
+	res := make([]wal.AppendResult, 1)
+	err = h.e.Publish("acme", []engine.PublishEvent{{Type: "a.b", Payload: []byte(`{}`)}}, res)
+	require_ErrorCode(t, err, engine.KindInvalid, "schema_violation")
+	require_NoError(t, h.e.Publish("acme", []engine.PublishEvent{{Type: "a.b", Payload: []byte(`{"id":1}`)}}, res))
+
+	require_NoError(t, h.e.DeleteTenant("acme"))
+	h.tenant("acme")
+	types, err := h.e.ListEventTypes("acme", "", 10)
+	require_NoError(t, err)
+	require_Equal(t, len(types), 0)
+	h.stop(5 * time.Second)
+	h.start()
+	types, err = h.e.ListEventTypes("acme", "", 10)
+	require_NoError(t, err)
+	require_Equal(t, len(types), 0)
+}
