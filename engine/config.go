@@ -122,7 +122,10 @@ func (e *Engine) DeleteTenant(id string) error {
 		}
 		delete(e.lanes, ln.id)
 	}
-	err := e.log.DeleteTenant(id)
+	err := e.deleteTenantKeysLocked(id)
+	if err == nil {
+		err = e.log.DeleteTenant(id)
+	}
 	lanes := ts.lanes
 	ts.lanes = nil
 	if err == nil {

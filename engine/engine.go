@@ -113,6 +113,7 @@ type Engine struct {
 	cfgMu   sync.RWMutex
 	tenants map[string]*tenantState
 	lanes   map[wal.ID]*Lane
+	apiKeys map[[32]byte]*apiKeyEntry // by the key's SHA-256
 
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
@@ -139,6 +140,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		m:       newMetrics(opts.Metrics),
 		tenants: make(map[string]*tenantState),
 		lanes:   make(map[wal.ID]*Lane),
+		apiKeys: make(map[[32]byte]*apiKeyEntry),
 	}
 	e.workers.New = func() any { return new(worker) }
 	if err := e.load(); err != nil {
@@ -201,6 +203,9 @@ func (e *Engine) load() error {
 	}
 	if err := e.loadEventTypes(); err != nil {
 		return fmt.Errorf("cannot load event types: %w", err)
+	}
+	if err := e.loadAPIKeys(); err != nil {
+		return fmt.Errorf("cannot load API keys: %w", err)
 	}
 	return nil
 }

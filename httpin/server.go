@@ -168,14 +168,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 	}
 	if strings.HasPrefix(path, "/debug/pprof/") {
 		// Profiles reveal internals and cost CPU: only for the operator.
-		if s.authorized(ctx) {
+		if s.adminOnly(ctx) {
 			pprofhandler.PprofHandler(ctx)
 		}
 		return routeOther
 	}
 	if path == "/v1/audit" {
 		switch {
-		case !s.authorized(ctx):
+		case !s.adminOnly(ctx):
 		case string(ctx.Method()) != "GET":
 			methodNotAllowed(ctx, "GET")
 		default:
@@ -188,11 +188,20 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
 		return routeOther
 	}
-	if !s.authorized(ctx) {
+	p, ok := s.authenticate(ctx)
+	if !ok {
 		return routeOther
 	}
 	tenant, sub, _ := strings.Cut(strings.Trim(rest, "/"), "/")
 	method := string(ctx.Method())
+	if !p.admin && !tenantKeyAllows(p, tenant, sub, method) {
+		forbidden(ctx)
+		return routeOther
+	}
+	if keys, ok := strings.CutPrefix(sub, "api-keys"); ok && (keys == "" || keys[0] == '/') {
+		s.apiKeys(ctx, tenant, strings.TrimPrefix(keys, "/"), method)
+		return routeTenant
+	}
 	switch {
 	case tenant == "":
 		switch method {
@@ -342,20 +351,83 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
 }
 
-// authorized checks the bearer token in constant time, answering 401 itself
-// when it is missing or wrong.
-func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+// principal is who a request acts as: the operator (admin token) or a
+// tenant API key.
+type principal struct {
+	admin  bool
+	tenant string // the key's tenant
+	actor  string // "admin" or the key's id
+}
+
+// authenticate accepts the admin token (compared in constant time) or a
+// tenant API key, answering 401 itself when the token is missing or wrong.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
+	if s.authorized(ctx, false) {
+		return principal{admin: true, actor: adminActor}, true
+	}
+	token := bearer(ctx)
+	if k, ok := s.e.AuthenticateKey(token); ok && len(token) > 0 {
+		return principal{tenant: k.Tenant, actor: k.ID}, true
+	}
+	s.authorized(ctx, true)
+	return principal{}, false
+}
+
+// adminOnly lets only the admin token through: 401 without a valid token,
+// 403 for a tenant key.
+func (s *Server) adminOnly(ctx *fasthttp.RequestCtx) bool {
+	p, ok := s.authenticate(ctx)
+	if ok && !p.admin {
+		forbidden(ctx)
+		return false
+	}
+	return ok
+}
+
+// tenantKeyAllows is what a tenant key may do: publish to its own tenant and
+// read its data, but not manage it (endpoints, keys, catalogue, replays)
+// and not read the audit log.
+func tenantKeyAllows(p principal, tenant, sub, method string) bool {
+	if tenant == "" || tenant != p.tenant || strings.HasPrefix(sub, "api-keys") || sub == "audit" {
+		return false
+	}
+	if method == "GET" {
+		return true
+	}
+	return method == "POST" && (sub == "events" || sub == "events/batch")
+}
+
+func forbidden(ctx *fasthttp.RequestCtx) {
+	writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this key may not do that: tenant keys publish to and read their own tenant only")
+}
+
+func bearer(ctx *fasthttp.RequestCtx) []byte {
+	h := ctx.Request.Header.Peek("Authorization")
+	const prefix = "Bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) {
+		return nil
+	}
+	return h[len(prefix):]
+}
+
+// authorized checks the admin token in constant time; with answer, it
+// writes the 401 when the token is missing or wrong.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx, answer bool) bool {
 	h := ctx.Request.Header.Peek("Authorization")
 	const prefix = "Bearer "
 	if len(h) == 0 {
-		writeError(ctx, fasthttp.StatusUnauthorized, "missing_token", "an Authorization: Bearer <token> header is required")
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline"`)
+		if answer {
+			writeError(ctx, fasthttp.StatusUnauthorized, "missing_token", "an Authorization: Bearer <token> header is required")
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline"`)
+		}
 		return false
 	}
 	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) ||
 		subtle.ConstantTimeCompare(h[len(prefix):], s.token) != 1 {
-		writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the bearer token is not valid")
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
+		if answer {
+			writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the bearer token is not valid")
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
+		}
 		return false
 	}
 	return true

@@ -21,6 +21,7 @@
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
 //	l <id>                                -> audit record (JSON, owned by the engine)
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
+//	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by the engine; never the key)
 //
 // A replay queues a finished delivery again: a retry entry, plus a
 // placeholder attempt record (outcome q) at the number of the attempt to
