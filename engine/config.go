@@ -198,6 +198,10 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 			}
 			return invalid("invalid_url", "%s", err)
 		}
+		if ep.URL != "" && u != ep.URL {
+			prev := PreviousURL{URL: ep.URL, Until: time.Now().UTC()}
+			ep.PreviousURLs = append([]PreviousURL{prev}, ep.PreviousURLs[:min(len(ep.PreviousURLs), maxPreviousURLs-1)]...)
+		}
 		ep.URL = u
 	}
 	if in.Description != nil {

@@ -37,6 +37,7 @@ type Delivery struct {
 type Attempt struct {
 	Attempt       int        `json:"attempt"`
 	At            time.Time  `json:"at"`
+	URL           string     `json:"url,omitempty"`
 	Outcome       string     `json:"outcome"` // succeeded, retry, dead, replay_queued
 	Status        int        `json:"status,omitempty"`
 	ErrorClass    string     `json:"error_class,omitempty"`
@@ -200,8 +201,12 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 		return Delivery{}, err
 	}
 	v := deliveryView(ln, &found, string(typ))
+	ep := ln.config().ep
 	err = e.log.ScanAttempts(ln.id, ev, func(a *wal.Attempt) error {
 		av := attemptView(a)
+		if a.Outcome != wal.OutcomeQueued && a.Outcome != wal.OutcomeCancelled {
+			av.URL = ep.urlAt(av.At)
+		}
 		av.ResponseBody = string(a.Response)
 		v.AttemptLog = append(v.AttemptLog, av)
 		return nil

@@ -134,3 +134,30 @@ func TestDeliveryLog(t *testing.T) {
 	_, err = h.e.GetDelivery("acme", ep.ID, "evt_nope")
 	require_ErrorCode(t, err, engine.KindNotFound, "delivery_not_found")
 }
+
+// TestAttemptLogNamesTheURL: each attempt shows the URL it went to, also
+// after the endpoint's URL changed.
+func TestAttemptLogNamesTheURL(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.RetrySchedule = []time.Duration{200 * time.Millisecond}
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	old := newReceiver(t, recvConfig{replies: []reply{{status: 503}}})
+	next := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(old.URL())})
+	ev := engine.FormatEventID(h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID)
+	waitFor(t, 5*time.Second, "the first attempt", func() bool { return h.counts().Retries == 1 })
+	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{URL: ptr(next.URL())})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "the retry at the new URL", func() bool { return next.count() == 1 })
+	var d engine.Delivery
+	waitFor(t, 5*time.Second, "two logged attempts", func() bool {
+		d, err = h.e.GetDelivery("acme", ep.ID, ev)
+		return err == nil && len(d.AttemptLog) == 2
+	})
+	require_Equal(t, d.AttemptLog[0].URL, old.URL())
+	require_Equal(t, d.AttemptLog[1].URL, next.URL())
+	v := h.get(ep)
+	require_True(t, v.PreviousURLs == nil, "the API shows previous URLs: %+v", v.PreviousURLs)
+}

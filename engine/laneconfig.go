@@ -83,6 +83,7 @@ func (c *laneConfig) view() Endpoint {
 	v := c.ep
 	v.Secret = ""
 	v.PreviousSecrets = nil
+	v.PreviousURLs = nil
 	v.PreviousSecretExpiresAt = lastExpiry(unexpiredSecrets(c.ep.PreviousSecrets, time.Now()))
 	v.EventTypes = slices.Clone(v.EventTypes)
 	v.RetrySchedule = slices.Clone(v.RetrySchedule)

@@ -77,6 +77,33 @@ type Endpoint struct {
 	// PreviousSecretExpiresAt is when the last previous secret stops
 	// signing; shown by the API (derived from PreviousSecrets), not stored.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	// PreviousURLs are the URLs the endpoint had before, newest first, each
+	// with when it stopped being used (at most maxPreviousURLs): the attempt
+	// log names the URL of each attempt from them without storing it per
+	// attempt. Stored, not shown.
+	PreviousURLs []PreviousURL `json:"previous_urls,omitempty"`
+}
+
+// PreviousURL is a URL the endpoint delivered to until Until.
+type PreviousURL struct {
+	URL   string    `json:"url"`
+	Until time.Time `json:"until"`
+}
+
+const maxPreviousURLs = 20
+
+// urlAt returns the URL the endpoint delivered to at t.
+func (ep *Endpoint) urlAt(t time.Time) string {
+	url := ep.URL
+	for _, p := range ep.PreviousURLs { // newest first
+		if t.Before(p.Until) {
+			url = p.URL
+		} else {
+			break
+		}
+	}
+	return url
 }
 
 // PreviousSecret is a rotated-out secret still signing until ExpiresAt.
