@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"hookline/wal"
@@ -43,8 +44,11 @@ type Attempt struct {
 	ErrorClass    string     `json:"error_class,omitempty"`
 	LatencyMs     float64    `json:"latency_ms"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
-	// ResponseBody is the first bytes of the answer (GetDelivery only).
-	ResponseBody string `json:"response_body,omitempty"`
+	// ResponseHeaders are the logged headers of a failed attempt's answer
+	// (Content-Type, Retry-After, Location, X-Request-Id), and ResponseBody
+	// its first bytes (GetDelivery only).
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
 }
 
 // Listing bounds: a filter that matches little must not walk the whole log.
@@ -208,6 +212,14 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 			av.URL = ep.urlAt(av.At)
 		}
 		av.ResponseBody = string(a.Response)
+		for line := range strings.SplitSeq(string(a.Headers), "\n") {
+			if name, value, ok := strings.Cut(line, ": "); ok {
+				if av.ResponseHeaders == nil {
+					av.ResponseHeaders = map[string]string{}
+				}
+				av.ResponseHeaders[name] = value
+			}
+		}
 		v.AttemptLog = append(v.AttemptLog, av)
 		return nil
 	})

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestDeliveryLog(t *testing.T) {
 	h.tenant("acme")
 	// One request at a time: the replies go to the events in publish order.
 	rc := newReceiver(t, recvConfig{replies: []reply{
-		{status: 200, body: "first"}, {status: 503, body: "busy"}, {status: 404, body: "no such hook"}, {status: 200}, {status: 200},
+		{status: 200, body: "first"}, {status: 503, body: "busy", retryAfter: "120"}, {status: 404, body: "no such hook"}, {status: 200}, {status: 200},
 	}})
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
 	other := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: ptr([]string{"nothing"})})
@@ -111,6 +112,11 @@ func TestDeliveryLog(t *testing.T) {
 	require_Equal(t, len(d.AttemptLog), 1)
 	require_Equal(t, d.AttemptLog[0].Status, http.StatusServiceUnavailable)
 	require_Equal(t, d.AttemptLog[0].ResponseBody, "busy")
+	require_Equal(t, d.AttemptLog[0].ResponseHeaders["Retry-After"], "120")
+	require_True(t, strings.HasPrefix(d.AttemptLog[0].ResponseHeaders["Content-Type"], "text/plain"), "headers %v", d.AttemptLog[0].ResponseHeaders)
+	ok, err := h.e.GetDelivery("acme", ep.ID, id(0))
+	require_NoError(t, err)
+	require_True(t, ok.AttemptLog[0].ResponseHeaders == nil, "a success keeps headers: %v", ok.AttemptLog[0].ResponseHeaders)
 	require_Equal(t, d.EventType, "invoice.failed")
 
 	// The other endpoint has none of them.

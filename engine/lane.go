@@ -429,11 +429,17 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.Status, a.ErrClass = res.Status, res.ErrClass
 	a.LatencyUs = res.Latency.Microseconds()
 	a.Response = res.Body
+	a.Headers = nil
 	var oc outcome
 	verdict := classify(res)
 	circuitResult = nil
 	if verdict == verdictRetry {
 		circuitResult = errAttemptFailed
+	}
+	if verdict != verdictSuccess {
+		// Headers explain failures; for successes they would only add
+		// bytes to every record.
+		a.Headers = res.Headers
 	}
 	switch verdict {
 	case verdictSuccess:

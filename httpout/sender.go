@@ -182,6 +182,31 @@ type Result struct {
 	// Body holds the first CaptureBytes of the response body.
 	Body        []byte
 	ContentType string
+	// Headers holds the safe subset of the response's headers (see
+	// loggedHeaders) as "Name: value" lines, for the attempt log.
+	Headers []byte
+}
+
+// loggedHeaders are the response headers worth keeping with an attempt:
+// they explain a failure (where a redirect pointed, how long to wait, what
+// the body is, the receiver's request id) and carry no credentials.
+var loggedHeaders = []string{"Content-Type", "Retry-After", "Location", "X-Request-Id"}
+
+// maxLoggedHeaderValue caps each kept header value.
+const maxLoggedHeaderValue = 256
+
+func appendLoggedHeaders(dst []byte, h *fasthttp.ResponseHeader) []byte {
+	for _, name := range loggedHeaders {
+		v := h.Peek(name)
+		if len(v) == 0 {
+			continue
+		}
+		dst = append(dst, name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, v[:min(len(v), maxLoggedHeaderValue)]...)
+		dst = append(dst, '\n')
+	}
+	return dst
 }
 
 // setContentType stores b without allocating when it equals the previous
@@ -208,6 +233,7 @@ func (s *Sender) Send(req *Request, res *Result) {
 	start := time.Now()
 	res.Status, res.ErrClass, res.Err, res.RetryAfter = 0, "", nil, 0
 	res.Body = res.Body[:0]
+	res.Headers = res.Headers[:0]
 
 	freq := fasthttp.AcquireRequest()
 	fresp := fasthttp.AcquireResponse()
@@ -222,6 +248,7 @@ func (s *Sender) Send(req *Request, res *Result) {
 		res.Status = fresp.StatusCode()
 		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency))
 		res.setContentType(fresp.Header.ContentType())
+		res.Headers = appendLoggedHeaders(res.Headers, &fresp.Header)
 	}
 	// It is forbidden to access freq and fresp after returning them to the
 	// pool; nothing in res points into them.

@@ -11,6 +11,7 @@ func attemptSeeds() [][]byte {
 		{TimeMs: 1_700_000_000_000, Attempt: 1, Outcome: OutcomeSuccess, Status: 200, LatencyUs: 1234, Response: []byte("HTTP/1.1 200 OK\r\n")},
 		{TimeMs: 1_700_000_000_001, Attempt: 7, Outcome: OutcomeRetry, ErrClass: "timeout", LatencyUs: 30_000_000, NextMs: 1_700_000_060_000},
 		{TimeMs: -1, Attempt: 65535, Outcome: OutcomeDead, Status: 599, ErrClass: "ssrf", LatencyUs: -1, NextMs: -1, Response: bytes.Repeat([]byte{0xff}, 100)},
+		{TimeMs: 2, Attempt: 3, Outcome: OutcomeRetry, Status: 429, Headers: []byte("Retry-After: 5\n"), Response: []byte("slow down")},
 	}
 	var seeds [][]byte
 	for i := range as {
@@ -32,6 +33,21 @@ func TestDecodeAttemptRoundTrip(t *testing.T) {
 	f(Attempt{})
 	f(Attempt{TimeMs: 1, Attempt: 2, Outcome: OutcomeRetry, Status: 503, ErrClass: "dns", LatencyUs: 4, NextMs: 5, Response: []byte("x")})
 	f(Attempt{TimeMs: -5, Attempt: 1 << 20, Outcome: OutcomeDead, LatencyUs: -7, NextMs: -8})
+	f(Attempt{TimeMs: 9, Attempt: 1, Outcome: OutcomeDead, Status: 301, Headers: []byte("Location: https://x/\nContent-Type: text/html\n"), Response: []byte("moved")})
+}
+
+// TestDecodeAttemptVersion1: records written before headers were logged
+// still decode, with no headers.
+func TestDecodeAttemptVersion1(t *testing.T) {
+	rec := appendAttempt(nil, &Attempt{TimeMs: 1, Attempt: 1, Outcome: OutcomeSuccess, Status: 200, Response: []byte("ok")})
+	// Version 1: the same fields without the headers' length.
+	v1 := append([]byte{recordVersion}, rec[1:len(rec)-len("ok")-1]...)
+	v1 = append(v1, "ok"...)
+	var a Attempt
+	require_NoError(t, DecodeAttempt(v1, &a))
+	require_Equal(t, a.Status, 200)
+	require_Equal(t, string(a.Response), "ok")
+	require_True(t, a.Headers == nil, "a version 1 record has headers %q", a.Headers)
 }
 
 func TestDecodeAttemptTruncated(t *testing.T) {

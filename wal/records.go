@@ -123,25 +123,34 @@ type Attempt struct {
 	ErrClass  string // "" with a response; timeout, refused, dns, tls, ssrf, network
 	LatencyUs int64
 	NextMs    int64 // when the next attempt is due, 0 if none
-	Response  []byte
+	// Headers are the response's logged headers ("Name: value" lines); the
+	// engine keeps them for failures only.
+	Headers  []byte
+	Response []byte
 }
 
+// attemptVersion2 adds Headers; version 1 records have none.
+const attemptVersion2 = 2
+
 func appendAttempt(dst []byte, a *Attempt) []byte {
-	dst = append(dst, recordVersion, a.Outcome)
+	dst = append(dst, attemptVersion2, a.Outcome)
 	dst = binary.AppendUvarint(dst, uint64(a.TimeMs))
 	dst = binary.AppendUvarint(dst, uint64(a.Attempt))
 	dst = binary.AppendUvarint(dst, uint64(a.Status))
 	dst = appendString(dst, a.ErrClass)
 	dst = binary.AppendUvarint(dst, uint64(a.LatencyUs))
 	dst = binary.AppendUvarint(dst, uint64(a.NextMs))
+	dst = binary.AppendUvarint(dst, uint64(len(a.Headers)))
+	dst = append(dst, a.Headers...)
 	return append(dst, a.Response...)
 }
 
 // DecodeAttempt decodes an attempt record; Response aliases src.
 func DecodeAttempt(src []byte, a *Attempt) error {
-	if len(src) < 2 || src[0] != recordVersion {
+	if len(src) < 2 || src[0] != recordVersion && src[0] != attemptVersion2 {
 		return fmt.Errorf("%w: attempt record version %v", errCorrupt, firstByte(src))
 	}
+	version := src[0]
 	a.Outcome = src[1]
 	src = src[2:]
 	var vals [3]uint64
@@ -167,6 +176,17 @@ func DecodeAttempt(src []byte, a *Attempt) error {
 		}
 		*dst = int64(v)
 		src = src[n:]
+	}
+	a.Headers = nil
+	if version == attemptVersion2 {
+		h, rest, ok := readBytes(src)
+		if !ok {
+			return fmt.Errorf("%w: attempt headers", errCorrupt)
+		}
+		if len(h) > 0 {
+			a.Headers = h
+		}
+		src = rest
 	}
 	a.Response = src
 	return nil
