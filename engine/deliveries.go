@@ -51,6 +51,10 @@ type Attempt struct {
 	ResponseBody    string            `json:"response_body,omitempty"`
 }
 
+// statusInFlight is a pending or retrying delivery whose attempt is under
+// way: only the engine knows it, the wal's keys do not.
+const statusInFlight = "in_flight"
+
 // Listing bounds: a filter that matches little must not walk the whole log.
 const (
 	maxDeliveryPage = 1000
@@ -172,6 +176,9 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 		EventType:  typ,
 		Status:     d.Status,
 		Attempts:   d.Attempts,
+	}
+	if (d.Status == wal.StatusPending || d.Status == wal.StatusRetrying) && ln.isInFlight(d.Event) {
+		v.Status = statusInFlight
 	}
 	if d.Attempts > 0 {
 		a := attemptView(&d.Last)

@@ -167,3 +167,27 @@ func TestAttemptLogNamesTheURL(t *testing.T) {
 	v := h.get(ep)
 	require_True(t, v.PreviousURLs == nil, "the API shows previous URLs: %+v", v.PreviousURLs)
 }
+
+// TestDeliveryInFlight: a delivery whose attempt is under way lists as
+// in_flight, then as what its outcome made it.
+func TestDeliveryInFlight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{blocked: true})
+	t.Cleanup(rc.release)
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	ev := engine.FormatEventID(h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID)
+	waitFor(t, 5*time.Second, "the request to arrive", func() bool { return rc.count() == 1 })
+	ds, _, err := h.e.ListDeliveries("acme", ep.ID, engine.DeliveryFilter{Limit: 10})
+	require_NoError(t, err)
+	require_Equal(t, ds[0].Status, "in_flight")
+	d, err := h.e.GetDelivery("acme", ep.ID, ev)
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "in_flight")
+	rc.release()
+	waitFor(t, 5*time.Second, "the delivery to succeed", func() bool {
+		d, err := h.e.GetDelivery("acme", ep.ID, ev)
+		return err == nil && d.Status == "succeeded"
+	})
+}

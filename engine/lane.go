@@ -61,6 +61,12 @@ type Lane struct {
 	limiter *rate.Limiter
 	wake    *time.Timer
 
+	// inFlight holds the events with an attempt under way (at most
+	// max_in_flight), for the delivery log's in_flight status; its own lock
+	// keeps it off the path of offers and retries.
+	inFlightMu sync.Mutex
+	inFlight   map[wal.ID]struct{}
+
 	// cancels counts retries cancelled on this lane since start: a fired
 	// retry may be one of them only when it is not zero (a cancel before a
 	// restart removed its entry, so it is never loaded).
@@ -92,12 +98,13 @@ func (ln *Lane) view() Endpoint {
 
 func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
 	ln := &Lane{
-		e:      e,
-		id:     id,
-		kickCh: make(chan struct{}, 1),
-		doneCh: make(chan struct{}, maxInFlightLimit),
-		stopCh: make(chan struct{}),
-		exited: make(chan struct{}),
+		e:        e,
+		id:       id,
+		kickCh:   make(chan struct{}, 1),
+		inFlight: make(map[wal.ID]struct{}),
+		doneCh:   make(chan struct{}, maxInFlightLimit),
+		stopCh:   make(chan struct{}),
+		exited:   make(chan struct{}),
 	}
 	ln.cfg.Store(cfg)
 	ln.resetCircuit()
@@ -374,11 +381,25 @@ type worker struct {
 
 func (ln *Lane) dispatch(cfg *laneConfig, it attemptItem) {
 	ln.e.m.inFlight.Inc()
+	ln.inFlightMu.Lock()
+	ln.inFlight[it.ev] = struct{}{}
+	ln.inFlightMu.Unlock()
 	ln.e.attempts.run(attemptTask{ln: ln, cfg: cfg, it: it})
+}
+
+// isInFlight reports whether an attempt of event ev is under way.
+func (ln *Lane) isInFlight(ev wal.ID) bool {
+	ln.inFlightMu.Lock()
+	defer ln.inFlightMu.Unlock()
+	_, ok := ln.inFlight[ev]
+	return ok
 }
 
 func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	defer func() {
+		ln.inFlightMu.Lock()
+		delete(ln.inFlight, it.ev)
+		ln.inFlightMu.Unlock()
 		ln.e.m.inFlight.Dec()
 		ln.doneCh <- struct{}{}
 	}()
