@@ -192,20 +192,9 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 
 // GetDelivery returns one delivery with its whole attempt log.
 func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
-	ln, err := e.laneOf(tenant, epID)
+	ln, ev, found, err := e.findDelivery(tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
-	}
-	ev, ok := parseEventID(eventID)
-	if !ok {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
-	}
-	found, ok, err := e.deliveryOf(ln, ev)
-	if err != nil {
-		return Delivery{}, err
-	}
-	if !ok {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	typ, err := e.log.EventType(ev, nil)
 	if err != nil && !errors.Is(err, wal.ErrNotFound) {
@@ -233,6 +222,27 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 	return v, err
 }
 
+// findDelivery resolves the endpoint and event of a delivery request and
+// reads the delivery, answering not-found errors the API shows.
+func (e *Engine) findDelivery(tenant, epID, eventID string) (*Lane, wal.ID, wal.Delivery, error) {
+	ln, err := e.laneOf(tenant, epID)
+	if err != nil {
+		return nil, wal.ID{}, wal.Delivery{}, err
+	}
+	ev, ok := parseEventID(eventID)
+	if !ok {
+		return nil, wal.ID{}, wal.Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	d, found, err := e.deliveryOf(ln, ev)
+	if err != nil {
+		return nil, wal.ID{}, wal.Delivery{}, err
+	}
+	if !found {
+		return nil, wal.ID{}, wal.Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	}
+	return ln, ev, d, nil
+}
+
 func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 	e.cfgMu.RLock()
 	defer e.cfgMu.RUnlock()
@@ -252,24 +262,13 @@ func parseEventID(s string) (wal.ID, bool) {
 // of the retry schedule, if any is left. A delivery still waiting for an
 // attempt is refused: it will be made anyway.
 func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) {
-	ln, err := e.laneOf(tenant, epID)
-	if err != nil {
-		return Delivery{}, err
-	}
-	ev, ok := parseEventID(eventID)
-	if !ok {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
-	}
-	// One replay at a time: the status check and the write must not
-	// interleave with another replay of the same delivery.
+	// One replay or cancel at a time: the status check and the write must
+	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
 	defer e.replayMu.Unlock()
-	d, found, err := e.deliveryOf(ln, ev)
+	ln, ev, d, err := e.findDelivery(tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
-	}
-	if !found {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
 		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
@@ -293,22 +292,13 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 // attempted again (a replay can still send it). An attempt already under
 // way when the cancel comes is not stopped; its outcome is recorded.
 func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) {
-	ln, err := e.laneOf(tenant, epID)
-	if err != nil {
-		return Delivery{}, err
-	}
-	ev, ok := parseEventID(eventID)
-	if !ok {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
-	}
+	// One replay or cancel at a time: the status check and the write must
+	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
 	defer e.replayMu.Unlock()
-	d, found, err := e.deliveryOf(ln, ev)
+	ln, ev, d, err := e.findDelivery(tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
-	}
-	if !found {
-		return Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	if d.Status != wal.StatusRetrying {
 		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)

@@ -429,12 +429,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 
 	w.msgID = it.ev.AppendString(append(w.msgID[:0], eventPrefix...))
 	msgID := string(w.msgID)
-	if now.UnixNano() >= cfg.signUntil {
-		cfg = ln.withoutExpiredSecrets(cfg, now)
-	}
-	signer := cfg.signers.Get().(*httpout.Signer)
-	w.sig = signer.AppendSignatures(w.sig[:0], msgID, now.Unix(), w.rec.Body)
-	cfg.signers.Put(signer)
+	cfg, w.sig = ln.sign(cfg, w.sig[:0], msgID, now, w.rec.Body)
 	req := httpout.Request{
 		URL:       cfg.ep.URL,
 		MsgID:     msgID,
@@ -450,17 +445,12 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.Status, a.ErrClass = res.Status, res.ErrClass
 	a.LatencyUs = res.Latency.Microseconds()
 	a.Response = res.Body
-	a.Headers = nil
+	a.Headers = res.Headers // only a failure's: httpout keeps none for 2xx
 	var oc outcome
 	verdict := classify(res)
 	circuitResult = nil
 	if verdict == verdictRetry {
 		circuitResult = errAttemptFailed
-	}
-	if verdict != verdictSuccess {
-		// Headers explain failures; for successes they would only add
-		// bytes to every record.
-		a.Headers = res.Headers
 	}
 	switch verdict {
 	case verdictSuccess:

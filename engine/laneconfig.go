@@ -89,3 +89,16 @@ func (c *laneConfig) view() Endpoint {
 	v.RetrySchedule = slices.Clone(v.RetrySchedule)
 	return v
 }
+
+// sign appends the webhook-signature value for one request at now, with
+// every secret valid then (never one whose overlap ended), and returns the
+// config it signed with, which the request must use too.
+func (ln *Lane) sign(cfg *laneConfig, dst []byte, msgID string, now time.Time, body []byte) (*laneConfig, []byte) {
+	if now.UnixNano() >= cfg.signUntil {
+		cfg = ln.withoutExpiredSecrets(cfg, now)
+	}
+	signer := cfg.signers.Get().(*httpout.Signer)
+	dst = signer.AppendSignatures(dst, msgID, now.Unix(), body)
+	cfg.signers.Put(signer)
+	return cfg, dst
+}

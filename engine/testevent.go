@@ -90,13 +90,7 @@ func (e *Engine) TestEndpoint(tenant, epID string, payload []byte) (TestResult, 
 	msgID := FormatEventID(id)
 
 	at := time.Now()
-	if at.UnixNano() >= cfg.signUntil {
-		// As an attempt does: never sign with a secret whose overlap ended.
-		cfg = ln.withoutExpiredSecrets(cfg, at)
-	}
-	signer := cfg.signers.Get().(*httpout.Signer)
-	sig := signer.AppendSignatures(nil, msgID, at.Unix(), body)
-	cfg.signers.Put(signer)
+	cfg, sig := ln.sign(cfg, nil, msgID, at, body)
 	req := httpout.Request{
 		URL:       cfg.ep.URL,
 		MsgID:     msgID,

@@ -182,7 +182,7 @@ type Result struct {
 	// Body holds the first CaptureBytes of the response body.
 	Body        []byte
 	ContentType string
-	// Headers holds the safe subset of the response's headers (see
+	// Headers holds the safe subset of a non-2xx response's headers (see
 	// loggedHeaders) as "Name: value" lines, for the attempt log.
 	Headers []byte
 }
@@ -248,7 +248,11 @@ func (s *Sender) Send(req *Request, res *Result) {
 		res.Status = fresp.StatusCode()
 		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency))
 		res.setContentType(fresp.Header.ContentType())
-		res.Headers = appendLoggedHeaders(res.Headers, &fresp.Header)
+		if res.Status < 200 || res.Status > 299 {
+			// Kept for answers that are not successes: their headers
+			// explain them, and a success's would only cost time here.
+			res.Headers = appendLoggedHeaders(res.Headers, &fresp.Header)
+		}
 	}
 	// It is forbidden to access freq and fresp after returning them to the
 	// pool; nothing in res points into them.
