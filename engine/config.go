@@ -135,6 +135,9 @@ func (e *Engine) DeleteTenant(id string) error {
 	for _, ln := range lanes {
 		ln.stop()
 	}
+	if err == nil {
+		e.forgetTenantJobs(id)
+	}
 	return err
 }
 

@@ -111,11 +111,7 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", f.Limit, maxDeliveryPage)
 	}
 	if !f.Since.IsZero() {
-		// The last possible ID of the millisecond before Since.
-		q.After = wal.IDAt(f.Since.UnixMilli() - 1)
-		for i := 6; i < 16; i++ {
-			q.After[i] = 0xff
-		}
+		q.After = lastIDBefore(f.Since)
 	}
 	if !f.Until.IsZero() {
 		q.Before = wal.IDAt(f.Until.UnixMilli())
@@ -273,19 +269,30 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
 		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
 	}
-	ln.recordMu.RLock()
-	defer ln.recordMu.RUnlock()
-	if ln.deleted.Load() {
-		return Delivery{}, notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
-	}
-	ln.depth.Add(1)
-	ln.retrying.Add(1)
-	if err := e.sched.replay(ln.id, ev, d.Attempts, time.Now().UnixMilli(), d.Status == wal.StatusDead); err != nil {
-		ln.depth.Add(-1)
-		ln.retrying.Add(-1)
+	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead); err != nil {
 		return Delivery{}, err
 	}
 	return e.GetDelivery(tenant, epID, eventID)
+}
+
+// requeue queues a delivery that has had attempts (or none, for a
+// backfill) for its next one, now, through the retry index: the lane's
+// queue cursor has moved past its event. The caller holds replayMu.
+func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead bool) error {
+	ln.recordMu.RLock()
+	defer ln.recordMu.RUnlock()
+	if ln.deleted.Load() {
+		cfg := ln.config()
+		return notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", cfg.ep.ID, cfg.ep.Tenant)
+	}
+	ln.depth.Add(1)
+	ln.retrying.Add(1)
+	if err := e.sched.replay(ln.id, ev, attempts, time.Now().UnixMilli(), wasDead); err != nil {
+		ln.depth.Add(-1)
+		ln.retrying.Add(-1)
+		return err
+	}
+	return nil
 }
 
 // CancelDelivery cancels the pending retry of a delivery: it will not be
@@ -303,7 +310,21 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if d.Status != wal.StatusRetrying {
 		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
 	}
+	cancelled, err := e.cancelRetry(ln, ev, &d)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !cancelled {
+		return Delivery{}, conflict("delivery_not_retrying", "the delivery's retry was attempted meanwhile")
+	}
+	return e.GetDelivery(tenant, epID, eventID)
+}
+
+// cancelRetry removes retrying delivery d's pending retry; false when it
+// was attempted meanwhile. The caller holds replayMu.
+func (e *Engine) cancelRetry(ln *Lane, ev wal.ID, d *wal.Delivery) (bool, error) {
 	ln.recordMu.RLock()
+	defer ln.recordMu.RUnlock()
 	// Counted before the entry goes, so the lane checks any retry that
 	// fires from here on.
 	ln.cancels.Add(1)
@@ -312,12 +333,5 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 		ln.depth.Add(-1)
 		ln.retrying.Add(-1)
 	}
-	ln.recordMu.RUnlock()
-	if err != nil {
-		return Delivery{}, err
-	}
-	if !cancelled {
-		return Delivery{}, conflict("delivery_not_retrying", "the delivery's retry was attempted meanwhile")
-	}
-	return e.GetDelivery(tenant, epID, eventID)
+	return cancelled, err
 }

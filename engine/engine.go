@@ -118,6 +118,7 @@ type Engine struct {
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
 	replayMu sync.Mutex
+	jobs     jobSet
 }
 
 type tenantState struct {
@@ -149,6 +150,9 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	if err := e.loadDepths(); err != nil {
 		return nil, err
 	}
+	if err := e.loadJobs(); err != nil {
+		return nil, fmt.Errorf("cannot load jobs: %w", err)
+	}
 	e.attempts = newAttemptWorkers()
 	e.recent = newRecentBodies(opts.RecentBodyBytes, opts.RecentBodyBytes/256)
 	log.SetAppendHook(e.onAppend)
@@ -161,6 +165,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		ln.start()
 	}
 	e.cfgMu.RUnlock()
+	e.startJobs()
 	return e, nil
 }
 
@@ -230,6 +235,7 @@ func (e *Engine) loadDepths() error {
 // ctx is done. Attempts not finished by then stay queued on disk and are made
 // again after a restart. The caller stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
+	e.stopJobs()
 	e.sched.stop()
 	e.stopPressureMonitor()
 	e.cfgMu.RLock()

@@ -288,6 +288,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeAudit
 	}
+	if jobs, ok := strings.CutPrefix(sub, "jobs"); ok && (jobs == "" || jobs[0] == '/') {
+		s.jobs(ctx, tenant, strings.TrimPrefix(jobs, "/"), method)
+		return routeJobs
+	}
 	if id, ok := strings.CutPrefix(sub, "events/"); ok && id != "batch" {
 		switch {
 		case id == "" || strings.Contains(id, "/"):
@@ -330,6 +334,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 				s.pauseEndpoint(ctx, tenant, id, action == "pause")
 			}
 			return routeEndpoint
+		}
+		if id != "" && (action == engine.JobReplay || action == engine.JobBackfill || action == engine.JobCancel) {
+			if method != "POST" {
+				methodNotAllowed(ctx, "POST")
+			} else {
+				s.createJob(ctx, tenant, id, action)
+			}
+			return routeJobs
 		}
 		if id != "" && action == "rotate-secret" {
 			if method != "POST" {

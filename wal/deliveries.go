@@ -218,19 +218,8 @@ func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) (ListRes
 			// Queued again after attempts: pending.
 			d.Status = StatusPending
 			qok = qi.Prev()
-		case d.Last.Outcome == OutcomeQueued:
-			// Replayed, waiting for its next attempt.
-			d.Status = StatusPending
-			d.Attempts--
-		case d.Last.Outcome == OutcomeCancelled:
-			d.Status = StatusCancelled
-			d.Attempts--
-		case d.Last.Outcome == OutcomeSuccess:
-			d.Status = StatusSucceeded
-		case d.Last.Outcome == OutcomeRetry:
-			d.Status = StatusRetrying
 		default:
-			d.Status = StatusDead
+			d.Status = statusOf(&d)
 		}
 		seek = append(append(seek[:0], kindAttempt), q.Endpoint[:]...)
 		seek = append(seek, aEv[:]...)
@@ -264,20 +253,9 @@ func (l *Log) EventType(id ID, dst []byte) ([]byte, error) {
 		return dst, fmt.Errorf("cannot read event %s: %w", id, err)
 	}
 	defer closer.Close()
-	if len(v) < 2 || v[0] != recordVersion {
-		return dst, fmt.Errorf("%w: event record version %v", errCorrupt, firstByte(v))
-	}
-	_, n := binary.Uvarint(v[2:])
-	if n <= 0 {
-		return dst, fmt.Errorf("%w: event time", errCorrupt)
-	}
-	_, rest, ok := readBytes(v[2+n:])
-	if !ok {
-		return dst, fmt.Errorf("%w: event tenant", errCorrupt)
-	}
-	typ, _, ok := readBytes(rest)
-	if !ok {
-		return dst, fmt.Errorf("%w: event type", errCorrupt)
+	_, typ, err := eventHead(v)
+	if err != nil {
+		return dst, err
 	}
 	return append(dst, typ...), nil
 }

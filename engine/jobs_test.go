@@ -1,0 +1,321 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"hookline/engine"
+)
+
+// failFirstN scripts a receiver that answers the first n requests with a
+// final failure (404: dead at once) and everything after with 200.
+func failFirstN(n int) recvConfig {
+	rs := make([]reply, n+1)
+	for i := range n {
+		rs[i] = reply{status: 404}
+	}
+	rs[n] = reply{status: 200}
+	return recvConfig{replies: rs}
+}
+
+func waitJob(t *testing.T, h *harness, tenant, id string, d time.Duration) engine.Job {
+	t.Helper()
+	var j engine.Job
+	waitFor(t, d, "job "+id+" to finish", func() bool {
+		var err error
+		j, err = h.e.GetJob(tenant, id)
+		require_NoError(t, err)
+		return j.State != engine.JobRunning
+	})
+	return j
+}
+
+// TestBulkReplay: a replay job sends again exactly the dead deliveries its
+// type filter selects, each once, at no more than its rate.
+func TestBulkReplay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(20))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
+	var evs []engine.PublishEvent
+	for i := range 20 {
+		evs = append(evs, engine.PublishEvent{Type: fmt.Sprintf("%s.x", []string{"a", "b"}[i%2])})
+	}
+	res := h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, "20 dead letters", func() bool { return len(h.dead(ep)) == 20 })
+
+	const rate = 20
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*", RatePerSecond: rate})
+	require_NoError(t, err)
+	require_Equal(t, j.State, engine.JobRunning)
+	require_Equal(t, j.Status, "dead")
+	j = waitJob(t, h, "acme", j.ID, 10*time.Second)
+	require_Equal(t, j.State, engine.JobCompleted)
+	require_Equal(t, j.Progress.Matched, int64(10))
+	require_Equal(t, j.Progress.Done, int64(10))
+	require_Equal(t, j.Progress.Skipped, int64(0))
+	require_Equal(t, j.Progress.Scanned, int64(20))
+	require_True(t, j.FinishedAt != nil, "a finished job has finished_at")
+
+	waitFor(t, 5*time.Second, "the 10 replays", func() bool { return rc.count() == 30 })
+	ids := rc.ids()
+	for i, r := range res {
+		want := 1
+		if i%2 == 0 {
+			want = 2
+		}
+		require_Equal(t, ids[engine.FormatEventID(r.ID)], want)
+	}
+	// The rate holds: 10 replays at 20/s with a burst of one take at least
+	// 9/20 s from the first to the last.
+	ds := rc.deliveries()[20:]
+	span := ds[len(ds)-1].at.Sub(ds[0].at)
+	require_True(t, span >= 9*time.Second/rate-20*time.Millisecond, "10 replays at %d/s arrived within %s", rate, span)
+	waitFor(t, 5*time.Second, "10 dead letters left", func() bool { return len(h.dead(ep)) == 10 })
+
+	// The same job again finds nothing left to do for the a.* events.
+	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*"})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Matched, int64(0))
+	require_Equal(t, j.RatePerSecond, engine.DefaultJobRate)
+
+	js, err := h.e.ListJobs("acme")
+	require_NoError(t, err)
+	require_Equal(t, len(js), 2)
+	require_Equal(t, js[0].ID, j.ID) // newest first
+}
+
+// TestBulkReplayStatusAndRange: status all takes succeeded and dead
+// deliveries; since/until bound the events by time.
+func TestBulkReplayStatusAndRange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(2))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
+	early := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
+	waitFor(t, 5*time.Second, "three outcomes", func() bool { return rc.count() == 3 && h.counts().Queued == 0 })
+	time.Sleep(5 * time.Millisecond)
+	mid := time.Now()
+	late := h.publish("acme", engine.PublishEvent{Type: "a"})
+	waitFor(t, 5*time.Second, "the fourth outcome", func() bool { return rc.count() == 4 && h.counts().Queued == 0 })
+
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all", Until: mid, RatePerSecond: 1000})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Done, int64(3))
+	waitFor(t, 5*time.Second, "three replays", func() bool { return rc.count() == 7 })
+	ids := rc.ids()
+	for _, r := range early {
+		require_Equal(t, ids[engine.FormatEventID(r.ID)], 2)
+	}
+	require_Equal(t, ids[engine.FormatEventID(late[0].ID)], 1)
+
+	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "succeeded", Since: mid, RatePerSecond: 1000})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Done, int64(1))
+	waitFor(t, 5*time.Second, "the late replay", func() bool { return rc.ids()[engine.FormatEventID(late[0].ID)] == 2 })
+	h.requireSettled()
+}
+
+// TestJobResumesAfterRestart: a job stopped by a shutdown goes on from its
+// stored position after the restart, and no delivery is replayed twice.
+func TestJobResumesAfterRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(30))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(4)})
+	evs := make([]engine.PublishEvent, 30)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: "a"}
+	}
+	res := h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, "30 dead letters", func() bool { return len(h.dead(ep)) == 30 })
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 20})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "some replays", func() bool { return rc.count() >= 35 })
+	h.stop(5 * time.Second)
+	h.start()
+	got := waitJob(t, h, "acme", j.ID, 10*time.Second)
+	require_Equal(t, got.State, engine.JobCompleted)
+	require_True(t, got.Progress.Done+got.Progress.Skipped >= 30, "progress %+v", got.Progress)
+	waitFor(t, 5*time.Second, "every replay", func() bool { return rc.count() == 60 })
+	time.Sleep(quiet)
+	for _, r := range res {
+		require_Equal(t, rc.ids()[engine.FormatEventID(r.ID)], 2)
+	}
+	h.requireSettled()
+}
+
+// TestBackfill: a new endpoint gets the tenant's matching past events once:
+// not other tenants', not other types', not those it already got.
+func TestBackfill(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	h.tenant("other")
+	old := newReceiver(t, recvConfig{})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(old.URL())})
+	since := time.Now()
+	past := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"}, engine.PublishEvent{Type: "lead.won"}, engine.PublishEvent{Type: "invoice.sent"})
+	h.publish("other", engine.PublishEvent{Type: "invoice.paid"})
+
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: ptr([]string{"invoice.*"})})
+	after := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
+	waitFor(t, 5*time.Second, "the live delivery", func() bool { return rc.count() == 1 })
+
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobBackfill, Since: since})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.State, engine.JobCompleted)
+	require_Equal(t, j.Progress.Done, int64(2))
+	require_Equal(t, j.Progress.Skipped, int64(1)) // the live one
+	waitFor(t, 5*time.Second, "two backfilled deliveries", func() bool { return rc.count() == 3 })
+	time.Sleep(quiet)
+	ids := rc.ids()
+	require_Equal(t, len(ids), 3)
+	for _, r := range []int{0, 2} {
+		require_Equal(t, ids[engine.FormatEventID(past[r].ID)], 1)
+	}
+	require_Equal(t, ids[engine.FormatEventID(after[0].ID)], 1)
+	d, err := h.e.GetDelivery("acme", ep.ID, engine.FormatEventID(past[0].ID))
+	require_NoError(t, err)
+	require_Equal(t, d.Status, "succeeded")
+	require_Equal(t, d.Attempts, 1)
+	h.requireSettled()
+}
+
+// TestBulkCancel: a cancel job removes the pending retries it selects and
+// leaves the others.
+func TestBulkCancel(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.RetrySchedule = []time.Duration{time.Hour}
+	h := newHarness(t, opts)
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{replies: []reply{{status: 503}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	evs := make([]engine.PublishEvent, 12)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: []string{"a", "b", "c"}[i%3]}
+	}
+	h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, "12 retries pending", func() bool { return h.counts().Retries == 12 })
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobCancel, Type: "a"})
+	require_NoError(t, err)
+	require_Equal(t, j.RatePerSecond, 0)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Done, int64(4))
+	require_Equal(t, h.counts().Retries, 8)
+	ds, _, err := h.e.ListDeliveries("acme", ep.ID, engine.DeliveryFilter{Status: "cancelled", Limit: 100})
+	require_NoError(t, err)
+	require_Equal(t, len(ds), 4)
+	for _, d := range ds {
+		require_Equal(t, d.EventType, "a")
+	}
+	require_Equal(t, h.metric("hookline_retry_backlog_deliveries"), 8.0)
+}
+
+// TestStopJob: a stopped job stays where it stopped; stopping it again or
+// stopping a finished job changes nothing.
+func TestStopJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(10))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	evs := make([]engine.PublishEvent, 10)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: "a"}
+	}
+	h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, "10 dead letters", func() bool { return len(h.dead(ep)) == 10 })
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 2})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "a first replay", func() bool { return rc.count() >= 11 })
+	j, err = h.e.StopJob("acme", j.ID)
+	require_NoError(t, err)
+	require_Equal(t, j.State, engine.JobStopped)
+	require_True(t, j.Progress.Done >= 1 && j.Progress.Done < 10, "stopped job did %d of 10", j.Progress.Done)
+	again, err := h.e.StopJob("acme", j.ID)
+	require_NoError(t, err)
+	require_DeepEqual(t, again, j)
+
+	// Stopped stays stopped across a restart.
+	h.stop(5 * time.Second)
+	h.start()
+	got, err := h.e.GetJob("acme", j.ID)
+	require_NoError(t, err)
+	require_Equal(t, got.State, engine.JobStopped)
+	time.Sleep(quiet)
+	require_Equal(t, len(h.dead(ep)), 10-int(j.Progress.Done))
+}
+
+// TestJobBadInput: every bad request gets its own code and starts nothing.
+func TestJobBadInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	now := time.Now()
+	for _, c := range []struct {
+		name string
+		in   engine.JobInput
+		code string
+	}{
+		{"kind", engine.JobInput{Kind: "delete"}, "invalid_kind"},
+		{"replay status", engine.JobInput{Kind: engine.JobReplay, Status: "pending"}, "invalid_status"},
+		{"cancel status", engine.JobInput{Kind: engine.JobCancel, Status: "dead"}, "invalid_status"},
+		{"backfill status", engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour), Status: "dead"}, "invalid_status"},
+		{"backfill without since", engine.JobInput{Kind: engine.JobBackfill}, "missing_since"},
+		{"type", engine.JobInput{Kind: engine.JobReplay, Type: "a.*.b"}, "invalid_type"},
+		{"range", engine.JobInput{Kind: engine.JobReplay, Since: now.Add(-time.Minute), Until: now.Add(-time.Hour)}, "invalid_range"},
+		{"future since", engine.JobInput{Kind: engine.JobReplay, Since: now.Add(time.Hour)}, "invalid_range"},
+		{"negative rate", engine.JobInput{Kind: engine.JobReplay, RatePerSecond: -1}, "invalid_rate"},
+		{"huge rate", engine.JobInput{Kind: engine.JobReplay, RatePerSecond: engine.MaxJobRate + 1}, "invalid_rate"},
+	} {
+		_, err := h.e.CreateJob("acme", ep.ID, c.in)
+		if err == nil {
+			t.Fatalf("%s: accepted", c.name)
+		}
+		require_ErrorCode(t, err, engine.KindInvalid, c.code)
+	}
+	_, err := h.e.CreateJob("acme", "ep_nope", engine.JobInput{Kind: engine.JobReplay})
+	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
+	_, err = h.e.GetJob("acme", "job_nope")
+	require_ErrorCode(t, err, engine.KindNotFound, "job_not_found")
+	js, err := h.e.ListJobs("acme")
+	require_NoError(t, err)
+	require_Equal(t, len(js), 0)
+
+	// Too many at once: the eleventh running job is refused.
+	h.tenant("busy")
+	slow := h.endpoint("busy", engine.EndpointInput{URL: ptr(rc.URL())})
+	_, err = h.e.UpdateEndpoint("busy", slow.ID, engine.EndpointInput{Paused: ptr(true)})
+	require_NoError(t, err)
+	h.publish("busy", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
+	var first engine.Job
+	for i := range 10 {
+		// Backfills at 1/s over three events: running for two seconds.
+		j, err := h.e.CreateJob("busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour), RatePerSecond: 1})
+		require_NoError(t, err)
+		if i == 0 {
+			first = j
+		}
+	}
+	_, err = h.e.CreateJob("busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour)})
+	require_ErrorCode(t, err, engine.KindConflict, "too_many_jobs")
+	// Another tenant's job is not found, and a deleted tenant's jobs go.
+	_, err = h.e.GetJob("acme", first.ID)
+	require_ErrorCode(t, err, engine.KindNotFound, "job_not_found")
+	require_NoError(t, h.e.DeleteTenant("busy"))
+	_, err = h.e.ListJobs("busy")
+	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
+}

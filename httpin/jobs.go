@@ -1,0 +1,99 @@
+package httpin
+
+import (
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"hookline/engine"
+)
+
+// jobRequest is the body of POST …/endpoints/{id}/replay, /backfill and
+// /cancel; every field is optional except a backfill's since.
+type jobRequest struct {
+	Status        string `json:"status"`
+	Type          string `json:"type"`
+	Since         string `json:"since"`
+	Until         string `json:"until"`
+	RatePerSecond int    `json:"rate_per_second"`
+}
+
+// createJob starts a bulk replay, backfill or cancel on one endpoint and
+// answers 202 with the job, whose progress GET …/jobs/{id} shows.
+func (s *Server) createJob(ctx *fasthttp.RequestCtx, tenant, id, kind string) {
+	var req jobRequest
+	if len(strings.TrimSpace(string(ctx.PostBody()))) > 0 && !decodeStrict(ctx, &req) {
+		return
+	}
+	in := engine.JobInput{Kind: kind, Status: req.Status, Type: req.Type, RatePerSecond: req.RatePerSecond}
+	for _, f := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"since", req.Since, &in.Since}, {"until", req.Until, &in.Until}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, "invalid_time", f.name+" must be an RFC 3339 time such as 2026-11-23T10:00:00Z")
+			return
+		}
+		*f.t = t
+	}
+	j, err := s.e.CreateJob(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "job."+kind, tenant, j.ID, nil, j)
+	writeJSON(ctx, fasthttp.StatusAccepted, j)
+}
+
+// jobs serves GET …/jobs, GET …/jobs/{id} and POST …/jobs/{id}/stop.
+func (s *Server) jobs(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
+	id, verb, _ := strings.Cut(rest, "/")
+	switch {
+	case rest == "":
+		if method != "GET" {
+			methodNotAllowed(ctx, "GET")
+			return
+		}
+		js, err := s.e.ListJobs(tenant)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Job]{Data: js})
+	case id != "" && verb == "" && !strings.Contains(rest, "/"):
+		if method != "GET" {
+			methodNotAllowed(ctx, "GET")
+			return
+		}
+		j, err := s.e.GetJob(tenant, id)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, j)
+	case id != "" && verb == "stop":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+			return
+		}
+		before, err := s.e.GetJob(tenant, id)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		j, err := s.e.StopJob(tenant, id)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		s.e.Audit(adminActor, "job.stop", tenant, id, before, j)
+		writeJSON(ctx, fasthttp.StatusOK, j)
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
+	}
+}
