@@ -214,17 +214,21 @@ type state struct {
 	counts    wal.Counts
 	tenants   []engine.Tenant
 	endpoints map[string][]engine.Endpoint
+	jobs      map[string]int
 }
 
 func (s *testServer) snapshot(tb testing.TB) state {
 	tb.Helper()
 	c, err := s.log.Count()
 	require_NoError(tb, err)
-	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}}
+	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}, jobs: map[string]int{}}
 	for _, t := range st.tenants {
 		eps, err := s.eng.ListEndpoints(t.ID, "", 1000)
 		require_NoError(tb, err)
 		st.endpoints[t.ID] = eps
+		js, err := s.eng.ListJobs(t.ID)
+		require_NoError(tb, err)
+		st.jobs[t.ID] = len(js)
 	}
 	return st
 }
@@ -239,6 +243,9 @@ func requireSameState(tb testing.TB, before, after state) {
 	}
 	if !reflect.DeepEqual(before.endpoints, after.endpoints) {
 		tb.Fatalf("the endpoints changed:\nbefore %+v\nafter  %+v", before.endpoints, after.endpoints)
+	}
+	if !reflect.DeepEqual(before.jobs, after.jobs) {
+		tb.Fatalf("jobs were created: before %v, after %v", before.jobs, after.jobs)
 	}
 }
 

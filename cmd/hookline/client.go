@@ -42,13 +42,30 @@ func (a *apiFlags) check() error {
 // get calls the API and decodes its JSON answer into out, turning an error
 // answer into an error with its code.
 func (a *apiFlags) get(path string, query url.Values, out any) error {
+	return a.call("GET", path, query, nil, out)
+}
+
+// call is get for any method, with an optional JSON body; any 2xx answer
+// is a success.
+func (a *apiFlags) call(method, path string, query url.Values, in, out any) error {
 	u := strings.TrimRight(a.server, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequest("GET", u, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	c := &http.Client{Timeout: 30 * time.Second}
@@ -57,20 +74,20 @@ func (a *apiFlags) get(path string, query url.Values, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error struct{ Code, Message string }
 		}
-		if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
+		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
 			return fmt.Errorf("%s: %s", e.Error.Code, e.Error.Message)
 		}
 		return fmt.Errorf("server answered %s", resp.Status)
 	}
-	return json.NewDecoder(bytes.NewReader(body)).Decode(out)
+	return json.NewDecoder(bytes.NewReader(raw)).Decode(out)
 }
 
 // runDeliveries: `hookline deliveries list|get`.

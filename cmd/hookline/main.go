@@ -20,6 +20,13 @@ Usage:
                            an endpoint's delivery log (NDJSON or CSV), or one delivery
   hookline events get [flags]
                            an event with its payload and its deliveries
+  hookline replay|cancel --event evt_... [flags]
+                           replay one delivery, or cancel its pending retry
+  hookline replay|backfill|cancel [--status S] [--type T] [--since T] [--until T] [--rate N] [--wait]
+                           a job over an endpoint's deliveries: replay them, send a
+                           new endpoint the events it missed, cancel pending retries
+  hookline jobs list|get|stop [flags]
+                           the tenant's jobs and their progress
   hookline version         print the version
 `
 
@@ -40,6 +47,10 @@ func main() {
 		err = runDeliveries(args, os.Stdout)
 	case "events":
 		err = runEvents(args, os.Stdout)
+	case "replay", "backfill", "cancel":
+		err = runJobCommand(cmd, args, os.Stdout, os.Stderr)
+	case "jobs":
+		err = runJobs(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("hookline", version)
 	case "help", "-h", "--help":
