@@ -22,6 +22,7 @@
 //	l <id>                                -> audit record (JSON, owned by the engine)
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
 //	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by the engine; never the key)
+//	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
 //
 // A replay queues a finished delivery again: a retry entry, plus a
 // placeholder attempt record (outcome q) at the number of the attempt to
