@@ -44,6 +44,9 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 			e.jobError(r, err)
 			return
 		}
+		r.mu.Lock()
+		r.job.Progress.Scanned += int64(c.scanned)
+		r.mu.Unlock()
 		for _, ev := range c.events {
 			if lim.Wait(ctx) != nil {
 				e.saveJob(r)
@@ -63,10 +66,11 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 				p.Skipped++
 			}
 			r.job.Cursor = FormatEventID(ev)
+			pos := ev.Time().UTC()
+			p.Position = &pos
 			r.mu.Unlock()
 		}
 		r.mu.Lock()
-		r.job.Progress.Scanned += int64(c.scanned)
 		if !c.next.IsZero() {
 			r.job.Cursor = FormatEventID(c.next)
 			pos := c.next.Time().UTC()

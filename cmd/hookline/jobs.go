@@ -94,6 +94,9 @@ func (a *apiFlags) follow(id string, stdout, stderr io.Writer) error {
 			return err
 		}
 		p := j.Progress
+		if p.Position == "" {
+			p.Position = "-"
+		}
 		fmt.Fprintf(stderr, "%s %s: scanned %d, matched %d, done %d, skipped %d, at %s\n", j.ID, j.State, p.Scanned, p.Matched, p.Done, p.Skipped, p.Position)
 		if j.State != "running" {
 			if _, err := fmt.Fprintf(stdout, "%s\n", raw); err != nil {
