@@ -286,7 +286,7 @@ func (ln *Lane) run() {
 			}
 			inFlight++
 			if r, ok := ln.popRetry(); ok {
-				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, attempts: r.Attempts, done: done})
+				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, replayed: r.Replayed, attempts: r.Attempts, done: done})
 				continue
 			}
 			ln.dispatch(cfg, attemptItem{ev: q.pending[q.next], done: done})
@@ -363,6 +363,7 @@ func (ln *Lane) peekQueue(q *queueReader, cfg *laneConfig) bool {
 type attemptItem struct {
 	ev        wal.ID
 	fromDueMs int64 // 0 when the delivery came from the queue
+	replayed  bool  // the retry entry was a replay's
 	attempts  int   // attempts already made
 	// done reports the attempt's result to the endpoint's circuit.
 	done func(error)
@@ -410,7 +411,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	defer func() { it.done(circuitResult) }()
 
 	now := time.Now()
-	w.move = wal.Move{Endpoint: ln.id, Event: it.ev, FromDueMs: it.fromDueMs}
+	w.move = wal.Move{Endpoint: ln.id, Event: it.ev, FromDueMs: it.fromDueMs, Replayed: it.replayed}
 	a := &w.move.Attempt
 	a.TimeMs, a.Attempt = now.UnixMilli(), it.attempts+1
 

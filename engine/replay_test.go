@@ -33,6 +33,13 @@ func TestReplayDelivery(t *testing.T) {
 	require_Equal(t, d.Status, "pending")
 	require_Equal(t, len(h.dead(ep)), 0)
 	require_Equal(t, h.metric("hookline_retry_backlog_deliveries"), 2.0)
+	// Replayed deliveries list as pending under the pending filter too.
+	pending, _, err := h.e.ListDeliveries("acme", ep.ID, engine.DeliveryFilter{Status: "pending", Limit: 10})
+	require_NoError(t, err)
+	require_Equal(t, len(pending), 2)
+	require_Equal(t, pending[0].EventID, dead)
+	require_Equal(t, pending[0].Attempts, 1)
+	require_Equal(t, pending[0].LastAttempt.Outcome, "replay_queued")
 
 	// A restart in between: the replays are on disk.
 	h.stop(5 * time.Second)
@@ -49,6 +56,9 @@ func TestReplayDelivery(t *testing.T) {
 		b, _ := h.e.GetDelivery("acme", ep.ID, dead)
 		return a.Status == "succeeded" && b.Status == "succeeded"
 	})
+	pending, _, err = h.e.ListDeliveries("acme", ep.ID, engine.DeliveryFilter{Status: "pending", Limit: 10})
+	require_NoError(t, err)
+	require_Equal(t, len(pending), 0)
 	d, err = h.e.GetDelivery("acme", ep.ID, dead)
 	require_NoError(t, err)
 	require_Equal(t, d.Attempts, 2)

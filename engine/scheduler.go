@@ -138,7 +138,7 @@ func (s *scheduler) replay(ep, ev wal.ID, attempts int, dueMs int64, wasDead boo
 		return err
 	}
 	if dueMs < s.loadedUntil {
-		s.wheel.Add(dueMs, wal.Retry{DueMs: dueMs, Endpoint: ep, Event: ev, Attempts: attempts})
+		s.wheel.Add(dueMs, wal.Retry{DueMs: dueMs, Endpoint: ep, Event: ev, Attempts: attempts, Replayed: true})
 	}
 	return nil
 }

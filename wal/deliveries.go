@@ -70,7 +70,7 @@ func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) (ListRe
 	defer l.exit()
 	switch q.Status {
 	case StatusPending:
-		return res, l.listQueue(q, fn)
+		return res, l.listPending(q, fn)
 	case StatusDead:
 		return res, l.listDead(q, fn)
 	case "", StatusSucceeded, StatusRetrying, StatusCancelled:
@@ -109,14 +109,60 @@ func (l *Log) reverse(lower, upper []byte, fn func(it *pebble.Iterator) bool) er
 	return nil
 }
 
-func (l *Log) listQueue(q DeliveryQuery, fn func(d *Delivery) bool) error {
-	lower, upper := q.bounds(kindQueue)
-	var d Delivery
-	return l.reverse(lower, upper, func(it *pebble.Iterator) bool {
+// listPending merges two backward walks: the queue, and the replayed marks
+// of deliveries queued again in the retry index.
+func (l *Log) listPending(q DeliveryQuery, fn func(d *Delivery) bool) error {
+	qLower, qUpper := q.bounds(kindQueue)
+	pLower, pUpper := q.bounds(kindReplayed)
+	qi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: qLower, UpperBound: qUpper})
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	defer qi.Close()
+	pi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: pLower, UpperBound: pUpper})
+	if err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	defer pi.Close()
+	var (
+		d   Delivery
+		key []byte
+	)
+	qok, pok := qi.Last(), pi.Last()
+	for qok || pok {
+		var qEv, pEv ID
+		if qok {
+			copy(qEv[:], qi.Key()[17:])
+		}
+		if pok {
+			copy(pEv[:], pi.Key()[17:])
+		}
 		d = Delivery{Status: StatusPending}
-		copy(d.Event[:], it.Key()[17:])
-		return fn(&d)
-	})
+		if qok && (!pok || pEv.Less(qEv)) {
+			d.Event = qEv
+			qok = qi.Prev()
+		} else {
+			// A replay's placeholder record is the delivery's last.
+			d.Event = pEv
+			n, _ := binary.Uvarint(pi.Value())
+			d.Attempts = int(n)
+			key = attemptKey(key[:0], q.Endpoint, d.Event, d.Attempts+1)
+			if err := l.getAttempt(key, &d.Last); err != nil {
+				return err
+			}
+			pok = pi.Prev()
+		}
+		if !fn(&d) {
+			return nil
+		}
+	}
+	if err := qi.Error(); err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	if err := pi.Error(); err != nil {
+		return fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	return nil
 }
 
 func (l *Log) listDead(q DeliveryQuery, fn func(d *Delivery) bool) error {
@@ -281,8 +327,9 @@ func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead bool) error {
 	if wasDead {
 		_ = b.Delete(deadKey(nil, ep, ev), nil)
 	}
-	var v [binary.MaxVarintLen64]byte
-	_ = b.Set(retryKey(nil, dueMs, ep, ev), v[:binary.PutUvarint(v[:], uint64(attempts))], nil)
+	v := binary.AppendUvarint(nil, uint64(attempts))
+	_ = b.Set(replayedKey(nil, ep, ev), v, nil)
+	_ = b.Set(retryKey(nil, dueMs, ep, ev), append(v, retryReplayed), nil)
 	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeQueued, TimeMs: dueMs}
 	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
 	if err := b.Commit(pebble.Sync); err != nil {

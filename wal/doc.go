@@ -16,6 +16,7 @@
 //	r <due ms> <endpoint id> <event id>   -> attempts made so far (uvarint): the retry index
 //	a <endpoint id> <event id> <attempt>  -> attempt record (time, status, error class, latency, response head)
 //	d <endpoint id> <event id>            -> dead letter (attempts made, time)
+//	p <endpoint id> <event id>            -> attempts made (uvarint): a replayed delivery waiting in the retry index
 //	i <tenant> 0x00 <idempotency key>     -> event id
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
@@ -24,9 +25,11 @@
 //	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by the engine; never the key)
 //	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
 //
-// A replay queues a finished delivery again: a retry entry, plus a
-// placeholder attempt record (outcome q) at the number of the attempt to
-// come, which that attempt's record replaces; listings show it pending.
+// A replay queues a finished delivery again: a retry entry marked as a
+// replay's, a placeholder attempt record (outcome q) at the number of the
+// attempt to come, which that attempt's record replaces, and a p mark that
+// the attempt removes, so the pending listing reads the queue and the
+// marks, never the whole attempt log.
 //
 // A delivery lives in exactly one of q, r or d at a time; every move between
 // them is one batch that deletes the old key and writes the new one, together

@@ -109,3 +109,55 @@ func TestScanAttempted(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, n, 0)
 }
+
+// TestReplayedPending: a replayed delivery lists as pending (merged with
+// the queue, newest first) until its attempt is recorded; its retry entry
+// carries the replay mark; deleting the endpoint removes the mark.
+func TestReplayedPending(t *testing.T) {
+	l, _ := openLog(t, nil)
+	ep := testEndpoint(1)
+	var evs []ID
+	for range 3 {
+		evs = append(evs, appendOne(t, l, mkEvent("t", []byte(`{}`), ep)).ID)
+	}
+	// evs[0] is dead after one attempt and replayed; evs[1] and evs[2]
+	// are still queued.
+	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: evs[0], Attempt: Attempt{Attempt: 1, Outcome: OutcomeDead}}))
+	require_NoError(t, l.Replay(ep, evs[0], 1, 1000, true))
+	pending := func() []Delivery {
+		t.Helper()
+		var out []Delivery
+		_, err := l.ListDeliveries(DeliveryQuery{Endpoint: ep, Status: StatusPending}, func(d *Delivery) bool {
+			out = append(out, *d)
+			return true
+		})
+		require_NoError(t, err)
+		return out
+	}
+	got := pending()
+	require_Equal(t, len(got), 3)
+	require_Equal(t, got[2].Event, evs[0])
+	require_Equal(t, got[2].Attempts, 1)
+	require_Equal(t, got[2].Last.Outcome, byte(OutcomeQueued))
+	require_Equal(t, got[0].Event, evs[2])
+
+	var retries []Retry
+	require_NoError(t, l.ScanRetries(0, 2000, func(r Retry) bool { retries = append(retries, r); return true }))
+	require_Equal(t, len(retries), 1)
+	require_True(t, retries[0].Replayed, "a replay's retry entry is marked")
+	require_Equal(t, retries[0].Attempts, 1)
+
+	// The replay's attempt (a retry) clears the mark; an ordinary retry
+	// entry carries none.
+	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: evs[0], FromDueMs: 1000, Replayed: true,
+		Attempt: Attempt{Attempt: 2, Outcome: OutcomeRetry, NextMs: 1500}}))
+	require_Equal(t, len(pending()), 2)
+	retries = retries[:0]
+	require_NoError(t, l.ScanRetries(0, 2000, func(r Retry) bool { retries = append(retries, r); return true }))
+	require_Equal(t, len(retries), 1)
+	require_True(t, !retries[0].Replayed, "an ordinary retry is not marked")
+
+	require_NoError(t, l.Replay(ep, evs[1], 0, 1000, false))
+	require_NoError(t, l.DeleteEndpoint(ep))
+	require_Equal(t, len(pending()), 0)
+}

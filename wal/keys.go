@@ -12,6 +12,7 @@ const (
 	kindIdempotency = 'i'
 	kindTenant      = 't'
 	kindEndpoint    = 'n'
+	kindReplayed    = 'p'
 )
 
 func eventKey(dst []byte, ev ID) []byte {
@@ -28,6 +29,15 @@ func queueKey(dst []byte, ep, ev ID) []byte {
 func retryKey(dst []byte, dueMs int64, ep, ev ID) []byte {
 	dst = append(dst, kindRetry)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(dueMs))
+	dst = append(dst, ep[:]...)
+	return append(dst, ev[:]...)
+}
+
+// replayedKey marks a delivery queued again by a replay until its attempt
+// is recorded, so the pending listing finds it without walking the attempt
+// log; the delivery itself waits in the retry index.
+func replayedKey(dst []byte, ep, ev ID) []byte {
+	dst = append(dst, kindReplayed)
 	dst = append(dst, ep[:]...)
 	return append(dst, ev[:]...)
 }

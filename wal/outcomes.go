@@ -126,6 +126,10 @@ func applyMove(b *pebble.Batch, m *Move, k []byte) []byte {
 		k = retryKey(k, m.FromDueMs, m.Endpoint, m.Event)
 	}
 	_ = b.Delete(k, nil)
+	if m.Replayed {
+		k = replayedKey(k[:0], m.Endpoint, m.Event)
+		_ = b.Delete(k, nil)
+	}
 	switch m.Attempt.Outcome {
 	case OutcomeSuccess:
 	case OutcomeRetry:

@@ -81,7 +81,13 @@ type Retry struct {
 	Endpoint ID
 	Event    ID
 	Attempts int // attempts made so far
+	// Replayed marks a replay's entry: its attempt also clears the
+	// delivery's replayed mark.
+	Replayed bool
 }
+
+// retryReplayed follows the attempts count in a replay's retry value.
+const retryReplayed = 1
 
 // ScanRetries calls fn for retry entries due in [fromMs, toMs), in due order,
 // until fn returns false.
@@ -104,8 +110,10 @@ func (l *Log) ScanRetries(fromMs, toMs int64, fn func(r Retry) bool) error {
 		r := Retry{DueMs: int64(binary.BigEndian.Uint64(k[1:9]))}
 		copy(r.Endpoint[:], k[9:25])
 		copy(r.Event[:], k[25:41])
-		n, _ := binary.Uvarint(it.Value())
+		v := it.Value()
+		n, w := binary.Uvarint(v)
 		r.Attempts = int(n)
+		r.Replayed = w > 0 && len(v) > w && v[w] == retryReplayed
 		if !fn(r) {
 			break
 		}
@@ -128,7 +136,9 @@ type Move struct {
 	Endpoint  ID
 	Event     ID
 	FromDueMs int64 // 0: the delivery came from the queue
-	Attempt   Attempt
+	// Replayed is set when the retry entry at FromDueMs was a replay's.
+	Replayed bool
+	Attempt  Attempt
 }
 
 // RecordAttempt applies m in one batch, without fsync (see the package comment).
