@@ -131,13 +131,19 @@ func (e *Engine) jobChunk(ln *Lane, j *Job, after, before wal.ID) (jobChunkResul
 			if !jobWants(j, d.Status) {
 				return true
 			}
-			if j.Type != "" {
+			if j.Type != "" || j.Kind == JobReplay {
 				typ, terr = e.log.EventType(d.Event, typ[:0])
 				if terr != nil && !errors.Is(terr, wal.ErrNotFound) {
 					return false
 				}
 				terr = nil
-				if !matchType(j.Type, string(typ)) {
+				if j.Type != "" && !matchType(j.Type, string(typ)) {
+					return true
+				}
+				// A test event that failed is a dead letter like any
+				// other, but a bulk replay after an outage must not send
+				// the operator's old tests again, unless asked by name.
+				if j.Kind == JobReplay && string(typ) == EventTest && j.Type != EventTest {
 					return true
 				}
 			}

@@ -37,7 +37,7 @@ func TestBulkReplay(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
-	rc := newReceiver(t, failFirstN(20))
+	rc := newReceiver(t, failFirstN(21))
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(1)})
 	var evs []engine.PublishEvent
 	for i := range 20 {
@@ -45,6 +45,11 @@ func TestBulkReplay(t *testing.T) {
 	}
 	res := h.publish("acme", evs...)
 	waitFor(t, 5*time.Second, "20 dead letters", func() bool { return len(h.dead(ep)) == 20 })
+	// A failed test event is a dead letter too, which a bulk replay leaves
+	// alone unless it names webhook.test.
+	tr, err := h.e.TestEndpoint("acme", ep.ID, nil)
+	require_NoError(t, err)
+	require_True(t, !tr.Success, "the test event failed")
 
 	const rate = 20
 	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*", RatePerSecond: rate})
@@ -56,10 +61,10 @@ func TestBulkReplay(t *testing.T) {
 	require_Equal(t, j.Progress.Matched, int64(10))
 	require_Equal(t, j.Progress.Done, int64(10))
 	require_Equal(t, j.Progress.Skipped, int64(0))
-	require_Equal(t, j.Progress.Scanned, int64(20))
+	require_Equal(t, j.Progress.Scanned, int64(21))
 	require_True(t, j.FinishedAt != nil, "a finished job has finished_at")
 
-	waitFor(t, 5*time.Second, "the 10 replays", func() bool { return rc.count() == 30 })
+	waitFor(t, 5*time.Second, "the 10 replays", func() bool { return rc.count() == 31 })
 	ids := rc.ids()
 	for i, r := range res {
 		want := 1
@@ -70,10 +75,10 @@ func TestBulkReplay(t *testing.T) {
 	}
 	// The rate holds: 10 replays at 20/s with a burst of one take at least
 	// 9/20 s from the first to the last.
-	ds := rc.deliveries()[20:]
+	ds := rc.deliveries()[21:]
 	span := ds[len(ds)-1].at.Sub(ds[0].at)
 	require_True(t, span >= 9*time.Second/rate-20*time.Millisecond, "10 replays at %d/s arrived within %s", rate, span)
-	waitFor(t, 5*time.Second, "10 dead letters left", func() bool { return len(h.dead(ep)) == 10 })
+	waitFor(t, 5*time.Second, "11 dead letters left", func() bool { return len(h.dead(ep)) == 11 })
 
 	// The same job again finds nothing left to do for the a.* events.
 	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*"})
@@ -81,10 +86,19 @@ func TestBulkReplay(t *testing.T) {
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Matched, int64(0))
 	require_Equal(t, j.RatePerSecond, engine.DefaultJobRate)
+	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all"})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Done, int64(20))
+	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: engine.EventTest})
+	require_NoError(t, err)
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.Progress.Done, int64(1))
+	waitFor(t, 5*time.Second, "the 21 more deliveries", func() bool { return rc.count() == 52 })
 
 	js, err := h.e.ListJobs("acme")
 	require_NoError(t, err)
-	require_Equal(t, len(js), 2)
+	require_Equal(t, len(js), 4)
 	require_Equal(t, js[0].ID, j.ID) // newest first
 }
 
