@@ -269,7 +269,7 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
 		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
 	}
-	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead); err != nil {
+	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, false); err != nil {
 		return Delivery{}, err
 	}
 	return e.GetDelivery(tenant, epID, eventID)
@@ -277,8 +277,9 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 
 // requeue queues a delivery that has had attempts (or none, for a
 // backfill) for its next one, now, through the retry index: the lane's
-// queue cursor has moved past its event. The caller holds replayMu.
-func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead bool) error {
+// queue cursor has moved past its event. The caller holds replayMu; a job
+// passes noSync (see wal.Log.Replay).
+func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool) error {
 	ln.recordMu.RLock()
 	defer ln.recordMu.RUnlock()
 	if ln.deleted.Load() {
@@ -287,7 +288,7 @@ func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead bool) error 
 	}
 	ln.depth.Add(1)
 	ln.retrying.Add(1)
-	if err := e.sched.replay(ln.id, ev, attempts, time.Now().UnixMilli(), wasDead); err != nil {
+	if err := e.sched.replay(ln.id, ev, attempts, time.Now().UnixMilli(), wasDead, noSync); err != nil {
 		ln.depth.Add(-1)
 		ln.retrying.Add(-1)
 		return err
@@ -310,7 +311,7 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if d.Status != wal.StatusRetrying {
 		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
 	}
-	cancelled, err := e.cancelRetry(ln, ev, &d)
+	cancelled, err := e.cancelRetry(ln, ev, &d, false)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -321,14 +322,14 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 }
 
 // cancelRetry removes retrying delivery d's pending retry; false when it
-// was attempted meanwhile. The caller holds replayMu.
-func (e *Engine) cancelRetry(ln *Lane, ev wal.ID, d *wal.Delivery) (bool, error) {
+// was attempted meanwhile. The caller holds replayMu; a job passes noSync.
+func (e *Engine) cancelRetry(ln *Lane, ev wal.ID, d *wal.Delivery, noSync bool) (bool, error) {
 	ln.recordMu.RLock()
 	defer ln.recordMu.RUnlock()
 	// Counted before the entry goes, so the lane checks any retry that
 	// fires from here on.
 	ln.cancels.Add(1)
-	cancelled, err := e.log.CancelRetry(ln.id, ev, d.Last.NextMs, d.Attempts, time.Now().UnixMilli())
+	cancelled, err := e.log.CancelRetry(ln.id, ev, d.Last.NextMs, d.Attempts, time.Now().UnixMilli(), noSync)
 	if cancelled {
 		ln.depth.Add(-1)
 		ln.retrying.Add(-1)

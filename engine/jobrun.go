@@ -194,17 +194,17 @@ func (e *Engine) jobAct(ln *Lane, j *Job, ev wal.ID) (bool, error) {
 		if found {
 			return false, nil
 		}
-		return true, e.requeue(ln, ev, 0, false)
+		return true, e.requeue(ln, ev, 0, false, true)
 	case JobCancel:
 		if !found || d.Status != wal.StatusRetrying {
 			return false, nil
 		}
-		return e.cancelRetry(ln, ev, &d)
+		return e.cancelRetry(ln, ev, &d, true)
 	}
 	if !found || !jobWants(j, d.Status) {
 		return false, nil
 	}
-	return true, e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead)
+	return true, e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, true)
 }
 
 // saveJob stores a running job's progress, so a restart resumes near it.

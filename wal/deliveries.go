@@ -313,8 +313,11 @@ const OutcomeQueued = 'q'
 
 // Replay queues a finished delivery (succeeded or dead) for one more
 // attempt at dueMs: a retry entry, the placeholder record, and the dead
-// letter removed if there was one, in one synced batch.
-func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead bool) error {
+// letter removed if there was one, in one batch: synced unless noSync,
+// which a bulk job may ask for because it syncs its own progress record
+// after its replays (Pebble's log is sequential, so that sync makes them
+// durable too) and does again what a crash lost.
+func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead, noSync bool) error {
 	if !l.enter() {
 		return ErrClosed
 	}
@@ -332,7 +335,11 @@ func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead bool) error {
 	_ = b.Set(retryKey(nil, dueMs, ep, ev), append(v, retryReplayed), nil)
 	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeQueued, TimeMs: dueMs}
 	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	opts := pebble.Sync
+	if noSync {
+		opts = pebble.NoSync
+	}
+	if err := b.Commit(opts); err != nil {
 		return fmt.Errorf("cannot replay event %s: %w", ev, err)
 	}
 	return nil
@@ -346,10 +353,10 @@ const OutcomeCancelled = 'c'
 const StatusCancelled = "cancelled"
 
 // CancelRetry removes the retry entry of a delivery due at dueMs and logs
-// the cancellation as its attempt number attempts+1, in one synced batch.
-// It reports false when the entry is not there (attempted or cancelled
-// meanwhile).
-func (l *Log) CancelRetry(ep, ev ID, dueMs int64, attempts int, nowMs int64) (bool, error) {
+// the cancellation as its attempt number attempts+1, in one batch, synced
+// unless noSync (as for Replay). It reports false when the entry is not
+// there (attempted or cancelled meanwhile).
+func (l *Log) CancelRetry(ep, ev ID, dueMs int64, attempts int, nowMs int64, noSync bool) (bool, error) {
 	if !l.enter() {
 		return false, ErrClosed
 	}
@@ -363,12 +370,16 @@ func (l *Log) CancelRetry(ep, ev ID, dueMs int64, attempts int, nowMs int64) (bo
 		return false, fmt.Errorf("cannot cancel retry of event %s: %w", ev, err)
 	}
 	_ = closer.Close()
+	opts := pebble.Sync
+	if noSync {
+		opts = pebble.NoSync
+	}
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(key, nil)
 	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeCancelled, TimeMs: nowMs}
 	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(opts); err != nil {
 		return false, fmt.Errorf("cannot cancel retry of event %s: %w", ev, err)
 	}
 	return true, nil
