@@ -333,3 +333,28 @@ func TestJobBadInput(t *testing.T) {
 	_, err = h.e.ListJobs("busy")
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
 }
+
+// TestJobEndpointDeleted: a job whose endpoint goes away fails with a
+// code saying so, and stays listed.
+func TestJobEndpointDeleted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(5))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	evs := make([]engine.PublishEvent, 5)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: "a"}
+	}
+	h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, "5 dead letters", func() bool { return len(h.dead(ep)) == 5 })
+	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 1})
+	require_NoError(t, err)
+	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
+	require_Equal(t, j.State, engine.JobFailed)
+	require_True(t, j.Error != nil && j.Error.Code == "endpoint_not_found", "job error %+v", j.Error)
+	js, err := h.e.ListJobs("acme")
+	require_NoError(t, err)
+	require_Equal(t, len(js), 1)
+}
