@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -89,7 +90,7 @@ func (s promSamples) histogram(name string) ([]bucket, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("histogram %s: no buckets on the metrics page", name)
 	}
-	slices.SortFunc(out, func(a, b bucket) int { return cmpFloat(a.LE, b.LE) })
+	slices.SortFunc(out, func(a, b bucket) int { return cmp.Compare(a.LE, b.LE) })
 	if !math.IsInf(out[len(out)-1].LE, 1) {
 		return nil, fmt.Errorf(`histogram %s: no le="+Inf" bucket`, name)
 	}
@@ -100,16 +101,6 @@ func (s promSamples) histogram(name string) ([]bucket, error) {
 		}
 	}
 	return out, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // bucketQuantile returns the upper bound of the first bucket holding the

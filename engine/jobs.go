@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -234,7 +235,7 @@ func (e *Engine) ListJobs(tenant string) ([]Job, error) {
 		}
 	}
 	e.jobs.mu.Unlock()
-	slices.SortFunc(out, func(a, b Job) int { return -compareStrings(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Job) int { return -cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -268,16 +269,6 @@ func (e *Engine) jobOf(tenant, id string) (*jobRun, error) {
 		return nil, notFound("job_not_found", "job %q does not exist in tenant %q", id, tenant)
 	}
 	return r, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pruneJobsLocked forgets tenant's oldest finished jobs beyond

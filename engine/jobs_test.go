@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"hookline/engine"
+	"hookline/wal"
 )
 
 // failFirstN scripts a receiver that answers the first n requests with a
@@ -17,6 +18,24 @@ func failFirstN(n int) recvConfig {
 	}
 	rs[n] = reply{status: 200}
 	return recvConfig{replies: rs}
+}
+
+// deadLetters sets up tenant acme with an endpoint whose receiver rejects
+// the first n deliveries for good, publishes n events and waits until all
+// are dead letters.
+func deadLetters(t *testing.T, n, maxInFlight int) (*harness, *receiver, engine.Endpoint, []wal.AppendResult) {
+	t.Helper()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, failFirstN(n))
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(maxInFlight)})
+	evs := make([]engine.PublishEvent, n)
+	for i := range evs {
+		evs[i] = engine.PublishEvent{Type: "a"}
+	}
+	res := h.publish("acme", evs...)
+	waitFor(t, 5*time.Second, fmt.Sprintf("%d dead letters", n), func() bool { return len(h.dead(ep)) == n })
+	return h, rc, ep, res
 }
 
 func waitJob(t *testing.T, h *harness, tenant, id string, d time.Duration) engine.Job {
@@ -140,16 +159,7 @@ func TestBulkReplayStatusAndRange(t *testing.T) {
 // stored position after the restart, and no delivery is replayed twice.
 func TestJobResumesAfterRestart(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, testOptions())
-	h.tenant("acme")
-	rc := newReceiver(t, failFirstN(30))
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(4)})
-	evs := make([]engine.PublishEvent, 30)
-	for i := range evs {
-		evs[i] = engine.PublishEvent{Type: "a"}
-	}
-	res := h.publish("acme", evs...)
-	waitFor(t, 5*time.Second, "30 dead letters", func() bool { return len(h.dead(ep)) == 30 })
+	h, rc, ep, res := deadLetters(t, 30, 4)
 	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 20})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "some replays", func() bool { return rc.count() >= 35 })
@@ -240,16 +250,7 @@ func TestBulkCancel(t *testing.T) {
 // stopping a finished job changes nothing.
 func TestStopJob(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, testOptions())
-	h.tenant("acme")
-	rc := newReceiver(t, failFirstN(10))
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
-	evs := make([]engine.PublishEvent, 10)
-	for i := range evs {
-		evs[i] = engine.PublishEvent{Type: "a"}
-	}
-	h.publish("acme", evs...)
-	waitFor(t, 5*time.Second, "10 dead letters", func() bool { return len(h.dead(ep)) == 10 })
+	h, rc, ep, _ := deadLetters(t, 10, 16)
 	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 2})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "a first replay", func() bool { return rc.count() >= 11 })
@@ -338,16 +339,7 @@ func TestJobBadInput(t *testing.T) {
 // code saying so, and stays listed.
 func TestJobEndpointDeleted(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, testOptions())
-	h.tenant("acme")
-	rc := newReceiver(t, failFirstN(5))
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
-	evs := make([]engine.PublishEvent, 5)
-	for i := range evs {
-		evs[i] = engine.PublishEvent{Type: "a"}
-	}
-	h.publish("acme", evs...)
-	waitFor(t, 5*time.Second, "5 dead letters", func() bool { return len(h.dead(ep)) == 5 })
+	h, _, ep, _ := deadLetters(t, 5, 16)
 	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 1})
 	require_NoError(t, err)
 	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
