@@ -196,9 +196,15 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		var r EventRecord
 		scratch, err := c.decodeEvent(src, &r, nil)
+		tenant, typ, herr := eventHead(src)
 		if err != nil {
 			return
 		}
+		// The head reader agrees with the full decoder on every record
+		// the decoder takes.
+		require_NoError(t, herr)
+		require_Bytes(t, tenant, r.Tenant)
+		require_Bytes(t, typ, r.Type)
 		if src[1]&flagZstd != 0 && len(r.Body) > 0 {
 			// A decompressed body lives in the returned scratch for reuse.
 			require_True(t, &scratch[:1][0] == &r.Body[:1][0], "decompressed body is not in the returned scratch")
