@@ -72,9 +72,10 @@ func (l *Log) PutEndpoint(id ID, val []byte) error {
 	return nil
 }
 
-// DeleteEndpoint removes endpoint id with its queue, attempt log and dead letters. Its
-// retry entries are spread over the retry index by due time; they are
-// dropped when they come due and find no endpoint.
+// DeleteEndpoint removes endpoint id with its queue, attempt log, dead
+// letters and hourly health. Its retry entries are spread over the retry
+// index by due time; they are dropped when they come due and find no
+// endpoint.
 func (l *Log) DeleteEndpoint(id ID) error {
 	if !l.enter() {
 		return ErrClosed
@@ -83,7 +84,7 @@ func (l *Log) DeleteEndpoint(id ID) error {
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(endpointKey(nil, id), nil)
-	for _, kind := range []byte{kindQueue, kindDead, kindAttempt, kindReplayed} {
+	for _, kind := range []byte{kindQueue, kindDead, kindAttempt, kindReplayed, kindHealth} {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}

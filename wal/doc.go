@@ -1,6 +1,7 @@
 // Package wal owns hookline's durable state: one Pebble database holding the
 // event log, the per-endpoint delivery queues, the retry index, the attempt log,
-// dead letters, idempotency keys and the config records (tenants, endpoints).
+// dead letters, idempotency keys, hourly endpoint health and the config
+// records (tenants, endpoints).
 // It knows bytes and keys, not HTTP or delivery policy, and imports no other
 // hookline package.
 //
@@ -24,6 +25,7 @@
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
 //	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by the engine; never the key)
 //	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
+//	h <endpoint id> <unix hour>           -> the endpoint's delivery health in that hour (binary, owned by the engine); the hour is a big-endian uint32
 //
 // A replay queues a finished delivery again: a retry entry marked as a
 // replay's, a placeholder attempt record (outcome q) at the number of the

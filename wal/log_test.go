@@ -529,6 +529,9 @@ func TestErrClosed(t *testing.T) {
 	f("DeleteEndpoint", func() error { return l.DeleteEndpoint(testEndpoint(1)) })
 	f("Endpoints", func() error { return l.Endpoints(func(ID, []byte) error { return nil }) })
 	f("DeleteRetry", func() error { return l.DeleteRetry(Retry{DueMs: 1, Endpoint: testEndpoint(1), Event: id}) })
+	f("PutHealth", func() error { return l.PutHealth([]HealthHour{{Endpoint: testEndpoint(1), Hour: 1}}) })
+	f("ScanHealth", func() error { return l.ScanHealth(testEndpoint(1), 0, 10, func(uint32, []byte) {}) })
+	f("DeleteHealthBefore", func() error { _, err := l.DeleteHealthBefore(10); return err })
 	f("DiskUsage", func() error {
 		if n := l.DiskUsage(); n != 0 {
 			return fmt.Errorf("DiskUsage after Close = %d", n)

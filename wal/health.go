@@ -1,0 +1,124 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// kindHealth keys the hourly delivery health of each endpoint:
+// h <endpoint id> <unix hour, big-endian uint32> -> aggregate (binary, owned
+// by the engine). An endpoint's hours are one contiguous range, so a window
+// is one short scan and the endpoint's deletion one range delete.
+const kindHealth = 'h'
+
+const healthKeyLen = 1 + 16 + 4
+
+func healthKey(dst []byte, ep ID, hour uint32) []byte {
+	dst = append(dst, kindHealth)
+	dst = append(dst, ep[:]...)
+	return binary.BigEndian.AppendUint32(dst, hour)
+}
+
+// HealthHour is one endpoint's aggregate for one hour.
+type HealthHour struct {
+	Endpoint ID
+	Hour     uint32 // unix seconds / 3600
+	Value    []byte
+}
+
+// PutHealth stores hourly aggregates, replacing what those hours held, in
+// one synced batch: the engine writes every endpoint's current hour at once.
+func (l *Log) PutHealth(hours []HealthHour) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	b := l.db.NewBatch()
+	defer b.Close()
+	var k []byte
+	for i := range hours {
+		k = healthKey(k[:0], hours[i].Endpoint, hours[i].Hour)
+		_ = b.Set(k, hours[i].Value, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("cannot store %d hourly health records: %w", len(hours), err)
+	}
+	return nil
+}
+
+// ScanHealth calls fn with endpoint ep's hours in [from, to), oldest first;
+// val is valid only during fn.
+func (l *Log) ScanHealth(ep ID, from, to uint32, fn func(hour uint32, val []byte)) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	if from >= to {
+		return nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: healthKey(nil, ep, from), UpperBound: healthKey(nil, ep, to)})
+	if err != nil {
+		return fmt.Errorf("cannot scan health of endpoint %s: %w", ep, err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if k := it.Key(); len(k) == healthKeyLen {
+			fn(binary.BigEndian.Uint32(k[17:]), it.Value())
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot scan health of endpoint %s: %w", ep, err)
+	}
+	return nil
+}
+
+// DeleteHealthBefore deletes every endpoint's hours below cutoff and returns
+// how many it deleted. It seeks once per endpoint and reads only the hours
+// it deletes, so an hourly pass costs about one seek per endpoint; the
+// deletes are point deletes (normally one hour per endpoint), which leave
+// no range tombstones for reads to step over.
+func (l *Log) DeleteHealthBefore(cutoff uint32) (int, error) {
+	if !l.enter() {
+		return 0, ErrClosed
+	}
+	defer l.exit()
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindHealth}, UpperBound: []byte{kindHealth + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("cannot scan health records: %w", err)
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for ok := it.First(); ok; {
+		k := it.Key()
+		if len(k) == healthKeyLen && binary.BigEndian.Uint32(k[17:]) < cutoff {
+			_ = b.Delete(k, nil)
+			n++
+			ok = it.Next()
+			continue
+		}
+		if len(k) < 17 {
+			ok = it.Next()
+			continue
+		}
+		// The rest of this endpoint's hours are recent: go to the next one.
+		ok = it.SeekGE(prefixEnd(k[:17]))
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > 0 {
+		// Unsynced: a delete lost in a crash is made again by the next pass.
+		err = b.Commit(pebble.NoSync)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot delete health records before hour %d: %w", cutoff, err)
+	}
+	return n, nil
+}
