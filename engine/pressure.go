@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,34 +31,18 @@ type pressureMonitor struct {
 	state    atomic.Int32 // a pressure
 	backlog  atomic.Int64 // last sample
 	freeDisk atomic.Int64 // last sample; -1 when not measured
-	stopCh   chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
+	ticker   ticker
 }
 
 func (e *Engine) startPressureMonitor() {
 	p := &e.pressure
-	p.stopCh, p.done = make(chan struct{}), make(chan struct{})
 	p.freeDisk.Store(-1)
 	e.samplePressure()
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(pressureInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				e.samplePressure()
-			case <-p.stopCh:
-				return
-			}
-		}
-	}()
+	p.ticker.start(pressureInterval, e.samplePressure)
 }
 
 func (e *Engine) stopPressureMonitor() {
-	e.pressure.stopOnce.Do(func() { close(e.pressure.stopCh) })
-	<-e.pressure.done
+	e.pressure.ticker.stop()
 }
 
 // samplePressure measures and sets the state. Leaving a state needs some

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // attemptTask is one attempt handed to an attempt worker.
 type attemptTask struct {
@@ -49,4 +52,36 @@ func (p *attemptWorkers) work(t attemptTask) {
 			return
 		}
 	}
+}
+
+// ticker runs a function every interval on its own goroutine until stop:
+// the engine's periodic chores (pressure sampling, health flushing).
+type ticker struct {
+	stopCh   chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func (t *ticker) start(every time.Duration, fn func()) {
+	t.stopCh, t.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(t.done)
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		for {
+			select {
+			case <-tk.C:
+				fn()
+			case <-t.stopCh:
+				return
+			}
+		}
+	}()
+}
+
+// stop returns once fn has returned for the last time; it may be called
+// more than once.
+func (t *ticker) stop() {
+	t.stopOnce.Do(func() { close(t.stopCh) })
+	<-t.done
 }

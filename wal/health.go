@@ -58,21 +58,13 @@ func (l *Log) ScanHealth(ep ID, from, to uint32, fn func(hour uint32, val []byte
 	if from >= to {
 		return nil
 	}
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: healthKey(nil, ep, from), UpperBound: healthKey(nil, ep, to)})
-	if err != nil {
-		return fmt.Errorf("cannot scan health of endpoint %s: %w", ep, err)
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if k := it.Key(); len(k) == healthKeyLen {
-			fn(binary.BigEndian.Uint32(k[17:]), it.Value())
+	err := l.scanRange(healthKey(nil, ep, from), healthKey(nil, ep, to), func(k, v []byte) {
+		if len(k) == healthKeyLen {
+			fn(binary.BigEndian.Uint32(k[17:]), v)
 		}
-	}
-	err = it.Error()
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
+	})
 	if err != nil {
-		return fmt.Errorf("cannot scan health of endpoint %s: %w", ep, err)
+		return fmt.Errorf("cannot scan health of endpoint %s from hour %d to %d: %w", ep, from, to, err)
 	}
 	return nil
 }

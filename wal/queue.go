@@ -212,9 +212,17 @@ func (l *Log) ScanAttempts(ep, ev ID, fn func(a *Attempt) error) error {
 }
 
 func (l *Log) scan(prefix []byte, fn func(k, v []byte)) error {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
+	if err := l.scanRange(prefix, prefixEnd(prefix), fn); err != nil {
 		return fmt.Errorf("cannot scan prefix %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// scanRange calls fn with every key in [lower, upper), in order.
+func (l *Log) scanRange(lower, upper []byte, fn func(k, v []byte)) error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
 	}
 	for ok := it.First(); ok; ok = it.Next() {
 		fn(it.Key(), it.Value())
@@ -223,10 +231,7 @@ func (l *Log) scan(prefix []byte, fn func(k, v []byte)) error {
 	if cerr := it.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("cannot scan prefix %q: %w", prefix, err)
-	}
-	return nil
+	return err
 }
 
 // QueueDepth is how many deliveries of one endpoint wait: in its queue, and
