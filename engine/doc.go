@@ -6,5 +6,6 @@
 // httpout; it must not import httpin, bench or cmd.
 //
 // Lock order: Engine.cfgMu, then Lane.recordMu, then scheduler.mu, then
-// Lane.mu. No goroutine holding scheduler.mu or Lane.mu takes another lock.
+// Lane.mu. No goroutine holding scheduler.mu or Lane.mu takes another lock,
+// nor one holding laneHealth.mu, which may be taken under any of them.
 package engine

@@ -54,6 +54,9 @@ type Options struct {
 	// rotation names no overlap. Default 24h; negative: none (the old
 	// secret is dropped at once); at most MaxSecretOverlap.
 	SecretOverlap time.Duration
+
+	// now is endpoint health's clock; nil means time.Now. For tests.
+	now func() time.Time
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -119,6 +122,7 @@ type Engine struct {
 	pressure pressureMonitor
 	replayMu sync.Mutex
 	jobs     jobSet
+	health   healthState
 }
 
 type tenantState struct {
@@ -160,6 +164,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.registerGauges(opts.Metrics)
 	e.sched.start()
 	e.startPressureMonitor()
+	e.startHealth()
 	e.cfgMu.RLock()
 	for _, ln := range e.lanes {
 		ln.start()
@@ -232,8 +237,9 @@ func (e *Engine) loadDepths() error {
 }
 
 // Stop stops the scheduler and the lanes, waiting for attempts in flight until
-// ctx is done. Attempts not finished by then stay queued on disk and are made
-// again after a restart. The caller stops ingest first and closes the log after.
+// ctx is done, and then writes the endpoints' health. Attempts not finished by
+// then stay queued on disk and are made again after a restart. The caller
+// stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
 	e.stopJobs()
 	e.sched.stop()
@@ -250,9 +256,10 @@ func (e *Engine) Stop(ctx context.Context) {
 	for _, ln := range lanes {
 		if !ln.wait(ctx) {
 			e.logger.Warn("shutdown deadline passed with attempts in flight; they will be retried after restart")
-			return
+			break
 		}
 	}
+	e.stopHealth()
 }
 
 // PublishEvent is one event to publish.

@@ -87,6 +87,10 @@ type Lane struct {
 	depth    atomic.Int64 // deliveries in the queue or the retry index
 	retrying atomic.Int64 // of which in the retry index
 	_        [64]byte
+
+	// health is written by every attempt: after the padding, off the
+	// counters' cache line too.
+	health laneHealth
 }
 
 // view is the endpoint as the API shows it: no secret, live circuit state.
@@ -449,6 +453,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.Headers = res.Headers // only a failure's: httpout keeps none for 2xx
 	var oc outcome
 	verdict := classify(res)
+	ln.health.record(now.Add(res.Latency), res.Status, res.ErrClass, res.Latency, verdict == verdictSuccess)
 	circuitResult = nil
 	if verdict == verdictRetry {
 		circuitResult = errAttemptFailed
