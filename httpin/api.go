@@ -153,6 +153,16 @@ func (s *Server) getEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
+// endpointHealth answers the endpoint's delivery health over 1 h, 24 h and 7 d.
+func (s *Server) endpointHealth(ctx *fasthttp.RequestCtx, tenant, id string) {
+	h, err := s.e.EndpointHealth(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, h)
+}
+
 func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 	var in engine.EndpointInput
 	if !decodeStrict(ctx, &in) {

@@ -24,10 +24,11 @@ const (
 	routeAudit
 	routeEventTypes
 	routeJobs
+	routeEndpointHealth
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs", "endpoint_health"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

@@ -343,6 +343,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 			}
 			return routeJobs
 		}
+		if id != "" && action == "health" {
+			if method != "GET" {
+				methodNotAllowed(ctx, "GET")
+			} else {
+				s.endpointHealth(ctx, tenant, id)
+			}
+			return routeEndpointHealth
+		}
 		if id != "" && action == "rotate-secret" {
 			if method != "POST" {
 				methodNotAllowed(ctx, "POST")

@@ -90,6 +90,16 @@ func (a *apiFlags) call(method, path string, query url.Values, in, out any) erro
 	return json.NewDecoder(bytes.NewReader(raw)).Decode(out)
 }
 
+// print writes the API's JSON answer for path as one line.
+func (a *apiFlags) print(w io.Writer, path string) error {
+	var v json.RawMessage
+	if err := a.get(path, nil, &v); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s\n", v)
+	return err
+}
+
 // runDeliveries: `hookline deliveries list|get`.
 func runDeliveries(args []string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "get") {
@@ -121,12 +131,7 @@ func runDeliveries(args []string, stdout io.Writer) error {
 		if *event == "" {
 			return fmt.Errorf("--event is required")
 		}
-		var d json.RawMessage
-		if err := a.get(base+"/"+url.PathEscape(*event), nil, &d); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(stdout, "%s\n", d)
-		return err
+		return a.print(stdout, base+"/"+url.PathEscape(*event))
 	}
 	if *format != "ndjson" && *format != "csv" {
 		return fmt.Errorf("--format must be ndjson or csv")
@@ -210,26 +215,36 @@ func printDelivery(w io.Writer, cw *csv.Writer, raw json.RawMessage) error {
 
 // runEvents: `hookline events get`.
 func runEvents(args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "get" {
-		return fmt.Errorf("usage: hookline events get --tenant T --event evt_... [flags]")
+	return printOne(args, stdout, "events", "get", "event", "evt_...", func(tenant, id string) string {
+		return "/v1/tenants/" + tenant + "/events/" + id
+	})
+}
+
+// runEndpoints: `hookline endpoints health`.
+func runEndpoints(args []string, stdout io.Writer) error {
+	return printOne(args, stdout, "endpoints", "health", "endpoint", "ep_...", func(tenant, id string) string {
+		return "/v1/tenants/" + tenant + "/endpoints/" + id + "/health"
+	})
+}
+
+// printOne runs `hookline <cmd> <verb> --tenant T --<name> <id>`, which
+// prints the one resource at path(tenant, id) (both path-escaped).
+func printOne(args []string, stdout io.Writer, cmd, verb, name, example string, path func(tenant, id string) string) error {
+	if len(args) == 0 || args[0] != verb {
+		return fmt.Errorf("usage: hookline %s %s --tenant T --%s %s [flags]", cmd, verb, name, example)
 	}
-	fs := flag.NewFlagSet("events get", flag.ContinueOnError)
+	fs := flag.NewFlagSet(cmd+" "+verb, flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
-	event := fs.String("event", "", "event id (evt_...)")
+	id := fs.String(name, "", name+" id ("+example+")")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if err := a.check(); err != nil {
 		return err
 	}
-	if *event == "" {
-		return fmt.Errorf("--event is required")
+	if *id == "" {
+		return fmt.Errorf("--%s is required", name)
 	}
-	var ev json.RawMessage
-	if err := a.get("/v1/tenants/"+url.PathEscape(a.tenant)+"/events/"+url.PathEscape(*event), nil, &ev); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(stdout, "%s\n", ev)
-	return err
+	return a.print(stdout, path(url.PathEscape(a.tenant), url.PathEscape(*id)))
 }

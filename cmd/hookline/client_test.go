@@ -70,6 +70,13 @@ func TestDeliveriesCLI(t *testing.T) {
 	require_Equal(t, code, 0)
 	require_True(t, strings.Contains(out, `"payload":{"n":1}`), "events get printed %q", out)
 
+	out, _, code = runCLI(t, append(append([]string{"endpoints", "health"}, common...), "--endpoint", ep.ID)...)
+	require_Equal(t, code, 0)
+	require_True(t, strings.HasPrefix(out, `{"endpoint_id":"`+ep.ID+`"`) && strings.Contains(out, `"7d":{`), "endpoints health printed %q", out)
+	_, errOut, code = runCLI(t, append(append([]string{"endpoints", "health"}, common...), "--endpoint", "ep_nope")...)
+	require_Equal(t, code, 1)
+	require_True(t, strings.Contains(errOut, "endpoint_not_found"), "stderr %q", errOut)
+
 	// Bad input: a clear message and exit 1 (or 2 for usage).
 	_, errOut, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "--status", "lost")...)
 	require_Equal(t, code, 1)

@@ -27,6 +27,8 @@ Usage:
                            new endpoint the events it missed, cancel pending retries
   hookline jobs list|get|stop [flags]
                            the tenant's jobs and their progress
+  hookline endpoints health [flags]
+                           an endpoint's delivery health over 1h, 24h and 7d
   hookline version         print the version
 `
 
@@ -51,6 +53,8 @@ func main() {
 		err = runJobCommand(cmd, args, os.Stdout, os.Stderr)
 	case "jobs":
 		err = runJobs(args, os.Stdout, os.Stderr)
+	case "endpoints":
+		err = runEndpoints(args, os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println("hookline", version)
 	case "help", "-h", "--help":
