@@ -19,6 +19,7 @@
 //	d <endpoint id> <event id>            -> dead letter (attempts made, time)
 //	p <endpoint id> <event id>            -> attempts made (uvarint): a replayed delivery waiting in the retry index
 //	i <tenant> 0x00 <idempotency key>     -> event id
+//	x <event id>                          -> <tenant> 0x00 <idempotency key>: the idempotency keys in time order, for retention
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
 //	l <id>                                -> audit record (JSON, owned by the engine)
@@ -32,6 +33,14 @@
 // attempt to come, which that attempt's record replaces, and a p mark that
 // the attempt removes, so the pending listing reads the queue and the
 // marks, never the whole attempt log.
+//
+// # Retention
+//
+// Log.Expire removes what is older than a cutoff with range deletions:
+// e, l and x below IDAt(cutoff), and a and d below each endpoint's prefix
+// plus IDAt(cutoff); the i keys the expired x entries name go one point
+// delete each. q and r are never range-deleted. An idempotency key lives as
+// long as its event: after that, the same key makes a new event.
 //
 // A delivery lives in exactly one of q, r or d at a time; every move between
 // them is one batch that deletes the old key and writes the new one, together

@@ -345,6 +345,10 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 			}
 			if idemKey != nil {
 				_ = b.Set(idemKey, id[:], nil)
+				// The time-ordered index lets retention find expired keys
+				// without reading every key (see Expire).
+				key = idemIndexKey(key[:0], id)
+				_ = b.Set(key, idemKey[1:], nil)
 				seen[string(idemKey)] = id
 			}
 			req.res[i] = AppendResult{ID: id}

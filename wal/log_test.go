@@ -402,7 +402,7 @@ func TestIdempotency(t *testing.T) {
 	first := appendOne(t, l, withKey("acme", "k1", "first"))
 	require_Equal(t, first.Duplicate, false)
 	before := counts(t, l)
-	require_Equal(t, before, Counts{Events: 1, Queued: 1, IdempotencyKeys: 1})
+	require_Equal(t, before, Counts{Events: 1, Queued: 1, IdempotencyKeys: 1, IdempotencyIndex: 1})
 	dup := appendOne(t, l, withKey("acme", "k1", "second"))
 	require_Equal(t, dup, AppendResult{ID: first.ID, Duplicate: true})
 	require_Equal(t, counts(t, l), before)
@@ -417,13 +417,13 @@ func TestIdempotency(t *testing.T) {
 	// Events without a key are never duplicates of each other.
 	require_Equal(t, res[2].Duplicate || res[3].Duplicate, false)
 	require_True(t, res[2].ID != res[3].ID, "two keyless events got one id")
-	require_Equal(t, counts(t, l), Counts{Events: 4, Queued: 4, IdempotencyKeys: 2})
+	require_Equal(t, counts(t, l), Counts{Events: 4, Queued: 4, IdempotencyKeys: 2, IdempotencyIndex: 2})
 
 	// The same key in another tenant is another event.
 	other := appendOne(t, l, withKey("globex", "k1", "globex"))
 	require_Equal(t, other.Duplicate, false)
 	require_True(t, other.ID != first.ID, "tenants share idempotency keys")
-	require_Equal(t, counts(t, l), Counts{Events: 5, Queued: 5, IdempotencyKeys: 3})
+	require_Equal(t, counts(t, l), Counts{Events: 5, Queued: 5, IdempotencyKeys: 3, IdempotencyIndex: 3})
 
 	// A key that is a prefix of another key is a different key.
 	require_Equal(t, appendOne(t, l, withKey("acme", "k", "p")).Duplicate, false)
@@ -465,7 +465,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		f(fmt.Sprintf("key-%d", i))
 	}
-	require_Equal(t, counts(t, l), Counts{Events: 20, Queued: 20, IdempotencyKeys: 20})
+	require_Equal(t, counts(t, l), Counts{Events: 20, Queued: 20, IdempotencyKeys: 20, IdempotencyIndex: 20})
 }
 
 func TestIdempotencySurvivesReopen(t *testing.T) {
@@ -478,7 +478,7 @@ func TestIdempotencySurvivesReopen(t *testing.T) {
 	l = reopenLog(t, dir, nil)
 	dup := appendOne(t, l, ev)
 	require_Equal(t, dup, AppendResult{ID: first.ID, Duplicate: true})
-	require_Equal(t, counts(t, l), Counts{Events: 1, Queued: 1, IdempotencyKeys: 1})
+	require_Equal(t, counts(t, l), Counts{Events: 1, Queued: 1, IdempotencyKeys: 1, IdempotencyIndex: 1})
 }
 
 func TestCloseTwice(t *testing.T) {

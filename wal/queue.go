@@ -297,6 +297,7 @@ func (l *Log) QueueDepths() (map[ID]QueueDepth, error) {
 // whole store: for tests and diagnostics, not for request paths.
 type Counts struct {
 	Events, Queued, Retries, Attempts, Dead, IdempotencyKeys int
+	IdempotencyIndex, Audit                                  int
 }
 
 // Count scans the store and counts records by kind.
@@ -309,6 +310,7 @@ func (l *Log) Count() (Counts, error) {
 	targets := map[byte]*int{
 		kindEvent: &c.Events, kindQueue: &c.Queued, kindRetry: &c.Retries,
 		kindAttempt: &c.Attempts, kindDead: &c.Dead, kindIdempotency: &c.IdempotencyKeys,
+		kindIdemIndex: &c.IdempotencyIndex, kindAudit: &c.Audit,
 	}
 	for kind, n := range targets {
 		if err := l.scan([]byte{kind}, func(_, _ []byte) { *n++ }); err != nil {
