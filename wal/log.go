@@ -27,6 +27,11 @@ type Options struct {
 	CompressAbove int
 	// CacheBytes is Pebble's block cache size. 0 means 64 MiB.
 	CacheBytes int64
+	// MemTableBytes is Pebble's memtable size. 0 means 64 MiB: deliveries
+	// churn through q and r quickly, and a larger memtable lets most of
+	// those short-lived keys die before they reach an sstable. Tests that
+	// watch disk use set it lower so flushes come sooner.
+	MemTableBytes int64
 	// MaxGroupRequests bounds how many Append calls share one batch and fsync.
 	// 0 means 1024.
 	MaxGroupRequests int
@@ -50,6 +55,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = 64 << 20
 	}
 	if o.MaxGroupRequests == 0 {
 		o.MaxGroupRequests = 1024
@@ -108,12 +116,10 @@ func Open(dir string, opts *Options) (*Log, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	popts := &pebble.Options{
-		FS:     o.FS,
-		Cache:  cache,
-		Logger: o.Logger,
-		// Deliveries churn through q and r quickly; a larger memtable lets
-		// most of those short-lived keys die before they reach an sstable.
-		MemTableSize: 64 << 20,
+		FS:           o.FS,
+		Cache:        cache,
+		Logger:       o.Logger,
+		MemTableSize: uint64(o.MemTableBytes),
 	}
 	db, err := pebble.Open(dir, popts)
 	if err != nil {

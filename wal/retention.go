@@ -56,8 +56,16 @@ type ExpireStats struct {
 // next pass removes that dead letter (its event ID is below the cutoff).
 //
 // Expire takes no lock that appends or outcomes wait on; its writes commit
-// without fsync, as a lost one is redone by the next pass. Space comes back
-// as compactions drop the covered data (see compactExpired).
+// without fsync, as a lost one is redone by the next pass.
+//
+// Space comes back through Pebble's own compactions: files wholly under a
+// range deletion are dropped without a rewrite, and files holding range
+// deletions are picked for compaction sooner. Expire does not call
+// DB.Compact. Measured with the engine's TestRetentionSoak (4 MB/s of
+// events, 2 s age, a pass every 250 ms, 4 MiB memtable): without it the
+// store levelled off at 24-28 MB of 95 MB written; compacting the expired
+// event span after each pass held it at 16-19 MB but cut the ingest the
+// test reached by a quarter, the rewrite competing with appends.
 func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 	var st ExpireStats
 	if !l.enter() {

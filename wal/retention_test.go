@@ -71,7 +71,7 @@ func takeSnapshot(t *testing.T, l *Log, eps []ID) snapshot {
 	return s
 }
 
-func TestExpire(t *testing.T) {
+func TestRetentionExpire(t *testing.T) {
 	l, _ := openLog(t, nil)
 	eps := []ID{testEndpoint(1), testEndpoint(2), testEndpoint(3)}
 	old := writeGen(t, l, "old", eps)
@@ -140,9 +140,9 @@ func TestExpire(t *testing.T) {
 	require_Equal(t, st, ExpireStats{})
 }
 
-// TestExpireKeyReused: a tenant deleted and created again may reuse an
+// TestRetentionKeyReused: a tenant deleted and created again may reuse an
 // idempotency key; expiring the first event must not drop the second's key.
-func TestExpireKeyReused(t *testing.T) {
+func TestRetentionKeyReused(t *testing.T) {
 	l, _ := openLog(t, nil)
 	ev := mkEvent("acme", []byte("first"), testEndpoint(1))
 	ev.IdempotencyKey = "order-1"
@@ -161,8 +161,8 @@ func TestExpireKeyReused(t *testing.T) {
 	require_Equal(t, c.IdempotencyIndex, 1)
 }
 
-// TestExpireManyKeys crosses the point-delete batch size.
-func TestExpireManyKeys(t *testing.T) {
+// TestRetentionManyKeys crosses the point-delete batch size.
+func TestRetentionManyKeys(t *testing.T) {
 	l, _ := openLog(t, nil)
 	const n = expireChunk + 100
 	evs := make([]AppendEvent, n)
@@ -178,7 +178,7 @@ func TestExpireManyKeys(t *testing.T) {
 	require_Equal(t, counts(t, l), Counts{})
 }
 
-func TestExpireClosed(t *testing.T) {
+func TestRetentionClosed(t *testing.T) {
 	l, _ := openLog(t, nil)
 	require_NoError(t, l.Close())
 	_, err := l.Expire(context.Background(), time.Now().UnixMilli())
