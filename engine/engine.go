@@ -50,6 +50,13 @@ type Options struct {
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
 
+	// Retention is how long events, their delivery logs, idempotency keys
+	// and audit records are kept (see retention). Default 30 days.
+	Retention time.Duration
+	// RetentionInterval is the time between retention passes; records live
+	// up to Retention plus this long. Default 1h.
+	RetentionInterval time.Duration
+
 	// SecretOverlap is how long a rotated-out secret keeps signing when the
 	// rotation names no overlap. Default 24h; negative: none (the old
 	// secret is dropped at once); at most MaxSecretOverlap.
@@ -86,6 +93,12 @@ func (o *Options) EnsureDefaults() {
 	if o.DisableAfter == 0 {
 		o.DisableAfter = 5 * 24 * time.Hour
 	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.RetentionInterval == 0 {
+		o.RetentionInterval = DefaultRetentionInterval
+	}
 	if o.SecretOverlap == 0 {
 		o.SecretOverlap = DefaultSecretOverlap
 	}
@@ -120,6 +133,7 @@ type Engine struct {
 
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
+	ret      retention
 	replayMu sync.Mutex
 	jobs     jobSet
 	health   healthState
@@ -137,6 +151,10 @@ type tenantState struct {
 // retry scheduler. Corrupt config records are logged and skipped.
 func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	opts.EnsureDefaults()
+	// A negative age would put the cutoff in the future and remove every event.
+	if opts.Retention < 0 || opts.RetentionInterval < 0 {
+		return nil, fmt.Errorf("retention %s with interval %s: both must be positive", opts.Retention, opts.RetentionInterval)
+	}
 	e := &Engine{
 		log:     log,
 		sender:  sender,
@@ -165,6 +183,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.sched.start()
 	e.startPressureMonitor()
 	e.startHealth()
+	e.startRetention()
 	e.cfgMu.RLock()
 	for _, ln := range e.lanes {
 		ln.start()
@@ -244,6 +263,7 @@ func (e *Engine) Stop(ctx context.Context) {
 	e.stopJobs()
 	e.sched.stop()
 	e.stopPressureMonitor()
+	e.stopRetention()
 	e.cfgMu.RLock()
 	lanes := make([]*Lane, 0, len(e.lanes))
 	for _, ln := range e.lanes {

@@ -425,8 +425,16 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		}
 		// The event is gone (or unreadable): no attempt can ever succeed, so
 		// dead-letter the delivery instead of leaving it queued forever.
-		e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 		a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
+		if errors.Is(err, wal.ErrNotFound) && e.pastRetention(it.ev, now) {
+			// Expected, not a fault: the delivery waited past the retention
+			// age (a paused or disabled endpoint). Counted, not logged: one
+			// long pause can expire millions.
+			a.ErrClass = errClassExpired
+			e.m.retentionExpired.Inc()
+		} else {
+			e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
+		}
 		e.m.attempts[outcomeFinal][classError].Inc()
 		ln.record(&w.move)
 		return
@@ -553,6 +561,9 @@ func (ln *Lane) noteRecorded(m *wal.Move) {
 // bodies when it is still there, else from the wal. The event ID's time is
 // its commit time, a millisecond or so after the publish the record keeps.
 func (e *Engine) readEvent(id wal.ID, w *worker) error {
+	if e.removedByRetention(id) {
+		return wal.ErrNotFound
+	}
 	var ok bool
 	if w.recent, ok = e.recent.get(id, w.recent[:0]); ok {
 		w.rec = wal.EventRecord{ID: id, TimeMs: id.Time().UnixMilli(), Body: w.recent}

@@ -39,6 +39,12 @@ type Metrics struct {
 	// testAttempts counts TestEndpoint's attempts by status class; they are
 	// not deliveries, so attempts and the delivery histograms leave them out.
 	testAttempts [classCount]*metrics.Counter
+
+	retentionPasses   [passResults]*metrics.Counter
+	retentionRanges   *metrics.Counter
+	retentionIdemKeys *metrics.Counter
+	retentionExpired  *metrics.Counter
+	retentionDuration *metrics.PrometheusHistogram
 }
 
 // source is where an event came from: the label of the ingest counters.
@@ -94,6 +100,9 @@ var (
 	// A retry's due time to the wheel firing it: one tick (100ms) when all is
 	// well; the target is under a second.
 	fireDelayBuckets = []float64{.01, .05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 60}
+	// A retention pass: milliseconds when little expired, longer with many
+	// idempotency keys to delete one by one.
+	retentionBuckets = []float64{.001, .01, .1, .5, 1, 5, 10, 30, 60, 300, 900}
 )
 
 func newMetrics(set *metrics.Set) *Metrics {
@@ -105,6 +114,14 @@ func newMetrics(set *metrics.Set) *Metrics {
 		inFlight:         set.NewCounter(`hookline_delivery_in_flight_attempts`),
 		retriesLoaded:    set.NewCounter(`hookline_retry_loaded_from_disk_total`),
 		retryFireDelay:   set.NewPrometheusHistogramExt(`hookline_retry_fire_delay_seconds`, fireDelayBuckets),
+
+		retentionRanges:   set.NewCounter(`hookline_retention_ranges_deleted_total`),
+		retentionIdemKeys: set.NewCounter(`hookline_retention_idempotency_keys_deleted_total`),
+		retentionExpired:  set.NewCounter(`hookline_retention_expired_deliveries_total`),
+		retentionDuration: set.NewPrometheusHistogramExt(`hookline_retention_pass_duration_seconds`, retentionBuckets),
+	}
+	for r, name := range passResultNames {
+		m.retentionPasses[r] = set.NewCounter(fmt.Sprintf(`hookline_retention_passes_total{result=%q}`, name))
 	}
 	for st, name := range map[gobreaker.State]string{gobreaker.StateClosed: "closed", gobreaker.StateHalfOpen: "half_open", gobreaker.StateOpen: "open"} {
 		m.circuitTransitions[st] = set.NewCounter(fmt.Sprintf(`hookline_circuit_transitions_total{to=%q}`, name))
