@@ -129,6 +129,7 @@ type harness struct {
 	t       testing.TB
 	dir     string
 	opts    engine.Options
+	walOpts *wal.Options
 	logs    *syncBuffer
 	log     *wal.Log
 	sender  *httpout.Sender
@@ -139,7 +140,13 @@ type harness struct {
 
 func newHarness(t testing.TB, opts engine.Options) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), opts: opts, logs: new(syncBuffer)}
+	return newHarnessWAL(t, opts, nil)
+}
+
+// newHarnessWAL is newHarness with the wal's options too.
+func newHarnessWAL(t testing.TB, opts engine.Options, walOpts *wal.Options) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), opts: opts, walOpts: walOpts, logs: new(syncBuffer)}
 	h.start()
 	t.Cleanup(func() {
 		h.stop(5 * time.Second)
@@ -153,7 +160,7 @@ func newHarness(t testing.TB, opts engine.Options) *harness {
 // start opens the log and creates the engine on h.dir.
 func (h *harness) start() {
 	h.t.Helper()
-	l, err := wal.Open(h.dir, nil)
+	l, err := wal.Open(h.dir, h.walOpts)
 	require_NoError(h.t, err)
 	h.sender = httpout.NewSender(httpout.Options{
 		Allow:          loopbackOnly,
