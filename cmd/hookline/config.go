@@ -44,6 +44,10 @@ type config struct {
 			OpenFor             time.Duration `yaml:"open_for"`
 		} `yaml:"circuit_breaker"`
 	} `yaml:"delivery"`
+	Retention struct {
+		MaxAge   time.Duration `yaml:"max_age"`
+		Interval time.Duration `yaml:"interval"`
+	} `yaml:"retention"`
 	WAL struct {
 		CompressAbove int   `yaml:"compress_above"`
 		CacheBytes    int64 `yaml:"cache_bytes"`
@@ -96,9 +100,22 @@ func (c *config) validate() error {
 		return fmt.Errorf("delivery.disable_after is 0; give a duration, or a negative one for never")
 	case c.Delivery.SecretOverlap < 0 || c.Delivery.SecretOverlap > engine.MaxSecretOverlap:
 		return fmt.Errorf("delivery.secret_overlap is %s; it must be from 0s (none) to %s", c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
+	case c.Retention.MaxAge < minRetention:
+		return fmt.Errorf("retention.max_age is %s; it must be at least %s", c.Retention.MaxAge, minRetention)
+	case c.Retention.Interval < minRetentionInterval || c.Retention.Interval > c.Retention.MaxAge:
+		return fmt.Errorf("retention.interval is %s; it must be from %s to retention.max_age (%s)", c.Retention.Interval, minRetentionInterval, c.Retention.MaxAge)
 	}
 	return nil
 }
+
+// Retention bounds. Below an hour, a delivery held up by a short outage or
+// a paused endpoint would expire before it could be sent. Each pass seeks
+// once per endpoint with a delivery log; a minute apart, records already
+// outlive max_age by at most a minute, so more often buys nothing.
+const (
+	minRetention         = time.Hour
+	minRetentionInterval = time.Minute
+)
 
 // secretOverlap is delivery.secret_overlap as engine.Options takes it, where
 // 0 means the default and negative means none.

@@ -121,6 +121,8 @@ func serve(cfg *config) error {
 		DataDir:            cfg.Data,
 		DisableAfter:       cfg.Delivery.DisableAfter,
 		SecretOverlap:      cfg.secretOverlap(),
+		Retention:          cfg.Retention.MaxAge,
+		RetentionInterval:  cfg.Retention.Interval,
 		Circuit: engine.CircuitOptions{
 			ConsecutiveFailures: cfg.Delivery.CircuitBreaker.ConsecutiveFailures,
 			FailureRatio:        cfg.Delivery.CircuitBreaker.FailureRatio,
