@@ -398,6 +398,3 @@ func (e *Engine) finishJob(r *jobRun, state string, jerr *JobError, now time.Tim
 	r.stop = nil
 	return e.putJob(&r.job)
 }
-
-// errJobStopped ends a job's run without an error of its own.
-var errJobStopped = errors.New("job stopped")
