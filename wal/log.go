@@ -134,7 +134,11 @@ func Open(dir string, opts *Options) (*Log, error) {
 		opts:  o,
 		reqs:  make(chan *appendReq, o.MaxGroupRequests),
 	}
-	if err := l.loadLastID(); err != nil {
+	err = l.loadLastID()
+	if err == nil {
+		err = l.indexIdempotencyKeys()
+	}
+	if err != nil {
 		_ = db.Close()
 		cache.Unref()
 		c.close()

@@ -217,3 +217,49 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 	}
 	return total, commit()
 }
+
+// kindMeta keys the store's own bookkeeping: m <name> -> value.
+const kindMeta = 'm'
+
+// metaIdemIndexed is set once every idempotency key has its x entry.
+var metaIdemIndexed = []byte{kindMeta, 'x', '-', 'i', 'n', 'd', 'e', 'x'}
+
+// indexIdempotencyKeys gives the idempotency keys of a store written before
+// the x index existed their x entries, once: without them they would never
+// expire. It reads every i key, so it runs only while the marker is absent.
+func (l *Log) indexIdempotencyKeys() error {
+	_, closer, err := l.db.Get(metaIdemIndexed)
+	if err == nil {
+		return closer.Close()
+	}
+	if err != pebble.ErrNotFound {
+		return fmt.Errorf("cannot read the idempotency index marker: %w", err)
+	}
+	b := l.db.NewBatch()
+	defer func() { _ = b.Close() }()
+	n := 0
+	var ferr error
+	err = l.scan([]byte{kindIdempotency}, func(k, v []byte) {
+		if ferr != nil || len(v) != 16 {
+			return
+		}
+		var ev ID
+		copy(ev[:], v)
+		_ = b.Set(idemIndexKey(nil, ev), k[1:], nil)
+		if n++; n%expireChunk == 0 {
+			ferr = b.Commit(pebble.NoSync)
+			b.Reset()
+		}
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		_ = b.Set(metaIdemIndexed, nil, nil)
+		err = b.Commit(pebble.Sync)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot index %d idempotency keys for retention: %w", n, err)
+	}
+	return nil
+}

@@ -184,3 +184,35 @@ func TestRetentionClosed(t *testing.T) {
 	_, err := l.Expire(context.Background(), time.Now().UnixMilli())
 	require_Error(t, err, ErrClosed)
 }
+
+// TestRetentionIndexesOldKeys: a store whose idempotency keys predate the x
+// index gets their x entries when opened, so they expire like new ones.
+func TestRetentionIndexesOldKeys(t *testing.T) {
+	l, dir := openLog(t, nil)
+	const n = expireChunk + 10
+	evs := make([]AppendEvent, n)
+	for i := range evs {
+		evs[i] = mkEvent("acme", []byte("x"))
+		evs[i].IdempotencyKey = fmt.Sprint("key-", i)
+	}
+	require_NoError(t, l.Append(evs, make([]AppendResult, n)))
+	// What an older version wrote: the keys, no index, no marker.
+	require_NoError(t, l.db.DeleteRange([]byte{kindIdemIndex}, []byte{kindIdemIndex + 1}, nil))
+	require_NoError(t, l.db.Delete(metaIdemIndexed, nil))
+	require_Equal(t, counts(t, l).IdempotencyIndex, 0)
+	require_NoError(t, l.Close())
+
+	l = reopenLog(t, dir, nil)
+	require_Equal(t, counts(t, l).IdempotencyIndex, n)
+	cutoff := cutoffBetween()
+	st, err := l.Expire(context.Background(), cutoff)
+	require_NoError(t, err)
+	require_Equal(t, st.IdempotencyKeys, n)
+	require_Equal(t, counts(t, l).IdempotencyKeys, 0)
+	// The marker stays: the next open reads no key.
+	require_NoError(t, l.Close())
+	l = reopenLog(t, dir, nil)
+	_, closer, err := l.db.Get(metaIdemIndexed)
+	require_NoError(t, err)
+	require_NoError(t, closer.Close())
+}
