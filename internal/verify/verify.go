@@ -1,0 +1,161 @@
+// Package verify owns the signature checks of inbound webhooks: one
+// verifier per provider preset (stripe, github, slack, ...) plus the
+// configurable hmac, basic, api-key and none. A verifier is built once
+// from a source's config (New checks it) and then checks requests
+// without allocating on success; every rejection carries a stable code.
+// It knows nothing of tenants, storage or HTTP servers.
+package verify
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Peeker reads one header or query parameter by name, nil when absent.
+// fasthttp's RequestHeader and Args satisfy it; header lookups are
+// case-insensitive.
+type Peeker interface {
+	Peek(key string) []byte
+}
+
+// Request is what a verifier sees of an inbound request.
+type Request struct {
+	// URL is the URL the provider called, as it would have seen it
+	// (scheme://host/path?query); twilio signs it.
+	URL    []byte
+	Header Peeker
+	Query  Peeker
+	Body   []byte
+}
+
+// Config is a source's verification settings, from its JSON.
+type Config struct {
+	Provider string `json:"provider"`
+	// Secrets are the accepted secrets, current first; during a rotation
+	// overlap the previous one follows. Their form is the provider's
+	// (whsec_… for standard-webhooks, a PEM or base64 public key for
+	// sendgrid, user:password for basic).
+	Secrets []string `json:"-"`
+	// Tolerance bounds the age (and future skew) of a signed timestamp;
+	// 0 means the provider's default (5 minutes unless it documents
+	// another).
+	Tolerance time.Duration `json:"-"`
+	// HMAC configures the generic hmac provider.
+	HMAC *HMACConfig `json:"hmac,omitempty"`
+	// APIKey configures the api-key provider: where the key travels.
+	APIKey *APIKeyConfig `json:"api_key,omitempty"`
+}
+
+// HMACConfig is the generic hmac provider's scheme.
+type HMACConfig struct {
+	Header    string `json:"header"`    // where the signature is
+	Algorithm string `json:"algorithm"` // sha1, sha256, sha512
+	Encoding  string `json:"encoding"`  // hex, base64
+	Prefix    string `json:"prefix"`    // e.g. "sha256=", stripped before decoding
+	// Template is the signed content: {body}, {timestamp} and
+	// {header:Name} are replaced; "" means the body alone.
+	Template        string `json:"template"`
+	TimestampHeader string `json:"timestamp_header"` // unix seconds; enables the tolerance check
+}
+
+// APIKeyConfig says where the api-key provider finds the key.
+type APIKeyConfig struct {
+	Header string `json:"header"` // e.g. X-Api-Key
+	Query  string `json:"query"`  // or a query parameter
+}
+
+// Result is what a verified request tells beyond "valid".
+type Result struct {
+	// Challenge, when set, is the whole answer the provider expects
+	// instead of an event (slack's url_verification), with its content
+	// type.
+	Challenge            []byte
+	ChallengeContentType string
+}
+
+// Rejection codes: stable, shown to the sender in 401 answers and in the
+// inbound log.
+const (
+	CodeMissingSignature   = "missing_signature"   // no signature header (or credentials)
+	CodeMalformedSignature = "malformed_signature" // present but not parseable
+	CodeBadSignature       = "bad_signature"       // parsed, matches no secret
+	CodeMissingTimestamp   = "missing_timestamp"   // the scheme signs a timestamp and none came
+	CodeStaleTimestamp     = "stale_timestamp"     // outside the tolerance
+	CodeBadCredentials     = "bad_credentials"     // basic or api-key did not match
+)
+
+// Error is a rejected request or an invalid config: Code is stable,
+// Message is for people and never holds a secret.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func reject(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Verifier checks one source's requests. Safe for concurrent use.
+type Verifier interface {
+	// Verify checks r at time now. Comparisons run in constant time.
+	Verify(r *Request, now time.Time) (Result, *Error)
+}
+
+// Preset describes one provider: how to build its verifier and the
+// mapping a source of it starts with.
+type Preset struct {
+	Name string
+	// New checks cfg (invalid config: an *Error with code invalid_secret
+	// or invalid_verification naming the field) and builds the verifier.
+	New func(cfg Config) (Verifier, error)
+	// DefaultType is the event type template of a source that names no
+	// mapping ("stripe.{$.type}", "github.{header:X-GitHub-Event}.{$.action}"),
+	// and DefaultID where the provider's own delivery id is for dedupe
+	// ("$.id", "header:X-GitHub-Delivery"; "" when the provider has none).
+	DefaultType string
+	DefaultID   string
+	// DefaultTolerance is the timestamp tolerance when the source names
+	// none; 0 when the scheme signs no timestamp.
+	DefaultTolerance time.Duration
+}
+
+var presets = map[string]*Preset{}
+
+// register adds a preset; each provider's file calls it from init.
+func register(p *Preset) {
+	if presets[p.Name] != nil {
+		panic("verify: preset " + p.Name + " registered twice")
+	}
+	presets[p.Name] = p
+}
+
+// Lookup returns the preset named name.
+func Lookup(name string) (*Preset, bool) {
+	p, ok := presets[name]
+	return p, ok
+}
+
+// Names lists the presets, sorted, for error messages and docs.
+func Names() []string {
+	out := make([]string, 0, len(presets))
+	for n := range presets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// New builds the verifier of cfg.Provider.
+func New(cfg Config) (Verifier, error) {
+	p, ok := presets[cfg.Provider]
+	if !ok {
+		return nil, &Error{Code: "invalid_provider", Message: fmt.Sprintf("provider %q is not one of %v", cfg.Provider, Names())}
+	}
+	if cfg.Tolerance == 0 {
+		cfg.Tolerance = p.DefaultTolerance
+	}
+	return p.New(cfg)
+}
