@@ -136,6 +136,7 @@ type Engine struct {
 	ret      retention
 	replayMu sync.Mutex
 	jobs     jobSet
+	feed     feedWaiters
 	health   healthState
 }
 
@@ -166,6 +167,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		apiKeys: make(map[[32]byte]*apiKeyEntry),
 	}
 	e.workers.New = func() any { return new(worker) }
+	e.feed.init()
 	if err := e.load(); err != nil {
 		return nil, err
 	}
@@ -260,6 +262,7 @@ func (e *Engine) loadDepths() error {
 // then stay queued on disk and are made again after a restart. The caller
 // stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
+	e.feed.stop()
 	e.stopJobs()
 	e.sched.stop()
 	e.stopPressureMonitor()
@@ -390,6 +393,7 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 // still owned by the Publish call waiting for this commit.
 func (e *Engine) onAppend(id wal.ID, ev *wal.AppendEvent) {
 	e.recent.add(id, ev.Body)
+	e.feed.notify(ev.Tenant)
 	p, ok := ev.Ref.(*publishBuf)
 	if !ok {
 		return

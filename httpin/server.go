@@ -226,10 +226,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		return routeTenant
 	case sub == "events":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-		} else {
+		switch method {
+		case "POST":
 			s.publishOne(ctx, tenant)
+		case "GET":
+			s.readFeed(ctx, tenant)
+			return routeFeed
+		default:
+			methodNotAllowed(ctx, "GET, POST")
 		}
 		return routePublish
 	case sub == "events/batch":

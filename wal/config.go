@@ -35,6 +35,8 @@ func (l *Log) DeleteTenant(id string) error {
 	_ = b.DeleteRange(idem, prefixEnd(idem), nil)
 	types := eventTypeKey(id, "")
 	_ = b.DeleteRange(types, prefixEnd(types), nil)
+	feed := feedKey(nil, id, ID{})[:len(id)+2]
+	_ = b.DeleteRange(feed, prefixEnd(feed), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
 	}

@@ -353,6 +353,8 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 				key = queueKey(key[:0], ep, id)
 				_ = b.Set(key, nil, nil)
 			}
+			key = feedKey(key[:0], ev.Tenant, id)
+			_ = b.Set(key, nil, nil)
 			if idemKey != nil {
 				_ = b.Set(idemKey, id[:], nil)
 				// The time-ordered index lets retention find expired keys

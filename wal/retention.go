@@ -99,6 +99,11 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 			return st, err
 		}
 	}
+	n, err = l.expireFeed(b, floor)
+	st.Ranges += n
+	if err != nil {
+		return st, err
+	}
 	if b.Empty() {
 		return st, nil
 	}
