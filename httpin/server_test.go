@@ -126,7 +126,7 @@ func TestRouting(t *testing.T) {
 	f("PUT", "/v1/tenants", 405, "method_not_allowed", "GET, POST")
 	f("DELETE", "/v1/tenants", 405, "method_not_allowed", "GET, POST")
 	f("POST", "/v1/tenants/acme", 405, "method_not_allowed", "GET, PATCH, DELETE")
-	f("GET", "/v1/tenants/acme/events", 405, "method_not_allowed", "POST")
+	f("PUT", "/v1/tenants/acme/events", 405, "method_not_allowed", "GET, POST")
 	f("PUT", "/v1/tenants/acme/events/batch", 405, "method_not_allowed", "POST")
 	f("PUT", "/v1/tenants/acme/endpoints", 405, "method_not_allowed", "GET, POST")
 	f("POST", epPath, 405, "method_not_allowed", "GET, PATCH, DELETE")
