@@ -68,19 +68,7 @@ func (e *Engine) RotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 		return Endpoint{}, invalid("secret_unchanged", "the new secret is the endpoint's current secret; give another or omit it for a random one")
 	}
 	now := time.Now().UTC()
-	until := now.Add(overlap)
-	prev := make([]PreviousSecret, 0, maxPreviousSecrets)
-	prev = append(prev, PreviousSecret{Secret: ep.Secret, ExpiresAt: until})
-	for _, p := range ep.PreviousSecrets {
-		if p.Secret == secret {
-			continue // rolled back to: it is the current secret again
-		}
-		if p.ExpiresAt.After(until) {
-			p.ExpiresAt = until
-		}
-		prev = append(prev, p)
-	}
-	ep.PreviousSecrets = unexpiredSecrets(prev[:min(len(prev), maxPreviousSecrets)], now)
+	ep.PreviousSecrets = rotatedSecrets(ep.Secret, ep.PreviousSecrets, secret, now.Add(overlap), now)
 	ep.Secret = secret
 	ep.SecretRotatedAt = &now
 	ep.UpdatedAt = now
@@ -95,6 +83,25 @@ func (e *Engine) RotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 	v := ln.view()
 	v.Secret = secret
 	return v, nil
+}
+
+// rotatedSecrets is the previous secrets after cur is replaced by next:
+// cur first, valid until until, then the older ones, none valid past
+// until (a rotation never lengthens an earlier overlap) and next itself
+// dropped if it was one of them (a roll-back).
+func rotatedSecrets(cur string, prev []PreviousSecret, next string, until, now time.Time) []PreviousSecret {
+	out := make([]PreviousSecret, 0, maxPreviousSecrets)
+	out = append(out, PreviousSecret{Secret: cur, ExpiresAt: until})
+	for _, p := range prev {
+		if p.Secret == next {
+			continue
+		}
+		if p.ExpiresAt.After(until) {
+			p.ExpiresAt = until
+		}
+		out = append(out, p)
+	}
+	return unexpiredSecrets(out[:min(len(out), maxPreviousSecrets)], now)
 }
 
 // parseOverlap parses a rotation's overlap: a Go duration from 0 to

@@ -21,6 +21,8 @@
 //	i <tenant> 0x00 <idempotency key>     -> event id
 //	x <event id>                          -> <tenant> 0x00 <idempotency key>: the idempotency keys in time order, for retention
 //	f <tenant> 0x00 <event id>            -> "": each tenant's events in order, for the event feed
+//	s <source id>                         -> inbound source config record (JSON, owned by the engine)
+//	g <source id> <request id>            -> inbound log record: one request a source received (owned by the engine)
 //	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry)
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)

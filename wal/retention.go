@@ -29,9 +29,10 @@ const expireChunk = 4096
 // deletion exists to avoid.
 type ExpireStats struct {
 	// Ranges is the range deletions written: one for the events, the audit
-	// log and the idempotency index each, and one per endpoint for its
-	// attempt log and its dead letters, each only where it had something
-	// to remove.
+	// log and the idempotency index each, one per endpoint for its
+	// attempt log and its dead letters, one per source for its request log
+	// and one per tenant for its event feed, each only where it had
+	// something to remove.
 	Ranges int
 	// IdempotencyKeys is the idempotency keys deleted, one point delete each.
 	IdempotencyKeys int
@@ -92,7 +93,7 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 			st.Ranges++
 		}
 	}
-	for _, kind := range []byte{kindAttempt, kindDead} {
+	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog} {
 		n, err := l.expirePerEndpoint(b, kind, floor)
 		st.Ranges += n
 		if err != nil {
