@@ -1,0 +1,285 @@
+package verify
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+)
+
+// Helpers shared by the linear, paddle, typeform, calendly, hubspot,
+// twilio and sendgrid presets.
+
+// keyedMACs keeps one pool of HMAC states per secret, current first.
+// hmac.New allocates and hashes the key, and a hash.Hash is not safe
+// for concurrent use, so each Verify borrows a keyed state, Resets it
+// (back to the keyed state, no rehash of the key) and returns it: the
+// success path allocates nothing once the pools are warm.
+type keyedMACs struct {
+	pools []sync.Pool
+}
+
+type keyedMAC struct {
+	h   hash.Hash
+	sum [64]byte // room for sha512; Sum appends here instead of allocating
+}
+
+func newKeyedMACs(newHash func() hash.Hash, secrets [][]byte) *keyedMACs {
+	k := &keyedMACs{pools: make([]sync.Pool, len(secrets))}
+	for i, key := range secrets {
+		k.pools[i].New = func() any { return &keyedMAC{h: hmac.New(newHash, key)} }
+	}
+	return k
+}
+
+// match reports whether, for some secret, equal accepts the MAC of what
+// write writes. write runs once per secret; equal compares in constant
+// time (hmac.Equal) against each signature the request carries.
+func (k *keyedMACs) match(write func(h hash.Hash), equal func(sum []byte) bool) bool {
+	for i := range k.pools {
+		m := k.pools[i].Get().(*keyedMAC)
+		m.h.Reset()
+		write(m.h)
+		ok := equal(m.h.Sum(m.sum[:0]))
+		k.pools[i].Put(m)
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// secretBytes checks that cfg names at least one secret and none is
+// empty; the message names the field, never the value.
+func secretBytes(cfg Config) ([][]byte, error) {
+	if len(cfg.Secrets) == 0 {
+		return nil, &Error{Code: "invalid_secret", Message: fmt.Sprintf("secrets: provider %q needs at least one secret", cfg.Provider)}
+	}
+	out := make([][]byte, len(cfg.Secrets))
+	for i, s := range cfg.Secrets {
+		if s == "" {
+			return nil, &Error{Code: "invalid_secret", Message: fmt.Sprintf("secrets[%d]: empty", i)}
+		}
+		out[i] = []byte(s)
+	}
+	if cfg.Tolerance < 0 {
+		return nil, &Error{Code: "invalid_verification", Message: fmt.Sprintf("tolerance: %s is negative", cfg.Tolerance)}
+	}
+	return out, nil
+}
+
+// parseDecimal parses a non-negative decimal integer without the
+// string conversion (and the error value) strconv would allocate. 18
+// digits keep it clear of int64 overflow and cover unix milliseconds.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// checkSkew rejects a signed timestamp farther than tol from now in
+// either direction: a future one means a skewed clock or a forged
+// header, and either way the window bounds replays. tol 0 disables.
+func checkSkew(signed, now time.Time, tol time.Duration) *Error {
+	if tol <= 0 {
+		return nil
+	}
+	d := now.Sub(signed)
+	if d > tol || d < -tol {
+		return reject(CodeStaleTimestamp, "signed at %s, %s from now, beyond the tolerance of %s", signed.UTC().Format(time.RFC3339), d.Round(time.Second), tol)
+	}
+	return nil
+}
+
+// maxHeaderSigs bounds the signatures one header may carry: providers send
+// one, or two during their own secret rotation; more is an attempt to
+// make us hash the body once per entry.
+const maxHeaderSigs = 8
+
+// signedHeader is a parsed "ts=…;h1=…" (paddle) or "t=…,v1=…"
+// (calendly) header: the timestamp and the hex SHA-256 MACs, decoded
+// in place so parsing allocates nothing.
+type signedHeader struct {
+	ts   []byte
+	n    int
+	sigs [maxHeaderSigs][32]byte
+}
+
+// parseSignedHeader reads sep-separated key=value pairs, taking tsKey
+// once and sigKey one or more times; other keys (a future scheme) are
+// skipped. It never panics on any input (fuzzed).
+func parseSignedHeader(v []byte, sep byte, tsKey, sigKey string, out *signedHeader) *Error {
+	out.ts, out.n = nil, 0
+	for len(v) > 0 {
+		var part []byte
+		part, v = cutByte(v, sep)
+		part = trimSpace(part)
+		if len(part) == 0 {
+			continue
+		}
+		key, val := cutByte(part, '=')
+		if len(key) == len(part) {
+			return reject(CodeMalformedSignature, "entry without '=' in the signature header")
+		}
+		switch string(key) {
+		case tsKey:
+			if out.ts != nil {
+				return reject(CodeMalformedSignature, "%s given twice", tsKey)
+			}
+			out.ts = val
+		case sigKey:
+			if out.n == maxHeaderSigs {
+				return reject(CodeMalformedSignature, "more than %d %s signatures", maxHeaderSigs, sigKey)
+			}
+			if len(val) != 64 {
+				return reject(CodeMalformedSignature, "%s is %d characters, want 64 hex", sigKey, len(val))
+			}
+			if _, err := hex.Decode(out.sigs[out.n][:], val); err != nil {
+				return reject(CodeMalformedSignature, "%s is not hex", sigKey)
+			}
+			out.n++
+		}
+	}
+	if out.ts == nil {
+		return reject(CodeMalformedSignature, "no %s= in the signature header", tsKey)
+	}
+	if out.n == 0 {
+		return reject(CodeMalformedSignature, "no %s= in the signature header", sigKey)
+	}
+	return nil
+}
+
+// matchAny compares sum with each signature in constant time.
+func (s *signedHeader) matchAny(sum []byte) bool {
+	ok := false
+	for i := 0; i < s.n; i++ {
+		// No early exit: which entry matched stays out of the timing.
+		if hmac.Equal(sum, s.sigs[i][:]) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+func cutByte(b []byte, sep byte) (before, after []byte) {
+	for i, c := range b {
+		if c == sep {
+			return b[:i], b[i+1:]
+		}
+	}
+	return b, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// peekHeader is r.Header.Peek that tolerates a request without headers.
+func peekHeader(r *Request, name string) []byte {
+	if r.Header == nil {
+		return nil
+	}
+	return r.Header.Peek(name)
+}
+
+// timestampOf parses a signed unix timestamp (seconds, or milliseconds
+// when ms), rejecting a missing or unparseable one with the right code.
+func timestampOf(v []byte, ms bool, what string) (time.Time, *Error) {
+	if len(v) == 0 {
+		return time.Time{}, reject(CodeMissingTimestamp, "no %s", what)
+	}
+	n, ok := parseDecimal(v)
+	if !ok {
+		return time.Time{}, reject(CodeMalformedSignature, "%s is not a unix timestamp", what)
+	}
+	if ms {
+		return time.UnixMilli(n), nil
+	}
+	return time.Unix(n, 0), nil
+}
+
+// stampedHex is the scheme paddle and calendly share with stripe's
+// shape: one header carries a unix-seconds timestamp and one or more
+// hex HMAC-SHA256 signatures of timestamp + joiner + body.
+type stampedHex struct {
+	header        string
+	sep           byte   // between the header's entries
+	tsKey, sigKey string // "ts"/"h1", "t"/"v1"
+	joiner        []byte // between timestamp and body in the signed content
+	tsWhat        string // the timestamp's name in messages
+	macs          *keyedMACs
+	tol           time.Duration
+}
+
+func newStampedHex(cfg Config, header string, sep byte, tsKey, sigKey string, joiner byte) (Verifier, error) {
+	secrets, err := secretBytes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &stampedHex{
+		header: header, sep: sep, tsKey: tsKey, sigKey: sigKey,
+		joiner: []byte{joiner},
+		tsWhat: header + " " + tsKey,
+		macs:   newKeyedMACs(sha256.New, secrets),
+		tol:    cfg.Tolerance,
+	}, nil
+}
+
+func (v *stampedHex) Verify(r *Request, now time.Time) (Result, *Error) {
+	hv := peekHeader(r, v.header)
+	if len(hv) == 0 {
+		return Result{}, reject(CodeMissingSignature, "no %s header", v.header)
+	}
+	var sh signedHeader
+	if rerr := parseSignedHeader(hv, v.sep, v.tsKey, v.sigKey, &sh); rerr != nil {
+		return Result{}, rerr
+	}
+	ts, rerr := timestampOf(sh.ts, false, v.tsWhat)
+	if rerr != nil {
+		return Result{}, rerr
+	}
+	if rerr := checkSkew(ts, now, v.tol); rerr != nil {
+		return Result{}, rerr
+	}
+	body, joiner := r.Body, v.joiner
+	write := func(h hash.Hash) {
+		h.Write(sh.ts)
+		h.Write(joiner)
+		h.Write(body)
+	}
+	if !v.macs.match(write, sh.matchAny) {
+		return Result{}, reject(CodeBadSignature, "%s matches no secret", v.header)
+	}
+	return Result{}, nil
+}
+
+// decodeBase64Sig decodes a standard-base64 signature of exactly
+// len(dst) bytes into dst (on the caller's stack); name is the header,
+// for messages.
+func decodeBase64Sig(dst, src []byte, name string) *Error {
+	if base64.StdEncoding.EncodedLen(len(dst)) != len(src) {
+		return reject(CodeMalformedSignature, "%s is %d characters, want %d of base64", name, len(src), base64.StdEncoding.EncodedLen(len(dst)))
+	}
+	if n, err := base64.StdEncoding.Decode(dst, src); err != nil || n != len(dst) {
+		return reject(CodeMalformedSignature, "%s is not base64", name)
+	}
+	return nil
+}
