@@ -15,12 +15,12 @@ func signCalendly(_ testing.TB, k int, body []byte, at time.Time) *Request {
 	return &Request{
 		URL:    []byte("https://hooks.example.com/in/calendly"),
 		Body:   body,
-		Header: fields("Calendly-Webhook-Signature", "t="+ts+",v1="+hexMAC(calendlySecrets[k], ts, ".", string(body))),
+		Header: fields("Calendly-Webhook-Signature", "t="+ts+",v1="+hexSHA256MAC(calendlySecrets[k], ts, ".", string(body))),
 	}
 }
 
 func TestCalendly(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:     "calendly",
 		secrets:    calendlySecrets,
 		sign:       signCalendly,
@@ -32,8 +32,8 @@ func TestCalendly(t *testing.T) {
 	v := mustVerifier(t, "calendly", calendlySecrets[0])
 	body := []byte(`{"event":"invitee.canceled"}`)
 	ts := fmt.Sprint(testNow.Unix())
-	good := hexMAC(calendlySecrets[0], ts, ".", string(body))
-	other := hexMAC(calendlySecrets[2], ts, ".", string(body))
+	good := hexSHA256MAC(calendlySecrets[0], ts, ".", string(body))
+	other := hexSHA256MAC(calendlySecrets[2], ts, ".", string(body))
 	f := func(h, code string) {
 		t.Helper()
 		wantCode(t, h, v, &Request{Header: fields("Calendly-Webhook-Signature", h), Body: body}, code)

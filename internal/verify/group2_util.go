@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -51,6 +52,16 @@ func (k *keyedMACs) match(write func(h hash.Hash), equal func(sum []byte) bool) 
 		}
 	}
 	return false
+}
+
+// keyedMACsFor checks cfg's secrets and tolerance and pools HMAC
+// states keyed with them.
+func keyedMACsFor(cfg Config, newHash func() hash.Hash) (*keyedMACs, error) {
+	secrets, err := secretBytes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newKeyedMACs(newHash, secrets), nil
 }
 
 // secretBytes checks that cfg names at least one secret and none is
@@ -125,7 +136,7 @@ func parseSignedHeader(v []byte, sep byte, tsKey, sigKey string, out *signedHead
 	for len(v) > 0 {
 		var part []byte
 		part, v = cutByte(v, sep)
-		part = trimSpace(part)
+		part = bytes.Trim(part, " \t")
 		if len(part) == 0 {
 			continue
 		}
@@ -182,16 +193,6 @@ func cutByte(b []byte, sep byte) (before, after []byte) {
 	return b, nil
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // peekHeader is r.Header.Peek that tolerates a request without headers.
 func peekHeader(r *Request, name string) []byte {
 	if r.Header == nil {
@@ -230,7 +231,7 @@ type stampedHex struct {
 }
 
 func newStampedHex(cfg Config, header string, sep byte, tsKey, sigKey string, joiner byte) (Verifier, error) {
-	secrets, err := secretBytes(cfg)
+	macs, err := keyedMACsFor(cfg, sha256.New)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func newStampedHex(cfg Config, header string, sep byte, tsKey, sigKey string, jo
 		header: header, sep: sep, tsKey: tsKey, sigKey: sigKey,
 		joiner: []byte{joiner},
 		tsWhat: header + " " + tsKey,
-		macs:   newKeyedMACs(sha256.New, secrets),
+		macs:   macs,
 		tol:    cfg.Tolerance,
 	}, nil
 }
@@ -271,10 +272,18 @@ func (v *stampedHex) Verify(r *Request, now time.Time) (Result, *Error) {
 	return Result{}, nil
 }
 
-// decodeBase64Sig decodes a standard-base64 signature of exactly
-// len(dst) bytes into dst (on the caller's stack); name is the header,
-// for messages.
-func decodeBase64Sig(dst, src []byte, name string) *Error {
+// readBase64Sig reads header name, after prefix, as a standard-base64
+// signature of exactly len(dst) bytes, decoded into dst (on the
+// caller's stack).
+func readBase64Sig(r *Request, name string, prefix, dst []byte) *Error {
+	src := peekHeader(r, name)
+	if len(src) == 0 {
+		return reject(CodeMissingSignature, "no %s header", name)
+	}
+	if !bytes.HasPrefix(src, prefix) {
+		return reject(CodeMalformedSignature, "%s does not start with %s", name, prefix)
+	}
+	src = src[len(prefix):]
 	if base64.StdEncoding.EncodedLen(len(dst)) != len(src) {
 		return reject(CodeMalformedSignature, "%s is %d characters, want %d of base64", name, len(src), base64.StdEncoding.EncodedLen(len(dst)))
 	}

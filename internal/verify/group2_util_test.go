@@ -64,17 +64,17 @@ func macOf(newHash func() hash.Hash, secret string, parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-func hexMAC(secret string, parts ...string) string {
+func hexSHA256MAC(secret string, parts ...string) string {
 	return hex.EncodeToString(macOf(sha256.New, secret, parts...))
 }
 
-func b64MAC(secret string, parts ...string) string {
+func b64SHA256MAC(secret string, parts ...string) string {
 	return base64.StdEncoding.EncodeToString(macOf(sha256.New, secret, parts...))
 }
 
-// presetCase describes how to sign requests for one preset, so one
+// signedPresetCase describes how to sign requests for one preset, so one
 // runner checks every preset against the same list of cases.
-type presetCase struct {
+type signedPresetCase struct {
 	preset string
 	// secrets are the verifier's view of keys 0, 1 and 2; 2 is never
 	// configured (the "wrong secret").
@@ -117,7 +117,7 @@ func wantCode(t *testing.T, what string, v Verifier, r *Request, code string) {
 	}
 }
 
-func runPresetCase(t *testing.T, c presetCase) {
+func runPresetCase(t *testing.T, c signedPresetCase) {
 	t.Helper()
 	p, ok := Lookup(c.preset)
 	if !ok {

@@ -38,22 +38,18 @@ type hubspotVerifier struct {
 }
 
 func newHubSpot(cfg Config) (Verifier, error) {
-	secrets, err := secretBytes(cfg)
+	macs, err := keyedMACsFor(cfg, sha256.New)
 	if err != nil {
 		return nil, err
 	}
-	return &hubspotVerifier{macs: newKeyedMACs(sha256.New, secrets), tol: cfg.Tolerance}, nil
+	return &hubspotVerifier{macs: macs, tol: cfg.Tolerance}, nil
 }
 
 var hubspotMethod = []byte("POST")
 
 func (v *hubspotVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
-	hv := peekHeader(r, "X-HubSpot-Signature-v3")
-	if len(hv) == 0 {
-		return Result{}, reject(CodeMissingSignature, "no X-HubSpot-Signature-v3 header")
-	}
 	var sig [sha256.Size]byte
-	if rerr := decodeBase64Sig(sig[:], hv, "X-HubSpot-Signature-v3"); rerr != nil {
+	if rerr := readBase64Sig(r, "X-HubSpot-Signature-v3", nil, sig[:]); rerr != nil {
 		return Result{}, rerr
 	}
 	tsRaw := peekHeader(r, "X-HubSpot-Request-Timestamp")

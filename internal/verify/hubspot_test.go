@@ -24,14 +24,14 @@ func signHubSpotURL(k int, body []byte, at time.Time, url, signedURI string) *Re
 		URL:  []byte(url),
 		Body: body,
 		Header: fields(
-			"X-HubSpot-Signature-v3", b64MAC(hubspotSecrets[k], "POST", signedURI, string(body), ts),
+			"X-HubSpot-Signature-v3", b64SHA256MAC(hubspotSecrets[k], "POST", signedURI, string(body), ts),
 			"X-HubSpot-Request-Timestamp", ts,
 		),
 	}
 }
 
 func TestHubSpot(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:     "hubspot",
 		secrets:    hubspotSecrets,
 		sign:       signHubSpot,

@@ -29,11 +29,11 @@ type linearVerifier struct {
 }
 
 func newLinear(cfg Config) (Verifier, error) {
-	secrets, err := secretBytes(cfg)
+	macs, err := keyedMACsFor(cfg, sha256.New)
 	if err != nil {
 		return nil, err
 	}
-	return &linearVerifier{macs: newKeyedMACs(sha256.New, secrets), tol: cfg.Tolerance}, nil
+	return &linearVerifier{macs: macs, tol: cfg.Tolerance}, nil
 }
 
 func (v *linearVerifier) Verify(r *Request, now time.Time) (Result, *Error) {

@@ -15,7 +15,7 @@ func signLinear(_ testing.TB, k int, body []byte, _ time.Time) *Request {
 		URL:  []byte("https://hooks.example.com/in/linear"),
 		Body: body,
 		Header: fields(
-			"Linear-Signature", hexMAC(linearSecrets[k], string(body)),
+			"Linear-Signature", hexSHA256MAC(linearSecrets[k], string(body)),
 			"Linear-Delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72",
 			"Linear-Event", "Issue",
 		),
@@ -27,7 +27,7 @@ func linearBody(at time.Time) []byte {
 }
 
 func TestLinear(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:     "linear",
 		secrets:    linearSecrets,
 		sign:       signLinear,

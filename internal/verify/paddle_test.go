@@ -22,7 +22,7 @@ var paddleSecrets = [3]string{
 func signPaddle(tb testing.TB, k int, body []byte, at time.Time) *Request {
 	tb.Helper()
 	ts := fmt.Sprint(at.Unix())
-	sig := "ts=" + ts + ";h1=" + hexMAC(paddleSecrets[k], ts, ":", string(body))
+	sig := "ts=" + ts + ";h1=" + hexSHA256MAC(paddleSecrets[k], ts, ":", string(body))
 	hr, err := http.NewRequest("POST", "https://hooks.example.com/in/paddle", bytes.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
@@ -39,7 +39,7 @@ func signPaddle(tb testing.TB, k int, body []byte, at time.Time) *Request {
 }
 
 func TestPaddle(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:     "paddle",
 		secrets:    paddleSecrets,
 		sign:       signPaddle,
@@ -52,7 +52,7 @@ func TestPaddle(t *testing.T) {
 	v := mustVerifier(t, "paddle", paddleSecrets[0])
 	body := []byte(`{"event_id":"evt_1","event_type":"customer.created"}`)
 	ts := fmt.Sprint(testNow.Unix())
-	h := "ts=" + ts + ";h1=" + hexMAC(paddleSecrets[2], ts, ":", string(body)) + ";h1=" + hexMAC(paddleSecrets[0], ts, ":", string(body))
+	h := "ts=" + ts + ";h1=" + hexSHA256MAC(paddleSecrets[2], ts, ":", string(body)) + ";h1=" + hexSHA256MAC(paddleSecrets[0], ts, ":", string(body))
 	wantCode(t, "two h1", v, &Request{Header: fields("Paddle-Signature", h), Body: body}, "")
 	// The tolerance can be narrowed to the SDK's 5 s.
 	tight, err := New(Config{Provider: "paddle", Secrets: paddleSecrets[:1], Tolerance: 5 * time.Second})

@@ -71,7 +71,7 @@ func signSendGrid(tb testing.TB, k int, body []byte, at time.Time) *Request {
 }
 
 func TestSendGrid(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:     "sendgrid",
 		secrets:    sendgridSecrets,
 		sign:       signSendGrid,

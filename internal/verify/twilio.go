@@ -44,11 +44,11 @@ type twilioVerifier struct {
 }
 
 func newTwilio(cfg Config) (Verifier, error) {
-	secrets, err := secretBytes(cfg)
+	macs, err := keyedMACsFor(cfg, sha1.New)
 	if err != nil {
 		return nil, err
 	}
-	v := &twilioVerifier{macs: newKeyedMACs(sha1.New, secrets)}
+	v := &twilioVerifier{macs: macs}
 	v.forms.New = func() any { return new(twilioForm) }
 	return v, nil
 }
@@ -56,12 +56,8 @@ func newTwilio(cfg Config) (Verifier, error) {
 var bodySHA256Param = []byte("bodySHA256")
 
 func (v *twilioVerifier) Verify(r *Request, _ time.Time) (Result, *Error) {
-	hv := peekHeader(r, "X-Twilio-Signature")
-	if len(hv) == 0 {
-		return Result{}, reject(CodeMissingSignature, "no X-Twilio-Signature header")
-	}
 	var sig [sha1.Size]byte
-	if rerr := decodeBase64Sig(sig[:], hv, "X-Twilio-Signature"); rerr != nil {
+	if rerr := readBase64Sig(r, "X-Twilio-Signature", nil, sig[:]); rerr != nil {
 		return Result{}, rerr
 	}
 	u := r.URL

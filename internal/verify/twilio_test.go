@@ -75,7 +75,7 @@ func signTwilioJSON(tb testing.TB, k int, body []byte, _ time.Time) *Request {
 }
 
 func TestTwilioForm(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:    "twilio",
 		secrets:   twilioSecrets,
 		sign:      signTwilioForm,
@@ -107,7 +107,7 @@ func TestTwilioForm(t *testing.T) {
 }
 
 func TestTwilioJSON(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:    "twilio",
 		secrets:   twilioSecrets,
 		sign:      signTwilioJSON,

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"hash"
@@ -26,25 +25,18 @@ type typeformVerifier struct {
 }
 
 func newTypeform(cfg Config) (Verifier, error) {
-	secrets, err := secretBytes(cfg)
+	macs, err := keyedMACsFor(cfg, sha256.New)
 	if err != nil {
 		return nil, err
 	}
-	return &typeformVerifier{macs: newKeyedMACs(sha256.New, secrets)}, nil
+	return &typeformVerifier{macs: macs}, nil
 }
 
 var typeformPrefix = []byte("sha256=")
 
 func (v *typeformVerifier) Verify(r *Request, _ time.Time) (Result, *Error) {
-	hv := peekHeader(r, "Typeform-Signature")
-	if len(hv) == 0 {
-		return Result{}, reject(CodeMissingSignature, "no Typeform-Signature header")
-	}
-	if !bytes.HasPrefix(hv, typeformPrefix) {
-		return Result{}, reject(CodeMalformedSignature, "Typeform-Signature does not start with sha256=")
-	}
 	var sig [sha256.Size]byte
-	if rerr := decodeBase64Sig(sig[:], hv[len(typeformPrefix):], "Typeform-Signature"); rerr != nil {
+	if rerr := readBase64Sig(r, "Typeform-Signature", typeformPrefix, sig[:]); rerr != nil {
 		return Result{}, rerr
 	}
 	body := r.Body

@@ -13,12 +13,12 @@ func signTypeform(_ testing.TB, k int, body []byte, _ time.Time) *Request {
 	return &Request{
 		URL:    []byte("https://hooks.example.com/in/typeform"),
 		Body:   body,
-		Header: fields("Typeform-Signature", "sha256="+b64MAC(typeformSecrets[k], string(body))),
+		Header: fields("Typeform-Signature", "sha256="+b64SHA256MAC(typeformSecrets[k], string(body))),
 	}
 }
 
 func TestTypeform(t *testing.T) {
-	runPresetCase(t, presetCase{
+	runPresetCase(t, signedPresetCase{
 		preset:    "typeform",
 		secrets:   typeformSecrets,
 		sign:      signTypeform,
@@ -33,6 +33,6 @@ func TestTypeform(t *testing.T) {
 	}
 	f("sha256=", CodeMalformedSignature)
 	f("sha256=!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!=", CodeMalformedSignature)
-	f("sha256="+b64MAC(typeformSecrets[0], "{}")+"=", CodeMalformedSignature)
-	f("sha256="+b64MAC(typeformSecrets[0], "{}"), "")
+	f("sha256="+b64SHA256MAC(typeformSecrets[0], "{}")+"=", CodeMalformedSignature)
+	f("sha256="+b64SHA256MAC(typeformSecrets[0], "{}"), "")
 }
