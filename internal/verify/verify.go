@@ -45,6 +45,8 @@ type Config struct {
 	HMAC *HMACConfig `json:"hmac,omitempty"`
 	// APIKey configures the api-key provider: where the key travels.
 	APIKey *APIKeyConfig `json:"api_key,omitempty"`
+	// GitHub holds the github provider's options (github.go).
+	GitHub *GitHubOptions `json:"github,omitempty"`
 }
 
 // HMACConfig is the generic hmac provider's scheme.

@@ -1,0 +1,34 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"time"
+)
+
+// zendesk: X-Zendesk-Webhook-Signature is the base64 HMAC-SHA256 of
+// X-Zendesk-Webhook-Signature-Timestamp followed directly by the body
+// (no separator). The timestamp is RFC 3339 ("2021-03-25T05:09:27Z"),
+// not unix seconds. Zendesk documents no tolerance; the default five
+// minutes applies.
+//
+// Event webhooks carry "type": "zen:event-type:ticket.created", already
+// namespaced, hence DefaultType {$.type}. Trigger and automation
+// webhooks send the body their owner wrote, so such a source names its
+// own mapping.
+func init() {
+	register(&Preset{
+		Name: "zendesk",
+		New: func(cfg Config) (Verifier, error) {
+			return fixedScheme(cfg, macScheme{
+				header:   "X-Zendesk-Webhook-Signature",
+				enc:      encBase64,
+				content:  mustTemplate("{timestamp}{body}"),
+				tsHeader: "X-Zendesk-Webhook-Signature-Timestamp",
+				tsFormat: tsRFC3339,
+			}, sha256.New)
+		},
+		DefaultType:      "{$.type}",
+		DefaultID:        "header:X-Zendesk-Webhook-Invocation-Id",
+		DefaultTolerance: 5 * time.Minute,
+	})
+}
