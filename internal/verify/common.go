@@ -131,6 +131,10 @@ func (e encoding) String() string {
 	return "hex"
 }
 
+// strictBase64 refuses set padding bits, so each MAC has one spelling
+// (the one every provider sends).
+var strictBase64 = base64.StdEncoding.Strict()
+
 // sigList holds the decoded signatures of one request. It lives on the
 // caller's stack: decoding into it costs no allocation.
 type sigList struct {
@@ -161,7 +165,7 @@ func (l *sigList) add(enc encoding, src []byte, size int) bool {
 		if len(src) != base64.StdEncoding.EncodedLen(size) {
 			return false
 		}
-		if n, err := base64.StdEncoding.Decode(dst, src); err != nil || n != size {
+		if n, err := strictBase64.Decode(dst, src); err != nil || n != size {
 			return false
 		}
 	}
