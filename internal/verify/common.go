@@ -33,9 +33,13 @@ func peek(p Peeker, name string) []byte {
 	return p.Peek(name)
 }
 
-// secretKeys checks that cfg names at least one secret, none empty, and
-// returns them as HMAC keys, current first.
+// secretKeys checks what every preset's config shares (at least one
+// secret, none empty, a tolerance not negative) and returns the secrets
+// as keys, current first.
 func secretKeys(cfg Config) ([][]byte, error) {
+	if cfg.Tolerance < 0 {
+		return nil, &Error{Code: CodeInvalidVerification, Message: fmt.Sprintf("tolerance %v is negative", cfg.Tolerance)}
+	}
 	if len(cfg.Secrets) == 0 {
 		return nil, &Error{Code: CodeInvalidSecret, Message: fmt.Sprintf("secrets: provider %q needs at least one secret", cfg.Provider)}
 	}
@@ -47,13 +51,6 @@ func secretKeys(cfg Config) ([][]byte, error) {
 		keys[i] = []byte(s)
 	}
 	return keys, nil
-}
-
-func checkTolerance(cfg Config) error {
-	if cfg.Tolerance < 0 {
-		return &Error{Code: CodeInvalidVerification, Message: fmt.Sprintf("tolerance %v is negative", cfg.Tolerance)}
-	}
-	return nil
 }
 
 // hashByName maps the algorithm names of the hmac provider's config.

@@ -51,8 +51,9 @@ func newGitHub(cfg Config) (Verifier, error) {
 
 func (v *githubVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 	// A present X-Hub-Signature-256 is always the one checked: a bad one
-	// is never rescued by a good SHA-1.
-	if len(peek(r.Header, "X-Hub-Signature-256")) > 0 || v.sha1 == nil && len(peek(r.Header, "X-Hub-Signature")) == 0 {
+	// is never rescued by a good SHA-1. With neither header, the SHA-256
+	// check names the header that is missing.
+	if len(peek(r.Header, "X-Hub-Signature-256")) > 0 || len(peek(r.Header, "X-Hub-Signature")) == 0 {
 		return v.sha256.Verify(r, now)
 	}
 	if v.sha1 == nil {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"fmt"
 	"hash"
 	"time"
@@ -40,7 +41,10 @@ func (s *macScheme) Verify(r *Request, now time.Time) (Result, *Error) {
 	}
 	var sigs sigList
 	if !sigs.add(s.enc, trimPrefix(v, s.prefix), s.keys.size) {
-		return Result{}, reject(CodeMalformedSignature, "%s is not %q followed by %v of a %d-byte MAC", s.header, s.prefix, s.enc, s.keys.size)
+		if s.prefix != "" {
+			return Result{}, reject(CodeMalformedSignature, "%s is not %q followed by %v of a %d-byte MAC", s.header, s.prefix, s.enc, s.keys.size)
+		}
+		return Result{}, reject(CodeMalformedSignature, "%s is not %v of a %d-byte MAC", s.header, s.enc, s.keys.size)
 	}
 	if ts != nil {
 		if err := checkTimestamp(s.tsFormat, ts, s.tsHeader, now, s.tol); err != nil {
@@ -80,19 +84,11 @@ func newHMAC(cfg Config) (Verifier, error) {
 	if !validHeaderName(h.Header) {
 		return nil, invalid("hmac.header %q is not a header name", h.Header)
 	}
-	alg := h.Algorithm
-	if alg == "" {
-		alg = "sha256"
-	}
-	newHash, ok := hashByName(alg)
+	newHash, ok := hashByName(cmp.Or(h.Algorithm, "sha256"))
 	if !ok {
 		return nil, invalid("hmac.algorithm %q is not one of sha1, sha256, sha512", h.Algorithm)
 	}
-	encName := h.Encoding
-	if encName == "" {
-		encName = "hex"
-	}
-	enc, ok := encodingByName(encName)
+	enc, ok := encodingByName(cmp.Or(h.Encoding, "hex"))
 	if !ok {
 		return nil, invalid("hmac.encoding %q is not one of hex, base64", h.Encoding)
 	}
@@ -111,9 +107,6 @@ func newHMAC(cfg Config) (Verifier, error) {
 	case h.TimestampHeader != "" && !validHeaderName(h.TimestampHeader):
 		return nil, invalid("hmac.timestamp_header %q is not a header name", h.TimestampHeader)
 	}
-	if err := checkTolerance(cfg); err != nil {
-		return nil, err
-	}
 	keys, err := secretKeys(cfg)
 	if err != nil {
 		return nil, err
@@ -130,12 +123,16 @@ func newHMAC(cfg Config) (Verifier, error) {
 	}, nil
 }
 
+// schemePreset registers a provider whose whole scheme is a fixed
+// macScheme, completed with each source's secrets and tolerance.
+func schemePreset(p Preset, newHash func() hash.Hash, s macScheme) {
+	p.New = func(cfg Config) (Verifier, error) { return fixedScheme(cfg, s, newHash) }
+	register(&p)
+}
+
 // fixedScheme completes a preset's scheme with cfg's secrets and
 // tolerance.
 func fixedScheme(cfg Config, s macScheme, newHash func() hash.Hash) (*macScheme, error) {
-	if err := checkTolerance(cfg); err != nil {
-		return nil, err
-	}
 	keys, err := secretKeys(cfg)
 	if err != nil {
 		return nil, err

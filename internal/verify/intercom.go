@@ -6,17 +6,9 @@ import "crypto/sha1"
 // under the app's client secret. SHA-1 is weak as a hash but still sound
 // inside an HMAC, and it is the only scheme Intercom offers.
 func init() {
-	register(&Preset{
-		Name: "intercom",
-		New: func(cfg Config) (Verifier, error) {
-			return fixedScheme(cfg, macScheme{
-				header:  "X-Hub-Signature",
-				prefix:  "sha1=",
-				enc:     encHex,
-				content: mustTemplate("{body}"),
-			}, sha1.New)
-		},
+	schemePreset(Preset{
+		Name:        "intercom",
 		DefaultType: "intercom.{$.topic}",
 		DefaultID:   "$.id",
-	})
+	}, sha1.New, macScheme{header: "X-Hub-Signature", prefix: "sha1=", enc: encHex, content: mustTemplate("{body}")})
 }

@@ -24,9 +24,6 @@ type standardWebhooks struct {
 
 func newStandardWebhooks(prefix string) func(cfg Config) (Verifier, error) {
 	return func(cfg Config) (Verifier, error) {
-		if err := checkTolerance(cfg); err != nil {
-			return nil, err
-		}
 		raw, err := secretKeys(cfg)
 		if err != nil {
 			return nil, err

@@ -18,9 +18,6 @@ type stripeVerifier struct {
 }
 
 func newStripe(cfg Config) (Verifier, error) {
-	if err := checkTolerance(cfg); err != nil {
-		return nil, err
-	}
 	keys, err := secretKeys(cfg)
 	if err != nil {
 		return nil, err

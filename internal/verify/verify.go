@@ -52,13 +52,16 @@ type Config struct {
 // HMACConfig is the generic hmac provider's scheme.
 type HMACConfig struct {
 	Header    string `json:"header"`    // where the signature is
-	Algorithm string `json:"algorithm"` // sha1, sha256, sha512
-	Encoding  string `json:"encoding"`  // hex, base64
+	Algorithm string `json:"algorithm"` // sha1, sha256 (""), sha512
+	Encoding  string `json:"encoding"`  // hex (""), base64
 	Prefix    string `json:"prefix"`    // e.g. "sha256=", stripped before decoding
 	// Template is the signed content: {body}, {timestamp} and
 	// {header:Name} are replaced; "" means the body alone.
-	Template        string `json:"template"`
-	TimestampHeader string `json:"timestamp_header"` // unix seconds; enables the tolerance check
+	Template string `json:"template"`
+	// TimestampHeader holds unix seconds and enables the tolerance check;
+	// the template must then sign {timestamp}, or the check would guard
+	// nothing.
+	TimestampHeader string `json:"timestamp_header"`
 }
 
 // APIKeyConfig says where the api-key provider finds the key.

@@ -16,19 +16,16 @@ import (
 // webhooks send the body their owner wrote, so such a source names its
 // own mapping.
 func init() {
-	register(&Preset{
-		Name: "zendesk",
-		New: func(cfg Config) (Verifier, error) {
-			return fixedScheme(cfg, macScheme{
-				header:   "X-Zendesk-Webhook-Signature",
-				enc:      encBase64,
-				content:  mustTemplate("{timestamp}{body}"),
-				tsHeader: "X-Zendesk-Webhook-Signature-Timestamp",
-				tsFormat: tsRFC3339,
-			}, sha256.New)
-		},
+	schemePreset(Preset{
+		Name:             "zendesk",
 		DefaultType:      "{$.type}",
 		DefaultID:        "header:X-Zendesk-Webhook-Invocation-Id",
 		DefaultTolerance: 5 * time.Minute,
+	}, sha256.New, macScheme{
+		header:   "X-Zendesk-Webhook-Signature",
+		enc:      encBase64,
+		content:  mustTemplate("{timestamp}{body}"),
+		tsHeader: "X-Zendesk-Webhook-Signature-Timestamp",
+		tsFormat: tsRFC3339,
 	})
 }
