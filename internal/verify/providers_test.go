@@ -221,3 +221,12 @@ func TestZendeskTimestamp(t *testing.T) {
 	r := newReq(body, "X-Zendesk-Webhook-Signature", b64MAC(sha256.New, "zendesk-secret", []byte("1616648967"), body), "X-Zendesk-Webhook-Signature-Timestamp", "1616648967")
 	requireCode(t, v, r, now, CodeMalformedSignature)
 }
+
+// TestDiscourseSpecVector is the ping of Discourse's own test of its web
+// hook job (spec/jobs/emit_web_hook_event_spec.rb), whose fabricated
+// hook has the secret "my_lovely_secret_for_web_hook".
+func TestDiscourseSpecVector(t *testing.T) {
+	v := mustNew(t, Config{Provider: "discourse", Secrets: []string{"my_lovely_secret_for_web_hook"}})
+	r := newReq([]byte(`{"ping":"OK"}`), "X-Discourse-Event-Signature", "sha256=162f107f6b5022353274eb1a7197885cfd35744d8d08e5bcea025d309386b7d6")
+	requireOK(t, v, r, time.Now())
+}

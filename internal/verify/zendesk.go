@@ -7,7 +7,9 @@ import (
 
 // zendesk: X-Zendesk-Webhook-Signature is the base64 HMAC-SHA256 of
 // X-Zendesk-Webhook-Signature-Timestamp followed directly by the body
-// (no separator). The timestamp is RFC 3339 ("2021-03-25T05:09:27Z"),
+// (no separator), as Zendesk's current docs say. An older revision of
+// them wrote body then timestamp, and its worked example matches that
+// order; the current order is the one kept here. The timestamp is RFC 3339 ("2021-03-25T05:09:27Z"),
 // not unix seconds. Zendesk documents no tolerance; the default five
 // minutes applies.
 //
