@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -202,15 +201,9 @@ func tamper(body []byte) []byte {
 }
 
 // fixtureBody is a ~28 KB real payload, used as generic JSON where the
-// provider's shape does not matter (benchmarks). shared/ sits beside
-// the repository, here and in CI.
+// provider's shape does not matter (benchmarks).
 func fixtureBody(tb testing.TB) []byte {
-	tb.Helper()
-	b, err := os.ReadFile("../../../shared/fixtures/github/pull_request_opened.json")
-	if err != nil {
-		tb.Skipf("fixture: %v", err)
-	}
-	return b
+	return fixture(tb, "github/pull_request_opened.json")
 }
 
 func constBody(s string) func(time.Time) []byte {
