@@ -1,0 +1,516 @@
+package transform
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Error codes. They are part of the API: clients branch on them.
+const (
+	CodeInvalidMapping = "invalid_mapping" // Compile: a rule is wrong
+	CodeInvalidJSON    = "invalid_json"    // Apply: the mapping needs a JSON body and the body is not JSON
+	CodeMappingFailed  = "mapping_failed"  // Apply: a rule could not be carried out on this request
+)
+
+// Error is a mapping failure with a stable code and the rule at fault,
+// spelled as in the spec ("routes[1].when.path", "payload.customer").
+type Error struct {
+	Code    string
+	Rule    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Rule == "" {
+		return e.Code + ": " + e.Message
+	}
+	return e.Code + ": " + e.Rule + ": " + e.Message
+}
+
+// Limits that keep one Apply bounded whatever a tenant writes.
+const (
+	maxRoutes      = 100
+	maxConditions  = 256 // condition nodes in all routes together
+	maxCondDepth   = 8
+	maxInValues    = 100
+	maxShapeFields = 100 // payload fields in all objects together
+	maxHeaderName  = 128
+)
+
+// sourceKind is where a value comes from.
+type sourceKind uint8
+
+const (
+	srcNone sourceKind = iota
+	srcPath
+	srcHeader
+	srcBodyText // payload only: the body as a JSON string
+)
+
+type source struct {
+	kind   sourceKind
+	header string
+	path   jsonPath
+}
+
+func (s *source) String() string {
+	switch s.kind {
+	case srcPath:
+		return s.path.src
+	case srcHeader:
+		return "header:" + s.header
+	case srcBodyText:
+		return "body:text"
+	}
+	return ""
+}
+
+// template is literal text and value parts, e.g. "github.{header:X-GitHub-Event}.{$.action}".
+type template struct {
+	rule  string
+	text  string
+	parts []tpart
+}
+
+type tpart struct {
+	lit string // when src.kind == srcNone
+	src source
+}
+
+type condOp uint8
+
+const (
+	opEquals condOp = iota
+	opIn
+	opExists
+	opPrefix
+	opMatches
+	opAll
+	opAny
+	opNot
+)
+
+type cond struct {
+	op     condOp
+	src    source
+	vals   []gjson.Result // opEquals (one), opIn; for headers only strings
+	exists bool
+	str    string
+	re     *regexp.Regexp
+	subs   []cond
+}
+
+type route struct {
+	when cond
+	typ  *template
+	drop bool
+}
+
+type shape struct {
+	rule   string
+	src    source  // a single-source shape
+	fields []field // an object shape (nil for a single source)
+}
+
+type field struct {
+	key []byte // `"name":`, escaped once here
+	shape
+}
+
+// Mapping is a compiled Spec. It is immutable and safe for concurrent use.
+type Mapping struct {
+	typ           *template
+	id            source
+	payload       *shape
+	routes        []route
+	dropUnmatched bool
+	// needJSON: some part reads the body as JSON, or the body is the
+	// payload; either way the body must be valid JSON.
+	needJSON bool
+}
+
+// compiler carries the counters behind the limits and the needJSON flag.
+type compiler struct {
+	conds    int
+	fields   int
+	needJSON bool
+}
+
+func invalid(rule, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidMapping, Rule: rule, Message: fmt.Sprintf(format, args...)}
+}
+
+// Compile checks a spec and prepares it for Apply. Every failure is an
+// *Error with code invalid_mapping naming the rule.
+func Compile(spec Spec) (*Mapping, error) {
+	var c compiler
+	m := &Mapping{}
+	var err *Error
+	if spec.Type != "" {
+		if m.typ, err = c.template("type", spec.Type); err != nil {
+			return nil, err
+		}
+	}
+	if spec.ID != "" {
+		if m.id, err = c.source("id", spec.ID, false); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Payload != nil {
+		m.payload = &shape{}
+		if err = c.shape(m.payload, "payload", spec.Payload, 0); err != nil {
+			return nil, err
+		}
+	} else {
+		c.needJSON = true
+	}
+	if len(spec.Routes) > maxRoutes {
+		return nil, invalid("routes", "more than %d routes", maxRoutes)
+	}
+	for i := range spec.Routes {
+		rt, err := c.route(fmt.Sprintf("routes[%d]", i), &spec.Routes[i])
+		if err != nil {
+			return nil, err
+		}
+		m.routes = append(m.routes, rt)
+	}
+	switch spec.Unmatched {
+	case "":
+		m.dropUnmatched = m.typ == nil
+	case "drop":
+		m.dropUnmatched = true
+	case "default":
+	default:
+		return nil, invalid("unmatched", "want drop or default, got %q", spec.Unmatched)
+	}
+	if spec.Unmatched != "" && len(spec.Routes) == 0 {
+		return nil, invalid("unmatched", "unmatched needs routes")
+	}
+	if m.typ == nil && (len(m.routes) == 0 || !m.dropUnmatched) {
+		return nil, invalid("type", "type is required unless routes name every type and unmatched is drop")
+	}
+	m.needJSON = c.needJSON
+	return m, nil
+}
+
+func (c *compiler) route(rule string, r *Route) (route, *Error) {
+	var rt route
+	if r.When == nil {
+		return rt, invalid(rule+".when", "a route needs a condition")
+	}
+	var err *Error
+	if rt.when, err = c.cond(rule+".when", r.When, 0); err != nil {
+		return rt, err
+	}
+	switch {
+	case r.Drop && r.Type != "":
+		return rt, invalid(rule+".type", "a route that drops has no type")
+	case r.Drop:
+		rt.drop = true
+	case r.Type == "":
+		return rt, invalid(rule+".type", "a route needs a type or drop: true")
+	default:
+		if rt.typ, err = c.template(rule+".type", r.Type); err != nil {
+			return rt, err
+		}
+	}
+	return rt, nil
+}
+
+// source compiles "$..." or "header:Name", and "body:text" where
+// payload allows it.
+func (c *compiler) source(rule, s string, payload bool) (source, *Error) {
+	switch {
+	case strings.HasPrefix(s, "$"):
+		p, err := compilePath(s)
+		if err != nil {
+			return source{}, invalid(rule, "%v", err)
+		}
+		c.needJSON = true
+		return source{kind: srcPath, path: p}, nil
+	case strings.HasPrefix(s, "header:"):
+		name := s[len("header:"):]
+		if !validHeaderName(name) {
+			return source{}, invalid(rule, "header name %q is not a valid HTTP header name", name)
+		}
+		return source{kind: srcHeader, header: name}, nil
+	case payload && s == "body:text":
+		return source{kind: srcBodyText}, nil
+	}
+	if payload {
+		return source{}, invalid(rule, "want a JSONPath ($...), header:Name or body:text, got %q", s)
+	}
+	return source{}, invalid(rule, "want a JSONPath ($...) or header:Name, got %q", s)
+}
+
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > maxHeaderName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// template splits "lit{src}lit{src}" into parts. Literal text must
+// already be event-type text, so a typo fails here and not on traffic.
+func (c *compiler) template(rule, s string) (*template, *Error) {
+	if len(s) > maxExprLen {
+		return nil, invalid(rule, "template is longer than %d bytes", maxExprLen)
+	}
+	t := &template{rule: rule, text: s}
+	for rest := s; rest != ""; {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			open = len(rest)
+		}
+		if lit := rest[:open]; lit != "" {
+			for i := 0; i < len(lit); i++ {
+				if !typeChar(lit[i]) {
+					return nil, invalid(rule, "template %q: %q may not appear in an event type", s, lit[i])
+				}
+			}
+			t.parts = append(t.parts, tpart{lit: lit})
+		}
+		if open == len(rest) {
+			break
+		}
+		end := partEnd(rest[open+1:])
+		if end < 0 {
+			return nil, invalid(rule, "template %q: unclosed {", s)
+		}
+		src, err := c.source(rule, rest[open+1:open+1+end], false)
+		if err != nil {
+			return nil, err
+		}
+		t.parts = append(t.parts, tpart{src: src})
+		rest = rest[open+1+end+1:]
+	}
+	if len(t.parts) == 0 {
+		return nil, invalid(rule, "template is empty")
+	}
+	if len(t.parts) == 1 && t.parts[0].src.kind == srcNone && !ValidEventType(s) {
+		return nil, invalid(rule, "%q is not a valid event type", s)
+	}
+	return t, nil
+}
+
+// partEnd finds the } closing a template part, skipping quoted text so
+// that $['a}b'] stays whole.
+func partEnd(s string) int {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0 && c == '\\':
+			i++
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '}':
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
+	var out cond
+	if depth >= maxCondDepth {
+		return out, invalid(rule, "conditions nest deeper than %d", maxCondDepth)
+	}
+	if c.conds++; c.conds > maxConditions {
+		return out, invalid(rule, "more than %d conditions", maxConditions)
+	}
+	var ops []string
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{
+		{"equals", in.Equals != nil}, {"in", in.In != nil}, {"exists", in.Exists != nil},
+		{"prefix", in.Prefix != nil}, {"matches", in.Matches != nil},
+		{"all", in.All != nil}, {"any", in.Any != nil}, {"not", in.Not != nil},
+	} {
+		if o.set {
+			ops = append(ops, o.name)
+		}
+	}
+	if len(ops) != 1 {
+		return out, invalid(rule, "want exactly one of equals, in, exists, prefix, matches, all, any, not; got %d (%s)", len(ops), strings.Join(ops, ", "))
+	}
+	op := ops[0]
+	if op == "all" || op == "any" || op == "not" {
+		if in.Path != "" || in.Header != "" {
+			return out, invalid(rule, "%s takes no path or header", op)
+		}
+		return c.combination(rule, op, in, depth)
+	}
+	var err *Error
+	switch {
+	case in.Path != "" && in.Header != "":
+		return out, invalid(rule, "want path or header, not both")
+	case in.Path != "":
+		out.src, err = c.source(rule+".path", in.Path, false)
+		if err == nil && out.src.kind != srcPath {
+			err = invalid(rule+".path", "want a JSONPath ($...), got %q", in.Path)
+		}
+	case in.Header != "":
+		out.src, err = c.source(rule+".header", "header:"+in.Header, false)
+	default:
+		return out, invalid(rule, "%s needs a path or a header", op)
+	}
+	if err != nil {
+		return out, err
+	}
+	header := out.src.kind == srcHeader
+	rule += "." + op
+	switch op {
+	case "equals":
+		out.op = opEquals
+		v, err := scalar(rule, in.Equals, header)
+		if err != nil {
+			return out, err
+		}
+		out.vals = []gjson.Result{v}
+	case "in":
+		out.op = opIn
+		if len(in.In) == 0 || len(in.In) > maxInValues {
+			return out, invalid(rule, "want 1 to %d values, got %d", maxInValues, len(in.In))
+		}
+		for i, raw := range in.In {
+			v, err := scalar(fmt.Sprintf("%s[%d]", rule, i), raw, header)
+			if err != nil {
+				return out, err
+			}
+			out.vals = append(out.vals, v)
+		}
+	case "exists":
+		out.op, out.exists = opExists, *in.Exists
+	case "prefix":
+		out.op, out.str = opPrefix, *in.Prefix
+		if out.str == "" {
+			return out, invalid(rule, "prefix is empty")
+		}
+	case "matches":
+		out.op = opMatches
+		if len(*in.Matches) > maxExprLen {
+			return out, invalid(rule, "regexp is longer than %d bytes", maxExprLen)
+		}
+		re, err := regexp.Compile(*in.Matches)
+		if err != nil {
+			return out, invalid(rule, "%v", err)
+		}
+		out.re = re
+	}
+	return out, nil
+}
+
+func (c *compiler) combination(rule, op string, in *Condition, depth int) (cond, *Error) {
+	out := cond{op: opNot}
+	subs := []Condition(nil)
+	switch op {
+	case "all":
+		out.op, subs = opAll, in.All
+	case "any":
+		out.op, subs = opAny, in.Any
+	default:
+		subs = []Condition{*in.Not}
+	}
+	if len(subs) == 0 {
+		return out, invalid(rule+"."+op, "%s is empty", op)
+	}
+	for i := range subs {
+		sub := rule + ".not"
+		if op != "not" {
+			sub = fmt.Sprintf("%s.%s[%d]", rule, op, i)
+		}
+		sc, err := c.cond(sub, &subs[i], depth+1)
+		if err != nil {
+			return out, err
+		}
+		out.subs = append(out.subs, sc)
+	}
+	return out, nil
+}
+
+// scalar parses a comparison value: a JSON string, number, boolean or
+// null; only strings for headers, whose values are text.
+func scalar(rule string, raw json.RawMessage, header bool) (gjson.Result, *Error) {
+	if !json.Valid(raw) {
+		return gjson.Result{}, invalid(rule, "not valid JSON")
+	}
+	v := gjson.ParseBytes(raw)
+	switch {
+	case header && v.Type != gjson.String:
+		return v, invalid(rule, "a header compares with strings, got %s", raw)
+	case v.Type == gjson.JSON:
+		return v, invalid(rule, "want a string, number, boolean or null, got %s", raw)
+	}
+	return v, nil
+}
+
+func (c *compiler) shape(out *shape, rule string, in *Shape, depth int) *Error {
+	out.rule = rule
+	if in.Fields == nil {
+		src, err := c.source(rule, in.From, true)
+		out.src = src
+		return err
+	}
+	if depth >= maxShapeDepth {
+		return invalid(rule, "payload objects nest deeper than %d", maxShapeDepth)
+	}
+	out.fields = []field{}
+	seen := map[string]bool{}
+	for _, f := range in.Fields {
+		if c.fields++; c.fields > maxShapeFields {
+			return invalid(rule, "more than %d payload fields", maxShapeFields)
+		}
+		sub := rule + "." + f.Name
+		if f.Name == "" {
+			return invalid(rule, "a payload field has an empty name")
+		}
+		if seen[f.Name] {
+			return invalid(sub, "payload field %q appears twice", f.Name)
+		}
+		seen[f.Name] = true
+		fd := field{key: append(appendJSONString(nil, f.Name), ':')}
+		if err := c.shape(&fd.shape, sub, &f.Value, depth+1); err != nil {
+			return err
+		}
+		out.fields = append(out.fields, fd)
+	}
+	return nil
+}
+
+// ValidEventType reports whether s may be an event type: 1..128 bytes of
+// [A-Za-z0-9._:-], not starting or ending with a dot. It is the engine's
+// rule (engine.ValidEventType), repeated because engine will import this
+// package and not the other way round.
+func ValidEventType(s string) bool {
+	if s == "" || len(s) > maxTypeLen || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !typeChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+const maxTypeLen = 128
+
+func typeChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == ':' || c == '-'
+}

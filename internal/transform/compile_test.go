@@ -1,0 +1,179 @@
+package transform
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCompileInvalid(t *testing.T) {
+	f := func(spec, rule, msgPart string) {
+		t.Helper()
+		_, m, err := ParseSpec([]byte(spec))
+		if m != nil {
+			t.Fatalf("%s: compiled, want invalid_mapping at %q", spec, rule)
+		}
+		e := requireCode(t, err, CodeInvalidMapping, rule)
+		if !strings.Contains(e.Message, msgPart) {
+			t.Fatalf("%s: message %q lacks %q", spec, e.Message, msgPart)
+		}
+	}
+	deep := `{"path":"$.a","exists":true}`
+	for range 8 {
+		deep = `{"not":` + deep + `}`
+	}
+	many := `{"path":"$.a","exists":true}` + strings.Repeat(`,{"path":"$.a","exists":true}`, 256)
+	manyFields := `"f0":"$"`
+	for i := 1; i <= 100; i++ {
+		manyFields += `,"f` + strings.Repeat("x", i) + `":"$"`
+	}
+	route := func(when string) string { return `{"type":"t","routes":[{"when":{"path":"$.a","exists":true},"type":"x"},{"when":` + when + `,"type":"x"}]}` }
+
+	// Decoding.
+	f(`{"type":"t","bogus":1}`, "", `unknown field "bogus"`)
+	f(`{"type":"t"} {}`, "", "trailing data")
+	f(`[]`, "", "cannot decode")
+	f(`{"type":"t","payload":5}`, "", "want a string or an object")
+	f(`{"type":"t","payload":{"a":[1]}}`, "", "want a string or an object")
+	f(`{"type":"t","payload":`+strings.Repeat(`{"a":`, 9)+`"$"`+strings.Repeat(`}`, 9)+`}`, "", "nested deeper")
+
+	// Type and templates.
+	f(`{}`, "type", "type is required")
+	f(`{"type":"a b"}`, "type", `' ' may not appear`)
+	f(`{"type":".a"}`, "type", "not a valid event type")
+	f(`{"type":"a.{$.x"}`, "type", "unclosed {")
+	f(`{"type":"a.}"}`, "type", "may not appear")
+	f(`{"type":"a.{x}"}`, "type", "want a JSONPath ($...) or header:Name")
+	f(`{"type":"a.{}"}`, "type", "want a JSONPath")
+	f(`{"type":"a.{header:}"}`, "type", "not a valid HTTP header name")
+	f(`{"type":"a.{header:X Y}"}`, "type", "not a valid HTTP header name")
+	f(`{"type":"a.{$.a[}"}`, "type", "cannot parse JSONPath")
+	f(`{"type":"a.{$.x[(foo)]}"}`, "type", "cannot parse JSONPath")
+	f(`{"type":"a.{$$}"}`, "type", "unexpected $ at the end")
+	f(`{"type":"a.{$.a@}"}`, "type", "unexpected @ at the end")
+	f(`{"type":"a.{$.a..}"}`, "type", "ends with a recursive descent")
+	f(`{"type":"a.{$..a..b}"}`, "type", "at most one recursive descent")
+	f(`{"type":"`+strings.Repeat("a", 257)+`"}`, "type", "longer than 256")
+	f(`{"type":"a.{$.`+strings.Repeat("a", 257)+`}"}`, "type", "longer than 256")
+
+	// Id and payload sources.
+	f(`{"type":"t","id":"id"}`, "id", "want a JSONPath")
+	f(`{"type":"t","id":"body:text"}`, "id", "want a JSONPath")
+	f(`{"type":"t","id":"$.["}`, "id", "cannot parse")
+	f(`{"type":"t","payload":{"a":"$.x","b":"nope"}}`, "payload.b", "header:Name or body:text")
+	f(`{"type":"t","payload":{"a":{"b":"header:"}}}`, "payload.a.b", "not a valid HTTP header name")
+	f(`{"type":"t","payload":{"a":"$","a":"$.x"}}`, "payload.a", "appears twice")
+	f(`{"type":"t","payload":{"":"$"}}`, "payload", "empty name")
+	f(`{"type":"t","payload":{`+manyFields+`}}`, "payload", "more than 100 payload fields")
+	f(`{"type":"t","payload":""}`, "payload", "want a JSONPath")
+
+	// Routes and unmatched.
+	f(`{"type":"t","unmatched":"keep","routes":[{"when":{"path":"$.a","exists":true},"type":"x"}]}`, "unmatched", "want drop or default")
+	f(`{"type":"t","unmatched":"drop"}`, "unmatched", "needs routes")
+	f(`{"routes":[{"when":{"path":"$.a","exists":true},"type":"x"}],"unmatched":"default"}`, "type", "type is required")
+	f(`{"type":"t","routes":[{"type":"x"}]}`, "routes[0].when", "needs a condition")
+	f(`{"type":"t","routes":[{"when":{"path":"$.a","exists":true}}]}`, "routes[0].type", "needs a type or drop")
+	f(`{"type":"t","routes":[{"when":{"path":"$.a","exists":true},"type":"x","drop":true}]}`, "routes[0].type", "drops has no type")
+	f(`{"type":"t","routes":[{"when":{"path":"$.a","exists":true},"type":"x y"}]}`, "routes[0].type", "may not appear")
+	f(`{"type":"t","routes":[`+strings.Repeat(`{"when":{"path":"$.a","exists":true},"type":"x"},`, 100)+`{"when":{"path":"$.a","exists":true},"type":"x"}]}`, "routes", "more than 100 routes")
+
+	// Conditions.
+	f(route(`{}`), "routes[1].when", "got 0")
+	f(route(`{"path":"$.a"}`), "routes[1].when", "want exactly one of")
+	f(route(`{"path":"$.a","equals":1,"prefix":"x"}`), "routes[1].when", "got 2 (equals, prefix)")
+	f(route(`{"equals":1}`), "routes[1].when", "needs a path or a header")
+	f(route(`{"path":"$.a","header":"X","equals":1}`), "routes[1].when", "not both")
+	f(route(`{"path":"a.b","equals":1}`), "routes[1].when.path", "want a JSONPath")
+	f(route(`{"path":"header:X","equals":1}`), "routes[1].when.path", "want a JSONPath")
+	f(route(`{"path":"$.a[?(@.x ==]","equals":1}`), "routes[1].when.path", "cannot parse")
+	f(route(`{"header":"X:Y","equals":"a"}`), "routes[1].when.header", "not a valid HTTP header name")
+	f(route(`{"header":"X","equals":1}`), "routes[1].when.equals", "compares with strings")
+	f(route(`{"header":"X","in":["a",null]}`), "routes[1].when.in[1]", "compares with strings")
+	f(route(`{"path":"$.a","equals":{"x":1}}`), "routes[1].when.equals", "want a string, number, boolean or null")
+	f(route(`{"path":"$.a","in":[1,[2]]}`), "routes[1].when.in[1]", "want a string, number")
+	f(route(`{"path":"$.a","in":[]}`), "routes[1].when.in", "want 1 to 100 values, got 0")
+	f(route(`{"path":"$.a","in":[`+strings.Repeat(`1,`, 100)+`1]}`), "routes[1].when.in", "got 101")
+	f(route(`{"path":"$.a","prefix":""}`), "routes[1].when.prefix", "prefix is empty")
+	f(route(`{"path":"$.a","matches":"("}`), "routes[1].when.matches", "missing closing )")
+	f(route(`{"path":"$.a","matches":"`+strings.Repeat("a", 257)+`"}`), "routes[1].when.matches", "longer than 256")
+	f(route(`{"all":[]}`), "routes[1].when.all", "all is empty")
+	f(route(`{"any":[{"path":"$.a","exists":true},{"header":"X"}]}`), "routes[1].when.any[1]", "want exactly one of")
+	f(route(`{"not":{"all":[{"path":"$.a","matches":"["}]}}`), "routes[1].when.not.all[0].matches", "missing closing ]")
+	f(route(`{"all":[{"path":"$.a","exists":true}],"path":"$.a"}`), "routes[1].when", "all takes no path or header")
+	f(route(`{"all":[{"path":"$.a","exists":true}],"any":[{"path":"$.a","exists":true}]}`), "routes[1].when", "got 2 (all, any)")
+	f(route(deep), "routes[1].when"+strings.Repeat(".not", 8), "nest deeper than 8")
+	f(route(`{"any":[`+many+`]}`), "routes[1].when.any[254]", "more than 256 conditions")
+}
+
+func TestCompileValid(t *testing.T) {
+	f := func(spec string) {
+		t.Helper()
+		mustParse(t, spec)
+	}
+	f(`{"type":"t"}`)
+	f(`{"type":"a.{$['a}b']}.{$[\"x\"]}"}`)
+	f(`{"type":"a:{header:X-Y}-{$.a[0].b}_c"}`)
+	f(`{"routes":[{"when":{"path":"$.a","exists":true},"drop":true}],"unmatched":"drop"}`)
+	f(`{"type":"t","payload":{"a":{"b":{"c":"$..x"}},"d":"body:text"}}`)
+	f(`{"type":"t","routes":[{"when":{"path":"$.a","equals":null},"type":"x"}]}`)
+}
+
+// The spec goes back to JSON as it came, payload order included, so the
+// API can show a source's mapping.
+func TestSpecRoundTrip(t *testing.T) {
+	in := `{"type":"t","id":"$.id","payload":{"z":"$.z","a":{"y":"$.y","b":"header:B"}},"routes":[{"when":{"any":[{"path":"$.a","equals":1},{"not":{"header":"X","exists":false}}]},"type":"x"}],"unmatched":"default"}`
+	spec, _, err := ParseSpec([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireEqual(t, "round trip", string(out), in)
+}
+
+func TestPathModes(t *testing.T) {
+	f := func(src string, mode pathMode, gj string) {
+		t.Helper()
+		p, err := compilePath(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if p.mode != mode || p.gj != gj {
+			t.Fatalf("%s: got mode %d %q, want %d %q", src, p.mode, p.gj, mode, gj)
+		}
+	}
+	f("$", modeRoot, "")
+	f("$.a.b", modeGJSON, "a.b")
+	f("$.a[0].b", modeGJSON, "a.0.b")
+	f("$['a b']", modeGJSON, "a b")
+	f(`$.a["x.y"]`, modeGJSON, `a.x\.y`)
+	f(`$['@x']['#']['*?|!=<>%\\']`, modeGJSON, `\@x.\#.\*\?\|\!\=\<\>\%\\`)
+	f("$.a['']", modeWalk, "")
+	f("$.a[-1]", modeFallback, "")
+	f("$[''][-1]", modeFallback, "")
+	f("$.a[*]", modeFallback, "")
+	f("$..a", modeFallback, "")
+	f("$.a[1:2]", modeFallback, "")
+	f("$.a[0,1]", modeFallback, "")
+	f("$.a[?(@.b == 1)]", modeFallback, "")
+}
+
+// Keys that gjson's path syntax treats specially must still be found.
+func TestGJSONEscapes(t *testing.T) {
+	for _, k := range []string{"a.b", "a b", "@x", "#", "*", "?", "a|b", "!x", `a\b`, "é", `a"b`, "x=1", "%", "(", ")", "[", "]", "{", "}", ",", ":", "~", "'", "$", "0", "-1", "\t"} {
+		kj, _ := json.Marshal(k)
+		src := "$[" + string(kj) + "]"
+		p, err := compilePath(src)
+		if err != nil {
+			t.Fatalf("%q: %v", k, err)
+		}
+		body := []byte(`{"z":0,` + string(kj) + `:42}`)
+		d := newDoc(body)
+		r, _ := d.first(&p)
+		if r.Raw != "42" {
+			t.Fatalf("key %q (path %q, gjson %q): got %q", k, src, p.gj, r.Raw)
+		}
+	}
+}

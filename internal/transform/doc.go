@@ -1,0 +1,84 @@
+// Package transform owns the mapping from a verified inbound request (raw
+// body and headers) to an event: its type, its dedupe id and its payload.
+// A source's mapping is a Spec, compiled once (Compile) when the source is
+// created or updated; Apply then runs it on each request. It imports no
+// other project package: engine and httpin use it, not the reverse.
+//
+// # Spec
+//
+//	{"type":    "github.{header:X-GitHub-Event}.{$.action}",
+//	 "id":      "header:X-GitHub-Delivery",
+//	 "payload": {"action": "$.action", "pr": {"number": "$.number"}, "raw": "$"},
+//	 "routes":  [{"when": {"header": "X-GitHub-Event", "equals": "ping"}, "drop": true},
+//	             {"when": {"path": "$.action", "in": ["opened", "reopened"]}, "type": "github.pr.open"}],
+//	 "unmatched": "default"}
+//
+// A value source is a JSONPath ("$.a.b", "$.a[0]", "$['a b']", "$..id",
+// "$.items[?(@.n > 1)]") or "header:Name"; a payload may also use
+// "body:text", the body as one JSON string.
+//
+// Templates (type, and a route's type) are literal event-type text with
+// {source} parts. Values are used as text: a JSON string unescaped, a
+// number or boolean as written. A part that is absent, null or "" fails
+// the template (mapping_failed), except when it is the last part and
+// follows a dot: then the dot is dropped, so the template above gives
+// "github.push" for a push, which has no action. The result must be an
+// event type: 1..128 bytes of [A-Za-z0-9._:-], no leading or trailing dot.
+//
+// The id is optional; when its source is absent or null the event has no
+// dedupe id. An object or array there fails.
+//
+// The payload is absent (the body itself, byte for byte), one source (a
+// string: that value is the payload; absent fails) or an object of named
+// fields, in the order written, each a source or a nested object. Values
+// are copied as raw JSON, never re-encoded; an absent field is left out.
+// A fallback JSONPath that can match many values (wildcard, filter,
+// slice, union, ..) gives the array of its matches.
+//
+// Routes are tried in order and the first whose "when" holds decides: its
+// type, or "drop": true. With no route matching, "unmatched": "drop" drops
+// the request and "default" uses "type"; left out, it is "default" when
+// "type" is set and "drop" otherwise.
+//
+// # Conditions
+//
+// A test names a value, "path" (JSONPath) or "header", and exactly one of:
+//
+//	{"path": "$.action", "equals": "opened"}      string, number, boolean or null
+//	{"path": "$.x", "in": ["a", "b", 3]}          any of 1..100 such values
+//	{"path": "$.x", "exists": true}               present (null counts), or absent for false
+//	{"path": "$.ref", "prefix": "refs/tags/"}     text starts with it
+//	{"path": "$.ref", "matches": "^refs/heads/(main|dev)$"}   RE2, 256 bytes at most
+//
+// or combines tests: {"all": [...]}, {"any": [...]}, {"not": {...}}.
+// Strings compare unescaped, numbers by value (1 equals 1.0); prefix and
+// matches see strings, numbers and booleans as text and never match
+// objects, arrays or null. Headers are text: they compare with strings
+// only, and an empty header counts as absent. A path that matches many
+// values holds when any of them passes. Conditions nest 8 deep at most,
+// 256 per mapping.
+//
+// # Evaluation
+//
+// JSONPaths that are plain keys and indexes compile to gjson paths and are
+// read from the raw body without decoding it, after one validation pass;
+// a mapping whose types and id come from gjson paths or headers allocates
+// only the Type and ID strings. Anything beyond that (filters, wildcards,
+// slices, unions, recursive descent, negative indexes) decodes the body
+// with ojg, at most once per Apply, locates the matches there and reads
+// their raw bytes back from the body. An index on an object selects the
+// key spelled by its digits, as gjson does.
+//
+// # Non-JSON bodies
+//
+// Events carry JSON payloads. A mapping that reads the body as JSON, or
+// keeps it as the payload, refuses a body that is not valid JSON with
+// invalid_json. A form post or other text body needs a mapping made of
+// headers and a payload built from them and "body:text".
+//
+// # Errors
+//
+// Compile returns *Error with code invalid_mapping and the rule at fault
+// ("routes[1].when.path"); Apply returns invalid_json or mapping_failed
+// with the rule ("type", "routes[0].type", "id", "payload.customer").
+package transform
