@@ -124,6 +124,9 @@ func (e *Engine) DeleteTenant(id string) error {
 	}
 	err := e.deleteTenantKeysLocked(id)
 	if err == nil {
+		err = e.deleteTenantSourcesLocked(id)
+	}
+	if err == nil {
 		err = e.log.DeleteTenant(id)
 	}
 	lanes := ts.lanes

@@ -136,8 +136,10 @@ type Engine struct {
 	ret      retention
 	replayMu sync.Mutex
 	jobs     jobSet
-	feed     feedWaiters
-	health   healthState
+	// sources are the inbound sources by API ID, under cfgMu.
+	sources map[string]*sourceState
+	feed    feedWaiters
+	health  healthState
 }
 
 type tenantState struct {
@@ -237,6 +239,9 @@ func (e *Engine) load() error {
 	}
 	if err := e.loadAPIKeys(); err != nil {
 		return fmt.Errorf("cannot load API keys: %w", err)
+	}
+	if err := e.loadSources(); err != nil {
+		return fmt.Errorf("cannot load sources: %w", err)
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ type Metrics struct {
 	// testAttempts counts TestEndpoint's attempts by status class; they are
 	// not deliveries, so attempts and the delivery histograms leave them out.
 	testAttempts [classCount]*metrics.Counter
+	// inbound counts requests to inbound sources by outcome.
+	inbound [inboundOutcomeCount]*metrics.Counter
 
 	retentionPasses   [passResults]*metrics.Counter
 	retentionRanges   *metrics.Counter
@@ -53,13 +55,28 @@ type Metrics struct {
 type source int
 
 const (
-	sourceAPI    source = iota // the ingest API
-	sourceSystem               // hookline's own operational events (endpoint.disabled)
-	sourceTest                 // webhook.test events of TestEndpoint
+	sourceAPI     source = iota // the ingest API
+	sourceSystem                // hookline's own operational events (endpoint.disabled)
+	sourceTest                  // webhook.test events of TestEndpoint
+	sourceInbound               // events made from requests to inbound sources
 	sourceCount
 )
 
-var sourceNames = [sourceCount]string{"api", "system", "test"}
+var sourceNames = [sourceCount]string{"api", "system", "test", "inbound"}
+
+// inboundOutcome labels hookline_inbound_requests_total.
+type inboundOutcome int
+
+const (
+	inboundAccepted inboundOutcome = iota
+	inboundDuplicate
+	inboundDropped
+	inboundChallenge
+	inboundRejected
+	inboundOutcomeCount
+)
+
+var inboundOutcomeNames = [inboundOutcomeCount]string{InboundAccepted, InboundDuplicate, InboundDropped, InboundChallenge, InboundRejected}
 
 // outcome is what an attempt did to its delivery, as counted by
 // hookline_delivery_attempts_total. The wal stores dead and final alike as a
@@ -135,6 +152,9 @@ func newMetrics(set *metrics.Set) *Metrics {
 	for s, sn := range sourceNames {
 		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))
 		m.eventsDuplicate[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_duplicate_events_total{source=%q}`, sn))
+	}
+	for o, on := range inboundOutcomeNames {
+		m.inbound[o] = set.NewCounter(fmt.Sprintf(`hookline_inbound_requests_total{outcome=%q}`, on))
 	}
 	for c, cn := range classNames {
 		m.testAttempts[c] = set.NewCounter(fmt.Sprintf(`hookline_endpoint_test_attempts_total{status_class=%q}`, cn))

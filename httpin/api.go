@@ -49,7 +49,12 @@ func nextCursor(lastID string, n, limit int) string {
 	if n < limit || lastID == "" {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(lastID))
+	return encodeCursor(lastID)
+}
+
+// encodeCursor makes a position opaque, as pageArgs reads it back.
+func encodeCursor(pos string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(pos))
 }
 
 func (s *Server) createTenant(ctx *fasthttp.RequestCtx) {

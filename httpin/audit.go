@@ -1,8 +1,6 @@
 package httpin
 
 import (
-	"encoding/base64"
-
 	"github.com/valyala/fasthttp"
 
 	"hookline/engine"
@@ -52,7 +50,7 @@ func (s *Server) listAudit(ctx *fasthttp.RequestCtx, tenant string) {
 	}
 	page := listPage[engine.AuditEntry]{Data: es}
 	if next != "" {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+		page.NextCursor = encodeCursor(next)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, page)
 }

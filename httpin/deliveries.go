@@ -1,7 +1,6 @@
 package httpin
 
 import (
-	"encoding/base64"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,7 +47,7 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, tenant, id string) {
 	}
 	page := listPage[engine.Delivery]{Data: ds}
 	if next != "" {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+		page.NextCursor = encodeCursor(next)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, page)
 }

@@ -166,6 +166,14 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		metrics.WriteProcessMetrics(ctx)
 		return routeMetrics
 	}
+	if id, ok := strings.CutPrefix(path, engine.InboundPath); ok {
+		if id == "" || strings.Contains(id, "/") {
+			writeError(ctx, fasthttp.StatusNotFound, "source_not_found", "no source at this URL")
+		} else {
+			s.receive(ctx, id)
+		}
+		return routeInbound
+	}
 	if strings.HasPrefix(path, "/debug/pprof/") {
 		// Profiles reveal internals and cost CPU: only for the operator.
 		if s.adminOnly(ctx) {
@@ -291,6 +299,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 			s.listAudit(ctx, tenant)
 		}
 		return routeAudit
+	}
+	if srcs, ok := strings.CutPrefix(sub, "sources"); ok && (srcs == "" || srcs[0] == '/') {
+		s.sources(ctx, tenant, strings.TrimPrefix(srcs, "/"), method)
+		return routeSources
 	}
 	if jobs, ok := strings.CutPrefix(sub, "jobs"); ok && (jobs == "" || jobs[0] == '/') {
 		s.jobs(ctx, tenant, strings.TrimPrefix(jobs, "/"), method)

@@ -1,0 +1,223 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bytedance/sonic"
+
+	"hookline/internal/transform"
+	"hookline/internal/verify"
+	"hookline/wal"
+)
+
+// InboundRequest is one request to a source's URL, as httpin read it.
+type InboundRequest struct {
+	verify.Request
+	// RawHeaders are the request's header lines ("Name: value\r\n"), for
+	// the inbound log; credentials are redacted before they are stored.
+	RawHeaders []byte
+}
+
+// Inbound outcomes, as answered and logged.
+const (
+	InboundAccepted  = "accepted"
+	InboundDuplicate = "duplicate"
+	InboundDropped   = "dropped"
+	InboundChallenge = "challenge"
+	InboundRejected  = "rejected"
+)
+
+// InboundResult is what the receiver answers.
+type InboundResult struct {
+	Status  int    // HTTP status
+	Outcome string // one of the Inbound constants
+	EventID string // accepted, duplicate
+	// Challenge is the whole answer to a provider's handshake, with its
+	// content type.
+	Challenge            []byte
+	ChallengeContentType string
+	Code, Message        string // rejected
+	// RetryAfter is set for 503 (back-pressure).
+	RetryAfter time.Duration
+	RequestID  string
+}
+
+// maxLoggedBytes caps the headers and the body an inbound log record keeps.
+const maxLoggedBytes = 64 << 10
+
+// InboundLogEntry is one logged request.
+type InboundLogEntry struct {
+	ID          string    `json:"id"`
+	At          time.Time `json:"at"`
+	Outcome     string    `json:"outcome"`
+	Status      int       `json:"status"`
+	Code        string    `json:"code,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	EventID     string    `json:"event_id,omitempty"`
+	EventType   string    `json:"event_type,omitempty"`
+	DedupeID    string    `json:"dedupe_id,omitempty"`
+	Verified    bool      `json:"verified"`
+	Headers     string    `json:"headers,omitempty"`
+	Body        string    `json:"body,omitempty"`
+	BodyBase64  bool      `json:"body_base64,omitempty"`
+	BodyBytes   int       `json:"body_bytes"`
+	Truncated   bool      `json:"truncated,omitempty"`
+	ReplayOf    string    `json:"replay_of,omitempty"`
+	RequestURL  string    `json:"url,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
+}
+
+const requestPrefix = "req_"
+
+// mapBufs are scratch buffers for mapping payloads, reused across requests.
+var mapBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// Receive handles one request to source sourceID: verify, map, dedupe,
+// append durably, and log it. It answers as soon as the event is durable;
+// no outbound work happens here.
+func (e *Engine) Receive(sourceID string, r *InboundRequest) InboundResult {
+	now := time.Now()
+	st := e.liveSource(sourceID, now)
+	if st == nil {
+		return InboundResult{Status: 404, Outcome: InboundRejected, Code: "source_not_found", Message: "no source at this URL"}
+	}
+	reqID := wal.NewID()
+	entry := InboundLogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
+	res := e.receive(st, r, now, &entry)
+	res.RequestID = entry.ID
+	e.logInbound(st, reqID, r, &entry, res)
+	return res
+}
+
+func (e *Engine) receive(st *sourceState, r *InboundRequest, now time.Time, entry *InboundLogEntry) InboundResult {
+	vr, verr := st.verifier.Verify(&r.Request, now)
+	if verr != nil {
+		e.m.inbound[inboundRejected].Inc()
+		return InboundResult{Status: 401, Outcome: InboundRejected, Code: verr.Code, Message: verr.Message}
+	}
+	entry.Verified = true
+	if vr.Challenge != nil {
+		e.m.inbound[inboundChallenge].Inc()
+		return InboundResult{Status: 200, Outcome: InboundChallenge, Challenge: vr.Challenge, ChallengeContentType: vr.ChallengeContentType}
+	}
+	return e.mapAndAppend(st, r.Body, r.Header, entry)
+}
+
+// mapAndAppend turns a verified body into an event and appends it.
+func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers, entry *InboundLogEntry) InboundResult {
+	bp := mapBufs.Get().(*[]byte)
+	defer mapBufs.Put(bp)
+	var mr transform.Result
+	var err error
+	*bp, err = st.mapping.Apply(body, h, &mr, *bp)
+	if err != nil {
+		e.m.inbound[inboundRejected].Inc()
+		code, msg := "mapping_failed", err.Error()
+		var te *transform.Error
+		if errors.As(err, &te) {
+			code, msg = te.Code, te.Error()
+		}
+		// Not a 2xx: the provider keeps the request and retries it, so
+		// fixing the mapping loses nothing.
+		return InboundResult{Status: 422, Outcome: InboundRejected, Code: code, Message: msg}
+	}
+	if mr.Dropped {
+		e.m.inbound[inboundDropped].Inc()
+		return InboundResult{Status: 200, Outcome: InboundDropped, Message: mr.Reason}
+	}
+	entry.EventType, entry.DedupeID = mr.Type, mr.ID
+	ev := PublishEvent{Type: mr.Type, Payload: mr.Payload}
+	if mr.ID != "" {
+		// Control characters cannot occur in API idempotency keys, so
+		// this key space is the sources' alone.
+		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + mr.ID
+	}
+	var res [1]wal.AppendResult
+	if err := e.publish(st.src.Tenant, []PublishEvent{ev}, res[:], sourceInbound); err != nil {
+		var ee *Error
+		if errors.As(err, &ee) {
+			out := InboundResult{Status: 400, Outcome: InboundRejected, Code: ee.Code, Message: ee.Message}
+			switch ee.Kind {
+			case KindUnavailable:
+				out.Status, out.RetryAfter = 503, ee.RetryAfter
+			case KindNotFound:
+				out.Status = 404
+			}
+			e.m.inbound[inboundRejected].Inc()
+			return out
+		}
+		e.logger.Error("cannot append an inbound event", "source", st.src.ID, "err", err)
+		return InboundResult{Status: 500, Outcome: InboundRejected, Code: "internal", Message: "the event could not be stored"}
+	}
+	entry.EventID = FormatEventID(res[0].ID)
+	if res[0].Duplicate {
+		e.m.inbound[inboundDuplicate].Inc()
+		return InboundResult{Status: 200, Outcome: InboundDuplicate, EventID: entry.EventID}
+	}
+	e.m.inbound[inboundAccepted].Inc()
+	return InboundResult{Status: 200, Outcome: InboundAccepted, EventID: entry.EventID}
+}
+
+// liveSource returns source id, its verifier rebuilt first if a previous
+// secret has expired since it was built.
+func (e *Engine) liveSource(id string, now time.Time) *sourceState {
+	e.cfgMu.RLock()
+	st := e.sources[id]
+	e.cfgMu.RUnlock()
+	if st == nil || st.rebuildAt.IsZero() || now.Before(st.rebuildAt) {
+		return st
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	cur := e.sources[id]
+	if cur != st {
+		return cur // changed meanwhile: already rebuilt
+	}
+	s := st.src
+	s.PreviousSecrets = unexpiredSecrets(s.PreviousSecrets, now)
+	next, err := e.buildSource(&s, SourceInput{}, st.id)
+	if err != nil {
+		e.logger.Error("cannot rebuild a source's verifier after its old secret expired", "source", id, "err", err)
+		return st
+	}
+	if err := e.putSource(next); err != nil && !errors.Is(err, wal.ErrClosed) {
+		e.logger.Error("cannot store a source after its old secret expired", "source", id, "err", err)
+	}
+	e.sources[id] = next
+	return next
+}
+
+// logInbound stores the request's log record. The credentials a source
+// verifies by (basic, api-key) are redacted; signatures are not secrets.
+func (e *Engine) logInbound(st *sourceState, reqID wal.ID, r *InboundRequest, entry *InboundLogEntry, res InboundResult) {
+	entry.Outcome, entry.Status = res.Outcome, res.Status
+	entry.Code, entry.Message = res.Code, res.Message
+	if entry.EventID == "" {
+		entry.EventID = res.EventID
+	}
+	if r.Header != nil {
+		entry.ContentType = string(r.Header.Peek("Content-Type"))
+	}
+	entry.Headers = redactHeaders(r.RawHeaders, st.src.redactedHeaders(), maxLoggedBytes)
+	entry.RequestURL = redactQuery(string(r.URL), st.src.redactedQuery())
+	entry.BodyBytes = len(r.Body)
+	body := r.Body
+	if len(body) > maxLoggedBytes {
+		body, entry.Truncated = body[:maxLoggedBytes], true
+	}
+	if utf8.Valid(body) {
+		entry.Body = string(body)
+	} else {
+		entry.Body, entry.BodyBase64 = encodeBase64(body), true
+	}
+	rec, err := sonic.Marshal(entry)
+	if err == nil {
+		err = e.log.LogInbound(st.id, reqID, rec)
+	}
+	if err != nil && !errors.Is(err, wal.ErrClosed) {
+		e.logger.Error("cannot log an inbound request", "source", st.src.ID, "err", err)
+	}
+}

@@ -1,0 +1,416 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"hookline/internal/transform"
+	"hookline/internal/verify"
+	"hookline/wal"
+)
+
+// Inbound sources: external tools (Stripe, GitHub, ...) post to a source's
+// unguessable URL; the source's verifier checks the request, its mapping
+// turns it into an event, and the event flows out like a published one.
+
+const (
+	sourcePrefix = "src_"
+	// InboundPath is where sources receive: InboundPath + source id.
+	InboundPath   = "/in/"
+	maxSourceName = 200
+)
+
+// Source is an inbound webhook source as stored; API views leave out the
+// secrets except on creation and rotation.
+type Source struct {
+	ID       string `json:"id"`
+	Tenant   string `json:"tenant"`
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	// URL is the path the provider posts to: InboundPath + ID.
+	URL string `json:"url"`
+	// Tolerance overrides the provider's timestamp tolerance ("5m").
+	Tolerance string                `json:"tolerance,omitempty"`
+	HMAC      *verify.HMACConfig    `json:"hmac,omitempty"`
+	APIKey    *verify.APIKeyConfig  `json:"api_key,omitempty"`
+	GitHub    *verify.GitHubOptions `json:"github,omitempty"`
+	// Mapping is the mapping as given (absent: the provider's default).
+	Mapping json.RawMessage `json:"mapping,omitempty"`
+
+	Secret          string           `json:"secret,omitempty"`
+	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty"`
+	SecretRotatedAt *time.Time       `json:"secret_rotated_at,omitempty"`
+	// PreviousSecretExpiresAt is shown, derived from PreviousSecrets.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+}
+
+// SourceInput carries the fields of a source create or patch request.
+type SourceInput struct {
+	Name      *string               `json:"name"`
+	Provider  *string               `json:"provider"`
+	Secret    *string               `json:"secret"`
+	Tolerance *string               `json:"tolerance"`
+	HMAC      *verify.HMACConfig    `json:"hmac"`
+	APIKey    *verify.APIKeyConfig  `json:"api_key"`
+	GitHub    *verify.GitHubOptions `json:"github"`
+	Mapping   *json.RawMessage      `json:"mapping"`
+}
+
+// sourceState is a source with what its requests need, built once per
+// change: requests read it without locks beyond the map lookup.
+type sourceState struct {
+	src      Source
+	id       wal.ID
+	verifier verify.Verifier
+	mapping  *transform.Mapping
+	// rebuildAt is when the oldest previous secret expires: the verifier,
+	// built with it, must be rebuilt without it then.
+	rebuildAt time.Time
+}
+
+// view is the source as the API shows it: no secrets.
+func (s *Source) view() Source {
+	v := *s
+	v.Secret, v.PreviousSecrets = "", nil
+	v.PreviousSecretExpiresAt = lastExpiry(unexpiredSecrets(s.PreviousSecrets, time.Now()))
+	return v
+}
+
+// ParseSourceID parses the API form of a source ID.
+func ParseSourceID(s string) (wal.ID, bool) {
+	rest, ok := strings.CutPrefix(s, sourcePrefix)
+	if !ok {
+		return wal.ID{}, false
+	}
+	id, err := wal.ParseID(rest)
+	return id, err == nil
+}
+
+// CreateSource creates a source in tenant. Its ID is random (not the
+// ordered config IDs): it is the secret part of the URL.
+func (e *Engine) CreateSource(tenant string, in SourceInput) (Source, error) {
+	if in.Provider == nil {
+		return Source{}, invalid("missing_provider", "provider is required: one of %s", strings.Join(verify.Names(), ", "))
+	}
+	id := wal.NewID()
+	now := time.Now().UTC()
+	s := Source{ID: sourcePrefix + id.String(), Tenant: tenant, CreatedAt: now, UpdatedAt: now}
+	s.URL = InboundPath + s.ID
+	st, err := e.buildSource(&s, in, id)
+	if err != nil {
+		return Source{}, err
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	if e.tenants[tenant] == nil {
+		return Source{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if err := e.putSource(st); err != nil {
+		return Source{}, err
+	}
+	e.sources[s.ID] = st
+	v := s.view()
+	v.Secret = s.Secret
+	return v, nil
+}
+
+// buildSource applies in to s and compiles the verifier and the mapping:
+// a bad field is refused here, never at a request.
+func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
+	if in.Name != nil {
+		if len(*in.Name) > maxSourceName {
+			return nil, invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxSourceName)
+		}
+		s.Name = *in.Name
+	}
+	if in.Provider != nil {
+		if _, ok := verify.Lookup(*in.Provider); !ok {
+			return nil, invalid("invalid_provider", "provider %q is not one of %s", *in.Provider, strings.Join(verify.Names(), ", "))
+		}
+		s.Provider = *in.Provider
+	}
+	if in.Secret != nil {
+		s.Secret = *in.Secret
+	}
+	if in.Tolerance != nil {
+		s.Tolerance = *in.Tolerance
+	}
+	if in.HMAC != nil {
+		s.HMAC = in.HMAC
+	}
+	if in.APIKey != nil {
+		s.APIKey = in.APIKey
+	}
+	if in.GitHub != nil {
+		s.GitHub = in.GitHub
+	}
+	if in.Mapping != nil {
+		if string(*in.Mapping) == "null" {
+			s.Mapping = nil
+		} else {
+			s.Mapping = *in.Mapping
+		}
+	}
+	if s.Secret == "" && s.Provider != "none" {
+		return nil, invalid("missing_secret", "secret is required for provider %s (the signing secret the provider shows, or user:password for basic, the public key for sendgrid)", s.Provider)
+	}
+	if len(s.Secret) > 4096 {
+		return nil, invalid("invalid_secret", "secret is %d bytes; at most 4096 allowed", len(s.Secret))
+	}
+	v, err := e.sourceVerifier(s, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	m, err := compileSourceMapping(s)
+	if err != nil {
+		return nil, err
+	}
+	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
+	for _, p := range unexpiredSecrets(s.PreviousSecrets, time.Now()) {
+		if st.rebuildAt.IsZero() || p.ExpiresAt.Before(st.rebuildAt) {
+			st.rebuildAt = p.ExpiresAt
+		}
+	}
+	return st, nil
+}
+
+// compileSourceMapping compiles s's mapping, or its provider's default
+// when it has none.
+func compileSourceMapping(s *Source) (*transform.Mapping, error) {
+	var spec transform.Spec
+	if len(s.Mapping) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(s.Mapping))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return nil, invalid("invalid_mapping", "mapping: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	} else {
+		p, _ := verify.Lookup(s.Provider)
+		if p == nil || p.DefaultType == "" {
+			return nil, invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
+		}
+		spec = transform.Spec{Type: p.DefaultType, ID: p.DefaultID}
+	}
+	m, err := transform.Compile(spec)
+	if err != nil {
+		var te *transform.Error
+		if errors.As(err, &te) {
+			if te.Rule != "" {
+				return nil, invalid(te.Code, "mapping.%s: %s", te.Rule, te.Message)
+			}
+			return nil, invalid(te.Code, "mapping: %s", te.Message)
+		}
+		return nil, invalid("invalid_mapping", "mapping: %s", err)
+	}
+	return m, nil
+}
+
+// sourceVerifier builds s's verifier with its current and unexpired
+// previous secrets.
+func (e *Engine) sourceVerifier(s *Source, now time.Time) (verify.Verifier, error) {
+	cfg := verify.Config{Provider: s.Provider, HMAC: s.HMAC, APIKey: s.APIKey, GitHub: s.GitHub}
+	if s.Secret != "" {
+		cfg.Secrets = append(cfg.Secrets, s.Secret)
+	}
+	for _, p := range unexpiredSecrets(s.PreviousSecrets, now) {
+		cfg.Secrets = append(cfg.Secrets, p.Secret)
+	}
+	if s.Tolerance != "" {
+		d, err := time.ParseDuration(s.Tolerance)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return nil, invalid("invalid_tolerance", "tolerance %q must be a duration from 1s to 24h, like \"5m\"", s.Tolerance)
+		}
+		cfg.Tolerance = d
+	}
+	v, err := verify.New(cfg)
+	if err != nil {
+		var ve *verify.Error
+		if errors.As(err, &ve) {
+			return nil, invalid(ve.Code, "%s", ve.Message)
+		}
+		return nil, invalid("invalid_verification", "%s", err)
+	}
+	return v, nil
+}
+
+func (e *Engine) putSource(st *sourceState) error {
+	b, err := sonic.Marshal(&st.src)
+	if err != nil {
+		return fmt.Errorf("cannot encode source %s: %w", st.src.ID, err)
+	}
+	return e.log.PutSource(st.id, b)
+}
+
+// loadSources reads the stored sources at start; one that no longer
+// compiles (a config this version refuses) is logged and skipped.
+func (e *Engine) loadSources() error {
+	e.sources = make(map[string]*sourceState)
+	return e.log.Sources(func(id wal.ID, val []byte) {
+		var s Source
+		if err := sonic.Unmarshal(val, &s); err != nil || s.ID != sourcePrefix+id.String() {
+			e.logger.Error("skipping corrupt source record", "source", id.String(), "err", err)
+			return
+		}
+		if e.tenants[s.Tenant] == nil {
+			e.logger.Error("skipping source of unknown tenant", "source", s.ID, "tenant", s.Tenant)
+			return
+		}
+		st, err := e.buildSource(&s, SourceInput{}, id)
+		if err != nil {
+			e.logger.Error("skipping source with invalid config", "source", s.ID, "err", err)
+			return
+		}
+		e.sources[s.ID] = st
+	})
+}
+
+func (e *Engine) sourceOf(tenant, id string) (*sourceState, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	return e.sourceLocked(tenant, id)
+}
+
+func (e *Engine) sourceLocked(tenant, id string) (*sourceState, error) {
+	if e.tenants[tenant] == nil {
+		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	st := e.sources[id]
+	if st == nil || st.src.Tenant != tenant {
+		return nil, notFound("source_not_found", "source %q does not exist in tenant %q", id, tenant)
+	}
+	return st, nil
+}
+
+// GetSource returns one source (no secrets).
+func (e *Engine) GetSource(tenant, id string) (Source, error) {
+	st, err := e.sourceOf(tenant, id)
+	if err != nil {
+		return Source{}, err
+	}
+	return st.src.view(), nil
+}
+
+// ListSources returns tenant's sources in creation order.
+func (e *Engine) ListSources(tenant string) ([]Source, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	if e.tenants[tenant] == nil {
+		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	out := []Source{}
+	for _, st := range e.sources {
+		if st.src.Tenant == tenant {
+			out = append(out, st.src.view())
+		}
+	}
+	slices.SortFunc(out, func(a, b Source) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// UpdateSource patches a source; the secret changes only by rotation.
+func (e *Engine) UpdateSource(tenant, id string, in SourceInput) (Source, error) {
+	if in.Secret != nil {
+		return Source{}, invalid("secret_not_patchable", "the secret changes by rotation (POST …/sources/{id}/rotate-secret), which keeps the old one valid for an overlap")
+	}
+	if in.Provider != nil {
+		return Source{}, invalid("provider_not_patchable", "a source's provider cannot change; create another source")
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	st, err := e.sourceLocked(tenant, id)
+	if err != nil {
+		return Source{}, err
+	}
+	s := st.src
+	s.UpdatedAt = time.Now().UTC()
+	next, err := e.buildSource(&s, in, st.id)
+	if err != nil {
+		return Source{}, err
+	}
+	if err := e.putSource(next); err != nil {
+		return Source{}, err
+	}
+	e.sources[id] = next
+	return s.view(), nil
+}
+
+// DeleteSource deletes a source and its request log; its URL answers 404
+// from then on.
+func (e *Engine) DeleteSource(tenant, id string) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	st, err := e.sourceLocked(tenant, id)
+	if err != nil {
+		return err
+	}
+	if err := e.log.DeleteSource(st.id); err != nil {
+		return err
+	}
+	delete(e.sources, id)
+	return nil
+}
+
+// RotateSourceSecret replaces a source's secret; the old one is still
+// accepted for the overlap (default Options.SecretOverlap), as providers
+// roll their secret over on their own schedule.
+func (e *Engine) RotateSourceSecret(tenant, id string, in SecretRotation) (Source, error) {
+	overlap := max(e.opts.SecretOverlap, 0)
+	if in.Overlap != nil {
+		d, err := parseOverlap(*in.Overlap)
+		if err != nil {
+			return Source{}, invalid("invalid_overlap", "%s", err)
+		}
+		overlap = d
+	}
+	if in.Secret == nil || *in.Secret == "" {
+		return Source{}, invalid("missing_secret", "secret is required: the new secret the provider shows")
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	st, err := e.sourceLocked(tenant, id)
+	if err != nil {
+		return Source{}, err
+	}
+	s := st.src
+	if *in.Secret == s.Secret {
+		return Source{}, invalid("secret_unchanged", "the new secret is the source's current secret")
+	}
+	now := time.Now().UTC()
+	s.PreviousSecrets = rotatedSecrets(s.Secret, s.PreviousSecrets, *in.Secret, now.Add(overlap), now)
+	s.Secret = *in.Secret
+	s.SecretRotatedAt, s.UpdatedAt = &now, now
+	next, err := e.buildSource(&s, SourceInput{}, st.id)
+	if err != nil {
+		return Source{}, err
+	}
+	if err := e.putSource(next); err != nil {
+		return Source{}, err
+	}
+	e.sources[id] = next
+	v := s.view()
+	v.Secret = s.Secret
+	return v, nil
+}
+
+// deleteTenantSourcesLocked deletes a deleted tenant's sources.
+func (e *Engine) deleteTenantSourcesLocked(tenant string) error {
+	for id, st := range e.sources {
+		if st.src.Tenant != tenant {
+			continue
+		}
+		if err := e.log.DeleteSource(st.id); err != nil {
+			return err
+		}
+		delete(e.sources, id)
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package httpin
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"hookline/engine"
+	"hookline/internal/verify"
+)
+
+// receive serves POST /in/{source id}: the provider's request is
+// verified, mapped and appended before the answer; nothing outbound runs
+// in the request path.
+func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
+	if !ctx.IsPost() {
+		methodNotAllowed(ctx, "POST")
+		return
+	}
+	if len(ctx.PostBody()) > s.opts.MaxEventBytes {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds "+strconv.Itoa(s.opts.MaxEventBytes)+" bytes")
+		return
+	}
+	r := engine.InboundRequest{
+		Request: verify.Request{
+			URL:    calledURL(ctx),
+			Header: &ctx.Request.Header,
+			Query:  ctx.QueryArgs(),
+			Body:   ctx.PostBody(),
+		},
+		RawHeaders: ctx.Request.Header.Header(),
+	}
+	res := s.e.Receive(id, &r)
+	ctx.Response.Header.Set("Hookline-Request-Id", res.RequestID)
+	switch {
+	case res.Challenge != nil:
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.SetContentType(res.ChallengeContentType)
+		ctx.SetBody(res.Challenge)
+	case res.Outcome == engine.InboundRejected:
+		writeError(ctx, res.Status, res.Code, res.Message)
+		ctx.Response.Header.Set("Hookline-Request-Id", res.RequestID)
+		if res.RetryAfter > 0 {
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds())))
+		}
+	default:
+		ctx.SetStatusCode(res.Status)
+		ctx.SetContentType("application/json")
+		b := ctx.Response.BodyWriter()
+		switch res.Outcome {
+		case engine.InboundDropped:
+			_, _ = b.Write([]byte(`{"dropped":true}`))
+		case engine.InboundDuplicate:
+			_, _ = b.Write([]byte(`{"id":"` + res.EventID + `","duplicate":true}`))
+		default:
+			_, _ = b.Write([]byte(`{"id":"` + res.EventID + `"}`))
+		}
+	}
+}
+
+// calledURL is the URL the provider called, as it saw it: behind a TLS
+// proxy the scheme comes from X-Forwarded-Proto, which signing schemes
+// that cover the URL (hubspot, twilio) need.
+func calledURL(ctx *fasthttp.RequestCtx) []byte {
+	scheme := "http"
+	if ctx.IsTLS() || strings.EqualFold(string(ctx.Request.Header.Peek("X-Forwarded-Proto")), "https") {
+		scheme = "https"
+	}
+	u := make([]byte, 0, 64)
+	u = append(u, scheme...)
+	u = append(u, "://"...)
+	u = append(u, ctx.Host()...)
+	return append(u, ctx.RequestURI()...)
+}
+
+// sources serves …/sources and everything under it.
+func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
+	parts := strings.Split(rest, "/")
+	switch {
+	case rest == "":
+		switch method {
+		case "GET":
+			srcs, err := s.e.ListSources(tenant)
+			if err != nil {
+				s.writeEngineError(ctx, err)
+				return
+			}
+			writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Source]{Data: srcs})
+		case "POST":
+			var in engine.SourceInput
+			if !decodeStrict(ctx, &in) {
+				return
+			}
+			src, err := s.e.CreateSource(tenant, in)
+			if err != nil {
+				s.writeEngineError(ctx, err)
+				return
+			}
+			s.e.Audit(adminActor, "source.create", tenant, src.ID, nil, sourceAudit(src))
+			writeJSON(ctx, fasthttp.StatusCreated, src)
+			ctx.Response.Header.Set("Cache-Control", "no-store")
+		default:
+			methodNotAllowed(ctx, "GET, POST")
+		}
+	case len(parts) == 1:
+		s.source(ctx, tenant, parts[0], method)
+	case len(parts) == 2 && parts[1] == "rotate-secret":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+			return
+		}
+		var in engine.SecretRotation
+		if !decodeStrict(ctx, &in) {
+			return
+		}
+		src, err := s.e.RotateSourceSecret(tenant, parts[0], in)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		s.e.Audit(adminActor, "source.rotate_secret", tenant, src.ID, nil, sourceAudit(src))
+		writeJSON(ctx, fasthttp.StatusOK, src)
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+	case len(parts) == 2 && parts[1] == "test":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+			return
+		}
+		var in engine.SourceTest
+		if !decodeStrict(ctx, &in) {
+			return
+		}
+		res, err := s.e.TestSource(tenant, parts[0], in)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, res)
+	case len(parts) == 2 && parts[1] == "requests":
+		if method != "GET" {
+			methodNotAllowed(ctx, "GET")
+			return
+		}
+		after, limit, ok := pageArgs(ctx)
+		if !ok {
+			return
+		}
+		es, next, err := s.e.ListInbound(tenant, parts[0], after, limit)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		page := listPage[engine.InboundLogEntry]{Data: es}
+		if next != "" {
+			page.NextCursor = encodeCursor(next)
+		}
+		writeJSON(ctx, fasthttp.StatusOK, page)
+	case len(parts) == 3 && parts[1] == "requests" && parts[2] != "":
+		if method != "GET" {
+			methodNotAllowed(ctx, "GET")
+			return
+		}
+		en, err := s.e.GetInbound(tenant, parts[0], parts[2])
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, en)
+	case len(parts) == 4 && parts[1] == "requests" && parts[3] == "replay":
+		if method != "POST" {
+			methodNotAllowed(ctx, "POST")
+			return
+		}
+		res, err := s.e.ReplayInbound(tenant, parts[0], parts[2])
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		s.e.Audit(adminActor, "source.replay_request", tenant, parts[0]+"/"+parts[2], nil, nil)
+		writeJSON(ctx, fasthttp.StatusOK, replayView(res))
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
+	}
+}
+
+func (s *Server) source(ctx *fasthttp.RequestCtx, tenant, id, method string) {
+	switch method {
+	case "GET":
+		src, err := s.e.GetSource(tenant, id)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, src)
+	case "PATCH":
+		var in engine.SourceInput
+		if !decodeStrict(ctx, &in) {
+			return
+		}
+		before, _ := s.e.GetSource(tenant, id)
+		src, err := s.e.UpdateSource(tenant, id, in)
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		s.e.Audit(adminActor, "source.update", tenant, id, sourceAudit(before), sourceAudit(src))
+		writeJSON(ctx, fasthttp.StatusOK, src)
+	case "DELETE":
+		before, _ := s.e.GetSource(tenant, id)
+		if err := s.e.DeleteSource(tenant, id); err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		s.e.Audit(adminActor, "source.delete", tenant, id, sourceAudit(before), nil)
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	default:
+		methodNotAllowed(ctx, "GET, PATCH, DELETE")
+	}
+}
+
+// sourceAudit is a source as the audit log keeps it: never a secret.
+func sourceAudit(src engine.Source) engine.Source {
+	src.Secret = ""
+	return src
+}
+
+// replayView is a replayed request's answer.
+type replayAnswer struct {
+	RequestID string `json:"request_id"`
+	Outcome   string `json:"outcome"`
+	EventID   string `json:"event_id,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+func replayView(r engine.InboundResult) replayAnswer {
+	return replayAnswer{RequestID: r.RequestID, Outcome: r.Outcome, EventID: r.EventID, Code: r.Code, Message: r.Message}
+}
