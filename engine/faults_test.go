@@ -120,8 +120,10 @@ func TestRateLimit(t *testing.T) {
 	}
 	require_True(t, most <= 21, "%d requests within one second; rate_limit is 20", most)
 	span := ds[len(ds)-1].at.Sub(ds[0].at)
-	// 69 gaps of 50ms: 3.45s at exactly 20/s.
-	require_True(t, span >= 3300*time.Millisecond && span <= 5*time.Second, "70 requests took %s at rate_limit 20", span)
+	// 69 gaps of 50ms: 3.45s at exactly 20/s. The upper bound only catches
+	// a limiter far stricter than asked (5/s would take 14s): a loaded
+	// machine stretched it to 6.3s once.
+	require_True(t, span >= 3300*time.Millisecond && span <= 9*time.Second, "70 requests took %s at rate_limit 20", span)
 
 	// Lifting the limit takes effect at once.
 	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{RateLimit: ptr(0)})

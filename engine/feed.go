@@ -90,7 +90,13 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 	switch after {
 	case "":
 	case "now":
-		cursor = lastIDBefore(time.Now())
+		// The newest event so far, not a time: an event committed in the
+		// current millisecond is either before it or still to come.
+		id, err := e.log.LastFeedID(tenant)
+		if err != nil {
+			return nil, "", err
+		}
+		cursor = id
 	default:
 		id, ok := parseEventID(after)
 		if !ok {

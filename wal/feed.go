@@ -107,3 +107,29 @@ func (l *Log) expireFeed(b *pebble.Batch, floor ID) (int, error) {
 	}
 	return n, nil
 }
+
+// LastFeedID returns tenant's newest event ID (zero when it has none): a
+// feed cursor after everything committed so far.
+func (l *Log) LastFeedID(tenant string) (ID, error) {
+	if !l.enter() {
+		return ID{}, ErrClosed
+	}
+	defer l.exit()
+	prefix := feedKey(nil, tenant, ID{})[:len(tenant)+2]
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return ID{}, fmt.Errorf("cannot read the event feed of %q: %w", tenant, err)
+	}
+	var id ID
+	if it.Last() && len(it.Key()) == len(prefix)+16 {
+		copy(id[:], it.Key()[len(prefix):])
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ID{}, fmt.Errorf("cannot read the event feed of %q: %w", tenant, err)
+	}
+	return id, nil
+}

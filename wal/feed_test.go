@@ -39,10 +39,16 @@ func TestReadFeed(t *testing.T) {
 	require_Equal(t, len(feedIDs(t, l, "a", a[5], 100)), 0)
 	require_Equal(t, len(feedIDs(t, l, "ab", ID{}, 100)), 3)
 	require_Equal(t, len(feedIDs(t, l, "nobody", ID{}, 100)), 0)
+	last, err := l.LastFeedID("a")
+	require_NoError(t, err)
+	require_Equal(t, last, a[5])
+	last, err = l.LastFeedID("nobody")
+	require_NoError(t, err)
+	require_True(t, last.IsZero(), "a tenant without events has no last ID")
 
 	cutoff := cutoffBetween()
 	late := appendOne(t, l, mkEvent("a", []byte(`{}`))).ID
-	_, err := l.Expire(context.Background(), cutoff)
+	_, err = l.Expire(context.Background(), cutoff)
 	require_NoError(t, err)
 	got = feedIDs(t, l, "a", ID{}, 100)
 	require_Equal(t, len(got), 1)
