@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/bytedance/sonic"
 	"github.com/tidwall/gjson"
 )
 
@@ -38,10 +37,10 @@ type Result struct {
 func (m *Mapping) Apply(body []byte, h Headers, dst *Result, buf []byte) ([]byte, error) {
 	*dst = Result{}
 	buf = buf[:0]
-	// One validation up front is what lets every gjson lookup below
-	// trust the bytes, and makes the payload valid JSON by construction.
-	if m.needJSON && !sonic.Valid(body) {
-		return buf, dst.fail(&Error{Code: CodeInvalidJSON, Message: "the body is not valid JSON"})
+	// One structural validation up front lets every gjson lookup below
+	// trust the bytes; the string checks wait for what leaves.
+	if m.needJSON && !wellFormed(body) {
+		return buf, dst.fail(notJSON(""))
 	}
 	a := applier{h: h, body: body}
 	if m.needJSON {
@@ -72,18 +71,25 @@ func (m *Mapping) Apply(body []byte, h Headers, dst *Result, buf []byte) ([]byte
 	}
 
 	var err *Error
-	if buf, err = a.render(tmpl, buf[:0]); err != nil {
-		return buf, dst.fail(err)
+	if tmpl.static != "" {
+		dst.Type = tmpl.static
+	} else {
+		if buf, err = a.render(tmpl, buf[:0]); err != nil {
+			return buf, dst.fail(err)
+		}
+		if !ValidEventType(bstr(buf)) {
+			return buf, dst.fail(failed(tmpl.rule, fmt.Sprintf("%q is not a valid event type", clip(buf))))
+		}
+		dst.Type = string(buf)
 	}
-	if !ValidEventType(bstr(buf)) {
-		return buf, dst.fail(failed(tmpl.rule, fmt.Sprintf("%q is not a valid event type", clip(buf))))
-	}
-	dst.Type = string(buf)
 
 	if m.id.kind != srcNone {
 		var ok bool
 		if buf, ok, err = a.text(&m.id, "id", buf[:0]); err != nil {
 			return buf, dst.fail(err)
+		}
+		if ok && m.id.kind == srcPath && !cleanText(bstr(buf)) {
+			return buf, dst.fail(notJSON("the id"))
 		}
 		if ok {
 			dst.ID = string(buf)
@@ -91,6 +97,9 @@ func (m *Mapping) Apply(body []byte, h Headers, dst *Result, buf []byte) ([]byte
 	}
 
 	if m.payload == nil {
+		if !cleanStrings(body) {
+			return buf, dst.fail(notJSON(""))
+		}
 		dst.Payload = body
 		return buf, nil
 	}
@@ -98,8 +107,21 @@ func (m *Mapping) Apply(body []byte, h Headers, dst *Result, buf []byte) ([]byte
 	if buf, err = a.payload(m.payload, buf); err != nil {
 		return buf, dst.fail(err)
 	}
+	if m.needJSON && !cleanStrings(buf) {
+		return buf, dst.fail(notJSON("the payload"))
+	}
 	dst.Payload = buf
 	return buf, nil
+}
+
+// notJSON: where is set when the body is well formed but a string that
+// would leave holds a raw control character or invalid UTF-8.
+func notJSON(where string) *Error {
+	msg := "the body is not valid JSON"
+	if where != "" {
+		msg += ": a string in " + where + " holds a raw control character or invalid UTF-8"
+	}
+	return &Error{Code: CodeInvalidJSON, Message: msg}
 }
 
 func (r *Result) fail(e *Error) error {

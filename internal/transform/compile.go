@@ -71,9 +71,10 @@ func (s *source) String() string {
 
 // template is literal text and value parts, e.g. "github.{header:X-GitHub-Event}.{$.action}".
 type template struct {
-	rule  string
-	text  string
-	parts []tpart
+	rule   string
+	text   string
+	static string // the type itself when there are no parts
+	parts  []tpart
 }
 
 type tpart struct {
@@ -298,8 +299,11 @@ func (c *compiler) template(rule, s string) (*template, *Error) {
 	if len(t.parts) == 0 {
 		return nil, invalid(rule, "template is empty")
 	}
-	if len(t.parts) == 1 && t.parts[0].src.kind == srcNone && !ValidEventType(s) {
-		return nil, invalid(rule, "%q is not a valid event type", s)
+	if len(t.parts) == 1 && t.parts[0].src.kind == srcNone {
+		if !ValidEventType(s) {
+			return nil, invalid(rule, "%q is not a valid event type", s)
+		}
+		t.static = s
 	}
 	return t, nil
 }

@@ -27,7 +27,9 @@ func TestCompileInvalid(t *testing.T) {
 	for i := 1; i <= 100; i++ {
 		manyFields += `,"f` + strings.Repeat("x", i) + `":"$"`
 	}
-	route := func(when string) string { return `{"type":"t","routes":[{"when":{"path":"$.a","exists":true},"type":"x"},{"when":` + when + `,"type":"x"}]}` }
+	route := func(when string) string {
+		return `{"type":"t","routes":[{"when":{"path":"$.a","exists":true},"type":"x"},{"when":` + when + `,"type":"x"}]}`
+	}
 
 	// Decoding.
 	f(`{"type":"t","bogus":1}`, "", `unknown field "bogus"`)

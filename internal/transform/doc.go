@@ -61,20 +61,30 @@
 // # Evaluation
 //
 // JSONPaths that are plain keys and indexes compile to gjson paths and are
-// read from the raw body without decoding it, after one validation pass;
-// a mapping whose types and id come from gjson paths or headers allocates
-// only the Type and ID strings. Anything beyond that (filters, wildcards,
-// slices, unions, recursive descent, negative indexes) decodes the body
-// with ojg, at most once per Apply, locates the matches there and reads
-// their raw bytes back from the body. An index on an object selects the
-// key spelled by its digits, as gjson does.
+// read from the raw body without decoding it; each is one scan from the
+// start of the body to the value, so a path whose top-level key is absent
+// costs a scan of the whole body. A mapping whose types and id come from
+// such paths or from headers allocates only the Type and ID strings.
+// Anything beyond them (filters, wildcards, slices, unions, recursive
+// descent, negative indexes) decodes the body with ojg, at most once per
+// Apply, locates the matches there and reads their raw bytes back from the
+// body in document order; at most one recursive descent is allowed, as
+// each multiplies ojg's work by the size of the body. An index on an
+// object selects the key spelled by its digits, as gjson does. A mapping
+// is immutable after Compile and safe for concurrent use.
 //
-// # Non-JSON bodies
+// # Validation and non-JSON bodies
 //
-// Events carry JSON payloads. A mapping that reads the body as JSON, or
-// keeps it as the payload, refuses a body that is not valid JSON with
-// invalid_json. A form post or other text body needs a mapping made of
-// headers and a payload built from them and "body:text".
+// Events carry JSON payloads, in UTF-8 and without raw control characters
+// in strings (what encoding/json.Valid and utf8.Valid accept together). A
+// mapping that reads the body as JSON, or keeps it as the payload, checks
+// the structure of the whole body (sonic, SIMD) and refuses a malformed
+// one with invalid_json. The string checks cover what leaves: the whole
+// body when it is the payload, else the shaped payload and a JSON id, so a
+// stray control character in a field nobody maps does not refuse the
+// request. A form post or other text body needs a mapping made of headers
+// and a payload built from them and "body:text"; otherwise it gets
+// invalid_json.
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package transform
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -303,6 +304,35 @@ func TestApplyErrors(t *testing.T) {
 	requireCode(t, err, CodeInvalidJSON, "")
 }
 
+// The structure of every body is checked; raw control characters and
+// invalid UTF-8 inside strings are refused where those strings leave.
+func TestStringChecks(t *testing.T) {
+	f := func(spec, body, reason string) {
+		t.Helper()
+		var r Result
+		_, err := mustParse(t, spec).Apply([]byte(body), nil, &r, nil)
+		if reason == "" {
+			if err != nil {
+				t.Fatalf("%s on %q: %v", spec, body, err)
+			}
+			if !json.Valid(r.Payload) {
+				t.Fatalf("%s on %q: payload %q is not valid JSON", spec, body, r.Payload)
+			}
+			return
+		}
+		requireCode(t, err, CodeInvalidJSON, "")
+		requireEqual(t, "reason", r.Reason, reason)
+	}
+	bad := "{\"type\":\"a\",\"id\":\"x\x01\",\"note\":\"tab\there\",\"ok\":\"fine\",\"u\":\"\xff\"}"
+	f(stripeSpec, bad, "the body is not valid JSON: a string in the id holds a raw control character or invalid UTF-8")
+	f(`{"type":"stripe.{$.type}"}`, bad, "the body is not valid JSON")
+	f(`{"type":"t","payload":{"ok":"$.ok"}}`, bad, "")
+	f(`{"type":"t","payload":{"ok":"$.ok","note":"$.note"}}`, bad, "the body is not valid JSON: a string in the payload holds a raw control character or invalid UTF-8")
+	f(`{"type":"t","payload":{"u":"$.u"}}`, bad, "the body is not valid JSON: a string in the payload holds a raw control character or invalid UTF-8")
+	f(`{"type":"t","payload":"$"}`, bad, "the body is not valid JSON: a string in the payload holds a raw control character or invalid UTF-8")
+	f(`{"type":"t","payload":{"ok":"$.ok"}}`, `{"ok":1,}`, "the body is not valid JSON")
+}
+
 // ojg 1.28.5 did not panic on any filter a few minutes of fuzzing tried,
 // so the recovery is checked with a procedure fragment that panics.
 type panicProc struct{}
@@ -325,4 +355,33 @@ func TestFallbackPanicRecovered(t *testing.T) {
 	m.routes = nil
 	_, err = m.Apply([]byte(`{"a":[1]}`), nil, &r, nil)
 	requireCode(t, err, CodeMappingFailed, "payload.x")
+}
+
+// One Mapping serves every request of a source at once.
+func TestApplyConcurrent(t *testing.T) {
+	m := mustParse(t, `{"type":"github.{header:X-GitHub-Event}.{$.action}","id":"header:X-GitHub-Delivery",
+		"payload":{"n":"$.number","labels":"$..labels[*].name"}}`)
+	body := readFixture(t, "github/pull_request_opened.json")
+	want := apply(t, m, body, headers("X-GitHub-Event", "pull_request", "X-GitHub-Delivery", "d"))
+	done := make(chan string)
+	for range 4 {
+		go func() {
+			h := headers("X-GitHub-Event", "pull_request", "X-GitHub-Delivery", "d")
+			var r Result
+			var buf []byte
+			for range 50 {
+				var err error
+				if buf, err = m.Apply(body, h, &r, buf); err != nil || string(r.Payload) != string(want.Payload) || r.Type != want.Type {
+					done <- fmt.Sprintf("got %+v, %v", r, err)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Fatal(msg)
+		}
+	}
 }
