@@ -69,9 +69,10 @@
 // descent, negative indexes) decodes the body with ojg, at most once per
 // Apply, locates the matches there and reads their raw bytes back from the
 // body in document order; at most one recursive descent is allowed, as
-// each multiplies ojg's work by the size of the body. An index on an
-// object selects the key spelled by its digits, as gjson does. A mapping
-// is immutable after Compile and safe for concurrent use.
+// each multiplies ojg's work by the size of the body. As in gjson, digits
+// address array elements and object keys alike: $.a[0] on an object
+// selects its key "0". A mapping is immutable after Compile and safe for
+// concurrent use.
 //
 // # Validation and non-JSON bodies
 //
