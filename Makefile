@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/hookline
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests exercise concurrency; they also run under the race detector.
-RACE_PKGS   := ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/...
+RACE_PKGS   := ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/... ./internal/...
 
 .PHONY: build run test test-race bench lint fuzz clean
 
