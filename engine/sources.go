@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,21 +185,19 @@ func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState
 // compileSourceMapping compiles s's mapping, or its provider's default
 // when it has none.
 func compileSourceMapping(s *Source) (*transform.Mapping, error) {
-	var spec transform.Spec
+	var (
+		m   *transform.Mapping
+		err error
+	)
 	if len(s.Mapping) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(s.Mapping))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&spec); err != nil {
-			return nil, invalid("invalid_mapping", "mapping: %s", strings.TrimPrefix(err.Error(), "json: "))
-		}
+		_, m, err = transform.ParseSpec(s.Mapping)
 	} else {
 		p, _ := verify.Lookup(s.Provider)
 		if p == nil || p.DefaultType == "" {
 			return nil, invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
 		}
-		spec = transform.Spec{Type: p.DefaultType, ID: p.DefaultID}
+		m, err = transform.Compile(transform.Spec{Type: p.DefaultType, ID: p.DefaultID})
 	}
-	m, err := transform.Compile(spec)
 	if err != nil {
 		var te *transform.Error
 		if errors.As(err, &te) {
