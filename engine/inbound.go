@@ -84,7 +84,9 @@ func (e *Engine) Receive(sourceID string, r *InboundRequest) InboundResult {
 	if st == nil {
 		return InboundResult{Status: 404, Outcome: InboundRejected, Code: "source_not_found", Message: "no source at this URL"}
 	}
-	reqID := wal.NewID()
+	// The log lists a source's requests by ID: they must increase in
+	// arrival order, also within one millisecond.
+	reqID := e.log.NewConfigID()
 	entry := InboundLogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
 	res := e.receive(st, r, now, &entry)
 	res.RequestID = entry.ID

@@ -199,7 +199,7 @@ func (e *Engine) ReplayInbound(tenant, id, reqID string) (InboundResult, error) 
 			return InboundResult{}, err
 		}
 	}
-	reqWal := wal.NewID()
+	reqWal := e.log.NewConfigID()
 	entry := InboundLogEntry{ID: requestPrefix + reqWal.String(), At: time.Now().UTC(), Verified: true, ReplayOf: reqID}
 	h := logHeaders(strings.Split(orig.Headers, "\n"))
 	res := e.mapAndAppend(st, body, h, &entry)
