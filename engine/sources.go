@@ -61,7 +61,10 @@ type SourceInput struct {
 	HMAC      *verify.HMACConfig    `json:"hmac"`
 	APIKey    *verify.APIKeyConfig  `json:"api_key"`
 	GitHub    *verify.GitHubOptions `json:"github"`
-	Mapping   *json.RawMessage      `json:"mapping"`
+	// Mapping is absent (nil: keep), null (reset to the provider's
+	// default) or a mapping. It is not a pointer: a decoder sets a nil
+	// pointer for null, which could not be told from absent.
+	Mapping json.RawMessage `json:"mapping"`
 }
 
 // sourceState is a source with what its requests need, built once per
@@ -153,10 +156,10 @@ func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState
 		s.GitHub = in.GitHub
 	}
 	if in.Mapping != nil {
-		if string(*in.Mapping) == "null" {
+		if string(bytes.TrimSpace(in.Mapping)) == "null" {
 			s.Mapping = nil
 		} else {
-			s.Mapping = *in.Mapping
+			s.Mapping = in.Mapping
 		}
 	}
 	if s.Secret == "" && s.Provider != "none" {
