@@ -61,7 +61,11 @@ func redactHeaders(raw []byte, names []string, limit int) string {
 	return b.String()
 }
 
-// redactQuery replaces the value of query parameter name in u.
+// redactQuery replaces the value of query parameter name in u. The query
+// is split and its names decoded the way the receiver read them (fasthttp:
+// pairs split on '&' only, '+' is a space, a bad escape stays as it is),
+// so a query net/url refuses (a ';', a bad escape) cannot keep the key in
+// the clear; the other pairs stay as they were sent.
 func redactQuery(u, name string) string {
 	if name == "" {
 		return u
@@ -70,12 +74,53 @@ func redactQuery(u, name string) string {
 	if !ok {
 		return u
 	}
-	vals, err := url.ParseQuery(q)
-	if err != nil || !vals.Has(name) {
+	pairs := strings.Split(q, "&")
+	changed := false
+	for i, p := range pairs {
+		k, _, _ := strings.Cut(p, "=")
+		if unescapeQuery(k) == name {
+			pairs[i] = k + "=[redacted]"
+			changed = true
+		}
+	}
+	if !changed {
 		return u
 	}
-	vals.Set(name, "[redacted]")
-	return base + "?" + vals.Encode()
+	return base + "?" + strings.Join(pairs, "&")
+}
+
+// unescapeQuery decodes a query name leniently, as fasthttp does.
+func unescapeQuery(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
