@@ -43,8 +43,10 @@ func redactHeaders(raw []byte, names []string, limit int) string {
 			continue
 		}
 		name, _, ok := strings.Cut(line, ":")
-		if !ok {
-			continue // the request line
+		if !ok || strings.ContainsAny(name, " \t") {
+			// The request line: its URI (with a query key, maybe a
+			// colon) is logged redacted as the URL, not here.
+			continue
 		}
 		for _, n := range names {
 			if strings.EqualFold(strings.TrimSpace(name), n) {
