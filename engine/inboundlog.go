@@ -328,8 +328,14 @@ func (e *Engine) TestSource(tenant, id string, in SourceTest) (SourceTestResult,
 	h := mapHeaders(in.Headers)
 	var out SourceTestResult
 	if in.Verify {
+		now := time.Now()
+		// As in Receive: a previous secret that has expired since the
+		// verifier was built must not verify the sample.
+		if live := e.liveSource(id, now); live != nil {
+			st = live
+		}
 		ok := true
-		vr, verr := st.verifier.Verify(&verify.Request{URL: []byte(in.URL), Header: h, Query: urlQuery(in.URL), Body: body}, time.Now())
+		vr, verr := st.verifier.Verify(&verify.Request{URL: []byte(in.URL), Header: h, Query: urlQuery(in.URL), Body: body}, now)
 		if verr != nil {
 			ok = false
 			out.Verified = &ok
