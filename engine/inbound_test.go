@@ -1,0 +1,237 @@
+package engine_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"hookline/engine"
+	"hookline/internal/verify"
+)
+
+// hdrs is a request's headers, in order, as a provider sent them.
+type hdrs [][2]string
+
+func (h hdrs) Peek(key string) []byte {
+	for _, kv := range h {
+		if strings.EqualFold(kv[0], key) {
+			return []byte(kv[1])
+		}
+	}
+	return nil
+}
+
+type query map[string]string
+
+func (q query) Peek(key string) []byte {
+	if v, ok := q[key]; ok {
+		return []byte(v)
+	}
+	return nil
+}
+
+// inbound builds the request httpin would pass to Receive for a POST to
+// /in/{id}?rawQuery.
+func inbound(id, rawQuery string, body []byte, h hdrs) *engine.InboundRequest {
+	uri := "/in/" + id
+	if rawQuery != "" {
+		uri += "?" + rawQuery
+	}
+	// Like fasthttp's RequestHeader.Header: the request line first.
+	var raw strings.Builder
+	raw.WriteString("POST " + uri + " HTTP/1.1\r\n")
+	for _, kv := range h {
+		raw.WriteString(kv[0] + ": " + kv[1] + "\r\n")
+	}
+	raw.WriteString("\r\n")
+	u := "http://127.0.0.1:8080" + uri
+	q := query{}
+	if rawQuery != "" {
+		for p := range strings.SplitSeq(rawQuery, "&") {
+			k, v, _ := strings.Cut(p, "=")
+			if _, ok := q[k]; !ok {
+				q[k] = v
+			}
+		}
+	}
+	return &engine.InboundRequest{
+		Request:    verify.Request{URL: []byte(u), Header: h, Query: q, Body: body},
+		RawHeaders: []byte(raw.String()),
+	}
+}
+
+func githubSig(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// githubReq is a signed GitHub delivery.
+func githubReq(id, secret, delivery string, body []byte) *engine.InboundRequest {
+	return inbound(id, "", body, hdrs{{"X-GitHub-Event", "issues"}, {"X-GitHub-Delivery", delivery}, {"X-Hub-Signature-256", githubSig(secret, body)}})
+}
+
+func (h *harness) source(tenant string, in engine.SourceInput) engine.Source {
+	h.t.Helper()
+	src, err := h.e.CreateSource(tenant, in)
+	require_NoError(h.t, err)
+	return src
+}
+
+func (h *harness) requests(tenant, id string) []engine.InboundLogEntry {
+	h.t.Helper()
+	var out []engine.InboundLogEntry
+	for cursor := ""; ; {
+		page, next, err := h.e.ListInbound(tenant, id, cursor, 1000)
+		require_NoError(h.t, err)
+		out = append(out, page...)
+		if cursor = next; next == "" {
+			return out
+		}
+	}
+}
+
+// TestReceiveLogRecord: what the request log keeps of one request:
+// credentials redacted wherever they travel, bodies over 64 KiB cut,
+// bodies that are not UTF-8 in base64.
+func TestReceiveLogRecord(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	src := h.source("acme", engine.SourceInput{
+		Provider: ptr("api-key"), Secret: ptr("k-123"),
+		APIKey:  &verify.APIKeyConfig{Header: "X-Api-Key", Query: "token"},
+		Mapping: json.RawMessage(`{"type":"t.{header:X-Kind}","payload":{"raw":"body:text"}}`),
+	})
+	recv := func(rawQuery string, body []byte, hs ...[2]string) engine.InboundLogEntry {
+		t.Helper()
+		res := h.e.Receive(src.ID, inbound(src.ID, rawQuery, body, append(hdrs{{"X-Kind", "k"}}, hs...)))
+		require_Equal(t, res.Status, 200)
+		en, err := h.e.GetInbound("acme", src.ID, res.RequestID)
+		require_NoError(t, err)
+		require_Equal(t, en.EventID, res.EventID)
+		return en
+	}
+
+	// f: the key in the query is redacted, the rest stays as sent.
+	f := func(rawQuery, wantQuery string) {
+		t.Helper()
+		en := recv(rawQuery, []byte(`{}`))
+		require_Equal(t, en.RequestURL, "http://127.0.0.1:8080/in/"+src.ID+"?"+wantQuery)
+		require_True(t, !strings.Contains(en.Headers, "k-123"), "the key is in the logged headers %q", en.Headers)
+	}
+	f("token=k-123", "token=[redacted]")
+	f("a=1&token=k-123&b=%20x", "a=1&token=[redacted]&b=%20x")
+	f("a=1;b=2&token=k-123", "a=1;b=2&token=[redacted]")
+	f("a=%zz&token=k-123", "a=%zz&token=[redacted]")
+	f("token=k-123&token=again", "token=[redacted]&token=[redacted]")
+	f("token=k-123&tokens=1", "token=[redacted]&tokens=1")
+	f("at=10:00&token=k-123", "at=10:00&token=[redacted]") // a colon in the request line
+
+	// Headers: the key header, Authorization and Cookie.
+	en := recv("", []byte(`{}`), [2]string{"x-api-key", "k-123"}, [2]string{"Authorization", "Bearer abc"}, [2]string{"Cookie", "s=1"})
+	require_True(t, !strings.Contains(en.Headers, "k-123") && !strings.Contains(en.Headers, "abc") && !strings.Contains(en.Headers, "s=1"),
+		"credentials in %q", en.Headers)
+	require_True(t, strings.Contains(en.Headers, "x-api-key: [redacted]\n") && strings.Contains(en.Headers, "Authorization: [redacted]\n") &&
+		strings.Contains(en.Headers, "X-Kind: k\n"), "headers %q", en.Headers)
+
+	// Bodies.
+	bin := []byte("\xff\x00 not text")
+	en = recv("token=k-123", bin)
+	require_True(t, en.BodyBase64, "a binary body is not in base64")
+	got, err := base64.StdEncoding.DecodeString(en.Body)
+	require_NoError(t, err)
+	require_Equal(t, string(got), string(bin))
+	big := []byte(strings.Repeat("é", 40<<10)) // 80 KiB of two-byte runes
+	en = recv("token=k-123", big)
+	require_True(t, en.Truncated, "an 80 KiB body is not truncated")
+	require_Equal(t, en.BodyBytes, len(big))
+	require_True(t, len(en.Body) <= 64<<10, "%d bytes of body logged", len(en.Body))
+	_, err = h.e.ReplayInbound("acme", src.ID, en.ID)
+	require_ErrorCode(t, err, engine.KindConflict, "body_truncated")
+}
+
+// TestReceiveLogOrder: requests are listed newest first, also when many
+// arrive within one millisecond, and pages neither skip nor repeat.
+func TestReceiveLogOrder(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	src := h.source("acme", engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
+	const n = 50
+	var ids []string
+	for i := range n {
+		res := h.e.Receive(src.ID, inbound(src.ID, "", fmt.Appendf(nil, `{"n":%d}`, i), nil))
+		require_Equal(t, res.Outcome, engine.InboundAccepted)
+		ids = append(ids, res.RequestID)
+	}
+	var listed []string
+	for cursor := ""; ; {
+		page, next, err := h.e.ListInbound("acme", src.ID, cursor, 7)
+		require_NoError(t, err)
+		for _, en := range page {
+			require_Equal(t, en.Body, "")
+			listed = append(listed, en.ID)
+		}
+		if cursor = next; next == "" {
+			break
+		}
+	}
+	require_Equal(t, len(listed), n)
+	for i, id := range listed {
+		require_Equal(t, id, ids[n-1-i])
+	}
+	require_Equal(t, h.metric(`hookline_inbound_requests_total{outcome="accepted"}`), n)
+	require_Equal(t, h.metric(`hookline_ingest_events_total{source="inbound"}`), n)
+}
+
+// TestReceiveConcurrent: requests race with patches, rotations, log reads
+// and dry runs; every request gets an answer and a log record (run with
+// -race).
+func TestReceiveConcurrent(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	src := h.source("acme", engine.SourceInput{Provider: ptr("github"), Secret: ptr("s0")})
+	const workers, per = 4, 25
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range per {
+				body := fmt.Appendf(nil, `{"action":"opened","w":%d,"i":%d}`, w, i)
+				res := h.e.Receive(src.ID, githubReq(src.ID, "s0", fmt.Sprintf("d-%d-%d", w, i), body))
+				if res.Status != 200 {
+					t.Errorf("request %d/%d: %d %s %s", w, i, res.Status, res.Code, res.Message)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 20 {
+			_, err := h.e.UpdateSource("acme", src.ID, engine.SourceInput{Name: ptr(fmt.Sprint("n", i))})
+			if err != nil {
+				t.Errorf("update: %v", err)
+			}
+			// s0 stays accepted: every rotation keeps the previous one
+			// for an hour, and s0 is always among the last two.
+			sec := "s0"
+			if i%2 == 0 {
+				sec = fmt.Sprint("s", i+1)
+			}
+			if _, err := h.e.RotateSourceSecret("acme", src.ID, engine.SecretRotation{Secret: &sec, Overlap: ptr("1h")}); err != nil {
+				t.Errorf("rotate: %v", err)
+			}
+			if _, _, err := h.e.ListInbound("acme", src.ID, "", 10); err != nil {
+				t.Errorf("list: %v", err)
+			}
+			if _, err := h.e.TestSource("acme", src.ID, engine.SourceTest{Body: json.RawMessage(`{"action":"x"}`)}); err != nil {
+				t.Errorf("dry run: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+	require_Equal(t, len(h.requests("acme", src.ID)), workers*per)
+}
