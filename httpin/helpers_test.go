@@ -47,6 +47,13 @@ type testServer struct {
 // The engine and the server share one metrics set, as cmd/hookline wires them.
 func newTestServer(tb testing.TB, engineOpts ...func(*engine.Options)) *testServer {
 	tb.Helper()
+	return newTestServerHTTP(tb, nil, engineOpts...)
+}
+
+// newTestServerHTTP is newTestServer with the server's options changed by
+// httpOpts (when not nil) after the tests' defaults are set.
+func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts ...func(*engine.Options)) *testServer {
+	tb.Helper()
 	log, err := wal.Open(tb.TempDir(), nil)
 	require_NoError(tb, err)
 	sender := httpout.NewSender(httpout.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
@@ -60,14 +67,18 @@ func newTestServer(tb testing.TB, engineOpts ...func(*engine.Options)) *testServ
 		_ = log.Close()
 		tb.Fatalf("engine.New: %v", err)
 	}
-	srv, err := httpin.New(eng, httpin.Options{
+	hopts := httpin.Options{
 		Listen:         "127.0.0.1:0",
 		AdminToken:     testToken,
 		MaxEventBytes:  maxEventBytes,
 		MaxBodyBytes:   maxBodyBytes,
 		MaxBatchEvents: maxBatchEvents,
 		Metrics:        set,
-	})
+	}
+	if httpOpts != nil {
+		httpOpts(&hopts)
+	}
+	srv, err := httpin.New(eng, hopts)
 	if err == nil {
 		err = srv.Listen()
 	}
@@ -215,13 +226,17 @@ type state struct {
 	tenants   []engine.Tenant
 	endpoints map[string][]engine.Endpoint
 	jobs      map[string]int
+	sources   map[string][]engine.Source
+	// inbound counts each source's logged requests.
+	inbound map[string]int
 }
 
 func (s *testServer) snapshot(tb testing.TB) state {
 	tb.Helper()
 	c, err := s.log.Count()
 	require_NoError(tb, err)
-	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}, jobs: map[string]int{}}
+	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}, jobs: map[string]int{},
+		sources: map[string][]engine.Source{}, inbound: map[string]int{}}
 	for _, t := range st.tenants {
 		eps, err := s.eng.ListEndpoints(t.ID, "", 1000)
 		require_NoError(tb, err)
@@ -229,6 +244,19 @@ func (s *testServer) snapshot(tb testing.TB) state {
 		js, err := s.eng.ListJobs(t.ID)
 		require_NoError(tb, err)
 		st.jobs[t.ID] = len(js)
+		srcs, err := s.eng.ListSources(t.ID)
+		require_NoError(tb, err)
+		st.sources[t.ID] = srcs
+		for _, src := range srcs {
+			for cursor := ""; ; {
+				page, next, err := s.eng.ListInbound(t.ID, src.ID, cursor, 1000)
+				require_NoError(tb, err)
+				st.inbound[src.ID] += len(page)
+				if cursor = next; next == "" {
+					break
+				}
+			}
+		}
 	}
 	return st
 }
@@ -246,6 +274,12 @@ func requireSameState(tb testing.TB, before, after state) {
 	}
 	if !reflect.DeepEqual(before.jobs, after.jobs) {
 		tb.Fatalf("jobs were created: before %v, after %v", before.jobs, after.jobs)
+	}
+	if !reflect.DeepEqual(before.sources, after.sources) {
+		tb.Fatalf("the sources changed:\nbefore %+v\nafter  %+v", before.sources, after.sources)
+	}
+	if !reflect.DeepEqual(before.inbound, after.inbound) {
+		tb.Fatalf("requests were logged: before %v, after %v", before.inbound, after.inbound)
 	}
 }
 
