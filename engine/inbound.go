@@ -152,6 +152,7 @@ func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers,
 			return out
 		}
 		e.logger.Error("cannot append an inbound event", "source", st.src.ID, "err", err)
+		e.m.inbound[inboundRejected].Inc()
 		return InboundResult{Status: 500, Outcome: InboundRejected, Code: "internal", Message: "the event could not be stored"}
 	}
 	entry.EventID = FormatEventID(res[0].ID)

@@ -32,7 +32,6 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		RawHeaders: ctx.Request.Header.Header(),
 	}
 	res := s.e.Receive(id, &r)
-	ctx.Response.Header.Set("Hookline-Request-Id", res.RequestID)
 	switch {
 	case res.Challenge != nil:
 		ctx.SetStatusCode(fasthttp.StatusOK)
@@ -40,7 +39,6 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		ctx.SetBody(res.Challenge)
 	case res.Outcome == engine.InboundRejected:
 		writeError(ctx, res.Status, res.Code, res.Message)
-		ctx.Response.Header.Set("Hookline-Request-Id", res.RequestID)
 		if res.RetryAfter > 0 {
 			ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds())))
 		}
@@ -56,6 +54,10 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		default:
 			_, _ = b.Write([]byte(`{"id":"` + res.EventID + `"}`))
 		}
+	}
+	// Logged requests carry their log id, for support ("which request was that?").
+	if res.RequestID != "" {
+		ctx.Response.Header.Set("Hookline-Request-Id", res.RequestID)
 	}
 }
 
