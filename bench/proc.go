@@ -175,3 +175,42 @@ func truncateForError(b []byte) []byte {
 	}
 	return b
 }
+
+// ReadMachineBusy returns the CPU time all CPUs of the machine have spent
+// busy (user, nice, system, irq, softirq, steal) since boot, from the first
+// line of /proc/stat. Compared with a process's CPU over the same span it
+// says how much of the machine went to everything else.
+func ReadMachineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the machine's CPU time: %w", err)
+	}
+	ticks, err := parseMachineBusy(b)
+	if err != nil {
+		return 0, fmt.Errorf("cannot parse /proc/stat: %w", err)
+	}
+	return ticksToDuration(ticks, clockTicks()), nil
+}
+
+// parseMachineBusy sums the busy fields of the "cpu " line of /proc/stat:
+// user nice system idle iowait irq softirq steal, idle and iowait left out.
+func parseMachineBusy(stat []byte) (int64, error) {
+	line, _, _ := bytes.Cut(stat, []byte{'\n'})
+	rest, ok := bytes.CutPrefix(line, []byte("cpu "))
+	if !ok {
+		return 0, fmt.Errorf("first line %q is not the cpu total", truncateForError(line))
+	}
+	f := bytes.Fields(rest)
+	if len(f) < 8 {
+		return 0, fmt.Errorf("%d fields on the cpu line; want at least 8", len(f))
+	}
+	var busy int64
+	for _, i := range []int{0, 1, 2, 5, 6, 7} {
+		v, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cannot parse field %d of the cpu line: %w", i+1, err)
+		}
+		busy += v
+	}
+	return busy, nil
+}

@@ -48,6 +48,7 @@ type Result struct {
 	AttemptsPerEvent float64       `json:"attempts_per_delivery,omitempty"`
 	CeilingRatio     float64       `json:"ceiling_ratio"`           // DeliveriesPerSec / the ceiling's; 0 if unknown
 	RetryBacklog     *BacklogStats `json:"retry_backlog,omitempty"` // retry-backlog only
+	Inbound          *InboundStats `json:"inbound,omitempty"`       // inbound only
 	Notes            []string      `json:"notes,omitempty"`
 }
 

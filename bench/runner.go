@@ -50,7 +50,7 @@ type Options struct {
 }
 
 // Scenarios in the order "all" runs them.
-var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash"}
+var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound"}
 
 // ExtraScenarios run only when named: retry-backlog takes minutes and some
 // 400 MB of disk at its default size, and measures memory at scale rather

@@ -90,6 +90,8 @@ func (r *runner) scenario(name string) ([]Result, error) {
 		return []Result{res}, err
 	case "retry-backlog":
 		return r.retryBacklog()
+	case "inbound":
+		return r.inbound()
 	}
 	return nil, fmt.Errorf("BUG: unknown scenario %q", name)
 }

@@ -46,6 +46,18 @@ func TestBenchSmoke(t *testing.T) {
 			Latency    struct {
 				P99 float64 `json:"p99"`
 			} `json:"latency_ms"`
+			Inbound *struct {
+				Answered       int64 `json:"answered_200"`
+				Accepted       int64 `json:"accepted"`
+				Errors         int64 `json:"errors"`
+				UniqueIDs      int64 `json:"unique_event_ids"`
+				Repeats        int64 `json:"repeats"`
+				RepeatsMatched int64 `json:"repeats_matched"`
+				ServerAccepted int64 `json:"server_accepted"`
+				ServerIngested int64 `json:"server_ingested"`
+				ReadBack       int64 `json:"read_back"`
+				ReadBackOK     int64 `json:"read_back_ok"`
+			} `json:"inbound"`
 		} `json:"results"`
 	}
 	require_NoError(t, json.Unmarshal(b, &rep))
@@ -58,6 +70,24 @@ func TestBenchSmoke(t *testing.T) {
 		seen[r.Scenario] = true
 		if r.Missing != 0 {
 			t.Fatalf("%s: %d deliveries missing", name, r.Missing)
+		}
+		if r.Scenario == "inbound" {
+			// Signed requests to a source: every one answered, each new one
+			// a distinct event the server counted and can read back, and
+			// every repeat answered with its first event.
+			in := r.Inbound
+			if in == nil || in.Accepted == 0 || in.Errors != 0 || in.UniqueIDs != in.Accepted ||
+				in.ServerAccepted != in.Accepted || in.ServerIngested != in.Accepted ||
+				in.ReadBack == 0 || in.ReadBackOK != in.ReadBack || in.RepeatsMatched != in.Repeats || r.Latency.P99 <= 0 {
+				t.Fatalf("%s: %+v", name, in)
+			}
+			if r.Variant == "1k-10pct-repeats" && in.Repeats == 0 {
+				t.Fatalf("%s sent no repeated delivery ids", name)
+			}
+			if r.Variant == "1k-sink" && r.Unique < r.Expected {
+				t.Fatalf("%s: %d of %d events delivered", name, r.Unique, r.Expected)
+			}
+			continue
 		}
 		if r.Scenario == "throughput" && r.Variant == "single-ingest" {
 			if r.Accepted == 0 {
@@ -75,7 +105,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Fatalf("failing scenario made %.2f attempts per delivery; 20%% of attempts fail, so more than 1", r.AttemptsPE)
 		}
 	}
-	for _, s := range []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash"} {
+	for _, s := range []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound"} {
 		if !seen[s] {
 			t.Fatalf("scenario %s missing from the report", s)
 		}
