@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -412,8 +413,14 @@ func inboundNotes(res *Result, run *inboundRun, st *InboundStats) []string {
 	if ip.target > 0 {
 		notes = append(notes, fmt.Sprintf("target >= %s requests/s: %s", humanInt(int64(ip.target)), verdict(res.AcceptedPerSec >= ip.target)))
 	}
-	notes = append(notes, fmt.Sprintf("CPU of the 2 cores while posting: server %.2f, bench client %.2f (%.3f s per 10k requests), rest of the machine %.2f; load average at the end %s",
-		st.ServerCores, st.ClientCores, st.ClientCPUPer10, st.OtherCores, loadAvg()))
+	if run.pr.srv != nil {
+		notes = append(notes, fmt.Sprintf("CPU of the %d cores while posting: server %.2f, bench client %.2f (%.3f s per 10k requests), rest of the machine %.2f; load average at the end %s",
+			runtime.NumCPU(), st.ServerCores, st.ClientCores, st.ClientCPUPer10, st.OtherCores, loadAvg()))
+	} else {
+		// A --target server's CPU is not ours to read: it counts as the rest.
+		notes = append(notes, fmt.Sprintf("CPU while posting: bench client %.2f cores (%.3f s per 10k requests), the rest of the machine (the target server, if local) %.2f",
+			st.ClientCores, st.ClientCPUPer10, st.OtherCores))
+	}
 	errs := "no errors"
 	if st.Errors > 0 {
 		keys := make([]string, 0, len(st.ErrorsByStatus))
