@@ -74,40 +74,6 @@ func (l *Log) ReadFeed(tenant string, after ID, max int, fn func(r *EventRecord)
 	return nil
 }
 
-// expireFeed adds to b one range deletion per tenant with feed entries
-// below floor: a seek per tenant, as expirePerEndpoint does per endpoint.
-func (l *Log) expireFeed(b *pebble.Batch, floor ID) (int, error) {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindFeed}, UpperBound: []byte{kindFeed + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("cannot scan the event feed index: %w", err)
-	}
-	n := 0
-	var lo, hi []byte
-	for ok := it.First(); ok; {
-		k := it.Key()
-		end := bytes.IndexByte(k, 0)
-		if end < 0 {
-			ok = it.Next()
-			continue
-		}
-		lo = append(lo[:0], k[:end+1]...)
-		hi = append(append(hi[:0], lo...), floor[:]...)
-		if bytes.Compare(k, hi) < 0 {
-			_ = b.DeleteRange(lo, hi, nil)
-			n++
-		}
-		ok = it.SeekGE(prefixEnd(lo))
-	}
-	err = it.Error()
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("cannot scan the event feed index: %w", err)
-	}
-	return n, nil
-}
-
 // LastFeedID returns tenant's newest event ID (zero when it has none): a
 // feed cursor after everything committed so far.
 func (l *Log) LastFeedID(tenant string) (ID, error) {

@@ -94,13 +94,13 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 		}
 	}
 	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog} {
-		n, err := l.expirePerEndpoint(b, kind, floor)
+		n, err := l.expirePerPrefix(b, kind, floor, idOwner)
 		st.Ranges += n
 		if err != nil {
 			return st, err
 		}
 	}
-	n, err = l.expireFeed(b, floor)
+	n, err = l.expirePerPrefix(b, kindFeed, floor, tenantOwner)
 	st.Ranges += n
 	if err != nil {
 		return st, err
@@ -131,11 +131,13 @@ func (l *Log) anyBelow(prefix []byte, floor ID) (bool, error) {
 	return ok, nil
 }
 
-// expirePerEndpoint adds to b one range deletion per endpoint with keys of
-// kind (a or d: <kind> <endpoint> <event> ...) below floor, and returns how
-// many. It visits each endpoint's first key only, skipping the rest with a
-// seek, so it costs one seek per endpoint however long its history.
-func (l *Log) expirePerEndpoint(b *pebble.Batch, kind byte, floor ID) (int, error) {
+// expirePerPrefix adds to b one range deletion per owner (an endpoint, a
+// source, a tenant) with keys of kind below floor, and returns how many.
+// ownerLen gives the length of a key's owner prefix (kind byte included),
+// -1 for a key that has none. It visits each owner's first key only,
+// skipping the rest with a seek, so it costs one seek per owner however
+// long its history.
+func (l *Log) expirePerPrefix(b *pebble.Batch, kind byte, floor ID, ownerLen func(k []byte) int) (int, error) {
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
 	if err != nil {
 		return 0, fmt.Errorf("cannot scan keys of kind %q: %w", kind, err)
@@ -144,11 +146,12 @@ func (l *Log) expirePerEndpoint(b *pebble.Batch, kind byte, floor ID) (int, erro
 	var lo, hi []byte
 	for ok := it.First(); ok; {
 		k := it.Key()
-		if len(k) < 17 {
+		end := ownerLen(k)
+		if end < 0 {
 			ok = it.Next()
 			continue
 		}
-		lo = append(lo[:0], k[:17]...)
+		lo = append(lo[:0], k[:end]...)
 		hi = append(append(hi[:0], lo...), floor[:]...)
 		if bytes.Compare(k, hi) < 0 {
 			_ = b.DeleteRange(lo, hi, nil)
@@ -164,6 +167,24 @@ func (l *Log) expirePerEndpoint(b *pebble.Batch, kind byte, floor ID) (int, erro
 		return n, fmt.Errorf("cannot scan keys of kind %q: %w", kind, err)
 	}
 	return n, nil
+}
+
+// idOwner is the owner length of keys owned by an ID (<kind> <16-byte
+// id> <event or request id> ...); tenantOwner of keys owned by a tenant
+// (<kind> <tenant> 0x00 <event id>).
+func idOwner(k []byte) int {
+	if len(k) < 17 {
+		return -1
+	}
+	return 17
+}
+
+func tenantOwner(k []byte) int {
+	end := bytes.IndexByte(k, 0)
+	if end < 0 {
+		return -1
+	}
+	return end + 1
 }
 
 // expireIdempotency deletes the idempotency keys of the events below floor

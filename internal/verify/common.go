@@ -311,7 +311,8 @@ const (
 	tsRFC3339                 // 2021-03-25T05:09:27Z (zendesk)
 )
 
-// parseUnix reads decimal seconds. It works on the header's bytes so the
+// parseUnix reads a decimal timestamp (seconds, or milliseconds for the
+// providers that send those). It works on the header's bytes so the
 // success path converts nothing to a string; 18 digits cannot overflow.
 func parseUnix(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 18 {

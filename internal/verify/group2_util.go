@@ -83,23 +83,6 @@ func secretBytes(cfg Config) ([][]byte, error) {
 	return out, nil
 }
 
-// parseDecimal parses a non-negative decimal integer without the
-// string conversion (and the error value) strconv would allocate. 18
-// digits keep it clear of int64 overflow and cover unix milliseconds.
-func parseDecimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
 // checkSkew rejects a signed timestamp farther than tol from now in
 // either direction: a future one means a skewed clock or a forged
 // header, and either way the window bounds replays. tol 0 disables.
@@ -207,7 +190,7 @@ func timestampOf(v []byte, ms bool, what string) (time.Time, *Error) {
 	if len(v) == 0 {
 		return time.Time{}, reject(CodeMissingTimestamp, "no %s", what)
 	}
-	n, ok := parseDecimal(v)
+	n, ok := parseUnix(v)
 	if !ok {
 		return time.Time{}, reject(CodeMalformedSignature, "%s is not a unix timestamp", what)
 	}
