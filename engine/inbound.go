@@ -184,13 +184,15 @@ func (e *Engine) liveSource(id string, now time.Time) *sourceState {
 	s.PreviousSecrets = unexpiredSecrets(s.PreviousSecrets, now)
 	next, err := e.buildSource(&s, SourceInput{}, st.id)
 	if err != nil {
-		e.logger.Error("cannot rebuild a source's verifier after its old secret expired", "source", id, "err", err)
+		e.logger.Error("cannot rebuild a source after its old secret expired", "source", id, "err", err)
 		return st
 	}
+	// Live first: the expired secret stops working even if the store
+	// cannot be written (it is dropped again at the next start).
+	e.sources[id] = next
 	if err := e.putSource(next); err != nil && !errors.Is(err, wal.ErrClosed) {
 		e.logger.Error("cannot store a source after its old secret expired", "source", id, "err", err)
 	}
-	e.sources[id] = next
 	return next
 }
 

@@ -333,15 +333,24 @@ func (e *Engine) UpdateSource(tenant, id string, in SourceInput) (Source, error)
 	}
 	s := st.src
 	s.UpdatedAt = time.Now().UTC()
-	next, err := e.buildSource(&s, in, st.id)
-	if err != nil {
+	if _, err := e.replaceSourceLocked(&s, in, st.id); err != nil {
 		return Source{}, err
+	}
+	return s.view(), nil
+}
+
+// replaceSourceLocked builds s (with in applied), stores it and makes it
+// the live source. The caller holds cfgMu.
+func (e *Engine) replaceSourceLocked(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
+	next, err := e.buildSource(s, in, id)
+	if err != nil {
+		return nil, err
 	}
 	if err := e.putSource(next); err != nil {
-		return Source{}, err
+		return nil, err
 	}
-	e.sources[id] = next
-	return s.view(), nil
+	e.sources[s.ID] = next
+	return next, nil
 }
 
 // DeleteSource deletes a source and its request log; its URL answers 404
@@ -389,14 +398,9 @@ func (e *Engine) RotateSourceSecret(tenant, id string, in SecretRotation) (Sourc
 	s.PreviousSecrets = rotatedSecrets(s.Secret, s.PreviousSecrets, *in.Secret, now.Add(overlap), now)
 	s.Secret = *in.Secret
 	s.SecretRotatedAt, s.UpdatedAt = &now, now
-	next, err := e.buildSource(&s, SourceInput{}, st.id)
-	if err != nil {
+	if _, err := e.replaceSourceLocked(&s, SourceInput{}, st.id); err != nil {
 		return Source{}, err
 	}
-	if err := e.putSource(next); err != nil {
-		return Source{}, err
-	}
-	e.sources[id] = next
 	v := s.view()
 	v.Secret = s.Secret
 	return v, nil
