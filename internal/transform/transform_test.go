@@ -16,7 +16,8 @@ import (
 
 var _ Headers = (*fasthttp.RequestHeader)(nil)
 
-const fixtures = "../../../shared/fixtures"
+// The provider payloads live with the verifier tests, which sign them.
+const fixtures = "../verify/testdata"
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()

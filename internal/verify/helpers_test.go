@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// fixture reads a provider payload copied from /work/shared/fixtures
+// fixture reads a provider payload from testdata (real payloads; its
 // (testdata/README.md says where they come from).
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
