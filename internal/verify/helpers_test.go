@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// fixture reads a provider payload from testdata (real payloads; its
+// fixture reads a real provider payload from testdata
 // (testdata/README.md says where they come from).
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
