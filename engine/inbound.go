@@ -67,6 +67,10 @@ type InboundLogEntry struct {
 	BodyBytes   int       `json:"body_bytes"`
 	Truncated   bool      `json:"truncated,omitempty"`
 	ReplayOf    string    `json:"replay_of,omitempty"`
+	// BodyInEvent marks a record stored without its body because the
+	// event it made holds the same bytes as its payload; reads fill Body
+	// from there. Stored, not shown.
+	BodyInEvent bool `json:"body_in_event,omitempty"`
 	RequestURL  string    `json:"url,omitempty"`
 	ContentType string    `json:"content_type,omitempty"`
 }
@@ -157,6 +161,9 @@ func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers,
 		return InboundResult{Status: 500, Outcome: InboundRejected, Code: "internal", Message: "the event could not be stored"}
 	}
 	entry.EventID = FormatEventID(res[0].ID)
+	// An unshaped payload is the body itself: the log need not keep a
+	// second copy (a 28 KB GitHub delivery wrote it twice).
+	entry.BodyInEvent = !res[0].Duplicate && len(mr.Payload) == len(body) && len(body) > 0 && &mr.Payload[0] == &body[0]
 	if res[0].Duplicate {
 		e.m.inbound[inboundDuplicate].Inc()
 		return InboundResult{Status: 200, Outcome: InboundDuplicate, EventID: entry.EventID}
@@ -214,12 +221,15 @@ func (e *Engine) logInbound(st *sourceState, reqID wal.ID, r *InboundRequest, en
 	if len(body) > maxLoggedBytes {
 		body, entry.Truncated = body[:maxLoggedBytes], true
 	}
-	if utf8.Valid(body) {
+	switch {
+	case entry.BodyInEvent:
+		entry.Truncated = false
+	case utf8.Valid(body):
 		// A view, not a copy: entry is marshalled below and dropped before
 		// r.Body's buffer is reused, and a copy cost a 28 KB GitHub
 		// delivery a memmove and an allocation per request.
 		entry.Body = unsafe.String(unsafe.SliceData(body), len(body))
-	} else {
+	default:
 		entry.Body, entry.BodyBase64 = encodeBase64(body), true
 	}
 	rec, err := sonic.Marshal(entry)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -207,7 +208,37 @@ func (e *Engine) inboundEntry(st *sourceState, reqID string) (InboundLogEntry, e
 	if err := sonic.Unmarshal(rec, &en); err != nil {
 		return InboundLogEntry{}, err
 	}
+	if en.BodyInEvent {
+		en.BodyInEvent = false
+		if err := e.bodyFromEvent(&en); err != nil {
+			return InboundLogEntry{}, err
+		}
+	}
 	return en, nil
+}
+
+// bodyFromEvent fills a record's body from the event it made, whose
+// payload is the body's bytes. Retention removes the two together; an
+// event already gone leaves the body empty and says so.
+func (e *Engine) bodyFromEvent(en *InboundLogEntry) error {
+	id, ok := parseEventID(en.EventID)
+	if !ok {
+		return fmt.Errorf("request %s names no event (%q)", en.ID, en.EventID)
+	}
+	var (
+		rec wal.EventRecord
+		buf wal.EventBuf
+	)
+	err := e.log.ReadEvent(id, &rec, &buf)
+	if errors.Is(err, wal.ErrNotFound) {
+		en.Message = "the body was removed with its event"
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	en.Body = string(bodyData(rec.Body))
+	return nil
 }
 
 func parseRequestID(s string) (wal.ID, bool) {
@@ -237,6 +268,8 @@ func (e *Engine) ReplayInbound(tenant, id, reqID string) (InboundResult, error) 
 		return InboundResult{}, conflict("not_verified", "request %s failed verification (%s); only verified requests can be replayed", reqID, orig.Code)
 	case orig.Truncated:
 		return InboundResult{}, conflict("body_truncated", "request %s's body (%d bytes) was logged only in part", reqID, orig.BodyBytes)
+	case orig.Body == "" && orig.BodyBytes > 0:
+		return InboundResult{}, conflict("body_removed", "request %s's body was removed with its event", reqID)
 	case orig.Outcome == InboundChallenge:
 		return InboundResult{}, conflict("not_an_event", "request %s was a provider handshake, not an event", reqID)
 	}

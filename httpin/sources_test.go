@@ -532,3 +532,30 @@ func TestSourcesDeleted(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, len(srcs), 0)
 }
+
+// TestSourceRequestLogBodyInEvent: a request whose payload is its body
+// unchanged is logged without a second copy; reading the record serves the
+// body from the event, whole (no 64 KiB cut), and the request can be
+// replayed (the same dedupe id answers the same event).
+func TestSourceRequestLogBodyInEvent(t *testing.T) {
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MaxEventBytes = 256 << 10 })
+	s.mustCreateTenant(t, "acme")
+	src := s.createSource(t, "acme", `{"provider":"none","mapping":{"type":"t.plain","id":"$.n"}}`)
+	url, p := str(t, src, "url"), sourcesPath+"/"+str(t, src, "id")
+	for _, body := range []string{`{"n":1, "text": "kept \u00e9 as sent" }`, `{"n":2,"pad":"` + strings.Repeat("y", 80<<10) + `"}`} {
+		status, raw, h := s.send(t, url, []byte(body))
+		evID := accepted(t, status, raw)
+		req := h.Get("Hookline-Request-Id")
+		_, m, _ := s.do(t, "GET", p+"/requests/"+req, testToken, "", "")
+		require_Equal(t, str(t, m, "body"), body)
+		require_Equal(t, m["event_id"], any(evID))
+		_, has := m["truncated"]
+		require_True(t, !has, "a body kept in its event is whole: %v", m["truncated"])
+		_, has = m["body_in_event"]
+		require_True(t, !has, "the storage mark is not shown")
+		status, m, _ = s.do(t, "POST", p+"/requests/"+req+"/replay", testToken, "", "")
+		require_Equal(t, status, http.StatusOK)
+		require_Equal(t, m["outcome"], any("duplicate"))
+		require_Equal(t, m["event_id"], any(evID))
+	}
+}
