@@ -135,12 +135,13 @@ func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers,
 		e.m.inbound[inboundDropped].Inc()
 		return InboundResult{Status: 200, Outcome: InboundDropped, Message: mr.Reason}
 	}
-	entry.EventType, entry.DedupeID = mr.Type, mr.ID
+	dedupe := st.dedupeID(mr.ID, body)
+	entry.EventType, entry.DedupeID = mr.Type, dedupe
 	ev := PublishEvent{Type: mr.Type, Payload: mr.Payload}
-	if mr.ID != "" {
+	if dedupe != "" {
 		// Control characters cannot occur in API idempotency keys, so
 		// this key space is the sources' alone.
-		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + mr.ID
+		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + dedupe
 	}
 	var res [1]wal.AppendResult
 	if err := e.publish(st.src.Tenant, []PublishEvent{ev}, res[:], sourceInbound); err != nil {

@@ -395,6 +395,6 @@ func (e *Engine) TestSource(tenant, id string, in SourceTest) (SourceTestResult,
 		return out, nil
 	}
 	out.Outcome = "event"
-	out.Event = &SourceTestEvent{Type: mr.Type, DedupeID: mr.ID, Payload: json.RawMessage(bytes.Clone(mr.Payload))}
+	out.Event = &SourceTestEvent{Type: mr.Type, DedupeID: st.dedupeID(mr.ID, body), Payload: json.RawMessage(bytes.Clone(mr.Payload))}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +80,22 @@ type sourceState struct {
 	// rebuildAt is when the oldest previous secret expires: the verifier,
 	// built with it, must be rebuilt without it then.
 	rebuildAt time.Time
+	// hashDedupe: the provider sends no delivery id (calendly, hubspot,
+	// sendgrid) and the source uses its default mapping, so a retried
+	// delivery is known by its body: the same bytes are the same delivery
+	// (their bodies carry event ids and times, so two events never share
+	// one).
+	hashDedupe bool
+}
+
+// dedupeID is the id a request is deduped on: the mapping's, else, for
+// a provider without one, a hash of the body.
+func (st *sourceState) dedupeID(mapped string, body []byte) string {
+	if mapped != "" || !st.hashDedupe {
+		return mapped
+	}
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // view is the source as the API shows it: no secrets.
@@ -178,6 +196,9 @@ func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState
 		return nil, err
 	}
 	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
+	if p, ok := verify.Lookup(s.Provider); ok && len(s.Mapping) == 0 && p.DefaultID == "" {
+		st.hashDedupe = true
+	}
 	for _, p := range unexpiredSecrets(s.PreviousSecrets, time.Now()) {
 		if st.rebuildAt.IsZero() || p.ExpiresAt.Before(st.rebuildAt) {
 			st.rebuildAt = p.ExpiresAt

@@ -4,6 +4,8 @@ package httpin_test
 // rotation, the request log, dry runs.
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -558,4 +560,43 @@ func TestSourceRequestLogBodyInEvent(t *testing.T) {
 		require_Equal(t, m["outcome"], any("duplicate"))
 		require_Equal(t, m["event_id"], any(evID))
 	}
+}
+
+// TestInboundHashDedupe: a provider that sends no delivery id (hubspot)
+// is deduped on the body with its default mapping: the same delivery
+// retried (a new timestamp and signature) answers the first event; another
+// body makes another event.
+func TestInboundHashDedupe(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	src := s.createSource(t, "acme", `{"provider":"hubspot","secret":"hs-secret"}`)
+	url := str(t, src, "url")
+	sign := func(body string) []string {
+		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+		mac := hmac.New(sha256.New, []byte("hs-secret"))
+		mac.Write([]byte("POST" + s.base + url + body + ts))
+		return []string{"X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(mac.Sum(nil)), "X-HubSpot-Request-Timestamp", ts}
+	}
+	body := `[{"eventId":11,"subscriptionType":"contact.creation","occurredAt":1764000000000}]`
+	status, raw, _ := s.send(t, url, []byte(body), sign(body)...)
+	first := accepted(t, status, raw)
+	time.Sleep(2 * time.Millisecond) // a later timestamp: a real retry's
+	status, raw, _ = s.send(t, url, []byte(body), sign(body)...)
+	require_Equal(t, status, http.StatusOK)
+	m := decodeObject(t, raw)
+	require_Equal(t, m["id"], any(first))
+	require_Equal(t, m["duplicate"], any(true))
+	other := `[{"eventId":12,"subscriptionType":"contact.creation","occurredAt":1764000000001}]`
+	status, raw, _ = s.send(t, url, []byte(other), sign(other)...)
+	require_True(t, accepted(t, status, raw) != first, "another body made the same event")
+
+	// With a mapping of its own, the source dedupes as the mapping says.
+	src = s.createSource(t, "acme", `{"provider":"hubspot","secret":"hs-secret","mapping":{"type":"hubspot.batch"}}`)
+	url = str(t, src, "url")
+	a, _, _ := s.send(t, url, []byte(body), sign(body)...)
+	b, raw2, _ := s.send(t, url, []byte(body), sign(body)...)
+	require_Equal(t, a, http.StatusOK)
+	require_Equal(t, b, http.StatusOK)
+	_, dup := decodeObject(t, raw2)["duplicate"]
+	require_True(t, !dup, "a mapping without an id dedupes nothing")
 }
