@@ -245,13 +245,7 @@ func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 	return e.lookupLaneLocked(tenant, epID)
 }
 
-func parseEventID(s string) (wal.ID, bool) {
-	if len(s) <= len(eventPrefix) || s[:len(eventPrefix)] != eventPrefix {
-		return wal.ID{}, false
-	}
-	id, err := wal.ParseID(s[len(eventPrefix):])
-	return id, err == nil
-}
+func parseEventID(s string) (wal.ID, bool) { return parsePrefixedID(s, eventPrefix) }
 
 // ReplayDelivery sends a finished delivery (succeeded: forced; dead or cancelled) once
 // more, at once, as its next attempt; with no success, it follows the rest

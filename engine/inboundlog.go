@@ -241,14 +241,7 @@ func (e *Engine) bodyFromEvent(en *InboundLogEntry) error {
 	return nil
 }
 
-func parseRequestID(s string) (wal.ID, bool) {
-	rest, ok := strings.CutPrefix(s, requestPrefix)
-	if !ok {
-		return wal.ID{}, false
-	}
-	id, err := wal.ParseID(rest)
-	return id, err == nil
-}
+func parseRequestID(s string) (wal.ID, bool) { return parsePrefixedID(s, requestPrefix) }
 
 // ReplayInbound runs a logged request again through the source's current
 // mapping, without verifying it again: only a request that was verified

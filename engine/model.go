@@ -17,8 +17,11 @@ const (
 func FormatEventID(id wal.ID) string { return eventPrefix + id.String() }
 
 // ParseEndpointID parses the API form of an endpoint ID.
-func ParseEndpointID(s string) (wal.ID, bool) {
-	rest, ok := strings.CutPrefix(s, endpointPrefix)
+func ParseEndpointID(s string) (wal.ID, bool) { return parsePrefixedID(s, endpointPrefix) }
+
+// parsePrefixedID parses an API ID: prefix + ULID.
+func parsePrefixedID(s, prefix string) (wal.ID, bool) {
+	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok {
 		return wal.ID{}, false
 	}

@@ -107,14 +107,7 @@ func (s *Source) view() Source {
 }
 
 // ParseSourceID parses the API form of a source ID.
-func ParseSourceID(s string) (wal.ID, bool) {
-	rest, ok := strings.CutPrefix(s, sourcePrefix)
-	if !ok {
-		return wal.ID{}, false
-	}
-	id, err := wal.ParseID(rest)
-	return id, err == nil
-}
+func ParseSourceID(s string) (wal.ID, bool) { return parsePrefixedID(s, sourcePrefix) }
 
 // CreateSource creates a source in tenant. Its ID is random (not the
 // ordered config IDs): it is the secret part of the URL.
