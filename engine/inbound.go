@@ -51,28 +51,28 @@ const maxLoggedBytes = 64 << 10
 
 // InboundLogEntry is one logged request.
 type InboundLogEntry struct {
-	ID          string    `json:"id"`
-	At          time.Time `json:"at"`
-	Outcome     string    `json:"outcome"`
-	Status      int       `json:"status"`
-	Code        string    `json:"code,omitempty"`
-	Message     string    `json:"message,omitempty"`
-	EventID     string    `json:"event_id,omitempty"`
-	EventType   string    `json:"event_type,omitempty"`
-	DedupeID    string    `json:"dedupe_id,omitempty"`
-	Verified    bool      `json:"verified"`
-	Headers     string    `json:"headers,omitempty"`
-	Body        string    `json:"body,omitempty"`
-	BodyBase64  bool      `json:"body_base64,omitempty"`
-	BodyBytes   int       `json:"body_bytes"`
-	Truncated   bool      `json:"truncated,omitempty"`
-	ReplayOf    string    `json:"replay_of,omitempty"`
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	Outcome    string    `json:"outcome"`
+	Status     int       `json:"status"`
+	Code       string    `json:"code,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	EventID    string    `json:"event_id,omitempty"`
+	EventType  string    `json:"event_type,omitempty"`
+	DedupeID   string    `json:"dedupe_id,omitempty"`
+	Verified   bool      `json:"verified"`
+	Headers    string    `json:"headers,omitempty"`
+	Body       string    `json:"body,omitempty"`
+	BodyBase64 bool      `json:"body_base64,omitempty"`
+	BodyBytes  int       `json:"body_bytes"`
+	Truncated  bool      `json:"truncated,omitempty"`
+	ReplayOf   string    `json:"replay_of,omitempty"`
 	// BodyInEvent marks a record stored without its body because the
 	// event it made holds the same bytes as its payload; reads fill Body
 	// from there. Stored, not shown.
-	BodyInEvent bool `json:"body_in_event,omitempty"`
-	RequestURL  string    `json:"url,omitempty"`
-	ContentType string    `json:"content_type,omitempty"`
+	BodyInEvent bool   `json:"body_in_event,omitempty"`
+	RequestURL  string `json:"url,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
 }
 
 const requestPrefix = "req_"
