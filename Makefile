@@ -5,7 +5,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests exercise concurrency; they also run under the race detector.
 RACE_PKGS   := ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/... ./internal/...
 
-.PHONY: build run test test-race bench lint fuzz clean
+.PHONY: build run test test-race bench lint fmtcheck fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/hookline
@@ -16,7 +16,7 @@ build:
 run: build
 	./$(BIN) serve --data ./data --allow-net 127.0.0.0/8
 
-test:
+test: fmtcheck
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
 	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
@@ -27,7 +27,12 @@ test-race:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
 
-lint:
+# Unformatted files fail the suite: formatting is not a review topic.
+fmtcheck:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt -w these files:"; echo "$$out"; exit 1; fi
+
+lint: fmtcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
