@@ -94,6 +94,11 @@ func TestRetention(t *testing.T) {
 	h.stop(5 * time.Second)
 	h.opts.RetentionInterval = time.Hour
 	h.start()
+	// The start pass runs in the background: let it finish before the
+	// dead letter it would remove is written.
+	waitFor(t, 5*time.Second, "the pass at start", func() bool {
+		return h.metric(`hookline_retention_passes_total{result="done"}`) >= 1
+	})
 	require_Equal(t, h.queued(paused), 2) // the old event and the new one
 	_, err = h.e.UpdateEndpoint("acme", paused.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
