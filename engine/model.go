@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"hookline/internal/transform"
 	"hookline/wal"
 )
 
@@ -170,7 +171,7 @@ const (
 	maxNameLen        = 200
 	maxDescriptionLen = 1000
 	maxEventTypes     = 100
-	maxTypeLen        = 128
+	maxTypeLen        = transform.MaxTypeLen
 	maxInFlightLimit  = 1000
 	maxRateLimit      = 100000
 )
@@ -193,23 +194,9 @@ func validTenantID(s string) bool {
 
 // ValidEventType reports whether s may be an event type: 1..128 bytes of
 // [A-Za-z0-9._:-], not starting or ending with a dot. Types are written into
-// delivery bodies unescaped, so this is also what keeps those bodies valid JSON.
-func ValidEventType(s string) bool {
-	if s == "" || len(s) > maxTypeLen || s[0] == '.' || s[len(s)-1] == '.' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !typeChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func typeChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '.' || c == '_' || c == ':' || c == '-'
-}
+// delivery bodies unescaped, so this is also what keeps those bodies valid
+// JSON. The rule lives in transform, which inbound mappings check it in.
+func ValidEventType(s string) bool { return transform.ValidEventType(s) }
 
 // validPattern accepts an exact type, "prefix.*" or "*".
 func validPattern(p string) bool {

@@ -497,11 +497,10 @@ func (c *compiler) shape(out *shape, rule string, in *Shape, depth int) *Error {
 }
 
 // ValidEventType reports whether s may be an event type: 1..128 bytes of
-// [A-Za-z0-9._:-], not starting or ending with a dot. It is the engine's
-// rule (engine.ValidEventType), repeated because engine will import this
-// package and not the other way round.
+// [A-Za-z0-9._:-], not starting or ending with a dot: the rule for every
+// event, published or mapped (engine.ValidEventType is this).
 func ValidEventType(s string) bool {
-	if s == "" || len(s) > maxTypeLen || s[0] == '.' || s[len(s)-1] == '.' {
+	if s == "" || len(s) > MaxTypeLen || s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -512,7 +511,8 @@ func ValidEventType(s string) bool {
 	return true
 }
 
-const maxTypeLen = 128
+// MaxTypeLen bounds an event type.
+const MaxTypeLen = 128
 
 func typeChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
