@@ -90,11 +90,18 @@ func newMACKeys(newHash func() hash.Hash, keys [][]byte) *macKeys {
 // match reports whether the MAC of c under any secret equals one of
 // sigs. Trying every secret lets a rotation overlap accept both.
 func (k *macKeys) match(sigs *sigList, c content, r *Request, ts []byte) bool {
+	return k.matchWith(func(h hash.Hash) { c.write(h, r, ts) }, sigs.contains)
+}
+
+// matchWith reports whether, for some secret, equal accepts the MAC of
+// what write writes: for schemes whose signed content or signature list
+// is not a template and a sigList. equal must compare in constant time.
+func (k *macKeys) matchWith(write func(h hash.Hash), equal func(sum []byte) bool) bool {
 	for i := range k.pools {
 		s := k.pools[i].Get().(*macState)
 		s.h.Reset()
-		c.write(s.h, r, ts)
-		ok := sigs.contains(s.h.Sum(s.sum[:0]))
+		write(s.h)
+		ok := equal(s.h.Sum(s.sum[:0]))
 		k.pools[i].Put(s)
 		if ok {
 			return true

@@ -6,81 +6,21 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"hash"
-	"sync"
 	"time"
 )
 
 // Helpers shared by the linear, paddle, typeform, calendly, hubspot,
 // twilio and sendgrid presets.
 
-// keyedMACs keeps one pool of HMAC states per secret, current first.
-// hmac.New allocates and hashes the key, and a hash.Hash is not safe
-// for concurrent use, so each Verify borrows a keyed state, Resets it
-// (back to the keyed state, no rehash of the key) and returns it: the
-// success path allocates nothing once the pools are warm.
-type keyedMACs struct {
-	pools []sync.Pool
-}
-
-type keyedMAC struct {
-	h   hash.Hash
-	sum [64]byte // room for sha512; Sum appends here instead of allocating
-}
-
-func newKeyedMACs(newHash func() hash.Hash, secrets [][]byte) *keyedMACs {
-	k := &keyedMACs{pools: make([]sync.Pool, len(secrets))}
-	for i, key := range secrets {
-		k.pools[i].New = func() any { return &keyedMAC{h: hmac.New(newHash, key)} }
-	}
-	return k
-}
-
-// match reports whether, for some secret, equal accepts the MAC of what
-// write writes. write runs once per secret; equal compares in constant
-// time (hmac.Equal) against each signature the request carries.
-func (k *keyedMACs) match(write func(h hash.Hash), equal func(sum []byte) bool) bool {
-	for i := range k.pools {
-		m := k.pools[i].Get().(*keyedMAC)
-		m.h.Reset()
-		write(m.h)
-		ok := equal(m.h.Sum(m.sum[:0]))
-		k.pools[i].Put(m)
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
 // keyedMACsFor checks cfg's secrets and tolerance and pools HMAC
 // states keyed with them.
-func keyedMACsFor(cfg Config, newHash func() hash.Hash) (*keyedMACs, error) {
-	secrets, err := secretBytes(cfg)
+func keyedMACsFor(cfg Config, newHash func() hash.Hash) (*macKeys, error) {
+	keys, err := secretKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return newKeyedMACs(newHash, secrets), nil
-}
-
-// secretBytes checks that cfg names at least one secret and none is
-// empty; the message names the field, never the value.
-func secretBytes(cfg Config) ([][]byte, error) {
-	if len(cfg.Secrets) == 0 {
-		return nil, &Error{Code: "invalid_secret", Message: fmt.Sprintf("secrets: provider %q needs at least one secret", cfg.Provider)}
-	}
-	out := make([][]byte, len(cfg.Secrets))
-	for i, s := range cfg.Secrets {
-		if s == "" {
-			return nil, &Error{Code: "invalid_secret", Message: fmt.Sprintf("secrets[%d]: empty", i)}
-		}
-		out[i] = []byte(s)
-	}
-	if cfg.Tolerance < 0 {
-		return nil, &Error{Code: "invalid_verification", Message: fmt.Sprintf("tolerance: %s is negative", cfg.Tolerance)}
-	}
-	return out, nil
+	return newMACKeys(newHash, keys), nil
 }
 
 // checkSkew rejects a signed timestamp farther than tol from now in
@@ -176,14 +116,6 @@ func cutByte(b []byte, sep byte) (before, after []byte) {
 	return b, nil
 }
 
-// peekHeader is r.Header.Peek that tolerates a request without headers.
-func peekHeader(r *Request, name string) []byte {
-	if r.Header == nil {
-		return nil
-	}
-	return r.Header.Peek(name)
-}
-
 // timestampOf parses a signed unix timestamp (seconds, or milliseconds
 // when ms), rejecting a missing or unparseable one with the right code.
 func timestampOf(v []byte, ms bool, what string) (time.Time, *Error) {
@@ -209,7 +141,7 @@ type stampedHex struct {
 	tsKey, sigKey string // "ts"/"h1", "t"/"v1"
 	joiner        []byte // between timestamp and body in the signed content
 	tsWhat        string // the timestamp's name in messages
-	macs          *keyedMACs
+	macs          *macKeys
 	tol           time.Duration
 }
 
@@ -228,7 +160,7 @@ func newStampedHex(cfg Config, header string, sep byte, tsKey, sigKey string, jo
 }
 
 func (v *stampedHex) Verify(r *Request, now time.Time) (Result, *Error) {
-	hv := peekHeader(r, v.header)
+	hv := peek(r.Header, v.header)
 	if len(hv) == 0 {
 		return Result{}, reject(CodeMissingSignature, "no %s header", v.header)
 	}
@@ -249,7 +181,7 @@ func (v *stampedHex) Verify(r *Request, now time.Time) (Result, *Error) {
 		h.Write(joiner)
 		h.Write(body)
 	}
-	if !v.macs.match(write, sh.matchAny) {
+	if !v.macs.matchWith(write, sh.matchAny) {
 		return Result{}, reject(CodeBadSignature, "%s matches no secret", v.header)
 	}
 	return Result{}, nil
@@ -259,7 +191,7 @@ func (v *stampedHex) Verify(r *Request, now time.Time) (Result, *Error) {
 // signature of exactly len(dst) bytes, decoded into dst (on the
 // caller's stack).
 func readBase64Sig(r *Request, name string, prefix, dst []byte) *Error {
-	src := peekHeader(r, name)
+	src := peek(r.Header, name)
 	if len(src) == 0 {
 		return reject(CodeMissingSignature, "no %s header", name)
 	}

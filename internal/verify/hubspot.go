@@ -33,7 +33,7 @@ func init() {
 }
 
 type hubspotVerifier struct {
-	macs *keyedMACs
+	macs *macKeys
 	tol  time.Duration
 }
 
@@ -52,7 +52,7 @@ func (v *hubspotVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 	if rerr := readBase64Sig(r, "X-HubSpot-Signature-v3", nil, sig[:]); rerr != nil {
 		return Result{}, rerr
 	}
-	tsRaw := peekHeader(r, "X-HubSpot-Request-Timestamp")
+	tsRaw := peek(r.Header, "X-HubSpot-Request-Timestamp")
 	ts, rerr := timestampOf(tsRaw, true, "X-HubSpot-Request-Timestamp header")
 	if rerr != nil {
 		return Result{}, rerr
@@ -70,7 +70,7 @@ func (v *hubspotVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 		h.Write(body)
 		h.Write(tsRaw)
 	}
-	if !v.macs.match(write, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
+	if !v.macs.matchWith(write, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
 		return Result{}, reject(CodeBadSignature, "X-HubSpot-Signature-v3 matches no secret")
 	}
 	return Result{}, nil

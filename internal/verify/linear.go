@@ -24,7 +24,7 @@ func init() {
 }
 
 type linearVerifier struct {
-	macs *keyedMACs
+	macs *macKeys
 	tol  time.Duration
 }
 
@@ -37,7 +37,7 @@ func newLinear(cfg Config) (Verifier, error) {
 }
 
 func (v *linearVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
-	sigHex := peekHeader(r, "Linear-Signature")
+	sigHex := peek(r.Header, "Linear-Signature")
 	if len(sigHex) == 0 {
 		return Result{}, reject(CodeMissingSignature, "no Linear-Signature header")
 	}
@@ -49,7 +49,7 @@ func (v *linearVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 		return Result{}, reject(CodeMalformedSignature, "Linear-Signature is not hex")
 	}
 	body := r.Body
-	if !v.macs.match(func(h hash.Hash) { h.Write(body) }, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
+	if !v.macs.matchWith(func(h hash.Hash) { h.Write(body) }, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
 		return Result{}, reject(CodeBadSignature, "Linear-Signature matches no secret")
 	}
 	ts, rerr := timestampOf(topLevelValue(body, "webhookTimestamp"), true, "webhookTimestamp in the body")

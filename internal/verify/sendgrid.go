@@ -115,7 +115,7 @@ const (
 )
 
 func (v *sendgridVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
-	hv := peekHeader(r, sendgridSigHeader)
+	hv := peek(r.Header, sendgridSigHeader)
 	if len(hv) == 0 {
 		return Result{}, reject(CodeMissingSignature, "no %s header", sendgridSigHeader)
 	}
@@ -132,7 +132,7 @@ func (v *sendgridVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 	if !isECDSASigDER(sig) {
 		return Result{}, reject(CodeMalformedSignature, "%s is not a DER ECDSA signature", sendgridSigHeader)
 	}
-	tsRaw := peekHeader(r, sendgridTSHeader)
+	tsRaw := peek(r.Header, sendgridTSHeader)
 	ts, rerr := timestampOf(tsRaw, false, sendgridTSHeader+" header")
 	if rerr != nil {
 		return Result{}, rerr

@@ -39,7 +39,7 @@ func init() {
 }
 
 type twilioVerifier struct {
-	macs  *keyedMACs
+	macs  *macKeys
 	forms sync.Pool // *twilioForm, so canonicalising a body allocates nothing once warm
 }
 
@@ -88,10 +88,10 @@ func (v *twilioVerifier) Verify(r *Request, _ time.Time) (Result, *Error) {
 		}
 	}
 	equal := func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }
-	ok := v.macs.match(write, equal)
+	ok := v.macs.matchWith(write, equal)
 	if !ok && toggled {
 		alt = true
-		ok = v.macs.match(write, equal)
+		ok = v.macs.matchWith(write, equal)
 	}
 	if !ok {
 		return Result{}, reject(CodeBadSignature, "X-Twilio-Signature matches no secret")

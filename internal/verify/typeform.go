@@ -21,7 +21,7 @@ func init() {
 }
 
 type typeformVerifier struct {
-	macs *keyedMACs
+	macs *macKeys
 }
 
 func newTypeform(cfg Config) (Verifier, error) {
@@ -40,7 +40,7 @@ func (v *typeformVerifier) Verify(r *Request, _ time.Time) (Result, *Error) {
 		return Result{}, rerr
 	}
 	body := r.Body
-	if !v.macs.match(func(h hash.Hash) { h.Write(body) }, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
+	if !v.macs.matchWith(func(h hash.Hash) { h.Write(body) }, func(sum []byte) bool { return hmac.Equal(sum, sig[:]) }) {
 		return Result{}, reject(CodeBadSignature, "Typeform-Signature matches no secret")
 	}
 	return Result{}, nil
