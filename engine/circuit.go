@@ -137,3 +137,18 @@ func stateName(s gobreaker.State) string {
 		return "closed"
 	}
 }
+
+// CircuitView is an endpoint's circuit breaker as the API shows it.
+type CircuitView struct {
+	// State is closed (sending), open (sending nothing) or half_open (one
+	// probe request decides).
+	State string `json:"state"`
+	// OpenedAt is when the circuit last opened; NextProbeAt when an open
+	// circuit lets its probe through.
+	OpenedAt    *time.Time `json:"opened_at,omitempty"`
+	NextProbeAt *time.Time `json:"next_probe_at,omitempty"`
+	// Requests and Failures count the current window (closed state).
+	Requests            uint32 `json:"requests"`
+	Failures            uint32 `json:"failures"`
+	ConsecutiveFailures uint32 `json:"consecutive_failures"`
+}

@@ -245,8 +245,6 @@ func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 	return e.lookupLaneLocked(tenant, epID)
 }
 
-func parseEventID(s string) (wal.ID, bool) { return parsePrefixedID(s, eventPrefix) }
-
 // ReplayDelivery sends a finished delivery (succeeded: forced; dead or cancelled) once
 // more, at once, as its next attempt; with no success, it follows the rest
 // of the retry schedule, if any is left. A delivery still waiting for an

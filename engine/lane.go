@@ -459,33 +459,20 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.LatencyUs = res.Latency.Microseconds()
 	a.Response = res.Body
 	a.Headers = res.Headers // only a failure's: httpout keeps none for 2xx
-	var oc outcome
 	verdict := classify(res)
 	ln.health.record(now.Add(res.Latency), res.Status, res.ErrClass, res.Latency, verdict == verdictSuccess)
 	circuitResult = nil
 	if verdict == verdictRetry {
 		circuitResult = errAttemptFailed
 	}
-	switch verdict {
-	case verdictSuccess:
-		a.Outcome, oc = wal.OutcomeSuccess, outcomeSuccess
+	if verdict == verdictSuccess {
 		// From the event's time (ms precision; see readEvent) to this
 		// answer: now+Latency is the answer's time to within the
 		// microseconds spent reading and signing, with no second clock read.
 		e.m.deliveryLatency.Update(float64(max(now.Add(res.Latency).UnixMilli()-w.rec.TimeMs, 0)) / 1e3)
-	case verdictRetry:
-		if a.Attempt-1 < len(cfg.schedule) {
-			// Delays count from the answer, as Retry-After does (RFC 9110
-			// 10.2.3): a slow 429 must not shorten the wait it asked for.
-			delay := max(jitter(cfg.schedule[a.Attempt-1]), res.RetryAfter)
-			a.Outcome, a.NextMs = wal.OutcomeRetry, time.Now().Add(delay).UnixMilli()
-			oc = outcomeRetry
-		} else {
-			a.Outcome, oc = wal.OutcomeDead, outcomeDead
-		}
-	default:
-		a.Outcome, oc = wal.OutcomeDead, outcomeFinal
 	}
+	var oc outcome
+	a.Outcome, a.NextMs, oc = nextStep(verdict, a.Attempt, cfg.schedule, res.RetryAfter)
 	e.m.attempts[oc][classOf(res)].Inc()
 	ln.record(&w.move)
 	switch {

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"fmt"
-	"github.com/sony/gobreaker/v2"
 	"io"
 	"iter"
 	"slices"
@@ -11,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/sony/gobreaker/v2"
+
+	"hookline/httpout"
 )
 
 // Metrics are created once and kept here so the hot path only increments:
@@ -293,4 +295,22 @@ func appendTopEndpointDepths(dst []byte, n int, depths iter.Seq2[string, int64])
 		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+// classOf sorts an attempt's result into a status class, the
+// bounded-cardinality label of attempt metrics: an index into classNames,
+// 2xx..5xx by status, error without a response.
+func classOf(res *httpout.Result) int {
+	switch s := res.Status; {
+	case s == 0:
+		return classError
+	case s < 300:
+		return class2xx
+	case s < 400:
+		return class3xx
+	case s < 500:
+		return class4xx
+	default:
+		return class5xx
+	}
 }

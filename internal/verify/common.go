@@ -346,11 +346,14 @@ func parseTimestamp(f tsFormat, b []byte) (time.Time, bool) {
 
 // checkTimestamp parses the signed timestamp from the header name and
 // refuses it beyond tol either way: a clock far in the future is as
-// suspect as a replay.
+// suspect as a replay. tol 0 disables the check, as in checkSkew.
 func checkTimestamp(f tsFormat, b []byte, name string, now time.Time, tol time.Duration) *Error {
 	t, ok := parseTimestamp(f, b)
 	if !ok {
 		return reject(CodeMalformedSignature, "%s %q is not a timestamp", name, clip(b))
+	}
+	if tol <= 0 {
+		return nil
 	}
 	if d := now.Sub(t); d > tol || d < -tol {
 		return reject(CodeStaleTimestamp, "%s is %v from now, beyond the tolerance of %v", name, d.Round(time.Second), tol)
@@ -365,4 +368,44 @@ func clip(b []byte) string {
 		return string(b[:max]) + "..."
 	}
 	return string(b)
+}
+
+// keyedMACsFor checks cfg's secrets and tolerance and pools HMAC
+// states keyed with them.
+func keyedMACsFor(cfg Config, newHash func() hash.Hash) (*macKeys, error) {
+	keys, err := secretKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newMACKeys(newHash, keys), nil
+}
+
+// checkSkew rejects a signed timestamp farther than tol from now in
+// either direction: a future one means a skewed clock or a forged
+// header, and either way the window bounds replays. tol 0 disables.
+func checkSkew(signed, now time.Time, tol time.Duration) *Error {
+	if tol <= 0 {
+		return nil
+	}
+	d := now.Sub(signed)
+	if d > tol || d < -tol {
+		return reject(CodeStaleTimestamp, "signed at %s, %s from now, beyond the tolerance of %s", signed.UTC().Format(time.RFC3339), d.Round(time.Second), tol)
+	}
+	return nil
+}
+
+// timestampOf parses a signed unix timestamp (seconds, or milliseconds
+// when ms), rejecting a missing or unparseable one with the right code.
+func timestampOf(v []byte, ms bool, what string) (time.Time, *Error) {
+	if len(v) == 0 {
+		return time.Time{}, reject(CodeMissingTimestamp, "no %s", what)
+	}
+	n, ok := parseUnix(v)
+	if !ok {
+		return time.Time{}, reject(CodeMalformedSignature, "%s is not a unix timestamp", what)
+	}
+	if ms {
+		return time.UnixMilli(n), nil
+	}
+	return time.Unix(n, 0), nil
 }

@@ -146,3 +146,18 @@ func lastExpiry(ps []PreviousSecret) *time.Time {
 	}
 	return &last
 }
+
+// PreviousSecret is a rotated-out secret still signing until ExpiresAt.
+type PreviousSecret struct {
+	Secret    string    `json:"secret"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SecretRotation carries a rotate-secret request; nil means absent.
+type SecretRotation struct {
+	// Overlap is how long the replaced secret keeps signing, as a Go
+	// duration ("1h", "0s"); absent: Options.SecretOverlap.
+	Overlap *string `json:"overlap"`
+	// Secret is the new secret; absent: a random one.
+	Secret *string `json:"secret"`
+}

@@ -47,7 +47,7 @@ type signedBenchCase struct {
 // success; sendgrid's ECDSA verification allocates inside crypto/ecdsa
 // and is only reported.
 func TestVerifySignedAllocs(t *testing.T) {
-	if raceDetector {
+	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items, so pooled states get allocated")
 	}
 	for _, c := range signedBenchCases(t) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hookline/httpout"
+	"hookline/wal"
 )
 
 // DefaultRetrySchedule is the delay before attempts 2..8: about 27 hours in all.
@@ -75,24 +76,6 @@ func classify(res *httpout.Result) verdict {
 	return verdictRetry
 }
 
-// classOf sorts an attempt's result into a status class, the
-// bounded-cardinality label of attempt metrics: an index into classNames,
-// 2xx..5xx by status, error without a response.
-func classOf(res *httpout.Result) int {
-	switch s := res.Status; {
-	case s == 0:
-		return classError
-	case s < 300:
-		return class2xx
-	case s < 400:
-		return class3xx
-	case s < 500:
-		return class4xx
-	default:
-		return class5xx
-	}
-}
-
 // jitter spreads d over ±10%, so deliveries that failed together (an
 // endpoint's outage) do not all retry in the same instant and hit the
 // recovering receiver as one wave.
@@ -101,4 +84,24 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// nextStep is the retry decision for attempt number attempt (1-based)
+// whose result was sorted as v: the outcome to record, when a retry is
+// due (unix ms; 0 for none), and the outcome's metric label. A retryable
+// failure with no delay left in schedule is dead-lettered.
+func nextStep(v verdict, attempt int, schedule []time.Duration, retryAfter time.Duration) (byte, int64, outcome) {
+	switch v {
+	case verdictSuccess:
+		return wal.OutcomeSuccess, 0, outcomeSuccess
+	case verdictRetry:
+		if attempt-1 >= len(schedule) {
+			return wal.OutcomeDead, 0, outcomeDead
+		}
+		// Delays count from the answer, as Retry-After does (RFC 9110
+		// 10.2.3): a slow 429 must not shorten the wait it asked for.
+		delay := max(jitter(schedule[attempt-1]), retryAfter)
+		return wal.OutcomeRetry, time.Now().Add(delay).UnixMilli(), outcomeRetry
+	}
+	return wal.OutcomeDead, 0, outcomeFinal
 }

@@ -10,32 +10,9 @@ import (
 	"time"
 )
 
-// Helpers shared by the linear, paddle, typeform, calendly, hubspot,
-// twilio and sendgrid presets.
-
-// keyedMACsFor checks cfg's secrets and tolerance and pools HMAC
-// states keyed with them.
-func keyedMACsFor(cfg Config, newHash func() hash.Hash) (*macKeys, error) {
-	keys, err := secretKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return newMACKeys(newHash, keys), nil
-}
-
-// checkSkew rejects a signed timestamp farther than tol from now in
-// either direction: a future one means a skewed clock or a forged
-// header, and either way the window bounds replays. tol 0 disables.
-func checkSkew(signed, now time.Time, tol time.Duration) *Error {
-	if tol <= 0 {
-		return nil
-	}
-	d := now.Sub(signed)
-	if d > tol || d < -tol {
-		return reject(CodeStaleTimestamp, "signed at %s, %s from now, beyond the tolerance of %s", signed.UTC().Format(time.RFC3339), d.Round(time.Second), tol)
-	}
-	return nil
-}
+// Signed headers that carry a timestamp and one or more MACs in one value
+// (paddle's "ts=…;h1=…", calendly's "t=…,v1=…"), and the stamped-hex
+// scheme built on them.
 
 // maxHeaderSigs bounds the signatures one header may carry: providers send
 // one, or two during their own secret rotation; more is an attempt to
@@ -114,22 +91,6 @@ func cutByte(b []byte, sep byte) (before, after []byte) {
 		}
 	}
 	return b, nil
-}
-
-// timestampOf parses a signed unix timestamp (seconds, or milliseconds
-// when ms), rejecting a missing or unparseable one with the right code.
-func timestampOf(v []byte, ms bool, what string) (time.Time, *Error) {
-	if len(v) == 0 {
-		return time.Time{}, reject(CodeMissingTimestamp, "no %s", what)
-	}
-	n, ok := parseUnix(v)
-	if !ok {
-		return time.Time{}, reject(CodeMalformedSignature, "%s is not a unix timestamp", what)
-	}
-	if ms {
-		return time.UnixMilli(n), nil
-	}
-	return time.Unix(n, 0), nil
 }
 
 // stampedHex is the scheme paddle and calendly share with stripe's

@@ -14,134 +14,96 @@ import (
 	"hookline/wal"
 )
 
-// CreateTenant creates tenant in.ID.
-func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
-	if in.ID == nil || !validTenantID(*in.ID) {
-		return Tenant{}, invalid("invalid_tenant_id", "tenant id must be 1-%d characters of a-z 0-9 - _, starting with a letter or digit", maxTenantIDLen)
-	}
-	now := time.Now().UTC()
-	t := Tenant{ID: *in.ID, CreatedAt: now, UpdatedAt: now}
-	if err := applyTenantInput(&t, in); err != nil {
-		return Tenant{}, err
-	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	if e.tenants[t.ID] != nil {
-		return Tenant{}, conflict("tenant_exists", "tenant %q already exists", t.ID)
-	}
-	if err := e.putTenant(&t); err != nil {
-		return Tenant{}, err
-	}
-	e.tenants[t.ID] = &tenantState{t: t}
-	return t, nil
+// Endpoint is a customer URL receiving the events it subscribes to. The
+// stored record carries Secret; API views show it on creation only.
+type Endpoint struct {
+	ID          string   `json:"id"`
+	Tenant      string   `json:"tenant"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	EventTypes  []string `json:"event_types"`
+	MaxInFlight int      `json:"max_in_flight"`
+	// RateLimit caps requests per second to the endpoint; 0 means none.
+	RateLimit int `json:"rate_limit"`
+	// Ordering "fifo" delivers strictly in publish order, one request at a
+	// time, a failing head holding the rest; "" delivers concurrently.
+	Ordering      string   `json:"ordering,omitempty"`
+	RetrySchedule []string `json:"retry_schedule,omitempty"`
+	// Paused endpoints keep receiving events into their queue but send
+	// nothing until resumed. Disabled endpoints receive no new events.
+	Paused   bool `json:"paused"`
+	Disabled bool `json:"disabled"`
+	// DisabledReason says why hookline disabled the endpoint itself:
+	// "gone" (it answered 410) or "failing" (its circuit stayed open for
+	// the configured time). Empty when an operator disabled it.
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	// FailingSince is when the endpoint's circuit first opened without
+	// closing since; it survives restarts, so a 5-day outage is measured
+	// as one.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// Circuit is the breaker's live state; shown by the API, not stored.
+	Circuit   *CircuitView `json:"circuit,omitempty"`
+	Secret    string       `json:"secret,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+
+	// PreviousSecrets are the secrets replaced by rotations whose overlap
+	// window is still open, newest first; deliveries are signed with them
+	// too until they expire (see Engine.RotateSecret). Stored, never shown.
+	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty"`
+	// SecretRotatedAt is when the secret was last rotated. Stored and shown.
+	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
+	// PreviousSecretExpiresAt is when the last previous secret stops
+	// signing; shown by the API (derived from PreviousSecrets), not stored.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	// PreviousURLs are the URLs the endpoint had before, newest first, each
+	// with when it stopped being used (at most maxPreviousURLs): the attempt
+	// log names the URL of each attempt from them without storing it per
+	// attempt. Stored, not shown.
+	PreviousURLs []PreviousURL `json:"previous_urls,omitempty"`
 }
 
-func applyTenantInput(t *Tenant, in TenantInput) error {
-	if in.Name != nil {
-		if len(*in.Name) > maxNameLen {
-			return invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
+// PreviousURL is a URL the endpoint delivered to until Until.
+type PreviousURL struct {
+	URL   string    `json:"url"`
+	Until time.Time `json:"until"`
+}
+
+const maxPreviousURLs = 20
+
+// urlAt returns the URL the endpoint delivered to at t.
+func (ep *Endpoint) urlAt(t time.Time) string {
+	url := ep.URL
+	for _, p := range ep.PreviousURLs { // newest first
+		if t.Before(p.Until) {
+			url = p.URL
+		} else {
+			break
 		}
-		t.Name = *in.Name
 	}
-	return nil
+	return url
 }
 
-func (e *Engine) putTenant(t *Tenant) error {
-	b, err := sonic.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("cannot encode tenant %q: %w", t.ID, err)
-	}
-	return e.log.PutTenant(t.ID, b)
-}
+// Ordering values.
+const (
+	OrderingFIFO = "fifo"
+)
 
-// GetTenant returns tenant id.
-func (e *Engine) GetTenant(id string) (Tenant, error) {
-	e.cfgMu.RLock()
-	defer e.cfgMu.RUnlock()
-	ts := e.tenants[id]
-	if ts == nil {
-		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
-	}
-	return ts.t, nil
-}
-
-// ListTenants returns up to limit tenants with IDs after the given one, in ID order.
-func (e *Engine) ListTenants(after string, limit int) []Tenant {
-	e.cfgMu.RLock()
-	out := make([]Tenant, 0, len(e.tenants))
-	for id, ts := range e.tenants {
-		if id > after {
-			out = append(out, ts.t)
-		}
-	}
-	e.cfgMu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out
-}
-
-// UpdateTenant applies a patch to tenant id.
-func (e *Engine) UpdateTenant(id string, in TenantInput) (Tenant, error) {
-	if in.ID != nil && *in.ID != id {
-		return Tenant{}, invalid("immutable_field", "a tenant's id cannot change")
-	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	ts := e.tenants[id]
-	if ts == nil {
-		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
-	}
-	t := ts.t
-	if err := applyTenantInput(&t, in); err != nil {
-		return Tenant{}, err
-	}
-	t.UpdatedAt = time.Now().UTC()
-	if err := e.putTenant(&t); err != nil {
-		return Tenant{}, err
-	}
-	ts.t = t
-	return t, nil
-}
-
-// DeleteTenant deletes tenant id with its endpoints and their queues.
-func (e *Engine) DeleteTenant(id string) error {
-	e.cfgMu.Lock()
-	ts := e.tenants[id]
-	if ts == nil {
-		e.cfgMu.Unlock()
-		return notFound("tenant_not_found", "tenant %q does not exist", id)
-	}
-	for _, ln := range ts.lanes {
-		ln.markDeleted()
-		if err := e.log.DeleteEndpoint(ln.id); err != nil {
-			ln.setDeleted(false)
-			e.cfgMu.Unlock()
-			return err
-		}
-		delete(e.lanes, ln.id)
-	}
-	err := e.deleteTenantKeysLocked(id)
-	if err == nil {
-		err = e.deleteTenantSourcesLocked(id)
-	}
-	if err == nil {
-		err = e.log.DeleteTenant(id)
-	}
-	lanes := ts.lanes
-	ts.lanes = nil
-	if err == nil {
-		delete(e.tenants, id)
-	}
-	e.cfgMu.Unlock()
-	for _, ln := range lanes {
-		ln.stop()
-	}
-	if err == nil {
-		e.forgetTenantJobs(id)
-	}
-	return err
+// EndpointInput carries the fields of a create or patch request; nil means
+// absent (keep the current value on patch, the default on create).
+type EndpointInput struct {
+	URL           *string   `json:"url"`
+	Description   *string   `json:"description"`
+	EventTypes    *[]string `json:"event_types"`
+	MaxInFlight   *int      `json:"max_in_flight"`
+	RateLimit     *int      `json:"rate_limit"`
+	Ordering      *string   `json:"ordering"`
+	RetrySchedule *[]string `json:"retry_schedule"`
+	Paused        *bool     `json:"paused"`
+	Disabled      *bool     `json:"disabled"`
+	Secret        *string   `json:"secret"`
 }
 
 // CreateEndpoint creates an endpoint for tenant. The returned Endpoint

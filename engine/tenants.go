@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bytedance/sonic"
+)
+
+// CreateTenant creates tenant in.ID.
+func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
+	if in.ID == nil || !validTenantID(*in.ID) {
+		return Tenant{}, invalid("invalid_tenant_id", "tenant id must be 1-%d characters of a-z 0-9 - _, starting with a letter or digit", maxTenantIDLen)
+	}
+	now := time.Now().UTC()
+	t := Tenant{ID: *in.ID, CreatedAt: now, UpdatedAt: now}
+	if err := applyTenantInput(&t, in); err != nil {
+		return Tenant{}, err
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	if e.tenants[t.ID] != nil {
+		return Tenant{}, conflict("tenant_exists", "tenant %q already exists", t.ID)
+	}
+	if err := e.putTenant(&t); err != nil {
+		return Tenant{}, err
+	}
+	e.tenants[t.ID] = &tenantState{t: t}
+	return t, nil
+}
+
+func applyTenantInput(t *Tenant, in TenantInput) error {
+	if in.Name != nil {
+		if len(*in.Name) > maxNameLen {
+			return invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
+		}
+		t.Name = *in.Name
+	}
+	return nil
+}
+
+func (e *Engine) putTenant(t *Tenant) error {
+	b, err := sonic.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("cannot encode tenant %q: %w", t.ID, err)
+	}
+	return e.log.PutTenant(t.ID, b)
+}
+
+// GetTenant returns tenant id.
+func (e *Engine) GetTenant(id string) (Tenant, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	ts := e.tenants[id]
+	if ts == nil {
+		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	return ts.t, nil
+}
+
+// ListTenants returns up to limit tenants with IDs after the given one, in ID order.
+func (e *Engine) ListTenants(after string, limit int) []Tenant {
+	e.cfgMu.RLock()
+	out := make([]Tenant, 0, len(e.tenants))
+	for id, ts := range e.tenants {
+		if id > after {
+			out = append(out, ts.t)
+		}
+	}
+	e.cfgMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// UpdateTenant applies a patch to tenant id.
+func (e *Engine) UpdateTenant(id string, in TenantInput) (Tenant, error) {
+	if in.ID != nil && *in.ID != id {
+		return Tenant{}, invalid("immutable_field", "a tenant's id cannot change")
+	}
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	ts := e.tenants[id]
+	if ts == nil {
+		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	t := ts.t
+	if err := applyTenantInput(&t, in); err != nil {
+		return Tenant{}, err
+	}
+	t.UpdatedAt = time.Now().UTC()
+	if err := e.putTenant(&t); err != nil {
+		return Tenant{}, err
+	}
+	ts.t = t
+	return t, nil
+}
+
+// DeleteTenant deletes tenant id with its endpoints and their queues.
+func (e *Engine) DeleteTenant(id string) error {
+	e.cfgMu.Lock()
+	ts := e.tenants[id]
+	if ts == nil {
+		e.cfgMu.Unlock()
+		return notFound("tenant_not_found", "tenant %q does not exist", id)
+	}
+	for _, ln := range ts.lanes {
+		ln.markDeleted()
+		if err := e.log.DeleteEndpoint(ln.id); err != nil {
+			ln.setDeleted(false)
+			e.cfgMu.Unlock()
+			return err
+		}
+		delete(e.lanes, ln.id)
+	}
+	err := e.deleteTenantKeysLocked(id)
+	if err == nil {
+		err = e.deleteTenantSourcesLocked(id)
+	}
+	if err == nil {
+		err = e.log.DeleteTenant(id)
+	}
+	lanes := ts.lanes
+	ts.lanes = nil
+	if err == nil {
+		delete(e.tenants, id)
+	}
+	e.cfgMu.Unlock()
+	for _, ln := range lanes {
+		ln.stop()
+	}
+	if err == nil {
+		e.forgetTenantJobs(id)
+	}
+	return err
+}
+
+// Tenant is one customer account: endpoints and events belong to one.
+type Tenant struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// TenantInput carries the fields of a tenant create or patch request.
+type TenantInput struct {
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
+func validTenantID(s string) bool {
+	if s == "" || len(s) > maxTenantIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"strings"
+
+	"hookline/internal/transform"
+)
+
+// ValidEventType reports whether s may be an event type: 1..128 bytes of
+// [A-Za-z0-9._:-], not starting or ending with a dot. Types are written into
+// delivery bodies unescaped, so this is also what keeps those bodies valid
+// JSON. The rule lives in transform, which inbound mappings check it in.
+func ValidEventType(s string) bool { return transform.ValidEventType(s) }
+
+// validPattern accepts an exact type, "prefix.*" or "*".
+func validPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(p, ".*"); ok {
+		return ValidEventType(prefix)
+	}
+	return ValidEventType(p)
+}
+
+// matchType reports whether event type typ matches pattern p: "*" matches all,
+// "invoice.*" matches "invoice.paid" and "invoice.paid.late" but not "invoice".
+func matchType(p, typ string) bool {
+	if p == "*" {
+		return true
+	}
+	if n := len(p); n >= 2 && p[n-1] == '*' && p[n-2] == '.' {
+		return len(typ) > n-1 && typ[:n-1] == p[:n-1]
+	}
+	return p == typ
+}
+
+func (ep *Endpoint) subscribes(typ string) bool {
+	for _, p := range ep.EventTypes {
+		if matchType(p, typ) {
+			return true
+		}
+	}
+	return false
+}
