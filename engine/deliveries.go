@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -57,7 +58,6 @@ const statusInFlight = "in_flight"
 
 // Listing bounds: a filter that matches little must not walk the whole log.
 const (
-	maxDeliveryPage = 1000
 	// maxDeliveryScan caps the deliveries a status or type filter may pass
 	// over for one page (about 0.2 s); the page then ends early, maybe
 	// empty, with a cursor to go on from.
@@ -102,13 +102,13 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead, wal.StatusCancelled:
 		q.Status = f.Status
 	default:
-		return nil, "", invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
+		return nil, "", Invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
 	}
 	if f.Type != "" && !validPattern(f.Type) {
-		return nil, "", invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
+		return nil, "", Invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
 	}
-	if f.Limit < 1 || f.Limit > maxDeliveryPage {
-		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", f.Limit, maxDeliveryPage)
+	if err := CheckPageLimit(f.Limit); err != nil {
+		return nil, "", err
 	}
 	if !f.Since.IsZero() {
 		q.After = lastIDBefore(f.Since)
@@ -117,9 +117,9 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		q.Before = wal.IDAt(f.Until.UnixMilli())
 	}
 	if f.Cursor != "" {
-		id, ok := parseEventID(f.Cursor)
+		id, ok := ParseEventID(f.Cursor)
 		if !ok {
-			return nil, "", invalid("invalid_cursor", "cursor %q is not one this API returned", f.Cursor)
+			return nil, "", Invalid("invalid_cursor", "cursor %q is not one this API returned", f.Cursor)
 		}
 		if q.Before.IsZero() || id.Less(q.Before) {
 			q.Before = id
@@ -225,16 +225,16 @@ func (e *Engine) findDelivery(tenant, epID, eventID string) (*Lane, wal.ID, wal.
 	if err != nil {
 		return nil, wal.ID{}, wal.Delivery{}, err
 	}
-	ev, ok := parseEventID(eventID)
+	ev, ok := ParseEventID(eventID)
 	if !ok {
-		return nil, wal.ID{}, wal.Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+		return nil, wal.ID{}, wal.Delivery{}, NotFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	d, found, err := e.deliveryOf(ln, ev)
 	if err != nil {
 		return nil, wal.ID{}, wal.Delivery{}, err
 	}
 	if !found {
-		return nil, wal.ID{}, wal.Delivery{}, notFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+		return nil, wal.ID{}, wal.Delivery{}, NotFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
 	}
 	return ln, ev, d, nil
 }
@@ -249,7 +249,15 @@ func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 // more, at once, as its next attempt; with no success, it follows the rest
 // of the retry schedule, if any is left. A delivery still waiting for an
 // attempt is refused: it will be made anyway.
-func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) {
+func (e *Engine) ReplayDelivery(ctx context.Context, tenant, epID, eventID string) (Delivery, error) {
+	d, err := e.replayDelivery(tenant, epID, eventID)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "delivery.replay", Tenant: tenant, Resource: epID + "/" + eventID})
+	}
+	return d, err
+}
+
+func (e *Engine) replayDelivery(tenant, epID, eventID string) (Delivery, error) {
 	// One replay or cancel at a time: the status check and the write must
 	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
@@ -259,7 +267,7 @@ func (e *Engine) ReplayDelivery(tenant, epID, eventID string) (Delivery, error) 
 		return Delivery{}, err
 	}
 	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
-		return Delivery{}, conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
+		return Delivery{}, Conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
 	}
 	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, false); err != nil {
 		return Delivery{}, err
@@ -276,7 +284,7 @@ func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool
 	defer ln.recordMu.RUnlock()
 	if ln.deleted.Load() {
 		cfg := ln.config()
-		return notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", cfg.ep.ID, cfg.ep.Tenant)
+		return NotFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", cfg.ep.ID, cfg.ep.Tenant)
 	}
 	ln.depth.Add(1)
 	ln.retrying.Add(1)
@@ -291,7 +299,15 @@ func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool
 // CancelDelivery cancels the pending retry of a delivery: it will not be
 // attempted again (a replay can still send it). An attempt already under
 // way when the cancel comes is not stopped; its outcome is recorded.
-func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) {
+func (e *Engine) CancelDelivery(ctx context.Context, tenant, epID, eventID string) (Delivery, error) {
+	d, err := e.cancelDelivery(tenant, epID, eventID)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "delivery.cancel", Tenant: tenant, Resource: epID + "/" + eventID})
+	}
+	return d, err
+}
+
+func (e *Engine) cancelDelivery(tenant, epID, eventID string) (Delivery, error) {
 	// One replay or cancel at a time: the status check and the write must
 	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
@@ -301,14 +317,14 @@ func (e *Engine) CancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 		return Delivery{}, err
 	}
 	if d.Status != wal.StatusRetrying {
-		return Delivery{}, conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
+		return Delivery{}, Conflict("delivery_not_retrying", "the delivery is %s: only a pending retry can be cancelled", d.Status)
 	}
 	cancelled, err := e.cancelRetry(ln, ev, &d, false)
 	if err != nil {
 		return Delivery{}, err
 	}
 	if !cancelled {
-		return Delivery{}, conflict("delivery_not_retrying", "the delivery's retry was attempted meanwhile")
+		return Delivery{}, Conflict("delivery_not_retrying", "the delivery's retry was attempted meanwhile")
 	}
 	return e.GetDelivery(tenant, epID, eventID)
 }

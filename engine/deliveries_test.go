@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestDeliveryLog(t *testing.T) {
 		engine.PublishEvent{Type: "lead.won", Payload: []byte(`3`)})
 	waitFor(t, 5*time.Second, "3 outcomes", func() bool { c := h.counts(); return c.Queued == 0 && c.Dead == 1 })
 	// Paused, the endpoint keeps the next two pending.
-	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
 	require_NoError(t, err)
 	time.Sleep(5 * time.Millisecond)
 	later := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"}, engine.PublishEvent{Type: "lead.won"})
@@ -154,7 +155,7 @@ func TestAttemptLogNamesTheURL(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(old.URL())})
 	ev := engine.FormatEventID(h.publish("acme", engine.PublishEvent{Type: "a"})[0].ID)
 	waitFor(t, 5*time.Second, "the first attempt", func() bool { return h.counts().Retries == 1 })
-	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{URL: ptr(next.URL())})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(next.URL())})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "the retry at the new URL", func() bool { return next.count() == 1 })
 	var d engine.Delivery

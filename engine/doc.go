@@ -1,11 +1,30 @@
-// Package engine owns delivery: it keeps the tenants and endpoints in memory,
-// fans each published event out to the endpoints subscribed to its type,
-// runs one Lane per endpoint that signs and sends deliveries through httpout,
-// and applies the retry policy with a timer wheel backed by the on-disk retry
-// index. It stores everything through wal and speaks HTTP only through
-// httpout; it must not import httpin, bench or cmd.
+// Package engine owns delivery: it keeps the tenants, their endpoints and
+// event-type catalogues in memory, fans each published event out to the
+// endpoints subscribed to its type, runs one Lane per endpoint that signs
+// and sends deliveries through httpout, and applies the retry policy with
+// a timer wheel (engine/wheel) backed by the on-disk retry index. Around
+// that core it keeps each endpoint's circuit breaker, rate limit, health
+// and attempt log, auto-disables endpoints that stay broken, replays and
+// cancels deliveries singly or as bulk jobs, sends test events, serves the
+// event feed, applies back-pressure and retention.
 //
-// Lock order: Engine.cfgMu, then Lane.recordMu, then scheduler.mu, then
-// Lane.mu. No goroutine holding scheduler.mu or Lane.mu takes another lock,
-// nor one holding laneHealth.mu, which may be taken under any of them.
+// Where to look: publish.go (ingest and fan-out; the 202 waits in
+// wal.Log.Append for the fsync), lane.go (one endpoint's delivery loop),
+// retry.go (the whole retry decision), scheduler.go (retries coming due),
+// circuit.go, endpoint_disable.go, deliveries.go (the attempt log and
+// replay), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
+// packages build on).
+//
+// Feature packages that the core does not need live beside it and import
+// it: engine/inbound (sources and their receiver) and engine/access (API
+// keys, scopes, the audit log). They hook in through WithTenant,
+// OnTenantDelete and SetAuditor. engine stores everything through wal and
+// speaks HTTP only through httpout; it must not import its feature
+// packages, httpin, bench or cmd (internal/lint checks this).
+//
+// Lock order: Engine.cfgMu, then a feature package's own lock
+// (inbound.Receiver.mu, access.Access.mu), then Lane.recordMu, then
+// scheduler.mu, then Lane.mu. No goroutine holding scheduler.mu or Lane.mu
+// takes another lock, nor one holding laneHealth.mu, which may be taken
+// under any of them.
 package engine

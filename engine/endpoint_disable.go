@@ -98,7 +98,7 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 	}
 	var res [1]wal.AppendResult
 	evs := []PublishEvent{{Type: EventEndpointDisabled, Payload: payload}}
-	if err := e.publish(ep.Tenant, evs, res[:], sourceSystem); err != nil {
+	if err := e.publish(ep.Tenant, evs, res[:], OriginSystem); err != nil {
 		var ee *Error
 		if !errors.As(err, &ee) || ee.Code != "shutting_down" {
 			e.logger.Error("cannot publish endpoint.disabled event", "endpoint", ep.ID, "err", err)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/bytedance/sonic"
 
 	"hookline/httpout"
+	"hookline/internal/rotation"
 	"hookline/wal"
 )
 
@@ -51,7 +53,7 @@ type Endpoint struct {
 	// PreviousSecrets are the secrets replaced by rotations whose overlap
 	// window is still open, newest first; deliveries are signed with them
 	// too until they expire (see Engine.RotateSecret). Stored, never shown.
-	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty"`
+	PreviousSecrets []rotation.Previous `json:"previous_secrets,omitempty"`
 	// SecretRotatedAt is when the secret was last rotated. Stored and shown.
 	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
 	// PreviousSecretExpiresAt is when the last previous secret stops
@@ -108,9 +110,25 @@ type EndpointInput struct {
 
 // CreateEndpoint creates an endpoint for tenant. The returned Endpoint
 // carries the signing secret: the only time it is shown besides rotation.
-func (e *Engine) CreateEndpoint(tenant string, in EndpointInput) (Endpoint, error) {
+func (e *Engine) CreateEndpoint(ctx context.Context, tenant string, in EndpointInput) (Endpoint, error) {
+	ep, err := e.createEndpoint(tenant, in)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "endpoint.create", Tenant: tenant, Resource: ep.ID, After: auditView(ep)})
+	}
+	return ep, err
+}
+
+// auditView is an endpoint as the audit log keeps it: its API view without
+// the secret, the only place one appears, and without the circuit, which
+// is live state rather than a setting.
+func auditView(ep Endpoint) Endpoint {
+	ep.Secret, ep.Circuit = "", nil
+	return ep
+}
+
+func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, error) {
 	if in.URL == nil {
-		return Endpoint{}, invalid("missing_url", "url is required")
+		return Endpoint{}, Invalid("missing_url", "url is required")
 	}
 	now := time.Now().UTC()
 	ep := Endpoint{
@@ -141,7 +159,7 @@ func (e *Engine) CreateEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	ts := e.tenants[tenant]
 	if ts == nil {
 		e.cfgMu.Unlock()
-		return Endpoint{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return Endpoint{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	if err := e.putEndpoint(id, &ep); err != nil {
 		e.cfgMu.Unlock()
@@ -162,9 +180,9 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		if err := e.sender.Guard().CheckURL(u); err != nil {
 			var ue *httpout.URLError
 			if errors.As(err, &ue) {
-				return invalid(ue.Code, "%s", ue.Message)
+				return Invalid(ue.Code, "%s", ue.Message)
 			}
-			return invalid("invalid_url", "%s", err)
+			return Invalid("invalid_url", "%s", err)
 		}
 		if ep.URL != "" && u != ep.URL {
 			prev := PreviousURL{URL: ep.URL, Until: time.Now().UTC()}
@@ -174,39 +192,39 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 	}
 	if in.Description != nil {
 		if len(*in.Description) > maxDescriptionLen {
-			return invalid("invalid_description", "description is %d bytes; at most %d allowed", len(*in.Description), maxDescriptionLen)
+			return Invalid("invalid_description", "description is %d bytes; at most %d allowed", len(*in.Description), maxDescriptionLen)
 		}
 		ep.Description = *in.Description
 	}
 	if in.EventTypes != nil {
 		types := *in.EventTypes
 		if len(types) == 0 || len(types) > maxEventTypes {
-			return invalid("invalid_event_types", "event_types needs 1-%d entries; use [\"*\"] for all events", maxEventTypes)
+			return Invalid("invalid_event_types", "event_types needs 1-%d entries; use [\"*\"] for all events", maxEventTypes)
 		}
 		for _, p := range types {
 			if !validPattern(p) {
-				return invalid("invalid_event_types", "event type pattern %q is not an exact type, \"prefix.*\" or \"*\"", p)
+				return Invalid("invalid_event_types", "event type pattern %q is not an exact type, \"prefix.*\" or \"*\"", p)
 			}
 		}
 		ep.EventTypes = slices.Clone(types)
 	}
 	if in.MaxInFlight != nil {
 		if n := *in.MaxInFlight; n < 1 || n > maxInFlightLimit {
-			return invalid("invalid_max_in_flight", "max_in_flight is %d; it must be 1-%d", n, maxInFlightLimit)
+			return Invalid("invalid_max_in_flight", "max_in_flight is %d; it must be 1-%d", n, maxInFlightLimit)
 		}
 		ep.MaxInFlight = *in.MaxInFlight
 	}
 	if in.RetrySchedule != nil {
 		if len(*in.RetrySchedule) > 0 {
 			if _, err := parseDelays(*in.RetrySchedule); err != nil {
-				return invalid("invalid_retry_schedule", "%s", err)
+				return Invalid("invalid_retry_schedule", "%s", err)
 			}
 		}
 		ep.RetrySchedule = slices.Clone(*in.RetrySchedule)
 	}
 	if in.RateLimit != nil {
 		if n := *in.RateLimit; n < 0 || n > maxRateLimit {
-			return invalid("invalid_rate_limit", "rate_limit is %d; it must be 0 (no limit) to %d requests per second", n, maxRateLimit)
+			return Invalid("invalid_rate_limit", "rate_limit is %d; it must be 0 (no limit) to %d requests per second", n, maxRateLimit)
 		}
 		ep.RateLimit = *in.RateLimit
 	}
@@ -217,7 +235,7 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		case OrderingFIFO:
 			ep.Ordering = o
 		default:
-			return invalid("invalid_ordering", "ordering is %q; it must be \"fifo\" or \"none\"", o)
+			return Invalid("invalid_ordering", "ordering is %q; it must be \"fifo\" or \"none\"", o)
 		}
 	}
 	if in.Paused != nil {
@@ -233,7 +251,7 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 	}
 	if in.Secret != nil {
 		if _, err := httpout.ParseSecret(*in.Secret); err != nil {
-			return invalid("invalid_secret", "%s", err)
+			return Invalid("invalid_secret", "%s", err)
 		}
 		ep.Secret = *in.Secret
 	}
@@ -251,7 +269,7 @@ func (e *Engine) putEndpoint(id wal.ID, ep *Endpoint) error {
 // lookupLaneLocked finds tenant's endpoint epID; the caller holds cfgMu.
 func (e *Engine) lookupLaneLocked(tenant, epID string) (*Lane, error) {
 	if e.tenants[tenant] == nil {
-		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	id, ok := ParseEndpointID(epID)
 	if ok {
@@ -259,7 +277,7 @@ func (e *Engine) lookupLaneLocked(tenant, epID string) (*Lane, error) {
 			return ln, nil
 		}
 	}
-	return nil, notFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
+	return nil, NotFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
 }
 
 // GetEndpoint returns the endpoint without its secret.
@@ -280,7 +298,7 @@ func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, err
 	ts := e.tenants[tenant]
 	if ts == nil {
 		e.cfgMu.RUnlock()
-		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	out := make([]Endpoint, 0, len(ts.lanes))
 	for _, ln := range ts.lanes {
@@ -297,26 +315,49 @@ func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, err
 }
 
 // UpdateEndpoint applies a patch; the lane picks the new config up at once.
-func (e *Engine) UpdateEndpoint(tenant, epID string, in EndpointInput) (Endpoint, error) {
+func (e *Engine) UpdateEndpoint(ctx context.Context, tenant, epID string, in EndpointInput) (Endpoint, error) {
+	return e.updateEndpoint(ctx, "endpoint.update", tenant, epID, in)
+}
+
+// SetPaused pauses or resumes deliveries to an endpoint. A paused endpoint
+// still queues its events; resuming sends the backlog in order.
+func (e *Engine) SetPaused(ctx context.Context, tenant, epID string, paused bool) (Endpoint, error) {
+	action := "endpoint.resume"
+	if paused {
+		action = "endpoint.pause"
+	}
+	return e.updateEndpoint(ctx, action, tenant, epID, EndpointInput{Paused: &paused})
+}
+
+func (e *Engine) updateEndpoint(ctx context.Context, action, tenant, epID string, in EndpointInput) (Endpoint, error) {
+	before, after, err := e.patchEndpoint(tenant, epID, in)
+	if err == nil {
+		e.Audit(ctx, Change{Action: action, Tenant: tenant, Resource: after.ID, Before: auditView(before), After: auditView(after)})
+	}
+	return after, err
+}
+
+func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, after Endpoint, err error) {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	ln, err := e.lookupLaneLocked(tenant, epID)
 	if err != nil {
-		return Endpoint{}, err
+		return Endpoint{}, Endpoint{}, err
 	}
+	before = ln.view()
 	ep := ln.config().ep
 	wasDisabled := ep.Disabled
 	ep.EventTypes = slices.Clone(ep.EventTypes)
 	if err := e.applyEndpointInput(&ep, in); err != nil {
-		return Endpoint{}, err
+		return Endpoint{}, Endpoint{}, err
 	}
 	ep.UpdatedAt = time.Now().UTC()
 	cfg, err := e.laneConfig(&ep)
 	if err != nil {
-		return Endpoint{}, err
+		return Endpoint{}, Endpoint{}, err
 	}
 	if err := e.putEndpoint(ln.id, &ep); err != nil {
-		return Endpoint{}, err
+		return Endpoint{}, Endpoint{}, err
 	}
 	if wasDisabled && !ep.Disabled {
 		// Enabled again: the operator says the receiver is fixed, so the
@@ -324,17 +365,18 @@ func (e *Engine) UpdateEndpoint(tenant, epID string, in EndpointInput) (Endpoint
 		ln.resetCircuit()
 	}
 	ln.setConfig(cfg)
-	return ln.view(), nil
+	return before, ln.view(), nil
 }
 
 // DeleteEndpoint deletes the endpoint and its queued deliveries.
-func (e *Engine) DeleteEndpoint(tenant, epID string) error {
+func (e *Engine) DeleteEndpoint(ctx context.Context, tenant, epID string) error {
 	e.cfgMu.Lock()
 	ln, err := e.lookupLaneLocked(tenant, epID)
 	if err != nil {
 		e.cfgMu.Unlock()
 		return err
 	}
+	before := ln.view()
 	ln.markDeleted()
 	if err := e.log.DeleteEndpoint(ln.id); err != nil {
 		ln.setDeleted(false)
@@ -346,6 +388,7 @@ func (e *Engine) DeleteEndpoint(tenant, epID string) error {
 	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
 	e.cfgMu.Unlock()
 	ln.stop()
+	e.Audit(ctx, Change{Action: "endpoint.delete", Tenant: tenant, Resource: epID, Before: auditView(before)})
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func TestConfigErrors(t *testing.T) {
 	// Tenants.
 	tf := func(id *string, kind engine.Kind, code string) {
 		t.Helper()
-		_, err := h.e.CreateTenant(engine.TenantInput{ID: id})
+		_, err := h.e.CreateTenant(context.Background(), engine.TenantInput{ID: id})
 		require_ErrorCode(t, err, kind, code)
 	}
 	tf(nil, engine.KindInvalid, "invalid_tenant_id")
@@ -48,21 +49,21 @@ func TestConfigErrors(t *testing.T) {
 	tf(ptr("ac me"), engine.KindInvalid, "invalid_tenant_id")
 	tf(ptr(strings.Repeat("a", 65)), engine.KindInvalid, "invalid_tenant_id")
 	tf(ptr("acme"), engine.KindConflict, "tenant_exists")
-	_, err := h.e.CreateTenant(engine.TenantInput{ID: ptr("beta"), Name: ptr(strings.Repeat("n", 201))})
+	_, err := h.e.CreateTenant(context.Background(), engine.TenantInput{ID: ptr("beta"), Name: ptr(strings.Repeat("n", 201))})
 	require_ErrorCode(t, err, engine.KindInvalid, "invalid_name")
 	_, err = h.e.GetTenant("nope")
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
-	_, err = h.e.UpdateTenant("nope", engine.TenantInput{Name: ptr("x")})
+	_, err = h.e.UpdateTenant(context.Background(), "nope", engine.TenantInput{Name: ptr("x")})
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
-	_, err = h.e.UpdateTenant("acme", engine.TenantInput{ID: ptr("other")})
+	_, err = h.e.UpdateTenant(context.Background(), "acme", engine.TenantInput{ID: ptr("other")})
 	require_ErrorCode(t, err, engine.KindInvalid, "immutable_field")
-	require_ErrorCode(t, h.e.DeleteTenant("nope"), engine.KindNotFound, "tenant_not_found")
+	require_ErrorCode(t, h.e.DeleteTenant(context.Background(), "nope"), engine.KindNotFound, "tenant_not_found")
 
 	// Endpoints.
 	good := func() engine.EndpointInput { return engine.EndpointInput{URL: ptr(rc.URL())} }
 	ef := func(tenant string, in engine.EndpointInput, kind engine.Kind, code string) {
 		t.Helper()
-		_, err := h.e.CreateEndpoint(tenant, in)
+		_, err := h.e.CreateEndpoint(context.Background(), tenant, in)
 		require_ErrorCode(t, err, kind, code)
 	}
 	with := func(f func(in *engine.EndpointInput)) engine.EndpointInput {
@@ -101,17 +102,17 @@ func TestConfigErrors(t *testing.T) {
 	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
 	_, err = h.e.GetEndpoint("nope", ep.ID)
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{MaxInFlight: ptr(0)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{MaxInFlight: ptr(0)})
 	require_ErrorCode(t, err, engine.KindInvalid, "invalid_max_in_flight")
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{URL: ptr("http://10.0.0.1/")})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr("http://10.0.0.1/")})
 	require_ErrorCode(t, err, engine.KindInvalid, "url_not_allowed")
 	_, err = h.e.ListEndpoints("nope", "", 10)
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
-	require_ErrorCode(t, h.e.DeleteEndpoint("acme", "ep_nope"), engine.KindNotFound, "endpoint_not_found")
+	require_ErrorCode(t, h.e.DeleteEndpoint(context.Background(), "acme", "ep_nope"), engine.KindNotFound, "endpoint_not_found")
 	// An endpoint is found only under its own tenant.
 	h.tenant("beta")
 	tenantsBefore++
-	require_ErrorCode(t, h.e.DeleteEndpoint("beta", ep.ID), engine.KindNotFound, "endpoint_not_found")
+	require_ErrorCode(t, h.e.DeleteEndpoint(context.Background(), "beta", ep.ID), engine.KindNotFound, "endpoint_not_found")
 
 	// Publish.
 	pf := func(tenant string, evs []engine.PublishEvent, kind engine.Kind, code string) {
@@ -157,7 +158,7 @@ func TestConfigSurvivesRestart(t *testing.T) {
 		MaxInFlight:   ptr(7),
 		RetrySchedule: &[]string{"1s", "2s"},
 	})
-	upd, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Description: ptr("billing v2")})
+	upd, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Description: ptr("billing v2")})
 	require_NoError(t, err)
 	require_Equal(t, upd.Secret, "")
 	require_Equal(t, upd.Description, "billing v2")
@@ -175,7 +176,7 @@ func TestConfigSurvivesRestart(t *testing.T) {
 	require_DeepEqual(t, after.RetrySchedule, before.RetrySchedule)
 	require_Equal(t, after.MaxInFlight, 7)
 	require_Equal(t, after.Secret, "")
-	_, err = h.e.CreateTenant(engine.TenantInput{ID: ptr("acme")})
+	_, err = h.e.CreateTenant(context.Background(), engine.TenantInput{ID: ptr("acme")})
 	require_ErrorCode(t, err, engine.KindConflict, "tenant_exists")
 }
 
@@ -202,7 +203,7 @@ func TestDeleteEndpointWithQueuedEvents(t *testing.T) {
 	require_Equal(t, h.queued(epHung), n)
 	require_Equal(t, h.counts().Queued, n)
 
-	require_NoError(t, h.e.DeleteEndpoint("acme", epHung.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", epHung.ID))
 	require_Equal(t, h.queued(epHung), 0)
 	require_Equal(t, h.counts().Queued, 0)
 	_, err := h.e.GetEndpoint("acme", epHung.ID)
@@ -248,7 +249,7 @@ func TestDeleteEndpointDropsDueRetries(t *testing.T) {
 	})
 	require_Equal(t, h.counts().Retries, 1)
 
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	rc.release() // event 2's attempt ends (200) and the lane exits
 	waitFor(t, 5*time.Second, "the attempt in flight to end", func() bool { return h.metric("hookline_delivery_in_flight_attempts") == 0 })
 	waitFor(t, 3*time.Second, "the deleted endpoint's retry to leave the retry index", func() bool { return h.counts().Retries == 0 })
@@ -271,7 +272,7 @@ func TestDeleteTenant(t *testing.T) {
 	waitFor(t, 10*time.Second, "one request hanging", func() bool { return hung.cur.Load() == 1 })
 	waitFor(t, 10*time.Second, "acme2's delivery", func() bool { return other.count() == 1 && h.queued(epOther) == 0 })
 
-	require_NoError(t, h.e.DeleteTenant("acme"))
+	require_NoError(t, h.e.DeleteTenant(context.Background(), "acme"))
 	hung.release()
 	_, err := h.e.GetTenant("acme")
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
@@ -308,7 +309,7 @@ func TestDeleteEndpointLeavesNoDeadLetters(t *testing.T) {
 	waitFor(t, 10*time.Second, "one request hanging", func() bool { return rc.cur.Load() == 1 })
 	epID := walID(t, ep)
 
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	rc.release()
 	waitFor(t, 5*time.Second, "the attempt in flight to end", func() bool { return h.metric("hookline_delivery_in_flight_attempts") == 0 })
 	var dead int
@@ -377,7 +378,7 @@ func TestDeleteEndpointRacingAttempts(t *testing.T) {
 	})
 	for i := range eps {
 		release(i)
-		require_NoError(t, h.e.DeleteEndpoint("acme", eps[i].ID))
+		require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", eps[i].ID))
 	}
 	waitFor(t, 10*time.Second, "the attempts to end", func() bool { return h.metric("hookline_delivery_in_flight_attempts") == 0 })
 	orphans := 0

@@ -31,17 +31,18 @@ type Engine struct {
 	cfgMu   sync.RWMutex
 	tenants map[string]*tenantState
 	lanes   map[wal.ID]*Lane
-	apiKeys map[[32]byte]*apiKeyEntry // by the key's SHA-256
 
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
 	ret      retention
 	replayMu sync.Mutex
 	jobs     jobSet
-	// sources are the inbound sources by API ID, under cfgMu.
-	sources map[string]*sourceState
-	feed    feedWaiters
-	health  healthState
+	feed     feedWaiters
+	health   healthState
+
+	// tenantHooks and auditor are set before serving (see hooks.go).
+	tenantHooks []func(tenant string) error
+	auditor     Auditor
 }
 
 type tenantState struct {
@@ -68,7 +69,6 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		m:       newMetrics(opts.Metrics),
 		tenants: make(map[string]*tenantState),
 		lanes:   make(map[wal.ID]*Lane),
-		apiKeys: make(map[[32]byte]*apiKeyEntry),
 	}
 	e.workers.New = func() any { return new(worker) }
 	e.feed.init()
@@ -138,12 +138,6 @@ func (e *Engine) load() error {
 	}
 	if err := e.loadEventTypes(); err != nil {
 		return fmt.Errorf("cannot load event types: %w", err)
-	}
-	if err := e.loadAPIKeys(); err != nil {
-		return fmt.Errorf("cannot load API keys: %w", err)
-	}
-	if err := e.loadSources(); err != nil {
-		return fmt.Errorf("cannot load sources: %w", err)
 	}
 	return nil
 }

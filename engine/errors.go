@@ -29,18 +29,26 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func invalid(code, format string, args ...any) *Error {
+// Invalid, NotFound, Conflict and Unavailable make the *Error of their
+// kind. The feature packages (engine/inbound, engine/access) use them too,
+// so that every API error is shown the same way.
+
+// Invalid is a KindInvalid error: the request is wrong.
+func Invalid(code, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func notFound(code, format string, args ...any) *Error {
+// NotFound is a KindNotFound error.
+func NotFound(code, format string, args ...any) *Error {
 	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func conflict(code, format string, args ...any) *Error {
+// Conflict is a KindConflict error: the request clashes with the state.
+func Conflict(code, format string, args ...any) *Error {
 	return &Error{Kind: KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func unavailable(code, format string, args ...any) *Error {
+// Unavailable is a KindUnavailable error: the server cannot take it now.
+func Unavailable(code, format string, args ...any) *Error {
 	return &Error{Kind: KindUnavailable, Code: code, Message: fmt.Sprintf(format, args...)}
 }

@@ -23,9 +23,9 @@ type Event struct {
 // of the tenant's endpoints that has one. It looks at every endpoint of the
 // tenant: O(endpoints), for the operator's "where is this event" question.
 func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
-	id, ok := parseEventID(eventID)
+	id, ok := ParseEventID(eventID)
 	if !ok {
-		return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
 	}
 	e.cfgMu.RLock()
 	ts := e.tenants[tenant]
@@ -35,7 +35,7 @@ func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
 	}
 	e.cfgMu.RUnlock()
 	if ts == nil {
-		return Event{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return Event{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	var (
 		rec wal.EventRecord
@@ -43,12 +43,12 @@ func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
 	)
 	if err := e.log.ReadEvent(id, &rec, &buf); err != nil {
 		if errors.Is(err, wal.ErrNotFound) {
-			return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+			return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
 		}
 		return Event{}, err
 	}
 	if string(rec.Tenant) != tenant {
-		return Event{}, notFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
 	}
 	ev := Event{
 		ID:         eventID,

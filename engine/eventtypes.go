@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,25 +70,43 @@ func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
 
 // PutEventType creates or replaces tenant's catalogue entry for in.Type.
 // It reports whether the entry is new.
-func (e *Engine) PutEventType(tenant string, in EventTypeInput) (EventType, bool, error) {
+func (e *Engine) PutEventType(ctx context.Context, tenant string, in EventTypeInput) (EventType, bool, error) {
+	var before any
+	if in.Type != nil {
+		if t, err := e.GetEventType(tenant, *in.Type); err == nil {
+			before = t
+		}
+	}
+	t, created, err := e.putEventType(tenant, in)
+	if err == nil {
+		action := "event_type.update"
+		if created {
+			action, before = "event_type.create", nil
+		}
+		e.Audit(ctx, Change{Action: action, Tenant: tenant, Resource: t.Type, Before: before, After: t})
+	}
+	return t, created, err
+}
+
+func (e *Engine) putEventType(tenant string, in EventTypeInput) (EventType, bool, error) {
 	if in.Type == nil || !ValidEventType(*in.Type) {
-		return EventType{}, false, invalid("invalid_type", "type must be an event type of 1-%d characters of A-Z a-z 0-9 . _ : -", maxTypeLen)
+		return EventType{}, false, Invalid("invalid_type", "type must be an event type of 1-%d characters of A-Z a-z 0-9 . _ : -", maxTypeLen)
 	}
 	t := EventType{Type: *in.Type}
 	if in.Description != nil {
 		if len(*in.Description) > maxDescriptionLen {
-			return EventType{}, false, invalid("invalid_description", "description is %d bytes; at most %d allowed", len(*in.Description), maxDescriptionLen)
+			return EventType{}, false, Invalid("invalid_description", "description is %d bytes; at most %d allowed", len(*in.Description), maxDescriptionLen)
 		}
 		t.Description = *in.Description
 	}
 	var entry eventTypeEntry
 	if raw := bytes.TrimSpace(in.Schema); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 		if len(raw) > maxSchemaBytes {
-			return EventType{}, false, invalid("invalid_schema", "schema is %d bytes; at most %d allowed", len(raw), maxSchemaBytes)
+			return EventType{}, false, Invalid("invalid_schema", "schema is %d bytes; at most %d allowed", len(raw), maxSchemaBytes)
 		}
 		sch, err := compileSchema(raw)
 		if err != nil {
-			return EventType{}, false, invalid("invalid_schema", "%s", strings.ReplaceAll(err.Error(), "urn:hookline:schema", "schema"))
+			return EventType{}, false, Invalid("invalid_schema", "%s", strings.ReplaceAll(err.Error(), "urn:hookline:schema", "schema"))
 		}
 		t.Schema, entry.schema = bytes.Clone(raw), sch
 	}
@@ -96,7 +115,7 @@ func (e *Engine) PutEventType(tenant string, in EventTypeInput) (EventType, bool
 	defer e.cfgMu.Unlock()
 	ts := e.tenants[tenant]
 	if ts == nil {
-		return EventType{}, false, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return EventType{}, false, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	now := time.Now().UTC()
 	old, exists := ts.types[t.Type]
@@ -104,7 +123,7 @@ func (e *Engine) PutEventType(tenant string, in EventTypeInput) (EventType, bool
 	if exists {
 		t.CreatedAt = old.t.CreatedAt
 	} else if len(ts.types) >= maxCatalogTypes {
-		return EventType{}, false, conflict("too_many_event_types", "tenant %q has %d event types, the most allowed", tenant, maxCatalogTypes)
+		return EventType{}, false, Conflict("too_many_event_types", "tenant %q has %d event types, the most allowed", tenant, maxCatalogTypes)
 	}
 	rec, err := sonic.Marshal(t)
 	if err != nil {
@@ -130,12 +149,12 @@ func (e *Engine) GetEventType(tenant, typ string) (EventType, error) {
 	defer e.cfgMu.RUnlock()
 	ts := e.tenants[tenant]
 	if ts == nil {
-		return EventType{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return EventType{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	if en := ts.types[typ]; en != nil {
 		return en.t, nil
 	}
-	return EventType{}, notFound("event_type_not_found", "event type %q is not in tenant %q's catalogue", typ, tenant)
+	return EventType{}, NotFound("event_type_not_found", "event type %q is not in tenant %q's catalogue", typ, tenant)
 }
 
 // ListEventTypes returns tenant's catalogue in type order, after the given
@@ -145,7 +164,7 @@ func (e *Engine) ListEventTypes(tenant, after string, limit int) ([]EventType, e
 	ts := e.tenants[tenant]
 	if ts == nil {
 		e.cfgMu.RUnlock()
-		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	types := ts.types
 	e.cfgMu.RUnlock()
@@ -161,15 +180,24 @@ func (e *Engine) ListEventTypes(tenant, after string, limit int) ([]EventType, e
 
 // DeleteEventType removes a catalogue entry; publishing the type is then
 // no longer validated.
-func (e *Engine) DeleteEventType(tenant, typ string) error {
+func (e *Engine) DeleteEventType(ctx context.Context, tenant, typ string) error {
+	before, _ := e.GetEventType(tenant, typ)
+	err := e.deleteEventType(tenant, typ)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "event_type.delete", Tenant: tenant, Resource: typ, Before: before})
+	}
+	return err
+}
+
+func (e *Engine) deleteEventType(tenant, typ string) error {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	ts := e.tenants[tenant]
 	if ts == nil {
-		return notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	if ts.types[typ] == nil {
-		return notFound("event_type_not_found", "event type %q is not in tenant %q's catalogue", typ, tenant)
+		return NotFound("event_type_not_found", "event type %q is not in tenant %q's catalogue", typ, tenant)
 	}
 	if err := e.log.DeleteEventType(tenant, typ); err != nil {
 		return err
@@ -226,7 +254,7 @@ func validatePayloads(ts *tenantState, evs []PublishEvent) error {
 			err = en.schema.Validate(doc)
 		}
 		if err != nil {
-			return invalid("schema_violation", "event %d (%s): %s", i, evs[i].Type, schemaMessage(err))
+			return Invalid("schema_violation", "event %d (%s): %s", i, evs[i].Type, schemaMessage(err))
 		}
 	}
 	return nil

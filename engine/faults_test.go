@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -126,7 +127,7 @@ func TestRateLimit(t *testing.T) {
 	require_True(t, span >= 3300*time.Millisecond && span <= 9*time.Second, "70 requests took %s at rate_limit 20", span)
 
 	// Lifting the limit takes effect at once.
-	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{RateLimit: ptr(0)})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{RateLimit: ptr(0)})
 	require_NoError(t, err)
 	h.publish("acme", events("a", 70)...)
 	t0 := time.Now()
@@ -211,7 +212,7 @@ func TestPauseQueuesAndResumeDelivers(t *testing.T) {
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
-	v, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
+	v, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
 	require_NoError(t, err)
 	require_True(t, v.Paused, "endpoint not paused: %+v", v)
 	require_Equal(t, h.metric("hookline_endpoints_paused"), 1.0)
@@ -220,7 +221,7 @@ func TestPauseQueuesAndResumeDelivers(t *testing.T) {
 	require_Equal(t, rc.count(), 0)
 	require_Equal(t, h.queued(ep), 7)
 
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "7 deliveries", func() bool { return len(rc.ids()) == 7 })
 	waitFor(t, 5*time.Second, "an empty queue", func() bool { return h.queued(ep) == 0 })
@@ -279,7 +280,7 @@ func TestGoneDisablesAtOnce(t *testing.T) {
 	require_Equal(t, len(h.dead(ep)), 1)
 
 	// Enabled again by hand: the reason goes, deliveries resume.
-	v, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Disabled: ptr(false)})
+	v, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Disabled: ptr(false)})
 	require_NoError(t, err)
 	require_True(t, !v.Disabled && v.DisabledReason == "" && v.DisabledAt == nil, "endpoint after enabling: %+v", v)
 }

@@ -81,10 +81,10 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 		return nil, "", err
 	}
 	if limit < 1 || limit > maxFeedLimit {
-		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, maxFeedLimit)
+		return nil, "", Invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, maxFeedLimit)
 	}
 	if wait < 0 || wait > MaxFeedWait {
-		return nil, "", invalid("invalid_wait", "wait is %s; it must be 0-%s", wait, MaxFeedWait)
+		return nil, "", Invalid("invalid_wait", "wait is %s; it must be 0-%s", wait, MaxFeedWait)
 	}
 	var cursor wal.ID
 	switch after {
@@ -98,9 +98,9 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 		}
 		cursor = id
 	default:
-		id, ok := parseEventID(after)
+		id, ok := ParseEventID(after)
 		if !ok {
-			return nil, "", invalid("invalid_cursor", "after %q is not an event id (evt_...) or \"now\"", after)
+			return nil, "", Invalid("invalid_cursor", "after %q is not an event id (evt_...) or \"now\"", after)
 		}
 		cursor = id
 	}

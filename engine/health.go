@@ -454,7 +454,7 @@ func (e *Engine) endpointHealth(ln *Lane, now time.Time) (EndpointHealth, error)
 
 func readError(ln *Lane, err error) error {
 	if errors.Is(err, wal.ErrClosed) {
-		return unavailable("shutting_down", "the server is shutting down")
+		return Unavailable("shutting_down", "the server is shutting down")
 	}
 	return fmt.Errorf("cannot read health of endpoint %s: %w", ln.config().ep.ID, err)
 }

@@ -155,10 +155,10 @@ func clockEngine(t *testing.T, dir string, clock *fakeClock, create bool) (*Engi
 	t.Cleanup(stop)
 	e.stopHealth()
 	if create {
-		if _, err := e.CreateTenant(TenantInput{ID: ptrTo("t"), Name: ptrTo("T")}); err != nil {
+		if _, err := e.CreateTenant(context.Background(), TenantInput{ID: ptrTo("t"), Name: ptrTo("T")}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.CreateEndpoint("t", EndpointInput{URL: ptrTo("http://127.0.0.1:9/"), Paused: ptrTo(true)}); err != nil {
+		if _, err := e.CreateEndpoint(context.Background(), "t", EndpointInput{URL: ptrTo("http://127.0.0.1:9/"), Paused: ptrTo(true)}); err != nil {
 			t.Fatal(err)
 		}
 	}

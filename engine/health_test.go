@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func TestEndpointHealth(t *testing.T) {
 	require_True(t, got.LastFailureAt != nil && got.LastFailureAt.Before(*got.LastSuccessAt), "last failure %v after last success %v", got.LastFailureAt, got.LastSuccessAt)
 
 	// Nothing listens at the new URL: five refused attempts, then a dead letter.
-	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{URL: ptr(closedPortURL(t))})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(closedPortURL(t))})
 	require_NoError(t, err)
 	h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`9`)})
 	got = waitAttempts(t, h, ep, 17)
@@ -119,7 +120,7 @@ func TestEndpointHealthRestart(t *testing.T) {
 	h.start()
 	requireCounts(t, "24h after a second restart", endpointHealth(t, h, ep).Windows.Day, 4, 3, "map[500:1]")
 
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	n := 0
 	require_NoError(t, h.log.ScanHealth(walID(t, ep), 0, 1<<32-1, func(uint32, []byte) { n++ }))
 	require_Equal(t, n, 0)

@@ -198,13 +198,13 @@ func (h *harness) stop(timeout time.Duration) {
 
 func (h *harness) tenant(id string) {
 	h.t.Helper()
-	_, err := h.e.CreateTenant(engine.TenantInput{ID: &id, Name: ptr("Tenant " + id)})
+	_, err := h.e.CreateTenant(context.Background(), engine.TenantInput{ID: &id, Name: ptr("Tenant " + id)})
 	require_NoError(h.t, err)
 }
 
 func (h *harness) endpoint(tenant string, in engine.EndpointInput) engine.Endpoint {
 	h.t.Helper()
-	ep, err := h.e.CreateEndpoint(tenant, in)
+	ep, err := h.e.CreateEndpoint(context.Background(), tenant, in)
 	require_NoError(h.t, err)
 	require_True(h.t, strings.HasPrefix(ep.Secret, httpout.SecretPrefix), "created endpoint has secret %q", ep.Secret)
 	return ep

@@ -16,10 +16,10 @@ const (
 func FormatEventID(id wal.ID) string { return eventPrefix + id.String() }
 
 // ParseEndpointID parses the API form of an endpoint ID.
-func ParseEndpointID(s string) (wal.ID, bool) { return parsePrefixedID(s, endpointPrefix) }
+func ParseEndpointID(s string) (wal.ID, bool) { return ParsePrefixedID(s, endpointPrefix) }
 
-// parsePrefixedID parses an API ID: prefix + ULID.
-func parsePrefixedID(s, prefix string) (wal.ID, bool) {
+// ParsePrefixedID parses an API ID: prefix + ULID.
+func ParsePrefixedID(s, prefix string) (wal.ID, bool) {
 	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok {
 		return wal.ID{}, false
@@ -28,4 +28,4 @@ func parsePrefixedID(s, prefix string) (wal.ID, bool) {
 	return id, err == nil
 }
 
-func parseEventID(s string) (wal.ID, bool) { return parsePrefixedID(s, eventPrefix) }
+func ParseEventID(s string) (wal.ID, bool) { return ParsePrefixedID(s, eventPrefix) }

@@ -24,7 +24,7 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 		after = lastIDBefore(*j.Since)
 	}
 	if j.Cursor != "" {
-		id, ok := parseEventID(j.Cursor)
+		id, ok := ParseEventID(j.Cursor)
 		if !ok {
 			e.failJob(r, "internal", "the job's stored position is corrupt")
 			return

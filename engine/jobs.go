@@ -126,7 +126,15 @@ type jobSet struct {
 }
 
 // CreateJob validates in and starts the job on endpoint epID.
-func (e *Engine) CreateJob(tenant, epID string, in JobInput) (Job, error) {
+func (e *Engine) CreateJob(ctx context.Context, tenant, epID string, in JobInput) (Job, error) {
+	j, err := e.createJob(tenant, epID, in)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "job." + j.Kind, Tenant: tenant, Resource: j.ID, After: j})
+	}
+	return j, err
+}
+
+func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	ln, err := e.laneOf(tenant, epID)
 	if err != nil {
 		return Job{}, err
@@ -150,7 +158,7 @@ func (e *Engine) CreateJob(tenant, epID string, in JobInput) (Job, error) {
 		}
 	}
 	if running >= maxRunningJobs {
-		return Job{}, conflict("too_many_jobs", "tenant %q has %d jobs running; stop one or wait for one to finish", tenant, running)
+		return Job{}, Conflict("too_many_jobs", "tenant %q has %d jobs running; stop one or wait for one to finish", tenant, running)
 	}
 	if e.jobs.stopping {
 		return Job{}, wal.ErrClosed
@@ -174,22 +182,22 @@ func checkJobInput(j *Job, in JobInput, now time.Time) error {
 		case wal.StatusDead, wal.StatusSucceeded, wal.StatusCancelled, "all":
 			j.Status = in.Status
 		default:
-			return invalid("invalid_status", "status %q is not one of dead, succeeded, cancelled, all", in.Status)
+			return Invalid("invalid_status", "status %q is not one of dead, succeeded, cancelled, all", in.Status)
 		}
 	case JobBackfill:
 		if in.Since.IsZero() {
-			return invalid("missing_since", "a backfill needs since: the time of the first event to send")
+			return Invalid("missing_since", "a backfill needs since: the time of the first event to send")
 		}
 		fallthrough
 	case JobCancel:
 		if in.Status != "" {
-			return invalid("invalid_status", "a %s takes no status", in.Kind)
+			return Invalid("invalid_status", "a %s takes no status", in.Kind)
 		}
 	default:
-		return invalid("invalid_kind", "job kind %q is not one of replay, backfill, cancel", in.Kind)
+		return Invalid("invalid_kind", "job kind %q is not one of replay, backfill, cancel", in.Kind)
 	}
 	if in.Type != "" && !validPattern(in.Type) {
-		return invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", in.Type)
+		return Invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", in.Type)
 	}
 	if !in.Until.IsZero() && in.Until.Before(now) {
 		j.Until = in.Until.UTC()
@@ -197,13 +205,13 @@ func checkJobInput(j *Job, in JobInput, now time.Time) error {
 	if !in.Since.IsZero() {
 		since := in.Since.UTC()
 		if !since.Before(j.Until) {
-			return invalid("invalid_range", "since (%s) must be before until (%s)", since.Format(time.RFC3339Nano), j.Until.Format(time.RFC3339Nano))
+			return Invalid("invalid_range", "since (%s) must be before until (%s)", since.Format(time.RFC3339Nano), j.Until.Format(time.RFC3339Nano))
 		}
 		j.Since = &since
 	}
 	switch {
 	case in.RatePerSecond < 0 || in.RatePerSecond > MaxJobRate:
-		return invalid("invalid_rate", "rate_per_second is %d; it must be 1-%d", in.RatePerSecond, MaxJobRate)
+		return Invalid("invalid_rate", "rate_per_second is %d; it must be 1-%d", in.RatePerSecond, MaxJobRate)
 	case in.RatePerSecond > 0:
 		j.RatePerSecond = in.RatePerSecond
 	case in.Kind != JobCancel:
@@ -241,7 +249,19 @@ func (e *Engine) ListJobs(tenant string) ([]Job, error) {
 
 // StopJob stops a running job where it is; a finished job is left as it
 // is and returned.
-func (e *Engine) StopJob(tenant, id string) (Job, error) {
+func (e *Engine) StopJob(ctx context.Context, tenant, id string) (Job, error) {
+	before, err := e.GetJob(tenant, id)
+	if err != nil {
+		return Job{}, err
+	}
+	j, err := e.stopJob(tenant, id)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "job.stop", Tenant: tenant, Resource: id, Before: before, After: j})
+	}
+	return j, err
+}
+
+func (e *Engine) stopJob(tenant, id string) (Job, error) {
 	r, err := e.jobOf(tenant, id)
 	if err != nil {
 		return Job{}, err
@@ -266,7 +286,7 @@ func (e *Engine) jobOf(tenant, id string) (*jobRun, error) {
 	r := e.jobs.runs[id]
 	e.jobs.mu.Unlock()
 	if r == nil || r.view().Tenant != tenant {
-		return nil, notFound("job_not_found", "job %q does not exist in tenant %q", id, tenant)
+		return nil, NotFound("job_not_found", "job %q does not exist in tenant %q", id, tenant)
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -77,12 +78,12 @@ func TestBulkReplay(t *testing.T) {
 	waitFor(t, 5*time.Second, "20 dead letters", func() bool { return len(h.dead(ep)) == 20 })
 	// A failed test event is a dead letter too, which a bulk replay leaves
 	// alone unless it names webhook.test.
-	tr, err := h.e.TestEndpoint("acme", ep.ID, nil)
+	tr, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
 	require_NoError(t, err)
 	require_True(t, !tr.Success, "the test event failed")
 
 	const rate = 20
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*", RatePerSecond: rate})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*", RatePerSecond: rate})
 	require_NoError(t, err)
 	require_Equal(t, j.State, engine.JobRunning)
 	require_Equal(t, j.Status, "dead")
@@ -111,16 +112,16 @@ func TestBulkReplay(t *testing.T) {
 	waitFor(t, 5*time.Second, "11 dead letters left", func() bool { return len(h.dead(ep)) == 11 })
 
 	// The same job again finds nothing left to do for the a.* events.
-	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*"})
+	j, err = h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*"})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Matched, int64(0))
 	require_Equal(t, j.RatePerSecond, engine.DefaultJobRate)
-	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all"})
+	j, err = h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all"})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Done, int64(20))
-	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: engine.EventTest})
+	j, err = h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: engine.EventTest})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Done, int64(1))
@@ -147,7 +148,7 @@ func TestBulkReplayStatusAndRange(t *testing.T) {
 	late := h.publish("acme", engine.PublishEvent{Type: "a"})
 	waitFor(t, 5*time.Second, "the fourth outcome", func() bool { return rc.count() == 4 && h.counts().Queued == 0 })
 
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all", Until: mid, RatePerSecond: 1000})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "all", Until: mid, RatePerSecond: 1000})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Done, int64(3))
@@ -158,7 +159,7 @@ func TestBulkReplayStatusAndRange(t *testing.T) {
 	}
 	require_Equal(t, ids[engine.FormatEventID(late[0].ID)], 1)
 
-	j, err = h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "succeeded", Since: mid, RatePerSecond: 1000})
+	j, err = h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Status: "succeeded", Since: mid, RatePerSecond: 1000})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.Progress.Done, int64(1))
@@ -171,7 +172,7 @@ func TestBulkReplayStatusAndRange(t *testing.T) {
 func TestJobResumesAfterRestart(t *testing.T) {
 	t.Parallel()
 	h, rc, ep, res := deadLetters(t, 30, 4)
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 20})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 20})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "some replays", func() bool { return rc.count() >= 35 })
 	h.stop(5 * time.Second)
@@ -205,7 +206,7 @@ func TestBackfill(t *testing.T) {
 	after := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
 	waitFor(t, 5*time.Second, "the live delivery", func() bool { return rc.count() == 1 })
 
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobBackfill, Since: since})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobBackfill, Since: since})
 	require_NoError(t, err)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.State, engine.JobCompleted)
@@ -242,7 +243,7 @@ func TestBulkCancel(t *testing.T) {
 	}
 	h.publish("acme", evs...)
 	waitFor(t, 5*time.Second, "12 retries pending", func() bool { return h.counts().Retries == 12 })
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobCancel, Type: "a"})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobCancel, Type: "a"})
 	require_NoError(t, err)
 	require_Equal(t, j.RatePerSecond, 0)
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
@@ -262,14 +263,14 @@ func TestBulkCancel(t *testing.T) {
 func TestStopJob(t *testing.T) {
 	t.Parallel()
 	h, rc, ep, _ := deadLetters(t, 10, 16)
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 2})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 2})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "a first replay", func() bool { return rc.count() >= 11 })
-	j, err = h.e.StopJob("acme", j.ID)
+	j, err = h.e.StopJob(context.Background(), "acme", j.ID)
 	require_NoError(t, err)
 	require_Equal(t, j.State, engine.JobStopped)
 	require_True(t, j.Progress.Done >= 1 && j.Progress.Done < 10, "stopped job did %d of 10", j.Progress.Done)
-	again, err := h.e.StopJob("acme", j.ID)
+	again, err := h.e.StopJob(context.Background(), "acme", j.ID)
 	require_NoError(t, err)
 	require_DeepEqual(t, again, j)
 
@@ -307,13 +308,13 @@ func TestJobBadInput(t *testing.T) {
 		{"negative rate", engine.JobInput{Kind: engine.JobReplay, RatePerSecond: -1}, "invalid_rate"},
 		{"huge rate", engine.JobInput{Kind: engine.JobReplay, RatePerSecond: engine.MaxJobRate + 1}, "invalid_rate"},
 	} {
-		_, err := h.e.CreateJob("acme", ep.ID, c.in)
+		_, err := h.e.CreateJob(context.Background(), "acme", ep.ID, c.in)
 		if err == nil {
 			t.Fatalf("%s: accepted", c.name)
 		}
 		require_ErrorCode(t, err, engine.KindInvalid, c.code)
 	}
-	_, err := h.e.CreateJob("acme", "ep_nope", engine.JobInput{Kind: engine.JobReplay})
+	_, err := h.e.CreateJob(context.Background(), "acme", "ep_nope", engine.JobInput{Kind: engine.JobReplay})
 	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
 	_, err = h.e.GetJob("acme", "job_nope")
 	require_ErrorCode(t, err, engine.KindNotFound, "job_not_found")
@@ -324,24 +325,24 @@ func TestJobBadInput(t *testing.T) {
 	// Too many at once: the eleventh running job is refused.
 	h.tenant("busy")
 	slow := h.endpoint("busy", engine.EndpointInput{URL: ptr(rc.URL())})
-	_, err = h.e.UpdateEndpoint("busy", slow.ID, engine.EndpointInput{Paused: ptr(true)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "busy", slow.ID, engine.EndpointInput{Paused: ptr(true)})
 	require_NoError(t, err)
 	h.publish("busy", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
 	var first engine.Job
 	for i := range 10 {
 		// Backfills at 1/s over three events: running for two seconds.
-		j, err := h.e.CreateJob("busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour), RatePerSecond: 1})
+		j, err := h.e.CreateJob(context.Background(), "busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour), RatePerSecond: 1})
 		require_NoError(t, err)
 		if i == 0 {
 			first = j
 		}
 	}
-	_, err = h.e.CreateJob("busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour)})
+	_, err = h.e.CreateJob(context.Background(), "busy", slow.ID, engine.JobInput{Kind: engine.JobBackfill, Since: now.Add(-time.Hour)})
 	require_ErrorCode(t, err, engine.KindConflict, "too_many_jobs")
 	// Another tenant's job is not found, and a deleted tenant's jobs go.
 	_, err = h.e.GetJob("acme", first.ID)
 	require_ErrorCode(t, err, engine.KindNotFound, "job_not_found")
-	require_NoError(t, h.e.DeleteTenant("busy"))
+	require_NoError(t, h.e.DeleteTenant(context.Background(), "busy"))
 	_, err = h.e.ListJobs("busy")
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
 }
@@ -351,9 +352,9 @@ func TestJobBadInput(t *testing.T) {
 func TestJobEndpointDeleted(t *testing.T) {
 	t.Parallel()
 	h, _, ep, _ := deadLetters(t, 5, 16)
-	j, err := h.e.CreateJob("acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 1})
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 1})
 	require_NoError(t, err)
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	j = waitJob(t, h, "acme", j.ID, 5*time.Second)
 	require_Equal(t, j.State, engine.JobFailed)
 	require_True(t, j.Error != nil && j.Error.Code == "endpoint_not_found", "job error %+v", j.Error)

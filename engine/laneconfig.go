@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hookline/httpout"
+	"hookline/internal/rotation"
 )
 
 // laneConfig is an endpoint's config with what is derived from it; a new one
@@ -31,22 +32,22 @@ type laneConfig struct {
 func (e *Engine) laneConfig(ep *Endpoint) (*laneConfig, error) {
 	key, err := httpout.ParseSecret(ep.Secret)
 	if err != nil {
-		return nil, invalid("invalid_secret", "%s", err)
+		return nil, Invalid("invalid_secret", "%s", err)
 	}
-	ep.PreviousSecrets = unexpiredSecrets(ep.PreviousSecrets, time.Now())
+	ep.PreviousSecrets = rotation.Unexpired(ep.PreviousSecrets, time.Now())
 	keys := [][]byte{key}
 	cfg := &laneConfig{ep: *ep, schedule: e.opts.RetrySchedule, signUntil: math.MaxInt64}
 	for _, p := range ep.PreviousSecrets {
 		k, err := httpout.ParseSecret(p.Secret)
 		if err != nil {
-			return nil, invalid("invalid_secret", "previous secret: %s", err)
+			return nil, Invalid("invalid_secret", "previous secret: %s", err)
 		}
 		keys = append(keys, k)
 		cfg.signUntil = min(cfg.signUntil, p.ExpiresAt.UnixNano())
 	}
 	if len(ep.RetrySchedule) > 0 {
 		if cfg.schedule, err = parseDelays(ep.RetrySchedule); err != nil {
-			return nil, invalid("invalid_retry_schedule", "%s", err)
+			return nil, Invalid("invalid_retry_schedule", "%s", err)
 		}
 	}
 	cfg.signers.New = func() any { return httpout.NewSigner(keys...) }
@@ -65,7 +66,7 @@ func (ln *Lane) withoutExpiredSecrets(c *laneConfig, now time.Time) *laneConfig 
 			// Pruned at now, not only at laneConfig's clock read: were the
 			// clock stepped back, next would keep the expired secret and
 			// this loop would not end.
-			ep.PreviousSecrets = unexpiredSecrets(ep.PreviousSecrets, now)
+			ep.PreviousSecrets = rotation.Unexpired(ep.PreviousSecrets, now)
 			next, err := ln.e.laneConfig(&ep)
 			if err != nil {
 				panic("BUG: a valid endpoint config became invalid by dropping expired secrets: " + err.Error())
@@ -84,7 +85,7 @@ func (c *laneConfig) view() Endpoint {
 	v.Secret = ""
 	v.PreviousSecrets = nil
 	v.PreviousURLs = nil
-	v.PreviousSecretExpiresAt = lastExpiry(unexpiredSecrets(c.ep.PreviousSecrets, time.Now()))
+	v.PreviousSecretExpiresAt = rotation.LastExpiry(rotation.Unexpired(c.ep.PreviousSecrets, time.Now()))
 	v.EventTypes = slices.Clone(v.EventTypes)
 	v.RetrySchedule = slices.Clone(v.RetrySchedule)
 	return v

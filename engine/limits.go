@@ -1,5 +1,7 @@
 package engine
 
+// Bounds on API input.
+
 import "hookline/internal/transform"
 
 const (
@@ -11,3 +13,15 @@ const (
 	maxInFlightLimit  = 1000
 	maxRateLimit      = 100000
 )
+
+// MaxPageLimit bounds the rows of one page of a log listing: deliveries,
+// inbound requests, audit records.
+const MaxPageLimit = 1000
+
+// CheckPageLimit refuses a page size outside 1..MaxPageLimit.
+func CheckPageLimit(limit int) error {
+	if limit < 1 || limit > MaxPageLimit {
+		return Invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, MaxPageLimit)
+	}
+	return nil
+}

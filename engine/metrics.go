@@ -25,8 +25,8 @@ import (
 type Metrics struct {
 	set *metrics.Set
 
-	eventsIngested   [sourceCount]*metrics.Counter
-	eventsDuplicate  [sourceCount]*metrics.Counter
+	eventsIngested   [originCount]*metrics.Counter
+	eventsDuplicate  [originCount]*metrics.Counter
 	fanoutDeliveries *metrics.Counter
 	attempts         [outcomeCount][classCount]*metrics.Counter
 	attemptDuration  *metrics.PrometheusHistogram
@@ -41,8 +41,6 @@ type Metrics struct {
 	// testAttempts counts TestEndpoint's attempts by status class; they are
 	// not deliveries, so attempts and the delivery histograms leave them out.
 	testAttempts [classCount]*metrics.Counter
-	// inbound counts requests to inbound sources by outcome.
-	inbound [inboundOutcomeCount]*metrics.Counter
 
 	retentionPasses   [passResults]*metrics.Counter
 	retentionRanges   *metrics.Counter
@@ -51,34 +49,20 @@ type Metrics struct {
 	retentionDuration *metrics.PrometheusHistogram
 }
 
-// source is where an event came from: the label of the ingest counters.
+// Origin is where an event came from: the label of the ingest counters.
 // Per-tenant counts are left out on purpose: tenants are unbounded, and a
 // label per tenant would grow the scrape with every customer.
-type source int
+type Origin int
 
 const (
-	sourceAPI     source = iota // the ingest API
-	sourceSystem                // hookline's own operational events (endpoint.disabled)
-	sourceTest                  // webhook.test events of TestEndpoint
-	sourceInbound               // events made from requests to inbound sources
-	sourceCount
+	OriginAPI     Origin = iota // the ingest API
+	OriginSystem                // hookline's own operational events (endpoint.disabled)
+	OriginTest                  // webhook.test events of TestEndpoint
+	OriginInbound               // events made from requests to inbound sources
+	originCount
 )
 
-var sourceNames = [sourceCount]string{"api", "system", "test", "inbound"}
-
-// inboundOutcome labels hookline_inbound_requests_total.
-type inboundOutcome int
-
-const (
-	inboundAccepted inboundOutcome = iota
-	inboundDuplicate
-	inboundDropped
-	inboundChallenge
-	inboundRejected
-	inboundOutcomeCount
-)
-
-var inboundOutcomeNames = [inboundOutcomeCount]string{InboundAccepted, InboundDuplicate, InboundDropped, InboundChallenge, InboundRejected}
+var originNames = [originCount]string{"api", "system", "test", "inbound"}
 
 // outcome is what an attempt did to its delivery, as counted by
 // hookline_delivery_attempts_total. The wal stores dead and final alike as a
@@ -151,12 +135,9 @@ func newMetrics(set *metrics.Set) *Metrics {
 	for _, reason := range []string{disabledGone, disabledFailing} {
 		m.endpointsAutoDisabled[reason] = set.NewCounter(fmt.Sprintf(`hookline_endpoints_auto_disabled_total{reason=%q}`, reason))
 	}
-	for s, sn := range sourceNames {
+	for s, sn := range originNames {
 		m.eventsIngested[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_events_total{source=%q}`, sn))
 		m.eventsDuplicate[s] = set.NewCounter(fmt.Sprintf(`hookline_ingest_duplicate_events_total{source=%q}`, sn))
-	}
-	for o, on := range inboundOutcomeNames {
-		m.inbound[o] = set.NewCounter(fmt.Sprintf(`hookline_inbound_requests_total{outcome=%q}`, on))
 	}
 	for c, cn := range classNames {
 		m.testAttempts[c] = set.NewCounter(fmt.Sprintf(`hookline_endpoint_test_attempts_total{status_class=%q}`, cn))

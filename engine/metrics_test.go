@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -153,7 +154,7 @@ func TestMetricsQueueDepth(t *testing.T) {
 	require_True(t, strings.Contains(h.scrape(), line(epB, 6)+line(epA, 3)), "per-endpoint depths missing or out of order:\n%s", h.scrape())
 
 	// Disabled, B sends nothing more: the hung attempt ends, five stay queued.
-	_, err := h.e.UpdateEndpoint("acme", epB.ID, engine.EndpointInput{Disabled: ptr(true)})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", epB.ID, engine.EndpointInput{Disabled: ptr(true)})
 	require_NoError(t, err)
 	rcB.release()
 	h.requireMetrics(map[string]float64{
@@ -174,7 +175,7 @@ func TestMetricsQueueDepth(t *testing.T) {
 	require_True(t, strings.Contains(h.scrape(), line(epB, 5)+line(epA, 3)), "per-endpoint depths after restart:\n%s", h.scrape())
 
 	// Enabled again, B drains; A's retries are still an hour away.
-	_, err = h.e.UpdateEndpoint("acme", epB.ID, engine.EndpointInput{Disabled: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", epB.ID, engine.EndpointInput{Disabled: ptr(false)})
 	require_NoError(t, err)
 	h.requireMetrics(map[string]float64{
 		`hookline_queue_depth_deliveries`:         3,
@@ -186,7 +187,7 @@ func TestMetricsQueueDepth(t *testing.T) {
 	require_Equal(t, strings.Count(h.scrape(), "hookline_queue_endpoint_depth_deliveries{"), 1)
 
 	// Deleting A takes its deliveries out of the gauges.
-	require_NoError(t, h.e.DeleteEndpoint("acme", epA.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", epA.ID))
 	h.requireMetrics(map[string]float64{
 		`hookline_queue_depth_deliveries`:   0,
 		`hookline_retry_backlog_deliveries`: 0,

@@ -90,12 +90,12 @@ func (e *Engine) checkPressure() error {
 	switch pressure(e.pressure.state.Load()) {
 	case pressureBacklog:
 		e.m.ingestRefused[pressureBacklog].Inc()
-		err := unavailable("backlog_full", "%d deliveries are waiting, over the server's bound of %d; try again later", e.pressure.backlog.Load(), e.opts.MaxBacklog)
+		err := Unavailable("backlog_full", "%d deliveries are waiting, over the server's bound of %d; try again later", e.pressure.backlog.Load(), e.opts.MaxBacklog)
 		err.RetryAfter = pressureRetryAfter
 		return err
 	case pressureDisk:
 		e.m.ingestRefused[pressureDisk].Inc()
-		err := unavailable("disk_full", "the data disk has %s free, under the server's threshold of %s; try again later",
+		err := Unavailable("disk_full", "the data disk has %s free, under the server's threshold of %s; try again later",
 			formatBytes(e.pressure.freeDisk.Load()), formatBytes(e.opts.MinFreeDisk))
 		err.RetryAfter = pressureRetryAfter
 		return err

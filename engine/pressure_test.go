@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -48,7 +49,7 @@ func TestBacklogBackPressure(t *testing.T) {
 	require_Equal(t, h.metric("hookline_ingest_backpressure"), 1.0)
 	require_True(t, h.metric(`hookline_ingest_refused_requests_total{reason="backlog_full"}`) >= 3, "refusals not counted")
 
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "publishing to be accepted again", func() bool {
 		return h.tryPublish("acme", engine.PublishEvent{Type: "a"}) == nil

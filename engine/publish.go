@@ -20,19 +20,27 @@ type PublishEvent struct {
 // subscribed endpoint. It returns once the events are fsynced; res[i] gets
 // event i's ID, or the first event's ID for a repeated idempotency key.
 func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResult) error {
-	return e.publish(tenant, evs, res, sourceAPI)
+	return e.publish(tenant, evs, res, OriginAPI)
 }
 
-func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, src source) error {
+// PublishFrom is Publish for events that did not come through the ingest
+// API: origin labels them in the ingest counters (inbound sources use
+// OriginInbound), and OriginSystem events pass back-pressure, as they
+// tell operators what broke.
+func (e *Engine) PublishFrom(origin Origin, tenant string, evs []PublishEvent, res []wal.AppendResult) error {
+	return e.publish(tenant, evs, res, origin)
+}
+
+func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, origin Origin) error {
 	// hookline's own few events go through: they tell operators what broke.
-	if src != sourceSystem {
+	if origin != OriginSystem {
 		if err := e.checkPressure(); err != nil {
 			return err
 		}
 	}
 	for i := range evs {
 		if !ValidEventType(evs[i].Type) {
-			return invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)
+			return Invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)
 		}
 	}
 	p := getPublishBuf(len(evs))
@@ -47,7 +55,7 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	ts := e.tenants[tenant]
 	if ts == nil {
 		e.cfgMu.RUnlock()
-		return notFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	if err := validatePayloads(ts, evs); err != nil {
 		e.cfgMu.RUnlock()
@@ -89,13 +97,13 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 			ln.depth.Add(-1)
 		}
 		if errors.Is(err, wal.ErrClosed) {
-			return unavailable("shutting_down", "the server is shutting down")
+			return Unavailable("shutting_down", "the server is shutting down")
 		}
 		return fmt.Errorf("cannot append %d events of tenant %q: %w", len(evs), tenant, err)
 	}
 
 	epStart = 0
-	ingested, duplicates := e.m.eventsIngested[src], e.m.eventsDuplicate[src]
+	ingested, duplicates := e.m.eventsIngested[origin], e.m.eventsDuplicate[origin]
 	for i := range p.wevs {
 		if res[i].Duplicate {
 			duplicates.Inc()

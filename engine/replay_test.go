@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -20,15 +21,15 @@ func TestReplayDelivery(t *testing.T) {
 	waitFor(t, 5*time.Second, "two outcomes", func() bool { return rc.count() == 2 && len(h.dead(ep)) == 1 && h.counts().Queued == 0 })
 
 	// Pause first, so the replays wait where the listing can see them.
-	_, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
+	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
 	require_NoError(t, err)
-	d, err := h.e.ReplayDelivery("acme", ep.ID, ok)
+	d, err := h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok)
 	require_NoError(t, err)
 	require_Equal(t, d.Status, "pending")
 	require_Equal(t, d.Attempts, 1)
-	_, err = h.e.ReplayDelivery("acme", ep.ID, ok)
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok)
 	require_ErrorCode(t, err, engine.KindConflict, "delivery_pending")
-	d, err = h.e.ReplayDelivery("acme", ep.ID, dead)
+	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, dead)
 	require_NoError(t, err)
 	require_Equal(t, d.Status, "pending")
 	require_Equal(t, len(h.dead(ep)), 0)
@@ -44,7 +45,7 @@ func TestReplayDelivery(t *testing.T) {
 	// A restart in between: the replays are on disk.
 	h.stop(5 * time.Second)
 	h.start()
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "the two replays", func() bool { return rc.count() == 4 })
 	ds := rc.deliveries()
@@ -67,9 +68,9 @@ func TestReplayDelivery(t *testing.T) {
 	require_Equal(t, d.AttemptLog[1].Outcome, "succeeded")
 	h.requireSettled()
 
-	_, err = h.e.ReplayDelivery("acme", ep.ID, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ")
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ")
 	require_ErrorCode(t, err, engine.KindNotFound, "delivery_not_found")
-	_, err = h.e.ReplayDelivery("acme", "ep_nope", ok)
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", "ep_nope", ok)
 	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
 }
 
@@ -88,11 +89,11 @@ func TestCancelRetry(t *testing.T) {
 	first, second := engine.FormatEventID(res[0].ID), engine.FormatEventID(res[1].ID)
 	waitFor(t, 5*time.Second, "two retries pending", func() bool { return h.counts().Retries == 2 })
 
-	d, err := h.e.CancelDelivery("acme", ep.ID, first)
+	d, err := h.e.CancelDelivery(context.Background(), "acme", ep.ID, first)
 	require_NoError(t, err)
 	require_Equal(t, d.Status, "cancelled")
 	require_Equal(t, d.Attempts, 1)
-	_, err = h.e.CancelDelivery("acme", ep.ID, first)
+	_, err = h.e.CancelDelivery(context.Background(), "acme", ep.ID, first)
 	require_ErrorCode(t, err, engine.KindConflict, "delivery_not_retrying")
 	require_Equal(t, h.metric("hookline_retry_backlog_deliveries"), 1.0)
 
@@ -106,7 +107,7 @@ func TestCancelRetry(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, len(ds), 1)
 	require_Equal(t, ds[0].EventID, first)
-	_, err = h.e.CancelDelivery("acme", ep.ID, second)
+	_, err = h.e.CancelDelivery(context.Background(), "acme", ep.ID, second)
 	require_ErrorCode(t, err, engine.KindConflict, "delivery_not_retrying")
 
 	// A restart does not bring it back; a replay sends it.
@@ -114,7 +115,7 @@ func TestCancelRetry(t *testing.T) {
 	h.start()
 	time.Sleep(quiet)
 	require_Equal(t, rc.ids()[first], 1)
-	d, err = h.e.ReplayDelivery("acme", ep.ID, first)
+	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, first)
 	require_NoError(t, err)
 	// Due at once: the lane may have taken it already.
 	require_True(t, d.Status == "pending" || d.Status == "in_flight", "replayed delivery is %s", d.Status)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -100,7 +101,7 @@ func TestRetention(t *testing.T) {
 		return h.metric(`hookline_retention_passes_total{result="done"}`) >= 1
 	})
 	require_Equal(t, h.queued(paused), 2) // the old event and the new one
-	_, err = h.e.UpdateEndpoint("acme", paused.ID, engine.EndpointInput{Paused: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", paused.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "the paused endpoint's queue to drain", func() bool { return h.queued(paused) == 0 })
 	d, err := h.e.GetDelivery("acme", paused.ID, oldID)

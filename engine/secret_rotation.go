@@ -1,11 +1,12 @@
 package engine
 
 import (
+	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"hookline/httpout"
+	"hookline/internal/rotation"
 )
 
 // Secret rotation limits.
@@ -15,10 +16,6 @@ const (
 	// MaxSecretOverlap bounds a rotation's overlap: a secret meant to be
 	// replaced should not sign for longer than a week.
 	MaxSecretOverlap = 7 * 24 * time.Hour
-	// maxPreviousSecrets bounds the old secrets signing besides the current
-	// one, and so the signatures per delivery, when rotations follow each
-	// other within their overlaps.
-	maxPreviousSecrets = 5
 )
 
 // RotateSecret gives the endpoint a new secret (in.Secret, else a random
@@ -29,25 +26,35 @@ const (
 //     now + overlap.
 //  2. Older previous secrets keep their expiry but none outlives the new
 //     overlap, so overlap 0 drops every old secret at once (a leaked
-//     secret stops signing now). At most maxPreviousSecrets are kept.
+//     secret stops signing now). At most rotation.MaxPrevious are kept.
 //  3. The record is written and the lane signs with the new set from its
 //     next attempt; an attempt past an expiry drops the expired secrets
 //     even when nothing is written (see Lane.withoutExpiredSecrets).
 //
 // The returned Endpoint carries the new secret: the only time it is shown.
-func (e *Engine) RotateSecret(tenant, epID string, in SecretRotation) (Endpoint, error) {
+func (e *Engine) RotateSecret(ctx context.Context, tenant, epID string, in SecretRotation) (Endpoint, error) {
+	before, _ := e.GetEndpoint(tenant, epID)
+	ep, err := e.rotateSecret(tenant, epID, in)
+	if err == nil {
+		after, _ := e.GetEndpoint(tenant, epID)
+		e.Audit(ctx, Change{Action: "endpoint.rotate_secret", Tenant: tenant, Resource: epID, Before: auditView(before), After: auditView(after)})
+	}
+	return ep, err
+}
+
+func (e *Engine) rotateSecret(tenant, epID string, in SecretRotation) (Endpoint, error) {
 	overlap := max(e.opts.SecretOverlap, 0)
 	if in.Overlap != nil {
-		d, err := parseOverlap(*in.Overlap)
+		d, err := rotation.ParseOverlap(*in.Overlap, MaxSecretOverlap)
 		if err != nil {
-			return Endpoint{}, invalid("invalid_overlap", "%s", err)
+			return Endpoint{}, Invalid("invalid_overlap", "%s", err)
 		}
 		overlap = d
 	}
 	var secret string
 	if in.Secret != nil {
 		if _, err := httpout.ParseSecret(*in.Secret); err != nil {
-			return Endpoint{}, invalid("invalid_secret", "%s", err)
+			return Endpoint{}, Invalid("invalid_secret", "%s", err)
 		}
 		secret = *in.Secret
 	} else {
@@ -65,10 +72,10 @@ func (e *Engine) RotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 	}
 	ep := ln.config().ep
 	if secret == ep.Secret {
-		return Endpoint{}, invalid("secret_unchanged", "the new secret is the endpoint's current secret; give another or omit it for a random one")
+		return Endpoint{}, Invalid("secret_unchanged", "the new secret is the endpoint's current secret; give another or omit it for a random one")
 	}
 	now := time.Now().UTC()
-	ep.PreviousSecrets = rotatedSecrets(ep.Secret, ep.PreviousSecrets, secret, now.Add(overlap), now)
+	ep.PreviousSecrets = rotation.Rotated(ep.Secret, ep.PreviousSecrets, secret, now.Add(overlap), now)
 	ep.Secret = secret
 	ep.SecretRotatedAt = &now
 	ep.UpdatedAt = now
@@ -85,75 +92,8 @@ func (e *Engine) RotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 	return v, nil
 }
 
-// rotatedSecrets is the previous secrets after cur is replaced by next:
-// cur first, valid until until, then the older ones, none valid past
-// until (a rotation never lengthens an earlier overlap) and next itself
-// dropped if it was one of them (a roll-back).
-func rotatedSecrets(cur string, prev []PreviousSecret, next string, until, now time.Time) []PreviousSecret {
-	out := make([]PreviousSecret, 0, maxPreviousSecrets)
-	out = append(out, PreviousSecret{Secret: cur, ExpiresAt: until})
-	for _, p := range prev {
-		if p.Secret == next {
-			continue
-		}
-		if p.ExpiresAt.After(until) {
-			p.ExpiresAt = until
-		}
-		out = append(out, p)
-	}
-	return unexpiredSecrets(out[:min(len(out), maxPreviousSecrets)], now)
-}
-
-// parseOverlap parses a rotation's overlap: a Go duration from 0 to
-// MaxSecretOverlap.
-func parseOverlap(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("overlap %q is not a duration like \"24h\", \"90m\" or \"0s\"", s)
-	}
-	if d < 0 || d > MaxSecretOverlap {
-		return 0, fmt.Errorf("overlap is %s; it must be from 0s to %s", d, MaxSecretOverlap)
-	}
-	return d, nil
-}
-
-// unexpiredSecrets returns the secrets of ps still valid at now; ps itself is
-// never modified, so it may be shared with a live laneConfig.
-func unexpiredSecrets(ps []PreviousSecret, now time.Time) []PreviousSecret {
-	valid := func(p PreviousSecret) bool { return p.ExpiresAt.After(now) }
-	if !slices.ContainsFunc(ps, func(p PreviousSecret) bool { return !valid(p) }) {
-		return ps
-	}
-	var out []PreviousSecret
-	for _, p := range ps {
-		if valid(p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// lastExpiry is when the last of ps expires; nil when ps is empty.
-func lastExpiry(ps []PreviousSecret) *time.Time {
-	if len(ps) == 0 {
-		return nil
-	}
-	last := ps[0].ExpiresAt
-	for _, p := range ps[1:] {
-		if p.ExpiresAt.After(last) {
-			last = p.ExpiresAt
-		}
-	}
-	return &last
-}
-
-// PreviousSecret is a rotated-out secret still signing until ExpiresAt.
-type PreviousSecret struct {
-	Secret    string    `json:"secret"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// SecretRotation carries a rotate-secret request; nil means absent.
+// SecretRotation carries a rotate-secret request, for endpoints and
+// sources alike; nil means absent.
 type SecretRotation struct {
 	// Overlap is how long the replaced secret keeps signing, as a Go
 	// duration ("1h", "0s"); absent: Options.SecretOverlap.

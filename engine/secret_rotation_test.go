@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -71,7 +72,7 @@ func TestRotateSecretOverlap(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
 	old := ep.Secret
 
-	rot, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("1s")})
+	rot, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("1s")})
 	require_NoError(t, err)
 	require_True(t, strings.HasPrefix(rot.Secret, httpout.SecretPrefix) && rot.Secret != old, "rotation returned secret %q (old %q)", rot.Secret, old)
 	require_True(t, rot.SecretRotatedAt != nil && rot.PreviousSecretExpiresAt != nil, "rotation view lacks its times: %+v", rot)
@@ -105,7 +106,7 @@ func TestRotateSecretOverlap(t *testing.T) {
 	// Nothing was written since the rotation: the record still holds the
 	// expired secret, unused; the next write drops it.
 	require_True(t, strings.Contains(storedEndpoint(t, h, ep), old), "the stored record lost the old secret before any write")
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Description: ptr("after the overlap")})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Description: ptr("after the overlap")})
 	require_NoError(t, err)
 	rec := storedEndpoint(t, h, ep)
 	require_True(t, !strings.Contains(rec, old) && !strings.Contains(rec, "previous_secrets"), "the write kept the expired secret: %s", rec)
@@ -125,7 +126,7 @@ func TestRotateSecretRepeated(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
 	secrets := []string{ep.Secret}
 	for range 7 {
-		rot, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h")})
+		rot, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h")})
 		require_NoError(t, err)
 		secrets = append(secrets, rot.Secret)
 	}
@@ -138,7 +139,7 @@ func TestRotateSecretRepeated(t *testing.T) {
 
 	// Back to secrets[5]: it is current again and no longer a previous one.
 	back := secrets[5]
-	rot, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h"), Secret: &back})
+	rot, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h"), Secret: &back})
 	require_NoError(t, err)
 	require_Equal(t, rot.Secret, back)
 	d = deliverOne(t, h, rc)
@@ -155,7 +156,7 @@ func TestRotateSecretRepeated(t *testing.T) {
 	require_True(t, verifies(t, back, onlyFirstSignature(d)), "the first signature is not the current secret's")
 
 	// Overlap 0 (a leaked secret): only the new secret signs, at once.
-	rot, err = h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("0s")})
+	rot, err = h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("0s")})
 	require_NoError(t, err)
 	require_True(t, rot.PreviousSecretExpiresAt == nil, "overlap 0 shows previous_secret_expires_at %v", rot.PreviousSecretExpiresAt)
 	d = deliverOne(t, h, rc)
@@ -168,9 +169,9 @@ func TestRotateSecretRepeated(t *testing.T) {
 	require_True(t, !strings.Contains(rec, "previous_secrets"), "overlap 0 stored previous secrets: %s", rec)
 
 	// A shorter overlap cuts the older secrets' windows too.
-	r1, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h")})
+	r1, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("1h")})
 	require_NoError(t, err)
-	r2, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("1m")})
+	r2, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("1m")})
 	require_NoError(t, err)
 	require_Equal(t, r2.PreviousSecretExpiresAt.Sub(*r2.SecretRotatedAt), time.Minute)
 	require_True(t, r1.PreviousSecretExpiresAt.After(*r2.PreviousSecretExpiresAt), "the 1h overlap was not cut by the 1m one")
@@ -188,9 +189,9 @@ func TestRotateSecretRestart(t *testing.T) {
 	rcShort := newReceiver(t, recvConfig{})
 	long := h.endpoint("acme", engine.EndpointInput{URL: ptr(rcLong.URL()), EventTypes: &[]string{"long"}})
 	short := h.endpoint("acme", engine.EndpointInput{URL: ptr(rcShort.URL()), EventTypes: &[]string{"short"}})
-	rotLong, err := h.e.RotateSecret("acme", long.ID, engine.SecretRotation{Overlap: ptr("1h")})
+	rotLong, err := h.e.RotateSecret(context.Background(), "acme", long.ID, engine.SecretRotation{Overlap: ptr("1h")})
 	require_NoError(t, err)
-	rotShort, err := h.e.RotateSecret("acme", short.ID, engine.SecretRotation{Overlap: ptr("300ms")})
+	rotShort, err := h.e.RotateSecret(context.Background(), "acme", short.ID, engine.SecretRotation{Overlap: ptr("300ms")})
 	require_NoError(t, err)
 
 	h.stop(5 * time.Second)
@@ -229,7 +230,7 @@ func TestRotateSecretExpiryUnderLoad(t *testing.T) {
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{sleep: 2 * time.Millisecond})
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(16)})
-	rot, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{Overlap: ptr("300ms")})
+	rot, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Overlap: ptr("300ms")})
 	require_NoError(t, err)
 	expires := *rot.PreviousSecretExpiresAt
 
@@ -302,7 +303,7 @@ func TestRotateSecretDefaultOverlap(t *testing.T) {
 		h := newHarness(t, opts)
 		h.tenant("acme")
 		ep := h.endpoint("acme", engine.EndpointInput{URL: ptr("http://127.0.0.1:1/hook")})
-		rot, err := h.e.RotateSecret("acme", ep.ID, engine.SecretRotation{})
+		rot, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{})
 		require_NoError(t, err)
 		if want == 0 {
 			require_True(t, rot.PreviousSecretExpiresAt == nil, "overlap option %s: previous_secret_expires_at %v", opt, rot.PreviousSecretExpiresAt)
@@ -327,7 +328,7 @@ func TestRotateSecretRejects(t *testing.T) {
 	before := storedEndpoint(t, h, ep)
 	f := func(tenant, id string, in engine.SecretRotation, kind engine.Kind, code string) {
 		t.Helper()
-		_, err := h.e.RotateSecret(tenant, id, in)
+		_, err := h.e.RotateSecret(context.Background(), tenant, id, in)
 		require_ErrorCode(t, err, kind, code)
 		require_Equal(t, storedEndpoint(t, h, ep), before)
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
@@ -9,9 +10,17 @@ import (
 )
 
 // CreateTenant creates tenant in.ID.
-func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
+func (e *Engine) CreateTenant(ctx context.Context, in TenantInput) (Tenant, error) {
+	t, err := e.createTenant(in)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "tenant.create", Tenant: t.ID, Resource: t.ID, After: t})
+	}
+	return t, err
+}
+
+func (e *Engine) createTenant(in TenantInput) (Tenant, error) {
 	if in.ID == nil || !validTenantID(*in.ID) {
-		return Tenant{}, invalid("invalid_tenant_id", "tenant id must be 1-%d characters of a-z 0-9 - _, starting with a letter or digit", maxTenantIDLen)
+		return Tenant{}, Invalid("invalid_tenant_id", "tenant id must be 1-%d characters of a-z 0-9 - _, starting with a letter or digit", maxTenantIDLen)
 	}
 	now := time.Now().UTC()
 	t := Tenant{ID: *in.ID, CreatedAt: now, UpdatedAt: now}
@@ -21,7 +30,7 @@ func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	if e.tenants[t.ID] != nil {
-		return Tenant{}, conflict("tenant_exists", "tenant %q already exists", t.ID)
+		return Tenant{}, Conflict("tenant_exists", "tenant %q already exists", t.ID)
 	}
 	if err := e.putTenant(&t); err != nil {
 		return Tenant{}, err
@@ -33,7 +42,7 @@ func (e *Engine) CreateTenant(in TenantInput) (Tenant, error) {
 func applyTenantInput(t *Tenant, in TenantInput) error {
 	if in.Name != nil {
 		if len(*in.Name) > maxNameLen {
-			return invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
+			return Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
 		}
 		t.Name = *in.Name
 	}
@@ -54,7 +63,7 @@ func (e *Engine) GetTenant(id string) (Tenant, error) {
 	defer e.cfgMu.RUnlock()
 	ts := e.tenants[id]
 	if ts == nil {
-		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+		return Tenant{}, NotFound("tenant_not_found", "tenant %q does not exist", id)
 	}
 	return ts.t, nil
 }
@@ -77,36 +86,47 @@ func (e *Engine) ListTenants(after string, limit int) []Tenant {
 }
 
 // UpdateTenant applies a patch to tenant id.
-func (e *Engine) UpdateTenant(id string, in TenantInput) (Tenant, error) {
+func (e *Engine) UpdateTenant(ctx context.Context, id string, in TenantInput) (Tenant, error) {
+	before, t, err := e.updateTenant(id, in)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "tenant.update", Tenant: id, Resource: id, Before: before, After: t})
+	}
+	return t, err
+}
+
+func (e *Engine) updateTenant(id string, in TenantInput) (before, after Tenant, err error) {
 	if in.ID != nil && *in.ID != id {
-		return Tenant{}, invalid("immutable_field", "a tenant's id cannot change")
+		return Tenant{}, Tenant{}, Invalid("immutable_field", "a tenant's id cannot change")
 	}
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	ts := e.tenants[id]
 	if ts == nil {
-		return Tenant{}, notFound("tenant_not_found", "tenant %q does not exist", id)
+		return Tenant{}, Tenant{}, NotFound("tenant_not_found", "tenant %q does not exist", id)
 	}
 	t := ts.t
 	if err := applyTenantInput(&t, in); err != nil {
-		return Tenant{}, err
+		return Tenant{}, Tenant{}, err
 	}
 	t.UpdatedAt = time.Now().UTC()
 	if err := e.putTenant(&t); err != nil {
-		return Tenant{}, err
+		return Tenant{}, Tenant{}, err
 	}
+	before = ts.t
 	ts.t = t
-	return t, nil
+	return before, t, nil
 }
 
-// DeleteTenant deletes tenant id with its endpoints and their queues.
-func (e *Engine) DeleteTenant(id string) error {
+// DeleteTenant deletes tenant id with its endpoints and their queues, and
+// what the feature packages keep of it (see OnTenantDelete).
+func (e *Engine) DeleteTenant(ctx context.Context, id string) error {
 	e.cfgMu.Lock()
 	ts := e.tenants[id]
 	if ts == nil {
 		e.cfgMu.Unlock()
-		return notFound("tenant_not_found", "tenant %q does not exist", id)
+		return NotFound("tenant_not_found", "tenant %q does not exist", id)
 	}
+	before := ts.t
 	for _, ln := range ts.lanes {
 		ln.markDeleted()
 		if err := e.log.DeleteEndpoint(ln.id); err != nil {
@@ -116,9 +136,11 @@ func (e *Engine) DeleteTenant(id string) error {
 		}
 		delete(e.lanes, ln.id)
 	}
-	err := e.deleteTenantKeysLocked(id)
-	if err == nil {
-		err = e.deleteTenantSourcesLocked(id)
+	var err error
+	for _, hook := range e.tenantHooks {
+		if err = hook(id); err != nil {
+			break
+		}
 	}
 	if err == nil {
 		err = e.log.DeleteTenant(id)
@@ -134,6 +156,7 @@ func (e *Engine) DeleteTenant(id string) error {
 	}
 	if err == nil {
 		e.forgetTenantJobs(id)
+		e.Audit(ctx, Change{Action: "tenant.delete", Tenant: id, Resource: id, Before: before})
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -56,7 +57,15 @@ type TestResult struct {
 // nil sends a default payload naming the endpoint. After a crash between
 // steps 1 and 3 the event stays in the log with no attempt: a test is at
 // most once.
-func (e *Engine) TestEndpoint(tenant, epID string, payload []byte) (TestResult, error) {
+func (e *Engine) TestEndpoint(ctx context.Context, tenant, epID string, payload []byte) (TestResult, error) {
+	res, err := e.testEndpoint(tenant, epID, payload)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "endpoint.test", Tenant: tenant, Resource: epID})
+	}
+	return res, err
+}
+
+func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, error) {
 	if pressure(e.pressure.state.Load()) == pressureDisk {
 		if err := e.checkPressure(); err != nil {
 			return TestResult{}, err
@@ -81,11 +90,11 @@ func (e *Engine) TestEndpoint(tenant, epID string, payload []byte) (TestResult, 
 	e.cfgMu.RUnlock()
 	if err != nil {
 		if errors.Is(err, wal.ErrClosed) {
-			return TestResult{}, unavailable("shutting_down", "the server is shutting down")
+			return TestResult{}, Unavailable("shutting_down", "the server is shutting down")
 		}
 		return TestResult{}, err
 	}
-	e.m.eventsIngested[sourceTest].Inc()
+	e.m.eventsIngested[OriginTest].Inc()
 	id := res[0].ID
 	msgID := FormatEventID(id)
 

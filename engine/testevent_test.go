@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -64,7 +65,7 @@ func TestEndpointTestSuccess(t *testing.T) {
 
 	before := time.Now()
 	payload := `{"hello":"wörld","n":[1,2.5,null]}`
-	res, err := h.e.TestEndpoint("acme", ep.ID, []byte(payload))
+	res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, []byte(payload))
 	require_NoError(t, err)
 	require_True(t, res.Success, "test failed: %+v", res)
 	require_Equal(t, res.Status, 200)
@@ -108,7 +109,7 @@ func TestEndpointTestSuccess(t *testing.T) {
 	})
 
 	// Without a payload the data names the endpoint.
-	res, err = h.e.TestEndpoint("acme", ep.ID, nil)
+	res, err = h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
 	require_NoError(t, err)
 	require_True(t, res.Success, "test failed: %+v", res)
 	ds = rc.deliveries()
@@ -148,7 +149,7 @@ func testEndpointTestFailure(t *testing.T, status int, body string) {
 	rc := newReceiver(t, recvConfig{replies: []reply{{status: status, body: body, retryAfter: "1"}}})
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
 
-	res, err := h.e.TestEndpoint("acme", ep.ID, []byte(`{"x":1}`))
+	res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, []byte(`{"x":1}`))
 	require_NoError(t, err)
 	require_True(t, !res.Success, "status %d: test succeeded: %+v", status, res)
 	require_Equal(t, res.Status, status)
@@ -189,7 +190,7 @@ func TestEndpointTestRefused(t *testing.T) {
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(closedPortURL(t))})
-	res, err := h.e.TestEndpoint("acme", ep.ID, nil)
+	res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
 	require_NoError(t, err)
 	require_True(t, !res.Success, "test succeeded: %+v", res)
 	require_Equal(t, res.Status, 0)
@@ -225,7 +226,7 @@ func TestEndpointTestPausedDisabledOpen(t *testing.T) {
 		ep engine.Endpoint
 		rc *receiver
 	}{{paused, rcPaused}, {disabled, rcDisabled}} {
-		res, err := h.e.TestEndpoint("acme", c.ep.ID, []byte(`"ping"`))
+		res, err := h.e.TestEndpoint(context.Background(), "acme", c.ep.ID, []byte(`"ping"`))
 		require_NoError(t, err)
 		require_True(t, res.Success, "test of %s failed: %+v", c.ep.ID, res)
 		ds := c.rc.deliveries()
@@ -246,7 +247,7 @@ func TestEndpointTestPausedDisabledOpen(t *testing.T) {
 	h.publish("acme", events("lead.won", 4)...)
 	waitFor(t, 5*time.Second, "the circuit to open", func() bool { return h.get(open).Circuit.State == "open" })
 	require_Equal(t, rcOpen.count(), 4)
-	res, err := h.e.TestEndpoint("acme", open.ID, nil)
+	res, err := h.e.TestEndpoint(context.Background(), "acme", open.ID, nil)
 	require_NoError(t, err)
 	require_True(t, res.Success, "test of an open-circuit endpoint failed: %+v", res)
 	require_Equal(t, rcOpen.count(), 5)
@@ -266,7 +267,7 @@ func TestEndpointTestErrors(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
 	f := func(tenant, id string, code string) {
 		t.Helper()
-		_, err := h.e.TestEndpoint(tenant, id, nil)
+		_, err := h.e.TestEndpoint(context.Background(), tenant, id, nil)
 		require_ErrorCode(t, err, engine.KindNotFound, code)
 	}
 	f("nope", ep.ID, "tenant_not_found")
@@ -274,7 +275,7 @@ func TestEndpointTestErrors(t *testing.T) {
 	f("acme", "ep_01ARZ3NDEKTSV4RRFFQ69G5FAV", "endpoint_not_found")
 	f("acme", "not-an-id", "endpoint_not_found")
 	f("acme", "", "endpoint_not_found")
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	f("acme", ep.ID, "endpoint_not_found")
 	require_Equal(t, h.counts(), wal.Counts{})
 	require_Equal(t, rc.count(), 0)
@@ -294,11 +295,11 @@ func TestEndpointTestDeletedMidAttempt(t *testing.T) {
 	}
 	done := make(chan out, 1)
 	go func() {
-		res, err := h.e.TestEndpoint("acme", ep.ID, nil)
+		res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
 		done <- out{res, err}
 	}()
 	waitFor(t, 5*time.Second, "the test request", func() bool { return rc.count() == 1 })
-	require_NoError(t, h.e.DeleteEndpoint("acme", ep.ID))
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
 	rc.release()
 	o := <-done
 	require_NoError(t, o.err)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func TestUpdateEndpoint(t *testing.T) {
 	h.publish("acme", engine.PublishEvent{Type: "invoice.a"}, engine.PublishEvent{Type: "invoice.b"}, engine.PublishEvent{Type: "invoice.c"})
 	waitFor(t, 10*time.Second, "one request hanging", func() bool { return rc.cur.Load() == 1 })
 
-	upd, err := h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Disabled: ptr(true)})
+	upd, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Disabled: ptr(true)})
 	require_NoError(t, err)
 	require_True(t, upd.Disabled, "update did not disable")
 	rc.release()
@@ -82,7 +83,7 @@ func TestUpdateEndpoint(t *testing.T) {
 	require_Equal(t, rc.count(), 1)
 	require_Equal(t, h.queued(ep), 2)
 
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{Disabled: ptr(false)})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Disabled: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 10*time.Second, "the queued deliveries after enabling", func() bool { return rc.count() == 3 })
 	waitFor(t, 5*time.Second, "an empty queue", func() bool { return h.queued(ep) == 0 })
@@ -91,7 +92,7 @@ func TestUpdateEndpoint(t *testing.T) {
 	rc2 := newReceiver(t, recvConfig{})
 	secret, err := httpout.NewSecret()
 	require_NoError(t, err)
-	_, err = h.e.UpdateEndpoint("acme", ep.ID, engine.EndpointInput{URL: ptr(rc2.URL()), EventTypes: &[]string{"lead.won"}, Secret: &secret})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(rc2.URL()), EventTypes: &[]string{"lead.won"}, Secret: &secret})
 	require_NoError(t, err)
 	res := h.publish("acme", engine.PublishEvent{Type: "invoice.e"}, engine.PublishEvent{Type: "lead.won"})
 	waitFor(t, 10*time.Second, "the delivery to the new URL", func() bool { return rc2.count() == 1 })

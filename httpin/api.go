@@ -62,12 +62,11 @@ func (s *Server) createTenant(ctx *fasthttp.RequestCtx) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	t, err := s.e.CreateTenant(in)
+	t, err := s.e.CreateTenant(s.actor(ctx), in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "tenant.create", t.ID, t.ID, nil, t)
 	writeJSON(ctx, fasthttp.StatusCreated, t)
 }
 
@@ -98,23 +97,19 @@ func (s *Server) updateTenant(ctx *fasthttp.RequestCtx, id string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	before, _ := s.e.GetTenant(id)
-	t, err := s.e.UpdateTenant(id, in)
+	t, err := s.e.UpdateTenant(s.actor(ctx), id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "tenant.update", id, id, before, t)
 	writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
 func (s *Server) deleteTenant(ctx *fasthttp.RequestCtx, id string) {
-	before, _ := s.e.GetTenant(id)
-	if err := s.e.DeleteTenant(id); err != nil {
+	if err := s.e.DeleteTenant(s.actor(ctx), id); err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "tenant.delete", id, id, before, nil)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
@@ -123,12 +118,11 @@ func (s *Server) createEndpoint(ctx *fasthttp.RequestCtx, tenant string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	ep, err := s.e.CreateEndpoint(tenant, in)
+	ep, err := s.e.CreateEndpoint(s.actor(ctx), tenant, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.auditEndpoint("endpoint.create", tenant, ep.ID, nil)
 	writeJSON(ctx, fasthttp.StatusCreated, ep)
 }
 
@@ -177,13 +171,11 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "immutable_field", "the secret cannot be set by PATCH; rotate it instead")
 		return
 	}
-	before, _ := s.e.GetEndpoint(tenant, id)
-	ep, err := s.e.UpdateEndpoint(tenant, id, in)
+	ep, err := s.e.UpdateEndpoint(s.actor(ctx), tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "endpoint.update", tenant, ep.ID, auditView(before), auditView(ep))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
@@ -194,17 +186,11 @@ func (s *Server) pauseEndpoint(ctx *fasthttp.RequestCtx, tenant, id string, paus
 		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "pause and resume take no request body")
 		return
 	}
-	before, _ := s.e.GetEndpoint(tenant, id)
-	ep, err := s.e.UpdateEndpoint(tenant, id, engine.EndpointInput{Paused: &pause})
+	ep, err := s.e.SetPaused(s.actor(ctx), tenant, id, pause)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	action := "endpoint.resume"
-	if pause {
-		action = "endpoint.pause"
-	}
-	s.e.Audit(adminActor, action, tenant, ep.ID, auditView(before), auditView(ep))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 }
 
@@ -215,23 +201,19 @@ func (s *Server) rotateSecret(ctx *fasthttp.RequestCtx, tenant, id string) {
 	if len(strings.TrimSpace(string(ctx.PostBody()))) > 0 && !decodeStrict(ctx, &in) {
 		return
 	}
-	before, _ := s.e.GetEndpoint(tenant, id)
-	ep, err := s.e.RotateSecret(tenant, id, in)
+	ep, err := s.e.RotateSecret(s.actor(ctx), tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.auditEndpoint("endpoint.rotate_secret", tenant, id, auditView(before))
 	writeJSON(ctx, fasthttp.StatusOK, ep)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 }
 
 func (s *Server) deleteEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
-	before, _ := s.e.GetEndpoint(tenant, id)
-	if err := s.e.DeleteEndpoint(tenant, id); err != nil {
+	if err := s.e.DeleteEndpoint(s.actor(ctx), tenant, id); err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "endpoint.delete", tenant, id, auditView(before), nil)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -3,7 +3,7 @@ package httpin
 import (
 	"github.com/valyala/fasthttp"
 
-	"hookline/engine"
+	"hookline/engine/access"
 )
 
 // apiKeys serves /v1/tenants/{tenant}/api-keys (POST, GET) and …/{id}
@@ -17,29 +17,25 @@ func (s *Server) apiKeys(ctx *fasthttp.RequestCtx, tenant, id, method string) {
 		if len(ctx.PostBody()) > 0 && !decodeStrict(ctx, &in) {
 			return
 		}
-		k, err := s.e.CreateAPIKey(tenant, deref(in.Name))
+		k, err := s.acc.CreateAPIKey(s.actor(ctx), tenant, deref(in.Name))
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		shown := k
-		shown.Key = ""
-		s.e.Audit(adminActor, "api_key.create", tenant, k.ID, nil, shown)
 		writeJSON(ctx, fasthttp.StatusCreated, k)
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 	case id == "" && method == "GET":
-		ks, err := s.e.ListAPIKeys(tenant)
+		ks, err := s.acc.ListAPIKeys(tenant)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, listPage[engine.APIKey]{Data: ks})
+		writeJSON(ctx, fasthttp.StatusOK, listPage[access.APIKey]{Data: ks})
 	case id != "" && method == "DELETE":
-		if err := s.e.DeleteAPIKey(tenant, id); err != nil {
+		if err := s.acc.DeleteAPIKey(s.actor(ctx), tenant, id); err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "api_key.delete", tenant, id, nil, nil)
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	case id == "":
 		methodNotAllowed(ctx, "GET, POST")

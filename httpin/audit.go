@@ -1,30 +1,22 @@
 package httpin
 
 import (
+	"context"
+
 	"github.com/valyala/fasthttp"
 
-	"hookline/engine"
+	"hookline/engine/access"
 )
 
-// adminActor is who the audit log names for the admin token. Tenant API
-// keys will be named by their key id.
-const adminActor = "admin"
+// principalKey is the request's user value holding the principal that
+// authenticate accepted.
+type principalKey struct{}
 
-// auditView is an endpoint as the audit log keeps it: the API view (never a
-// secret), without the circuit, which is live state rather than a setting.
-func auditView(ep engine.Endpoint) any {
-	if ep.ID == "" {
-		return nil
-	}
-	ep.Secret, ep.Circuit = "", nil
-	return ep
-}
-
-// auditEndpoint records an action on an endpoint with its view after it,
-// read back so that a response carrying the secret is never what is kept.
-func (s *Server) auditEndpoint(action, tenant, id string, before any) {
-	after, _ := s.e.GetEndpoint(tenant, id)
-	s.e.Audit(adminActor, action, tenant, id, before, auditView(after))
+// actor is the context a handler passes to a mutating call: it names who
+// acts, so the call's audit record does (see access.WithActor).
+func (s *Server) actor(ctx *fasthttp.RequestCtx) context.Context {
+	p, _ := ctx.UserValue(principalKey{}).(principal)
+	return access.WithActor(context.Background(), access.Actor{ID: p.actor})
 }
 
 // listAudit serves GET /v1/audit (every tenant) and GET
@@ -40,15 +32,15 @@ func (s *Server) listAudit(ctx *fasthttp.RequestCtx, tenant string) {
 			return
 		}
 	}
-	es, next, err := s.e.ListAudit(tenant, cursor, limit)
+	es, next, err := s.acc.ListAudit(tenant, cursor, limit)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
 	if es == nil {
-		es = []engine.AuditEntry{}
+		es = []access.AuditEntry{}
 	}
-	page := listPage[engine.AuditEntry]{Data: es}
+	page := listPage[access.AuditEntry]{Data: es}
 	if next != "" {
 		page.NextCursor = encodeCursor(next)
 	}

@@ -84,11 +84,10 @@ func (s *Server) deliveryAction(ctx *fasthttp.RequestCtx, tenant, id, event, ver
 	if verb == "cancel" {
 		act, status = s.e.CancelDelivery, fasthttp.StatusOK
 	}
-	d, err := act(tenant, id, event)
+	d, err := act(s.actor(ctx), tenant, id, event)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "delivery."+verb, tenant, id+"/"+event, nil, nil)
 	writeJSON(ctx, status, d)
 }

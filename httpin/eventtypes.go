@@ -37,18 +37,15 @@ func (s *Server) eventTypes(ctx *fasthttp.RequestCtx, tenant, typ string, method
 			}
 			in.Type = &typ
 		}
-		before, _ := s.e.GetEventType(tenant, deref(in.Type))
-		t, created, err := s.e.PutEventType(tenant, in)
+		t, created, err := s.e.PutEventType(s.actor(ctx), tenant, in)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		status, action := fasthttp.StatusOK, "event_type.update"
-		var was any = before
+		status := fasthttp.StatusOK
 		if created {
-			status, action, was = fasthttp.StatusCreated, "event_type.create", nil
+			status = fasthttp.StatusCreated
 		}
-		s.e.Audit(adminActor, action, tenant, t.Type, was, t)
 		writeJSON(ctx, status, t)
 	case typ != "" && method == "GET":
 		t, err := s.e.GetEventType(tenant, typ)
@@ -58,12 +55,10 @@ func (s *Server) eventTypes(ctx *fasthttp.RequestCtx, tenant, typ string, method
 		}
 		writeJSON(ctx, fasthttp.StatusOK, t)
 	case typ != "" && method == "DELETE":
-		before, _ := s.e.GetEventType(tenant, typ)
-		if err := s.e.DeleteEventType(tenant, typ); err != nil {
+		if err := s.e.DeleteEventType(s.actor(ctx), tenant, typ); err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "event_type.delete", tenant, typ, before, nil)
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	case typ == "":
 		methodNotAllowed(ctx, "GET, POST")

@@ -21,6 +21,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"hookline/engine"
+	"hookline/engine/access"
+	"hookline/engine/inbound"
 	"hookline/httpin"
 	"hookline/httpout"
 	"hookline/wal"
@@ -36,6 +38,7 @@ const (
 type testServer struct {
 	srv    *httpin.Server
 	eng    *engine.Engine
+	rc     *inbound.Receiver
 	log    *wal.Log
 	base   string
 	client *http.Client
@@ -78,7 +81,15 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 	if httpOpts != nil {
 		httpOpts(&hopts)
 	}
-	srv, err := httpin.New(eng, hopts)
+	rc, err := inbound.New(eng, log, inbound.Options{Metrics: set})
+	var acc *access.Access
+	if err == nil {
+		acc, err = access.New(eng, log, access.Options{})
+	}
+	var srv *httpin.Server
+	if err == nil {
+		srv, err = httpin.New(eng, rc, acc, hopts)
+	}
 	if err == nil {
 		err = srv.Listen()
 	}
@@ -95,6 +106,7 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 	s := &testServer{
 		srv:  srv,
 		eng:  eng,
+		rc:   rc,
 		log:  log,
 		base: "http://" + srv.Addr(),
 		client: &http.Client{
@@ -226,7 +238,7 @@ type state struct {
 	tenants   []engine.Tenant
 	endpoints map[string][]engine.Endpoint
 	jobs      map[string]int
-	sources   map[string][]engine.Source
+	sources   map[string][]inbound.Source
 	// inbound counts each source's logged requests.
 	inbound map[string]int
 }
@@ -236,7 +248,7 @@ func (s *testServer) snapshot(tb testing.TB) state {
 	c, err := s.log.Count()
 	require_NoError(tb, err)
 	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}, jobs: map[string]int{},
-		sources: map[string][]engine.Source{}, inbound: map[string]int{}}
+		sources: map[string][]inbound.Source{}, inbound: map[string]int{}}
 	for _, t := range st.tenants {
 		eps, err := s.eng.ListEndpoints(t.ID, "", 1000)
 		require_NoError(tb, err)
@@ -244,12 +256,12 @@ func (s *testServer) snapshot(tb testing.TB) state {
 		js, err := s.eng.ListJobs(t.ID)
 		require_NoError(tb, err)
 		st.jobs[t.ID] = len(js)
-		srcs, err := s.eng.ListSources(t.ID)
+		srcs, err := s.rc.ListSources(t.ID)
 		require_NoError(tb, err)
 		st.sources[t.ID] = srcs
 		for _, src := range srcs {
 			for cursor := ""; ; {
-				page, next, err := s.eng.ListInbound(t.ID, src.ID, cursor, 1000)
+				page, next, err := s.rc.ListRequests(t.ID, src.ID, cursor, 1000)
 				require_NoError(tb, err)
 				st.inbound[src.ID] += len(page)
 				if cursor = next; next == "" {

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"hookline/engine"
+	"hookline/engine/inbound"
 	"hookline/internal/verify"
 )
 
@@ -22,7 +23,7 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds "+strconv.Itoa(s.opts.MaxEventBytes)+" bytes")
 		return
 	}
-	r := engine.InboundRequest{
+	r := inbound.Request{
 		Request: verify.Request{
 			URL:    calledURL(ctx),
 			Header: &ctx.Request.Header,
@@ -31,13 +32,13 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		},
 		RawHeaders: ctx.Request.Header.Header(),
 	}
-	res := s.e.Receive(id, &r)
+	res := s.in.Receive(id, &r)
 	switch {
 	case res.Challenge != nil:
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.SetContentType(res.ChallengeContentType)
 		ctx.SetBody(res.Challenge)
-	case res.Outcome == engine.InboundRejected:
+	case res.Outcome == inbound.Rejected:
 		writeError(ctx, res.Status, res.Code, res.Message)
 		if res.RetryAfter > 0 {
 			ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds())))
@@ -47,9 +48,9 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		ctx.SetContentType("application/json")
 		b := ctx.Response.BodyWriter()
 		switch res.Outcome {
-		case engine.InboundDropped:
+		case inbound.Dropped:
 			_, _ = b.Write([]byte(`{"dropped":true}`))
-		case engine.InboundDuplicate:
+		case inbound.Duplicate:
 			_, _ = b.Write([]byte(`{"id":"` + res.EventID + `","duplicate":true}`))
 		default:
 			_, _ = b.Write([]byte(`{"id":"` + res.EventID + `"}`))
@@ -83,23 +84,22 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 	case rest == "":
 		switch method {
 		case "GET":
-			srcs, err := s.e.ListSources(tenant)
+			srcs, err := s.in.ListSources(tenant)
 			if err != nil {
 				s.writeEngineError(ctx, err)
 				return
 			}
-			writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Source]{Data: srcs})
+			writeJSON(ctx, fasthttp.StatusOK, listPage[inbound.Source]{Data: srcs})
 		case "POST":
-			var in engine.SourceInput
+			var in inbound.SourceInput
 			if !decodeStrict(ctx, &in) {
 				return
 			}
-			src, err := s.e.CreateSource(tenant, in)
+			src, err := s.in.CreateSource(s.actor(ctx), tenant, in)
 			if err != nil {
 				s.writeEngineError(ctx, err)
 				return
 			}
-			s.e.Audit(adminActor, "source.create", tenant, src.ID, nil, sourceAudit(src))
 			writeJSON(ctx, fasthttp.StatusCreated, src)
 			ctx.Response.Header.Set("Cache-Control", "no-store")
 		default:
@@ -116,12 +116,11 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 		if !decodeStrict(ctx, &in) {
 			return
 		}
-		src, err := s.e.RotateSourceSecret(tenant, parts[0], in)
+		src, err := s.in.RotateSourceSecret(s.actor(ctx), tenant, parts[0], in)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "source.rotate_secret", tenant, src.ID, nil, sourceAudit(src))
 		writeJSON(ctx, fasthttp.StatusOK, src)
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 	case len(parts) == 2 && parts[1] == "test":
@@ -129,11 +128,11 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		var in engine.SourceTest
+		var in inbound.SourceTest
 		if !decodeStrict(ctx, &in) {
 			return
 		}
-		res, err := s.e.TestSource(tenant, parts[0], in)
+		res, err := s.in.TestSource(tenant, parts[0], in)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
@@ -148,12 +147,12 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 		if !ok {
 			return
 		}
-		es, next, err := s.e.ListInbound(tenant, parts[0], after, limit)
+		es, next, err := s.in.ListRequests(tenant, parts[0], after, limit)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		page := listPage[engine.InboundLogEntry]{Data: es}
+		page := listPage[inbound.LogEntry]{Data: es}
 		if next != "" {
 			page.NextCursor = encodeCursor(next)
 		}
@@ -163,7 +162,7 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 			methodNotAllowed(ctx, "GET")
 			return
 		}
-		en, err := s.e.GetInbound(tenant, parts[0], parts[2])
+		en, err := s.in.GetRequest(tenant, parts[0], parts[2])
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
@@ -174,12 +173,11 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		res, err := s.e.ReplayInbound(tenant, parts[0], parts[2])
+		res, err := s.in.ReplayRequest(s.actor(ctx), tenant, parts[0], parts[2])
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "source.replay_request", tenant, parts[0]+"/"+parts[2], nil, nil)
 		writeJSON(ctx, fasthttp.StatusOK, replayView(res))
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
@@ -189,42 +187,32 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 func (s *Server) source(ctx *fasthttp.RequestCtx, tenant, id, method string) {
 	switch method {
 	case "GET":
-		src, err := s.e.GetSource(tenant, id)
+		src, err := s.in.GetSource(tenant, id)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
 		writeJSON(ctx, fasthttp.StatusOK, src)
 	case "PATCH":
-		var in engine.SourceInput
+		var in inbound.SourceInput
 		if !decodeStrict(ctx, &in) {
 			return
 		}
-		before, _ := s.e.GetSource(tenant, id)
-		src, err := s.e.UpdateSource(tenant, id, in)
+		src, err := s.in.UpdateSource(s.actor(ctx), tenant, id, in)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "source.update", tenant, id, sourceAudit(before), sourceAudit(src))
 		writeJSON(ctx, fasthttp.StatusOK, src)
 	case "DELETE":
-		before, _ := s.e.GetSource(tenant, id)
-		if err := s.e.DeleteSource(tenant, id); err != nil {
+		if err := s.in.DeleteSource(s.actor(ctx), tenant, id); err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		s.e.Audit(adminActor, "source.delete", tenant, id, sourceAudit(before), nil)
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	default:
 		methodNotAllowed(ctx, "GET, PATCH, DELETE")
 	}
-}
-
-// sourceAudit is a source as the audit log keeps it: never a secret.
-func sourceAudit(src engine.Source) engine.Source {
-	src.Secret = ""
-	return src
 }
 
 // replayView is a replayed request's answer.
@@ -236,6 +224,6 @@ type replayAnswer struct {
 	Message   string `json:"message,omitempty"`
 }
 
-func replayView(r engine.InboundResult) replayAnswer {
+func replayView(r inbound.Result) replayAnswer {
 	return replayAnswer{RequestID: r.RequestID, Outcome: r.Outcome, EventID: r.EventID, Code: r.Code, Message: r.Message}
 }

@@ -41,12 +41,11 @@ func (s *Server) createJob(ctx *fasthttp.RequestCtx, tenant, id, kind string) {
 		}
 		*f.t = t
 	}
-	j, err := s.e.CreateJob(tenant, id, in)
+	j, err := s.e.CreateJob(s.actor(ctx), tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "job."+kind, tenant, j.ID, nil, j)
 	writeJSON(ctx, fasthttp.StatusAccepted, j)
 }
 
@@ -81,17 +80,11 @@ func (s *Server) jobs(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		before, err := s.e.GetJob(tenant, id)
+		j, err := s.e.StopJob(s.actor(ctx), tenant, id)
 		if err != nil {
 			s.writeEngineError(ctx, err)
 			return
 		}
-		j, err := s.e.StopJob(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "job.stop", tenant, id, before, j)
 		writeJSON(ctx, fasthttp.StatusOK, j)
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))

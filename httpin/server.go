@@ -16,6 +16,8 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 
 	"hookline/engine"
+	"hookline/engine/access"
+	"hookline/engine/inbound"
 )
 
 // Options configure a Server. Zero values take the defaults.
@@ -60,6 +62,8 @@ func (o *Options) EnsureDefaults() {
 // Server is the HTTP front end.
 type Server struct {
 	e      *engine.Engine
+	in     *inbound.Receiver
+	acc    *access.Access
 	opts   Options
 	logger *slog.Logger
 	token  []byte
@@ -69,14 +73,17 @@ type Server struct {
 	m      *serverMetrics
 }
 
-// New returns a server for e; call Listen, then Serve.
-func New(e *engine.Engine, opts Options) (*Server, error) {
+// New returns a server for the engine e, the inbound receiver in and the
+// access control acc; call Listen, then Serve.
+func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Options) (*Server, error) {
 	opts.EnsureDefaults()
 	if opts.AdminToken == "" {
 		return nil, errors.New("an admin token is required")
 	}
 	s := &Server{
 		e:      e,
+		in:     in,
+		acc:    acc,
 		opts:   opts,
 		logger: opts.Logger,
 		token:  []byte(opts.AdminToken),
@@ -166,7 +173,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		metrics.WriteProcessMetrics(ctx)
 		return routeMetrics
 	}
-	if id, ok := strings.CutPrefix(path, engine.InboundPath); ok {
+	if id, ok := strings.CutPrefix(path, inbound.Path); ok {
 		if id == "" || strings.Contains(id, "/") {
 			writeError(ctx, fasthttp.StatusNotFound, "source_not_found", "no source at this URL")
 		} else {
@@ -399,11 +406,15 @@ type principal struct {
 // tenant API key, answering 401 itself when the token is missing or wrong.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
 	if s.authorized(ctx, false) {
-		return principal{admin: true, actor: adminActor}, true
+		p := principal{admin: true, actor: access.AdminActor.ID}
+		ctx.SetUserValue(principalKey{}, p)
+		return p, true
 	}
 	token := bearer(ctx)
-	if k, ok := s.e.AuthenticateKey(token); ok && len(token) > 0 {
-		return principal{tenant: k.Tenant, actor: k.ID}, true
+	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
+		p := principal{tenant: k.Tenant, actor: k.ID}
+		ctx.SetUserValue(principalKey{}, p)
+		return p, true
 	}
 	s.authorized(ctx, true)
 	return principal{}, false

@@ -17,7 +17,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"hookline/engine"
+	"hookline/engine/inbound"
 	"hookline/httpin"
 	"hookline/wal"
 )
@@ -520,7 +520,7 @@ func TestSourcesDeleted(t *testing.T) {
 	status, _, _ := s.doRaw(t, "DELETE", sourcesPath+"/"+str(t, a, "id"), testToken, "", "")
 	require_Equal(t, status, http.StatusNoContent)
 	s.rejected(t, str(t, a, "url"), []byte(`{}`), 404, "source_not_found")
-	aID, ok := engine.ParseSourceID(str(t, a, "id"))
+	aID, ok := inbound.ParseSourceID(str(t, a, "id"))
 	require_True(t, ok, "source id %q", a["id"])
 	n := 0
 	require_NoError(t, s.log.ScanInbound(aID, wal.ID{}, func(wal.ID, []byte) bool { n++; return true }))
@@ -530,7 +530,7 @@ func TestSourcesDeleted(t *testing.T) {
 	require_Equal(t, status, http.StatusNoContent)
 	s.rejected(t, str(t, b, "url"), []byte(`{}`), 404, "source_not_found")
 	s.mustCreateTenant(t, "acme")
-	srcs, err := s.eng.ListSources("acme")
+	srcs, err := s.rc.ListSources("acme")
 	require_NoError(t, err)
 	require_Equal(t, len(srcs), 0)
 }

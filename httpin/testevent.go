@@ -39,12 +39,11 @@ func (s *Server) testEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		writeParseError(ctx, perr)
 		return
 	}
-	res, err := s.e.TestEndpoint(tenant, id, payload)
+	res, err := s.e.TestEndpoint(s.actor(ctx), tenant, id, payload)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	s.e.Audit(adminActor, "endpoint.test", tenant, id, nil, nil)
 	writeJSON(ctx, fasthttp.StatusOK, res)
 }
 

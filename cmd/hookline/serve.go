@@ -18,6 +18,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"hookline/engine"
+	"hookline/engine/access"
+	"hookline/engine/inbound"
 	"hookline/httpin"
 	"hookline/httpout"
 	"hookline/wal"
@@ -137,7 +139,20 @@ func serve(cfg *config) error {
 		_ = log.Close()
 		return err
 	}
-	srv, err := httpin.New(eng, httpin.Options{
+	// The feature packages hook into the engine before anything is served:
+	// the receiver deletes a tenant's sources with it, and access audits
+	// every change and revokes a tenant's keys with it.
+	rc, err := inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set})
+	var acc *access.Access
+	if err == nil {
+		acc, err = access.New(eng, log, access.Options{Logger: logger})
+	}
+	if err != nil {
+		eng.Stop(context.Background())
+		_ = log.Close()
+		return err
+	}
+	srv, err := httpin.New(eng, rc, acc, httpin.Options{
 		Listen:         cfg.Listen,
 		AdminToken:     token,
 		MaxEventBytes:  cfg.Ingest.MaxEventBytes,

@@ -1,4 +1,4 @@
-package engine
+package inbound
 
 import (
 	"errors"
@@ -9,13 +9,15 @@ import (
 
 	"github.com/bytedance/sonic"
 
+	"hookline/engine"
+	"hookline/internal/rotation"
 	"hookline/internal/transform"
 	"hookline/internal/verify"
 	"hookline/wal"
 )
 
-// InboundRequest is one request to a source's URL, as httpin read it.
-type InboundRequest struct {
+// Request is one request to a source's URL, as httpin read it.
+type Request struct {
 	verify.Request
 	// RawHeaders are the request's header lines ("Name: value\r\n"), for
 	// the inbound log; credentials are redacted before they are stored.
@@ -24,15 +26,15 @@ type InboundRequest struct {
 
 // Inbound outcomes, as answered and logged.
 const (
-	InboundAccepted  = "accepted"
-	InboundDuplicate = "duplicate"
-	InboundDropped   = "dropped"
-	InboundChallenge = "challenge"
-	InboundRejected  = "rejected"
+	Accepted  = "accepted"
+	Duplicate = "duplicate"
+	Dropped   = "dropped"
+	Challenge = "challenge"
+	Rejected  = "rejected"
 )
 
-// InboundResult is what the receiver answers.
-type InboundResult struct {
+// Result is what the receiver answers.
+type Result struct {
 	Status  int    // HTTP status
 	Outcome string // one of the Inbound constants
 	EventID string // accepted, duplicate
@@ -49,8 +51,8 @@ type InboundResult struct {
 // maxLoggedBytes caps the headers and the body an inbound log record keeps.
 const maxLoggedBytes = 64 << 10
 
-// InboundLogEntry is one logged request.
-type InboundLogEntry struct {
+// LogEntry is one logged request.
+type LogEntry struct {
 	ID         string    `json:"id"`
 	At         time.Time `json:"at"`
 	Outcome    string    `json:"outcome"`
@@ -83,45 +85,45 @@ var mapBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 // Receive handles one request to source sourceID: verify, map, dedupe,
 // append durably, and log it. It answers as soon as the event is durable;
 // no outbound work happens here.
-func (e *Engine) Receive(sourceID string, r *InboundRequest) InboundResult {
+func (rc *Receiver) Receive(sourceID string, r *Request) Result {
 	now := time.Now()
-	st := e.liveSource(sourceID, now)
+	st := rc.liveSource(sourceID, now)
 	if st == nil {
-		return InboundResult{Status: 404, Outcome: InboundRejected, Code: "source_not_found", Message: "no source at this URL"}
+		return Result{Status: 404, Outcome: Rejected, Code: "source_not_found", Message: "no source at this URL"}
 	}
 	// The log lists a source's requests by ID: they must increase in
 	// arrival order, also within one millisecond.
-	reqID := e.log.NewConfigID()
-	entry := InboundLogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
-	res := e.receive(st, r, now, &entry)
+	reqID := rc.log.NewConfigID()
+	entry := LogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
+	res := rc.receive(st, r, now, &entry)
 	res.RequestID = entry.ID
-	e.logInbound(st, reqID, r, &entry, res)
+	rc.logInbound(st, reqID, r, &entry, res)
 	return res
 }
 
-func (e *Engine) receive(st *sourceState, r *InboundRequest, now time.Time, entry *InboundLogEntry) InboundResult {
+func (rc *Receiver) receive(st *sourceState, r *Request, now time.Time, entry *LogEntry) Result {
 	vr, verr := st.verifier.Verify(&r.Request, now)
 	if verr != nil {
-		e.m.inbound[inboundRejected].Inc()
-		return InboundResult{Status: 401, Outcome: InboundRejected, Code: verr.Code, Message: verr.Message}
+		rc.m.requests[rejected].Inc()
+		return Result{Status: 401, Outcome: Rejected, Code: verr.Code, Message: verr.Message}
 	}
 	entry.Verified = true
 	if vr.Challenge != nil {
-		e.m.inbound[inboundChallenge].Inc()
-		return InboundResult{Status: 200, Outcome: InboundChallenge, Challenge: vr.Challenge, ChallengeContentType: vr.ChallengeContentType}
+		rc.m.requests[challenge].Inc()
+		return Result{Status: 200, Outcome: Challenge, Challenge: vr.Challenge, ChallengeContentType: vr.ChallengeContentType}
 	}
-	return e.mapAndAppend(st, r.Body, r.Header, entry)
+	return rc.mapAndAppend(st, r.Body, r.Header, entry)
 }
 
 // mapAndAppend turns a verified body into an event and appends it.
-func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers, entry *InboundLogEntry) InboundResult {
+func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Headers, entry *LogEntry) Result {
 	bp := mapBufs.Get().(*[]byte)
 	defer mapBufs.Put(bp)
 	var mr transform.Result
 	var err error
 	*bp, err = st.mapping.Apply(body, h, &mr, *bp)
 	if err != nil {
-		e.m.inbound[inboundRejected].Inc()
+		rc.m.requests[rejected].Inc()
 		code, msg := "mapping_failed", err.Error()
 		var te *transform.Error
 		if errors.As(err, &te) {
@@ -129,84 +131,84 @@ func (e *Engine) mapAndAppend(st *sourceState, body []byte, h transform.Headers,
 		}
 		// Not a 2xx: the provider keeps the request and retries it, so
 		// fixing the mapping loses nothing.
-		return InboundResult{Status: 422, Outcome: InboundRejected, Code: code, Message: msg}
+		return Result{Status: 422, Outcome: Rejected, Code: code, Message: msg}
 	}
 	if mr.Dropped {
-		e.m.inbound[inboundDropped].Inc()
-		return InboundResult{Status: 200, Outcome: InboundDropped, Message: mr.Reason}
+		rc.m.requests[dropped].Inc()
+		return Result{Status: 200, Outcome: Dropped, Message: mr.Reason}
 	}
 	dedupe := st.dedupeID(mr.ID, body)
 	entry.EventType, entry.DedupeID = mr.Type, dedupe
-	ev := PublishEvent{Type: mr.Type, Payload: mr.Payload}
+	ev := engine.PublishEvent{Type: mr.Type, Payload: mr.Payload}
 	if dedupe != "" {
 		// Control characters cannot occur in API idempotency keys, so
 		// this key space is the sources' alone.
 		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + dedupe
 	}
 	var res [1]wal.AppendResult
-	if err := e.publish(st.src.Tenant, []PublishEvent{ev}, res[:], sourceInbound); err != nil {
-		var ee *Error
+	if err := rc.e.PublishFrom(engine.OriginInbound, st.src.Tenant, []engine.PublishEvent{ev}, res[:]); err != nil {
+		var ee *engine.Error
 		if errors.As(err, &ee) {
-			out := InboundResult{Status: 400, Outcome: InboundRejected, Code: ee.Code, Message: ee.Message}
+			out := Result{Status: 400, Outcome: Rejected, Code: ee.Code, Message: ee.Message}
 			switch ee.Kind {
-			case KindUnavailable:
+			case engine.KindUnavailable:
 				out.Status, out.RetryAfter = 503, ee.RetryAfter
-			case KindNotFound:
+			case engine.KindNotFound:
 				out.Status = 404
 			}
-			e.m.inbound[inboundRejected].Inc()
+			rc.m.requests[rejected].Inc()
 			return out
 		}
-		e.logger.Error("cannot append an inbound event", "source", st.src.ID, "err", err)
-		e.m.inbound[inboundRejected].Inc()
-		return InboundResult{Status: 500, Outcome: InboundRejected, Code: "internal", Message: "the event could not be stored"}
+		rc.logger.Error("cannot append an inbound event", "source", st.src.ID, "err", err)
+		rc.m.requests[rejected].Inc()
+		return Result{Status: 500, Outcome: Rejected, Code: "internal", Message: "the event could not be stored"}
 	}
-	entry.EventID = FormatEventID(res[0].ID)
+	entry.EventID = engine.FormatEventID(res[0].ID)
 	// An unshaped payload is the body itself: the log need not keep a
 	// second copy (a 28 KB GitHub delivery wrote it twice).
 	entry.BodyInEvent = !res[0].Duplicate && len(mr.Payload) == len(body) && len(body) > 0 && &mr.Payload[0] == &body[0]
 	if res[0].Duplicate {
-		e.m.inbound[inboundDuplicate].Inc()
-		return InboundResult{Status: 200, Outcome: InboundDuplicate, EventID: entry.EventID}
+		rc.m.requests[duplicate].Inc()
+		return Result{Status: 200, Outcome: Duplicate, EventID: entry.EventID}
 	}
-	e.m.inbound[inboundAccepted].Inc()
-	return InboundResult{Status: 200, Outcome: InboundAccepted, EventID: entry.EventID}
+	rc.m.requests[accepted].Inc()
+	return Result{Status: 200, Outcome: Accepted, EventID: entry.EventID}
 }
 
 // liveSource returns source id, its verifier rebuilt first if a previous
 // secret has expired since it was built.
-func (e *Engine) liveSource(id string, now time.Time) *sourceState {
-	e.cfgMu.RLock()
-	st := e.sources[id]
-	e.cfgMu.RUnlock()
+func (rc *Receiver) liveSource(id string, now time.Time) *sourceState {
+	rc.mu.RLock()
+	st := rc.sources[id]
+	rc.mu.RUnlock()
 	if st == nil || st.rebuildAt.IsZero() || now.Before(st.rebuildAt) {
 		return st
 	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	cur := e.sources[id]
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	cur := rc.sources[id]
 	if cur != st {
 		return cur // changed meanwhile: already rebuilt
 	}
 	s := st.src
-	s.PreviousSecrets = unexpiredSecrets(s.PreviousSecrets, now)
-	next, err := e.buildSource(&s, SourceInput{}, st.id)
+	s.PreviousSecrets = rotation.Unexpired(s.PreviousSecrets, now)
+	next, err := rc.buildSource(&s, SourceInput{}, st.id)
 	if err != nil {
-		e.logger.Error("cannot rebuild a source after its old secret expired", "source", id, "err", err)
+		rc.logger.Error("cannot rebuild a source after its old secret expired", "source", id, "err", err)
 		return st
 	}
 	// Live first: the expired secret stops working even if the store
 	// cannot be written (it is dropped again at the next start).
-	e.sources[id] = next
-	if err := e.putSource(next); err != nil && !errors.Is(err, wal.ErrClosed) {
-		e.logger.Error("cannot store a source after its old secret expired", "source", id, "err", err)
+	rc.sources[id] = next
+	if err := rc.putSource(next); err != nil && !errors.Is(err, wal.ErrClosed) {
+		rc.logger.Error("cannot store a source after its old secret expired", "source", id, "err", err)
 	}
 	return next
 }
 
 // logInbound stores the request's log record. The credentials a source
 // verifies by (basic, api-key) are redacted; signatures are not secrets.
-func (e *Engine) logInbound(st *sourceState, reqID wal.ID, r *InboundRequest, entry *InboundLogEntry, res InboundResult) {
+func (rc *Receiver) logInbound(st *sourceState, reqID wal.ID, r *Request, entry *LogEntry, res Result) {
 	entry.Outcome, entry.Status = res.Outcome, res.Status
 	entry.Code, entry.Message = res.Code, res.Message
 	if entry.EventID == "" {
@@ -235,9 +237,9 @@ func (e *Engine) logInbound(st *sourceState, reqID wal.ID, r *InboundRequest, en
 	}
 	rec, err := sonic.Marshal(entry)
 	if err == nil {
-		err = e.log.LogInbound(st.id, reqID, rec)
+		err = rc.log.LogInbound(st.id, reqID, rec)
 	}
 	if err != nil && !errors.Is(err, wal.ErrClosed) {
-		e.logger.Error("cannot log an inbound request", "source", st.src.ID, "err", err)
+		rc.logger.Error("cannot log an inbound request", "source", st.src.ID, "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package engine_test
+package inbound_test
 
 import (
 	"crypto/hmac"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"hookline/engine"
+	"hookline/engine/inbound"
 	"hookline/internal/verify"
 )
 
@@ -36,9 +37,9 @@ func (q query) Peek(key string) []byte {
 	return nil
 }
 
-// inbound builds the request httpin would pass to Receive for a POST to
+// request builds the request httpin would pass to Receive for a POST to
 // /in/{id}?rawQuery.
-func inbound(id, rawQuery string, body []byte, h hdrs) *engine.InboundRequest {
+func request(id, rawQuery string, body []byte, h hdrs) *inbound.Request {
 	uri := "/in/" + id
 	if rawQuery != "" {
 		uri += "?" + rawQuery
@@ -60,7 +61,7 @@ func inbound(id, rawQuery string, body []byte, h hdrs) *engine.InboundRequest {
 			}
 		}
 	}
-	return &engine.InboundRequest{
+	return &inbound.Request{
 		Request:    verify.Request{URL: []byte(u), Header: h, Query: q, Body: body},
 		RawHeaders: []byte(raw.String()),
 	}
@@ -73,22 +74,22 @@ func githubSig(secret string, body []byte) string {
 }
 
 // githubReq is a signed GitHub delivery.
-func githubReq(id, secret, delivery string, body []byte) *engine.InboundRequest {
-	return inbound(id, "", body, hdrs{{"X-GitHub-Event", "issues"}, {"X-GitHub-Delivery", delivery}, {"X-Hub-Signature-256", githubSig(secret, body)}})
+func githubReq(id, secret, delivery string, body []byte) *inbound.Request {
+	return request(id, "", body, hdrs{{"X-GitHub-Event", "issues"}, {"X-GitHub-Delivery", delivery}, {"X-Hub-Signature-256", githubSig(secret, body)}})
 }
 
-func (h *harness) source(tenant string, in engine.SourceInput) engine.Source {
+func (h *harness) source(tenant string, in inbound.SourceInput) inbound.Source {
 	h.t.Helper()
-	src, err := h.e.CreateSource(tenant, in)
+	src, err := h.rc.CreateSource(bg, tenant, in)
 	require_NoError(h.t, err)
 	return src
 }
 
-func (h *harness) requests(tenant, id string) []engine.InboundLogEntry {
+func (h *harness) requests(tenant, id string) []inbound.LogEntry {
 	h.t.Helper()
-	var out []engine.InboundLogEntry
+	var out []inbound.LogEntry
 	for cursor := ""; ; {
-		page, next, err := h.e.ListInbound(tenant, id, cursor, 1000)
+		page, next, err := h.rc.ListRequests(tenant, id, cursor, 1000)
 		require_NoError(h.t, err)
 		out = append(out, page...)
 		if cursor = next; next == "" {
@@ -101,18 +102,18 @@ func (h *harness) requests(tenant, id string) []engine.InboundLogEntry {
 // credentials redacted wherever they travel, bodies over 64 KiB cut,
 // bodies that are not UTF-8 in base64.
 func TestReceiveLogRecord(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
-	src := h.source("acme", engine.SourceInput{
+	src := h.source("acme", inbound.SourceInput{
 		Provider: ptr("api-key"), Secret: ptr("k-123"),
 		APIKey:  &verify.APIKeyConfig{Header: "X-Api-Key", Query: "token"},
 		Mapping: json.RawMessage(`{"type":"t.{header:X-Kind}","payload":{"raw":"body:text"}}`),
 	})
-	recv := func(rawQuery string, body []byte, hs ...[2]string) engine.InboundLogEntry {
+	recv := func(rawQuery string, body []byte, hs ...[2]string) inbound.LogEntry {
 		t.Helper()
-		res := h.e.Receive(src.ID, inbound(src.ID, rawQuery, body, append(hdrs{{"X-Kind", "k"}}, hs...)))
+		res := h.rc.Receive(src.ID, request(src.ID, rawQuery, body, append(hdrs{{"X-Kind", "k"}}, hs...)))
 		require_Equal(t, res.Status, 200)
-		en, err := h.e.GetInbound("acme", src.ID, res.RequestID)
+		en, err := h.rc.GetRequest("acme", src.ID, res.RequestID)
 		require_NoError(t, err)
 		require_Equal(t, en.EventID, res.EventID)
 		return en
@@ -152,26 +153,26 @@ func TestReceiveLogRecord(t *testing.T) {
 	require_True(t, en.Truncated, "an 80 KiB body is not truncated")
 	require_Equal(t, en.BodyBytes, len(big))
 	require_True(t, len(en.Body) <= 64<<10, "%d bytes of body logged", len(en.Body))
-	_, err = h.e.ReplayInbound("acme", src.ID, en.ID)
+	_, err = h.rc.ReplayRequest(bg, "acme", src.ID, en.ID)
 	require_ErrorCode(t, err, engine.KindConflict, "body_truncated")
 }
 
 // TestReceiveLogOrder: requests are listed newest first, also when many
 // arrive within one millisecond, and pages neither skip nor repeat.
 func TestReceiveLogOrder(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
-	src := h.source("acme", engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
 	const n = 50
 	var ids []string
 	for i := range n {
-		res := h.e.Receive(src.ID, inbound(src.ID, "", fmt.Appendf(nil, `{"n":%d}`, i), nil))
-		require_Equal(t, res.Outcome, engine.InboundAccepted)
+		res := h.rc.Receive(src.ID, request(src.ID, "", fmt.Appendf(nil, `{"n":%d}`, i), nil))
+		require_Equal(t, res.Outcome, inbound.Accepted)
 		ids = append(ids, res.RequestID)
 	}
 	var listed []string
 	for cursor := ""; ; {
-		page, next, err := h.e.ListInbound("acme", src.ID, cursor, 7)
+		page, next, err := h.rc.ListRequests("acme", src.ID, cursor, 7)
 		require_NoError(t, err)
 		for _, en := range page {
 			require_Equal(t, en.Body, "")
@@ -193,16 +194,16 @@ func TestReceiveLogOrder(t *testing.T) {
 // and dry runs; every request gets an answer and a log record (run with
 // -race).
 func TestReceiveConcurrent(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
-	src := h.source("acme", engine.SourceInput{Provider: ptr("github"), Secret: ptr("s0")})
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("github"), Secret: ptr("s0")})
 	const workers, per = 4, 25
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := range per {
 				body := fmt.Appendf(nil, `{"action":"opened","w":%d,"i":%d}`, w, i)
-				res := h.e.Receive(src.ID, githubReq(src.ID, "s0", fmt.Sprintf("d-%d-%d", w, i), body))
+				res := h.rc.Receive(src.ID, githubReq(src.ID, "s0", fmt.Sprintf("d-%d-%d", w, i), body))
 				if res.Status != 200 {
 					t.Errorf("request %d/%d: %d %s %s", w, i, res.Status, res.Code, res.Message)
 				}
@@ -211,7 +212,7 @@ func TestReceiveConcurrent(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 20 {
-			_, err := h.e.UpdateSource("acme", src.ID, engine.SourceInput{Name: ptr(fmt.Sprint("n", i))})
+			_, err := h.rc.UpdateSource(bg, "acme", src.ID, inbound.SourceInput{Name: ptr(fmt.Sprint("n", i))})
 			if err != nil {
 				t.Errorf("update: %v", err)
 			}
@@ -221,13 +222,13 @@ func TestReceiveConcurrent(t *testing.T) {
 			if i%2 == 0 {
 				sec = fmt.Sprint("s", i+1)
 			}
-			if _, err := h.e.RotateSourceSecret("acme", src.ID, engine.SecretRotation{Secret: &sec, Overlap: ptr("1h")}); err != nil {
+			if _, err := h.rc.RotateSourceSecret(bg, "acme", src.ID, engine.SecretRotation{Secret: &sec, Overlap: ptr("1h")}); err != nil {
 				t.Errorf("rotate: %v", err)
 			}
-			if _, _, err := h.e.ListInbound("acme", src.ID, "", 10); err != nil {
+			if _, _, err := h.rc.ListRequests("acme", src.ID, "", 10); err != nil {
 				t.Errorf("list: %v", err)
 			}
-			if _, err := h.e.TestSource("acme", src.ID, engine.SourceTest{Body: json.RawMessage(`{"action":"x"}`)}); err != nil {
+			if _, err := h.rc.TestSource("acme", src.ID, inbound.SourceTest{Body: json.RawMessage(`{"action":"x"}`)}); err != nil {
 				t.Errorf("dry run: %v", err)
 			}
 		}

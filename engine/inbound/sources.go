@@ -1,7 +1,8 @@
-package engine
+package inbound
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/bytedance/sonic"
 
+	"hookline/engine"
+	"hookline/internal/rotation"
 	"hookline/internal/transform"
 	"hookline/internal/verify"
 	"hookline/wal"
@@ -24,8 +27,8 @@ import (
 
 const (
 	sourcePrefix = "src_"
-	// InboundPath is where sources receive: InboundPath + source id.
-	InboundPath   = "/in/"
+	// Path is where sources receive: Path + source id.
+	Path          = "/in/"
 	maxSourceName = 200
 )
 
@@ -36,7 +39,7 @@ type Source struct {
 	Tenant   string `json:"tenant"`
 	Name     string `json:"name"`
 	Provider string `json:"provider"`
-	// URL is the path the provider posts to: InboundPath + ID.
+	// URL is the path the provider posts to: Path + ID.
 	URL string `json:"url"`
 	// Tolerance overrides the provider's timestamp tolerance ("5m").
 	Tolerance string                `json:"tolerance,omitempty"`
@@ -46,9 +49,9 @@ type Source struct {
 	// Mapping is the mapping as given (absent: the provider's default).
 	Mapping json.RawMessage `json:"mapping,omitempty"`
 
-	Secret          string           `json:"secret,omitempty"`
-	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty"`
-	SecretRotatedAt *time.Time       `json:"secret_rotated_at,omitempty"`
+	Secret          string              `json:"secret,omitempty"`
+	PreviousSecrets []rotation.Previous `json:"previous_secrets,omitempty"`
+	SecretRotatedAt *time.Time          `json:"secret_rotated_at,omitempty"`
 	// PreviousSecretExpiresAt is shown, derived from PreviousSecrets.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	CreatedAt               time.Time  `json:"created_at"`
@@ -102,53 +105,57 @@ func (st *sourceState) dedupeID(mapped string, body []byte) string {
 func (s *Source) view() Source {
 	v := *s
 	v.Secret, v.PreviousSecrets = "", nil
-	v.PreviousSecretExpiresAt = lastExpiry(unexpiredSecrets(s.PreviousSecrets, time.Now()))
+	v.PreviousSecretExpiresAt = rotation.LastExpiry(rotation.Unexpired(s.PreviousSecrets, time.Now()))
 	return v
 }
 
 // ParseSourceID parses the API form of a source ID.
-func ParseSourceID(s string) (wal.ID, bool) { return parsePrefixedID(s, sourcePrefix) }
+func ParseSourceID(s string) (wal.ID, bool) { return engine.ParsePrefixedID(s, sourcePrefix) }
 
 // CreateSource creates a source in tenant. Its ID is random (not the
 // ordered config IDs): it is the secret part of the URL.
-func (e *Engine) CreateSource(tenant string, in SourceInput) (Source, error) {
+func (rc *Receiver) CreateSource(ctx context.Context, tenant string, in SourceInput) (Source, error) {
 	if in.Provider == nil {
-		return Source{}, invalid("missing_provider", "provider is required: one of %s", strings.Join(verify.Names(), ", "))
+		return Source{}, engine.Invalid("missing_provider", "provider is required: one of %s", strings.Join(verify.Names(), ", "))
 	}
 	id := wal.NewID()
 	now := time.Now().UTC()
 	s := Source{ID: sourcePrefix + id.String(), Tenant: tenant, CreatedAt: now, UpdatedAt: now}
-	s.URL = InboundPath + s.ID
-	st, err := e.buildSource(&s, in, id)
+	s.URL = Path + s.ID
+	st, err := rc.buildSource(&s, in, id)
 	if err != nil {
 		return Source{}, err
 	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	if e.tenants[tenant] == nil {
-		return Source{}, notFound("tenant_not_found", "tenant %q does not exist", tenant)
-	}
-	if err := e.putSource(st); err != nil {
+	err = rc.e.WithTenant(tenant, func() error {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if err := rc.putSource(st); err != nil {
+			return err
+		}
+		rc.sources[s.ID] = st
+		return nil
+	})
+	if err != nil {
 		return Source{}, err
 	}
-	e.sources[s.ID] = st
 	v := s.view()
+	rc.e.Audit(ctx, engine.Change{Action: "source.create", Tenant: tenant, Resource: s.ID, After: v})
 	v.Secret = s.Secret
 	return v, nil
 }
 
 // buildSource applies in to s and compiles the verifier and the mapping:
 // a bad field is refused here, never at a request.
-func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
+func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
 	if in.Name != nil {
 		if len(*in.Name) > maxSourceName {
-			return nil, invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxSourceName)
+			return nil, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxSourceName)
 		}
 		s.Name = *in.Name
 	}
 	if in.Provider != nil {
 		if _, ok := verify.Lookup(*in.Provider); !ok {
-			return nil, invalid("invalid_provider", "provider %q is not one of %s", *in.Provider, strings.Join(verify.Names(), ", "))
+			return nil, engine.Invalid("invalid_provider", "provider %q is not one of %s", *in.Provider, strings.Join(verify.Names(), ", "))
 		}
 		s.Provider = *in.Provider
 	}
@@ -175,12 +182,12 @@ func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState
 		}
 	}
 	if s.Secret == "" && s.Provider != "none" {
-		return nil, invalid("missing_secret", "secret is required for provider %s (the signing secret the provider shows, or user:password for basic, the public key for sendgrid)", s.Provider)
+		return nil, engine.Invalid("missing_secret", "secret is required for provider %s (the signing secret the provider shows, or user:password for basic, the public key for sendgrid)", s.Provider)
 	}
 	if len(s.Secret) > 4096 {
-		return nil, invalid("invalid_secret", "secret is %d bytes; at most 4096 allowed", len(s.Secret))
+		return nil, engine.Invalid("invalid_secret", "secret is %d bytes; at most 4096 allowed", len(s.Secret))
 	}
-	v, err := e.sourceVerifier(s, time.Now())
+	v, err := rc.sourceVerifier(s, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +199,7 @@ func (e *Engine) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState
 	if p, ok := verify.Lookup(s.Provider); ok && len(s.Mapping) == 0 && p.DefaultID == "" {
 		st.hashDedupe = true
 	}
-	for _, p := range unexpiredSecrets(s.PreviousSecrets, time.Now()) {
+	for _, p := range rotation.Unexpired(s.PreviousSecrets, time.Now()) {
 		if st.rebuildAt.IsZero() || p.ExpiresAt.Before(st.rebuildAt) {
 			st.rebuildAt = p.ExpiresAt
 		}
@@ -212,7 +219,7 @@ func compileSourceMapping(s *Source) (*transform.Mapping, error) {
 	} else {
 		p, _ := verify.Lookup(s.Provider)
 		if p == nil || p.DefaultType == "" {
-			return nil, invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
+			return nil, engine.Invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
 		}
 		m, err = transform.Compile(transform.Spec{Type: p.DefaultType, ID: p.DefaultID})
 	}
@@ -220,29 +227,29 @@ func compileSourceMapping(s *Source) (*transform.Mapping, error) {
 		var te *transform.Error
 		if errors.As(err, &te) {
 			if te.Rule != "" {
-				return nil, invalid(te.Code, "mapping.%s: %s", te.Rule, te.Message)
+				return nil, engine.Invalid(te.Code, "mapping.%s: %s", te.Rule, te.Message)
 			}
-			return nil, invalid(te.Code, "mapping: %s", te.Message)
+			return nil, engine.Invalid(te.Code, "mapping: %s", te.Message)
 		}
-		return nil, invalid("invalid_mapping", "mapping: %s", err)
+		return nil, engine.Invalid("invalid_mapping", "mapping: %s", err)
 	}
 	return m, nil
 }
 
 // sourceVerifier builds s's verifier with its current and unexpired
 // previous secrets.
-func (e *Engine) sourceVerifier(s *Source, now time.Time) (verify.Verifier, error) {
+func (rc *Receiver) sourceVerifier(s *Source, now time.Time) (verify.Verifier, error) {
 	cfg := verify.Config{Provider: s.Provider, HMAC: s.HMAC, APIKey: s.APIKey, GitHub: s.GitHub}
 	if s.Secret != "" {
 		cfg.Secrets = append(cfg.Secrets, s.Secret)
 	}
-	for _, p := range unexpiredSecrets(s.PreviousSecrets, now) {
+	for _, p := range rotation.Unexpired(s.PreviousSecrets, now) {
 		cfg.Secrets = append(cfg.Secrets, p.Secret)
 	}
 	if s.Tolerance != "" {
 		d, err := time.ParseDuration(s.Tolerance)
 		if err != nil || d <= 0 || d > 24*time.Hour {
-			return nil, invalid("invalid_tolerance", "tolerance %q must be a duration from 1s to 24h, like \"5m\"", s.Tolerance)
+			return nil, engine.Invalid("invalid_tolerance", "tolerance %q must be a duration from 1s to 24h, like \"5m\"", s.Tolerance)
 		}
 		cfg.Tolerance = d
 	}
@@ -250,64 +257,79 @@ func (e *Engine) sourceVerifier(s *Source, now time.Time) (verify.Verifier, erro
 	if err != nil {
 		var ve *verify.Error
 		if errors.As(err, &ve) {
-			return nil, invalid(ve.Code, "%s", ve.Message)
+			return nil, engine.Invalid(ve.Code, "%s", ve.Message)
 		}
-		return nil, invalid("invalid_verification", "%s", err)
+		return nil, engine.Invalid("invalid_verification", "%s", err)
 	}
 	return v, nil
 }
 
-func (e *Engine) putSource(st *sourceState) error {
+func (rc *Receiver) putSource(st *sourceState) error {
 	b, err := sonic.Marshal(&st.src)
 	if err != nil {
 		return fmt.Errorf("cannot encode source %s: %w", st.src.ID, err)
 	}
-	return e.log.PutSource(st.id, b)
+	return rc.log.PutSource(st.id, b)
 }
 
 // loadSources reads the stored sources at start; one that no longer
 // compiles (a config this version refuses) is logged and skipped.
-func (e *Engine) loadSources() error {
-	e.sources = make(map[string]*sourceState)
-	return e.log.Sources(func(id wal.ID, val []byte) {
+func (rc *Receiver) loadSources() error {
+	rc.sources = make(map[string]*sourceState)
+	return rc.log.Sources(func(id wal.ID, val []byte) {
 		var s Source
 		if err := sonic.Unmarshal(val, &s); err != nil || s.ID != sourcePrefix+id.String() {
-			e.logger.Error("skipping corrupt source record", "source", id.String(), "err", err)
+			rc.logger.Error("skipping corrupt source record", "source", id.String(), "err", err)
 			return
 		}
-		if e.tenants[s.Tenant] == nil {
-			e.logger.Error("skipping source of unknown tenant", "source", s.ID, "tenant", s.Tenant)
+		if !rc.e.TenantExists(s.Tenant) {
+			rc.logger.Error("skipping source of unknown tenant", "source", s.ID, "tenant", s.Tenant)
 			return
 		}
-		st, err := e.buildSource(&s, SourceInput{}, id)
+		st, err := rc.buildSource(&s, SourceInput{}, id)
 		if err != nil {
-			e.logger.Error("skipping source with invalid config", "source", s.ID, "err", err)
+			rc.logger.Error("skipping source with invalid config", "source", s.ID, "err", err)
 			return
 		}
-		e.sources[s.ID] = st
+		rc.sources[s.ID] = st
 	})
 }
 
-func (e *Engine) sourceOf(tenant, id string) (*sourceState, error) {
-	e.cfgMu.RLock()
-	defer e.cfgMu.RUnlock()
-	return e.sourceLocked(tenant, id)
+func (rc *Receiver) sourceOf(tenant, id string) (*sourceState, error) {
+	if !rc.e.TenantExists(tenant) {
+		return nil, engine.NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	rc.mu.RLock()
+	defer rc.mu.RUnlock()
+	return rc.sourceLocked(tenant, id)
 }
 
-func (e *Engine) sourceLocked(tenant, id string) (*sourceState, error) {
-	if e.tenants[tenant] == nil {
-		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
-	}
-	st := e.sources[id]
+// sourceLocked finds tenant's source id; the caller holds mu.
+func (rc *Receiver) sourceLocked(tenant, id string) (*sourceState, error) {
+	st := rc.sources[id]
 	if st == nil || st.src.Tenant != tenant {
-		return nil, notFound("source_not_found", "source %q does not exist in tenant %q", id, tenant)
+		return nil, engine.NotFound("source_not_found", "source %q does not exist in tenant %q", id, tenant)
 	}
 	return st, nil
 }
 
+// changeSource runs fn on tenant's source id with the tenant held (see
+// Engine.WithTenant) and mu locked.
+func (rc *Receiver) changeSource(tenant, id string, fn func(st *sourceState) error) error {
+	return rc.e.WithTenant(tenant, func() error {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		st, err := rc.sourceLocked(tenant, id)
+		if err != nil {
+			return err
+		}
+		return fn(st)
+	})
+}
+
 // GetSource returns one source (no secrets).
-func (e *Engine) GetSource(tenant, id string) (Source, error) {
-	st, err := e.sourceOf(tenant, id)
+func (rc *Receiver) GetSource(tenant, id string) (Source, error) {
+	st, err := rc.sourceOf(tenant, id)
 	if err != nil {
 		return Source{}, err
 	}
@@ -315,121 +337,129 @@ func (e *Engine) GetSource(tenant, id string) (Source, error) {
 }
 
 // ListSources returns tenant's sources in creation order.
-func (e *Engine) ListSources(tenant string) ([]Source, error) {
-	e.cfgMu.RLock()
-	defer e.cfgMu.RUnlock()
-	if e.tenants[tenant] == nil {
-		return nil, notFound("tenant_not_found", "tenant %q does not exist", tenant)
+func (rc *Receiver) ListSources(tenant string) ([]Source, error) {
+	if !rc.e.TenantExists(tenant) {
+		return nil, engine.NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	out := []Source{}
-	for _, st := range e.sources {
+	rc.mu.RLock()
+	for _, st := range rc.sources {
 		if st.src.Tenant == tenant {
 			out = append(out, st.src.view())
 		}
 	}
+	rc.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Source) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
 
 // UpdateSource patches a source; the secret changes only by rotation.
-func (e *Engine) UpdateSource(tenant, id string, in SourceInput) (Source, error) {
+func (rc *Receiver) UpdateSource(ctx context.Context, tenant, id string, in SourceInput) (Source, error) {
 	if in.Secret != nil {
-		return Source{}, invalid("secret_not_patchable", "the secret changes by rotation (POST …/sources/{id}/rotate-secret), which keeps the old one valid for an overlap")
+		return Source{}, engine.Invalid("secret_not_patchable", "the secret changes by rotation (POST …/sources/{id}/rotate-secret), which keeps the old one valid for an overlap")
 	}
 	if in.Provider != nil {
-		return Source{}, invalid("provider_not_patchable", "a source's provider cannot change; create another source")
+		return Source{}, engine.Invalid("provider_not_patchable", "a source's provider cannot change; create another source")
 	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	st, err := e.sourceLocked(tenant, id)
+	var before, after Source
+	err := rc.changeSource(tenant, id, func(st *sourceState) error {
+		s := st.src
+		s.UpdatedAt = time.Now().UTC()
+		if _, err := rc.replaceSourceLocked(&s, in, st.id); err != nil {
+			return err
+		}
+		before, after = st.src.view(), s.view()
+		return nil
+	})
 	if err != nil {
 		return Source{}, err
 	}
-	s := st.src
-	s.UpdatedAt = time.Now().UTC()
-	if _, err := e.replaceSourceLocked(&s, in, st.id); err != nil {
-		return Source{}, err
-	}
-	return s.view(), nil
+	rc.e.Audit(ctx, engine.Change{Action: "source.update", Tenant: tenant, Resource: id, Before: before, After: after})
+	return after, nil
 }
 
 // replaceSourceLocked builds s (with in applied), stores it and makes it
-// the live source. The caller holds cfgMu.
-func (e *Engine) replaceSourceLocked(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
-	next, err := e.buildSource(s, in, id)
+// the live source. The caller holds mu.
+func (rc *Receiver) replaceSourceLocked(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
+	next, err := rc.buildSource(s, in, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.putSource(next); err != nil {
+	if err := rc.putSource(next); err != nil {
 		return nil, err
 	}
-	e.sources[s.ID] = next
+	rc.sources[s.ID] = next
 	return next, nil
 }
 
 // DeleteSource deletes a source and its request log; its URL answers 404
 // from then on.
-func (e *Engine) DeleteSource(tenant, id string) error {
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	st, err := e.sourceLocked(tenant, id)
-	if err != nil {
-		return err
+func (rc *Receiver) DeleteSource(ctx context.Context, tenant, id string) error {
+	var before Source
+	err := rc.changeSource(tenant, id, func(st *sourceState) error {
+		if err := rc.log.DeleteSource(st.id); err != nil {
+			return err
+		}
+		delete(rc.sources, id)
+		before = st.src.view()
+		return nil
+	})
+	if err == nil {
+		rc.e.Audit(ctx, engine.Change{Action: "source.delete", Tenant: tenant, Resource: id, Before: before})
 	}
-	if err := e.log.DeleteSource(st.id); err != nil {
-		return err
-	}
-	delete(e.sources, id)
-	return nil
+	return err
 }
 
 // RotateSourceSecret replaces a source's secret; the old one is still
-// accepted for the overlap (default Options.SecretOverlap), as providers
-// roll their secret over on their own schedule.
-func (e *Engine) RotateSourceSecret(tenant, id string, in SecretRotation) (Source, error) {
-	overlap := max(e.opts.SecretOverlap, 0)
+// accepted for the overlap (default: the engine's SecretOverlap), as
+// providers roll their secret over on their own schedule.
+func (rc *Receiver) RotateSourceSecret(ctx context.Context, tenant, id string, in engine.SecretRotation) (Source, error) {
+	overlap := rc.e.SecretOverlap()
 	if in.Overlap != nil {
-		d, err := parseOverlap(*in.Overlap)
+		d, err := rotation.ParseOverlap(*in.Overlap, engine.MaxSecretOverlap)
 		if err != nil {
-			return Source{}, invalid("invalid_overlap", "%s", err)
+			return Source{}, engine.Invalid("invalid_overlap", "%s", err)
 		}
 		overlap = d
 	}
 	if in.Secret == nil || *in.Secret == "" {
-		return Source{}, invalid("missing_secret", "secret is required: the new secret the provider shows")
+		return Source{}, engine.Invalid("missing_secret", "secret is required: the new secret the provider shows")
 	}
-	e.cfgMu.Lock()
-	defer e.cfgMu.Unlock()
-	st, err := e.sourceLocked(tenant, id)
+	var s Source
+	err := rc.changeSource(tenant, id, func(st *sourceState) error {
+		s = st.src
+		if *in.Secret == s.Secret {
+			return engine.Invalid("secret_unchanged", "the new secret is the source's current secret")
+		}
+		now := time.Now().UTC()
+		s.PreviousSecrets = rotation.Rotated(s.Secret, s.PreviousSecrets, *in.Secret, now.Add(overlap), now)
+		s.Secret = *in.Secret
+		s.SecretRotatedAt, s.UpdatedAt = &now, now
+		_, err := rc.replaceSourceLocked(&s, SourceInput{}, st.id)
+		return err
+	})
 	if err != nil {
 		return Source{}, err
 	}
-	s := st.src
-	if *in.Secret == s.Secret {
-		return Source{}, invalid("secret_unchanged", "the new secret is the source's current secret")
-	}
-	now := time.Now().UTC()
-	s.PreviousSecrets = rotatedSecrets(s.Secret, s.PreviousSecrets, *in.Secret, now.Add(overlap), now)
-	s.Secret = *in.Secret
-	s.SecretRotatedAt, s.UpdatedAt = &now, now
-	if _, err := e.replaceSourceLocked(&s, SourceInput{}, st.id); err != nil {
-		return Source{}, err
-	}
 	v := s.view()
+	rc.e.Audit(ctx, engine.Change{Action: "source.rotate_secret", Tenant: tenant, Resource: id, After: v})
 	v.Secret = s.Secret
 	return v, nil
 }
 
-// deleteTenantSourcesLocked deletes a deleted tenant's sources.
-func (e *Engine) deleteTenantSourcesLocked(tenant string) error {
-	for id, st := range e.sources {
+// deleteTenantSources deletes the sources of a tenant being deleted; it
+// runs as the engine's OnTenantDelete hook, under the engine's cfgMu.
+func (rc *Receiver) deleteTenantSources(tenant string) error {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for id, st := range rc.sources {
 		if st.src.Tenant != tenant {
 			continue
 		}
-		if err := e.log.DeleteSource(st.id); err != nil {
+		if err := rc.log.DeleteSource(st.id); err != nil {
 			return err
 		}
-		delete(e.sources, id)
+		delete(rc.sources, id)
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
-package engine
+package access
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/bytedance/sonic"
 
+	"hookline/engine"
 	"hookline/wal"
 )
 
@@ -25,15 +27,17 @@ type AuditEntry struct {
 	After    json.RawMessage `json:"after,omitempty"`
 }
 
-// Audit records an action that has happened. A failure to record it is
-// logged, not returned: the action itself is done and must be answered.
-func (e *Engine) Audit(actor, action, tenant, resource string, before, after any) {
-	entry := AuditEntry{At: time.Now().UTC(), Actor: actor, Action: action, Tenant: tenant, Resource: resource}
+// Record writes c to the audit log under the actor ctx carries: the
+// engine calls it after each mutating call (see engine.Auditor). A failure
+// to record it is logged, not returned: the action itself is done and
+// must be answered.
+func (a *Access) Record(ctx context.Context, c engine.Change) {
+	entry := AuditEntry{At: time.Now().UTC(), Actor: actorOf(ctx).ID, Action: c.Action, Tenant: c.Tenant, Resource: c.Resource}
 	var err error
 	for _, v := range []struct {
 		dst *json.RawMessage
 		val any
-	}{{&entry.Before, before}, {&entry.After, after}} {
+	}{{&entry.Before, c.Before}, {&entry.After, c.After}} {
 		if v.val == nil || err != nil {
 			continue
 		}
@@ -44,29 +48,31 @@ func (e *Engine) Audit(actor, action, tenant, resource string, before, after any
 		rec, err = sonic.Marshal(entry)
 	}
 	if err == nil {
-		_, err = e.log.AppendAudit(rec)
+		_, err = a.log.AppendAudit(rec)
 	}
 	if err != nil && !errors.Is(err, wal.ErrClosed) {
-		e.logger.Error("cannot record audit entry", "action", action, "tenant", tenant, "resource", resource, "err", err)
+		a.logger.Error("cannot record audit entry", "action", c.Action, "tenant", c.Tenant, "resource", c.Resource, "err", err)
 	}
 }
+
+var _ engine.Auditor = (*Access)(nil)
 
 // maxAuditScan bounds the entries a tenant filter passes over per page.
 const maxAuditScan = 100_000
 
 // ListAudit returns audit entries newest first, of one tenant or of all
 // (tenant ""), and the cursor of the next page.
-func (e *Engine) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, string, error) {
+func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, string, error) {
 	var before wal.ID
 	if cursor != "" {
 		id, err := wal.ParseID(cursor[min(len(auditPrefix), len(cursor)):])
 		if len(cursor) <= len(auditPrefix) || cursor[:len(auditPrefix)] != auditPrefix || err != nil {
-			return nil, "", invalid("invalid_cursor", "cursor %q is not one this API returned", cursor)
+			return nil, "", engine.Invalid("invalid_cursor", "cursor %q is not one this API returned", cursor)
 		}
 		before = id
 	}
-	if limit < 1 || limit > maxDeliveryPage {
-		return nil, "", invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, maxDeliveryPage)
+	if err := engine.CheckPageLimit(limit); err != nil {
+		return nil, "", err
 	}
 	var (
 		out     []AuditEntry
@@ -74,7 +80,7 @@ func (e *Engine) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 		last    wal.ID
 		derr    error
 	)
-	err := e.log.ScanAudit(before, func(id wal.ID, rec []byte) bool {
+	err := a.log.ScanAudit(before, func(id wal.ID, rec []byte) bool {
 		scanned++
 		last = id
 		var a AuditEntry

@@ -1,4 +1,4 @@
-package engine_test
+package inbound_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hookline/engine"
+	"hookline/engine/inbound"
 	"hookline/internal/verify"
 	"hookline/wal"
 )
@@ -15,39 +16,39 @@ import (
 // request logs are on disk: after a restart on the same directory they
 // are the same and keep receiving; the dedupe of their events holds.
 func TestSourcesSurviveRestart(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	rc := newReceiver(t, recvConfig{})
 	h.tenant("acme")
 	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: &[]string{"github.*", "forms.*"}})
-	gh := h.source("acme", engine.SourceInput{Name: ptr("gh"), Provider: ptr("github"), Secret: ptr("old")})
-	_, err := h.e.RotateSourceSecret("acme", gh.ID, engine.SecretRotation{Secret: ptr("new"), Overlap: ptr("1h")})
+	gh := h.source("acme", inbound.SourceInput{Name: ptr("gh"), Provider: ptr("github"), Secret: ptr("old")})
+	_, err := h.rc.RotateSourceSecret(bg, "acme", gh.ID, engine.SecretRotation{Secret: ptr("new"), Overlap: ptr("1h")})
 	require_NoError(t, err)
-	forms := h.source("acme", engine.SourceInput{
+	forms := h.source("acme", inbound.SourceInput{
 		Provider: ptr("api-key"), Secret: ptr("k"), APIKey: &verify.APIKeyConfig{Header: "X-Key"},
 		Mapping: json.RawMessage(`{"type":"forms.{$.form}","id":"$.sid","payload":{"email":"$.email"}}`),
 	})
 	body := []byte(`{"action":"opened","issue":1}`)
-	first := h.e.Receive(gh.ID, githubReq(gh.ID, "old", "d-1", body))
-	require_Equal(t, first.Outcome, engine.InboundAccepted)
-	before, err := h.e.ListSources("acme")
+	first := h.rc.Receive(gh.ID, githubReq(gh.ID, "old", "d-1", body))
+	require_Equal(t, first.Outcome, inbound.Accepted)
+	before, err := h.rc.ListSources("acme")
 	require_NoError(t, err)
 	logBefore := h.requests("acme", gh.ID)
 
 	h.stop(5 * time.Second)
 	h.start()
 
-	after, err := h.e.ListSources("acme")
+	after, err := h.rc.ListSources("acme")
 	require_NoError(t, err)
 	require_DeepEqual(t, after, before)
 	require_DeepEqual(t, h.requests("acme", gh.ID), logBefore)
 	// Both secrets of the overlap still count; the dedupe survived.
-	res := h.e.Receive(gh.ID, githubReq(gh.ID, "old", "d-1", body))
-	require_Equal(t, res.Outcome, engine.InboundDuplicate)
+	res := h.rc.Receive(gh.ID, githubReq(gh.ID, "old", "d-1", body))
+	require_Equal(t, res.Outcome, inbound.Duplicate)
 	require_Equal(t, res.EventID, first.EventID)
-	res = h.e.Receive(gh.ID, githubReq(gh.ID, "new", "d-2", body))
-	require_Equal(t, res.Outcome, engine.InboundAccepted)
-	res = h.e.Receive(forms.ID, inbound(forms.ID, "", []byte(`{"form":"contact","sid":"s1","email":"a@example.com"}`), hdrs{{"X-Key", "k"}}))
-	require_Equal(t, res.Outcome, engine.InboundAccepted)
+	res = h.rc.Receive(gh.ID, githubReq(gh.ID, "new", "d-2", body))
+	require_Equal(t, res.Outcome, inbound.Accepted)
+	res = h.rc.Receive(forms.ID, request(forms.ID, "", []byte(`{"form":"contact","sid":"s1","email":"a@example.com"}`), hdrs{{"X-Key", "k"}}))
+	require_Equal(t, res.Outcome, inbound.Accepted)
 	waitFor(t, 10*time.Second, "three deliveries", func() bool { return rc.count() == 3 })
 	got := map[string]string{}
 	for _, d := range rc.deliveries() {
@@ -66,17 +67,17 @@ func TestSourcesSurviveRestart(t *testing.T) {
 // by the receiver and by a verifying dry run, and the source is stored
 // without it, so a restart does not bring it back.
 func TestSourcePreviousSecretExpires(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
-	src := h.source("acme", engine.SourceInput{Provider: ptr("github"), Secret: ptr("old")})
-	rot, err := h.e.RotateSourceSecret("acme", src.ID, engine.SecretRotation{Secret: ptr("new"), Overlap: ptr("1s")})
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("github"), Secret: ptr("old")})
+	rot, err := h.rc.RotateSourceSecret(bg, "acme", src.ID, engine.SecretRotation{Secret: ptr("new"), Overlap: ptr("1s")})
 	require_NoError(t, err)
 	require_Equal(t, rot.Secret, "new")
 	require_True(t, rot.PreviousSecretExpiresAt != nil, "no previous_secret_expires_at")
 	body := []byte(`{"action":"opened"}`)
-	dry := func(secret string) engine.SourceTestResult {
+	dry := func(secret string) inbound.SourceTestResult {
 		t.Helper()
-		r, err := h.e.TestSource("acme", src.ID, engine.SourceTest{
+		r, err := h.rc.TestSource("acme", src.ID, inbound.SourceTest{
 			RawBody: ptr(string(body)), Verify: true,
 			Headers: map[string]string{"X-GitHub-Event": "issues", "X-Hub-Signature-256": githubSig(secret, body)},
 		})
@@ -88,21 +89,21 @@ func TestSourcePreviousSecretExpires(t *testing.T) {
 	waitFor(t, 10*time.Second, "the previous secret to expire", func() bool { return time.Now().After(*rot.PreviousSecretExpiresAt) })
 	// The dry run comes first: it must not verify with a stale verifier.
 	r := dry("old")
-	require_Equal(t, r.Outcome, engine.InboundRejected)
+	require_Equal(t, r.Outcome, inbound.Rejected)
 	require_Equal(t, r.Code, "bad_signature")
 	require_Equal(t, dry("new").Outcome, "event")
-	res := h.e.Receive(src.ID, githubReq(src.ID, "old", "d-1", body))
+	res := h.rc.Receive(src.ID, githubReq(src.ID, "old", "d-1", body))
 	require_Equal(t, res.Code, "bad_signature")
-	res = h.e.Receive(src.ID, githubReq(src.ID, "new", "d-2", body))
-	require_Equal(t, res.Outcome, engine.InboundAccepted)
-	got, err := h.e.GetSource("acme", src.ID)
+	res = h.rc.Receive(src.ID, githubReq(src.ID, "new", "d-2", body))
+	require_Equal(t, res.Outcome, inbound.Accepted)
+	got, err := h.rc.GetSource("acme", src.ID)
 	require_NoError(t, err)
 	require_True(t, got.PreviousSecretExpiresAt == nil, "previous_secret_expires_at is still %v", got.PreviousSecretExpiresAt)
 
 	h.stop(5 * time.Second)
 	require_True(t, !strings.Contains(storedSources(t, h), `"old"`), "the expired secret is still stored")
 	h.start()
-	res = h.e.Receive(src.ID, githubReq(src.ID, "old", "d-3", body))
+	res = h.rc.Receive(src.ID, githubReq(src.ID, "old", "d-3", body))
 	require_Equal(t, res.Code, "bad_signature")
 }
 
@@ -120,25 +121,25 @@ func storedSources(t *testing.T, h *harness) string {
 // TestSourcesDeletedWithTenant: a deleted tenant's sources and their logs
 // are gone, also after a restart.
 func TestSourcesDeletedWithTenant(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
 	h.tenant("other")
-	src := h.source("acme", engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
-	keep := h.source("other", engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
-	require_Equal(t, h.e.Receive(src.ID, inbound(src.ID, "", []byte(`{}`), nil)).Status, 200)
-	require_Equal(t, h.e.Receive(keep.ID, inbound(keep.ID, "", []byte(`{}`), nil)).Status, 200)
-	require_NoError(t, h.e.DeleteTenant("acme"))
-	require_Equal(t, h.e.Receive(src.ID, inbound(src.ID, "", []byte(`{}`), nil)).Status, 404)
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
+	keep := h.source("other", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
+	require_Equal(t, h.rc.Receive(src.ID, request(src.ID, "", []byte(`{}`), nil)).Status, 200)
+	require_Equal(t, h.rc.Receive(keep.ID, request(keep.ID, "", []byte(`{}`), nil)).Status, 200)
+	require_NoError(t, h.e.DeleteTenant(bg, "acme"))
+	require_Equal(t, h.rc.Receive(src.ID, request(src.ID, "", []byte(`{}`), nil)).Status, 404)
 	h.stop(5 * time.Second)
 	stored := storedSources(t, h)
 	require_True(t, !strings.Contains(stored, src.ID) && strings.Contains(stored, keep.ID), "stored sources: %s", stored)
 	h.start()
 	h.tenant("acme")
-	srcs, err := h.e.ListSources("acme")
+	srcs, err := h.rc.ListSources("acme")
 	require_NoError(t, err)
 	require_Equal(t, len(srcs), 0)
 	n := 0
-	id, _ := engine.ParseSourceID(src.ID)
+	id, _ := inbound.ParseSourceID(src.ID)
 	require_NoError(t, h.log.ScanInbound(id, wal.ID{}, func(wal.ID, []byte) bool { n++; return true }))
 	require_Equal(t, n, 0)
 	require_Equal(t, len(h.requests("other", keep.ID)), 1)
@@ -147,21 +148,21 @@ func TestSourcesDeletedWithTenant(t *testing.T) {
 // TestSourceRejectsEngine: the engine refuses bad sources with stable
 // codes, whoever calls it.
 func TestSourceRejectsEngine(t *testing.T) {
-	h := newHarness(t, testOptions())
+	h := newHarness(t)
 	h.tenant("acme")
-	f := func(in engine.SourceInput, kind engine.Kind, code string) {
+	f := func(in inbound.SourceInput, kind engine.Kind, code string) {
 		t.Helper()
-		_, err := h.e.CreateSource("acme", in)
+		_, err := h.rc.CreateSource(bg, "acme", in)
 		require_ErrorCode(t, err, kind, code)
 	}
-	f(engine.SourceInput{}, engine.KindInvalid, "missing_provider")
-	f(engine.SourceInput{Provider: ptr("nope"), Secret: ptr("s")}, engine.KindInvalid, "invalid_provider")
-	f(engine.SourceInput{Provider: ptr("github")}, engine.KindInvalid, "missing_secret")
-	f(engine.SourceInput{Provider: ptr("hmac"), Secret: ptr("s"), HMAC: &verify.HMACConfig{Header: "X-Sig"}}, engine.KindInvalid, "missing_mapping")
-	f(engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"x","routes":[{"when":{"path":"$.a"},"type":"y"}]}`)}, engine.KindInvalid, "invalid_mapping")
-	_, err := h.e.CreateSource("nope", engine.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"x"}`)})
+	f(inbound.SourceInput{}, engine.KindInvalid, "missing_provider")
+	f(inbound.SourceInput{Provider: ptr("nope"), Secret: ptr("s")}, engine.KindInvalid, "invalid_provider")
+	f(inbound.SourceInput{Provider: ptr("github")}, engine.KindInvalid, "missing_secret")
+	f(inbound.SourceInput{Provider: ptr("hmac"), Secret: ptr("s"), HMAC: &verify.HMACConfig{Header: "X-Sig"}}, engine.KindInvalid, "missing_mapping")
+	f(inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"x","routes":[{"when":{"path":"$.a"},"type":"y"}]}`)}, engine.KindInvalid, "invalid_mapping")
+	_, err := h.rc.CreateSource(bg, "nope", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"x"}`)})
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
-	srcs, err := h.e.ListSources("acme")
+	srcs, err := h.rc.ListSources("acme")
 	require_NoError(t, err)
 	require_Equal(t, len(srcs), 0)
 }

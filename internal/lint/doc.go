@@ -1,0 +1,4 @@
+// Package lint holds tests that keep the project's structure as the design
+// describes it (docs/design.md): which package may import which. Rules in
+// prose drift; a failing test does not. It has no code of its own.
+package lint
