@@ -3,6 +3,7 @@ package inbound_test
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +166,40 @@ func TestSourceRejectsEngine(t *testing.T) {
 	srcs, err := h.rc.ListSources("acme")
 	require_NoError(t, err)
 	require_Equal(t, len(srcs), 0)
+}
+
+// TestSourceCreateRacingTenantDelete: a source created while its tenant is
+// deleted is either deleted with it or refused, never left behind (the
+// engine's WithTenant and OnTenantDelete hooks order the two).
+func TestSourceCreateRacingTenantDelete(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for round := range 20 {
+		h.tenant("acme")
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 5 {
+					_, err := h.rc.CreateSource(bg, "acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t"}`)})
+					if err != nil {
+						require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
+					}
+				}
+			}()
+		}
+		require_NoError(t, h.e.DeleteTenant(bg, "acme"))
+		wg.Wait()
+		h.tenant("acme")
+		srcs, err := h.rc.ListSources("acme")
+		require_NoError(t, err)
+		require_Equal(t, len(srcs), 0)
+		require_NoError(t, h.e.DeleteTenant(bg, "acme"))
+		if round == 19 {
+			h.stop(5 * time.Second)
+			require_Equal(t, storedSources(t, h), "")
+			h.start()
+		}
+	}
 }
