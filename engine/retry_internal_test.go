@@ -81,7 +81,7 @@ func TestParseRetrySchedule(t *testing.T) {
 }
 
 func TestDefaultRetrySchedule(t *testing.T) {
-	// DESIGN.md: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+	// docs/design.md, "Defaults": immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 	want := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 	if len(DefaultRetrySchedule) != len(want) {
 		t.Fatalf("DefaultRetrySchedule = %v, want %v", DefaultRetrySchedule, want)

@@ -26,5 +26,5 @@
 //     most 64 KiB are drained to keep the connection; a bigger body closes it.
 //
 // httpout must not import any other hookline package: the engine depends on
-// it, never the other way round (see DESIGN.md, "Layout").
+// it, never the other way round (see docs/design.md, "Packages"; internal/lint checks it).
 package httpout

@@ -1,7 +1,8 @@
 // Package wal owns hookline's durable state: one Pebble database holding the
 // event log, the per-endpoint delivery queues, the retry index, the attempt log,
-// dead letters, idempotency keys, hourly endpoint health and the config
-// records (tenants, endpoints).
+// dead letters, idempotency keys, hourly endpoint health, the config
+// records (tenants, endpoints, event types, sources, API keys, jobs), the
+// inbound request log and the audit log.
 // It knows bytes and keys, not HTTP or delivery policy, and imports no other
 // hookline package.
 //
@@ -21,14 +22,14 @@
 //	i <tenant> 0x00 <idempotency key>     -> event id
 //	x <event id>                          -> <tenant> 0x00 <idempotency key>: the idempotency keys in time order, for retention
 //	f <tenant> 0x00 <event id>            -> "": each tenant's events in order, for the event feed
-//	s <source id>                         -> inbound source config record (JSON, owned by the engine)
-//	g <source id> <request id>            -> inbound log record: one request a source received (owned by the engine)
+//	s <source id>                         -> inbound source config record (JSON, owned by engine/inbound)
+//	g <source id> <request id>            -> inbound log record: one request a source received (owned by engine/inbound)
 //	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry)
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
-//	l <id>                                -> audit record (JSON, owned by the engine)
+//	l <id>                                -> audit record (JSON, owned by engine/access)
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
-//	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by the engine; never the key)
+//	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by engine/access; never the key)
 //	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
 //	h <endpoint id> <unix hour>           -> the endpoint's delivery health in that hour (binary, owned by the engine); the hour is a big-endian uint32
 //

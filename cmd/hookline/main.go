@@ -1,6 +1,9 @@
 // Command hookline is the webhook engine's single binary: `serve` runs the
-// server, `sink` runs a receiver that prints and verifies deliveries. This
-// package parses flags and wires packages together; it holds no logic of its own.
+// server, `sink` a receiver that prints and verifies deliveries, `bench` the
+// load test, and the other sub-commands (deliveries, events, replay,
+// backfill, cancel, jobs, endpoints health) are clients of the server's
+// HTTP API. This package parses flags, wires the packages together in
+// serve.go and talks to the API in client.go; it holds no engine logic.
 package main
 
 import (

@@ -333,7 +333,7 @@ func runCrashTorture(t *testing.T, cycles int) {
 
 	// An event whose 202 the kill cut off may or may not have been stored.
 	// But one that reached an endpoint was committed in the same batch as its
-	// queue entries for both (DESIGN.md, Data flow 1), so it must reach the
+	// queue entries for both (docs/design.md, "Data flow" 1), so it must reach the
 	// other endpoint too; a half-delivered fan-out would be a torn commit.
 	oneSided := func() []string {
 		recvs[0].r.mu.Lock()
