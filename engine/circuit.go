@@ -2,6 +2,8 @@ package engine
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -16,38 +18,61 @@ import (
 // A failure is what would be retried: a network error, a timeout, 408, 429 or
 // a 5xx. Other answers, 4xx included, show the receiver is up and count as
 // successes.
+//
+// In every field 0 means the default, written next to the field; there is no
+// "none": a negative value is an error (Validate), never a default.
 type CircuitOptions struct {
 	// ConsecutiveFailures opens the circuit, or four times the endpoint's
 	// max_in_flight when that is more: with many requests in flight, fast
 	// failures (a proxy's instant 503) come back in bursts ahead of slow
 	// successes, and a run of 20 of them was seen at a 20% failure rate with
-	// 64 in flight. Default 20.
+	// 64 in flight. 0 means 20.
 	ConsecutiveFailures int
-	// FailureRatio of at least MinRequests attempts within Window opens it.
-	// Defaults 0.5, 20 and 60s.
+	// FailureRatio (above 0, at most 1) of at least MinRequests attempts
+	// within Window opens it. 0 means 0.5, 20 and 60s.
 	FailureRatio float64
 	MinRequests  int
 	Window       time.Duration
-	// OpenFor is how long an open circuit waits before its probe. Default 30s.
+	// OpenFor is how long an open circuit waits before its probe. 0 means 30s.
 	OpenFor time.Duration
 }
 
-func (o *CircuitOptions) ensureDefaults() {
-	if o.ConsecutiveFailures <= 0 {
+// EnsureDefaults fills zero fields with their defaults.
+func (o *CircuitOptions) EnsureDefaults() {
+	if o.ConsecutiveFailures == 0 {
 		o.ConsecutiveFailures = 20
 	}
-	if o.FailureRatio <= 0 || o.FailureRatio > 1 {
+	if o.FailureRatio == 0 {
 		o.FailureRatio = 0.5
 	}
-	if o.MinRequests <= 0 {
+	if o.MinRequests == 0 {
 		o.MinRequests = 20
 	}
-	if o.Window <= 0 {
+	if o.Window == 0 {
 		o.Window = time.Minute
 	}
-	if o.OpenFor <= 0 {
+	if o.OpenFor == 0 {
 		o.OpenFor = 30 * time.Second
 	}
+}
+
+// Validate reports the first option out of its bounds, naming it and its
+// value. It expects EnsureDefaults to have run. The counts are bounded by
+// the breaker's uint32 counters.
+func (o *CircuitOptions) Validate() error {
+	switch {
+	case o.ConsecutiveFailures < 1 || o.ConsecutiveFailures > math.MaxUint32:
+		return fmt.Errorf("engine.CircuitOptions.ConsecutiveFailures is %d; it must be at least 1 and at most %d", o.ConsecutiveFailures, uint32(math.MaxUint32))
+	case !(o.FailureRatio > 0 && o.FailureRatio <= 1): // NaN fails too
+		return fmt.Errorf("engine.CircuitOptions.FailureRatio is %g; it must be above 0 and at most 1", o.FailureRatio)
+	case o.MinRequests < 1 || o.MinRequests > math.MaxUint32:
+		return fmt.Errorf("engine.CircuitOptions.MinRequests is %d; it must be at least 1 and at most %d", o.MinRequests, uint32(math.MaxUint32))
+	case o.Window <= 0:
+		return fmt.Errorf("engine.CircuitOptions.Window is %s; it must be positive", o.Window)
+	case o.OpenFor <= 0:
+		return fmt.Errorf("engine.CircuitOptions.OpenFor is %s; it must be positive", o.OpenFor)
+	}
+	return nil
 }
 
 // errAttemptFailed and errNotAttempted report an attempt's result to the

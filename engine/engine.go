@@ -54,12 +54,12 @@ type tenantState struct {
 }
 
 // New loads tenants and endpoints from log and starts their lanes and the
-// retry scheduler. Corrupt config records are logged and skipped.
+// retry scheduler. Corrupt config records are logged and skipped. Options
+// out of bounds are an error (Options.Validate), never replaced.
 func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	opts.EnsureDefaults()
-	// A negative age would put the cutoff in the future and remove every event.
-	if opts.Retention < 0 || opts.RetentionInterval < 0 {
-		return nil, fmt.Errorf("retention %s with interval %s: both must be positive", opts.Retention, opts.RetentionInterval)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	e := &Engine{
 		log:     log,

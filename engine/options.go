@@ -1,57 +1,67 @@
 package engine
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Options configure an Engine. Zero values take the defaults.
+// Options configure an Engine. The zero value works: in every field 0 (or
+// nil) means the default, written next to the field, and EnsureDefaults is
+// the one place that fills them. A negative value means "none" (no bound,
+// not checked, never) where the field says so and is an error elsewhere; New
+// returns Validate's error rather than replacing a bad value.
 type Options struct {
 	// RetrySchedule is the server-wide delay before attempts 2..N;
-	// endpoints may override it. Default: DefaultRetrySchedule.
+	// endpoints may override it. Each delay is above 0 and at most 7 days,
+	// 50 delays at most. Empty: DefaultRetrySchedule.
 	RetrySchedule []time.Duration
-	// DefaultMaxInFlight is an endpoint's max_in_flight when it sets none. Default 16.
+	// DefaultMaxInFlight is an endpoint's max_in_flight when it sets none,
+	// 1-1000 as the endpoint's own. 0 means 16.
 	DefaultMaxInFlight int
-	// Tick is the retry timer wheel's resolution. Default 100ms.
+	// Tick is the retry timer wheel's resolution, at least 1ms. 0 means 100ms.
 	Tick time.Duration
 	// RecentBodyBytes is the memory for the delivery bodies of the newest
 	// events, so lanes keeping up with ingest need not read them from disk.
-	// Default 32 MiB.
+	// At least 256 (one entry per 256 bytes). 0 means 32 MiB.
 	RecentBodyBytes int
 	// WheelSlots is the wheel size (a power of two); Tick × WheelSlots is how
-	// far ahead retries are held in memory. Default 4096 (~7 min at 100ms).
+	// far ahead retries are held in memory. 0 means 4096 (~7 min at 100ms).
 	WheelSlots int
 	// MaxBacklog is how many deliveries may wait (queued or retrying)
-	// before ingest answers 503 backlog_full. Default 50,000,000;
+	// before ingest answers 503 backlog_full. 0 means 50,000,000;
 	// negative: no bound.
 	MaxBacklog int64
 	// MinFreeDisk is the free space on DataDir's filesystem under which
 	// ingest answers 503 disk_full, leaving room for Pebble's compactions.
-	// Default 256 MiB; negative: not checked (nor when DataDir is "").
+	// 0 means 256 MiB; negative: not checked (nor when DataDir is "").
 	MinFreeDisk int64
 	DataDir     string
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
 	// DisableAfter disables an endpoint whose circuit has stayed open (no
 	// successful probe) this long, and tells its tenant with an
-	// endpoint.disabled event. Default 5 days; negative: never.
+	// endpoint.disabled event. 0 means 5 days; negative: never.
 	DisableAfter time.Duration
 	Logger       *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
 
 	// Retention is how long events, their delivery logs, idempotency keys
-	// and audit records are kept (see retention). Default 30 days.
+	// and audit records are kept (see retention). 0 means
+	// DefaultRetention, 30 days; a negative age would put the cutoff in the
+	// future and remove every event, so it is an error.
 	Retention time.Duration
 	// RetentionInterval is the time between retention passes; records live
-	// up to Retention plus this long. Default 1h.
+	// up to Retention plus this long. 0 means DefaultRetentionInterval, 1h.
 	RetentionInterval time.Duration
 
 	// SecretOverlap is how long a rotated-out secret keeps signing when the
-	// rotation names no overlap. Default 24h; negative: none (the old
-	// secret is dropped at once); at most MaxSecretOverlap.
+	// rotation names no overlap, at most MaxSecretOverlap. 0 means
+	// DefaultSecretOverlap, 24h; negative: none (the old secret is dropped
+	// at once). A rotation's own "overlap" is API input, where 0s is none.
 	SecretOverlap time.Duration
 
 	// now is endpoint health's clock; nil means time.Now. For tests.
@@ -81,7 +91,7 @@ func (o *Options) EnsureDefaults() {
 	if o.MinFreeDisk == 0 {
 		o.MinFreeDisk = 256 << 20
 	}
-	o.Circuit.ensureDefaults()
+	o.Circuit.EnsureDefaults()
 	if o.DisableAfter == 0 {
 		o.DisableAfter = 5 * 24 * time.Hour
 	}
@@ -94,7 +104,6 @@ func (o *Options) EnsureDefaults() {
 	if o.SecretOverlap == 0 {
 		o.SecretOverlap = DefaultSecretOverlap
 	}
-	o.SecretOverlap = min(o.SecretOverlap, MaxSecretOverlap)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -102,3 +111,39 @@ func (o *Options) EnsureDefaults() {
 		o.Metrics = metrics.NewSet()
 	}
 }
+
+// Validate reports the first option out of its bounds, naming it and its
+// value. It expects EnsureDefaults to have run: a 0 left in a field that has
+// a default is reported too.
+func (o *Options) Validate() error {
+	if len(o.RetrySchedule) == 0 || len(o.RetrySchedule) > maxScheduleLen {
+		return fmt.Errorf("engine.Options.RetrySchedule has %d delays; it must have 1-%d", len(o.RetrySchedule), maxScheduleLen)
+	}
+	for i, d := range o.RetrySchedule {
+		if d <= 0 || d > maxScheduleDelay {
+			return fmt.Errorf("engine.Options.RetrySchedule[%d] is %s; it must be above 0 and at most %s", i, d, maxScheduleDelay)
+		}
+	}
+	switch {
+	case o.DefaultMaxInFlight < 1 || o.DefaultMaxInFlight > maxInFlightLimit:
+		return fmt.Errorf("engine.Options.DefaultMaxInFlight is %d; it must be 1-%d", o.DefaultMaxInFlight, maxInFlightLimit)
+	case o.Tick < time.Millisecond:
+		// The timer wheel counts in milliseconds.
+		return fmt.Errorf("engine.Options.Tick is %s; it must be at least 1ms", o.Tick)
+	case o.RecentBodyBytes < minRecentBodyBytes:
+		return fmt.Errorf("engine.Options.RecentBodyBytes is %d; it must be at least %d", o.RecentBodyBytes, minRecentBodyBytes)
+	case o.WheelSlots <= 0 || o.WheelSlots&(o.WheelSlots-1) != 0:
+		return fmt.Errorf("engine.Options.WheelSlots is %d; it must be a power of two", o.WheelSlots)
+	case o.Retention <= 0:
+		return fmt.Errorf("engine.Options.Retention is %s; it must be positive", o.Retention)
+	case o.RetentionInterval <= 0:
+		return fmt.Errorf("engine.Options.RetentionInterval is %s; it must be positive", o.RetentionInterval)
+	case o.SecretOverlap > MaxSecretOverlap:
+		return fmt.Errorf("engine.Options.SecretOverlap is %s; it must be at most %s", o.SecretOverlap, MaxSecretOverlap)
+	}
+	return o.Circuit.Validate()
+}
+
+// minRecentBodyBytes is the smallest body ring that has an entry: the ring
+// keeps one entry per 256 bytes.
+const minRecentBodyBytes = 256

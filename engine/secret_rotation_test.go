@@ -315,7 +315,14 @@ func TestRotateSecretDefaultOverlap(t *testing.T) {
 	f(0, 24*time.Hour)
 	f(3*time.Hour, 3*time.Hour)
 	f(-1, 0)
-	f(30*24*time.Hour, engine.MaxSecretOverlap)
+	// Over MaxSecretOverlap is an error, not a clamp.
+	l, err := wal.Open(t.TempDir(), nil)
+	require_NoError(t, err)
+	defer l.Close()
+	opts := testOptions()
+	opts.SecretOverlap = 30 * 24 * time.Hour
+	_, err = engine.New(l, nil, opts)
+	require_True(t, err != nil && strings.Contains(err.Error(), "SecretOverlap is 720h0m0s"), "SecretOverlap over %s: error %v", engine.MaxSecretOverlap, err)
 }
 
 // TestRotateSecretRejects: bad input is refused with its code and changes

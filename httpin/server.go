@@ -20,15 +20,20 @@ import (
 	"hookline/engine/inbound"
 )
 
-// Options configure a Server. Zero values take the defaults.
+// Options configure a Server. The zero value works but for AdminToken: in
+// every other field 0 (or "") means the default, written next to the field,
+// and EnsureDefaults is the one place those defaults live. No field has a
+// "none": a negative size is an error, and New returns Validate's error
+// rather than replacing a bad value.
 type Options struct {
-	Listen     string // default 127.0.0.1:8080
+	Listen     string // "" means 127.0.0.1:8080
 	AdminToken string // required
-	// MaxEventBytes bounds one event's JSON object. Default 1 MiB.
+	// MaxEventBytes bounds one event's JSON object. 0 means 1 MiB.
 	MaxEventBytes int
-	// MaxBodyBytes bounds any request body, batches included. Default 16 MiB.
+	// MaxBodyBytes bounds any request body, batches included, so it is at
+	// least MaxEventBytes. 0 means 16 MiB, or MaxEventBytes if that is more.
 	MaxBodyBytes int
-	// MaxBatchEvents bounds the events of one batch. Default 1000.
+	// MaxBatchEvents bounds the events of one batch. 0 means 1000.
 	MaxBatchEvents int
 	Logger         *slog.Logger
 	Metrics        *metrics.Set // the engine's set; /metrics writes it
@@ -43,10 +48,7 @@ func (o *Options) EnsureDefaults() {
 		o.MaxEventBytes = 1 << 20
 	}
 	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = 16 << 20
-	}
-	if o.MaxBodyBytes < o.MaxEventBytes {
-		o.MaxBodyBytes = o.MaxEventBytes
+		o.MaxBodyBytes = max(16<<20, o.MaxEventBytes)
 	}
 	if o.MaxBatchEvents == 0 {
 		o.MaxBatchEvents = 1000
@@ -57,6 +59,24 @@ func (o *Options) EnsureDefaults() {
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
 	}
+}
+
+// Validate reports the first option out of its bounds, naming it and its
+// value. It expects EnsureDefaults to have run.
+func (o *Options) Validate() error {
+	switch {
+	case o.AdminToken == "":
+		return errors.New("httpin.Options.AdminToken is empty; an admin token is required")
+	case o.MaxEventBytes <= 0:
+		return fmt.Errorf("httpin.Options.MaxEventBytes is %d; it must be positive", o.MaxEventBytes)
+	case o.MaxBodyBytes < o.MaxEventBytes:
+		// A body smaller than one event would refuse events the event bound
+		// accepts; this used to be raised to MaxEventBytes silently.
+		return fmt.Errorf("httpin.Options.MaxBodyBytes is %d; it must be at least httpin.Options.MaxEventBytes (%d)", o.MaxBodyBytes, o.MaxEventBytes)
+	case o.MaxBatchEvents <= 0:
+		return fmt.Errorf("httpin.Options.MaxBatchEvents is %d; it must be positive", o.MaxBatchEvents)
+	}
+	return nil
 }
 
 // Server is the HTTP front end.
@@ -74,11 +94,11 @@ type Server struct {
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
-// access control acc; call Listen, then Serve.
+// access control acc, or Validate's error; call Listen, then Serve.
 func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Options) (*Server, error) {
 	opts.EnsureDefaults()
-	if opts.AdminToken == "" {
-		return nil, errors.New("an admin token is required")
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		e:      e,

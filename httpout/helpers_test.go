@@ -80,7 +80,10 @@ func newRawServer(t *testing.T, handle func(c net.Conn)) (addr string, accepts *
 
 func newTestSender(t testing.TB, opts Options) *Sender {
 	t.Helper()
-	s := NewSender(opts)
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
 	t.Cleanup(s.CloseIdle)
 	return s
 }

@@ -46,23 +46,27 @@ const (
 	readBufferSize = 8 << 10
 )
 
-// Options configures a Sender. The zero value works.
+// Options configures a Sender. The zero value works: in every numeric field
+// 0 means the default, written next to the field, and EnsureDefaults is the
+// one place those defaults live. A negative value means "none" where the
+// field says so and is an error elsewhere; New returns Validate's error rather
+// than replacing a bad value.
 type Options struct {
 	// Allow lists prefixes that pass the guard although they are private,
 	// loopback or otherwise refused (e.g. 127.0.0.0/8 for tests and bench).
 	Allow []netip.Prefix
 	// ConnectTimeout bounds resolving plus TCP connect, and separately the
-	// TLS handshake. Default 5s.
+	// TLS handshake. 0 means 5s.
 	ConnectTimeout time.Duration
 	// Timeout bounds a whole attempt, including waiting for a free
-	// connection, connecting and reading the response. Default 15s.
+	// connection, connecting and reading the response. 0 means 15s.
 	Timeout time.Duration
-	// MaxConnsPerHost caps the connections to one host:port. Default 1024.
+	// MaxConnsPerHost caps the connections to one host:port. 0 means 1024.
 	MaxConnsPerHost int
 	// CaptureBytes is how much of a response body is kept in Result.Body.
-	// Default 4096; negative keeps nothing.
+	// 0 means 4096; negative: none.
 	CaptureBytes int
-	// UserAgent is sent as user-agent. Default "hookline/dev".
+	// UserAgent is sent as user-agent. "" means "hookline/dev".
 	UserAgent string
 	// TLSConfig is the base TLS configuration for https endpoints, e.g. to
 	// add root CAs. Default: system roots, TLS 1.2 or later. An empty
@@ -70,24 +74,44 @@ type Options struct {
 	TLSConfig *tls.Config
 }
 
-func (o *Options) setDefaults() {
-	if o.ConnectTimeout <= 0 {
+// EnsureDefaults fills zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.ConnectTimeout == 0 {
 		o.ConnectTimeout = 5 * time.Second
 	}
-	if o.Timeout <= 0 {
+	if o.Timeout == 0 {
 		o.Timeout = 15 * time.Second
 	}
-	if o.MaxConnsPerHost <= 0 {
+	if o.MaxConnsPerHost == 0 {
 		o.MaxConnsPerHost = 1024
 	}
 	if o.CaptureBytes == 0 {
 		o.CaptureBytes = 4096
-	} else if o.CaptureBytes < 0 {
-		o.CaptureBytes = 0
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "hookline/dev"
 	}
+}
+
+// Validate reports the first option out of its bounds, naming it and its
+// value. It expects EnsureDefaults to have run.
+func (o *Options) Validate() error {
+	for i, p := range o.Allow {
+		// The zero Prefix matches no address: an allow-list entry that
+		// silently allows nothing is a mistake worth reporting.
+		if !p.IsValid() {
+			return fmt.Errorf("httpout.Options.Allow[%d] is %s; it must be a valid prefix such as 127.0.0.0/8", i, p)
+		}
+	}
+	switch {
+	case o.ConnectTimeout <= 0:
+		return fmt.Errorf("httpout.Options.ConnectTimeout is %s; it must be positive", o.ConnectTimeout)
+	case o.Timeout <= 0:
+		return fmt.Errorf("httpout.Options.Timeout is %s; it must be positive", o.Timeout)
+	case o.MaxConnsPerHost <= 0:
+		return fmt.Errorf("httpout.Options.MaxConnsPerHost is %d; it must be positive", o.MaxConnsPerHost)
+	}
+	return nil
 }
 
 // Sender delivers webhook attempts over one fasthttp.Client, which keeps a
@@ -99,9 +123,23 @@ type Sender struct {
 	timeout time.Duration
 }
 
-// NewSender returns a Sender configured by opts.
+// NewSender is New for options fixed in code, such as tests' and the bench's:
+// it panics when they are invalid. Options that come from a user go through
+// New, which returns the error.
 func NewSender(opts Options) *Sender {
-	opts.setDefaults()
+	s, err := New(opts)
+	if err != nil {
+		panic(fmt.Sprintf("BUG: invalid httpout options: %s", err))
+	}
+	return s
+}
+
+// New returns a Sender configured by opts, or Validate's error.
+func New(opts Options) (*Sender, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	g := NewGuard(opts.Allow)
 	d := newDialer(g, opts.ConnectTimeout)
 	var baseTLS *tls.Config
@@ -120,7 +158,7 @@ func NewSender(opts Options) *Sender {
 	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout}
 	s.client = &fasthttp.Client{
 		Name:                      opts.UserAgent,
-		Transport:                 newTransport(opts.CaptureBytes),
+		Transport:                 newTransport(max(opts.CaptureBytes, 0)), // negative: none
 		DialTimeout:               d.hostDialer(nil),
 		MaxConnsPerHost:           opts.MaxConnsPerHost,
 		MaxConnWaitTimeout:        opts.Timeout,
@@ -141,7 +179,7 @@ func NewSender(opts Options) *Sender {
 			return nil
 		},
 	}
-	return s
+	return s, nil
 }
 
 // retryMarked lets HostClient.Do retry exactly the attempts the transport

@@ -17,20 +17,24 @@ var ErrNotFound = errors.New("not found")
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("wal is closed")
 
-// Options configure a Log. The zero value works.
+// Options configure a Log. The zero value works: in every numeric field 0
+// means the default, written next to the field, and EnsureDefaults is the one
+// place those defaults live. A negative value means "none" where the field
+// says so and is an error elsewhere; Open returns Validate's error rather than
+// replacing a bad value.
 type Options struct {
 	// FS is the filesystem; nil means the real disk. Tests use vfs.NewMem or
 	// errorfs to crash the store at a chosen write.
 	FS vfs.FS
 	// CompressAbove is the delivery body size above which bodies are stored
-	// zstd-compressed. 0 means 4096; negative disables compression.
+	// zstd-compressed. 0 means 4096; negative: no compression.
 	CompressAbove int
 	// CacheBytes is Pebble's block cache size. 0 means 64 MiB.
 	CacheBytes int64
-	// MemTableBytes is Pebble's memtable size. 0 means 64 MiB: deliveries
-	// churn through q and r quickly, and a larger memtable lets most of
-	// those short-lived keys die before they reach an sstable. Tests that
-	// watch disk use set it lower so flushes come sooner.
+	// MemTableBytes is Pebble's memtable size, below 4 GiB. 0 means 64 MiB:
+	// deliveries churn through q and r quickly, and a larger memtable lets
+	// most of those short-lived keys die before they reach an sstable. Tests
+	// that watch disk use set it lower so flushes come sooner.
 	MemTableBytes int64
 	// MaxGroupRequests bounds how many Append calls share one batch and fsync.
 	// 0 means 1024.
@@ -65,6 +69,25 @@ func (o *Options) EnsureDefaults() {
 	if o.Logger == nil {
 		o.Logger = quietLogger{}
 	}
+}
+
+// maxMemTableBytes is Pebble's bound on MemTableSize (it must be below 4 GiB
+// on 64-bit platforms); checking it here names our option in the error.
+const maxMemTableBytes = 4<<30 - 1
+
+// Validate reports the first option out of its bounds, naming it and its
+// value. It expects EnsureDefaults to have run: a 0 left in a field that has
+// a default is reported too.
+func (o *Options) Validate() error {
+	switch {
+	case o.CacheBytes <= 0:
+		return fmt.Errorf("wal.Options.CacheBytes is %d; it must be positive", o.CacheBytes)
+	case o.MemTableBytes <= 0 || o.MemTableBytes >= maxMemTableBytes:
+		return fmt.Errorf("wal.Options.MemTableBytes is %d; it must be positive and below %d", o.MemTableBytes, int64(maxMemTableBytes))
+	case o.MaxGroupRequests <= 0:
+		return fmt.Errorf("wal.Options.MaxGroupRequests is %d; it must be positive", o.MaxGroupRequests)
+	}
+	return nil
 }
 
 // Log is hookline's write-ahead log and state store on top of Pebble.
@@ -110,6 +133,9 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	c, err := newCodec(o.CompressAbove)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"hookline/engine/inbound"
 	"hookline/httpin"
 	"hookline/httpout"
+	"hookline/internal/config"
 	"hookline/wal"
 )
 
@@ -45,10 +46,11 @@ func runServe(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; got %q", fs.Args())
 	}
-	cfg, err := loadConfig(*configPath)
+	cfg, err := config.Load(*configPath)
 	if err != nil {
 		return err
 	}
+	// Flags win over the file; the result is validated again as a whole.
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "listen":
@@ -63,6 +65,9 @@ func runServe(args []string) error {
 			cfg.AllowNet = allow
 		}
 	})
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	return serve(cfg)
 }
 
@@ -74,16 +79,16 @@ func newLogger(level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
-func serve(cfg *config) error {
+func serve(cfg *config.Config) error {
 	logger, err := newLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	allow, err := parseAllowNets(cfg.AllowNet)
+	senderOpts, err := cfg.SenderOptions()
 	if err != nil {
 		return err
 	}
-	schedule, err := engine.ParseRetrySchedule(cfg.RetrySchedule)
+	engineOpts, err := cfg.EngineOptions()
 	if err != nil {
 		return err
 	}
@@ -98,43 +103,21 @@ func serve(cfg *config) error {
 	// One set for every package's metrics; /metrics writes it. docs/metrics.md
 	// lists them all.
 	set := metrics.NewSet()
-	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), &wal.Options{
-		CompressAbove: cfg.WAL.CompressAbove,
-		CacheBytes:    cfg.WAL.CacheBytes,
-		OnCommit:      walCommitMetrics(set),
-	})
+	walOpts := cfg.WALOptions()
+	walOpts.OnCommit = walCommitMetrics(set)
+	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), walOpts)
 	if err != nil {
 		return err
 	}
 	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
-	sender := httpout.NewSender(httpout.Options{
-		Allow:           allow,
-		ConnectTimeout:  cfg.Delivery.ConnectTimeout,
-		Timeout:         cfg.Delivery.Timeout,
-		MaxConnsPerHost: cfg.Delivery.MaxConnsPerHost,
-		CaptureBytes:    cfg.Delivery.ResponseCaptureBytes,
-		UserAgent:       "hookline/" + version,
-	})
-	eng, err := engine.New(log, sender, engine.Options{
-		RetrySchedule:      schedule,
-		DefaultMaxInFlight: cfg.Delivery.MaxInFlight,
-		MaxBacklog:         cfg.Ingest.MaxBacklog,
-		MinFreeDisk:        cfg.Ingest.MinFreeDisk,
-		DataDir:            cfg.Data,
-		DisableAfter:       cfg.Delivery.DisableAfter,
-		SecretOverlap:      cfg.secretOverlap(),
-		Retention:          cfg.Retention.MaxAge,
-		RetentionInterval:  cfg.Retention.Interval,
-		Circuit: engine.CircuitOptions{
-			ConsecutiveFailures: cfg.Delivery.CircuitBreaker.ConsecutiveFailures,
-			FailureRatio:        cfg.Delivery.CircuitBreaker.FailureRatio,
-			MinRequests:         cfg.Delivery.CircuitBreaker.MinRequests,
-			Window:              cfg.Delivery.CircuitBreaker.Window,
-			OpenFor:             cfg.Delivery.CircuitBreaker.OpenFor,
-		},
-		Logger:  logger,
-		Metrics: set,
-	})
+	senderOpts.UserAgent = "hookline/" + version
+	sender, err := httpout.New(senderOpts)
+	if err != nil {
+		_ = log.Close()
+		return err
+	}
+	engineOpts.Logger, engineOpts.Metrics = logger, set
+	eng, err := engine.New(log, sender, engineOpts)
 	if err != nil {
 		_ = log.Close()
 		return err
@@ -152,15 +135,9 @@ func serve(cfg *config) error {
 		_ = log.Close()
 		return err
 	}
-	srv, err := httpin.New(eng, rc, acc, httpin.Options{
-		Listen:         cfg.Listen,
-		AdminToken:     token,
-		MaxEventBytes:  cfg.Ingest.MaxEventBytes,
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
-		MaxBatchEvents: cfg.Ingest.MaxBatchEvents,
-		Logger:         logger,
-		Metrics:        set,
-	})
+	serverOpts := cfg.ServerOptions()
+	serverOpts.AdminToken, serverOpts.Logger, serverOpts.Metrics = token, logger, set
+	srv, err := httpin.New(eng, rc, acc, serverOpts)
 	if err == nil {
 		err = srv.Listen()
 	}
@@ -215,7 +192,7 @@ func walCommitMetrics(set *metrics.Set) func(events int, d time.Duration) {
 
 // adminToken returns the configured token, else the environment's, else the
 // one saved in the data directory, else a new one it saves and prints once.
-func adminToken(cfg *config) (string, error) {
+func adminToken(cfg *config.Config) (string, error) {
 	if cfg.AdminToken != "" {
 		return cfg.AdminToken, nil
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 )
 
 func TestEmbeddedDefaultConfig(t *testing.T) {
-	c, err := loadConfig("")
+	c, err := Load("")
 	require_NoError(t, err)
 	require_Equal(t, c.Listen, "127.0.0.1:8080")
 	require_Equal(t, c.Data, "./data")
@@ -21,7 +21,7 @@ func TestEmbeddedDefaultConfig(t *testing.T) {
 	require_Equal(t, c.Delivery.ResponseCaptureBytes, 4096)
 	require_Equal(t, c.Retention.MaxAge, engine.DefaultRetention)
 	require_Equal(t, c.Retention.Interval, engine.DefaultRetentionInterval)
-	require_NoError(t, c.validate())
+	require_NoError(t, c.Validate())
 	schedule, err := engine.ParseRetrySchedule(c.RetrySchedule)
 	require_NoError(t, err)
 	require_Equal(t, len(schedule), len(engine.DefaultRetrySchedule))
@@ -31,11 +31,11 @@ func TestEmbeddedDefaultConfig(t *testing.T) {
 }
 
 func TestConfigFile(t *testing.T) {
-	f := func(body, wantErr string) *config {
+	f := func(body, wantErr string) *Config {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), "hookline.yaml")
 		require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
-		c, err := loadConfig(path)
+		c, err := Load(path)
 		if wantErr == "" {
 			require_NoError(t, err)
 			return c
@@ -87,7 +87,7 @@ func TestConfigFile(t *testing.T) {
 	f("retention:\n  interval: 59s\n", "retention.interval is 59s")
 	f("retention:\n  max_age: 2h\n  interval: 3h\n", "retention.interval is 3h0m0s; it must be from 1m0s to retention.max_age (2h0m0s)")
 	f("retention:\n  maxage: 2h\n", "field maxage not found")
-	_, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml"))
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil {
 		t.Fatalf("a missing config file must be an error")
 	}
@@ -107,24 +107,4 @@ func TestParseAllowNets(t *testing.T) {
 	f("127.0.0.0/33", true)
 	f("localhost", true)
 	f("", true)
-}
-
-// TestServeRejectsBadFlags: the binary exits non-zero with a clear message.
-func TestServeRejectsBadFlags(t *testing.T) {
-	f := func(want string, args ...string) {
-		t.Helper()
-		p := startProc(t, append([]string{"serve", "--data", t.TempDir(), "--admin-token", "x"}, args...), nil)
-		select {
-		case <-p.exited:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("serve %v did not exit", args)
-		}
-		if p.err == nil || !strings.Contains(p.output.String(), want) {
-			t.Fatalf("serve %v: exit %v, output %q; want an error containing %q", args, p.err, p.output.String(), want)
-		}
-	}
-	f("retry schedule delay 2", "--retry-schedule", "5s,soon")
-	f("allow-net", "--allow-net", "nope")
-	f("cannot listen", "--listen", "256.0.0.1:1")
-	f("takes no arguments", "extra")
 }

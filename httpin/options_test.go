@@ -1,0 +1,51 @@
+package httpin_test
+
+import (
+	"strings"
+	"testing"
+
+	"hookline/httpin"
+)
+
+// TestOptionsValidate: zero fields but AdminToken take their defaults; a
+// value out of bounds is an error naming the option and the value. A body
+// bound below the event bound used to be raised to it silently.
+func TestOptionsValidate(t *testing.T) {
+	f := func(o httpin.Options, wantErr string) {
+		t.Helper()
+		o.EnsureDefaults()
+		err := o.Validate()
+		if wantErr == "" {
+			require_NoError(t, err)
+			return
+		}
+		require_True(t, err != nil && strings.Contains(err.Error(), wantErr), "options %+v: error %v; want one containing %q", o, err, wantErr)
+	}
+	f(httpin.Options{AdminToken: "x"}, "")
+	f(httpin.Options{AdminToken: "x", MaxEventBytes: 32 << 20}, "") // the body bound's default follows
+	f(httpin.Options{AdminToken: "x", MaxEventBytes: 100, MaxBodyBytes: 100}, "")
+	f(httpin.Options{}, "httpin.Options.AdminToken is empty")
+	f(httpin.Options{AdminToken: "x", MaxEventBytes: -1}, "httpin.Options.MaxEventBytes is -1; it must be positive")
+	f(httpin.Options{AdminToken: "x", MaxEventBytes: 2048, MaxBodyBytes: 1024}, "httpin.Options.MaxBodyBytes is 1024; it must be at least httpin.Options.MaxEventBytes (2048)")
+	f(httpin.Options{AdminToken: "x", MaxBodyBytes: -1}, "httpin.Options.MaxBodyBytes is -1")
+	f(httpin.Options{AdminToken: "x", MaxBatchEvents: -3}, "httpin.Options.MaxBatchEvents is -3")
+}
+
+// TestOptionsEnsureDefaults: the defaults the field comments promise.
+func TestOptionsEnsureDefaults(t *testing.T) {
+	var o httpin.Options
+	o.EnsureDefaults()
+	require_Equal(t, o.Listen, "127.0.0.1:8080")
+	require_Equal(t, o.MaxEventBytes, 1<<20)
+	require_Equal(t, o.MaxBodyBytes, 16<<20)
+	require_Equal(t, o.MaxBatchEvents, 1000)
+	o = httpin.Options{MaxEventBytes: 32 << 20}
+	o.EnsureDefaults()
+	require_Equal(t, o.MaxBodyBytes, 32<<20)
+}
+
+// TestNewRejectsInvalidOptions: New returns Validate's error.
+func TestNewRejectsInvalidOptions(t *testing.T) {
+	_, err := httpin.New(nil, nil, nil, httpin.Options{AdminToken: "x", MaxEventBytes: 2048, MaxBodyBytes: 1024})
+	require_True(t, err != nil && strings.Contains(err.Error(), "MaxBodyBytes is 1024"), "error %v", err)
+}

@@ -1,0 +1,143 @@
+// Package config owns hookline's server configuration as configs/hookline.yaml
+// writes it: the one Config type, Load (the embedded default file, then the
+// user's), the validation of every bound with errors naming the YAML key, and
+// the builders of each package's options (WALOptions, SenderOptions,
+// EngineOptions, ServerOptions).
+//
+// Defaults do not live here. Each package fills its own in its
+// Options.EnsureDefaults; a key left at 0 passes through as 0, and the
+// embedded file writes the same values the packages fill (a test keeps the
+// two equal). The rule for 0, as configs/hookline.yaml states it:
+//
+//   - A key left out keeps the value the embedded file writes, the default.
+//   - 0 (or "") also means the default, as 0 does in each package's Go
+//     options, except for the keys whose comment says 0 is refused:
+//     delivery.disable_after, delivery.circuit_breaker.*, retention.* and
+//     retry_schedule, where a reader could take 0 for "off".
+//   - delivery.secret_overlap: 0s means no overlap, as a rotation's
+//     "overlap":"0s" does in the API; Go's engine.Options spells that as a
+//     negative SecretOverlap, since its 0 is the default (see EngineOptions).
+//   - The keys that belong to the file alone (cmd/hookline uses them, no
+//     package fills them): shutdown_timeout 0s means do not wait; data and
+//     log_level are required.
+//   - A negative value means "none" where the key's comment says so (no
+//     bound, not checked, never, keep nothing, no compression) and is an
+//     error elsewhere.
+//
+// It imports the packages it configures (wal, httpout, engine, httpin) and
+// configs; only cmd/hookline imports it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"hookline/configs"
+)
+
+// Config mirrors configs/hookline.yaml; the file documents every field.
+type Config struct {
+	Listen          string        `yaml:"listen"`
+	Data            string        `yaml:"data"`
+	AdminToken      string        `yaml:"admin_token"`
+	AllowNet        []string      `yaml:"allow_net"`
+	RetrySchedule   string        `yaml:"retry_schedule"`
+	Ingest          Ingest        `yaml:"ingest"`
+	Delivery        Delivery      `yaml:"delivery"`
+	Retention       Retention     `yaml:"retention"`
+	WAL             WAL           `yaml:"wal"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+}
+
+// Ingest is the ingest section: request bounds and back-pressure.
+type Ingest struct {
+	MaxEventBytes  int   `yaml:"max_event_bytes"`
+	MaxBodyBytes   int   `yaml:"max_body_bytes"`
+	MaxBatchEvents int   `yaml:"max_batch_events"`
+	MaxBacklog     int64 `yaml:"max_backlog"`
+	MinFreeDisk    int64 `yaml:"min_free_disk"`
+}
+
+// Delivery is the delivery section: the outbound client and the engine's
+// per-endpoint defaults.
+type Delivery struct {
+	MaxInFlight          int            `yaml:"max_in_flight"`
+	Timeout              time.Duration  `yaml:"timeout"`
+	ConnectTimeout       time.Duration  `yaml:"connect_timeout"`
+	MaxConnsPerHost      int            `yaml:"max_conns_per_host"`
+	ResponseCaptureBytes int            `yaml:"response_capture_bytes"`
+	DisableAfter         time.Duration  `yaml:"disable_after"`
+	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
+	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`
+}
+
+// CircuitBreaker is delivery.circuit_breaker.
+type CircuitBreaker struct {
+	ConsecutiveFailures int           `yaml:"consecutive_failures"`
+	FailureRatio        float64       `yaml:"failure_ratio"`
+	MinRequests         int           `yaml:"min_requests"`
+	Window              time.Duration `yaml:"window"`
+	OpenFor             time.Duration `yaml:"open_for"`
+}
+
+// Retention is the retention section.
+type Retention struct {
+	MaxAge   time.Duration `yaml:"max_age"`
+	Interval time.Duration `yaml:"interval"`
+}
+
+// WAL is the wal section: the store's tuning.
+type WAL struct {
+	CompressAbove int   `yaml:"compress_above"`
+	CacheBytes    int64 `yaml:"cache_bytes"`
+}
+
+// Load returns the embedded default config overlaid with the file at path
+// (none when path is ""), validated. The default is decoded first so a user
+// file only needs the options it changes. Unknown keys are errors: a misspelt
+// option must not be silently ignored.
+func Load(path string) (*Config, error) {
+	var c Config
+	if err := decodeYAML(configs.Default, &c); err != nil {
+		return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
+	}
+	if path == "" {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
+		}
+		return &c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config file: %w", err)
+	}
+	if err := decodeYAML(b, &c); err != nil {
+		return nil, fmt.Errorf("cannot parse config file %q: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	return &c, nil
+}
+
+// decodeYAML decodes b onto c, keeping the fields b does not set.
+func decodeYAML(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	err := dec.Decode(c)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return nameKeys(b, te)
+	}
+	return err
+}

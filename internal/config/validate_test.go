@@ -1,0 +1,86 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigErrorsNameTheKey: each kind of bad value is an error naming the
+// YAML key and the value, whether the bound is the file's or a package's
+// (whose error names its Go option, renamed here).
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	f := func(body, wantErr string) {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "hookline.yaml")
+		require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
+		_, err := Load(path)
+		require_True(t, err != nil && strings.Contains(err.Error(), wantErr), "config %q: error %v; want one containing %q", body, err, wantErr)
+	}
+	// Out of range.
+	f("delivery:\n  circuit_breaker:\n    failure_ratio: 1.5\n", "delivery.circuit_breaker.failure_ratio is 1.5; it must be above 0 and at most 1")
+	f("delivery:\n  circuit_breaker:\n    failure_ratio: .nan\n", "delivery.circuit_breaker.failure_ratio is NaN")
+	f("delivery:\n  circuit_breaker:\n    min_requests: 5000000000\n", "delivery.circuit_breaker.min_requests is 5000000000")
+	f("delivery:\n  max_in_flight: 1001\n", "delivery.max_in_flight is 1001; it must be 1-1000")
+	f("delivery:\n  secret_overlap: 169h\n", "delivery.secret_overlap is 169h0m0s; it must be from 0s (none) to 168h0m0s")
+	f("ingest:\n  max_event_bytes: 2048\n  max_body_bytes: 1024\n", "ingest.max_body_bytes is 1024; it must be at least ingest.max_event_bytes (2048)")
+	f("ingest:\n  max_event_bytes: 33554432\n", "ingest.max_body_bytes is 16777216; it must be at least ingest.max_event_bytes (33554432)")
+	f("retry_schedule: 5s,8d\n", `retry_schedule (flag --retry-schedule) is "5s,8d": retry schedule delay 2`)
+	f("retention:\n  max_age: 2h\n  interval: 3h\n", "retention.interval is 3h0m0s")
+	f("log_level: loud\n", `log_level is "loud"; it must be one of debug, info, warn, error`)
+	f("allow_net: [10.0.0.0/8, nope]\n", `allow_net (flag --allow-net) entry "nope" is not a CIDR`)
+
+	// 0 where the file refuses it, empty where a value is needed.
+	f("delivery:\n  circuit_breaker:\n    open_for: 0s\n", "delivery.circuit_breaker.open_for is 0s")
+	f("delivery:\n  disable_after: 0s\n", "delivery.disable_after is 0s; give a duration, or a negative one for never")
+	f("retry_schedule: \"\"\n", `retry_schedule (flag --retry-schedule) is "": retry schedule is empty`)
+	f("data: \"\"\n", `data is ""`)
+
+	// Wrong unit or type: yaml.v3 names the line, the error adds the key.
+	f("delivery:\n  timeout: 15\n", "delivery.timeout (line 2): cannot unmarshal !!int `15` into time.Duration")
+	f("retention:\n  max_age: 30d\n", "retention.max_age (line 2): cannot unmarshal !!str `30d`")
+	f("ingest:\n  max_event_bytes: 1MiB\n", "ingest.max_event_bytes (line 2): cannot unmarshal !!str `1MiB` into int")
+	f("delivery:\n  circuit_breaker:\n    failure_ratio: 50%\n", "delivery.circuit_breaker.failure_ratio (line 3): cannot unmarshal !!str `50%`")
+	f("allow_net:\n  - 10.0.0.0/8\n  - [x]\n", "allow_net[1] (line 3): cannot unmarshal !!seq into string")
+	f("delivery: {max_in_flight: 2, timeout: 15}\n", "delivery (line 1): cannot unmarshal !!int `15` into time.Duration")
+	f("retention:\n  maxage: 2h\n", "retention.maxage (line 2): field maxage not found in type config.Retention")
+
+	// Negative where the option has no "none".
+	f("delivery:\n  timeout: -1s\n", "delivery.timeout is -1s; it must be positive")
+	f("delivery:\n  connect_timeout: -5s\n", "delivery.connect_timeout is -5s")
+	f("delivery:\n  max_conns_per_host: -1\n", "delivery.max_conns_per_host is -1")
+	f("delivery:\n  max_in_flight: -1\n", "delivery.max_in_flight is -1")
+	f("delivery:\n  circuit_breaker:\n    consecutive_failures: -2\n", "delivery.circuit_breaker.consecutive_failures is -2; it must be at least 1")
+	f("delivery:\n  circuit_breaker:\n    window: -1m\n", "delivery.circuit_breaker.window is -1m0s; it must be positive")
+	f("delivery:\n  secret_overlap: -1s\n", "delivery.secret_overlap is -1s")
+	f("ingest:\n  max_event_bytes: -1\n", "ingest.max_event_bytes is -1; it must be positive")
+	f("ingest:\n  max_batch_events: -1\n", "ingest.max_batch_events is -1")
+	f("wal:\n  cache_bytes: -1\n", "wal.cache_bytes is -1; it must be positive")
+	f("retention:\n  max_age: -720h\n", "retention.max_age is -720h0m0s")
+	f("shutdown_timeout: -1s\n", "shutdown_timeout is -1s; it must not be negative")
+}
+
+// TestConfigZeroAndNegative: 0 means the package's default and negative its
+// "none", where the file's comments say so; the builders pass both through
+// for the package to interpret.
+func TestConfigZeroAndNegative(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookline.yaml")
+	body := "listen: \"\"\nwal:\n  compress_above: 0\n  cache_bytes: 0\n" +
+		"ingest:\n  max_event_bytes: 0\n  max_body_bytes: 0\n  max_batch_events: 0\n  max_backlog: -1\n  min_free_disk: -1\n" +
+		"delivery:\n  max_in_flight: 0\n  timeout: 0s\n  connect_timeout: 0s\n  max_conns_per_host: 0\n  response_capture_bytes: -1\n  disable_after: -1s\n"
+	require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	c, err := Load(path)
+	require_NoError(t, err)
+	so, err := c.SenderOptions()
+	require_NoError(t, err)
+	require_Equal(t, so.Timeout, 0)
+	require_Equal(t, so.CaptureBytes, -1)
+	eo, err := c.EngineOptions()
+	require_NoError(t, err)
+	require_Equal(t, eo.MaxBacklog, -1)
+	require_Equal(t, eo.DisableAfter, -time.Second)
+	require_Equal(t, c.ServerOptions().MaxEventBytes, 0)
+	require_Equal(t, c.WALOptions().CacheBytes, 0)
+}
