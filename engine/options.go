@@ -147,3 +147,25 @@ func (o *Options) Validate() error {
 // minRecentBodyBytes is the smallest body ring that has an entry: the ring
 // keeps one entry per 256 bytes.
 const minRecentBodyBytes = 256
+
+// DefaultRetrySchedule is the delay before attempts 2..8: about 27 hours in all.
+var DefaultRetrySchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// Retention defaults. The idempotency window is the retention age: a key
+// whose event has expired is forgotten, and repeating it makes a new event.
+const (
+	DefaultRetention         = 30 * 24 * time.Hour
+	DefaultRetentionInterval = time.Hour
+)
+
+// Secret rotation limits.
+const (
+	// DefaultSecretOverlap is Options.SecretOverlap's default.
+	DefaultSecretOverlap = 24 * time.Hour
+	// MaxSecretOverlap bounds a rotation's overlap: a secret meant to be
+	// replaced should not sign for longer than a week.
+	MaxSecretOverlap = 7 * 24 * time.Hour
+)

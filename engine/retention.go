@@ -9,13 +9,6 @@ import (
 	"hookline/wal"
 )
 
-// Retention defaults. The idempotency window is the retention age: a key
-// whose event has expired is forgotten, and repeating it makes a new event.
-const (
-	DefaultRetention         = 30 * 24 * time.Hour
-	DefaultRetentionInterval = time.Hour
-)
-
 // errClassExpired is the error class of a delivery dead-lettered because
 // its event passed the retention age before it was delivered.
 const errClassExpired = "event_expired"

@@ -10,12 +10,6 @@ import (
 	"hookline/wal"
 )
 
-// DefaultRetrySchedule is the delay before attempts 2..8: about 27 hours in all.
-var DefaultRetrySchedule = []time.Duration{
-	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
-	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
-}
-
 const (
 	maxScheduleLen   = 50
 	maxScheduleDelay = 7 * 24 * time.Hour

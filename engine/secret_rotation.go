@@ -9,15 +9,6 @@ import (
 	"hookline/internal/rotation"
 )
 
-// Secret rotation limits.
-const (
-	// DefaultSecretOverlap is Options.SecretOverlap's default.
-	DefaultSecretOverlap = 24 * time.Hour
-	// MaxSecretOverlap bounds a rotation's overlap: a secret meant to be
-	// replaced should not sign for longer than a week.
-	MaxSecretOverlap = 7 * 24 * time.Hour
-)
-
 // RotateSecret gives the endpoint a new secret (in.Secret, else a random
 // one) and keeps the replaced one signing for the overlap (in.Overlap, else
 // Options.SecretOverlap): deliveries meanwhile carry one signature per

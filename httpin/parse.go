@@ -57,18 +57,20 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return e.Code + ": " + e.Message }
 
-// ParseLimits bounds what one publish request may contain. Zero values select the defaults.
+// ParseLimits bounds what one publish request may contain. The server
+// passes its validated Options; a zero field (a caller outside the server)
+// takes Options' default.
 type ParseLimits struct {
-	MaxPayloadBytes int // size of one event's JSON object (the whole object, not only payload); default 1 MiB if <= 0
-	MaxBatchEvents  int // default 1000 if <= 0
+	MaxPayloadBytes int // size of one event's JSON object (the whole object, not only payload)
+	MaxBatchEvents  int
 }
 
 func (lim ParseLimits) withDefaults() ParseLimits {
 	if lim.MaxPayloadBytes <= 0 {
-		lim.MaxPayloadBytes = 1 << 20
+		lim.MaxPayloadBytes = defaultMaxEventBytes
 	}
 	if lim.MaxBatchEvents <= 0 {
-		lim.MaxBatchEvents = 1000
+		lim.MaxBatchEvents = defaultMaxBatchEvents
 	}
 	return lim
 }

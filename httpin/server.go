@@ -39,19 +39,25 @@ type Options struct {
 	Metrics        *metrics.Set // the engine's set; /metrics writes it
 }
 
+// Defaults that ParseLimits shares with Options.
+const (
+	defaultMaxEventBytes  = 1 << 20
+	defaultMaxBatchEvents = 1000
+)
+
 // EnsureDefaults fills zero fields with their defaults.
 func (o *Options) EnsureDefaults() {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:8080"
 	}
 	if o.MaxEventBytes == 0 {
-		o.MaxEventBytes = 1 << 20
+		o.MaxEventBytes = defaultMaxEventBytes
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = max(16<<20, o.MaxEventBytes)
 	}
 	if o.MaxBatchEvents == 0 {
-		o.MaxBatchEvents = 1000
+		o.MaxBatchEvents = defaultMaxBatchEvents
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
