@@ -11,39 +11,56 @@ import (
 func (s *Server) apiKeys(ctx *fasthttp.RequestCtx, tenant, id, method string) {
 	switch {
 	case id == "" && method == "POST":
-		var in struct {
-			Name *string `json:"name"`
-		}
-		if len(ctx.PostBody()) > 0 && !decodeStrict(ctx, &in) {
-			return
-		}
-		k, err := s.e.CreateAPIKey(tenant, deref(in.Name))
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		shown := k
-		shown.Key = ""
-		s.e.Audit(adminActor, "api_key.create", tenant, k.ID, nil, shown)
-		writeJSON(ctx, fasthttp.StatusCreated, k)
-		ctx.Response.Header.Set("Cache-Control", "no-store")
+		s.createAPIKey(ctx, tenant)
 	case id == "" && method == "GET":
-		ks, err := s.e.ListAPIKeys(tenant)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, listPage[engine.APIKey]{Data: ks})
+		s.listAPIKeys(ctx, tenant)
 	case id != "" && method == "DELETE":
-		if err := s.e.DeleteAPIKey(tenant, id); err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "api_key.delete", tenant, id, nil, nil)
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		s.deleteAPIKey(ctx, tenant, id)
 	case id == "":
 		methodNotAllowed(ctx, "GET, POST")
 	default:
 		methodNotAllowed(ctx, "DELETE")
 	}
+}
+
+// createAPIKey serves POST /v1/tenants/{tenant}/api-keys, answering with
+// the key (shown here only).
+func (s *Server) createAPIKey(ctx *fasthttp.RequestCtx, tenant string) {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if len(ctx.PostBody()) > 0 && !decodeStrict(ctx, &in) {
+		return
+	}
+	k, err := s.e.CreateAPIKey(tenant, deref(in.Name))
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	shown := k
+	shown.Key = ""
+	s.e.Audit(adminActor, "api_key.create", tenant, k.ID, nil, shown)
+	writeJSON(ctx, fasthttp.StatusCreated, k)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
+// listAPIKeys serves GET /v1/tenants/{tenant}/api-keys: the keys by prefix,
+// never the key itself.
+func (s *Server) listAPIKeys(ctx *fasthttp.RequestCtx, tenant string) {
+	ks, err := s.e.ListAPIKeys(tenant)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, listPage[engine.APIKey]{Data: ks})
+}
+
+// deleteAPIKey serves DELETE /v1/tenants/{tenant}/api-keys/{id}.
+func (s *Server) deleteAPIKey(ctx *fasthttp.RequestCtx, tenant, id string) {
+	if err := s.e.DeleteAPIKey(tenant, id); err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "api_key.delete", tenant, id, nil, nil)
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

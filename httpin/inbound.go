@@ -83,25 +83,9 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 	case rest == "":
 		switch method {
 		case "GET":
-			srcs, err := s.e.ListSources(tenant)
-			if err != nil {
-				s.writeEngineError(ctx, err)
-				return
-			}
-			writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Source]{Data: srcs})
+			s.listSources(ctx, tenant)
 		case "POST":
-			var in engine.SourceInput
-			if !decodeStrict(ctx, &in) {
-				return
-			}
-			src, err := s.e.CreateSource(tenant, in)
-			if err != nil {
-				s.writeEngineError(ctx, err)
-				return
-			}
-			s.e.Audit(adminActor, "source.create", tenant, src.ID, nil, sourceAudit(src))
-			writeJSON(ctx, fasthttp.StatusCreated, src)
-			ctx.Response.Header.Set("Cache-Control", "no-store")
+			s.createSource(ctx, tenant)
 		default:
 			methodNotAllowed(ctx, "GET, POST")
 		}
@@ -112,75 +96,31 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		var in engine.SecretRotation
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		src, err := s.e.RotateSourceSecret(tenant, parts[0], in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "source.rotate_secret", tenant, src.ID, nil, sourceAudit(src))
-		writeJSON(ctx, fasthttp.StatusOK, src)
-		ctx.Response.Header.Set("Cache-Control", "no-store")
+		s.rotateSourceSecret(ctx, tenant, parts[0])
 	case len(parts) == 2 && parts[1] == "test":
 		if method != "POST" {
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		var in engine.SourceTest
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		res, err := s.e.TestSource(tenant, parts[0], in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, res)
+		s.testSource(ctx, tenant, parts[0])
 	case len(parts) == 2 && parts[1] == "requests":
 		if method != "GET" {
 			methodNotAllowed(ctx, "GET")
 			return
 		}
-		after, limit, ok := pageArgs(ctx)
-		if !ok {
-			return
-		}
-		es, next, err := s.e.ListInbound(tenant, parts[0], after, limit)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		page := listPage[engine.InboundLogEntry]{Data: es}
-		if next != "" {
-			page.NextCursor = encodeCursor(next)
-		}
-		writeJSON(ctx, fasthttp.StatusOK, page)
+		s.listInbound(ctx, tenant, parts[0])
 	case len(parts) == 3 && parts[1] == "requests" && parts[2] != "":
 		if method != "GET" {
 			methodNotAllowed(ctx, "GET")
 			return
 		}
-		en, err := s.e.GetInbound(tenant, parts[0], parts[2])
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, en)
+		s.getInbound(ctx, tenant, parts[0], parts[2])
 	case len(parts) == 4 && parts[1] == "requests" && parts[3] == "replay":
 		if method != "POST" {
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		res, err := s.e.ReplayInbound(tenant, parts[0], parts[2])
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "source.replay_request", tenant, parts[0]+"/"+parts[2], nil, nil)
-		writeJSON(ctx, fasthttp.StatusOK, replayView(res))
+		s.replayInbound(ctx, tenant, parts[0], parts[2])
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
 	}
@@ -189,36 +129,148 @@ func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) 
 func (s *Server) source(ctx *fasthttp.RequestCtx, tenant, id, method string) {
 	switch method {
 	case "GET":
-		src, err := s.e.GetSource(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, src)
+		s.getSource(ctx, tenant, id)
 	case "PATCH":
-		var in engine.SourceInput
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		before, _ := s.e.GetSource(tenant, id)
-		src, err := s.e.UpdateSource(tenant, id, in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "source.update", tenant, id, sourceAudit(before), sourceAudit(src))
-		writeJSON(ctx, fasthttp.StatusOK, src)
+		s.updateSource(ctx, tenant, id)
 	case "DELETE":
-		before, _ := s.e.GetSource(tenant, id)
-		if err := s.e.DeleteSource(tenant, id); err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "source.delete", tenant, id, sourceAudit(before), nil)
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		s.deleteSource(ctx, tenant, id)
 	default:
 		methodNotAllowed(ctx, "GET, PATCH, DELETE")
 	}
+}
+
+// listSources serves GET …/sources.
+func (s *Server) listSources(ctx *fasthttp.RequestCtx, tenant string) {
+	srcs, err := s.e.ListSources(tenant)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Source]{Data: srcs})
+}
+
+// createSource serves POST …/sources, answering with the secret (shown
+// here and on rotation only).
+func (s *Server) createSource(ctx *fasthttp.RequestCtx, tenant string) {
+	var in engine.SourceInput
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	src, err := s.e.CreateSource(tenant, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "source.create", tenant, src.ID, nil, sourceAudit(src))
+	writeJSON(ctx, fasthttp.StatusCreated, src)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
+// rotateSourceSecret serves POST …/sources/{id}/rotate-secret.
+func (s *Server) rotateSourceSecret(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in engine.SecretRotation
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	src, err := s.e.RotateSourceSecret(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "source.rotate_secret", tenant, src.ID, nil, sourceAudit(src))
+	writeJSON(ctx, fasthttp.StatusOK, src)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
+// testSource serves POST …/sources/{id}/test: a dry run of a request
+// through the source's verification and mapping.
+func (s *Server) testSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in engine.SourceTest
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	res, err := s.e.TestSource(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, res)
+}
+
+// listInbound serves GET …/sources/{id}/requests: the source's request log.
+func (s *Server) listInbound(ctx *fasthttp.RequestCtx, tenant, id string) {
+	after, limit, ok := pageArgs(ctx)
+	if !ok {
+		return
+	}
+	es, next, err := s.e.ListInbound(tenant, id, after, limit)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	page := listPage[engine.InboundLogEntry]{Data: es}
+	if next != "" {
+		page.NextCursor = encodeCursor(next)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, page)
+}
+
+// getInbound serves GET …/sources/{id}/requests/{request id}.
+func (s *Server) getInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	en, err := s.e.GetInbound(tenant, id, request)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, en)
+}
+
+// replayInbound serves POST …/sources/{id}/requests/{request id}/replay.
+func (s *Server) replayInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	res, err := s.e.ReplayInbound(tenant, id, request)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "source.replay_request", tenant, id+"/"+request, nil, nil)
+	writeJSON(ctx, fasthttp.StatusOK, replayView(res))
+}
+
+// getSource serves GET …/sources/{id}.
+func (s *Server) getSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	src, err := s.e.GetSource(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, src)
+}
+
+// updateSource serves PATCH …/sources/{id}.
+func (s *Server) updateSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in engine.SourceInput
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	before, _ := s.e.GetSource(tenant, id)
+	src, err := s.e.UpdateSource(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "source.update", tenant, id, sourceAudit(before), sourceAudit(src))
+	writeJSON(ctx, fasthttp.StatusOK, src)
+}
+
+// deleteSource serves DELETE …/sources/{id}.
+func (s *Server) deleteSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	before, _ := s.e.GetSource(tenant, id)
+	if err := s.e.DeleteSource(tenant, id); err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "source.delete", tenant, id, sourceAudit(before), nil)
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
 // sourceAudit is a source as the audit log keeps it: never a secret.

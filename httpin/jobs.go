@@ -59,41 +59,56 @@ func (s *Server) jobs(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
 			methodNotAllowed(ctx, "GET")
 			return
 		}
-		js, err := s.e.ListJobs(tenant)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Job]{Data: js})
+		s.listJobs(ctx, tenant)
 	case id != "" && verb == "" && !strings.Contains(rest, "/"):
 		if method != "GET" {
 			methodNotAllowed(ctx, "GET")
 			return
 		}
-		j, err := s.e.GetJob(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, j)
+		s.getJob(ctx, tenant, id)
 	case id != "" && verb == "stop":
 		if method != "POST" {
 			methodNotAllowed(ctx, "POST")
 			return
 		}
-		before, err := s.e.GetJob(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		j, err := s.e.StopJob(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		s.e.Audit(adminActor, "job.stop", tenant, id, before, j)
-		writeJSON(ctx, fasthttp.StatusOK, j)
+		s.stopJob(ctx, tenant, id)
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
 	}
+}
+
+// listJobs serves GET …/jobs.
+func (s *Server) listJobs(ctx *fasthttp.RequestCtx, tenant string) {
+	js, err := s.e.ListJobs(tenant)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Job]{Data: js})
+}
+
+// getJob serves GET …/jobs/{id}: the job and its progress.
+func (s *Server) getJob(ctx *fasthttp.RequestCtx, tenant, id string) {
+	j, err := s.e.GetJob(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, j)
+}
+
+// stopJob serves POST …/jobs/{id}/stop.
+func (s *Server) stopJob(ctx *fasthttp.RequestCtx, tenant, id string) {
+	before, err := s.e.GetJob(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	j, err := s.e.StopJob(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	s.e.Audit(adminActor, "job.stop", tenant, id, before, j)
+	writeJSON(ctx, fasthttp.StatusOK, j)
 }
