@@ -6,23 +6,6 @@ import (
 	"hookline/engine"
 )
 
-// apiKeys serves /v1/tenants/{tenant}/api-keys (POST, GET) and …/{id}
-// (DELETE); only the admin token gets here.
-func (s *Server) apiKeys(ctx *fasthttp.RequestCtx, tenant, id, method string) {
-	switch {
-	case id == "" && method == "POST":
-		s.createAPIKey(ctx, tenant)
-	case id == "" && method == "GET":
-		s.listAPIKeys(ctx, tenant)
-	case id != "" && method == "DELETE":
-		s.deleteAPIKey(ctx, tenant, id)
-	case id == "":
-		methodNotAllowed(ctx, "GET, POST")
-	default:
-		methodNotAllowed(ctx, "DELETE")
-	}
-}
-
 // createAPIKey serves POST /v1/tenants/{tenant}/api-keys, answering with
 // the key (shown here only).
 func (s *Server) createAPIKey(ctx *fasthttp.RequestCtx, tenant string) {

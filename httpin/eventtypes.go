@@ -6,25 +6,6 @@ import (
 	"hookline/engine"
 )
 
-// eventTypes serves /v1/tenants/{tenant}/event-types and …/{type}: the
-// tenant's event-type catalogue.
-func (s *Server) eventTypes(ctx *fasthttp.RequestCtx, tenant, typ string, method string) {
-	switch {
-	case typ == "" && method == "GET":
-		s.listEventTypes(ctx, tenant)
-	case typ == "" && method == "POST", typ != "" && method == "PUT":
-		s.putEventType(ctx, tenant, typ)
-	case typ != "" && method == "GET":
-		s.getEventType(ctx, tenant, typ)
-	case typ != "" && method == "DELETE":
-		s.deleteEventType(ctx, tenant, typ)
-	case typ == "":
-		methodNotAllowed(ctx, "GET, POST")
-	default:
-		methodNotAllowed(ctx, "GET, PUT, DELETE")
-	}
-}
-
 // listEventTypes serves GET …/event-types: the tenant's catalogue, by type.
 func (s *Server) listEventTypes(ctx *fasthttp.RequestCtx, tenant string) {
 	after, limit, ok := pageArgs(ctx)

@@ -76,69 +76,6 @@ func calledURL(ctx *fasthttp.RequestCtx) []byte {
 	return append(u, ctx.RequestURI()...)
 }
 
-// sources serves …/sources and everything under it.
-func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
-	parts := strings.Split(rest, "/")
-	switch {
-	case rest == "":
-		switch method {
-		case "GET":
-			s.listSources(ctx, tenant)
-		case "POST":
-			s.createSource(ctx, tenant)
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-	case len(parts) == 1:
-		s.source(ctx, tenant, parts[0], method)
-	case len(parts) == 2 && parts[1] == "rotate-secret":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		s.rotateSourceSecret(ctx, tenant, parts[0])
-	case len(parts) == 2 && parts[1] == "test":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		s.testSource(ctx, tenant, parts[0])
-	case len(parts) == 2 && parts[1] == "requests":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		s.listInbound(ctx, tenant, parts[0])
-	case len(parts) == 3 && parts[1] == "requests" && parts[2] != "":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		s.getInbound(ctx, tenant, parts[0], parts[2])
-	case len(parts) == 4 && parts[1] == "requests" && parts[3] == "replay":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		s.replayInbound(ctx, tenant, parts[0], parts[2])
-	default:
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
-	}
-}
-
-func (s *Server) source(ctx *fasthttp.RequestCtx, tenant, id, method string) {
-	switch method {
-	case "GET":
-		s.getSource(ctx, tenant, id)
-	case "PATCH":
-		s.updateSource(ctx, tenant, id)
-	case "DELETE":
-		s.deleteSource(ctx, tenant, id)
-	default:
-		methodNotAllowed(ctx, "GET, PATCH, DELETE")
-	}
-}
-
 // listSources serves GET …/sources.
 func (s *Server) listSources(ctx *fasthttp.RequestCtx, tenant string) {
 	srcs, err := s.e.ListSources(tenant)

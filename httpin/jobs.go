@@ -50,33 +50,6 @@ func (s *Server) createJob(ctx *fasthttp.RequestCtx, tenant, id, kind string) {
 	writeJSON(ctx, fasthttp.StatusAccepted, j)
 }
 
-// jobs serves GET …/jobs, GET …/jobs/{id} and POST …/jobs/{id}/stop.
-func (s *Server) jobs(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
-	id, verb, _ := strings.Cut(rest, "/")
-	switch {
-	case rest == "":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		s.listJobs(ctx, tenant)
-	case id != "" && verb == "" && !strings.Contains(rest, "/"):
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		s.getJob(ctx, tenant, id)
-	case id != "" && verb == "stop":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		s.stopJob(ctx, tenant, id)
-	default:
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
-	}
-}
-
 // listJobs serves GET …/jobs.
 func (s *Server) listJobs(ctx *fasthttp.RequestCtx, tenant string) {
 	js, err := s.e.ListJobs(tenant)
