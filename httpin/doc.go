@@ -1,6 +1,27 @@
-// Package httpin owns hookline's HTTP front end, on fasthttp: the ingest API
-// (single and batch publish), the management API (tenants, endpoints),
-// /metrics, /healthz and /readyz. It parses and authenticates requests and
-// maps engine errors to statuses and stable error codes; delivery policy
-// lives in engine. It must not import bench or cmd.
+// Package httpin owns hookline's HTTP front end, on fasthttp. It parses and
+// authenticates requests, checks each against its route's scope, calls the
+// engine and maps engine errors to statuses and stable error codes
+// (respond.go); delivery policy lives in engine. It serves:
+//
+//   - the ingest API: POST …/events and …/events/batch (JSON array or
+//     NDJSON), parsed by a hand-written single-pass scanner that keeps each
+//     payload as raw bytes (publish.go, parse.go, jsonscan.go);
+//   - the management API under /v1/tenants: tenants and endpoints (api.go),
+//     delivery logs, replays and GET …/events/{id} (deliveries.go), the
+//     event feed (feed.go), bulk jobs (jobs.go), test deliveries
+//     (testevent.go), the event-type catalogue (eventtypes.go), API keys
+//     (apikeys.go), the audit log (audit.go) and inbound sources with their
+//     request log (inbound.go);
+//   - the inbound receiver, POST /in/{source id}, where providers' webhooks
+//     are verified and mapped into events (inbound.go);
+//   - /metrics (the engine's metrics and the HTTP ones of metrics.go),
+//     /healthz, /readyz, and /debug/pprof for the admin token (server.go).
+//
+// routes.go holds the route table: every route's method, path pattern,
+// handler, metric label and the access.Scope a tenant API key needs, the
+// matcher, and principal.may, the one place a tenant key's access to a
+// route is decided. Authorisation is an allow-list: a route without a
+// scope is the admin token's alone.
+//
+// It must not import bench or cmd.
 package httpin

@@ -77,142 +77,131 @@ func calledURL(ctx *fasthttp.RequestCtx) []byte {
 	return append(u, ctx.RequestURI()...)
 }
 
-// sources serves …/sources and everything under it.
-func (s *Server) sources(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
-	parts := strings.Split(rest, "/")
-	switch {
-	case rest == "":
-		switch method {
-		case "GET":
-			srcs, err := s.in.ListSources(tenant)
-			if err != nil {
-				s.writeEngineError(ctx, err)
-				return
-			}
-			writeJSON(ctx, fasthttp.StatusOK, listPage[inbound.Source]{Data: srcs})
-		case "POST":
-			var in inbound.SourceInput
-			if !decodeStrict(ctx, &in) {
-				return
-			}
-			src, err := s.in.CreateSource(s.actor(ctx), tenant, in)
-			if err != nil {
-				s.writeEngineError(ctx, err)
-				return
-			}
-			writeJSON(ctx, fasthttp.StatusCreated, src)
-			ctx.Response.Header.Set("Cache-Control", "no-store")
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-	case len(parts) == 1:
-		s.source(ctx, tenant, parts[0], method)
-	case len(parts) == 2 && parts[1] == "rotate-secret":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		var in engine.SecretRotation
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		src, err := s.in.RotateSourceSecret(s.actor(ctx), tenant, parts[0], in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, src)
-		ctx.Response.Header.Set("Cache-Control", "no-store")
-	case len(parts) == 2 && parts[1] == "test":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		var in inbound.SourceTest
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		res, err := s.in.TestSource(tenant, parts[0], in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, res)
-	case len(parts) == 2 && parts[1] == "requests":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		after, limit, ok := pageArgs(ctx)
-		if !ok {
-			return
-		}
-		es, next, err := s.in.ListRequests(tenant, parts[0], after, limit)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		page := listPage[inbound.LogEntry]{Data: es}
-		if next != "" {
-			page.NextCursor = encodeCursor(next)
-		}
-		writeJSON(ctx, fasthttp.StatusOK, page)
-	case len(parts) == 3 && parts[1] == "requests" && parts[2] != "":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		en, err := s.in.GetRequest(tenant, parts[0], parts[2])
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, en)
-	case len(parts) == 4 && parts[1] == "requests" && parts[3] == "replay":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		res, err := s.in.ReplayRequest(s.actor(ctx), tenant, parts[0], parts[2])
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, replayView(res))
-	default:
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
+// listSources serves GET …/sources.
+func (s *Server) listSources(ctx *fasthttp.RequestCtx, tenant string) {
+	srcs, err := s.in.ListSources(tenant)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
 	}
+	writeJSON(ctx, fasthttp.StatusOK, listPage[inbound.Source]{Data: srcs})
 }
 
-func (s *Server) source(ctx *fasthttp.RequestCtx, tenant, id, method string) {
-	switch method {
-	case "GET":
-		src, err := s.in.GetSource(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, src)
-	case "PATCH":
-		var in inbound.SourceInput
-		if !decodeStrict(ctx, &in) {
-			return
-		}
-		src, err := s.in.UpdateSource(s.actor(ctx), tenant, id, in)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, src)
-	case "DELETE":
-		if err := s.in.DeleteSource(s.actor(ctx), tenant, id); err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		ctx.SetStatusCode(fasthttp.StatusNoContent)
-	default:
-		methodNotAllowed(ctx, "GET, PATCH, DELETE")
+// createSource serves POST …/sources, answering with the secret (shown
+// here and on rotation only).
+func (s *Server) createSource(ctx *fasthttp.RequestCtx, tenant string) {
+	var in inbound.SourceInput
+	if !decodeStrict(ctx, &in) {
+		return
 	}
+	src, err := s.in.CreateSource(s.actor(ctx), tenant, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, src)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
+// rotateSourceSecret serves POST …/sources/{id}/rotate-secret.
+func (s *Server) rotateSourceSecret(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in engine.SecretRotation
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	src, err := s.in.RotateSourceSecret(s.actor(ctx), tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, src)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+}
+
+// testSource serves POST …/sources/{id}/test: a dry run of a request
+// through the source's verification and mapping.
+func (s *Server) testSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in inbound.SourceTest
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	res, err := s.in.TestSource(tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, res)
+}
+
+// listInbound serves GET …/sources/{id}/requests: the source's request log.
+func (s *Server) listInbound(ctx *fasthttp.RequestCtx, tenant, id string) {
+	after, limit, ok := pageArgs(ctx)
+	if !ok {
+		return
+	}
+	es, next, err := s.in.ListRequests(tenant, id, after, limit)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	page := listPage[inbound.LogEntry]{Data: es}
+	if next != "" {
+		page.NextCursor = encodeCursor(next)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, page)
+}
+
+// getInbound serves GET …/sources/{id}/requests/{request id}.
+func (s *Server) getInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	en, err := s.in.GetRequest(tenant, id, request)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, en)
+}
+
+// replayInbound serves POST …/sources/{id}/requests/{request id}/replay.
+func (s *Server) replayInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	res, err := s.in.ReplayRequest(s.actor(ctx), tenant, id, request)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, replayView(res))
+}
+
+// getSource serves GET …/sources/{id}.
+func (s *Server) getSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	src, err := s.in.GetSource(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, src)
+}
+
+// updateSource serves PATCH …/sources/{id}.
+func (s *Server) updateSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	var in inbound.SourceInput
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	src, err := s.in.UpdateSource(s.actor(ctx), tenant, id, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, src)
+}
+
+// deleteSource serves DELETE …/sources/{id}.
+func (s *Server) deleteSource(ctx *fasthttp.RequestCtx, tenant, id string) {
+	if err := s.in.DeleteSource(s.actor(ctx), tenant, id); err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
 // replayView is a replayed request's answer.

@@ -49,44 +49,32 @@ func (s *Server) createJob(ctx *fasthttp.RequestCtx, tenant, id, kind string) {
 	writeJSON(ctx, fasthttp.StatusAccepted, j)
 }
 
-// jobs serves GET …/jobs, GET …/jobs/{id} and POST …/jobs/{id}/stop.
-func (s *Server) jobs(ctx *fasthttp.RequestCtx, tenant, rest, method string) {
-	id, verb, _ := strings.Cut(rest, "/")
-	switch {
-	case rest == "":
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		js, err := s.e.ListJobs(tenant)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Job]{Data: js})
-	case id != "" && verb == "" && !strings.Contains(rest, "/"):
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-			return
-		}
-		j, err := s.e.GetJob(tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, j)
-	case id != "" && verb == "stop":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-			return
-		}
-		j, err := s.e.StopJob(s.actor(ctx), tenant, id)
-		if err != nil {
-			s.writeEngineError(ctx, err)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, j)
-	default:
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+string(ctx.Path()))
+// listJobs serves GET …/jobs.
+func (s *Server) listJobs(ctx *fasthttp.RequestCtx, tenant string) {
+	js, err := s.e.ListJobs(tenant)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
 	}
+	writeJSON(ctx, fasthttp.StatusOK, listPage[engine.Job]{Data: js})
+}
+
+// getJob serves GET …/jobs/{id}: the job and its progress.
+func (s *Server) getJob(ctx *fasthttp.RequestCtx, tenant, id string) {
+	j, err := s.e.GetJob(tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, j)
+}
+
+// stopJob serves POST …/jobs/{id}/stop.
+func (s *Server) stopJob(ctx *fasthttp.RequestCtx, tenant, id string) {
+	j, err := s.e.StopJob(s.actor(ctx), tenant, id)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, j)
 }

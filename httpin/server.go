@@ -13,7 +13,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/pprofhandler"
 
 	"hookline/engine"
 	"hookline/engine/access"
@@ -169,248 +168,79 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")
 }
 
-// handle routes by path segments. Paths are few and fixed, so a switch is
-// both the fastest router and the easiest to read.
+// handle answers one request and counts it under its route's label.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	route := s.route(ctx)
-	s.m.observe(route, ctx.Response.StatusCode(), start)
+	label := s.dispatch(ctx)
+	s.m.observe(label, ctx.Response.StatusCode(), start)
 }
 
-func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
+// dispatch answers a request as its row of routeTable says, following the
+// steps in routeTable's comment, and returns the metric label.
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
 	path := string(ctx.Path())
-	switch path {
-	case "/healthz":
-		ctx.SetContentType("application/json")
-		ctx.SetBodyString(`{"status":"ok"}`)
-		return routeHealth
-	case "/readyz":
-		ctx.SetContentType("application/json")
-		if !s.ready.Load() {
-			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
-			ctx.SetBodyString(`{"status":"not_ready"}`)
-		} else {
-			ctx.SetBodyString(`{"status":"ready"}`)
+	matched, underTenants := path, path == tenantsPath || strings.HasPrefix(path, tenantsPath+"/")
+	if underTenants {
+		matched = strings.TrimRight(path, "/")
+	}
+	pr, params := routes.match(matched)
+	if pr == nil && !underTenants {
+		return notFound(ctx, path)
+	}
+	var r *route
+	if pr != nil {
+		r = pr.find(ctx.Method())
+	}
+	if pr == nil || !pr.public {
+		who, ok := s.authenticate(ctx)
+		if !ok {
+			return routeOther
 		}
-		return routeHealth
-	case "/metrics":
-		ctx.SetContentType("text/plain; version=0.0.4")
-		s.opts.Metrics.WritePrometheus(ctx)
-		metrics.WriteProcessMetrics(ctx)
-		return routeMetrics
-	}
-	if id, ok := strings.CutPrefix(path, inbound.Path); ok {
-		if id == "" || strings.Contains(id, "/") {
-			writeError(ctx, fasthttp.StatusNotFound, "source_not_found", "no source at this URL")
-		} else {
-			s.receive(ctx, id)
+		if !who.may(r, pr.tenantOf(params)) {
+			forbidden(ctx)
+			return routeOther
 		}
-		return routeInbound
-	}
-	if strings.HasPrefix(path, "/debug/pprof/") {
-		// Profiles reveal internals and cost CPU: only for the operator.
-		if s.adminOnly(ctx) {
-			pprofhandler.PprofHandler(ctx)
-		}
-		return routeOther
-	}
-	if path == "/v1/audit" {
-		switch {
-		case !s.adminOnly(ctx):
-		case string(ctx.Method()) != "GET":
-			methodNotAllowed(ctx, "GET")
-		default:
-			s.listAudit(ctx, "")
-		}
-		return routeAudit
-	}
-	rest, ok := strings.CutPrefix(path, "/v1/tenants")
-	if !ok || (rest != "" && rest[0] != '/') {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
-		return routeOther
-	}
-	p, ok := s.authenticate(ctx)
-	if !ok {
-		return routeOther
-	}
-	tenant, sub, _ := strings.Cut(strings.Trim(rest, "/"), "/")
-	method := string(ctx.Method())
-	if !p.admin && !tenantKeyAllows(p, tenant, sub, method) {
-		forbidden(ctx)
-		return routeOther
-	}
-	if keys, ok := strings.CutPrefix(sub, "api-keys"); ok && (keys == "" || keys[0] == '/') {
-		s.apiKeys(ctx, tenant, strings.TrimPrefix(keys, "/"), method)
-		return routeTenant
 	}
 	switch {
-	case tenant == "":
-		switch method {
-		case "GET":
-			s.listTenants(ctx)
-		case "POST":
-			s.createTenant(ctx)
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-		return routeTenants
-	case sub == "":
-		switch method {
-		case "GET":
-			s.getTenant(ctx, tenant)
-		case "PATCH":
-			s.updateTenant(ctx, tenant)
-		case "DELETE":
-			s.deleteTenant(ctx, tenant)
-		default:
-			methodNotAllowed(ctx, "GET, PATCH, DELETE")
-		}
-		return routeTenant
-	case sub == "events":
-		switch method {
-		case "POST":
-			s.publishOne(ctx, tenant)
-		case "GET":
-			s.readFeed(ctx, tenant)
-			return routeFeed
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-		return routePublish
-	case sub == "events/batch":
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-		} else {
-			s.publishBatch(ctx, tenant)
-		}
-		return routePublishBatch
-	case sub == "endpoints":
-		switch method {
-		case "GET":
-			s.listEndpoints(ctx, tenant)
-		case "POST":
-			s.createEndpoint(ctx, tenant)
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-		return routeEndpoints
+	case pr == nil:
+		return notFound(ctx, path)
+	case r == nil:
+		methodNotAllowed(ctx, pr.allow)
+		return pr.rows[0].label
 	}
-	if id, ok := endpointTestPath(sub); ok {
-		if method != "POST" {
-			methodNotAllowed(ctx, "POST")
-		} else {
-			s.testEndpoint(ctx, tenant, id)
-		}
-		return routeEndpointTest
-	}
-	if id, ok := strings.CutPrefix(sub, "endpoints/"); ok && id != "" && !strings.Contains(id, "/") {
-		switch method {
-		case "GET":
-			s.getEndpoint(ctx, tenant, id)
-		case "PATCH":
-			s.updateEndpoint(ctx, tenant, id)
-		case "DELETE":
-			s.deleteEndpoint(ctx, tenant, id)
-		default:
-			methodNotAllowed(ctx, "GET, PATCH, DELETE")
-		}
-		return routeEndpoint
-	}
-	if typ, ok := strings.CutPrefix(sub, "event-types"); ok && (typ == "" || typ[0] == '/') {
-		typ = strings.TrimPrefix(typ, "/")
-		if strings.Contains(typ, "/") {
-			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
-		} else {
-			s.eventTypes(ctx, tenant, typ, method)
-		}
-		return routeEventTypes
-	}
-	if sub == "audit" {
-		if method != "GET" {
-			methodNotAllowed(ctx, "GET")
-		} else {
-			s.listAudit(ctx, tenant)
-		}
-		return routeAudit
-	}
-	if srcs, ok := strings.CutPrefix(sub, "sources"); ok && (srcs == "" || srcs[0] == '/') {
-		s.sources(ctx, tenant, strings.TrimPrefix(srcs, "/"), method)
-		return routeSources
-	}
-	if jobs, ok := strings.CutPrefix(sub, "jobs"); ok && (jobs == "" || jobs[0] == '/') {
-		s.jobs(ctx, tenant, strings.TrimPrefix(jobs, "/"), method)
-		return routeJobs
-	}
-	if id, ok := strings.CutPrefix(sub, "events/"); ok && id != "batch" {
-		switch {
-		case id == "" || strings.Contains(id, "/"):
-			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
-		case method != "GET":
-			methodNotAllowed(ctx, "GET")
-		default:
-			s.getEvent(ctx, tenant, id)
-		}
-		return routeDeliveries
-	}
-	if rest, ok := strings.CutPrefix(sub, "endpoints/"); ok {
-		id, action, _ := strings.Cut(rest, "/")
-		if id != "" && (action == "deliveries" || strings.HasPrefix(action, "deliveries/")) {
-			event, hasEvent := strings.CutPrefix(action, "deliveries/")
-			if ev, verb, ok := strings.Cut(event, "/"); ok && hasEvent && ev != "" && (verb == "replay" || verb == "cancel") {
-				if method != "POST" {
-					methodNotAllowed(ctx, "POST")
-				} else {
-					s.deliveryAction(ctx, tenant, id, ev, verb)
-				}
-				return routeDeliveries
-			}
-			switch {
-			case hasEvent && (event == "" || strings.Contains(event, "/")):
-				writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
-			case method != "GET":
-				methodNotAllowed(ctx, "GET")
-			case hasEvent:
-				s.getDelivery(ctx, tenant, id, event)
-			default:
-				s.listDeliveries(ctx, tenant, id)
-			}
-			return routeDeliveries
-		}
-		if id != "" && (action == "pause" || action == "resume") {
-			if method != "POST" {
-				methodNotAllowed(ctx, "POST")
-			} else {
-				s.pauseEndpoint(ctx, tenant, id, action == "pause")
-			}
-			return routeEndpoint
-		}
-		if id != "" && (action == engine.JobReplay || action == engine.JobBackfill || action == engine.JobCancel) {
-			if method != "POST" {
-				methodNotAllowed(ctx, "POST")
-			} else {
-				s.createJob(ctx, tenant, id, action)
-			}
-			return routeJobs
-		}
-		if id != "" && action == "health" {
-			if method != "GET" {
-				methodNotAllowed(ctx, "GET")
-			} else {
-				s.endpointHealth(ctx, tenant, id)
-			}
-			return routeEndpointHealth
-		}
-		if id != "" && action == "rotate-secret" {
-			if method != "POST" {
-				methodNotAllowed(ctx, "POST")
-			} else {
-				s.rotateSecret(ctx, tenant, id)
-			}
-			return routeEndpoint
-		}
+	r.handler.serve(s, ctx, params)
+	return r.label
+}
+
+// notFound answers 404 for a path no route matches.
+func notFound(ctx *fasthttp.RequestCtx, path string) routeID {
+	if strings.HasPrefix(path, inbound.Path) {
+		writeError(ctx, fasthttp.StatusNotFound, "source_not_found", "no source at this URL")
+		return routeInbound
 	}
 	writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path: "+path)
 	return routeOther
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	if !s.ready.Load() {
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"status":"not_ready"}`)
+	} else {
+		ctx.SetBodyString(`{"status":"ready"}`)
+	}
+}
+
+func (s *Server) writeMetrics(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; version=0.0.4")
+	s.opts.Metrics.WritePrometheus(ctx)
+	metrics.WriteProcessMetrics(ctx)
 }
 
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
@@ -418,14 +248,6 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	path := string(ctx.Path())
 	writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" is not allowed on "+path)
 	ctx.Response.Header.Set("Allow", allow)
-}
-
-// principal is who a request acts as: the operator (admin token) or a
-// tenant API key.
-type principal struct {
-	admin  bool
-	tenant string // the key's tenant
-	actor  string // "admin" or the key's id
 }
 
 // authenticate accepts the admin token (compared in constant time) or a
@@ -438,36 +260,13 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
 	}
 	token := bearer(ctx)
 	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
-		p := principal{tenant: k.Tenant, actor: k.ID}
+		// Keys store no scopes yet: every key has the default rights.
+		p := principal{tenant: k.Tenant, actor: k.ID, scopes: access.DefaultKeyScopes}
 		ctx.SetUserValue(principalKey{}, p)
 		return p, true
 	}
 	s.authorized(ctx, true)
 	return principal{}, false
-}
-
-// adminOnly lets only the admin token through: 401 without a valid token,
-// 403 for a tenant key.
-func (s *Server) adminOnly(ctx *fasthttp.RequestCtx) bool {
-	p, ok := s.authenticate(ctx)
-	if ok && !p.admin {
-		forbidden(ctx)
-		return false
-	}
-	return ok
-}
-
-// tenantKeyAllows is what a tenant key may do: publish to its own tenant and
-// read its data, but not manage it (endpoints, keys, catalogue, replays)
-// and not read the audit log.
-func tenantKeyAllows(p principal, tenant, sub, method string) bool {
-	if tenant == "" || tenant != p.tenant || strings.HasPrefix(sub, "api-keys") || sub == "audit" {
-		return false
-	}
-	if method == "GET" {
-		return true
-	}
-	return method == "POST" && (sub == "events" || sub == "events/batch")
 }
 
 func forbidden(ctx *fasthttp.RequestCtx) {

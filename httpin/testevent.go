@@ -3,24 +3,9 @@ package httpin
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 )
-
-// endpointTestPath reports whether sub (the path after /v1/tenants/{tenant}/)
-// is endpoints/{id}/test, and returns the id.
-func endpointTestPath(sub string) (string, bool) {
-	rest, ok := strings.CutPrefix(sub, "endpoints/")
-	if !ok {
-		return "", false
-	}
-	id, ok := strings.CutSuffix(rest, "/test")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", false
-	}
-	return id, true
-}
 
 // testEndpoint sends the endpoint one webhook.test event and answers 200
 // with the attempt's result, whether the receiver accepted it or not: the

@@ -1,0 +1,116 @@
+package httpin_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"hookline/engine/access"
+	"hookline/httpin"
+)
+
+// TestRouteAccess walks every route of the table: with no token it is 401,
+// with a key of another tenant 403, with a default key of its own tenant
+// allowed exactly when access.DefaultKeyScopes holds the route's scope (else
+// 403), and the admin token reaches its handler. Refused requests change
+// nothing.
+func TestRouteAccess(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "a")
+	s.mustCreateTenant(t, "b")
+	keyA, keyB := s.mustCreateKey(t, "a"), s.mustCreateKey(t, "b")
+	param := regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
+	path := func(pattern, tenant string) string {
+		p := strings.ReplaceAll(pattern, "{tenant}", tenant)
+		p = strings.ReplaceAll(p, "{profile...}", "")
+		return param.ReplaceAllString(p, "x1")
+	}
+	// reached reports whether the request got past routing and
+	// authorisation to the route's handler.
+	reached := func(method, p, token, body string) (bool, string) {
+		t.Helper()
+		if method == "GET" {
+			p += "?wait=0s" // the feed answers at once
+		}
+		status, raw, _ := s.doRaw(t, method, p, token, "application/json", body)
+		var e struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.Unmarshal([]byte(raw), &e)
+		switch {
+		case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusMethodNotAllowed,
+			e.Error.Code == "not_found":
+			return false, short(raw)
+		}
+		return true, ""
+	}
+	defaults := access.Scopes(access.DefaultKeyScopes)
+	n := map[string]int{}
+	for _, r := range httpin.Routes() {
+		method := r.Method
+		if method == "*" {
+			method = "GET"
+		}
+		body := ""
+		if method != "GET" && method != "DELETE" {
+			body = "{}"
+		}
+		name := r.Method + " " + r.Pattern
+		if r.NoToken {
+			if ok, raw := reached(method, path(r.Pattern, "a"), "", body); !ok {
+				t.Errorf("%s without a token: refused (%s)", name, raw)
+			}
+			n["no token"]++
+			continue
+		}
+		p := path(r.Pattern, "a")
+		s.reject(t, method, p, "", "application/json", body, 401, "missing_token")
+		s.reject(t, method, p, keyB, "application/json", body, 403, "forbidden")
+		if r.Scope != "" && strings.Contains(r.Pattern, "{tenant}") && defaults.Has(r.Scope) {
+			if ok, raw := reached(method, p, keyA, body); !ok {
+				t.Errorf("%s with its tenant's default key: refused (%s)", name, raw)
+			}
+			n["default key"]++
+		} else {
+			s.reject(t, method, p, keyA, "application/json", body, 403, "forbidden")
+			n["closed to keys"]++
+		}
+		// The admin token reaches every handler; tenant zz does not exist,
+		// so nothing changes.
+		if ok, raw := reached(method, path(r.Pattern, "zz"), testToken, body); !ok {
+			t.Errorf("%s with the admin token: refused (%s)", name, raw)
+		}
+	}
+	t.Logf("routes: %v", n)
+	// What DefaultKeyScopes open: publish (2 routes), and read the tenant,
+	// its endpoints and their health (4), deliveries, events and jobs (6),
+	// sources and their request log (4) and the event-type catalogue (2).
+	require_Equal(t, n["default key"], 18)
+
+	// No route matched: a key learns nothing, not even 404 or 405.
+	f := func(method, p, token string, wantStatus int, wantCode string) {
+		t.Helper()
+		s.reject(t, method, p, token, "", "", wantStatus, wantCode)
+	}
+	f("GET", "/v1/tenants/a/nope", keyA, 403, "forbidden")
+	f("GET", "/v1/tenants/a/nope", testToken, 404, "not_found")
+	f("GET", "/v1/tenants/a/events/batch", keyA, 403, "forbidden")
+	f("GET", "/v1/tenants/a/events/batch", testToken, 405, "method_not_allowed")
+	f("PUT", "/v1/tenants/a/events", keyA, 403, "forbidden")
+	f("GET", "/v1/tenants/a/nope", "", 401, "missing_token")
+	f("GET", "/v1/nope", "", 404, "not_found")
+	f("GET", "/in/x1/y", "", 404, "source_not_found")
+}
+
+// mustCreateKey creates an API key of tenant with the default scopes and
+// returns it.
+func (s *testServer) mustCreateKey(tb testing.TB, tenant string) string {
+	tb.Helper()
+	status, m, _ := s.do(tb, "POST", "/v1/tenants/"+tenant+"/api-keys", testToken, "application/json", `{}`)
+	if status != http.StatusCreated {
+		tb.Fatalf("create key of %q: status %d (%v)", tenant, status, m)
+	}
+	return str(tb, m, "key")
+}
