@@ -1,6 +1,7 @@
 // Package httpin owns hookline's HTTP front end, on fasthttp. It parses and
 // authenticates requests, checks each against its route's scope, calls the
-// engine and maps engine errors to statuses and stable error codes
+// engine and its feature packages (engine/inbound, engine/access) and maps
+// their errors to statuses and stable error codes
 // (respond.go); delivery policy lives in engine. It serves:
 //
 //   - the ingest API: POST …/events and …/events/batch (JSON array or

@@ -15,10 +15,6 @@ import (
 // verified, mapped and appended before the answer; nothing outbound runs
 // in the request path.
 func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
-	if !ctx.IsPost() {
-		methodNotAllowed(ctx, "POST")
-		return
-	}
 	if len(ctx.PostBody()) > s.opts.MaxEventBytes {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds "+strconv.Itoa(s.opts.MaxEventBytes)+" bytes")
 		return
