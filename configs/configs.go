@@ -1,6 +1,6 @@
 // Package configs owns hookline's shipped configuration: the documented
-// default config file (embedded into the binary) and, later, deployment
-// examples. It imports no other hookline package.
+// default config file, embedded into the binary, which internal/config
+// reads first. It imports no other hookline package.
 package configs
 
 import _ "embed"

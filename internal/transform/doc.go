@@ -2,7 +2,7 @@
 // body and headers) to an event: its type, its dedupe id and its payload.
 // A source's mapping is a Spec, compiled once (Compile) when the source is
 // created or updated; Apply then runs it on each request. It imports no
-// other project package: engine and httpin use it, not the reverse.
+// other project package: engine and engine/inbound use it, not the reverse.
 //
 // # Spec
 //
