@@ -12,11 +12,9 @@
 //   - A key left out keeps the value the embedded file writes, the default.
 //   - 0 (or "") also means the default, as 0 does in each package's Go
 //     options, except for the keys whose comment says 0 is refused:
-//     delivery.disable_after, delivery.circuit_breaker.*, retention.* and
-//     retry_schedule, where a reader could take 0 for "off".
-//   - delivery.secret_overlap: 0s means no overlap, as a rotation's
-//     "overlap":"0s" does in the API; Go's engine.Options spells that as a
-//     negative SecretOverlap, since its 0 is the default (see EngineOptions).
+//     delivery.disable_after, delivery.secret_overlap,
+//     delivery.circuit_breaker.*, retention.* and retry_schedule, where a
+//     reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
 //     log_level are required.

@@ -67,12 +67,18 @@ func TestConfigFile(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    open_for: -1s\n", "open_for is -1s")
 	f("delivery:\n  disable_after: 0s\n", "disable_after is 0")
 	require_Equal(t, c.Delivery.SecretOverlap, 24*time.Hour)
-	require_Equal(t, c.secretOverlap(), 24*time.Hour)
-	c = f("delivery:\n  secret_overlap: 0s\n", "")
-	require_Equal(t, c.secretOverlap() < 0, true) // none, not the engine's default
+	eo, err := c.EngineOptions()
+	require_NoError(t, err)
+	require_Equal(t, eo.SecretOverlap, 24*time.Hour)
+	// 0s could read as "none" while engine.Options' 0 is its default: refused.
+	f("delivery:\n  secret_overlap: 0s\n", "secret_overlap is 0s")
 	c = f("delivery:\n  secret_overlap: 168h\n", "")
-	require_Equal(t, c.secretOverlap(), engine.MaxSecretOverlap)
-	f("delivery:\n  secret_overlap: -1s\n", "secret_overlap is -1s")
+	require_Equal(t, c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
+	// Negative is none, as in engine.Options.
+	c = f("delivery:\n  secret_overlap: -1s\n", "")
+	eo, err = c.EngineOptions()
+	require_NoError(t, err)
+	require_Equal(t, eo.SecretOverlap < 0, true)
 	f("delivery:\n  secret_overlap: 169h\n", "secret_overlap is 169h0m0s")
 	c = f("retention:\n  max_age: 48h\n", "")
 	require_Equal(t, c.Retention.MaxAge, 48*time.Hour)
@@ -87,7 +93,7 @@ func TestConfigFile(t *testing.T) {
 	f("retention:\n  interval: 59s\n", "retention.interval is 59s")
 	f("retention:\n  max_age: 2h\n  interval: 3h\n", "retention.interval is 3h0m0s; it must be from 1m0s to retention.max_age (2h0m0s)")
 	f("retention:\n  maxage: 2h\n", "field maxage not found")
-	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	_, err = Load(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil {
 		t.Fatalf("a missing config file must be an error")
 	}

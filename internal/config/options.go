@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 
 	"hookline/engine"
 	"hookline/httpin"
@@ -57,7 +56,7 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 		MinFreeDisk:        c.Ingest.MinFreeDisk,
 		DataDir:            c.Data,
 		DisableAfter:       c.Delivery.DisableAfter,
-		SecretOverlap:      c.secretOverlap(),
+		SecretOverlap:      c.Delivery.SecretOverlap,
 		Retention:          c.Retention.MaxAge,
 		RetentionInterval:  c.Retention.Interval,
 		Circuit: engine.CircuitOptions{
@@ -80,16 +79,6 @@ func (c *Config) ServerOptions() httpin.Options {
 		MaxBodyBytes:   c.Ingest.MaxBodyBytes,
 		MaxBatchEvents: c.Ingest.MaxBatchEvents,
 	}
-}
-
-// secretOverlap is delivery.secret_overlap as engine.Options takes it. The
-// file's 0s means no overlap, as a rotation's "overlap":"0s" does in the
-// API; engine.Options spells none as negative because its 0 is the default.
-func (c *Config) secretOverlap() time.Duration {
-	if c.Delivery.SecretOverlap == 0 {
-		return -1
-	}
-	return c.Delivery.SecretOverlap
 }
 
 // parseAllowNets parses allow_net entries: CIDRs, or bare addresses that

@@ -72,9 +72,12 @@ func (c *Config) validateFile() error {
 		return errors.New("delivery.circuit_breaker.open_for is 0s; it must be positive")
 	case c.Delivery.DisableAfter == 0:
 		return errors.New("delivery.disable_after is 0s; give a duration, or a negative one for never")
-	case c.Delivery.SecretOverlap < 0 || c.Delivery.SecretOverlap > engine.MaxSecretOverlap:
-		// The file's 0s is none (see EngineOptions), so negative has no meaning.
-		return fmt.Errorf("delivery.secret_overlap is %s; it must be from 0s (none) to %s", c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
+	case c.Delivery.SecretOverlap == 0:
+		// A reader could take 0s for "no overlap", while engine.Options'
+		// 0 is its default: refused, as for the circuit breaker.
+		return fmt.Errorf("delivery.secret_overlap is 0s; give a duration up to %s, or a negative one for no overlap", engine.MaxSecretOverlap)
+	case c.Delivery.SecretOverlap > engine.MaxSecretOverlap:
+		return fmt.Errorf("delivery.secret_overlap is %s; it must be at most %s, or negative for no overlap", c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
 	case c.Retention.MaxAge < minRetention:
 		return fmt.Errorf("retention.max_age is %s; it must be at least %s", c.Retention.MaxAge, minRetention)
 	case c.Retention.Interval < minRetentionInterval || c.Retention.Interval > c.Retention.MaxAge:
