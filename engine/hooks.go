@@ -17,8 +17,9 @@ import (
 // tenant_not_found otherwise. A feature package creates what belongs to a
 // tenant inside it, so a DeleteTenant racing with it either runs after fn
 // (and its OnTenantDelete hook sees what fn made) or before (and fn never
-// runs). fn must not call the Engine's tenant or endpoint methods: it runs
-// under cfgMu, which comes before a feature package's own lock.
+// runs). fn runs under cfgMu, which comes before a feature package's own
+// lock: it must call no Engine method (each may take cfgMu, and a read
+// lock taken twice deadlocks once a writer waits).
 func (e *Engine) WithTenant(tenant string, fn func() error) error {
 	e.cfgMu.RLock()
 	defer e.cfgMu.RUnlock()
@@ -38,7 +39,8 @@ func (e *Engine) TenantExists(tenant string) bool {
 // OnTenantDelete registers fn to delete what a feature package keeps of a
 // tenant. DeleteTenant calls the hooks in registration order under cfgMu,
 // after the tenant's endpoints and before its record; a hook's error fails
-// the deletion with the tenant still there. Register before serving.
+// the deletion with the tenant still there. Register before serving: the
+// hooks are read without a lock.
 func (e *Engine) OnTenantDelete(fn func(tenant string) error) {
 	e.tenantHooks = append(e.tenantHooks, fn)
 }
@@ -60,8 +62,8 @@ type Auditor interface {
 	Record(ctx context.Context, c Change)
 }
 
-// SetAuditor makes a record every mutating call. Set it before serving;
-// without one nothing is recorded.
+// SetAuditor makes a record every mutating call. Set it before serving (it
+// is read without a lock); without one nothing is recorded.
 func (e *Engine) SetAuditor(a Auditor) { e.auditor = a }
 
 // Audit records a change made by a feature package's mutating call.

@@ -28,4 +28,5 @@ func ParsePrefixedID(s, prefix string) (wal.ID, bool) {
 	return id, err == nil
 }
 
+// ParseEventID parses the API form of an event ID.
 func ParseEventID(s string) (wal.ID, bool) { return ParsePrefixedID(s, eventPrefix) }

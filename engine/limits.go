@@ -5,8 +5,9 @@ package engine
 import "hookline/internal/transform"
 
 const (
-	maxTenantIDLen    = 64
-	maxNameLen        = 200
+	maxTenantIDLen = 64
+	// MaxNameLen bounds a name (tenant, source, API key).
+	MaxNameLen        = 200
 	maxDescriptionLen = 1000
 	maxEventTypes     = 100
 	maxTypeLen        = transform.MaxTypeLen

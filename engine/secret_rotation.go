@@ -34,7 +34,7 @@ func (e *Engine) RotateSecret(ctx context.Context, tenant, epID string, in Secre
 }
 
 func (e *Engine) rotateSecret(tenant, epID string, in SecretRotation) (Endpoint, error) {
-	overlap := max(e.opts.SecretOverlap, 0)
+	overlap := e.SecretOverlap()
 	if in.Overlap != nil {
 		d, err := rotation.ParseOverlap(*in.Overlap, MaxSecretOverlap)
 		if err != nil {

@@ -41,8 +41,8 @@ func (e *Engine) createTenant(in TenantInput) (Tenant, error) {
 
 func applyTenantInput(t *Tenant, in TenantInput) error {
 	if in.Name != nil {
-		if len(*in.Name) > maxNameLen {
-			return Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxNameLen)
+		if len(*in.Name) > MaxNameLen {
+			return Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), MaxNameLen)
 		}
 		t.Name = *in.Name
 	}

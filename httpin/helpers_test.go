@@ -81,10 +81,10 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 	if httpOpts != nil {
 		httpOpts(&hopts)
 	}
-	rc, err := inbound.New(eng, log, inbound.Options{Metrics: set})
-	var acc *access.Access
+	acc, err := access.New(eng, log, access.Options{})
+	var rc *inbound.Receiver
 	if err == nil {
-		acc, err = access.New(eng, log, access.Options{})
+		rc, err = inbound.New(eng, log, inbound.Options{Metrics: set})
 	}
 	var srv *httpin.Server
 	if err == nil {

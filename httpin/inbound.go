@@ -28,7 +28,7 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		},
 		RawHeaders: ctx.Request.Header.Header(),
 	}
-	res := s.in.Receive(id, &r)
+	res := s.receiver.Receive(id, &r)
 	switch {
 	case res.Challenge != nil:
 		ctx.SetStatusCode(fasthttp.StatusOK)
@@ -75,7 +75,7 @@ func calledURL(ctx *fasthttp.RequestCtx) []byte {
 
 // listSources serves GET …/sources.
 func (s *Server) listSources(ctx *fasthttp.RequestCtx, tenant string) {
-	srcs, err := s.in.ListSources(tenant)
+	srcs, err := s.receiver.ListSources(tenant)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -90,7 +90,7 @@ func (s *Server) createSource(ctx *fasthttp.RequestCtx, tenant string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	src, err := s.in.CreateSource(s.actor(ctx), tenant, in)
+	src, err := s.receiver.CreateSource(s.actor(ctx), tenant, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -105,7 +105,7 @@ func (s *Server) rotateSourceSecret(ctx *fasthttp.RequestCtx, tenant, id string)
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	src, err := s.in.RotateSourceSecret(s.actor(ctx), tenant, id, in)
+	src, err := s.receiver.RotateSourceSecret(s.actor(ctx), tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -121,7 +121,7 @@ func (s *Server) testSource(ctx *fasthttp.RequestCtx, tenant, id string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	res, err := s.in.TestSource(tenant, id, in)
+	res, err := s.receiver.TestSource(tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -129,13 +129,13 @@ func (s *Server) testSource(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, res)
 }
 
-// listInbound serves GET …/sources/{id}/requests: the source's request log.
-func (s *Server) listInbound(ctx *fasthttp.RequestCtx, tenant, id string) {
+// listRequests serves GET …/sources/{id}/requests: the source's request log.
+func (s *Server) listRequests(ctx *fasthttp.RequestCtx, tenant, id string) {
 	after, limit, ok := pageArgs(ctx)
 	if !ok {
 		return
 	}
-	es, next, err := s.in.ListRequests(tenant, id, after, limit)
+	es, next, err := s.receiver.ListRequests(tenant, id, after, limit)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -147,9 +147,9 @@ func (s *Server) listInbound(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, page)
 }
 
-// getInbound serves GET …/sources/{id}/requests/{request id}.
-func (s *Server) getInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
-	en, err := s.in.GetRequest(tenant, id, request)
+// getRequest serves GET …/sources/{id}/requests/{request id}.
+func (s *Server) getRequest(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	en, err := s.receiver.GetRequest(tenant, id, request)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -157,9 +157,9 @@ func (s *Server) getInbound(ctx *fasthttp.RequestCtx, tenant, id, request string
 	writeJSON(ctx, fasthttp.StatusOK, en)
 }
 
-// replayInbound serves POST …/sources/{id}/requests/{request id}/replay.
-func (s *Server) replayInbound(ctx *fasthttp.RequestCtx, tenant, id, request string) {
-	res, err := s.in.ReplayRequest(s.actor(ctx), tenant, id, request)
+// replayRequest serves POST …/sources/{id}/requests/{request id}/replay.
+func (s *Server) replayRequest(ctx *fasthttp.RequestCtx, tenant, id, request string) {
+	res, err := s.receiver.ReplayRequest(s.actor(ctx), tenant, id, request)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -169,7 +169,7 @@ func (s *Server) replayInbound(ctx *fasthttp.RequestCtx, tenant, id, request str
 
 // getSource serves GET …/sources/{id}.
 func (s *Server) getSource(ctx *fasthttp.RequestCtx, tenant, id string) {
-	src, err := s.in.GetSource(tenant, id)
+	src, err := s.receiver.GetSource(tenant, id)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -183,7 +183,7 @@ func (s *Server) updateSource(ctx *fasthttp.RequestCtx, tenant, id string) {
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	src, err := s.in.UpdateSource(s.actor(ctx), tenant, id, in)
+	src, err := s.receiver.UpdateSource(s.actor(ctx), tenant, id, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
@@ -193,7 +193,7 @@ func (s *Server) updateSource(ctx *fasthttp.RequestCtx, tenant, id string) {
 
 // deleteSource serves DELETE …/sources/{id}.
 func (s *Server) deleteSource(ctx *fasthttp.RequestCtx, tenant, id string) {
-	if err := s.in.DeleteSource(s.actor(ctx), tenant, id); err != nil {
+	if err := s.receiver.DeleteSource(s.actor(ctx), tenant, id); err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}

@@ -111,9 +111,9 @@ var routeTable = []route{
 	{"DELETE", "/v1/tenants/{tenant}/sources/{id}", h2((*Server).deleteSource), routeSources, access.SourcesWrite},
 	{"POST", "/v1/tenants/{tenant}/sources/{id}/rotate-secret", h2((*Server).rotateSourceSecret), routeSources, access.SourcesWrite},
 	{"POST", "/v1/tenants/{tenant}/sources/{id}/test", h2((*Server).testSource), routeSources, access.SourcesWrite},
-	{"GET", "/v1/tenants/{tenant}/sources/{id}/requests", h2((*Server).listInbound), routeSources, access.SourcesRead},
-	{"GET", "/v1/tenants/{tenant}/sources/{id}/requests/{request}", h3((*Server).getInbound), routeSources, access.SourcesRead},
-	{"POST", "/v1/tenants/{tenant}/sources/{id}/requests/{request}/replay", h3((*Server).replayInbound), routeSources, access.SourcesWrite},
+	{"GET", "/v1/tenants/{tenant}/sources/{id}/requests", h2((*Server).listRequests), routeSources, access.SourcesRead},
+	{"GET", "/v1/tenants/{tenant}/sources/{id}/requests/{request}", h3((*Server).getRequest), routeSources, access.SourcesRead},
+	{"POST", "/v1/tenants/{tenant}/sources/{id}/requests/{request}/replay", h3((*Server).replayRequest), routeSources, access.SourcesWrite},
 }
 
 // Rows served by a shared handler with one argument fixed.

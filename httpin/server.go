@@ -86,16 +86,16 @@ func (o *Options) Validate() error {
 
 // Server is the HTTP front end.
 type Server struct {
-	e      *engine.Engine
-	in     *inbound.Receiver
-	acc    *access.Access
-	opts   Options
-	logger *slog.Logger
-	token  []byte
-	srv    *fasthttp.Server
-	ln     net.Listener
-	ready  atomic.Bool
-	m      *serverMetrics
+	e        *engine.Engine
+	receiver *inbound.Receiver
+	acc      *access.Access
+	opts     Options
+	logger   *slog.Logger
+	token    []byte
+	srv      *fasthttp.Server
+	ln       net.Listener
+	ready    atomic.Bool
+	m        *serverMetrics
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -106,13 +106,13 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		return nil, err
 	}
 	s := &Server{
-		e:      e,
-		in:     in,
-		acc:    acc,
-		opts:   opts,
-		logger: opts.Logger,
-		token:  []byte(opts.AdminToken),
-		m:      newServerMetrics(opts.Metrics),
+		e:        e,
+		receiver: in,
+		acc:      acc,
+		opts:     opts,
+		logger:   opts.Logger,
+		token:    []byte(opts.AdminToken),
+		m:        newServerMetrics(opts.Metrics),
 	}
 	s.srv = &fasthttp.Server{
 		Name:                          "hookline",

@@ -46,11 +46,11 @@ func runServe(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; got %q", fs.Args())
 	}
-	cfg, err := config.Load(*configPath)
+	cfg, err := config.Decode(*configPath)
 	if err != nil {
 		return err
 	}
-	// Flags win over the file; the result is validated again as a whole.
+	// Flags win over the file; the result is validated once, as a whole.
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "listen":
@@ -66,6 +66,9 @@ func runServe(args []string) error {
 		}
 	})
 	if err := cfg.Validate(); err != nil {
+		if *configPath != "" {
+			return fmt.Errorf("config file %q with the flags given: %w", *configPath, err)
+		}
 		return err
 	}
 	return serve(cfg)
@@ -123,12 +126,13 @@ func serve(cfg *config.Config) error {
 		return err
 	}
 	// The feature packages hook into the engine before anything is served:
-	// the receiver deletes a tenant's sources with it, and access audits
-	// every change and revokes a tenant's keys with it.
-	rc, err := inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set})
-	var acc *access.Access
+	// access audits every change and revokes a tenant's keys with it, and
+	// the receiver deletes a tenant's sources with it. Access comes first,
+	// so a tenant's keys are revoked before anything else of it is deleted.
+	acc, err := access.New(eng, log, access.Options{Logger: logger})
+	var rc *inbound.Receiver
 	if err == nil {
-		acc, err = access.New(eng, log, access.Options{Logger: logger})
+		rc, err = inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set})
 	}
 	if err != nil {
 		eng.Stop(context.Background())

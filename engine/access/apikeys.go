@@ -39,9 +39,6 @@ type apiKeyEntry struct {
 	hash [32]byte
 }
 
-// maxNameLen bounds a key's name, as the engine bounds a tenant's.
-const maxNameLen = 200
-
 // CreateAPIKey makes a new key for tenant.
 func (a *Access) CreateAPIKey(ctx context.Context, tenant, name string) (APIKey, error) {
 	k, err := a.createAPIKey(tenant, name)
@@ -54,8 +51,8 @@ func (a *Access) CreateAPIKey(ctx context.Context, tenant, name string) (APIKey,
 }
 
 func (a *Access) createAPIKey(tenant, name string) (APIKey, error) {
-	if len(name) > maxNameLen {
-		return APIKey{}, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(name), maxNameLen)
+	if len(name) > engine.MaxNameLen {
+		return APIKey{}, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(name), engine.MaxNameLen)
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {

@@ -36,7 +36,7 @@ const (
 // Result is what the receiver answers.
 type Result struct {
 	Status  int    // HTTP status
-	Outcome string // one of the Inbound constants
+	Outcome string // Accepted, Duplicate, Dropped, Challenge or Rejected
 	EventID string // accepted, duplicate
 	// Challenge is the whole answer to a provider's handshake, with its
 	// content type.

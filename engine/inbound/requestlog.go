@@ -30,7 +30,7 @@ func (h logHeaders) Peek(key string) []byte {
 	return nil
 }
 
-// ListInbound returns a page of source id's request log, newest first,
+// ListRequests returns a page of source id's request log, newest first,
 // without bodies, and the cursor of the next page.
 func (rc *Receiver) ListRequests(tenant, id, cursor string, limit int) ([]LogEntry, string, error) {
 	st, err := rc.sourceOf(tenant, id)
@@ -72,7 +72,7 @@ func (rc *Receiver) ListRequests(tenant, id, cursor string, limit int) ([]LogEnt
 	return out, next, nil
 }
 
-// GetInbound returns one logged request with its headers and body.
+// GetRequest returns one logged request with its headers and body.
 func (rc *Receiver) GetRequest(tenant, id, reqID string) (LogEntry, error) {
 	st, err := rc.sourceOf(tenant, id)
 	if err != nil {
@@ -127,7 +127,7 @@ func (rc *Receiver) bodyFromEvent(en *LogEntry) error {
 
 func parseRequestID(s string) (wal.ID, bool) { return engine.ParsePrefixedID(s, requestPrefix) }
 
-// ReplayInbound runs a logged request again through the source's current
+// ReplayRequest runs a logged request again through the source's current
 // mapping, without verifying it again: only a request that was verified
 // when it came can be replayed. Dedupe still applies, so replaying a
 // request that made an event answers that event again.

@@ -28,8 +28,7 @@ import (
 const (
 	sourcePrefix = "src_"
 	// Path is where sources receive: Path + source id.
-	Path          = "/in/"
-	maxSourceName = 200
+	Path = "/in/"
 )
 
 // Source is an inbound webhook source as stored; API views leave out the
@@ -148,8 +147,8 @@ func (rc *Receiver) CreateSource(ctx context.Context, tenant string, in SourceIn
 // a bad field is refused here, never at a request.
 func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceState, error) {
 	if in.Name != nil {
-		if len(*in.Name) > maxSourceName {
-			return nil, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), maxSourceName)
+		if len(*in.Name) > engine.MaxNameLen {
+			return nil, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(*in.Name), engine.MaxNameLen)
 		}
 		s.Name = *in.Name
 	}
@@ -295,9 +294,17 @@ func (rc *Receiver) loadSources() error {
 	})
 }
 
-func (rc *Receiver) sourceOf(tenant, id string) (*sourceState, error) {
+// tenantExists answers tenant_not_found for a tenant that does not exist.
+func (rc *Receiver) tenantExists(tenant string) error {
 	if !rc.e.TenantExists(tenant) {
-		return nil, engine.NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+		return engine.NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	return nil
+}
+
+func (rc *Receiver) sourceOf(tenant, id string) (*sourceState, error) {
+	if err := rc.tenantExists(tenant); err != nil {
+		return nil, err
 	}
 	rc.mu.RLock()
 	defer rc.mu.RUnlock()
@@ -338,8 +345,8 @@ func (rc *Receiver) GetSource(tenant, id string) (Source, error) {
 
 // ListSources returns tenant's sources in creation order.
 func (rc *Receiver) ListSources(tenant string) ([]Source, error) {
-	if !rc.e.TenantExists(tenant) {
-		return nil, engine.NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	if err := rc.tenantExists(tenant); err != nil {
+		return nil, err
 	}
 	out := []Source{}
 	rc.mu.RLock()

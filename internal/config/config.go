@@ -98,18 +98,33 @@ type WAL struct {
 }
 
 // Load returns the embedded default config overlaid with the file at path
-// (none when path is ""), validated. The default is decoded first so a user
-// file only needs the options it changes. Unknown keys are errors: a misspelt
-// option must not be silently ignored.
+// (none when path is ""), validated: Decode, then Validate.
 func Load(path string) (*Config, error) {
+	c, err := Decode(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		if path == "" {
+			return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
+		}
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	return c, nil
+}
+
+// Decode returns the embedded default config overlaid with the file at path
+// (none when path is ""), not yet validated: a caller that overrides
+// options (cmd/hookline's flags) validates the result once it is whole, so
+// a file value a flag replaces does not stop the server. The default is
+// decoded first so a user file only needs the options it changes. Unknown
+// keys are errors: a misspelt option must not be silently ignored.
+func Decode(path string) (*Config, error) {
 	var c Config
 	if err := decodeYAML(configs.Default, &c); err != nil {
 		return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
 	}
 	if path == "" {
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("BUG: embedded default config is invalid: %w", err)
-		}
 		return &c, nil
 	}
 	b, err := os.ReadFile(path)
@@ -118,9 +133,6 @@ func Load(path string) (*Config, error) {
 	}
 	if err := decodeYAML(b, &c); err != nil {
 		return nil, fmt.Errorf("cannot parse config file %q: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
 	return &c, nil
 }

@@ -114,3 +114,16 @@ func TestParseAllowNets(t *testing.T) {
 	f("localhost", true)
 	f("", true)
 }
+
+// TestDecodeLeavesValidationToTheCaller: a file value that a flag replaces
+// must not stop the server, so Decode does not validate; Load does.
+func TestDecodeLeavesValidationToTheCaller(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookline.yaml")
+	require_NoError(t, os.WriteFile(path, []byte("retry_schedule: \"1s,bogus\"\ndata: \"\"\n"), 0o600))
+	_, err := Load(path)
+	require_True(t, err != nil, "Load accepted a bad file")
+	c, err := Decode(path)
+	require_NoError(t, err)
+	c.RetrySchedule, c.Data = "5s,1m", "./data" // as the flags set them
+	require_NoError(t, c.Validate())
+}
