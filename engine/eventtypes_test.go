@@ -37,3 +37,27 @@ func TestEventTypesSurviveRestart(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, len(types), 0)
 }
+
+// TestCreateEventTypeExisting: CreateEventType refuses a type already in
+// the catalogue (409 event_type_exists) and keeps its schema; PutEventType
+// replaces it.
+func TestCreateEventTypeExisting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	ctx := context.Background()
+	_, err := h.e.CreateEventType(ctx, "acme", engine.EventTypeInput{Type: ptr("a.b"), Schema: json.RawMessage(`{"type":"object","required":["id"]}`)})
+	require_NoError(t, err)
+	_, err = h.e.CreateEventType(ctx, "acme", engine.EventTypeInput{Type: ptr("a.b")})
+	require_ErrorCode(t, err, engine.KindConflict, "event_type_exists")
+	res := make([]wal.AppendResult, 1)
+	err = h.e.Publish("acme", []engine.PublishEvent{{Type: "a.b", Payload: []byte(`{}`)}}, res)
+	require_ErrorCode(t, err, engine.KindInvalid, "schema_violation")
+
+	_, created, err := h.e.PutEventType(ctx, "acme", engine.EventTypeInput{Type: ptr("a.b")})
+	require_NoError(t, err)
+	require_True(t, !created, "a replaced type reported as created")
+	require_NoError(t, h.e.Publish("acme", []engine.PublishEvent{{Type: "a.b", Payload: []byte(`{}`)}}, res))
+	_, err = h.e.CreateEventType(ctx, "nope", engine.EventTypeInput{Type: ptr("a.b")})
+	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
+}
