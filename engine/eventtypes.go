@@ -105,6 +105,9 @@ func (e *Engine) putEventType(tenant string, in EventTypeInput, replace bool) (E
 	if in.Type == nil || !ValidEventType(*in.Type) {
 		return EventType{}, false, Invalid("invalid_type", "type must be an event type of 1-%d characters of A-Z a-z 0-9 . _ : -", maxTypeLen)
 	}
+	if ReservedEventType(*in.Type) {
+		return EventType{}, false, ReservedType("type %q is reserved", *in.Type)
+	}
 	t := EventType{Type: *in.Type}
 	if in.Description != nil {
 		if len(*in.Description) > maxDescriptionLen {

@@ -112,3 +112,17 @@ func TestEventTypeCreateExisting(t *testing.T) {
 	require_Equal(t, status, http.StatusCreated)
 	s.reject(t, "POST", base, testToken, "application/json", `{"type":"lead.won"}`, 409, "event_type_exists")
 }
+
+// TestEventTypeReserved: the catalogue takes no type under "hookline.",
+// by POST or by PUT.
+func TestEventTypeReserved(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	const base = "/v1/tenants/acme/event-types"
+	for _, typ := range []string{"hookline.test", "hookline.endpoint.disabled", "Hookline.custom"} {
+		s.reject(t, "POST", base, testToken, "application/json", `{"type":"`+typ+`"}`, 400, "reserved_event_type")
+		s.reject(t, "PUT", base+"/"+typ, testToken, "application/json", `{"description":"mine"}`, 400, "reserved_event_type")
+	}
+	status, _, _ := s.do(t, "POST", base, testToken, "application/json", `{"type":"hookline"}`)
+	require_Equal(t, status, http.StatusCreated)
+}
