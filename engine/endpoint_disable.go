@@ -20,7 +20,7 @@ const (
 // EventEndpointDisabled is the operational event a tenant receives when
 // hookline disables one of its endpoints, so an ops endpoint subscribed to it
 // hears of it.
-const EventEndpointDisabled = "endpoint.disabled"
+const EventEndpointDisabled = ReservedTypePrefix + "endpoint.disabled"
 
 // circuitChanged runs under the circuit's lock (see newCircuit), so it only
 // counts and logs; what writes the endpoint record runs on its own goroutine.
@@ -69,7 +69,7 @@ func (e *Engine) clearFailing(ln *Lane) {
 }
 
 // disableEndpoint disables the endpoint for reason, logs it and publishes
-// endpoint.disabled to its tenant. Its queued deliveries stay queued: an
+// hookline.endpoint.disabled to its tenant. Its queued deliveries stay queued: an
 // operator who enables it again gets them delivered.
 func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 	now := time.Now().UTC()
@@ -93,7 +93,7 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 		FailingSince: ep.FailingSince,
 	})
 	if err != nil {
-		e.logger.Error("cannot encode endpoint.disabled event", "endpoint", ep.ID, "err", err)
+		e.logger.Error("cannot encode hookline.endpoint.disabled event", "endpoint", ep.ID, "err", err)
 		return
 	}
 	var res [1]wal.AppendResult
@@ -101,7 +101,7 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 	if err := e.publish(ep.Tenant, evs, res[:], OriginSystem); err != nil {
 		var ee *Error
 		if !errors.As(err, &ee) || ee.Code != "shutting_down" {
-			e.logger.Error("cannot publish endpoint.disabled event", "endpoint", ep.ID, "err", err)
+			e.logger.Error("cannot publish hookline.endpoint.disabled event", "endpoint", ep.ID, "err", err)
 		}
 	}
 }

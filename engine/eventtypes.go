@@ -68,6 +68,17 @@ func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
 	return c.Compile(loc)
 }
 
+// CreateEventType adds in.Type to tenant's catalogue. A type already there
+// is a conflict (event_type_exists) and is left as it is: replacing an
+// entry, and so dropping or changing its schema, is PutEventType's.
+func (e *Engine) CreateEventType(ctx context.Context, tenant string, in EventTypeInput) (EventType, error) {
+	t, _, err := e.putEventType(tenant, in, false)
+	if err == nil {
+		e.Audit(ctx, Change{Action: "event_type.create", Tenant: tenant, Resource: t.Type, After: t})
+	}
+	return t, err
+}
+
 // PutEventType creates or replaces tenant's catalogue entry for in.Type.
 // It reports whether the entry is new.
 func (e *Engine) PutEventType(ctx context.Context, tenant string, in EventTypeInput) (EventType, bool, error) {
@@ -77,7 +88,7 @@ func (e *Engine) PutEventType(ctx context.Context, tenant string, in EventTypeIn
 			before = t
 		}
 	}
-	t, created, err := e.putEventType(tenant, in)
+	t, created, err := e.putEventType(tenant, in, true)
 	if err == nil {
 		action := "event_type.update"
 		if created {
@@ -88,9 +99,14 @@ func (e *Engine) PutEventType(ctx context.Context, tenant string, in EventTypeIn
 	return t, created, err
 }
 
-func (e *Engine) putEventType(tenant string, in EventTypeInput) (EventType, bool, error) {
+// putEventType stores in as tenant's entry for in.Type; an existing entry
+// is replaced when replace is set and a conflict otherwise.
+func (e *Engine) putEventType(tenant string, in EventTypeInput, replace bool) (EventType, bool, error) {
 	if in.Type == nil || !ValidEventType(*in.Type) {
 		return EventType{}, false, Invalid("invalid_type", "type must be an event type of 1-%d characters of A-Z a-z 0-9 . _ : -", maxTypeLen)
+	}
+	if ReservedEventType(*in.Type) {
+		return EventType{}, false, ReservedType("type %q is reserved", *in.Type)
 	}
 	t := EventType{Type: *in.Type}
 	if in.Description != nil {
@@ -120,9 +136,12 @@ func (e *Engine) putEventType(tenant string, in EventTypeInput) (EventType, bool
 	now := time.Now().UTC()
 	old, exists := ts.types[t.Type]
 	t.CreatedAt, t.UpdatedAt = now, now
-	if exists {
+	switch {
+	case exists && !replace:
+		return EventType{}, false, Conflict("event_type_exists", "event type %q is already in tenant %q's catalogue; replace it with PUT …/event-types/%s", t.Type, tenant, t.Type)
+	case exists:
 		t.CreatedAt = old.t.CreatedAt
-	} else if len(ts.types) >= maxCatalogTypes {
+	case len(ts.types) >= maxCatalogTypes:
 		return EventType{}, false, Conflict("too_many_event_types", "tenant %q has %d event types, the most allowed", tenant, maxCatalogTypes)
 	}
 	rec, err := sonic.Marshal(t)

@@ -230,7 +230,7 @@ func TestPauseQueuesAndResumeDelivers(t *testing.T) {
 // opsReceiver is an endpoint subscribed to hookline's operational events.
 func opsReceiver(t *testing.T, h *harness, tenant string) *receiver {
 	rc := newReceiver(t, recvConfig{})
-	h.endpoint(tenant, engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: ptr([]string{"endpoint.*"})})
+	h.endpoint(tenant, engine.EndpointInput{URL: ptr(rc.URL()), EventTypes: ptr([]string{"hookline.endpoint.*"})})
 	return rc
 }
 
@@ -247,7 +247,7 @@ type disabledEvent struct {
 
 func requireDisabledEvent(t *testing.T, ops *receiver, ep engine.Endpoint, reason string) disabledEvent {
 	t.Helper()
-	waitFor(t, 5*time.Second, "the endpoint.disabled event", func() bool { return ops.count() >= 1 })
+	waitFor(t, 5*time.Second, "the hookline.endpoint.disabled event", func() bool { return ops.count() >= 1 })
 	var ev disabledEvent
 	require_NoError(t, json.Unmarshal(ops.deliveries()[0].body, &ev))
 	require_Equal(t, ev.Type, engine.EventEndpointDisabled)
@@ -258,7 +258,7 @@ func requireDisabledEvent(t *testing.T, ops *receiver, ep engine.Endpoint, reaso
 }
 
 // TestGoneDisablesAtOnce: one 410 disables the endpoint, tells the tenant
-// with endpoint.disabled, and later events are not queued to it.
+// with hookline.endpoint.disabled, and later events are not queued to it.
 func TestGoneDisablesAtOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testOptions())

@@ -77,7 +77,7 @@ func TestBulkReplay(t *testing.T) {
 	res := h.publish("acme", evs...)
 	waitFor(t, 5*time.Second, "20 dead letters", func() bool { return len(h.dead(ep)) == 20 })
 	// A failed test event is a dead letter too, which a bulk replay leaves
-	// alone unless it names webhook.test.
+	// alone unless it names hookline.test.
 	tr, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
 	require_NoError(t, err)
 	require_True(t, !tr.Success, "the test event failed")

@@ -56,8 +56,8 @@ type Origin int
 
 const (
 	OriginAPI     Origin = iota // the ingest API
-	OriginSystem                // hookline's own operational events (endpoint.disabled)
-	OriginTest                  // webhook.test events of TestEndpoint
+	OriginSystem                // hookline's own operational events (hookline.endpoint.disabled)
+	OriginTest                  // hookline.test events of TestEndpoint
 	OriginInbound               // events made from requests to inbound sources
 	originCount
 )

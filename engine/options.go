@@ -42,8 +42,8 @@ type Options struct {
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
 	// DisableAfter disables an endpoint whose circuit has stayed open (no
-	// successful probe) this long, and tells its tenant with an
-	// endpoint.disabled event. 0 means 5 days; negative: never.
+	// successful probe) this long, and tells its tenant with a
+	// hookline.endpoint.disabled event. 0 means 5 days; negative: never.
 	DisableAfter time.Duration
 	Logger       *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.

@@ -26,7 +26,8 @@ func (e *Engine) Publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 // PublishFrom is Publish for events that did not come through the ingest
 // API: origin labels them in the ingest counters (inbound sources use
 // OriginInbound), and OriginSystem events pass back-pressure, as they
-// tell operators what broke.
+// tell operators what broke. Only OriginSystem and OriginTest events may
+// have a type under ReservedTypePrefix; others get reserved_event_type.
 func (e *Engine) PublishFrom(origin Origin, tenant string, evs []PublishEvent, res []wal.AppendResult) error {
 	return e.publish(tenant, evs, res, origin)
 }
@@ -38,9 +39,14 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 			return err
 		}
 	}
+	// Only hookline itself makes the types under ReservedTypePrefix.
+	mayReserved := origin == OriginSystem || origin == OriginTest
 	for i := range evs {
 		if !ValidEventType(evs[i].Type) {
 			return Invalid("invalid_type", "event %d: type %q must be 1-%d characters of A-Z a-z 0-9 . _ : -", i, evs[i].Type, maxTypeLen)
+		}
+		if !mayReserved && ReservedEventType(evs[i].Type) {
+			return ReservedType("event %d: type %q is reserved", i, evs[i].Type)
 		}
 	}
 	p := getPublishBuf(len(evs))

@@ -11,7 +11,7 @@ import (
 )
 
 // EventTest is the type of the event TestEndpoint sends.
-const EventTest = "webhook.test"
+const EventTest = ReservedTypePrefix + "test"
 
 // TestResult is the outcome of the one attempt TestEndpoint makes, as the
 // API shows it.
@@ -31,7 +31,7 @@ type TestResult struct {
 	AttemptedAt  time.Time `json:"attempted_at"`
 }
 
-// TestEndpoint sends tenant's endpoint epID a webhook.test event and returns
+// TestEndpoint sends tenant's endpoint epID a hookline.test event and returns
 // the result of that one attempt. How it works:
 //  1. The event is appended durably, like a published one, so it is in the
 //     event log with its own ID; but it is addressed to no endpoint: no

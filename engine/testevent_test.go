@@ -25,7 +25,7 @@ func testEventID(t testing.TB, res engine.TestResult) wal.ID {
 	return id
 }
 
-// requireTestDelivery checks that d is the signed webhook.test request of
+// requireTestDelivery checks that d is the signed hookline.test request of
 // res carrying data, as any Standard Webhooks receiver would verify it.
 func requireTestDelivery(t testing.TB, d delivery, secret string, res engine.TestResult, data string) {
 	t.Helper()
@@ -47,7 +47,7 @@ func requireTestDelivery(t testing.TB, d delivery, secret string, res engine.Tes
 }
 
 // TestEndpointTestSuccess: a test sends the one endpoint exactly one signed
-// webhook.test request, whatever it subscribes to; no other endpoint (of the
+// hookline.test request, whatever it subscribes to; no other endpoint (of the
 // tenant, subscribed to everything, or of another tenant) gets anything;
 // the event is in the log, the attempt in the attempt log, and nothing is
 // left queued, retrying or dead.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 
 	"hookline/internal/transform"
@@ -11,6 +12,26 @@ import (
 // delivery bodies unescaped, so this is also what keeps those bodies valid
 // JSON. The rule lives in transform, which inbound mappings check it in.
 func ValidEventType(s string) bool { return transform.ValidEventType(s) }
+
+// ReservedTypePrefix starts every event type hookline makes itself
+// (EventTest, EventEndpointDisabled): receivers trust such an event to
+// come from hookline. No publisher, inbound source or catalogue entry may
+// use it, in any case ("Hookline.test" misleads as much); endpoints may
+// subscribe to it ("hookline.*"), which is how operators get these events.
+const ReservedTypePrefix = "hookline."
+
+// ReservedEventType reports whether typ starts with ReservedTypePrefix,
+// ignoring case.
+func ReservedEventType(typ string) bool {
+	n := len(ReservedTypePrefix)
+	return len(typ) >= n && strings.EqualFold(typ[:n], ReservedTypePrefix)
+}
+
+// ReservedType is the error refusing a reserved type; the format and args
+// say which and where, e.g. ("event %d: type %q is reserved", i, typ).
+func ReservedType(format string, args ...any) *Error {
+	return Invalid("reserved_event_type", "%s: types starting with %q are hookline's own events", fmt.Sprintf(format, args...), ReservedTypePrefix)
+}
 
 // validPattern accepts an exact type, "prefix.*" or "*".
 func validPattern(p string) bool {

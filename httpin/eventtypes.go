@@ -24,20 +24,33 @@ func (s *Server) listEventTypes(ctx *fasthttp.RequestCtx, tenant string) {
 	writeJSON(ctx, fasthttp.StatusOK, listPage[engine.EventType]{Data: ts, NextCursor: nextCursor(last, len(ts), limit)})
 }
 
-// putEventType serves POST …/event-types (typ is "", the body names the
-// type) and PUT …/event-types/{type} (typ is the path's).
+// createEventType serves POST …/event-types: the body names a type not yet
+// in the catalogue (an existing one is 409 event_type_exists; PUT replaces).
+func (s *Server) createEventType(ctx *fasthttp.RequestCtx, tenant string) {
+	var in engine.EventTypeInput
+	if !decodeStrict(ctx, &in) {
+		return
+	}
+	t, err := s.e.CreateEventType(s.actor(ctx), tenant, in)
+	if err != nil {
+		s.writeEngineError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, t)
+}
+
+// putEventType serves PUT …/event-types/{type}: it creates or replaces the
+// entry for the path's type.
 func (s *Server) putEventType(ctx *fasthttp.RequestCtx, tenant, typ string) {
 	var in engine.EventTypeInput
 	if !decodeStrict(ctx, &in) {
 		return
 	}
-	if typ != "" {
-		if in.Type != nil && *in.Type != typ {
-			writeError(ctx, fasthttp.StatusBadRequest, "type_mismatch", "the body's type differs from the one in the path")
-			return
-		}
-		in.Type = &typ
+	if in.Type != nil && *in.Type != typ {
+		writeError(ctx, fasthttp.StatusBadRequest, "type_mismatch", "the body's type differs from the one in the path")
+		return
 	}
+	in.Type = &typ
 	t, created, err := s.e.PutEventType(s.actor(ctx), tenant, in)
 	if err != nil {
 		s.writeEngineError(ctx, err)

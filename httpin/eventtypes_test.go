@@ -76,3 +76,53 @@ func TestEventTypeCatalogue(t *testing.T) {
 	f("GET", base+"/a/b", "", 404, "not_found")
 	f("GET", "/v1/tenants/nope/event-types", "", 404, "tenant_not_found")
 }
+
+// TestEventTypeCreateExisting: POST of a type already in the catalogue is
+// 409 event_type_exists and leaves the entry, schema included, as it was;
+// PUT is how an entry is replaced.
+func TestEventTypeCreateExisting(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	const base = "/v1/tenants/acme/event-types"
+	status, _, _ := s.do(t, "POST", base, testToken, "application/json",
+		`{"type":"invoice.paid","description":"An invoice was paid","schema":`+invoiceSchema+`}`)
+	require_Equal(t, status, http.StatusCreated)
+
+	for _, body := range []string{
+		`{"type":"invoice.paid"}`,
+		`{"type":"invoice.paid","description":"again","schema":{"type":"string"}}`,
+	} {
+		msg := s.reject(t, "POST", base, testToken, "application/json", body, 409, "event_type_exists")
+		require_True(t, strings.Contains(msg, "invoice.paid") && strings.Contains(msg, "PUT"), "message does not name the type and PUT: %s", msg)
+	}
+	// The entry is as it was: its schema still refuses a bad payload.
+	status, m, _ := s.do(t, "GET", base+"/invoice.paid", testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, str(t, m, "description"), "An invoice was paid")
+	require_True(t, m["schema"] != nil, "the schema is gone: %v", m)
+	s.reject(t, "POST", eventsPath, testToken, "application/json", `{"type":"invoice.paid","payload":{"amount":-1}}`, 400, "schema_violation")
+
+	// PUT replaces (200) an existing entry and creates (201) a new one.
+	status, m, _ = s.do(t, "PUT", base+"/invoice.paid", testToken, "application/json", `{"description":"relaxed"}`)
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, str(t, m, "description"), "relaxed")
+	status, _, _ = s.do(t, "POST", eventsPath, testToken, "application/json", `{"type":"invoice.paid","payload":{"amount":-1}}`)
+	require_Equal(t, status, http.StatusAccepted)
+	status, _, _ = s.do(t, "PUT", base+"/lead.won", testToken, "application/json", `{}`)
+	require_Equal(t, status, http.StatusCreated)
+	s.reject(t, "POST", base, testToken, "application/json", `{"type":"lead.won"}`, 409, "event_type_exists")
+}
+
+// TestEventTypeReserved: the catalogue takes no type under "hookline.",
+// by POST or by PUT.
+func TestEventTypeReserved(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	const base = "/v1/tenants/acme/event-types"
+	for _, typ := range []string{"hookline.test", "hookline.endpoint.disabled", "Hookline.custom"} {
+		s.reject(t, "POST", base, testToken, "application/json", `{"type":"`+typ+`"}`, 400, "reserved_event_type")
+		s.reject(t, "PUT", base+"/"+typ, testToken, "application/json", `{"description":"mine"}`, 400, "reserved_event_type")
+	}
+	status, _, _ := s.do(t, "POST", base, testToken, "application/json", `{"type":"hookline"}`)
+	require_Equal(t, status, http.StatusCreated)
+}

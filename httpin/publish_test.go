@@ -422,3 +422,37 @@ func TestPublishBackPressure(t *testing.T) {
 	s.reject(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`, 503, "backlog_full")
 	s.reject(t, "POST", "/v1/tenants/acme/events/batch", testToken, "application/x-ndjson", "{\"type\":\"a\",\"payload\":{}}\n{\"type\":\"b\",\"payload\":{}}\n", 503, "backlog_full")
 }
+
+// TestPublishReservedType: types under "hookline." are hookline's own
+// (hookline.test, hookline.endpoint.disabled): publishing one, alone or in
+// a batch, is 400 reserved_event_type and writes nothing, whatever its
+// case. Endpoints may still subscribe to them.
+func TestPublishReservedType(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	sink := newTestSink(t, http.StatusOK, "")
+	s.mustCreateEndpoint(t, "acme", `{"url":"`+sink.srv.URL+`/ops","event_types":["hookline.*"]}`)
+	s.mustCreateEndpoint(t, "acme", `{"url":"`+sink.srv.URL+`/test","event_types":["hookline.test","hookline.endpoint.*"]}`)
+
+	f := func(path, contentType, body, wantInMsg string) {
+		t.Helper()
+		msg := s.reject(t, "POST", path, testToken, contentType, body, 400, "reserved_event_type")
+		require_True(t, strings.Contains(msg, wantInMsg) && strings.Contains(msg, "hookline."), "message %q does not name %q and the prefix", msg, wantInMsg)
+	}
+	const ok = `{"type":"invoice.paid","payload":1}`
+	for _, typ := range []string{"hookline.test", "hookline.endpoint.disabled", "hookline.anything", "Hookline.Test", "HOOKLINE.x"} {
+		ev := `{"type":"` + typ + `","payload":{}}`
+		f(eventsPath, "application/json", ev, typ)
+		f(batchPath, "application/json", `[`+ok+`,`+ev+`]`, "event 1")
+		f(batchPath, "application/x-ndjson", ok+"\n"+ev+"\n", "event 1")
+	}
+	require_Equal(t, s.snapshot(t).counts.Events, 0)
+
+	// Only the prefix with its dot is reserved.
+	for _, typ := range []string{"hookline", "hooklines.test", "my.hookline.test", "hookline:test", "hookline-test"} {
+		status, _, _ := s.do(t, "POST", eventsPath, testToken, "application/json", `{"type":"`+typ+`","payload":1}`)
+		require_Equal(t, status, http.StatusAccepted)
+	}
+	time.Sleep(200 * time.Millisecond)
+	require_Equal(t, len(sink.requests()), 0)
+}

@@ -136,10 +136,6 @@ func (s *Server) pprof(ctx *fasthttp.RequestCtx, _ string) { pprofhandler.PprofH
 
 func (s *Server) listAllAudit(ctx *fasthttp.RequestCtx) { s.listAudit(ctx, "") }
 
-func (s *Server) createEventType(ctx *fasthttp.RequestCtx, tenant string) {
-	s.putEventType(ctx, tenant, "")
-}
-
 // Who may use a route, besides the scopes: adminOnly routes are the admin
 // token's alone, noToken routes need no token at all.
 const (

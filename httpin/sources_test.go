@@ -600,3 +600,52 @@ func TestInboundHashDedupe(t *testing.T) {
 	_, dup := decodeObject(t, raw2)["duplicate"]
 	require_True(t, !dup, "a mapping without an id dedupes nothing")
 }
+
+// TestSourceReservedType: a source cannot make hookline's own event types.
+// A mapping whose type template starts with the literal "hookline." is
+// refused at create and update; one that makes such a type from the
+// request is refused per request (400 reserved_event_type, logged as
+// rejected, no event), and a dry run says so.
+func TestSourceReservedType(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	for _, m := range []string{
+		`{"type":"hookline.test"}`,
+		`{"type":"hookline.{$.kind}"}`,
+		`{"type":"HookLine.endpoint.{$.kind}"}`,
+		`{"type":"x.{$.kind}","routes":[{"when":{"path":"$.kind","equals":"d"},"type":"hookline.endpoint.disabled"}]}`,
+	} {
+		msg := s.reject(t, "POST", sourcesPath, testToken, "application/json", `{"provider":"none","mapping":`+m+`}`, 400, "reserved_event_type")
+		require_True(t, strings.Contains(msg, "hookline."), "message %q does not name the prefix", msg)
+	}
+	msg := s.reject(t, "POST", sourcesPath, testToken, "application/json",
+		`{"provider":"none","mapping":{"type":"x","routes":[{"when":{"path":"$.a","exists":true},"type":"hookline.x"}]}}`, 400, "reserved_event_type")
+	require_True(t, strings.Contains(msg, "routes[0].type"), "message %q does not name the rule", msg)
+
+	src := s.createSource(t, "acme", `{"provider":"none","mapping":{"type":"{$.kind}"}}`)
+	p := sourcesPath + "/" + str(t, src, "id")
+	s.reject(t, "PATCH", p, testToken, "application/json", `{"mapping":{"type":"hookline.{$.kind}"}}`, 400, "reserved_event_type")
+
+	url := str(t, src, "url")
+	for _, kind := range []string{"hookline.test", "Hookline.endpoint.disabled"} {
+		body := []byte(`{"kind":"` + kind + `"}`)
+		s.rejected(t, url, body, 400, "reserved_event_type")
+		status, raw, _ := s.doRaw(t, "POST", p+"/test", testToken, "application/json", `{"body":`+string(body)+`}`)
+		require_Equal(t, status, http.StatusOK)
+		m := decodeObject(t, raw)
+		require_Equal(t, str(t, m, "outcome"), "rejected")
+		require_Equal(t, str(t, m, "code"), "reserved_event_type")
+	}
+	_, m, _ := s.do(t, "GET", p+"/requests", testToken, "", "")
+	data := m["data"].([]any)
+	require_Equal(t, len(data), 2)
+	for _, e := range data {
+		en := e.(map[string]any)
+		require_Equal(t, str(t, en, "outcome"), "rejected")
+		require_Equal(t, str(t, en, "code"), "reserved_event_type")
+		require_True(t, strings.Contains(str(t, en, "message"), "hookline."), "logged message %q", en["message"])
+	}
+	// Other types still flow.
+	status, raw, _ := s.send(t, url, []byte(`{"kind":"hooklines.test"}`))
+	accepted(t, status, raw)
+}

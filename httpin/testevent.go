@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// testEndpoint sends the endpoint one webhook.test event and answers 200
+// testEndpoint sends the endpoint one hookline.test event and answers 200
 // with the attempt's result, whether the receiver accepted it or not: the
 // request worked, the receiver's answer is the data (success, status,
 // error_class, response_body). It waits for the attempt, up to the delivery

@@ -71,7 +71,7 @@ func requireTestResponse(t *testing.T, m map[string]any) {
 }
 
 // TestEndpointTestAPI: POST …/endpoints/{id}/test sends one signed
-// webhook.test request with the given (or default) payload to that
+// hookline.test request with the given (or default) payload to that
 // endpoint only and answers 200 with the attempt's result, a failed one
 // included.
 func TestEndpointTestAPI(t *testing.T) {
@@ -108,7 +108,7 @@ func TestEndpointTestAPI(t *testing.T) {
 			Data json.RawMessage `json:"data"`
 		}
 		require_NoError(t, json.Unmarshal(r.body, &got))
-		require_Equal(t, got.Type, "webhook.test")
+		require_Equal(t, got.Type, "hookline.test")
 		require_Equal(t, string(got.Data), wantData)
 	}
 	def := `{"message":"test event from hookline","endpoint_id":"` + id + `"}`

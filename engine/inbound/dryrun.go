@@ -118,6 +118,10 @@ func (rc *Receiver) TestSource(tenant, id string, in SourceTest) (SourceTestResu
 		out.Outcome, out.Message = Dropped, mr.Reason
 		return out, nil
 	}
+	if ee := reservedMappedType(mr.Type); ee != nil {
+		out.Outcome, out.Code, out.Message = Rejected, ee.Code, ee.Message
+		return out, nil
+	}
 	out.Outcome = "event"
 	out.Event = &SourceTestEvent{Type: mr.Type, DedupeID: st.dedupeID(mr.ID, body), Payload: json.RawMessage(bytes.Clone(mr.Payload))}
 	return out, nil

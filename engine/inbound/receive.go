@@ -137,6 +137,12 @@ func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Heade
 		rc.m.requests[dropped].Inc()
 		return Result{Status: 200, Outcome: Dropped, Message: mr.Reason}
 	}
+	if ee := reservedMappedType(mr.Type); ee != nil {
+		// 400, as for a publisher: the provider keeps the request and
+		// retries it, so fixing the mapping loses nothing.
+		rc.m.requests[rejected].Inc()
+		return Result{Status: 400, Outcome: Rejected, Code: ee.Code, Message: ee.Message}
+	}
 	dedupe := st.dedupeID(mr.ID, body)
 	entry.EventType, entry.DedupeID = mr.Type, dedupe
 	ev := engine.PublishEvent{Type: mr.Type, Payload: mr.Payload}
@@ -173,6 +179,15 @@ func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Heade
 	}
 	rc.m.requests[accepted].Inc()
 	return Result{Status: 200, Outcome: Accepted, EventID: entry.EventID}
+}
+
+// reservedMappedType refuses an event type under hookline's reserved prefix
+// that a mapping made from a request: only hookline makes those.
+func reservedMappedType(typ string) *engine.Error {
+	if !engine.ReservedEventType(typ) {
+		return nil
+	}
+	return engine.ReservedType("the mapping made type %q, which is reserved", typ)
 }
 
 // liveSource returns source id, its verifier rebuilt first if a previous

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hookline/engine"
 	"hookline/engine/inbound"
@@ -235,4 +236,83 @@ func TestReceiveConcurrent(t *testing.T) {
 	})
 	wg.Wait()
 	require_Equal(t, len(h.requests("acme", src.ID)), workers*per)
+}
+
+// TestReceiveReservedType: a mapping cannot make hookline's own event
+// types: a literal "hookline." prefix is refused when the source is
+// created or updated, and a type made from the request is refused per
+// request (400 reserved_event_type, logged, nothing written).
+func TestReceiveReservedType(t *testing.T) {
+	h := newHarness(t)
+	h.tenant("acme")
+	for _, m := range []string{
+		`{"type":"hookline.test"}`,
+		`{"type":"hookline.{$.kind}"}`,
+		`{"type":"x","routes":[{"when":{"path":"$.a","exists":true},"type":"HOOKLINE.x.{$.a}"}]}`,
+	} {
+		_, err := h.rc.CreateSource(bg, "acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(m)})
+		require_ErrorCode(t, err, engine.KindInvalid, "reserved_event_type")
+	}
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"{$.kind}"}`)})
+	_, err := h.rc.UpdateSource(bg, "acme", src.ID, inbound.SourceInput{Mapping: json.RawMessage(`{"type":"hookline.{$.kind}"}`)})
+	require_ErrorCode(t, err, engine.KindInvalid, "reserved_event_type")
+
+	body := []byte(`{"kind":"hookline.endpoint.disabled"}`)
+	res := h.rc.Receive(src.ID, request(src.ID, "", body, nil))
+	require_Equal(t, res.Status, 400)
+	require_Equal(t, res.Outcome, inbound.Rejected)
+	require_Equal(t, res.Code, "reserved_event_type")
+	require_True(t, strings.Contains(res.Message, "hookline.endpoint.disabled"), "message %q does not name the type", res.Message)
+	c, err := h.log.Count()
+	require_NoError(t, err)
+	require_Equal(t, c.Events, 0)
+	reqs := h.requests("acme", src.ID)
+	require_Equal(t, len(reqs), 1)
+	require_Equal(t, reqs[0].Outcome, inbound.Rejected)
+	require_Equal(t, reqs[0].Code, "reserved_event_type")
+
+	dry, err := h.rc.TestSource("acme", src.ID, inbound.SourceTest{Body: body})
+	require_NoError(t, err)
+	require_Equal(t, dry.Outcome, inbound.Rejected)
+	require_Equal(t, dry.Code, "reserved_event_type")
+	require_True(t, dry.Event == nil, "a dry run shows a refused event")
+}
+
+// TestReservedTypeStoredMapping: a source stored with a literal "hookline."
+// type (before the prefix was reserved) still loads, so it can be seen and
+// fixed, but its requests are refused; and no provider's default mapping
+// makes a reserved type.
+func TestReservedTypeStoredMapping(t *testing.T) {
+	for _, name := range verify.Names() {
+		if p, ok := verify.Lookup(name); ok {
+			lit, _, _ := strings.Cut(p.DefaultType, "{")
+			require_True(t, !engine.ReservedEventType(lit), "provider %s's default type %q is reserved", name, p.DefaultType)
+		}
+	}
+	h := newHarness(t)
+	h.tenant("acme")
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"ops.{$.kind}"}`)})
+	id, ok := inbound.ParseSourceID(src.ID)
+	require_True(t, ok, "source id %q", src.ID)
+	stored := src
+	stored.Mapping = json.RawMessage(`{"type":"hookline.{$.kind}"}`)
+	rec, err := json.Marshal(stored)
+	require_NoError(t, err)
+	require_NoError(t, h.log.PutSource(id, rec))
+	h.stop(5 * time.Second)
+	h.start()
+
+	got, err := h.rc.GetSource("acme", src.ID)
+	require_NoError(t, err)
+	require_Equal(t, string(got.Mapping), string(stored.Mapping))
+	res := h.rc.Receive(src.ID, request(src.ID, "", []byte(`{"kind":"test"}`), nil))
+	require_Equal(t, res.Status, 400)
+	require_Equal(t, res.Code, "reserved_event_type")
+	// Renaming it keeps the stored mapping; fixing the mapping works.
+	_, err = h.rc.UpdateSource(bg, "acme", src.ID, inbound.SourceInput{Name: ptr("ops")})
+	require_NoError(t, err)
+	_, err = h.rc.UpdateSource(bg, "acme", src.ID, inbound.SourceInput{Mapping: json.RawMessage(`{"type":"ops.{$.kind}"}`)})
+	require_NoError(t, err)
+	res = h.rc.Receive(src.ID, request(src.ID, "", []byte(`{"kind":"test"}`), nil))
+	require_Equal(t, res.Outcome, inbound.Accepted)
 }

@@ -190,9 +190,16 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 	if err != nil {
 		return nil, err
 	}
-	m, err := compileSourceMapping(s)
+	spec, m, err := compileSourceMapping(s)
 	if err != nil {
 		return nil, err
+	}
+	// Only a mapping given now: a stored one (from before the prefix was
+	// reserved) still loads, and its requests are refused one by one.
+	if in.Mapping != nil {
+		if err := checkReservedTemplates(&spec); err != nil {
+			return nil, err
+		}
 	}
 	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
 	if p, ok := verify.Lookup(s.Provider); ok && len(s.Mapping) == 0 && p.DefaultID == "" {
@@ -207,32 +214,58 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 }
 
 // compileSourceMapping compiles s's mapping, or its provider's default
-// when it has none.
-func compileSourceMapping(s *Source) (*transform.Mapping, error) {
+// when it has none, and returns the spec with it.
+func compileSourceMapping(s *Source) (transform.Spec, *transform.Mapping, error) {
 	var (
-		m   *transform.Mapping
-		err error
+		spec transform.Spec
+		m    *transform.Mapping
+		err  error
 	)
 	if len(s.Mapping) > 0 {
-		_, m, err = transform.ParseSpec(s.Mapping)
+		spec, m, err = transform.ParseSpec(s.Mapping)
 	} else {
 		p, _ := verify.Lookup(s.Provider)
 		if p == nil || p.DefaultType == "" {
-			return nil, engine.Invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
+			return transform.Spec{}, nil, engine.Invalid("missing_mapping", "provider %s has no default mapping: give mapping.type (e.g. \"billing.{$.event}\")", s.Provider)
 		}
-		m, err = transform.Compile(transform.Spec{Type: p.DefaultType, ID: p.DefaultID})
+		spec = transform.Spec{Type: p.DefaultType, ID: p.DefaultID}
+		m, err = transform.Compile(spec)
 	}
 	if err != nil {
 		var te *transform.Error
 		if errors.As(err, &te) {
 			if te.Rule != "" {
-				return nil, engine.Invalid(te.Code, "mapping.%s: %s", te.Rule, te.Message)
+				return transform.Spec{}, nil, engine.Invalid(te.Code, "mapping.%s: %s", te.Rule, te.Message)
 			}
-			return nil, engine.Invalid(te.Code, "mapping: %s", te.Message)
+			return transform.Spec{}, nil, engine.Invalid(te.Code, "mapping: %s", te.Message)
 		}
-		return nil, engine.Invalid("invalid_mapping", "mapping: %s", err)
+		return transform.Spec{}, nil, engine.Invalid("invalid_mapping", "mapping: %s", err)
 	}
-	return m, nil
+	return spec, m, nil
+}
+
+// checkReservedTemplates refuses a mapping whose type templates start with
+// hookline's reserved prefix as literal text. A template that can make a
+// reserved type only from the request's values is refused per request
+// (reservedMappedType).
+func checkReservedTemplates(spec *transform.Spec) error {
+	check := func(rule, tmpl string) error {
+		// Literal text runs up to the first {part}; '{' is never literal.
+		lit, _, _ := strings.Cut(tmpl, "{")
+		if engine.ReservedEventType(lit) {
+			return engine.ReservedType("mapping.%s: template %q makes reserved types", rule, tmpl)
+		}
+		return nil
+	}
+	if err := check("type", spec.Type); err != nil {
+		return err
+	}
+	for i := range spec.Routes {
+		if err := check(fmt.Sprintf("routes[%d].type", i), spec.Routes[i].Type); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sourceVerifier builds s's verifier with its current and unexpired
