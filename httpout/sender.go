@@ -22,6 +22,11 @@ const (
 	ErrClassSSRF       = "ssrf"
 	ErrClassNetwork    = "network"
 	ErrClassInvalidURL = "invalid_url"
+	// ErrClassResponseHeadersTooLarge: the receiver answered, but its
+	// status line and headers exceed MaxResponseHeaderBytes, so the status
+	// was not read. Unlike "network" it is not a passing fault: the same
+	// receiver will answer the same way again.
+	ErrClassResponseHeadersTooLarge = "response_headers_too_large"
 )
 
 // Standard Webhooks request header names, plus hookline's own attempt
@@ -41,8 +46,10 @@ const (
 	// does and the close race (see transport) stays rare.
 	idleConnTimeout = 4 * time.Second
 
-	// readBufferSize bounds a response header. fasthttp's 4 KiB default is
-	// too small for some CDN and cookie-heavy responses.
+	// readBufferSize is each connection's read buffer, which holds most
+	// response headers whole (fasthttp's 4 KiB default is too small for
+	// some CDN and cookie-heavy responses). A bigger header is read through
+	// a bigger reader, up to MaxResponseHeaderBytes (see transport).
 	readBufferSize = 8 << 10
 )
 
@@ -207,9 +214,10 @@ type Request struct {
 // Result is the outcome of one Send. Callers reuse it; Send overwrites every
 // field and appends the captured body into Body[:0].
 type Result struct {
-	// Status is the HTTP status, 0 when no response arrived.
+	// Status is the HTTP status, 0 when no response arrived or its header
+	// could not be read (ErrClassResponseHeadersTooLarge).
 	Status int
-	// ErrClass is "" when a response arrived, else one of the ErrClass*
+	// ErrClass is "" when a response was read, else one of the ErrClass*
 	// constants.
 	ErrClass string
 	Err      error
