@@ -51,6 +51,8 @@ func FuzzCheckURL(f *testing.F) {
 		"http://[fe80::1%25eth0]/", "http://user:pw@host/", "javascript:alert(1)", "ftp://x", "http://", "http:///path",
 		"not a url", "http://exa mple.com/", "http://bücher.example/", "http://example.com:65536/", "http://[::1/",
 		"HTTP://EXAMPLE.COM", "http://example.com\\@127.0.0.1/", "http://1.1.1.1.1/", "http://0x/",
+		"https://example.com/a b", "https://example.com/a\r\nX: 1", "https://example.com/café", "https://example.com/a#b",
+		"https://example.com/a%2", "https://example.com/a|b", "https://example.com/?a[]=1&b=%20",
 	} {
 		f.Add(s)
 	}
@@ -66,6 +68,11 @@ func FuzzCheckURL(f *testing.F) {
 		}
 		if len(raw) > MaxURLLen {
 			t.Fatalf("CheckURL accepted a %d-byte URL", len(raw))
+		}
+		for i := 0; i < len(raw); i++ {
+			if c := raw[i]; c <= ' ' || c >= 0x7f || c == '#' || strings.IndexByte(urlMustEncode, c) >= 0 {
+				t.Fatalf("CheckURL accepted %q with %q at byte %d", raw, c, i)
+			}
 		}
 		u, perr := url.Parse(raw)
 		if perr != nil {

@@ -269,7 +269,9 @@ func (r *Result) setContentType(b []byte) {
 //
 // A response of any status is a response: redirects are not followed (a 3xx
 // is just its status), and a response whose body breaks off after the header
-// keeps its status. Every failure to get a response sets ErrClass and Err.
+// keeps its status. Every failure to get a response sets ErrClass and Err. A
+// URL holding a space or a control character is not sent (ErrClass
+// "invalid_url").
 // The whole attempt takes at most Options.Timeout. Every address dialed
 // passes the guard (ErrClass "ssrf" otherwise, with no connection attempted).
 //
@@ -307,6 +309,14 @@ func (s *Sender) Send(req *Request, res *Result) {
 }
 
 func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fasthttp.Response) error {
+	// CheckURL refuses these bytes, but a URL stored before it did must not
+	// go out raw either: fasthttp writes the path as it is, so a space would
+	// split the request line and CR/LF would inject headers.
+	for i := 0; i < len(req.URL); i++ {
+		if c := req.URL[i]; c <= ' ' || c == 0x7f {
+			return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST: the URL has %q at byte %d, which cannot be sent in a request line; percent-encode it", c, i)}
+		}
+	}
 	freq.SetRequestURI(req.URL)
 	uri := freq.URI()
 	if scheme := uri.Scheme(); string(scheme) != "http" && string(scheme) != "https" {

@@ -226,6 +226,27 @@ func TestSendInvalidURL(t *testing.T) {
 	}
 }
 
+// TestSendRefusesRequestLineBreakers: a URL stored before CheckURL refused
+// spaces and control characters is not sent raw, where it would split the
+// request line ("POST /a b HTTP/1.1") or inject headers; the attempt fails
+// as invalid_url (final) and the receiver sees nothing.
+func TestSendRefusesRequestLineBreakers(t *testing.T) {
+	var hits atomic.Int32
+	addr, _ := newRawServer(t, func(c net.Conn) {
+		hits.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	for _, path := range []string{"/a b", "/a?x=1 2", "/a\tb", "/a\r\nX-Injected: 1", "/a\x00", "/a\x7f"} {
+		res := send(s, testRequest("http://"+addr+path))
+		requireErrClass(t, res, ErrClassInvalidURL)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("receiver got %d connections; want none", n)
+	}
+	requireResponse(t, send(s, testRequest("http://"+addr+"/a%20b")), http.StatusOK)
+}
+
 // TestSendRetriesStaleKeepAlive closes each connection right after its first
 // response, as a server does when its keep-alive timeout hits. The pooled
 // connection fails before any response byte and the request is sent again
