@@ -108,22 +108,25 @@ func FuzzParseRetryAfter(f *testing.F) {
 		"Wed, 21 Oct 2015 07:28:00 GMT", "Mon, 23 Nov 2026 10:00:30 GMT", "Monday, 23-Nov-26 10:00:30 GMT",
 		"Mon Nov 23 10:00:30 2026", "Mon, 23 Nov 2026 10:00:30 UTC", "Mon, 32 Nov 2026 10:00:30 GMT",
 	} {
-		f.Add(s)
+		f.Add(s, uint32(DefaultMaxRetryAfter/time.Second))
+		f.Add(s, uint32(1))
 	}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		d := parseRetryAfter([]byte(s), now)
-		if d < 0 || d > MaxRetryAfter {
-			t.Fatalf("parseRetryAfter(%q) = %v; want within [0, %v]", s, d, MaxRetryAfter)
+	f.Fuzz(func(t *testing.T, s string, capSecs uint32) {
+		// Any cap Options.Validate accepts: 1s to MaxRetryAfterLimit.
+		maxDelay := time.Duration(1+uint64(capSecs)%uint64(MaxRetryAfterLimit/time.Second)) * time.Second
+		d := parseRetryAfter([]byte(s), now, maxDelay)
+		if d < 0 || d > maxDelay {
+			t.Fatalf("parseRetryAfter(%q, %v) = %v; want within [0, %v]", s, maxDelay, d, maxDelay)
 		}
 		v := strings.Trim(s, " \t")
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil && v != "" && v[0] != '+' {
-			want := MaxRetryAfter
-			if n <= uint64(MaxRetryAfter/time.Second) {
+			want := maxDelay
+			if n <= uint64(maxDelay/time.Second) {
 				want = time.Duration(n) * time.Second
 			}
 			if d != want {
-				t.Fatalf("parseRetryAfter(%q) = %v; want %v", s, d, want)
+				t.Fatalf("parseRetryAfter(%q, %v) = %v; want %v", s, maxDelay, d, want)
 			}
 		}
 	})

@@ -75,6 +75,10 @@ type Options struct {
 	CaptureBytes int
 	// UserAgent is sent as user-agent. "" means "hookline/dev".
 	UserAgent string
+	// MaxRetryAfter caps the delay a receiver's Retry-After header may ask
+	// for (Result.RetryAfter), from 1s to MaxRetryAfterLimit (168h). 0 means
+	// DefaultMaxRetryAfter, 24h.
+	MaxRetryAfter time.Duration
 	// TLSConfig is the base TLS configuration for https endpoints, e.g. to
 	// add root CAs. Default: system roots, TLS 1.2 or later. An empty
 	// ServerName is set per host from the URL.
@@ -98,6 +102,9 @@ func (o *Options) EnsureDefaults() {
 	if o.UserAgent == "" {
 		o.UserAgent = "hookline/dev"
 	}
+	if o.MaxRetryAfter == 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 }
 
 // Validate reports the first option out of its bounds, naming it and its
@@ -117,6 +124,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpout.Options.Timeout is %s; it must be positive", o.Timeout)
 	case o.MaxConnsPerHost <= 0:
 		return fmt.Errorf("httpout.Options.MaxConnsPerHost is %d; it must be positive", o.MaxConnsPerHost)
+	case o.MaxRetryAfter < minMaxRetryAfter || o.MaxRetryAfter > MaxRetryAfterLimit:
+		return fmt.Errorf("httpout.Options.MaxRetryAfter is %s; it must be from %s to %s", o.MaxRetryAfter, minMaxRetryAfter, MaxRetryAfterLimit)
 	}
 	return nil
 }
@@ -124,10 +133,11 @@ func (o *Options) Validate() error {
 // Sender delivers webhook attempts over one fasthttp.Client, which keeps a
 // pool of connections per host. It is safe for concurrent use.
 type Sender struct {
-	client  *fasthttp.Client
-	guard   *Guard
-	dialer  *dialer
-	timeout time.Duration
+	client        *fasthttp.Client
+	guard         *Guard
+	dialer        *dialer
+	timeout       time.Duration
+	maxRetryAfter time.Duration
 }
 
 // NewSender is New for options fixed in code, such as tests' and the bench's:
@@ -162,7 +172,7 @@ func New(opts Options) (*Sender, error) {
 		// Resumed sessions make reconnecting to busy endpoints cheap.
 		baseTLS.ClientSessionCache = tls.NewLRUClientSessionCache(1024)
 	}
-	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout}
+	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout, maxRetryAfter: opts.MaxRetryAfter}
 	s.client = &fasthttp.Client{
 		Name:                      opts.UserAgent,
 		Transport:                 newTransport(max(opts.CaptureBytes, 0)), // negative: none
@@ -223,7 +233,7 @@ type Result struct {
 	Err      error
 	Latency  time.Duration
 	// RetryAfter comes from a Retry-After header (delta seconds or
-	// HTTP-date); 0 when absent or invalid, at most MaxRetryAfter.
+	// HTTP-date); 0 when absent or invalid, at most Options.MaxRetryAfter.
 	RetryAfter time.Duration
 	// Body holds the first CaptureBytes of the response body.
 	Body        []byte
@@ -294,7 +304,7 @@ func (s *Sender) Send(req *Request, res *Result) {
 		res.ContentType = ""
 	} else {
 		res.Status = fresp.StatusCode()
-		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency))
+		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency), s.maxRetryAfter)
 		res.setContentType(fresp.Header.ContentType())
 		if res.Status < 200 || res.Status > 299 {
 			// Kept for answers that are not successes: their headers

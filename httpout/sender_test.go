@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -146,8 +147,8 @@ func TestSendRetryAfter(t *testing.T) {
 		t.Fatalf("Retry-After: %s gave %v; want about 30s", date, res.RetryAfter)
 	}
 	s.Send(testRequest(srv.URL+"/huge"), &res)
-	if res.RetryAfter != MaxRetryAfter {
-		t.Fatalf("huge Retry-After gave %v; want the %v cap", res.RetryAfter, MaxRetryAfter)
+	if res.RetryAfter != DefaultMaxRetryAfter || DefaultMaxRetryAfter != 24*time.Hour {
+		t.Fatalf("huge Retry-After gave %v; want the default cap, 24h", res.RetryAfter)
 	}
 	for _, path := range []string{"/bad", "/none"} {
 		s.Send(testRequest(srv.URL+path), &res)
@@ -156,6 +157,36 @@ func TestSendRetryAfter(t *testing.T) {
 			t.Fatalf("%s: RetryAfter %v; want 0", path, res.RetryAfter)
 		}
 	}
+}
+
+// TestSendMaxRetryAfter: Options.MaxRetryAfter caps what a receiver can ask
+// for, in delta seconds as in an HTTP-date.
+func TestSendMaxRetryAfter(t *testing.T) {
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", r.URL.Query().Get("v"))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	var res Result
+	f := func(s *Sender, retryAfter string, want time.Duration) {
+		t.Helper()
+		s.Send(testRequest(srv.URL+"/?v="+url.QueryEscape(retryAfter)), &res)
+		requireResponse(t, &res, http.StatusTooManyRequests)
+		// An HTTP-date has whole seconds: allow one.
+		if res.RetryAfter > want || res.RetryAfter < want-time.Second {
+			t.Fatalf("Retry-After: %s gave %v; want %v", retryAfter, res.RetryAfter, want)
+		}
+	}
+	in := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+	hour := newTestSender(t, Options{Allow: allowLoopback, MaxRetryAfter: time.Hour})
+	f(hour, "7200", time.Hour)
+	f(hour, in(3*time.Hour), time.Hour)
+	f(hour, "99999999999999999999999", time.Hour)
+	f(hour, "1800", 30*time.Minute)
+	week := newTestSender(t, Options{Allow: allowLoopback, MaxRetryAfter: 7 * 24 * time.Hour})
+	f(week, "172800", 48*time.Hour)
+	f(week, in(200*time.Hour), 7*24*time.Hour)
+	def := newTestSender(t, Options{Allow: allowLoopback})
+	f(def, "172800", 24*time.Hour)
 }
 
 func TestSendDoesNotFollowRedirects(t *testing.T) {
