@@ -43,9 +43,9 @@ func urlNotAllowed(format string, args ...any) error {
 //
 // The URL must have scheme http or https, a host, no userinfo, no fragment,
 // at most MaxURLLen bytes, only the characters checkURLBytes lets through
-// (others must be percent-encoded) and a port (if any) in 1..65535. An IP literal host must
-// pass Allowed; "localhost", "*.localhost" and their trailing-dot forms are
-// judged as 127.0.0.1. A host whose last label is numeric but which is not a
+// (others must be percent-encoded) and a port (if any) in 1..65535. An IP
+// literal host must pass Allowed; "localhost", "*.localhost" and their
+// trailing-dot forms are judged as 127.0.0.1. A host whose last label is numeric but which is not a
 // canonical dotted-quad IPv4 address (127.1, 2130706433, 0x7f000001,
 // 017700000001) is refused: browsers and resolvers read such names as IPv4
 // addresses, and accepting them would invite parser-differential tricks.
