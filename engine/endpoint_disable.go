@@ -8,6 +8,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/sony/gobreaker/v2"
 
+	"hookline/httpout"
 	"hookline/wal"
 )
 
@@ -84,7 +85,9 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 		return
 	}
 	e.m.endpointsAutoDisabled[reason].Inc()
-	e.logger.Warn("endpoint disabled", "endpoint", ep.ID, "tenant", ep.Tenant, "reason", reason, "url", ep.URL)
+	// The query's values are often the receiver's token: the log keeps
+	// their names only. The tenant's own event below has the whole URL.
+	e.logger.Warn("endpoint disabled", "endpoint", ep.ID, "tenant", ep.Tenant, "reason", reason, "url", httpout.RedactURL(ep.URL))
 	payload, err := sonic.Marshal(endpointDisabledPayload{
 		EndpointID:   ep.ID,
 		URL:          ep.URL,

@@ -76,6 +76,12 @@ func TestConfigErrors(t *testing.T) {
 	for _, u := range []string{"", "not a url", "ftp://127.0.0.1/x", "//127.0.0.1/x", "http://", "http://user:pw@127.0.0.1/", "http://127.0.0.1:99999/", "http://[::1/"} {
 		ef("acme", with(func(in *engine.EndpointInput) { in.URL = ptr(u) }), engine.KindInvalid, "invalid_url")
 	}
+	// Characters a URL cannot hold raw are refused, not sent as they are
+	// (a space once reached the request line) nor encoded behind the
+	// user's back.
+	for _, u := range []string{rc.URL() + "/a b", rc.URL() + "?q=a b", rc.URL() + "/a\tb", rc.URL() + "/a\r\nX: 1", rc.URL() + "/café", rc.URL() + "#frag", rc.URL() + "/a|b", rc.URL() + "/a%zz"} {
+		ef("acme", with(func(in *engine.EndpointInput) { in.URL = ptr(u) }), engine.KindInvalid, "invalid_url")
+	}
 	for _, u := range []string{"http://10.0.0.1/", "https://192.168.1.1/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/", "http://0x7f000001/", "http://2130706433/"} {
 		ef("acme", with(func(in *engine.EndpointInput) { in.URL = ptr(u) }), engine.KindInvalid, "url_not_allowed")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -328,4 +329,24 @@ func fastRetries(n int) []string {
 		s[i] = "50ms"
 	}
 	return s
+}
+
+// TestDisableLogRedactsQuery: the log line of an auto-disabled endpoint
+// names the URL's query parameters but not their values, which are often
+// tokens; the tenant's own endpoint.disabled event keeps the whole URL.
+func TestDisableLogRedactsQuery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	gone := newReceiver(t, recvConfig{replies: []reply{{status: http.StatusGone}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(gone.URL() + "?token=s3cr3t-t0ken&account=acme-4242"), EventTypes: ptr([]string{"invoice.*"})})
+	ops := opsReceiver(t, h, "acme")
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
+	requireDisabledEvent(t, ops, ep, "gone")
+	waitFor(t, 10*time.Second, "the endpoint disabled log line", func() bool { return strings.Contains(h.logs.String(), "endpoint disabled") })
+	logs := h.logs.String()
+	for _, secret := range []string{"s3cr3t-t0ken", "acme-4242"} {
+		require_True(t, !strings.Contains(logs, secret), "the log shows query value %q:\n%s", secret, logs)
+	}
+	require_True(t, strings.Contains(logs, "?token=[redacted]&account=[redacted]"), "the log does not name the query parameters:\n%s", logs)
 }

@@ -311,3 +311,29 @@ func TestHealthRestartSameHour(t *testing.T) {
 		stop()
 	}
 }
+
+// TestFailKeyNames: every error class has its own failure key, named by
+// failClassNames, and an unknown class is "other".
+func TestFailKeyNames(t *testing.T) {
+	f := func(class string) {
+		t.Helper()
+		k := failKey(0, class)
+		if k == 0 || failKeyName(k) != class {
+			t.Fatalf("failKey(0, %q) = %d, named %q", class, k, failKeyName(k))
+		}
+	}
+	f(httpout.ErrClassTimeout)
+	f(httpout.ErrClassRefused)
+	f(httpout.ErrClassDNS)
+	f(httpout.ErrClassTLS)
+	f(httpout.ErrClassSSRF)
+	f(httpout.ErrClassNetwork)
+	f(httpout.ErrClassInvalidURL)
+	f(httpout.ErrClassResponseHeadersTooLarge)
+	if k := failKey(0, "no such class"); k != 0 || failKeyName(k) != "other" {
+		t.Fatalf("an unknown class has key %d (%s); want 0 (other)", k, failKeyName(k))
+	}
+	if k := failKey(503, httpout.ErrClassTimeout); failKeyName(k) != "503" {
+		t.Fatalf("a status is its own key; got %s", failKeyName(k))
+	}
+}

@@ -30,12 +30,14 @@ const (
 	slotFailKeys = 3
 
 	// maxFailKey bounds a failure key: HTTP statuses are 100-999, error
-	// classes 1-7, 0 is "other".
+	// classes 1-99 (failClassNames), 0 is "other".
 	maxFailKey = 999
 )
 
-// Failure keys of network errors, below any HTTP status. 0 is "other".
-var failClassNames = [...]string{"other", "timeout", "refused", "dns", "tls", "ssrf", "network", "invalid_url"}
+// Failure keys of network errors, below any HTTP status. 0 is "other". The
+// keys are stored in the wal's health records: append new classes, never
+// renumber.
+var failClassNames = [...]string{"other", "timeout", "refused", "dns", "tls", "ssrf", "network", "invalid_url", "response_headers_too_large"}
 
 // failKey names a failed attempt for the failures table: its HTTP status, or
 // its error class when no response came; 0 ("other") when it is neither.
@@ -61,6 +63,8 @@ func failKey(status int, class string) uint16 {
 		return 6
 	case httpout.ErrClassInvalidURL:
 		return 7
+	case httpout.ErrClassResponseHeadersTooLarge:
+		return 8
 	}
 	return 0
 }

@@ -54,6 +54,15 @@ const (
 // classify sorts an attempt's result. Network errors, timeouts, 408, 429 and
 // 5xx are worth retrying; other statuses are the receiver's final word, and an
 // address refused by the SSRF guard will not become acceptable by waiting.
+//
+// Response headers past httpout.MaxResponseHeaderBytes are final too. The
+// receiver did answer, so it most likely acted on the delivery, and its
+// stack (a framework's cookies, a CDN) will send the same headers to every
+// retry: retrying would only deliver duplicates, which is how a cookie-heavy
+// 200 used to be treated. As for a 4xx, Stripe and Svix retry only what may
+// pass; here the dead letter keeps the class, and a replay re-sends the
+// delivery once the receiver trims its headers. Like other final failures,
+// it does not count against the circuit.
 func classify(res *httpout.Result) verdict {
 	switch s := res.Status; {
 	case s >= 200 && s < 300:
@@ -64,7 +73,7 @@ func classify(res *httpout.Result) verdict {
 		return verdictFinal
 	}
 	switch res.ErrClass {
-	case "ssrf", "invalid_url":
+	case httpout.ErrClassSSRF, httpout.ErrClassInvalidURL, httpout.ErrClassResponseHeadersTooLarge:
 		return verdictFinal
 	}
 	return verdictRetry

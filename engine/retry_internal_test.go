@@ -115,6 +115,7 @@ func TestClassify(t *testing.T) {
 	}
 	f(0, httpout.ErrClassSSRF, verdictFinal)
 	f(0, httpout.ErrClassInvalidURL, verdictFinal)
+	f(0, httpout.ErrClassResponseHeadersTooLarge, verdictFinal)
 }
 
 func TestStatusClass(t *testing.T) {

@@ -1,7 +1,11 @@
 package engine_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +215,47 @@ func TestNetworkErrorRetried(t *testing.T) {
 	c := h.counts()
 	require_Equal(t, c.Queued, 0)
 	require_Equal(t, c.Retries, 0)
+}
+
+// TestBigResponseHeaders: a receiver answering 200 with ~8 KiB of headers
+// (16 Set-Cookie of 500 bytes) gets one request, recorded as a success;
+// one whose headers pass 64 KiB gets one request too, dead-lettered at once
+// as response_headers_too_large (it did answer, and would answer the same
+// way to every retry), which endpoint health names.
+func TestBigResponseHeaders(t *testing.T) {
+	t.Parallel()
+	f := func(cookies int, wantOutcome, wantClass string) {
+		t.Helper()
+		var got atomic.Int32
+		cookie := strings.Repeat("c", 500)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got.Add(1)
+			for i := range cookies {
+				w.Header().Add("Set-Cookie", fmt.Sprintf("c%d=%s", i, cookie))
+			}
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(srv.Close)
+		h := newHarness(t, testOptions())
+		h.tenant("acme")
+		ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(srv.URL + "/hook")})
+		ev := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})[0].ID
+		waitFor(t, 10*time.Second, "an attempt", func() bool { return len(h.attempts(ep, ev)) == 1 })
+		time.Sleep(quiet) // several retry periods: no second attempt may come
+		require_Equal(t, got.Load(), int32(1))
+		as := h.attempts(ep, ev)
+		require_Equal(t, outcomes(as), wantOutcome)
+		require_Equal(t, as[0].ErrClass, wantClass)
+		c := h.counts()
+		require_Equal(t, c.Queued, 0)
+		require_Equal(t, c.Retries, 0)
+		health := waitAttempts(t, h, ep, 1)
+		if wantClass != "" {
+			requireCounts(t, "1h", health.Windows.Hour, 1, 0, "map["+wantClass+":1]")
+		} else {
+			requireCounts(t, "1h", health.Windows.Hour, 1, 1, "map[]")
+		}
+	}
+	f(16, "s", "")
+	f(140, "d", "response_headers_too_large")
 }

@@ -21,7 +21,8 @@ type TestResult struct {
 	// Success is true for a 2xx answer.
 	Success bool `json:"success"`
 	// Status is the HTTP status, 0 when no response arrived; ErrorClass is
-	// then one of timeout, refused, dns, tls, ssrf, network, invalid_url.
+	// then one of timeout, refused, dns, tls, ssrf, network, invalid_url,
+	// response_headers_too_large.
 	Status     int     `json:"status"`
 	ErrorClass string  `json:"error_class"`
 	LatencyMs  float64 `json:"latency_ms"`

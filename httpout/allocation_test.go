@@ -22,8 +22,8 @@ func TestAllocationParseRetryAfter(t *testing.T) {
 	delta := []byte("120")
 	date := []byte("Mon, 23 Nov 2026 10:00:30 GMT")
 	n := testing.AllocsPerRun(100, func() {
-		_ = parseRetryAfter(delta, now)
-		_ = parseRetryAfter(date, now)
+		_ = parseRetryAfter(delta, now, DefaultMaxRetryAfter)
+		_ = parseRetryAfter(date, now, DefaultMaxRetryAfter)
 	})
 	if n != 0 {
 		t.Fatalf("parseRetryAfter: %v allocs per run; want 0", n)

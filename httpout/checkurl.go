@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Codes of URLError, stable for API clients.
@@ -40,10 +41,11 @@ func urlNotAllowed(format string, args ...any) error {
 
 // CheckURL validates an endpoint URL when it is created or updated.
 //
-// The URL must have scheme http or https, a host, no userinfo, at most
-// MaxURLLen bytes and a port (if any) in 1..65535. An IP literal host must
-// pass Allowed; "localhost", "*.localhost" and their trailing-dot forms are
-// judged as 127.0.0.1. A host whose last label is numeric but which is not a
+// The URL must have scheme http or https, a host, no userinfo, no fragment,
+// at most MaxURLLen bytes, only the characters checkURLBytes lets through
+// (others must be percent-encoded) and a port (if any) in 1..65535. An IP
+// literal host must pass Allowed; "localhost", "*.localhost" and their
+// trailing-dot forms are judged as 127.0.0.1. A host whose last label is numeric but which is not a
 // canonical dotted-quad IPv4 address (127.1, 2130706433, 0x7f000001,
 // 017700000001) is refused: browsers and resolvers read such names as IPv4
 // addresses, and accepting them would invite parser-differential tricks.
@@ -61,6 +63,10 @@ func (g *Guard) CheckURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		if err := checkURLBytes(raw); err != nil {
+			// More precise than net/url's "invalid control character".
+			return err
+		}
 		return invalidURL("cannot parse URL %q: %s", raw, unwrapURLErr(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -68,6 +74,9 @@ func (g *Guard) CheckURL(raw string) error {
 			return invalidURL("URL %q has no scheme; it must start with http:// or https://", raw)
 		}
 		return invalidURL("URL scheme %q is not supported; use http or https", u.Scheme)
+	}
+	if err := checkURLBytes(raw); err != nil {
+		return err
 	}
 	if u.Opaque != "" {
 		return invalidURL("URL %q must have the form %s://host/path", raw, u.Scheme)
@@ -94,6 +103,85 @@ func (g *Guard) CheckURL(raw string) error {
 		return invalidURL("URL %q has no host", raw)
 	}
 	return g.checkHost(host, u.Host[0] == '[')
+}
+
+// urlMustEncode are the printable ASCII characters RFC 3986 (section 2) does
+// not allow in a URI, which must therefore be percent-encoded. '[' and ']'
+// are allowed in a host only, but they are left to pass elsewhere too:
+// PHP-style queries (items[]=1) use them, and clients send them as they are.
+const urlMustEncode = "\"<>\\^`{|}"
+
+// checkURLBytes refuses, with the byte's position and how to write it, what
+// an endpoint URL may not hold raw:
+//
+//   - space and control characters (tab, CR, LF, NUL, DEL, ...): the URL
+//     goes into the request line as it is stored, so a space would split it
+//     ("POST /a b HTTP/1.1") and CR/LF would inject headers;
+//   - non-ASCII characters, and bytes that are not UTF-8: a path or query
+//     carries them percent-encoded, a host in punycode;
+//   - the printable characters of urlMustEncode;
+//   - a '%' not followed by two hex digits;
+//   - a fragment: it is never sent, and a '#' meant as part of a token would
+//     silently cut the URL short.
+//
+// They are refused rather than percent-encoded for the user: the URL stored,
+// shown and sent stays the one the user wrote, and no guess is made between
+// an escape and a literal '%', or a fragment and a '#' that belongs to the
+// query.
+func checkURLBytes(raw string) error {
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == ' ':
+			return invalidURL("URL contains a space at byte %d; write it as %%20", i)
+		case c < 0x20 || c == 0x7f:
+			return invalidURL("URL contains the control character %q at byte %d; remove it, or percent-encode it as %%%02X", c, i, c)
+		case c >= 0x80:
+			r, size := utf8.DecodeRuneInString(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				return invalidURL("URL contains 0x%02X at byte %d, which is not UTF-8; percent-encode it as %%%02X", c, i, c)
+			}
+			if inAuthority(raw, i) {
+				return invalidURL("URL host contains the non-ASCII character %q; write internationalized names in punycode (xn--...)", r)
+			}
+			return invalidURL("URL contains the non-ASCII character %q at byte %d; percent-encode it as %s", r, i, percentEncode(raw[i:i+size]))
+		case strings.IndexByte(urlMustEncode, c) >= 0:
+			return invalidURL("URL contains %q at byte %d, which must be percent-encoded as %%%02X", c, i, c)
+		case c == '%':
+			if i+2 >= len(raw) || !isHexDigit(raw[i+1]) || !isHexDigit(raw[i+2]) {
+				return invalidURL("URL has a broken percent escape %q at byte %d; a '%%' must start an escape such as %%20, and is itself written %%25", raw[i:min(i+3, len(raw))], i)
+			}
+		case c == '#':
+			return invalidURL("URL has a fragment (from '#' at byte %d), which is never sent to the receiver; remove it, or write '#' as %%23 if it belongs to the path or query", i)
+		}
+	}
+	return nil
+}
+
+// inAuthority reports whether byte i of raw lies in its authority (the host
+// and port, between "://" and the path, query or fragment).
+func inAuthority(raw string, i int) bool {
+	start := strings.Index(raw, "://")
+	if start < 0 {
+		return false
+	}
+	start += 3
+	end := strings.IndexAny(raw[start:], "/?#")
+	if end < 0 {
+		end = len(raw)
+	} else {
+		end += start
+	}
+	return i >= start && i < end
+}
+
+// percentEncode writes every byte of s as %XX.
+func percentEncode(s string) string {
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, 3*len(s))
+	for i := 0; i < len(s); i++ {
+		b = append(b, '%', hex[s[i]>>4], hex[s[i]&15])
+	}
+	return string(b)
 }
 
 // unwrapURLErr drops the "parse <url>:" prefix of *url.Error, whose URL the

@@ -21,7 +21,9 @@
 // Limits:
 //
 //   - HTTP/1.1 only (fasthttp has no HTTP/2 client).
-//   - Response headers must fit in 8 KiB.
+//   - A response's status line and headers may take at most 64 KiB
+//     (MaxResponseHeaderBytes); past that the attempt fails with
+//     ErrClassResponseHeadersTooLarge.
 //   - Response bodies are never buffered whole: beyond the captured prefix at
 //     most 64 KiB are drained to keep the connection; a bigger body closes it.
 //

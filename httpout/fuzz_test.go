@@ -51,6 +51,8 @@ func FuzzCheckURL(f *testing.F) {
 		"http://[fe80::1%25eth0]/", "http://user:pw@host/", "javascript:alert(1)", "ftp://x", "http://", "http:///path",
 		"not a url", "http://exa mple.com/", "http://bücher.example/", "http://example.com:65536/", "http://[::1/",
 		"HTTP://EXAMPLE.COM", "http://example.com\\@127.0.0.1/", "http://1.1.1.1.1/", "http://0x/",
+		"https://example.com/a b", "https://example.com/a\r\nX: 1", "https://example.com/café", "https://example.com/a#b",
+		"https://example.com/a%2", "https://example.com/a|b", "https://example.com/?a[]=1&b=%20",
 	} {
 		f.Add(s)
 	}
@@ -66,6 +68,11 @@ func FuzzCheckURL(f *testing.F) {
 		}
 		if len(raw) > MaxURLLen {
 			t.Fatalf("CheckURL accepted a %d-byte URL", len(raw))
+		}
+		for i := 0; i < len(raw); i++ {
+			if c := raw[i]; c <= ' ' || c >= 0x7f || c == '#' || strings.IndexByte(urlMustEncode, c) >= 0 {
+				t.Fatalf("CheckURL accepted %q with %q at byte %d", raw, c, i)
+			}
 		}
 		u, perr := url.Parse(raw)
 		if perr != nil {
@@ -101,22 +108,25 @@ func FuzzParseRetryAfter(f *testing.F) {
 		"Wed, 21 Oct 2015 07:28:00 GMT", "Mon, 23 Nov 2026 10:00:30 GMT", "Monday, 23-Nov-26 10:00:30 GMT",
 		"Mon Nov 23 10:00:30 2026", "Mon, 23 Nov 2026 10:00:30 UTC", "Mon, 32 Nov 2026 10:00:30 GMT",
 	} {
-		f.Add(s)
+		f.Add(s, uint32(DefaultMaxRetryAfter/time.Second))
+		f.Add(s, uint32(1))
 	}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		d := parseRetryAfter([]byte(s), now)
-		if d < 0 || d > MaxRetryAfter {
-			t.Fatalf("parseRetryAfter(%q) = %v; want within [0, %v]", s, d, MaxRetryAfter)
+	f.Fuzz(func(t *testing.T, s string, capSecs uint32) {
+		// Any cap Options.Validate accepts: 1s to MaxRetryAfterLimit.
+		maxDelay := time.Duration(1+uint64(capSecs)%uint64(MaxRetryAfterLimit/time.Second)) * time.Second
+		d := parseRetryAfter([]byte(s), now, maxDelay)
+		if d < 0 || d > maxDelay {
+			t.Fatalf("parseRetryAfter(%q, %v) = %v; want within [0, %v]", s, maxDelay, d, maxDelay)
 		}
 		v := strings.Trim(s, " \t")
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil && v != "" && v[0] != '+' {
-			want := MaxRetryAfter
-			if n <= uint64(MaxRetryAfter/time.Second) {
+			want := maxDelay
+			if n <= uint64(maxDelay/time.Second) {
 				want = time.Duration(n) * time.Second
 			}
 			if d != want {
-				t.Fatalf("parseRetryAfter(%q) = %v; want %v", s, d, want)
+				t.Fatalf("parseRetryAfter(%q, %v) = %v; want %v", s, maxDelay, d, want)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package httpout
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -133,7 +134,7 @@ func TestCheckURLAllowed(t *testing.T) {
 	f("http://[2606:2800:220:1::1]/")
 	f("https://[2606:2800:220:1::1]:443/")
 	f("https://example.com/webhooks")
-	f("https://EXAMPLE.com./webhooks#frag")
+	f("https://EXAMPLE.com./webhooks")
 	f("https://hooks.example.co.uk:8443/a/b?c=d&e=f")
 	f("http://my_host.example.com/")
 	f("https://xn--bcher-kva.example/")
@@ -219,4 +220,57 @@ func checkURLCode(t *testing.T, g *Guard, raw, wantCode string) {
 	if ue.Message == "" || !strings.HasPrefix(err.Error(), wantCode+": ") {
 		t.Fatalf("CheckURL(%q): unexpected error text %q", raw, err.Error())
 	}
+}
+
+// TestCheckURLCharacters: every byte a URL may not hold raw (RFC 3986) is
+// refused with invalid_url and a message naming it, where it is and how to
+// write it, instead of being sent as is: a space once went out in the
+// request line ("POST /a b HTTP/1.1"). A fragment is refused too, as it is
+// never sent and a '#' in a token would cut the URL short silently.
+func TestCheckURLCharacters(t *testing.T) {
+	g := NewGuard(nil)
+	f := func(raw, wantInMessage string) {
+		t.Helper()
+		checkURLCode(t, g, raw, CodeInvalidURL)
+		if msg := g.CheckURL(raw).(*URLError).Message; !strings.Contains(msg, wantInMessage) {
+			t.Fatalf("CheckURL(%q): message %q does not say %q", raw, msg, wantInMessage)
+		}
+	}
+	// Whitespace and control characters.
+	f("https://example.com/a b", "a space at byte 21; write it as %20")
+	f("https://example.com/hook?name=a b", "a space at byte 31")
+	f("https://example.com/a\tb", `the control character '\t' at byte 21`)
+	f("https://example.com/a\rb", `the control character '\r' at byte 21`)
+	f("https://example.com/a\nb", `the control character '\n' at byte 21`)
+	f("https://example.com/a\r\nX-Injected: 1", `the control character '\r' at byte 21`)
+	f("https://example.com/a\x00", `the control character '\x00' at byte 21`)
+	f("https://example.com/a\x7f", `the control character '\x7f' at byte 21`)
+	// Non-ASCII: percent-encode its UTF-8 bytes (or punycode for a host).
+	f("https://example.com/café", "the non-ASCII character 'é' at byte 23; percent-encode it as %C3%A9")
+	f("https://example.com/?q=€", "percent-encode it as %E2%82%AC")
+	f("https://example.com/\xff", "0xFF at byte 20, which is not UTF-8; percent-encode it as %FF")
+	f("https://bücher.example/", "punycode")
+	// Printable ASCII that RFC 3986 does not allow unencoded.
+	for _, c := range `"<>\^` + "`{|}" {
+		f("https://example.com/a"+string(c)+"b", fmt.Sprintf("%q at byte 21, which must be percent-encoded as %%%02X", c, c))
+	}
+	// Broken escapes.
+	f("https://example.com/a%zz", "escape")
+	f("https://example.com/a%2", "escape")
+	f("https://example.com/a%", "escape")
+	// Fragments.
+	f("https://example.com/hook#frag", "fragment")
+	f("https://example.com/hook#", "fragment")
+	f("https://example.com/hook?token=ab#cd", "write '#' as %23")
+
+	ok := func(raw string) {
+		t.Helper()
+		if err := g.CheckURL(raw); err != nil {
+			t.Fatalf("CheckURL(%q): unexpected error: %s", raw, err)
+		}
+	}
+	ok("https://example.com/a%20b?q=caf%C3%A9&t=ab%23cd")
+	ok("https://example.com/!$&'()*+,;=:@~-._/x?!$&'()*+,;=:@/?")
+	ok("https://example.com/hook?items[]=1&items[]=2")
+	ok("https://example.com/?")
 }

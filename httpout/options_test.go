@@ -32,6 +32,11 @@ func TestOptionsValidate(t *testing.T) {
 	f(Options{ConnectTimeout: -time.Second}, "httpout.Options.ConnectTimeout is -1s; it must be positive")
 	f(Options{Timeout: -1}, "httpout.Options.Timeout is -1ns")
 	f(Options{MaxConnsPerHost: -4}, "httpout.Options.MaxConnsPerHost is -4")
+	f(Options{MaxRetryAfter: time.Second}, "")
+	f(Options{MaxRetryAfter: 168 * time.Hour}, "")
+	f(Options{MaxRetryAfter: 169 * time.Hour}, "httpout.Options.MaxRetryAfter is 169h0m0s; it must be from 1s to 168h0m0s")
+	f(Options{MaxRetryAfter: 500 * time.Millisecond}, "httpout.Options.MaxRetryAfter is 500ms; it must be from 1s to 168h0m0s")
+	f(Options{MaxRetryAfter: -time.Hour}, "httpout.Options.MaxRetryAfter is -1h0m0s")
 }
 
 // TestNewSenderPanicsOnInvalidOptions: options written in code that are out
@@ -53,9 +58,9 @@ func TestOptionsEnsureDefaults(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := Options{ConnectTimeout: 5 * time.Second, Timeout: 15 * time.Second, MaxConnsPerHost: 1024, CaptureBytes: 4096, UserAgent: "hookline/dev"}
+	want := Options{ConnectTimeout: 5 * time.Second, Timeout: 15 * time.Second, MaxConnsPerHost: 1024, CaptureBytes: 4096, UserAgent: "hookline/dev", MaxRetryAfter: 24 * time.Hour}
 	if o.ConnectTimeout != want.ConnectTimeout || o.Timeout != want.Timeout || o.MaxConnsPerHost != want.MaxConnsPerHost ||
-		o.CaptureBytes != want.CaptureBytes || o.UserAgent != want.UserAgent {
+		o.CaptureBytes != want.CaptureBytes || o.UserAgent != want.UserAgent || o.MaxRetryAfter != want.MaxRetryAfter {
 		t.Fatalf("defaults %+v; want %+v", o, want)
 	}
 }

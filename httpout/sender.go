@@ -22,6 +22,11 @@ const (
 	ErrClassSSRF       = "ssrf"
 	ErrClassNetwork    = "network"
 	ErrClassInvalidURL = "invalid_url"
+	// ErrClassResponseHeadersTooLarge: the receiver answered, but its
+	// status line and headers exceed MaxResponseHeaderBytes, so the status
+	// was not read. Unlike "network" it is not a passing fault: the same
+	// receiver will answer the same way again.
+	ErrClassResponseHeadersTooLarge = "response_headers_too_large"
 )
 
 // Standard Webhooks request header names, plus hookline's own attempt
@@ -41,8 +46,10 @@ const (
 	// does and the close race (see transport) stays rare.
 	idleConnTimeout = 4 * time.Second
 
-	// readBufferSize bounds a response header. fasthttp's 4 KiB default is
-	// too small for some CDN and cookie-heavy responses.
+	// readBufferSize is each connection's read buffer, which holds most
+	// response headers whole (fasthttp's 4 KiB default is too small for
+	// some CDN and cookie-heavy responses). A bigger header is read through
+	// a bigger reader, up to MaxResponseHeaderBytes (see transport).
 	readBufferSize = 8 << 10
 )
 
@@ -68,6 +75,10 @@ type Options struct {
 	CaptureBytes int
 	// UserAgent is sent as user-agent. "" means "hookline/dev".
 	UserAgent string
+	// MaxRetryAfter caps the delay a receiver's Retry-After header may ask
+	// for (Result.RetryAfter), from 1s to MaxRetryAfterLimit (168h). 0 means
+	// DefaultMaxRetryAfter, 24h.
+	MaxRetryAfter time.Duration
 	// TLSConfig is the base TLS configuration for https endpoints, e.g. to
 	// add root CAs. Default: system roots, TLS 1.2 or later. An empty
 	// ServerName is set per host from the URL.
@@ -91,6 +102,9 @@ func (o *Options) EnsureDefaults() {
 	if o.UserAgent == "" {
 		o.UserAgent = "hookline/dev"
 	}
+	if o.MaxRetryAfter == 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 }
 
 // Validate reports the first option out of its bounds, naming it and its
@@ -110,6 +124,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpout.Options.Timeout is %s; it must be positive", o.Timeout)
 	case o.MaxConnsPerHost <= 0:
 		return fmt.Errorf("httpout.Options.MaxConnsPerHost is %d; it must be positive", o.MaxConnsPerHost)
+	case o.MaxRetryAfter < minMaxRetryAfter || o.MaxRetryAfter > MaxRetryAfterLimit:
+		return fmt.Errorf("httpout.Options.MaxRetryAfter is %s; it must be from %s to %s", o.MaxRetryAfter, minMaxRetryAfter, MaxRetryAfterLimit)
 	}
 	return nil
 }
@@ -117,10 +133,11 @@ func (o *Options) Validate() error {
 // Sender delivers webhook attempts over one fasthttp.Client, which keeps a
 // pool of connections per host. It is safe for concurrent use.
 type Sender struct {
-	client  *fasthttp.Client
-	guard   *Guard
-	dialer  *dialer
-	timeout time.Duration
+	client        *fasthttp.Client
+	guard         *Guard
+	dialer        *dialer
+	timeout       time.Duration
+	maxRetryAfter time.Duration
 }
 
 // NewSender is New for options fixed in code, such as tests' and the bench's:
@@ -155,7 +172,7 @@ func New(opts Options) (*Sender, error) {
 		// Resumed sessions make reconnecting to busy endpoints cheap.
 		baseTLS.ClientSessionCache = tls.NewLRUClientSessionCache(1024)
 	}
-	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout}
+	s := &Sender{guard: g, dialer: d, timeout: opts.Timeout, maxRetryAfter: opts.MaxRetryAfter}
 	s.client = &fasthttp.Client{
 		Name:                      opts.UserAgent,
 		Transport:                 newTransport(max(opts.CaptureBytes, 0)), // negative: none
@@ -207,15 +224,16 @@ type Request struct {
 // Result is the outcome of one Send. Callers reuse it; Send overwrites every
 // field and appends the captured body into Body[:0].
 type Result struct {
-	// Status is the HTTP status, 0 when no response arrived.
+	// Status is the HTTP status, 0 when no response arrived or its header
+	// could not be read (ErrClassResponseHeadersTooLarge).
 	Status int
-	// ErrClass is "" when a response arrived, else one of the ErrClass*
+	// ErrClass is "" when a response was read, else one of the ErrClass*
 	// constants.
 	ErrClass string
 	Err      error
 	Latency  time.Duration
 	// RetryAfter comes from a Retry-After header (delta seconds or
-	// HTTP-date); 0 when absent or invalid, at most MaxRetryAfter.
+	// HTTP-date); 0 when absent or invalid, at most Options.MaxRetryAfter.
 	RetryAfter time.Duration
 	// Body holds the first CaptureBytes of the response body.
 	Body        []byte
@@ -261,7 +279,9 @@ func (r *Result) setContentType(b []byte) {
 //
 // A response of any status is a response: redirects are not followed (a 3xx
 // is just its status), and a response whose body breaks off after the header
-// keeps its status. Every failure to get a response sets ErrClass and Err.
+// keeps its status. Every failure to get a response sets ErrClass and Err. A
+// URL holding a space or a control character is not sent (ErrClass
+// "invalid_url").
 // The whole attempt takes at most Options.Timeout. Every address dialed
 // passes the guard (ErrClass "ssrf" otherwise, with no connection attempted).
 //
@@ -284,7 +304,7 @@ func (s *Sender) Send(req *Request, res *Result) {
 		res.ContentType = ""
 	} else {
 		res.Status = fresp.StatusCode()
-		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency))
+		res.RetryAfter = parseRetryAfter(fresp.Header.Peek(fasthttp.HeaderRetryAfter), start.Add(res.Latency), s.maxRetryAfter)
 		res.setContentType(fresp.Header.ContentType())
 		if res.Status < 200 || res.Status > 299 {
 			// Kept for answers that are not successes: their headers
@@ -299,6 +319,14 @@ func (s *Sender) Send(req *Request, res *Result) {
 }
 
 func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fasthttp.Response) error {
+	// CheckURL refuses these bytes, but a URL stored before it did must not
+	// go out raw either: fasthttp writes the path as it is, so a space would
+	// split the request line and CR/LF would inject headers.
+	for i := 0; i < len(req.URL); i++ {
+		if c := req.URL[i]; c <= ' ' || c == 0x7f {
+			return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST: the URL has %q at byte %d, which cannot be sent in a request line; percent-encode it", c, i)}
+		}
+	}
 	freq.SetRequestURI(req.URL)
 	uri := freq.URI()
 	if scheme := uri.Scheme(); string(scheme) != "http" && string(scheme) != "https" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -146,8 +147,8 @@ func TestSendRetryAfter(t *testing.T) {
 		t.Fatalf("Retry-After: %s gave %v; want about 30s", date, res.RetryAfter)
 	}
 	s.Send(testRequest(srv.URL+"/huge"), &res)
-	if res.RetryAfter != MaxRetryAfter {
-		t.Fatalf("huge Retry-After gave %v; want the %v cap", res.RetryAfter, MaxRetryAfter)
+	if res.RetryAfter != DefaultMaxRetryAfter || DefaultMaxRetryAfter != 24*time.Hour {
+		t.Fatalf("huge Retry-After gave %v; want the default cap, 24h", res.RetryAfter)
 	}
 	for _, path := range []string{"/bad", "/none"} {
 		s.Send(testRequest(srv.URL+path), &res)
@@ -156,6 +157,36 @@ func TestSendRetryAfter(t *testing.T) {
 			t.Fatalf("%s: RetryAfter %v; want 0", path, res.RetryAfter)
 		}
 	}
+}
+
+// TestSendMaxRetryAfter: Options.MaxRetryAfter caps what a receiver can ask
+// for, in delta seconds as in an HTTP-date.
+func TestSendMaxRetryAfter(t *testing.T) {
+	srv, _ := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", r.URL.Query().Get("v"))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	var res Result
+	f := func(s *Sender, retryAfter string, want time.Duration) {
+		t.Helper()
+		s.Send(testRequest(srv.URL+"/?v="+url.QueryEscape(retryAfter)), &res)
+		requireResponse(t, &res, http.StatusTooManyRequests)
+		// An HTTP-date has whole seconds: allow one.
+		if res.RetryAfter > want || res.RetryAfter < want-time.Second {
+			t.Fatalf("Retry-After: %s gave %v; want %v", retryAfter, res.RetryAfter, want)
+		}
+	}
+	in := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+	hour := newTestSender(t, Options{Allow: allowLoopback, MaxRetryAfter: time.Hour})
+	f(hour, "7200", time.Hour)
+	f(hour, in(3*time.Hour), time.Hour)
+	f(hour, "99999999999999999999999", time.Hour)
+	f(hour, "1800", 30*time.Minute)
+	week := newTestSender(t, Options{Allow: allowLoopback, MaxRetryAfter: 7 * 24 * time.Hour})
+	f(week, "172800", 48*time.Hour)
+	f(week, in(200*time.Hour), 7*24*time.Hour)
+	def := newTestSender(t, Options{Allow: allowLoopback})
+	f(def, "172800", 24*time.Hour)
 }
 
 func TestSendDoesNotFollowRedirects(t *testing.T) {
@@ -224,6 +255,27 @@ func TestSendInvalidURL(t *testing.T) {
 		res := send(s, testRequest(url))
 		requireErrClass(t, res, ErrClassInvalidURL)
 	}
+}
+
+// TestSendRefusesRequestLineBreakers: a URL stored before CheckURL refused
+// spaces and control characters is not sent raw, where it would split the
+// request line ("POST /a b HTTP/1.1") or inject headers; the attempt fails
+// as invalid_url (final) and the receiver sees nothing.
+func TestSendRefusesRequestLineBreakers(t *testing.T) {
+	var hits atomic.Int32
+	addr, _ := newRawServer(t, func(c net.Conn) {
+		hits.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	for _, path := range []string{"/a b", "/a?x=1 2", "/a\tb", "/a\r\nX-Injected: 1", "/a\x00", "/a\x7f"} {
+		res := send(s, testRequest("http://"+addr+path))
+		requireErrClass(t, res, ErrClassInvalidURL)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("receiver got %d connections; want none", n)
+	}
+	requireResponse(t, send(s, testRequest("http://"+addr+"/a%20b")), http.StatusOK)
 }
 
 // TestSendRetriesStaleKeepAlive closes each connection right after its first
@@ -343,11 +395,13 @@ func TestSendConcurrent(t *testing.T) {
 
 func TestSendResponseFraming(t *testing.T) {
 	responses := map[string]string{
-		"/interim":   "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
-		"/endless":   strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20),
-		"/bigheader": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 10<<10) + "\r\nContent-Length: 2\r\n\r\nok",
-		"/close":     "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close",
-		"/garbage":   "SMTP ready\r\n\r\n",
+		"/interim":           "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+		"/endless":           strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20),
+		"/bigheader":         "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 10<<10) + "\r\nContent-Length: 2\r\n\r\nok",
+		"/interim-bigheader": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nX-Big: " + strings.Repeat("a", 10<<10) + "\r\nContent-Length: 2\r\n\r\nok",
+		"/hugeheader":        "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\nContent-Length: 2\r\n\r\nok",
+		"/close":             "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close",
+		"/garbage":           "SMTP ready\r\n\r\n",
 	}
 	addr, _ := newRawServer(t, func(c net.Conn) {
 		req, err := http.ReadRequest(bufio.NewReader(c))
@@ -368,8 +422,86 @@ func TestSendResponseFraming(t *testing.T) {
 	if string(res.Body) != "until close" {
 		t.Fatalf("Body %q of a read-until-close response", res.Body)
 	}
-	for _, path := range []string{"/endless", "/bigheader", "/garbage"} {
+	// Headers past the read buffer are read; past MaxResponseHeaderBytes
+	// they are a class of their own.
+	res = send(s, testRequest("http://"+addr+"/bigheader"))
+	requireResponse(t, res, http.StatusOK)
+	res = send(s, testRequest("http://"+addr+"/interim-bigheader"))
+	requireResponse(t, res, http.StatusAccepted)
+	if string(res.Body) != "ok" {
+		t.Fatalf("Body %q after an interim response and a big header", res.Body)
+	}
+	res = send(s, testRequest("http://"+addr+"/hugeheader"))
+	requireErrClass(t, res, ErrClassResponseHeadersTooLarge)
+	for _, path := range []string{"/endless", "/garbage"} {
 		res = send(s, testRequest("http://"+addr+path))
 		requireErrClass(t, res, ErrClassNetwork)
 	}
+}
+
+// TestSendBigResponseHeaders: a response whose headers do not fit the
+// per-connection read buffer is still read and judged by its status, up to
+// 64 KiB of status line and headers; past that, the attempt fails with its
+// own error class, never "network". A cookie-heavy 200 (16 Set-Cookie of
+// 500 bytes, ~8.3 KiB) was once recorded as a network error and retried.
+func TestSendBigResponseHeaders(t *testing.T) {
+	cookie := strings.Repeat("c", 500)
+	srv, conns := newLocalServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("cookies"))
+		for i := range n {
+			w.Header().Add("Set-Cookie", fmt.Sprintf("c%d=%s", i, cookie))
+		}
+		status, _ := strconv.Atoi(r.URL.Query().Get("status"))
+		w.WriteHeader(status)
+		io.WriteString(w, "ok")
+	}))
+	s := newTestSender(t, Options{Allow: allowLoopback})
+	var res Result
+	f := func(cookies, status int) {
+		t.Helper()
+		s.Send(testRequest(fmt.Sprintf("%s/?cookies=%d&status=%d", srv.URL, cookies, status)), &res)
+		requireResponse(t, &res, status)
+		if string(res.Body) != "ok" {
+			t.Fatalf("%d cookies: body %q; want \"ok\"", cookies, res.Body)
+		}
+	}
+	f(16, http.StatusOK)                 // ~8.3 KiB: the report
+	f(0, http.StatusOK)                  // small again, on the same connection
+	f(40, http.StatusServiceUnavailable) // ~20 KiB: a failure is still its status
+	f(120, http.StatusOK)                // ~61 KiB: just under the cap
+	f(0, http.StatusOK)
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("server saw %d connections; want 1: a big header must not cost the connection", n)
+	}
+
+	// Past 64 KiB: a class of its own, and a fresh connection afterwards
+	// (the old one is at an unknown offset).
+	s.Send(testRequest(fmt.Sprintf("%s/?cookies=%d&status=200", srv.URL, 140)), &res)
+	requireErrClass(t, &res, "response_headers_too_large")
+	if !strings.Contains(res.Err.Error(), "status 200") {
+		t.Fatalf("error %q does not name the status the receiver answered", res.Err)
+	}
+	f(0, http.StatusOK)
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("server saw %d connections; want 2", n)
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	f := func(line string, want int) {
+		t.Helper()
+		if got := statusOf([]byte(line)); got != want {
+			t.Fatalf("statusOf(%q) = %d; want %d", line, got, want)
+		}
+	}
+	f("HTTP/1.1 200 OK\r\nSet-Cookie: a", 200)
+	f("HTTP/1.0 503 Service Unavailable\r\n", 503)
+	f("HTTP/1.1 204\r\n", 204)
+	f("HTTP/1.1 099 Low\r\n", 0)
+	f("HTTP/1.1 2x0 OK\r\n", 0)
+	f("HTTP/1.1 2000 OK\r\n", 0)
+	f("HTTP/2 200 OK\r\n", 0)
+	f("HTTP/1.1 200", 0)
+	f("", 0)
+	f("garbage", 0)
 }

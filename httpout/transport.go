@@ -2,6 +2,8 @@ package httpout
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -15,6 +17,14 @@ import (
 // body closes the connection instead: reconnecting is cheaper than reading
 // megabytes nobody keeps.
 const drainBytes = 64 << 10
+
+// MaxResponseHeaderBytes bounds a response's status line and headers. Most
+// fit the connection's read buffer (readBufferSize); a bigger one is read
+// again through a reader this big, and one bigger still fails the attempt
+// with ErrClassResponseHeadersTooLarge. A receiver setting 16 cookies of
+// 500 bytes sends ~8.3 KiB; 64 KiB leaves room for several times that while
+// bounding what a hostile receiver can make one attempt hold.
+const MaxResponseHeaderBytes = 64 << 10
 
 // resultKey is the fasthttp.Request user value key under which Send passes
 // its *Result to the transport. A zero-size key costs no allocation.
@@ -30,7 +40,13 @@ type resultKey struct{}
 //  1. The connection comes from the HostClient pool (dialing through the
 //     guarded dialer when the pool is empty), and one deadline, the request
 //     timeout, covers writing the request and reading the whole response.
-//  2. The response header is read; interim 1xx responses are skipped.
+//  2. The response header is read; interim 1xx responses are skipped. A
+//     header too big for the connection's read buffer (readBufferSize) is
+//     read again through a pooled MaxResponseHeaderBytes reader stacked on
+//     the first one, which still holds every byte read so far; past that
+//     the attempt fails (ErrClassResponseHeadersTooLarge). The big reader
+//     is taken only for such responses, so a connection costs
+//     readBufferSize, not 64 KiB, while its request is in flight.
 //  3. The body is read through fasthttp's pooled body stream, which handles
 //     Content-Length, chunked and read-until-close framing. The first
 //     captureBytes go into Result.Body, up to drainBytes more are dropped.
@@ -46,6 +62,9 @@ type transport struct {
 	captureBytes int
 	// bufs holds *drainBuf scratch buffers for reading bodies.
 	bufs sync.Pool
+	// bigReaders holds MaxResponseHeaderBytes *bufio.Readers for responses
+	// whose header does not fit the connection's reader.
+	bigReaders sync.Pool
 }
 
 type drainBuf [4096]byte
@@ -53,6 +72,7 @@ type drainBuf [4096]byte
 func newTransport(captureBytes int) *transport {
 	t := &transport{captureBytes: captureBytes}
 	t.bufs.New = func() any { return new(drainBuf) }
+	t.bigReaders.New = func() any { return bufio.NewReaderSize(nil, MaxResponseHeaderBytes) }
 	return t
 }
 
@@ -90,8 +110,22 @@ func (t *transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, re
 	}
 
 	br := hc.AcquireReader(conn)
-	if err := readResponseHeader(resp, br); err != nil {
-		hc.ReleaseReader(br)
+	// r is what the response is read from: br, or the big reader on top of
+	// it when the header does not fit br.
+	r, big := br, (*bufio.Reader)(nil)
+	err = readResponseHeader(resp, br)
+	if isSmallBuffer(err) {
+		// br failed without consuming anything: the big reader reads br's
+		// buffered bytes first, then the connection through br.
+		big = t.bigReaders.Get().(*bufio.Reader)
+		big.Reset(br)
+		r = big
+		if err = readResponseHeader(resp, big); isSmallBuffer(err) {
+			err = headersTooLarge(big)
+		}
+	}
+	if err != nil {
+		t.releaseReaders(hc, br, big)
 		hc.CloseConn(cc)
 		// fasthttp reports any failure before the first response byte as
 		// io.EOF, and timeouts as ErrTimeout.
@@ -104,7 +138,7 @@ func (t *transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, re
 	} else if status != fasthttp.StatusNoContent && status != fasthttp.StatusNotModified {
 		res, _ := req.UserValue(resultKey{}).(*Result)
 		resp.StreamBody = true
-		if err := resp.ReadBody(br, 0); err != nil {
+		if err := resp.ReadBody(r, 0); err != nil {
 			keep = false
 		} else {
 			// Read-until-close framing (ContentLength -2) ends with the
@@ -115,7 +149,7 @@ func (t *transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, re
 		}
 		resp.StreamBody = false
 	}
-	hc.ReleaseReader(br)
+	t.releaseReaders(hc, br, big)
 	if keep {
 		hc.ReleaseConn(cc)
 	} else {
@@ -141,6 +175,62 @@ func readResponseHeader(resp *fasthttp.Response, br *bufio.Reader) error {
 			return fmt.Errorf("server sent more than %d interim responses (last status %d)", maxInterimResponses, status)
 		}
 	}
+}
+
+// releaseReaders returns a round trip's readers to their pools; big may be
+// nil.
+func (t *transport) releaseReaders(hc *fasthttp.HostClient, br, big *bufio.Reader) {
+	if big != nil {
+		big.Reset(nil)
+		t.bigReaders.Put(big)
+	}
+	hc.ReleaseReader(br)
+}
+
+// isSmallBuffer reports whether err is fasthttp's "the header does not fit
+// the reader's buffer".
+func isSmallBuffer(err error) bool {
+	if err == nil {
+		return false
+	}
+	// errors.As would move its target to the heap on every call.
+	_, ok := errors.AsType[*fasthttp.ErrSmallBuffer](err)
+	return ok
+}
+
+// headersTooLarge is the error of a response whose header does not fit
+// MaxResponseHeaderBytes. br holds its first bytes; the status they carry is
+// named, as the receiver did answer and the operator will want to know what.
+func headersTooLarge(br *bufio.Reader) error {
+	b, _ := br.Peek(br.Buffered())
+	status := "an unreadable status"
+	if n := statusOf(b); n != 0 {
+		status = fmt.Sprintf("status %d", n)
+	}
+	return &classError{class: ErrClassResponseHeadersTooLarge, err: fmt.Errorf(
+		"the receiver answered with %s but its status line and headers exceed %d bytes", status, MaxResponseHeaderBytes)}
+}
+
+// statusOf returns the status code of an HTTP/1.x status line at the start of
+// b ("HTTP/1.1 200 OK"), 0 when there is none.
+func statusOf(b []byte) int {
+	rest, ok := bytes.CutPrefix(b, []byte("HTTP/1."))
+	// rest is "1 200 OK\r\n...": minor version, space, three digits, space
+	// (or CR when the reason phrase is left out).
+	if !ok || len(rest) < 6 || rest[1] != ' ' || rest[5] != ' ' && rest[5] != '\r' {
+		return 0
+	}
+	n := 0
+	for _, c := range rest[2:5] {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n < 100 {
+		return 0
+	}
+	return n
 }
 
 // capture reads body: its first captureBytes are appended to res.Body (res

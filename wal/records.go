@@ -120,7 +120,7 @@ type Attempt struct {
 	Attempt   int
 	Outcome   byte
 	Status    int    // HTTP status, 0 without a response
-	ErrClass  string // "" with a response; timeout, refused, dns, tls, ssrf, network
+	ErrClass  string // "" with a response, else the httpout.ErrClass* or engine value (timeout, refused, ...)
 	LatencyUs int64
 	NextMs    int64 // when the next attempt is due, 0 if none
 	// Headers are the response's logged headers ("Name: value" lines); the

@@ -13,8 +13,8 @@
 //   - 0 (or "") also means the default, as 0 does in each package's Go
 //     options, except for the keys whose comment says 0 is refused:
 //     delivery.disable_after, delivery.secret_overlap,
-//     delivery.circuit_breaker.*, retention.* and retry_schedule, where a
-//     reader could take 0 for "off".
+//     delivery.max_retry_after, delivery.circuit_breaker.*, retention.* and
+//     retry_schedule, where a reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
 //     log_level are required.
@@ -71,6 +71,7 @@ type Delivery struct {
 	ConnectTimeout       time.Duration  `yaml:"connect_timeout"`
 	MaxConnsPerHost      int            `yaml:"max_conns_per_host"`
 	ResponseCaptureBytes int            `yaml:"response_capture_bytes"`
+	MaxRetryAfter        time.Duration  `yaml:"max_retry_after"`
 	DisableAfter         time.Duration  `yaml:"disable_after"`
 	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
 	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`

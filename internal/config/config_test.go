@@ -58,6 +58,11 @@ func TestConfigFile(t *testing.T) {
 	require_Equal(t, c.Ingest.MaxBacklog, int64(1000))
 	require_Equal(t, c.Ingest.MinFreeDisk, int64(256<<20))
 	require_Equal(t, c.Delivery.CircuitBreaker.OpenFor, time.Minute)
+	// delivery.max_retry_after reaches the sender's options.
+	c = f("delivery:\n  max_retry_after: 2h\n", "")
+	so, err := c.SenderOptions()
+	require_NoError(t, err)
+	require_Equal(t, so.MaxRetryAfter, 2*time.Hour)
 	require_Equal(t, c.Delivery.CircuitBreaker.ConsecutiveFailures, 20)
 	require_Equal(t, c.Delivery.DisableAfter, 120*time.Hour)
 	f("delivery:\n  circuit_breaker:\n    failure_ratio: 1.5\n", "failure_ratio is 1.5")

@@ -38,6 +38,7 @@ func (c *Config) SenderOptions() (httpout.Options, error) {
 		Timeout:         c.Delivery.Timeout,
 		MaxConnsPerHost: c.Delivery.MaxConnsPerHost,
 		CaptureBytes:    c.Delivery.ResponseCaptureBytes,
+		MaxRetryAfter:   c.Delivery.MaxRetryAfter,
 	}, nil
 }
 

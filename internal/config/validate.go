@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hookline/engine"
+	"hookline/httpout"
 )
 
 // Validate reports the first value out of its bounds, naming its YAML key
@@ -15,7 +16,8 @@ import (
 // rules only the file has (validateFile), then builds each package's options
 // and runs the package's own EnsureDefaults and Validate, so a bound lives in
 // one place: the package's, or this file's when it is stricter than the
-// package (retention) or concerns the YAML's spelling (0 refused, secret_overlap).
+// package (retention) or concerns the YAML's spelling (0 refused, secret_overlap,
+// max_retry_after).
 func (c *Config) Validate() error {
 	if err := c.validateFile(); err != nil {
 		return err
@@ -76,6 +78,10 @@ func (c *Config) validateFile() error {
 		// A reader could take 0s for "no overlap", while engine.Options'
 		// 0 is its default: refused, as for the circuit breaker.
 		return fmt.Errorf("delivery.secret_overlap is 0s; give a duration up to %s, or a negative one for no overlap", engine.MaxSecretOverlap)
+	case c.Delivery.MaxRetryAfter == 0:
+		// A reader could take 0s for "ignore Retry-After", while
+		// httpout.Options' 0 is its default.
+		return fmt.Errorf("delivery.max_retry_after is 0s; give a duration from 1s to %s (leave the key out for the default, %s)", httpout.MaxRetryAfterLimit, httpout.DefaultMaxRetryAfter)
 	case c.Delivery.SecretOverlap > engine.MaxSecretOverlap:
 		return fmt.Errorf("delivery.secret_overlap is %s; it must be at most %s, or negative for no overlap", c.Delivery.SecretOverlap, engine.MaxSecretOverlap)
 	case c.Retention.MaxAge < minRetention:
@@ -114,6 +120,7 @@ var yamlNames = newRenamer(
 	"httpout.Options.Timeout", "delivery.timeout",
 	"httpout.Options.MaxConnsPerHost", "delivery.max_conns_per_host",
 	"httpout.Options.CaptureBytes", "delivery.response_capture_bytes",
+	"httpout.Options.MaxRetryAfter", "delivery.max_retry_after",
 	"engine.Options.RetrySchedule", "retry_schedule",
 	"engine.Options.DefaultMaxInFlight", "delivery.max_in_flight",
 	"engine.Options.MaxBacklog", "ingest.max_backlog",

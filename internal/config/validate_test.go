@@ -24,6 +24,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    failure_ratio: .nan\n", "delivery.circuit_breaker.failure_ratio is NaN")
 	f("delivery:\n  circuit_breaker:\n    min_requests: 5000000000\n", "delivery.circuit_breaker.min_requests is 5000000000")
 	f("delivery:\n  max_in_flight: 1001\n", "delivery.max_in_flight is 1001; it must be 1-1000")
+	f("delivery:\n  max_retry_after: 169h\n", "delivery.max_retry_after is 169h0m0s; it must be from 1s to 168h0m0s")
+	f("delivery:\n  max_retry_after: 10ms\n", "delivery.max_retry_after is 10ms; it must be from 1s to 168h0m0s")
 	f("delivery:\n  secret_overlap: 169h\n", "delivery.secret_overlap is 169h0m0s; it must be at most 168h0m0s, or negative for no overlap")
 	f("ingest:\n  max_event_bytes: 2048\n  max_body_bytes: 1024\n", "ingest.max_body_bytes is 1024; it must be at least ingest.max_event_bytes (2048)")
 	f("ingest:\n  max_event_bytes: 33554432\n", "ingest.max_body_bytes is 16777216; it must be at least ingest.max_event_bytes (33554432)")
@@ -35,6 +37,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	// 0 where the file refuses it, empty where a value is needed.
 	f("delivery:\n  circuit_breaker:\n    open_for: 0s\n", "delivery.circuit_breaker.open_for is 0s")
 	f("delivery:\n  disable_after: 0s\n", "delivery.disable_after is 0s; give a duration, or a negative one for never")
+	f("delivery:\n  max_retry_after: 0s\n", "delivery.max_retry_after is 0s; give a duration from 1s to 168h0m0s (leave the key out for the default, 24h0m0s)")
 	f("retry_schedule: \"\"\n", `retry_schedule (flag --retry-schedule) is "": retry schedule is empty`)
 	f("data: \"\"\n", `data is ""`)
 
@@ -49,6 +52,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 
 	// Negative where the option has no "none".
 	f("delivery:\n  timeout: -1s\n", "delivery.timeout is -1s; it must be positive")
+	f("delivery:\n  max_retry_after: -1s\n", "delivery.max_retry_after is -1s; it must be from 1s to 168h0m0s")
 	f("delivery:\n  connect_timeout: -5s\n", "delivery.connect_timeout is -5s")
 	f("delivery:\n  max_conns_per_host: -1\n", "delivery.max_conns_per_host is -1")
 	f("delivery:\n  max_in_flight: -1\n", "delivery.max_in_flight is -1")
