@@ -42,10 +42,13 @@ var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .2
 type serverMetrics struct {
 	duration [routeCount]*metrics.PrometheusHistogram
 	requests [routeCount][6]*metrics.Counter // by status class 0 (unknown) and 1xx..5xx
+	// bodiesRefused counts requests answered 503 server_busy because the
+	// bodies in flight had spent Options.MaxBodyBytesInFlight.
+	bodiesRefused *metrics.Counter
 }
 
 func newServerMetrics(set *metrics.Set) *serverMetrics {
-	m := &serverMetrics{}
+	m := &serverMetrics{bodiesRefused: set.NewCounter(`hookline_http_body_budget_refused_total`)}
 	for r, name := range routeNames {
 		m.duration[r] = set.NewPrometheusHistogramExt(fmt.Sprintf(`hookline_http_request_duration_seconds{route=%q}`, name), durationBuckets)
 		for c := 1; c <= 5; c++ {

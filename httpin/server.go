@@ -21,9 +21,9 @@ import (
 
 // Options configure a Server. The zero value works but for AdminToken: in
 // every other field 0 (or "") means the default, written next to the field,
-// and EnsureDefaults is the one place those defaults live. No field has a
-// "none": a negative size is an error, and New returns Validate's error
-// rather than replacing a bad value.
+// and EnsureDefaults is the one place those defaults live. Negative means
+// "none" where a field says so and is an error elsewhere; New returns
+// Validate's error rather than replacing a bad value.
 type Options struct {
 	Listen     string // "" means 127.0.0.1:8080
 	AdminToken string // required
@@ -34,8 +34,18 @@ type Options struct {
 	MaxBodyBytes int
 	// MaxBatchEvents bounds the events of one batch. 0 means 1000.
 	MaxBatchEvents int
-	Logger         *slog.Logger
-	Metrics        *metrics.Set // the engine's set; /metrics writes it
+	// MaxBodyBytesInFlight bounds the request body bytes held at once by
+	// every request being read or handled; a request that would pass it
+	// gets 503 server_busy with Retry-After before its body is read, so a
+	// flood of large declared bodies costs no memory. Requests to the
+	// inbound receiver may hold half of it. At least MaxBodyBytes and twice
+	// MaxEventBytes; 0 means 64 MiB, or the least allowed if that is more.
+	MaxBodyBytesInFlight int64
+	// MaxConnsPerIP bounds the open connections from one client address.
+	// 0 means 1024; -1: no bound.
+	MaxConnsPerIP int
+	Logger        *slog.Logger
+	Metrics       *metrics.Set // the engine's set; /metrics writes it
 }
 
 // Defaults that ParseLimits shares with Options.
@@ -57,6 +67,12 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxBatchEvents == 0 {
 		o.MaxBatchEvents = defaultMaxBatchEvents
+	}
+	if o.MaxBodyBytesInFlight == 0 {
+		o.MaxBodyBytesInFlight = max(64<<20, int64(o.MaxBodyBytes), 2*int64(o.MaxEventBytes))
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 1024
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -80,6 +96,12 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpin.Options.MaxBodyBytes is %d; it must be at least httpin.Options.MaxEventBytes (%d)", o.MaxBodyBytes, o.MaxEventBytes)
 	case o.MaxBatchEvents <= 0:
 		return fmt.Errorf("httpin.Options.MaxBatchEvents is %d; it must be positive", o.MaxBatchEvents)
+	case o.MaxBodyBytesInFlight < max(int64(o.MaxBodyBytes), 2*int64(o.MaxEventBytes)):
+		// A budget below one body would refuse every body that large, and
+		// the inbound receiver's half must hold one event.
+		return fmt.Errorf("httpin.Options.MaxBodyBytesInFlight is %d; it must be at least httpin.Options.MaxBodyBytes (%d) and twice httpin.Options.MaxEventBytes (%d)", o.MaxBodyBytesInFlight, o.MaxBodyBytes, o.MaxEventBytes)
+	case o.MaxConnsPerIP < 0 && o.MaxConnsPerIP != -1:
+		return fmt.Errorf("httpin.Options.MaxConnsPerIP is %d; it must be positive, or -1 for no bound", o.MaxConnsPerIP)
 	}
 	return nil
 }
@@ -96,6 +118,11 @@ type Server struct {
 	ln       net.Listener
 	ready    atomic.Bool
 	m        *serverMetrics
+	// bodyBytes is the request body bytes reserved by requests in
+	// progress, and reserved what each reserved (see body.go).
+	bodyBytes       atomic.Int64
+	publicBodyBytes atomic.Int64 // of which by requests needing no token
+	reserved        reservations
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -115,10 +142,15 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		m:        newServerMetrics(opts.Metrics),
 	}
 	s.srv = &fasthttp.Server{
-		Name:                          "hookline",
-		Handler:                       s.handle,
-		ErrorHandler:                  s.handleTransportError,
-		MaxRequestBodySize:            opts.MaxBodyBytes,
+		Name:               "hookline",
+		Handler:            s.handle,
+		ErrorHandler:       s.handleTransportError,
+		MaxRequestBodySize: opts.MaxBodyBytes,
+		// fasthttp allocates a body's declared length before reading it:
+		// bodyLimit sets each request's cap from its route and token, and
+		// reserves it within the in-flight budget, first (see body.go).
+		HeaderReceived:                s.bodyLimit,
+		MaxConnsPerIP:                 max(opts.MaxConnsPerIP, 0),
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  30 * time.Second,
 		IdleTimeout:                   2 * time.Minute,
@@ -160,9 +192,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	limit := s.releaseBody(&ctx.Request.Header)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		if limit.busy {
+			s.m.bodiesRefused.Inc()
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "server_busy", "the server is reading too many request bodies at once; retry shortly")
+			ctx.Response.Header.Set("Retry-After", bodyRetryAfter)
+			return
+		}
+		if limit.max == smallBodyBytes && s.needsToken(ctx) {
+			// Capped small for want of a valid token: say that, not the
+			// size (authenticate answers the 401).
+			if _, ok := s.authenticate(ctx); !ok {
+				return
+			}
+		}
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes))
+			fmt.Sprintf("request body exceeds %d bytes", limit.max))
 		return
 	}
 	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")
@@ -170,6 +216,7 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 
 // handle answers one request and counts it under its route's label.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer s.releaseBody(&ctx.Request.Header)
 	start := time.Now()
 	label := s.dispatch(ctx)
 	s.m.observe(label, ctx.Response.StatusCode(), start)
@@ -179,12 +226,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // steps in routeTable's comment, and returns the metric label.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
 	path := string(ctx.Path())
-	matched, underTenants := path, path == tenantsPath || strings.HasPrefix(path, tenantsPath+"/")
-	if underTenants {
-		matched = strings.TrimRight(path, "/")
-	}
-	pr, params := routes.match(matched)
-	if pr == nil && !underTenants {
+	pr, params := routes.match(routePath(path))
+	if pr == nil && !underTenants(path) {
 		return notFound(ctx, path)
 	}
 	var r *route
@@ -210,6 +253,29 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
 	}
 	r.handler.serve(s, ctx, params)
 	return r.label
+}
+
+// needsToken reports whether the request's route (or, for an unknown path
+// under /v1/tenants, the path) needs a token.
+func (s *Server) needsToken(ctx *fasthttp.RequestCtx) bool {
+	path := string(ctx.Path())
+	pr, _ := routes.match(routePath(path))
+	return pr != nil && !pr.public || pr == nil && underTenants(path)
+}
+
+// underTenants reports whether path is /v1/tenants or under it: there even
+// an unknown path needs a token.
+func underTenants(path string) bool {
+	return path == tenantsPath || strings.HasPrefix(path, tenantsPath+"/")
+}
+
+// routePath is path as the routes are matched: trailing slashes are
+// ignored under /v1/tenants.
+func routePath(path string) string {
+	if underTenants(path) {
+		return strings.TrimRight(path, "/")
+	}
+	return path
 }
 
 // notFound answers 404 for a path no route matches.
@@ -253,15 +319,7 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 // authenticate accepts the admin token (compared in constant time) or a
 // tenant API key, answering 401 itself when the token is missing or wrong.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
-	if s.authorized(ctx, false) {
-		p := principal{admin: true, actor: access.AdminActor.ID}
-		ctx.SetUserValue(principalKey{}, p)
-		return p, true
-	}
-	token := bearer(ctx)
-	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
-		// Keys store no scopes yet: every key has the default rights.
-		p := principal{tenant: k.Tenant, actor: k.ID, scopes: access.DefaultKeyScopes}
+	if p, ok := s.principalOf(&ctx.Request.Header); ok {
 		ctx.SetUserValue(principalKey{}, p)
 		return p, true
 	}
@@ -269,17 +327,47 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
 	return principal{}, false
 }
 
+// principalOf is who the request with header h acts as, if its token is
+// the admin token or a tenant API key.
+func (s *Server) principalOf(h *fasthttp.RequestHeader) (principal, bool) {
+	auth := h.Peek("Authorization")
+	if s.isAdminToken(auth) {
+		return principal{admin: true, actor: access.AdminActor.ID}, true
+	}
+	token := bearerToken(auth)
+	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
+		// Keys store no scopes yet: every key has the default rights.
+		return principal{tenant: k.Tenant, actor: k.ID, scopes: access.DefaultKeyScopes}, true
+	}
+	return principal{}, false
+}
+
+// mayUse reports whether the request with header h may use route r of
+// tenant: whether dispatch will pass it to the handler.
+func (s *Server) mayUse(h *fasthttp.RequestHeader, r *route, tenant string) bool {
+	p, ok := s.principalOf(h)
+	return ok && p.may(r, tenant)
+}
+
 func forbidden(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this key may not do that: tenant keys publish to and read their own tenant only")
 }
 
-func bearer(ctx *fasthttp.RequestCtx) []byte {
-	h := ctx.Request.Header.Peek("Authorization")
+// bearerToken is the token of an Authorization header value, nil when it
+// is not a bearer token.
+func bearerToken(h []byte) []byte {
 	const prefix = "Bearer "
 	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) {
 		return nil
 	}
 	return h[len(prefix):]
+}
+
+// isAdminToken compares an Authorization header value with the admin
+// token in constant time.
+func (s *Server) isAdminToken(h []byte) bool {
+	token := bearerToken(h)
+	return token != nil && subtle.ConstantTimeCompare(token, s.token) == 1
 }
 
 // authorized checks the admin token in constant time; with answer, it

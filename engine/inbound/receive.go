@@ -82,6 +82,14 @@ const requestPrefix = "req_"
 // mapBufs are scratch buffers for mapping payloads, reused across requests.
 var mapBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// HasSource reports whether source id exists: the HTTP front end caps the
+// body of a request to an unknown source as small before reading it.
+func (rc *Receiver) HasSource(id string) bool {
+	rc.mu.RLock()
+	defer rc.mu.RUnlock()
+	return rc.sources[id] != nil
+}
+
 // Receive handles one request to source sourceID: verify, map, dedupe,
 // append durably, and log it. It answers as soon as the event is durable;
 // no outbound work happens here.

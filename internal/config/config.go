@@ -56,11 +56,15 @@ type Config struct {
 
 // Ingest is the ingest section: request bounds and back-pressure.
 type Ingest struct {
-	MaxEventBytes  int   `yaml:"max_event_bytes"`
-	MaxBodyBytes   int   `yaml:"max_body_bytes"`
-	MaxBatchEvents int   `yaml:"max_batch_events"`
-	MaxBacklog     int64 `yaml:"max_backlog"`
-	MinFreeDisk    int64 `yaml:"min_free_disk"`
+	MaxEventBytes  int `yaml:"max_event_bytes"`
+	MaxBodyBytes   int `yaml:"max_body_bytes"`
+	MaxBatchEvents int `yaml:"max_batch_events"`
+	// MaxBodyBytesInFlight and MaxConnsPerIP bound what unauthenticated
+	// clients can make the server hold.
+	MaxBodyBytesInFlight int64 `yaml:"max_body_bytes_in_flight"`
+	MaxConnsPerIP        int   `yaml:"max_conns_per_ip"`
+	MaxBacklog           int64 `yaml:"max_backlog"`
+	MinFreeDisk          int64 `yaml:"min_free_disk"`
 }
 
 // Delivery is the delivery section: the outbound client and the engine's

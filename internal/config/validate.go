@@ -138,8 +138,11 @@ var yamlNames = newRenamer(
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",
+	// Longer names first: the replacer tries them in this order.
+	"httpin.Options.MaxBodyBytesInFlight", "ingest.max_body_bytes_in_flight",
 	"httpin.Options.MaxBodyBytes", "ingest.max_body_bytes",
 	"httpin.Options.MaxBatchEvents", "ingest.max_batch_events",
+	"httpin.Options.MaxConnsPerIP", "ingest.max_conns_per_ip",
 )
 
 type renamer struct {

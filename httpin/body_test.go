@@ -1,0 +1,181 @@
+package httpin_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"hookline/httpin"
+)
+
+// holdBody opens a connection to s and sends a request's headers and the
+// first bytes of its body, leaving the rest unsent: what a slow or hostile
+// client does. Closing the returned connection ends the request.
+func holdBody(tb testing.TB, s *testServer, method, path, token string, length int) net.Conn {
+	tb.Helper()
+	conn, err := net.DialTimeout("tcp", s.srv.Addr(), 5*time.Second)
+	require_NoError(tb, err)
+	tb.Cleanup(func() { conn.Close() })
+	auth := ""
+	if token != "" {
+		auth = "Authorization: Bearer " + token + "\r\n"
+	}
+	_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n[", method, path, auth, length)
+	require_NoError(tb, err)
+	return conn
+}
+
+// TestBodyCapBeforeReading: a request's body cap comes from its route and
+// token, before any of the body is read: a large declared body on a route
+// that takes none, or without a valid token, is refused at once from its
+// headers alone (the server used to allocate the declared length first).
+func TestBodyCapBeforeReading(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	src := s.mustCreateSource(t, "acme", `{"provider":"none","mapping":{"type":"t"}}`)
+	f := func(method, path, token string, length, wantStatus int, wantCode string) {
+		t.Helper()
+		auth := ""
+		if token != "" {
+			auth = "Authorization: Bearer " + token + "\r\n"
+		}
+		status, raw, _ := s.rawRequest(t, fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+			method, path, auth, length))
+		if status != wantStatus {
+			t.Fatalf("%s %s with %d bytes declared: status %d, want %d (%s)", method, path, length, status, wantStatus, short(raw))
+		}
+		requireErrorBody(t, raw, wantCode)
+	}
+	const huge = 16 << 20
+	f("GET", "/healthz", "", huge, 413, "body_too_large")
+	f("POST", "/metrics", "", huge, 413, "body_too_large")
+	f("GET", eventsPath, testToken, huge, 413, "body_too_large")
+	f("POST", eventsPath, "", maxBodyBytes, 401, "missing_token")
+	f("POST", eventsPath, "wrong", maxBodyBytes, 401, "invalid_token")
+	f("POST", batchPath, "wrong", 64<<10, 401, "invalid_token")
+	f("POST", "/in/src_01M8VPY2YRDJYAXCT6WGFEF8W3", "", maxEventBytes, 413, "body_too_large")
+	f("POST", "/v1/nowhere", testToken, huge, 413, "body_too_large")
+	// A known source takes one event's worth, and no more.
+	f("POST", str(t, src, "url"), "", maxEventBytes+1, 413, "body_too_large")
+	// A valid token on a publish route takes MaxBodyBytes.
+	f("POST", batchPath, testToken, maxBodyBytes+1, 413, "body_too_large")
+	require_Equal(t, s.snapshot(t).counts.Events, 0)
+}
+
+// TestBodyBudget: the body bytes of requests in progress are bounded; past
+// the budget a request gets 503 server_busy with Retry-After before its
+// body is read, requests to the inbound receiver may hold only half of it,
+// and the budget comes back when the requests holding it end.
+func TestBodyBudget(t *testing.T) {
+	const budget = 2 * maxBodyBytes
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MaxBodyBytesInFlight = budget })
+	s.mustCreateTenant(t, "acme")
+	src := s.mustCreateSource(t, "acme", `{"provider":"none","mapping":{"type":"t"}}`)
+	publish := func() (int, string, http.Header) {
+		return s.doRaw(t, "POST", eventsPath, testToken, "application/json", `{"type":"a.b","payload":{}}`)
+	}
+
+	// Inbound requests holding their bodies take at most half the budget...
+	// (More are held than fit: a probe below may come in between, and the
+	// held requests it leaves no room for are refused.)
+	var held []net.Conn
+	for range maxBodyBytes/maxEventBytes + 4 {
+		held = append(held, holdBody(t, s, "POST", str(t, src, "url"), "", maxEventBytes))
+	}
+	var status int
+	var raw string
+	var h http.Header
+	waitFor(t, 10*time.Second, "an inbound request over half the budget to be refused", func() bool {
+		status, raw, h = s.rawRequest(t, "POST "+str(t, src, "url")+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+		return status == http.StatusServiceUnavailable
+	})
+	requireErrorBody(t, raw, "server_busy")
+	require_Equal(t, h.Get("Retry-After"), "1")
+	// ...so publishing goes on.
+	status, raw, _ = publish()
+	require_Equal(t, status, http.StatusAccepted)
+
+	// Publishes holding the other half spend the budget: everyone waits.
+	for range 2 {
+		held = append(held, holdBody(t, s, "POST", batchPath, testToken, maxBodyBytes))
+	}
+	waitFor(t, 10*time.Second, "a publish over the budget to be refused", func() bool {
+		status, raw, h = publish()
+		return status == http.StatusServiceUnavailable
+	})
+	requireErrorBody(t, raw, "server_busy")
+	require_Equal(t, h.Get("Retry-After"), "1")
+	require_True(t, s.metric(t, "hookline_http_body_budget_refused_total") >= 2, "refusals not counted")
+
+	// Ending the held requests gives the budget back.
+	for _, c := range held {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "publishing to work again", func() bool {
+		status, _, _ = publish()
+		return status == http.StatusAccepted
+	})
+	status, raw, _ = s.rawRequest(t, "POST "+str(t, src, "url")+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+	require_Equal(t, status, http.StatusOK)
+	_ = raw
+}
+
+// TestConnsPerIP: one client address may hold MaxConnsPerIP connections;
+// another address is served meanwhile.
+func TestConnsPerIP(t *testing.T) {
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MaxConnsPerIP = 3 })
+	s.mustCreateTenant(t, "acme")
+	for range 3 {
+		holdBody(t, s, "POST", batchPath, testToken, 100)
+	}
+	// The server sees the three before a fourth from the same address.
+	time.Sleep(100 * time.Millisecond)
+	conn, err := net.DialTimeout("tcp", s.srv.Addr(), 5*time.Second)
+	require_NoError(t, err)
+	defer conn.Close()
+	require_NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, _ = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	got, _ := io.ReadAll(conn)
+	require_True(t, !strings.Contains(string(got), `{"status":"ok"}`), "a fourth connection from 127.0.0.1 was served: %q", got)
+
+	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)},
+	}).DialContext}}
+	req, err := http.NewRequest("POST", s.base+eventsPath, strings.NewReader(`{"type":"a.b","payload":{}}`))
+	require_NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := other.Do(req)
+	require_NoError(t, err)
+	resp.Body.Close()
+	require_Equal(t, resp.StatusCode, http.StatusAccepted)
+}
+
+// mustCreateSource creates an inbound source from a JSON body and returns
+// it decoded.
+func (s *testServer) mustCreateSource(tb testing.TB, tenant, body string) map[string]any {
+	tb.Helper()
+	status, raw, _ := s.doRaw(tb, "POST", "/v1/tenants/"+tenant+"/sources", testToken, "application/json", body)
+	if status != http.StatusCreated {
+		tb.Fatalf("create source %s: status %d (body %s)", body, status, short(raw))
+	}
+	return decodeObject(tb, raw)
+}
+
+// metric reads one series' value from /metrics, -1 when it is absent.
+func (s *testServer) metric(tb testing.TB, series string) float64 {
+	tb.Helper()
+	_, raw, _ := s.doRaw(tb, "GET", "/metrics", "", "", "")
+	for line := range strings.SplitSeq(raw, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
