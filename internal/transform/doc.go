@@ -75,9 +75,11 @@
 // the body, never a walk from the root per match. Every step is counted
 // and the fallback paths of one Apply may take DefaultStepBudget steps
 // (Mapping.WithStepBudget); past it Apply fails with mapping_failed
-// naming the budget, and Result.Steps says what a request took. At most
-// one recursive descent is allowed in a path: inside a filter below
-// another, it would read each value once per value above it. As in gjson, digits address array elements and object keys alike on the
+// naming the budget, and Result.Steps says what a request took. Two
+// shapes whose cost no step count can see are refused at Compile: more
+// than one recursive descent in a path, and a filter that reads two
+// values that can each be many ([?(@.a[*] == @.b[*])], every pair). As
+// in gjson, digits address array elements and object keys alike on the
 // gjson paths: $.a[0] on an object selects its key "0"; a key written
 // twice in an object is found at its first member. A mapping is
 // immutable after Compile and safe for concurrent use.

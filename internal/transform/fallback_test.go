@@ -287,6 +287,30 @@ func TestFallbackBudgetNested(t *testing.T) {
 	}
 }
 
+// A filter that compares two many-valued paths would try every pair for
+// each candidate, which no step count sees; it is refused at compile.
+func TestFilterCrossProductRefused(t *testing.T) {
+	bad := []string{"$.x[?(@.a[*] == @.b[*])]", "$.x[?(@.a[*] == 1 && @.b[0:2] == 2)]", "$.x[?(@.c[?(@..a == @.b[*])])]",
+		"$.x[?(length(@.a[*]) == @.b[*])]"}
+	for _, src := range bad {
+		if _, err := compilePath(src); err == nil || !strings.Contains(err.Error(), "at most one value that matches many") {
+			t.Fatalf("%s: want refused, got %v", src, err)
+		}
+	}
+	good := []string{"$.x[?(@.a[*] == 1)]", "$.x[?(@.a)]", "$.x[?(!@.a)]", "$.x[?(@.b[?(@.c == 1)])]",
+		"$.x[?(count(@.a[*]) > 1 && @.b[*] == 2)]", "$.x[?(@.a == 'x' || @.b > 2)]", "$.x[?(@.a =~ /^x/)]"}
+	for _, src := range good {
+		if _, err := compilePath(src); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+	}
+	var e *Error
+	_, _, err := ParseSpec([]byte(`{"type":"t","payload":{"x":"$.x[?(@.a[*] == @.b[*])]"}}`))
+	if !errors.As(err, &e) || e.Code != CodeInvalidMapping || e.Rule != "payload.x" {
+		t.Fatalf("want invalid_mapping at payload.x, got %v", err)
+	}
+}
+
 func FuzzFallback(f *testing.F) {
 	for _, b := range fallbackBodies {
 		for _, p := range []string{"$..*", "$..[?(@.n > 1)]", "$.x[1:3]", "$['a','b'][*]"} {

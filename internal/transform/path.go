@@ -96,6 +96,9 @@ func compilePath(src string) (jsonPath, error) {
 			}
 			gj.WriteString(strconv.Itoa(int(f)))
 		case *jp.Filter:
+			if err := checkFilter(f); err != nil {
+				return p, fmt.Errorf("JSONPath %q: %v", src, err)
+			}
 			p.mode, p.multi = modeFallback, true
 			p.decodeBelow = p.decodeBelow || slices.ContainsFunc(x[1:i+1], isDescent)
 		case jp.Wildcard, jp.Descent, jp.Slice, jp.Union:
@@ -124,4 +127,75 @@ func parseExpr(src string) (x jp.Expr, err error) {
 func isDescent(f jp.Frag) bool {
 	_, ok := f.(jp.Descent)
 	return ok
+}
+
+// manyValued reports whether x can match more than one value.
+func manyValued(x jp.Expr) bool {
+	for _, f := range x {
+		switch f.(type) {
+		case jp.Wildcard, jp.Descent, jp.Slice, jp.Union, *jp.Filter, *jp.Proc:
+			return true
+		}
+	}
+	return false
+}
+
+// checkFilter refuses a filter whose script reads two values that can
+// each be many, as in [?(@.a[*] == @.b[*])]: ojg tries every
+// combination of them for each candidate, so one element holding two
+// arrays of 250,000 numbers would cost 6e10 comparisons, beyond any
+// budget the evaluator can count. Filters nested in the script's paths
+// are held to the same rule.
+func checkFilter(f *jp.Filter) error {
+	var many []string
+	var walkErr error
+	var visit func(v any, counted bool)
+	visit = func(v any, counted bool) {
+		switch v := v.(type) {
+		case *jp.Form:
+			// count() reads its path into a number, not many values.
+			visit(v.Left, counted && v.Op != "count")
+			visit(v.Right, counted)
+		case jp.Expr:
+			if counted && manyValued(v) {
+				many = append(many, v.String())
+			}
+			for _, g := range v {
+				if g, ok := g.(*jp.Filter); ok && walkErr == nil {
+					walkErr = checkFilter(g)
+				}
+			}
+		}
+	}
+	form := scriptForm(&f.Script)
+	if form == nil {
+		return fmt.Errorf("cannot read back the filter %s", f.String())
+	}
+	visit(form, true)
+	if walkErr != nil {
+		return walkErr
+	}
+	if len(many) > 1 {
+		return fmt.Errorf("a filter may read at most one value that matches many (here %s): ojg would compare every combination of them", strings.Join(many, " and "))
+	}
+	return nil
+}
+
+// scriptForm is the script as a tree of *jp.Form whose leaves are its
+// paths and constants. jp.Script.Inspect panics on a script of one
+// operand ([?(@.x)]); that operand is then read back from the script's
+// text. The tree pairs unary operators with a neighbour's operand, but
+// every path of the script is one of its leaves, which is all
+// checkFilter needs.
+func scriptForm(s *jp.Script) (form any) {
+	defer func() {
+		if recover() != nil {
+			text := strings.TrimSuffix(strings.TrimPrefix(s.String(), "("), ")")
+			form = nil
+			if x, err := parseExpr(text); err == nil {
+				form = x
+			}
+		}
+	}()
+	return s.Inspect()
 }
