@@ -191,6 +191,41 @@ func TestReceiveLogOrder(t *testing.T) {
 	require_Equal(t, h.metric(`hookline_ingest_events_total{source="inbound"}`), n)
 }
 
+// TestReceiveMappingBudget: a mapping whose JSONPaths would cost more
+// than their step budget on a body is refused like any mapping failure
+// (422 mapping_failed, the reason naming the budget); the mapping that
+// took 83 s of CPU on 128 KB (issue 12) is accepted.
+func TestReceiveMappingBudget(t *testing.T) {
+	h := newHarness(t)
+	h.tenant("acme")
+	array := func(size int) []byte {
+		b := []byte(`{"x":[0`)
+		for i := 1; len(b) < size-2; i++ {
+			b = fmt.Appendf(b, ",%d", i%1000)
+		}
+		return append(b, "]}"...)
+	}
+	items := h.source("acme", inbound.SourceInput{Provider: ptr("none"), Mapping: json.RawMessage(`{"type":"t","payload":{"items":"$.x[*]"}}`)})
+	res := h.rc.Receive(items.ID, request(items.ID, "", array(128<<10), nil))
+	require_Equal(t, res.Status, 200)
+	require_Equal(t, res.Outcome, inbound.Accepted)
+
+	// Each field copies the whole array: 100 of them would make a
+	// payload of 100 MB.
+	var fields []string
+	for i := range 100 {
+		fields = append(fields, fmt.Sprintf(`"f%d":"$.x[*]"`, i))
+	}
+	hostile := h.source("acme", inbound.SourceInput{Provider: ptr("none"),
+		Mapping: json.RawMessage(`{"type":"t","payload":{` + strings.Join(fields, ",") + `}}`)})
+	res = h.rc.Receive(hostile.ID, request(hostile.ID, "", array(1000<<10), nil))
+	require_Equal(t, res.Status, 422)
+	require_Equal(t, res.Outcome, inbound.Rejected)
+	require_Equal(t, res.Code, "mapping_failed")
+	require_True(t, strings.Contains(res.Message, "over the budget of 16777216 steps"), "message %q does not name the budget", res.Message)
+	require_Equal(t, h.metric(`hookline_inbound_requests_total{outcome="rejected"}`), 1)
+}
+
 // TestReceiveConcurrent: requests race with patches, rotations, log reads
 // and dry runs; every request gets an answer and a log record (run with
 // -race).

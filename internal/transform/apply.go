@@ -25,6 +25,9 @@ type Result struct {
 	Payload []byte
 	Dropped bool   // a route dropped it, or no route matched under unmatched: drop
 	Reason  string // why it was dropped or why Apply failed
+	// Steps is what the fallback paths cost, counted against the
+	// mapping's step budget (DefaultStepBudget); 0 without them.
+	Steps int64
 }
 
 // Apply maps a verified request. buf is scratch for the payload (and
@@ -32,19 +35,24 @@ type Result struct {
 // for the caller to reuse on the next request. A request that cannot be
 // mapped gets an *Error: invalid_json when the mapping needs a JSON body
 // and the body is not valid JSON, mapping_failed naming the rule
-// otherwise. Apply allocates only the Type and ID strings on the
-// gjson paths; the fallback paths decode the body, once per call.
+// otherwise, also when the fallback paths go over the step budget.
+// Apply allocates only the Type and ID strings on the gjson paths; the
+// fallback paths index the body, once per call.
 func (m *Mapping) Apply(body []byte, h Headers, dst *Result, buf []byte) ([]byte, error) {
 	*dst = Result{}
 	buf = buf[:0]
+	a := applier{h: h, body: body}
+	defer func() {
+		dst.Steps = a.doc.steps
+		a.doc.release()
+	}()
 	// One structural validation up front lets every gjson lookup below
 	// trust the bytes; the string checks wait for what leaves.
 	if m.needJSON && !wellFormed(body) {
 		return buf, dst.fail(notJSON(""))
 	}
-	a := applier{h: h, body: body}
 	if m.needJSON {
-		a.doc = newDoc(body)
+		a.doc = newDoc(body, m.budget)
 	}
 
 	tmpl := m.typ
@@ -262,11 +270,11 @@ func (a *applier) value(s *source, rule string, buf []byte) ([]byte, bool, *Erro
 	}
 	buf = append(buf, '[')
 	start := len(buf)
-	err := a.doc.each(&s.path, func(r gjson.Result) bool {
+	err := a.doc.each(&s.path, func(raw string) bool {
 		if len(buf) > start {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, r.Raw...)
+		buf = append(buf, raw...)
 		return true
 	})
 	if err != nil {
@@ -300,8 +308,8 @@ func (a *applier) match(c *cond) (bool, error) {
 		return r.Exists() && c.test(r), err
 	}
 	found := false
-	err := a.doc.each(&c.src.path, func(r gjson.Result) bool {
-		found = c.op == opExists || c.test(r)
+	err := a.doc.each(&c.src.path, func(raw string) bool {
+		found = c.op == opExists || c.test(gjson.Parse(raw))
 		return !found
 	})
 	if c.op == opExists {

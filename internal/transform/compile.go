@@ -132,6 +132,16 @@ type Mapping struct {
 	// needJSON: some part reads the body as JSON, or the body is the
 	// payload; either way the body must be valid JSON.
 	needJSON bool
+	budget   int64 // steps of the fallback paths per Apply
+}
+
+// WithStepBudget returns a copy of m whose fallback paths may take n
+// steps per Apply instead of DefaultStepBudget (a step is defined
+// there). Past it Apply fails with mapping_failed.
+func (m *Mapping) WithStepBudget(n int64) *Mapping {
+	c := *m
+	c.budget = n
+	return &c
 }
 
 // compiler carries the counters behind the limits and the needJSON flag.
@@ -149,7 +159,7 @@ func invalid(rule, format string, args ...any) *Error {
 // *Error with code invalid_mapping naming the rule.
 func Compile(spec Spec) (*Mapping, error) {
 	var c compiler
-	m := &Mapping{}
+	m := &Mapping{budget: DefaultStepBudget}
 	var err *Error
 	if spec.Type != "" {
 		if m.typ, err = c.template("type", spec.Type); err != nil {

@@ -172,7 +172,7 @@ func TestGJSONEscapes(t *testing.T) {
 			t.Fatalf("%q: %v", k, err)
 		}
 		body := []byte(`{"z":0,` + string(kj) + `:42}`)
-		d := newDoc(body)
+		d := newDoc(body, DefaultStepBudget)
 		r, _ := d.first(&p)
 		if r.Raw != "42" {
 			t.Fatalf("key %q (path %q, gjson %q): got %q", k, src, p.gj, r.Raw)

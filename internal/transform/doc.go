@@ -66,13 +66,23 @@
 // costs a scan of the whole body. A mapping whose types and id come from
 // such paths or from headers allocates only the Type and ID strings.
 // Anything beyond them (filters, wildcards, slices, unions, recursive
-// descent, negative indexes) decodes the body with ojg, at most once per
-// Apply, locates the matches there and reads their raw bytes back from the
-// body in document order; at most one recursive descent is allowed, as
-// each multiplies ojg's work by the size of the body. As in gjson, digits
-// address array elements and object keys alike: $.a[0] on an object
-// selects its key "0". A mapping is immutable after Compile and safe for
-// concurrent use.
+// descent, negative indexes) runs on an index of the body, made in one
+// pass at most once per Apply (index.go, fallback.go): each fragment of
+// the path steps from value to value, a filter decodes with ojg only the
+// values it tests, and the matches' raw bytes come out in document
+// order, each value once. A path costs at most its length times the
+// values of the body, plus the bytes it decodes and matches: linear in
+// the body, never a walk from the root per match. Every step is counted
+// and the fallback paths of one Apply may take DefaultStepBudget steps
+// (Mapping.WithStepBudget); past it Apply fails with mapping_failed
+// naming the budget, and Result.Steps says what a request took. Two
+// shapes whose cost no step count can see are refused at Compile: more
+// than one recursive descent in a path, and a filter that reads two
+// values that can each be many ([?(@.a[*] == @.b[*])], every pair). As
+// in gjson, digits address array elements and object keys alike on the
+// gjson paths: $.a[0] on an object selects its key "0"; a key written
+// twice in an object is found at its first member. A mapping is
+// immutable after Compile and safe for concurrent use.
 //
 // # Validation and non-JSON bodies
 //

@@ -48,6 +48,8 @@ func FuzzCompile(f *testing.F) {
 		`{"type":"t","payload":{"a":{"b":"$..x"},"c":"body:text","d":"$.a[?(@.b > 1)]"}}`,
 		`{"routes":[{"when":{"not":{"any":[{"path":"$.a","in":[1,"x",null]},{"header":"X","matches":"^a+$"}]}},"type":"a.{$['k}']}"},{"when":{"path":"$.b[-1]","exists":false},"drop":true}],"unmatched":"drop"}`,
 		`{"type":"{$.a[*]}","id":"$.b[0:2]","payload":"$"}`,
+		`{"type":"t","payload":{"s":"$.a[::-1]","u":"$['a','k}',0,-1]","n":"$..a[?(@.b)]","f":"$..[?(@.x == 'y')].b"}}`,
+		`{"type":"t","payload":{"x":"$.a[?(@.b[*] == 1)]","c":"$.a[?(count(@[*]) > 1 && @.b[*] == 2)]"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -76,6 +78,8 @@ func FuzzApply(f *testing.F) {
 		`{"type":"t.{$.s}","payload":{"w":"$.a[*]","d":"$..b","f":"$.a[?(@.b > 1)]","l":"$.a[-1]"}}`,
 		`{"type":"t","routes":[{"when":{"path":"$.a[*].b","in":[1,"x"]},"type":"r.{$.s}"},{"when":{"path":"$.s","matches":"^[a-z]+$"},"drop":true},{"when":{"not":{"path":"$.s","exists":true}},"type":"n"}]}`,
 		`{"type":"form.{header:X-GitHub-Event}","payload":{"body":"body:text"}}`,
+		`{"type":"t","payload":{"s":"$.a[1:-1:2]","r":"$.a[::-1]","u":"$['s','a',0,-1,'s']","e":"$..['']","k":"$..*.b"}}`,
+		`{"type":"t","payload":{"f":"$..[?(@.b > 1)]","g":"$.a[?(@.b)][?(@ > 1)]","h":"$..a[?(@.b == 'x')]"}}`,
 	}
 	ms := make([]*Mapping, len(specs))
 	for i, s := range specs {
@@ -85,6 +89,8 @@ func FuzzApply(f *testing.F) {
 	f.Add([]byte(`{"s":"abc","a":[{"b":2},{"b":"x"}],"":{"":1}}`), "")
 	f.Add([]byte(`[1,2,{"s":"\u00e9\ud800"}]`), "a\xff\"")
 	f.Add([]byte(`"just a string"`), "x")
+	f.Add([]byte(`{"a":[{"b":1,"b":2},{"b":"x"}],"a":{"":[{"":{"b":3}}]},"s":"q\"\\"}`), "dup")
+	f.Add([]byte(`[[[[{"a":[{"b":2}]}]]],{"a":{"a":{"a":[]}}}]`), "deep")
 	f.Add([]byte("a=b&c=\x00"), "x y")
 	f.Fuzz(func(t *testing.T, body []byte, event string) {
 		if got, want := validJSON(body), json.Valid(body) && utf8.Valid(body); got != want {

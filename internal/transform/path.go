@@ -5,10 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/ohler55/ojg/jp"
-	"github.com/ohler55/ojg/oj"
 	"github.com/tidwall/gjson"
 )
 
@@ -28,9 +26,9 @@ const (
 	// on the raw bytes fragment by fragment.
 	modeWalk
 	// modeFallback: filters, wildcards, slices, unions, recursive
-	// descent, negative indexes. The body is decoded (once per Apply),
-	// ojg locates the matches, and their raw bytes are read back with
-	// a walk, so values still come out as the provider wrote them.
+	// descent, negative indexes. The body is indexed (once per Apply)
+	// and the path moves over the index (fallback.go), so values still
+	// come out as the provider wrote them.
 	modeFallback
 )
 
@@ -41,6 +39,10 @@ type jsonPath struct {
 	gj    string  // modeGJSON
 	x     jp.Expr // modeWalk, modeFallback
 	multi bool    // modeFallback: the expression can match many values
+	// decodeBelow: modeFallback with a filter after the recursive
+	// descent; the values the descent starts from are decoded whole, so
+	// that each value below is decoded once (fallback.go).
+	decodeBelow bool
 }
 
 func compilePath(src string) (jsonPath, error) {
@@ -93,7 +95,13 @@ func compilePath(src string) (jsonPath, error) {
 				p.mode = modeFallback
 			}
 			gj.WriteString(strconv.Itoa(int(f)))
-		case jp.Wildcard, jp.Descent, jp.Slice, jp.Union, *jp.Filter:
+		case *jp.Filter:
+			if err := checkFilter(f); err != nil {
+				return p, fmt.Errorf("JSONPath %q: %v", src, err)
+			}
+			p.mode, p.multi = modeFallback, true
+			p.decodeBelow = p.decodeBelow || slices.ContainsFunc(x[1:i+1], isDescent)
+		case jp.Wildcard, jp.Descent, jp.Slice, jp.Union:
 			p.mode, p.multi = modeFallback, true
 		default:
 			return p, fmt.Errorf("JSONPath %q: %T is not supported", src, f)
@@ -116,140 +124,78 @@ func parseExpr(src string) (x jp.Expr, err error) {
 	return jp.ParseString(src)
 }
 
-// doc is one body as the paths of one Apply see it: the raw bytes, and
-// the decoded tree the fallback paths need, made on first use.
-type doc struct {
-	raw     string // aliases the body
-	tree    any
-	decoded bool
-	err     error
+func isDescent(f jp.Frag) bool {
+	_, ok := f.(jp.Descent)
+	return ok
 }
 
-// newDoc takes a body that is valid JSON. Trimming it makes "$" the
-// value exactly, without the whitespace around it.
-func newDoc(body []byte) doc {
-	raw := unsafe.String(unsafe.SliceData(body), len(body))
-	return doc{raw: strings.Trim(raw, " \t\r\n")}
+// manyValued reports whether x can match more than one value.
+func manyValued(x jp.Expr) bool {
+	for _, f := range x {
+		switch f.(type) {
+		case jp.Wildcard, jp.Descent, jp.Slice, jp.Union, *jp.Filter, *jp.Proc:
+			return true
+		}
+	}
+	return false
 }
 
-// first returns the path's first match; !Exists() when it has none.
-func (d *doc) first(p *jsonPath) (gjson.Result, error) {
-	switch p.mode {
-	case modeGJSON:
-		return gjson.Get(d.raw, p.gj), nil
-	case modeRoot:
-		return gjson.Parse(d.raw), nil
-	case modeWalk:
-		return walk(gjson.Parse(d.raw), p.x[1:]), nil
-	}
-	var r gjson.Result
-	err := d.each(p, func(v gjson.Result) bool { r = v; return false })
-	return r, err
-}
-
-// each calls fn with every match in turn until fn returns false.
-func (d *doc) each(p *jsonPath, fn func(gjson.Result) bool) error {
-	if p.mode != modeFallback {
-		if r, _ := d.first(p); r.Exists() {
-			fn(r)
-		}
-		return nil
-	}
-	if !d.decoded {
-		d.decoded = true
-		d.tree, d.err = decode(d.raw)
-	}
-	if d.err != nil {
-		return d.err
-	}
-	locs, err := locate(p.x, d.tree)
-	if err != nil {
-		return fmt.Errorf("JSONPath %s failed: %v", p.src, err)
-	}
-	// The decoded objects are Go maps, so ojg finds matches in no
-	// particular order; the payload must not change from one call to the
-	// next, so they go back into document order.
-	root := gjson.Parse(d.raw)
-	rs := make([]gjson.Result, 0, len(locs))
-	for _, loc := range locs {
-		if r := walk(root, loc[1:]); r.Exists() {
-			rs = append(rs, r)
+// checkFilter refuses a filter whose script reads two values that can
+// each be many, as in [?(@.a[*] == @.b[*])]: ojg tries every
+// combination of them for each candidate, so one element holding two
+// arrays of 250,000 numbers would cost 6e10 comparisons, beyond any
+// budget the evaluator can count. Filters nested in the script's paths
+// are held to the same rule.
+func checkFilter(f *jp.Filter) error {
+	var many []string
+	var walkErr error
+	var visit func(v any, counted bool)
+	visit = func(v any, counted bool) {
+		switch v := v.(type) {
+		case *jp.Form:
+			// count() reads its path into a number, not many values.
+			visit(v.Left, counted && v.Op != "count")
+			visit(v.Right, counted)
+		case jp.Expr:
+			if counted && manyValued(v) {
+				many = append(many, v.String())
+			}
+			for _, g := range v {
+				if g, ok := g.(*jp.Filter); ok && walkErr == nil {
+					walkErr = checkFilter(g)
+				}
+			}
 		}
 	}
-	slices.SortFunc(rs, func(a, b gjson.Result) int { return d.offset(a) - d.offset(b) })
-	for _, r := range rs {
-		if !fn(r) {
-			break
-		}
+	form := scriptForm(&f.Script)
+	if form == nil {
+		return fmt.Errorf("cannot read back the filter %s", f.String())
+	}
+	visit(form, true)
+	if walkErr != nil {
+		return walkErr
+	}
+	if len(many) > 1 {
+		return fmt.Errorf("a filter may read at most one value that matches many (here %s): ojg would compare every combination of them", strings.Join(many, " and "))
 	}
 	return nil
 }
 
-// offset is where a value found by walk starts in the body: its Raw
-// is a slice of d.raw.
-func (d *doc) offset(r gjson.Result) int {
-	return int(uintptr(unsafe.Pointer(unsafe.StringData(r.Raw))) - uintptr(unsafe.Pointer(unsafe.StringData(d.raw))))
-}
-
-func decode(raw string) (tree any, err error) {
+// scriptForm is the script as a tree of *jp.Form whose leaves are its
+// paths and constants. jp.Script.Inspect panics on a script of one
+// operand ([?(@.x)]); that operand is then read back from the script's
+// text. The tree pairs unary operators with a neighbour's operand, but
+// every path of the script is one of its leaves, which is all
+// checkFilter needs.
+func scriptForm(s *jp.Script) (form any) {
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("cannot decode the body: %v", r)
+		if recover() != nil {
+			text := strings.TrimSuffix(strings.TrimPrefix(s.String(), "("), ")")
+			form = nil
+			if x, err := parseExpr(text); err == nil {
+				form = x
+			}
 		}
 	}()
-	return oj.ParseString(raw)
-}
-
-// locate runs a fallback expression. ojg panics on some filters over
-// some data (comparisons across types, scripts on odd values); that is
-// the expression failing, not the server.
-func locate(x jp.Expr, tree any) (locs []jp.Expr, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	return x.Locate(tree, 0), nil
-}
-
-// walk follows a normalized path (keys and non-negative indexes, as
-// Locate returns them) on raw JSON. It matches keys exactly, so it also
-// serves the keys gjson's path syntax cannot spell.
-func walk(r gjson.Result, x jp.Expr) gjson.Result {
-	for _, f := range x {
-		var next gjson.Result
-		switch f := f.(type) {
-		case jp.Child:
-			if !r.IsObject() {
-				return gjson.Result{}
-			}
-			r.ForEach(func(k, v gjson.Result) bool {
-				if k.Str == string(f) {
-					next = v
-					return false
-				}
-				return true
-			})
-		case jp.Nth:
-			if !r.IsArray() {
-				return gjson.Result{}
-			}
-			i := int(f)
-			r.ForEach(func(_, v gjson.Result) bool {
-				if i == 0 {
-					next = v
-					return false
-				}
-				i--
-				return true
-			})
-		default:
-			return gjson.Result{}
-		}
-		if !next.Exists() {
-			return next
-		}
-		r = next
-	}
-	return r
+	return s.Inspect()
 }

@@ -335,7 +335,8 @@ func TestStringChecks(t *testing.T) {
 }
 
 // ojg 1.28.5 did not panic on any filter a few minutes of fuzzing tried,
-// so the recovery is checked with a procedure fragment that panics.
+// so the recovery is checked with a filter that reads through a
+// procedure that panics.
 type panicProc struct{}
 
 var jpProc = jp.Proc{Procedure: panicProc{}, Script: []byte("(boom)")}
@@ -345,7 +346,8 @@ func (panicProc) First(any) any { panic("boom") }
 
 func TestFallbackPanicRecovered(t *testing.T) {
 	m := mustParse(t, `{"type":"t","payload":{"x":"$.a[*]"},"routes":[{"when":{"path":"$.a[*]","exists":true},"type":"u"}]}`)
-	m.payload.fields[0].src.path.x = append(m.payload.fields[0].src.path.x[:1:1], &jpProc)
+	boom := jp.Eq(jp.Get(jp.Expr{jp.At('@'), &jpProc}), jp.ConstInt(1)).Filter()
+	m.payload.fields[0].src.path.x = jp.Expr{jp.Root('$'), jp.Child("a"), boom}
 	m.routes[0].when.src.path.x = m.payload.fields[0].src.path.x
 	var r Result
 	_, err := m.Apply([]byte(`{"a":[1]}`), nil, &r, nil)
