@@ -51,6 +51,8 @@ type tenantState struct {
 	lanes []*Lane
 	// types is the event-type catalogue, replaced, never mutated.
 	types map[string]*eventTypeEntry
+	// limits holds the tenant's own back-pressure (see tenant_limits.go).
+	limits tenantLimits
 }
 
 // New loads tenants and endpoints from log and starts their lanes and the
@@ -106,7 +108,7 @@ func (e *Engine) load() error {
 			e.logger.Error("skipping corrupt tenant record", "tenant", id, "err", err)
 			return nil
 		}
-		e.tenants[id] = &tenantState{t: t}
+		e.tenants[id] = e.newTenantState(t)
 		return nil
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ const (
 	KindNotFound                    // 404
 	KindConflict                    // 409
 	KindUnavailable                 // the server cannot take it now: 503
+	KindTooMany                     // this caller is over its own limit: 429
 )
 
 // Error is an error the API shows its caller: Code is stable, Message is for
@@ -46,6 +47,12 @@ func NotFound(code, format string, args ...any) *Error {
 // Conflict is a KindConflict error: the request clashes with the state.
 func Conflict(code, format string, args ...any) *Error {
 	return &Error{Kind: KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooMany is a KindTooMany error: the caller is over a limit of its own
+// (a tenant's backlog or rate), which others are not.
+func TooMany(code, format string, args ...any) *Error {
+	return &Error{Kind: KindTooMany, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Unavailable is a KindUnavailable error: the server cannot take it now.

@@ -37,7 +37,7 @@ type Metrics struct {
 	// circuitTransitions is indexed by the gobreaker state entered.
 	circuitTransitions    [3]*metrics.Counter
 	endpointsAutoDisabled map[string]*metrics.Counter
-	ingestRefused         [3]*metrics.Counter // by pressure
+	ingestRefused         [refusedCount]*metrics.Counter // by pressure, then the tenant reasons
 	// testAttempts counts TestEndpoint's attempts by status class; they are
 	// not deliveries, so attempts and the delivery histograms leave them out.
 	testAttempts [classCount]*metrics.Counter
@@ -131,6 +131,8 @@ func newMetrics(set *metrics.Set) *Metrics {
 	}
 	m.ingestRefused[pressureBacklog] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="backlog_full"}`)
 	m.ingestRefused[pressureDisk] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="disk_full"}`)
+	m.ingestRefused[refusedTenantBacklog] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="tenant_backlog_full"}`)
+	m.ingestRefused[refusedTenantRate] = set.NewCounter(`hookline_ingest_refused_requests_total{reason="tenant_rate_limited"}`)
 	m.endpointsAutoDisabled = map[string]*metrics.Counter{}
 	for _, reason := range []string{disabledGone, disabledFailing} {
 		m.endpointsAutoDisabled[reason] = set.NewCounter(fmt.Sprintf(`hookline_endpoints_auto_disabled_total{reason=%q}`, reason))

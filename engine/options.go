@@ -38,7 +38,16 @@ type Options struct {
 	// ingest answers 503 disk_full, leaving room for Pebble's compactions.
 	// 0 means 256 MiB; negative: not checked (nor when DataDir is "").
 	MinFreeDisk int64
-	DataDir     string
+	// MaxTenantBacklog is how many deliveries one tenant may have waiting
+	// before its publishes answer 429 tenant_backlog_full, so one tenant's
+	// dead receivers cannot fill the server's MaxBacklog for everyone.
+	// Default 5,000,000; negative: no bound.
+	MaxTenantBacklog int64
+	// MaxTenantEventsPerSecond bounds one tenant's publishing (API and
+	// inbound), with a burst of a second's worth (at least 1,000, a full
+	// batch); past it 429 tenant_rate_limited. Default 0: no bound.
+	MaxTenantEventsPerSecond int
+	DataDir                  string
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
 	// DisableAfter disables an endpoint whose circuit has stayed open (no
@@ -88,6 +97,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxBacklog == 0 {
 		o.MaxBacklog = 50_000_000
 	}
+	if o.MaxTenantBacklog == 0 {
+		o.MaxTenantBacklog = 5_000_000
+	}
 	if o.MinFreeDisk == 0 {
 		o.MinFreeDisk = 256 << 20
 	}
@@ -125,6 +137,8 @@ func (o *Options) Validate() error {
 		}
 	}
 	switch {
+	case o.MaxTenantEventsPerSecond < 0:
+		return fmt.Errorf("engine.Options.MaxTenantEventsPerSecond is %d; it must not be negative (0: no bound)", o.MaxTenantEventsPerSecond)
 	case o.DefaultMaxInFlight < 1 || o.DefaultMaxInFlight > maxInFlightLimit:
 		return fmt.Errorf("engine.Options.DefaultMaxInFlight is %d; it must be 1-%d", o.DefaultMaxInFlight, maxInFlightLimit)
 	case o.Tick < time.Millisecond:

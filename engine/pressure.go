@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +24,14 @@ const (
 	pressureNone pressure = iota
 	pressureBacklog
 	pressureDisk
+)
+
+// Reasons a publish is refused, past the pressures: the labels of
+// hookline_ingest_refused_requests_total.
+const (
+	refusedTenantBacklog = int(pressureDisk) + 1 + iota
+	refusedTenantRate
+	refusedCount
 )
 
 type pressureMonitor struct {
@@ -51,6 +58,7 @@ func (e *Engine) stopPressureMonitor() {
 func (e *Engine) samplePressure() {
 	p := &e.pressure
 	backlog := int64(e.sumLanes(func(ln *Lane) int64 { return ln.depth.Load() }))
+	e.sampleTenantBacklogs()
 	p.backlog.Store(backlog)
 	free := int64(-1)
 	if e.opts.DataDir != "" && e.opts.MinFreeDisk > 0 {
@@ -90,25 +98,15 @@ func (e *Engine) checkPressure() error {
 	switch pressure(e.pressure.state.Load()) {
 	case pressureBacklog:
 		e.m.ingestRefused[pressureBacklog].Inc()
-		err := Unavailable("backlog_full", "%d deliveries are waiting, over the server's bound of %d; try again later", e.pressure.backlog.Load(), e.opts.MaxBacklog)
+		// The server-wide count is other tenants' business: not said.
+		err := Unavailable("backlog_full", "the server has more deliveries waiting than it holds; try again later")
 		err.RetryAfter = pressureRetryAfter
 		return err
 	case pressureDisk:
 		e.m.ingestRefused[pressureDisk].Inc()
-		err := Unavailable("disk_full", "the data disk has %s free, under the server's threshold of %s; try again later",
-			formatBytes(e.pressure.freeDisk.Load()), formatBytes(e.opts.MinFreeDisk))
+		err := Unavailable("disk_full", "the server's data disk is nearly full; try again later")
 		err.RetryAfter = pressureRetryAfter
 		return err
 	}
 	return nil
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -67,6 +67,12 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 		e.cfgMu.RUnlock()
 		return err
 	}
+	if origin == OriginAPI || origin == OriginInbound {
+		if err := e.checkTenantLimits(ts, len(evs)); err != nil {
+			e.cfgMu.RUnlock()
+			return err
+		}
+	}
 	for i := range evs {
 		for _, ln := range ts.lanes {
 			if ln.accepts(evs[i].Type) {

@@ -35,7 +35,7 @@ func (e *Engine) createTenant(in TenantInput) (Tenant, error) {
 	if err := e.putTenant(&t); err != nil {
 		return Tenant{}, err
 	}
-	e.tenants[t.ID] = &tenantState{t: t}
+	e.tenants[t.ID] = e.newTenantState(t)
 	return t, nil
 }
 

@@ -456,3 +456,30 @@ func TestPublishReservedType(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	require_Equal(t, len(sink.requests()), 0)
 }
+
+// TestPublishTenantLimits: a tenant over its own bounds gets 429 with
+// Retry-After, for the ingest API and its inbound sources alike, and
+// another tenant is served.
+func TestPublishTenantLimits(t *testing.T) {
+	s := newTestServer(t, func(o *engine.Options) { o.MaxTenantEventsPerSecond = 1 })
+	s.mustCreateTenant(t, "acme")
+	s.mustCreateTenant(t, "beta")
+	// The burst is a second's worth, at least 1,000 events.
+	batch := "[" + strings.Repeat(`{"type":"a","payload":{}},`, maxBatchEvents-1) + `{"type":"a","payload":{}}]`
+	for range 1000 / maxBatchEvents {
+		status, raw, _ := s.doRaw(t, "POST", "/v1/tenants/acme/events/batch", testToken, "application/json", batch)
+		require_True(t, status == http.StatusAccepted, "batch: %d %s", status, short(raw))
+	}
+	status, raw, h := s.doRaw(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`)
+	require_Equal(t, status, http.StatusTooManyRequests)
+	requireErrorBody(t, raw, "tenant_rate_limited")
+	require_True(t, h.Get("Retry-After") != "", "no Retry-After")
+	status, raw, _ = s.doRaw(t, "POST", "/v1/tenants/acme/sources", testToken, "application/json", `{"provider":"none","mapping":{"type":"t"}}`)
+	require_Equal(t, status, http.StatusCreated)
+	url := str(t, decodeObject(t, raw), "url")
+	status, raw, _ = s.doRaw(t, "POST", url, "", "application/json", `{}`)
+	require_Equal(t, status, http.StatusTooManyRequests)
+	requireErrorBody(t, raw, "tenant_rate_limited")
+	status, _, _ = s.doRaw(t, "POST", "/v1/tenants/beta/events", testToken, "application/json", `{"type":"a","payload":{}}`)
+	require_Equal(t, status, http.StatusAccepted)
+}

@@ -49,9 +49,11 @@ func (s *Server) writeEngineError(ctx *fasthttp.RequestCtx, err error) {
 		status = fasthttp.StatusConflict
 	case engine.KindUnavailable:
 		status = fasthttp.StatusServiceUnavailable
+	case engine.KindTooMany:
+		status = fasthttp.StatusTooManyRequests
 	}
 	writeError(ctx, status, ee.Code, ee.Message)
-	if status == fasthttp.StatusServiceUnavailable {
+	if status == fasthttp.StatusServiceUnavailable || status == fasthttp.StatusTooManyRequests {
 		wait := max(ee.RetryAfter, time.Second)
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	}

@@ -167,6 +167,8 @@ func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Heade
 			switch ee.Kind {
 			case engine.KindUnavailable:
 				out.Status, out.RetryAfter = 503, ee.RetryAfter
+			case engine.KindTooMany:
+				out.Status, out.RetryAfter = 429, ee.RetryAfter
 			case engine.KindNotFound:
 				out.Status = 404
 			}

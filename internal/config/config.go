@@ -65,6 +65,9 @@ type Ingest struct {
 	MaxConnsPerIP        int   `yaml:"max_conns_per_ip"`
 	MaxBacklog           int64 `yaml:"max_backlog"`
 	MinFreeDisk          int64 `yaml:"min_free_disk"`
+	// Per tenant, so one tenant cannot stop the others.
+	MaxTenantBacklog         int64 `yaml:"max_tenant_backlog"`
+	MaxTenantEventsPerSecond int   `yaml:"max_tenant_events_per_second"`
 }
 
 // Delivery is the delivery section: the outbound client and the engine's

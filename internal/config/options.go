@@ -51,15 +51,17 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 	}
 	cb := &c.Delivery.CircuitBreaker
 	return engine.Options{
-		RetrySchedule:      schedule,
-		DefaultMaxInFlight: c.Delivery.MaxInFlight,
-		MaxBacklog:         c.Ingest.MaxBacklog,
-		MinFreeDisk:        c.Ingest.MinFreeDisk,
-		DataDir:            c.Data,
-		DisableAfter:       c.Delivery.DisableAfter,
-		SecretOverlap:      c.Delivery.SecretOverlap,
-		Retention:          c.Retention.MaxAge,
-		RetentionInterval:  c.Retention.Interval,
+		RetrySchedule:            schedule,
+		DefaultMaxInFlight:       c.Delivery.MaxInFlight,
+		MaxBacklog:               c.Ingest.MaxBacklog,
+		MinFreeDisk:              c.Ingest.MinFreeDisk,
+		MaxTenantBacklog:         c.Ingest.MaxTenantBacklog,
+		MaxTenantEventsPerSecond: c.Ingest.MaxTenantEventsPerSecond,
+		DataDir:                  c.Data,
+		DisableAfter:             c.Delivery.DisableAfter,
+		SecretOverlap:            c.Delivery.SecretOverlap,
+		Retention:                c.Retention.MaxAge,
+		RetentionInterval:        c.Retention.Interval,
 		Circuit: engine.CircuitOptions{
 			ConsecutiveFailures: cb.ConsecutiveFailures,
 			FailureRatio:        cb.FailureRatio,

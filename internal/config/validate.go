@@ -125,6 +125,8 @@ var yamlNames = newRenamer(
 	"engine.Options.DefaultMaxInFlight", "delivery.max_in_flight",
 	"engine.Options.MaxBacklog", "ingest.max_backlog",
 	"engine.Options.MinFreeDisk", "ingest.min_free_disk",
+	"engine.Options.MaxTenantBacklog", "ingest.max_tenant_backlog",
+	"engine.Options.MaxTenantEventsPerSecond", "ingest.max_tenant_events_per_second",
 	"engine.Options.DataDir", "data",
 	"engine.Options.DisableAfter", "delivery.disable_after",
 	"engine.Options.RetentionInterval", "retention.interval",
