@@ -32,5 +32,18 @@ func TestValidJSON(t *testing.T) {
 	f(`{"a":1,}`, false)
 	f(` "x" `, true)
 	f(``, false)
+	// Escapes: only RFC 8259's, \u with four hex digits, across the 8-byte
+	// words the check reads.
+	f(`{"":"\0"}`, false)
+	f(`"\q"`, false)
+	f(`"\u00eu"`, false)
+	f(`"\u12"`, false)
+	f(`"\u00e9\u00E9\/\b\f\n\r\t"`, true)
+	for pad := range 9 {
+		p := strings.Repeat("x", pad)
+		f(`"`+p+`\u00e9"`, true)
+		f(`"`+p+`\u0x41"`, false)
+		f(`"`+p+`\x"`, false)
+	}
 	f(string(readFixture(t, "github/pull_request_opened.json")), true)
 }
