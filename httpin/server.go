@@ -25,8 +25,9 @@ import (
 // "none" where a field says so and is an error elsewhere; New returns
 // Validate's error rather than replacing a bad value.
 type Options struct {
-	Listen     string // "" means 127.0.0.1:8080
-	AdminToken string // required
+	Listen string // "" means 127.0.0.1:8080
+	// AdminToken is required, at least MinAdminTokenBytes long.
+	AdminToken string
 	// MaxEventBytes bounds one event's JSON object. 0 means 1 MiB.
 	MaxEventBytes int
 	// MaxBodyBytes bounds any request body, batches included, so it is at
@@ -47,6 +48,14 @@ type Options struct {
 	Logger        *slog.Logger
 	Metrics       *metrics.Set // the engine's set; /metrics writes it
 }
+
+// MinAdminTokenBytes is the least length of the admin token. It can do
+// everything, to every tenant, for as long as the server runs, and it is
+// chosen by the operator: at least 32 bytes, the length of a 256-bit key
+// (and of the HMAC-SHA256 output RFC 2104 sizes keys by); the token
+// hookline generates is 46. Twice the minimum of the secrets operators
+// invent for sources (verify.MinSecretBytes), which each open one source.
+const MinAdminTokenBytes = 32
 
 // Defaults that ParseLimits shares with Options.
 const (
@@ -88,6 +97,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.AdminToken == "":
 		return errors.New("httpin.Options.AdminToken is empty; an admin token is required")
+	case len(o.AdminToken) < MinAdminTokenBytes:
+		return fmt.Errorf("weak_secret: httpin.Options.AdminToken is %d bytes; it must be at least %d (generate one, e.g. with `openssl rand -base64 32`)", len(o.AdminToken), MinAdminTokenBytes)
 	case o.MaxEventBytes <= 0:
 		return fmt.Errorf("httpin.Options.MaxEventBytes is %d; it must be positive", o.MaxEventBytes)
 	case o.MaxBodyBytes < o.MaxEventBytes:

@@ -45,7 +45,7 @@ var seriesLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? \S+
 // and latency, the queue drains back to 0, group commits were timed, and
 // every hookline_ metric on the page is documented in docs/metrics.md.
 func TestMetrics(t *testing.T) {
-	const token = "metrics-token"
+	const token = testAdminToken
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
