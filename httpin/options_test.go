@@ -31,6 +31,13 @@ func TestOptionsValidate(t *testing.T) {
 	// The admin token can do everything: at least 32 bytes.
 	f(httpin.Options{AdminToken: "x"}, "weak_secret: httpin.Options.AdminToken is 1 bytes; it must be at least 32")
 	f(httpin.Options{AdminToken: adminToken[1:]}, "weak_secret: httpin.Options.AdminToken is 31 bytes; it must be at least 32")
+	// Metrics: a listener of its own, a token of its own.
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:9090", MetricsToken: "0123456789abcdef"}, "")
+	f(httpin.Options{AdminToken: adminToken, MetricsToken: "short"}, "weak_secret: httpin.Options.MetricsToken is 5 bytes; it must be at least 16")
+	f(httpin.Options{AdminToken: adminToken, MetricsToken: adminToken}, "httpin.Options.MetricsToken is the admin token")
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "9090"}, `httpin.Options.MetricsListen is "9090"; it must be host:port`)
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:8080"}, `httpin.Options.MetricsListen is "127.0.0.1:8080", the same as httpin.Options.Listen`)
+	f(httpin.Options{AdminToken: adminToken, Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"}, "")
 	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: -1}, "httpin.Options.MaxEventBytes is -1; it must be positive")
 	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: 2048, MaxBodyBytes: 1024}, "httpin.Options.MaxBodyBytes is 1024; it must be at least httpin.Options.MaxEventBytes (2048)")
 	f(httpin.Options{AdminToken: adminToken, MaxBodyBytes: -1}, "httpin.Options.MaxBodyBytes is -1")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +38,7 @@ func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "config file (default: the embedded configs/hookline.yaml)")
 	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:8080)")
+	metricsListen := fs.String("metrics-listen", "", "address serving /metrics, /healthz and /readyz only, e.g. 127.0.0.1:9090 (default none: /metrics on --listen)")
 	data := fs.String("data", "", "data directory (default ./data)")
 	token := fs.String("admin-token", "", "bearer token for the API, at least 32 bytes; other users see it in ps: prefer --admin-token-file (else $HOOKLINE_ADMIN_TOKEN, else generated)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (one line; not readable by other users)")
@@ -62,6 +64,8 @@ func runServe(args []string) error {
 		switch f.Name {
 		case "listen":
 			cfg.Listen = *listen
+		case "metrics-listen":
+			cfg.MetricsListen = *metricsListen
 		case "data":
 			cfg.Data = *data
 		case "admin-token":
@@ -159,7 +163,14 @@ func serve(cfg *config.Config) error {
 		_ = log.Close()
 		return err
 	}
-	logger.Info("hookline started", "version", version, "listen", "http://"+srv.Addr(), "data", cfg.Data, "allow_net", cfg.AllowNet)
+	started := []any{"version", version, "listen", "http://" + srv.Addr()}
+	if a := srv.MetricsAddr(); a != "" {
+		started = append(started, "metrics", "http://"+a)
+	}
+	logger.Info("hookline started", append(started, "data", cfg.Data, "allow_net", cfg.AllowNet)...)
+	if cfg.MetricsListen == "" && cfg.MetricsToken == "" && !loopback(srv.Addr()) {
+		logger.Warn("/metrics is served without a token to anyone who can reach listen; set metrics_listen or metrics_token (configs/hookline.yaml)", "listen", srv.Addr())
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
@@ -187,6 +198,12 @@ func serve(cfg *config.Config) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// loopback reports whether the bound address addr is a loopback one.
+func loopback(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Addr().IsLoopback()
 }
 
 // walCommitMetrics returns the wal's OnCommit hook feeding the group commit

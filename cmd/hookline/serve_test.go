@@ -97,3 +97,19 @@ func TestAdminTokenFile(t *testing.T) {
 	newAPI(srv.addr, testAdminToken).mustDo(t, "GET", "/v1/tenants", nil, 200, nil)
 	srv.stop()
 }
+
+// TestLoopback: the start-up warning about an open /metrics is for
+// addresses other machines can reach.
+func TestLoopback(t *testing.T) {
+	f := func(addr string, want bool) {
+		t.Helper()
+		require_Equal(t, loopback(addr), want)
+	}
+	f("127.0.0.1:8080", true)
+	f("127.0.0.2:8080", true)
+	f("[::1]:8080", true)
+	f("0.0.0.0:8080", false)
+	f("[::]:8080", false)
+	f("10.0.0.5:8080", false)
+	f("nonsense", false)
+}

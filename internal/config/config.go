@@ -43,6 +43,8 @@ import (
 // Config mirrors configs/hookline.yaml; the file documents every field.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	MetricsListen   string        `yaml:"metrics_listen"`
+	MetricsToken    string        `yaml:"metrics_token"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
 	AdminTokenFile  string        `yaml:"admin_token_file"`

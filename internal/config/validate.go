@@ -139,6 +139,8 @@ var yamlNames = newRenamer(
 	"engine.CircuitOptions.MinRequests", "delivery.circuit_breaker.min_requests",
 	"engine.CircuitOptions.Window", "delivery.circuit_breaker.window",
 	"engine.CircuitOptions.OpenFor", "delivery.circuit_breaker.open_for",
+	"httpin.Options.MetricsListen", "metrics_listen",
+	"httpin.Options.MetricsToken", "metrics_token",
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",
