@@ -241,14 +241,14 @@ func adminToken(cfg *config.Config) (string, error) {
 // came from, or "" when there is none and one is generated.
 func configuredAdminToken(cfg *config.Config) (token, from string, err error) {
 	if cfg.AdminToken != "" {
-		return cfg.AdminToken, "admin_token or --admin-token", nil
+		return cfg.AdminToken, "given by --admin-token or admin_token", nil
 	}
 	if cfg.AdminTokenFile != "" {
 		t, err := readTokenFile(cfg.AdminTokenFile)
-		return t, fmt.Sprintf("from %q, admin_token_file or --admin-token-file", cfg.AdminTokenFile), err
+		return t, fmt.Sprintf("in %q, given by --admin-token-file or admin_token_file", cfg.AdminTokenFile), err
 	}
 	if t := os.Getenv("HOOKLINE_ADMIN_TOKEN"); t != "" {
-		return t, "$HOOKLINE_ADMIN_TOKEN", nil
+		return t, "in $HOOKLINE_ADMIN_TOKEN", nil
 	}
 	path := filepath.Join(cfg.Data, "admin.token")
 	b, err := os.ReadFile(path)
