@@ -16,7 +16,9 @@
 //   - the inbound receiver, POST /in/{source id}, where providers' webhooks
 //     are verified and mapped into events (inbound.go);
 //   - /metrics (the engine's metrics and the HTTP ones of metrics.go),
-//     /healthz, /readyz, and /debug/pprof for the admin token (server.go).
+//     /healthz, /readyz, and /debug/pprof for the admin token (server.go);
+//     /metrics, /healthz and /readyz also on a listener of their own, and
+//     who may read /metrics (metrics_listener.go).
 //
 // routes.go holds the route table: every route's method, path pattern,
 // handler, metric label and the access.Scope a tenant API key needs, the

@@ -8,6 +8,9 @@ type Route struct {
 	Pattern string
 	Scope   access.Scope // "" for the admin token only
 	NoToken bool
+	// MetricsToken: open by default, else the metrics token's or the
+	// admin token's (TestMetricsAccess).
+	MetricsToken bool
 }
 
 // Routes lists the route table.
@@ -15,8 +18,11 @@ func Routes() []Route {
 	out := make([]Route, 0, len(routeTable))
 	for _, r := range routeTable {
 		row := Route{Method: r.method, Pattern: r.pattern, Scope: r.scope}
-		if r.scope == noToken {
+		switch r.scope {
+		case noToken:
 			row.Scope, row.NoToken = "", true
+		case metricsToken:
+			row.Scope, row.MetricsToken = "", true
 		}
 		out = append(out, row)
 	}

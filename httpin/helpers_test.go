@@ -29,7 +29,7 @@ import (
 )
 
 const (
-	testToken      = "test-token"
+	testToken      = "test-token-0123456789abcdef012345"
 	maxEventBytes  = 64 << 10
 	maxBodyBytes   = 1 << 20
 	maxBatchEvents = 100

@@ -199,7 +199,7 @@ func providerCases(tb testing.TB) []providerCase {
 			create: func(secret string) string {
 				return `{"provider":"basic","secret":"` + secret + `","mapping":{"type":"crm.{$.kind}","id":"$.id","payload":{"lead":"$.lead"}}}`
 			},
-			secret:   "crm:s3cret-pass",
+			secret:   "crm:s3cret-pass-of-the-crm",
 			body:     []byte(`{"id":"d_1","kind":"lead_won","lead":{"name":"Acme","value":12}}`),
 			wantType: "crm.lead_won",
 			wantData: `{"lead":{"name":"Acme","value":12}}`,

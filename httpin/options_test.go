@@ -7,6 +7,9 @@ import (
 	"hookline/httpin"
 )
 
+// adminToken is an admin token of the least length allowed.
+const adminToken = "0123456789abcdef0123456789abcdef"
+
 // TestOptionsValidate: zero fields but AdminToken take their defaults; a
 // value out of bounds is an error naming the option and the value. A body
 // bound below the event bound used to be raised to it silently.
@@ -21,14 +24,24 @@ func TestOptionsValidate(t *testing.T) {
 		}
 		require_True(t, err != nil && strings.Contains(err.Error(), wantErr), "options %+v: error %v; want one containing %q", o, err, wantErr)
 	}
-	f(httpin.Options{AdminToken: "x"}, "")
-	f(httpin.Options{AdminToken: "x", MaxEventBytes: 32 << 20}, "") // the body bound's default follows
-	f(httpin.Options{AdminToken: "x", MaxEventBytes: 100, MaxBodyBytes: 100}, "")
+	f(httpin.Options{AdminToken: adminToken}, "")
+	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: 32 << 20}, "") // the body bound's default follows
+	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: 100, MaxBodyBytes: 100}, "")
 	f(httpin.Options{}, "httpin.Options.AdminToken is empty")
-	f(httpin.Options{AdminToken: "x", MaxEventBytes: -1}, "httpin.Options.MaxEventBytes is -1; it must be positive")
-	f(httpin.Options{AdminToken: "x", MaxEventBytes: 2048, MaxBodyBytes: 1024}, "httpin.Options.MaxBodyBytes is 1024; it must be at least httpin.Options.MaxEventBytes (2048)")
-	f(httpin.Options{AdminToken: "x", MaxBodyBytes: -1}, "httpin.Options.MaxBodyBytes is -1")
-	f(httpin.Options{AdminToken: "x", MaxBatchEvents: -3}, "httpin.Options.MaxBatchEvents is -3")
+	// The admin token can do everything: at least 32 bytes.
+	f(httpin.Options{AdminToken: "x"}, "weak_secret: httpin.Options.AdminToken is 1 bytes; it must be at least 32")
+	f(httpin.Options{AdminToken: adminToken[1:]}, "weak_secret: httpin.Options.AdminToken is 31 bytes; it must be at least 32")
+	// Metrics: a listener of its own, a token of its own.
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:9090", MetricsToken: "0123456789abcdef"}, "")
+	f(httpin.Options{AdminToken: adminToken, MetricsToken: "short"}, "weak_secret: httpin.Options.MetricsToken is 5 bytes; it must be at least 16")
+	f(httpin.Options{AdminToken: adminToken, MetricsToken: adminToken}, "httpin.Options.MetricsToken is the admin token")
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "9090"}, `httpin.Options.MetricsListen is "9090"; it must be host:port`)
+	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:8080"}, `httpin.Options.MetricsListen is "127.0.0.1:8080", the same as httpin.Options.Listen`)
+	f(httpin.Options{AdminToken: adminToken, Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"}, "")
+	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: -1}, "httpin.Options.MaxEventBytes is -1; it must be positive")
+	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: 2048, MaxBodyBytes: 1024}, "httpin.Options.MaxBodyBytes is 1024; it must be at least httpin.Options.MaxEventBytes (2048)")
+	f(httpin.Options{AdminToken: adminToken, MaxBodyBytes: -1}, "httpin.Options.MaxBodyBytes is -1")
+	f(httpin.Options{AdminToken: adminToken, MaxBatchEvents: -3}, "httpin.Options.MaxBatchEvents is -3")
 }
 
 // TestOptionsEnsureDefaults: the defaults the field comments promise.
@@ -46,6 +59,6 @@ func TestOptionsEnsureDefaults(t *testing.T) {
 
 // TestNewRejectsInvalidOptions: New returns Validate's error.
 func TestNewRejectsInvalidOptions(t *testing.T) {
-	_, err := httpin.New(nil, nil, nil, httpin.Options{AdminToken: "x", MaxEventBytes: 2048, MaxBodyBytes: 1024})
+	_, err := httpin.New(nil, nil, nil, httpin.Options{AdminToken: adminToken, MaxEventBytes: 2048, MaxBodyBytes: 1024})
 	require_True(t, err != nil && strings.Contains(err.Error(), "MaxBodyBytes is 1024"), "error %v", err)
 }

@@ -23,9 +23,13 @@ import (
 //     literal beats a parameter in the same place, so …/events/batch is
 //     never …/events/{event}. Under /v1/tenants trailing slashes are
 //     ignored.
-//  2. A route marked noToken (health, /metrics, the inbound receiver) is
-//     served without a token. An unknown path outside /v1/tenants answers
-//     404 without one: there is nothing to protect.
+//  2. A route marked noToken (health, the inbound receiver) is served
+//     without a token. /metrics, marked metricsToken, is too on a listener
+//     where Options leave it open, and elsewhere with the metrics token
+//     (Server.open); the admin token is taken as in step 3. An unknown
+//     path outside /v1/tenants answers 404 without one: there is nothing
+//     to protect. The metrics listener answers 404 for every path but
+//     the rows it serves, before any of this.
 //  3. Every other request needs the admin token or a tenant API key
 //     (Server.authenticate), else 401.
 //  4. Authorisation is an allow-list (principal.may): the admin token may
@@ -45,10 +49,11 @@ import (
 // whose handler takes more or fewer than its pattern names is a BUG
 // found when the table is compiled, at start-up.
 var routeTable = []route{
-	// Health and metrics, for any method.
+	// Health and metrics, for any method; the metrics listener serves
+	// these rows, and only these (route.onMetricsListener).
 	{anyMethod, "/healthz", h0((*Server).healthz), routeHealth, noToken},
 	{anyMethod, "/readyz", h0((*Server).readyz), routeHealth, noToken},
-	{anyMethod, "/metrics", h0((*Server).writeMetrics), routeMetrics, noToken},
+	{anyMethod, "/metrics", h0((*Server).writeMetrics), routeMetrics, metricsToken},
 	// The inbound receiver: the source's verifier checks the provider.
 	{"POST", inbound.Path + "{source}", h1((*Server).receive), routeInbound, noToken},
 	// Profiles reveal internals and cost CPU: only for the operator.
@@ -137,10 +142,13 @@ func (s *Server) pprof(ctx *fasthttp.RequestCtx, _ string) { pprofhandler.PprofH
 func (s *Server) listAllAudit(ctx *fasthttp.RequestCtx) { s.listAudit(ctx, "") }
 
 // Who may use a route, besides the scopes: adminOnly routes are the admin
-// token's alone, noToken routes need no token at all.
+// token's alone, noToken routes need no token at all, and metricsToken
+// routes (/metrics) take the metrics token or the admin token, or no
+// token where Options leave them open (Server.open).
 const (
-	adminOnly access.Scope = ""
-	noToken   access.Scope = "(no token)"
+	adminOnly    access.Scope = ""
+	noToken      access.Scope = "(no token)"
+	metricsToken access.Scope = "(metrics token)"
 )
 
 // anyMethod is a route's method when every method is served alike.
@@ -156,7 +164,13 @@ type route struct {
 	pattern string
 	handler handler
 	label   routeID      // the hookline_http_* route label
-	scope   access.Scope // what a tenant API key needs; adminOnly or noToken
+	scope   access.Scope // what a tenant API key needs; adminOnly, noToken or metricsToken
+}
+
+// onMetricsListener reports whether the metrics listener serves r: health
+// and /metrics, which an operator's monitoring reads.
+func (r *route) onMetricsListener() bool {
+	return r.label == routeHealth || r.label == routeMetrics
 }
 
 // maxParams bounds the parameters of one pattern; maxSegments the
@@ -211,12 +225,13 @@ type pathRoutes struct {
 	// segs are the pattern's segments: a literal, or "" for a parameter.
 	segs []string
 	// prefix is the literal text before a final {name...}, else "".
-	prefix string
-	names  []string // the parameters' names, in order
-	tenant int      // the index of {tenant} in names, or -1
-	rows   []*route // in table order
-	allow  string   // the rows' methods for a 405's Allow header
-	public bool     // the rows are noToken
+	prefix  string
+	names   []string // the parameters' names, in order
+	tenant  int      // the index of {tenant} in names, or -1
+	rows    []*route // in table order
+	allow   string   // the rows' methods for a 405's Allow header
+	public  bool     // the rows are noToken
+	metrics bool     // the rows are metricsToken
 }
 
 // find returns the row for method, or nil.
@@ -312,7 +327,7 @@ func newRouter(rows []route) (*router, error) {
 		if r.method == "" {
 			return nil, fmt.Errorf("%s: no method", r.pattern)
 		}
-		if r.scope != adminOnly && r.scope != noToken && pr.tenant < 0 {
+		if r.scope != adminOnly && r.scope != noToken && r.scope != metricsToken && pr.tenant < 0 {
 			return nil, fmt.Errorf("%s %s: the route names scope %q but no {tenant} whose keys it would open to", r.method, r.pattern, r.scope)
 		}
 		if prev := byShape[shape]; prev != nil {
@@ -324,13 +339,14 @@ func newRouter(rows []route) (*router, error) {
 			byShape[shape] = pr
 			all = append(all, pr)
 			pr.public = r.scope == noToken
+			pr.metrics = r.scope == metricsToken
 		}
 		for _, o := range pr.rows {
 			if o.method == r.method || o.method == anyMethod || r.method == anyMethod {
 				return nil, fmt.Errorf("%s %s: the method is routed twice", r.method, r.pattern)
 			}
 		}
-		if (r.scope == noToken) != pr.public {
+		if (r.scope == noToken) != pr.public || (r.scope == metricsToken) != pr.metrics {
 			return nil, fmt.Errorf("%s %s: some methods of the pattern need a token and some do not", r.method, r.pattern)
 		}
 		pr.rows = append(pr.rows, r)

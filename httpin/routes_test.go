@@ -7,15 +7,16 @@ import (
 	"hookline/engine/access"
 )
 
-// TestRouteTable lists every route with its metric label and who may use
-// it. A row added to routeTable without a line here fails, and so does a
+// TestRouteTable lists every route with its metric label, who may use
+// it and whether the metrics listener (Options.MetricsListen) serves it
+// too. A row added to routeTable without a line here fails, and so does a
 // line here without a row: opening a route to tenant keys is a decision
 // this list records.
 func TestRouteTable(t *testing.T) {
 	want := map[string]string{
-		"* /healthz":                  "health, no token",
-		"* /readyz":                   "health, no token",
-		"* /metrics":                  "metrics, no token",
+		"* /healthz":                  "health, no token, metrics listener",
+		"* /readyz":                   "health, no token, metrics listener",
+		"* /metrics":                  "metrics, metrics token, metrics listener",
 		"POST /in/{source}":           "inbound, no token",
 		"* /debug/pprof/{profile...}": "other, admin",
 		"GET /v1/audit":               "audit, admin",
@@ -83,12 +84,17 @@ func TestRouteTable(t *testing.T) {
 			who = "admin"
 		case noToken:
 			who = "no token"
+		case metricsToken:
+			who = "metrics token"
 		default:
 			if !r.scope.Valid() {
 				t.Errorf("%s: scope %q is not one of access.AllScopes", key, r.scope)
 			}
 		}
 		got := routeNames[r.label] + ", " + who
+		if r.onMetricsListener() {
+			got += ", metrics listener"
+		}
 		w, ok := want[key]
 		switch {
 		case !ok:

@@ -25,8 +25,9 @@ import (
 // "none" where a field says so and is an error elsewhere; New returns
 // Validate's error rather than replacing a bad value.
 type Options struct {
-	Listen     string // "" means 127.0.0.1:8080
-	AdminToken string // required
+	Listen string // "" means 127.0.0.1:8080
+	// AdminToken is required, at least MinAdminTokenBytes long.
+	AdminToken string
 	// MaxEventBytes bounds one event's JSON object. 0 means 1 MiB.
 	MaxEventBytes int
 	// MaxBodyBytes bounds any request body, batches included, so it is at
@@ -44,9 +45,33 @@ type Options struct {
 	// MaxConnsPerIP bounds the open connections from one client address.
 	// 0 means 1024; -1: no bound.
 	MaxConnsPerIP int
-	Logger        *slog.Logger
-	Metrics       *metrics.Set // the engine's set; /metrics writes it
+	// MetricsListen, when set, is the address of a second listener that
+	// serves /metrics, /healthz and /readyz alone, e.g. 127.0.0.1:9090
+	// (metrics_listener.go); /metrics on Listen then needs a token. ""
+	// means none: /metrics is served on Listen only.
+	MetricsListen string
+	// MetricsToken, when set, is a bearer token /metrics takes besides
+	// the admin token, on either listener, and /metrics then refuses a
+	// request with neither (401). At least MinMetricsTokenBytes, and not
+	// the admin token. "" means none: /metrics needs no token on the
+	// metrics listener, nor on Listen when there is no metrics listener.
+	MetricsToken string
+	Logger       *slog.Logger
+	Metrics      *metrics.Set // the engine's set; /metrics writes it
 }
+
+// MinAdminTokenBytes is the least length of the admin token. It can do
+// everything, to every tenant, for as long as the server runs, and it is
+// chosen by the operator: at least 32 bytes, the length of a 256-bit key
+// (and of the HMAC-SHA256 output RFC 2104 sizes keys by); the token
+// hookline generates is 46. Twice the minimum of the secrets operators
+// invent for sources (verify.MinSecretBytes), which each open one source.
+const MinAdminTokenBytes = 32
+
+// MinMetricsTokenBytes is the least length of the metrics token: like a
+// secret an operator invents for a source (verify.MinSecretBytes), it
+// opens one thing, and reading metrics changes nothing.
+const MinMetricsTokenBytes = 16
 
 // Defaults that ParseLimits shares with Options.
 const (
@@ -88,6 +113,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.AdminToken == "":
 		return errors.New("httpin.Options.AdminToken is empty; an admin token is required")
+	case len(o.AdminToken) < MinAdminTokenBytes:
+		return fmt.Errorf("weak_secret: httpin.Options.AdminToken is %d bytes; it must be at least %d (generate one, e.g. with `openssl rand -base64 32`)", len(o.AdminToken), MinAdminTokenBytes)
 	case o.MaxEventBytes <= 0:
 		return fmt.Errorf("httpin.Options.MaxEventBytes is %d; it must be positive", o.MaxEventBytes)
 	case o.MaxBodyBytes < o.MaxEventBytes:
@@ -102,6 +129,20 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpin.Options.MaxBodyBytesInFlight is %d; it must be at least httpin.Options.MaxBodyBytes (%d) and twice httpin.Options.MaxEventBytes (%d)", o.MaxBodyBytesInFlight, o.MaxBodyBytes, o.MaxEventBytes)
 	case o.MaxConnsPerIP < 0 && o.MaxConnsPerIP != -1:
 		return fmt.Errorf("httpin.Options.MaxConnsPerIP is %d; it must be positive, or -1 for no bound", o.MaxConnsPerIP)
+	case o.MetricsToken != "" && len(o.MetricsToken) < MinMetricsTokenBytes:
+		return fmt.Errorf("weak_secret: httpin.Options.MetricsToken is %d bytes; it must be at least %d (generate one, e.g. with `openssl rand -hex 16`)", len(o.MetricsToken), MinMetricsTokenBytes)
+	case o.MetricsToken != "" && o.MetricsToken == o.AdminToken:
+		// Every scraper's config would hold a token that can do everything.
+		return errors.New("httpin.Options.MetricsToken is the admin token; give the metrics a token of their own")
+	}
+	if o.MetricsListen != "" {
+		_, port, err := net.SplitHostPort(o.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("httpin.Options.MetricsListen is %q; it must be host:port, like 127.0.0.1:9090", o.MetricsListen)
+		}
+		if o.MetricsListen == o.Listen && port != "0" {
+			return fmt.Errorf("httpin.Options.MetricsListen is %q, the same as httpin.Options.Listen; give another port, or leave it empty to serve /metrics on httpin.Options.Listen", o.MetricsListen)
+		}
 	}
 	return nil
 }
@@ -116,8 +157,14 @@ type Server struct {
 	token    []byte
 	srv      *fasthttp.Server
 	ln       net.Listener
-	ready    atomic.Bool
-	m        *serverMetrics
+	// mainL and metricsL say how each listener answers (see listener);
+	// metricsSrv and metricsLn are nil without Options.MetricsListen.
+	mainL, metricsL listener
+	metricsSrv      *fasthttp.Server
+	metricsLn       net.Listener
+	metricsBearer   []byte // Options.MetricsToken; nil when unset
+	ready           atomic.Bool
+	m               *serverMetrics
 	// bodyBytes is the request body bytes reserved by requests in
 	// progress, and reserved what each reserved (see body.go).
 	bodyBytes       atomic.Int64
@@ -140,6 +187,17 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		logger:   opts.Logger,
 		token:    []byte(opts.AdminToken),
 		m:        newServerMetrics(opts.Metrics),
+		// /metrics is open on a listener only where nothing was set to
+		// close it: a metrics token closes it everywhere, a metrics
+		// listener takes it off the main one.
+		mainL:    listener{metricsOpen: opts.MetricsToken == "" && opts.MetricsListen == ""},
+		metricsL: listener{metricsOpen: opts.MetricsToken == "", metricsOnly: true},
+	}
+	if opts.MetricsToken != "" {
+		s.metricsBearer = []byte(opts.MetricsToken)
+	}
+	if opts.MetricsListen != "" {
+		s.metricsSrv = s.newMetricsServer()
 	}
 	s.srv = &fasthttp.Server{
 		Name:               "hookline",
@@ -165,11 +223,20 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 	return s, nil
 }
 
-// Listen binds the listen address.
+// Listen binds the listen address, and the metrics listener's when there
+// is one.
 func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %q: %w", s.opts.Listen, err)
+	}
+	if s.metricsSrv != nil {
+		mln, err := net.Listen("tcp", s.opts.MetricsListen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("cannot listen on %q (metrics_listen): %w", s.opts.MetricsListen, err)
+		}
+		s.metricsLn = mln
 	}
 	s.ln = ln
 	return nil
@@ -178,17 +245,38 @@ func (s *Server) Listen() error {
 // Addr is the bound address, e.g. 127.0.0.1:8080.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Serve answers requests until Shutdown.
+// MetricsAddr is the metrics listener's bound address, "" when there is
+// none.
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
+// Serve answers requests on both listeners until Shutdown, or until either
+// fails: it returns the first to stop.
 func (s *Server) Serve() error {
 	s.ready.Store(true)
-	return s.srv.Serve(s.ln)
+	if s.metricsLn == nil {
+		return s.srv.Serve(s.ln)
+	}
+	stopped := make(chan error, 2)
+	go func() { stopped <- s.metricsSrv.Serve(s.metricsLn) }()
+	go func() { stopped <- s.srv.Serve(s.ln) }()
+	return <-stopped
 }
 
 // Shutdown stops accepting requests and waits for those in progress, so every
-// 202 already being written reaches its client.
+// 202 already being written reaches its client; the metrics listener stops
+// last, so it can be watched (readyz answers 503) until the end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
-	return s.srv.ShutdownWithContext(ctx)
+	err := s.srv.ShutdownWithContext(ctx)
+	if s.metricsSrv != nil {
+		err = errors.Join(err, s.metricsSrv.ShutdownWithContext(ctx))
+	}
+	return err
 }
 
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
@@ -218,15 +306,20 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer s.releaseBody(&ctx.Request.Header)
 	start := time.Now()
-	label := s.dispatch(ctx)
+	label := s.dispatch(ctx, &s.mainL)
 	s.m.observe(label, ctx.Response.StatusCode(), start)
 }
 
-// dispatch answers a request as its row of routeTable says, following the
-// steps in routeTable's comment, and returns the metric label.
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
+// dispatch answers a request on listener l as its row of routeTable says,
+// following the steps in routeTable's comment, and returns the metric
+// label.
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, l *listener) routeID {
 	path := string(ctx.Path())
 	pr, params := routes.match(routePath(path))
+	if l.metricsOnly && (pr == nil || !pr.rows[0].onMetricsListener()) {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such path on the metrics listener: "+path+"; it serves /metrics, /healthz and /readyz")
+		return routeOther
+	}
 	if pr == nil && !underTenants(path) {
 		return notFound(ctx, path)
 	}
@@ -234,7 +327,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
 	if pr != nil {
 		r = pr.find(ctx.Method())
 	}
-	if pr == nil || !pr.public {
+	if !s.open(pr, &ctx.Request.Header, l) {
 		who, ok := s.authenticate(ctx)
 		if !ok {
 			return routeOther
@@ -260,7 +353,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) routeID {
 func (s *Server) needsToken(ctx *fasthttp.RequestCtx) bool {
 	path := string(ctx.Path())
 	pr, _ := routes.match(routePath(path))
-	return pr != nil && !pr.public || pr == nil && underTenants(path)
+	return pr != nil && !s.open(pr, &ctx.Request.Header, &s.mainL) || pr == nil && underTenants(path)
 }
 
 // underTenants reports whether path is /v1/tenants or under it: there even

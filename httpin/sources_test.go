@@ -124,8 +124,20 @@ func TestSourceRejects(t *testing.T) {
 	create(`{"provider":"api-key","secret":"k","api_key":{"header":"bad header"},"mapping":{"type":"x"}}`, 400, "invalid_verification")
 	create(`{"provider":"hmac","secret":"k","mapping":{"type":"x"}}`, 400, "invalid_verification")
 	create(`{"provider":"hmac","secret":"k","hmac":{"header":"X-Sig","algorithm":"md5"},"mapping":{"type":"x"}}`, 400, "invalid_verification")
+	// Secrets the operator invents have a minimum length (16 bytes);
+	// provider-issued ones (stripe's "x" above) keep the provider's format.
+	for _, secret := range []string{"7", "k", ":", "hook:0123456789abcde", "0123456789abcde"} {
+		for _, p := range []string{"hmac", "basic", "api-key"} {
+			if p != "basic" && strings.Contains(secret, "hook:") || p == "basic" && !strings.Contains(secret, ":") {
+				continue
+			}
+			body := `{"provider":"` + p + `","secret":"` + secret + `","hmac":{"header":"X-Sig"},"api_key":{"header":"X-Key"},"mapping":{"type":"x"}}`
+			msg := create(body, 400, "weak_secret")
+			require_True(t, strings.Contains(msg, "at least 16 bytes") && !(len(secret) > 2 && strings.Contains(msg, secret)), "message %q does not name the minimum or shows the secret", msg)
+		}
+	}
 	for _, p := range []string{"hmac", "basic", "api-key", "none"} {
-		body := `{"provider":"` + p + `","secret":"u:p","hmac":{"header":"X-Sig"},"api_key":{"header":"X-Key"}}`
+		body := `{"provider":"` + p + `","secret":"u:0123456789abcdef","hmac":{"header":"X-Sig"},"api_key":{"header":"X-Key"}}`
 		msg := create(body, 400, "missing_mapping")
 		require_True(t, strings.Contains(msg, "mapping.type"), "message %q does not say what to give", msg)
 	}
@@ -183,6 +195,8 @@ func TestSourceRejects(t *testing.T) {
 	f("GET", p+"/requests?cursor=bm9wZQ", "", 400, "invalid_cursor")
 	f("POST", p+"/rotate-secret", `{}`, 400, "missing_secret")
 	f("POST", p+"/rotate-secret", `{"secret":"s"}`, 400, "secret_unchanged")
+	weak := s.createSource(t, "acme", `{"provider":"api-key","secret":"0123456789abcdef","api_key":{"header":"X-Key"},"mapping":{"type":"x"}}`)
+	f("POST", sourcesPath+"/"+str(t, weak, "id")+"/rotate-secret", `{"secret":"7"}`, 400, "weak_secret")
 	f("POST", p+"/rotate-secret", `{"secret":"n","overlap":"forever"}`, 400, "invalid_overlap")
 	f("POST", p+"/test", `{}`, 400, "invalid_test")
 	f("POST", p+"/test", `{"body":{},"raw_body":"x"}`, 400, "invalid_test")
@@ -221,7 +235,7 @@ func TestSourceMappingAndReplay(t *testing.T) {
 	k := newTestSink(t, http.StatusNoContent, "")
 	s.mustCreateTenant(t, "acme")
 	s.mustCreateEndpoint(t, "acme", `{"url":"`+k.srv.URL+`/hook","event_types":["shop.*"]}`)
-	const secret = "shop-secret"
+	const secret = "shop-secret-0123456789"
 	mapping := `{"type":"shop.{$.topic}.v1","id":"header:X-Delivery","payload":{"order":"$.order.id","total":"$.order.total","who":{"email":"$.customer.email"}},` +
 		`"routes":[{"when":{"path":"$.topic","equals":"ping"},"drop":true},{"when":{"path":"$.order.total","exists":true},"type":"shop.order.{$.topic}"}]}`
 	src := s.createSource(t, "acme", `{"provider":"hmac","secret":"`+secret+`","hmac":{"header":"X-Sig","prefix":"sha256="},"mapping":`+mapping+`}`)
@@ -356,13 +370,13 @@ func TestSourceSecretRotation(t *testing.T) {
 func TestSourceRequestLog(t *testing.T) {
 	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MaxEventBytes = 256 << 10 })
 	s.mustCreateTenant(t, "acme")
-	src := s.createSource(t, "acme", `{"provider":"api-key","secret":"the-key","api_key":{"header":"X-Api-Key","query":"token"},`+
+	src := s.createSource(t, "acme", `{"provider":"api-key","secret":"the-key-0123456789ab","api_key":{"header":"X-Api-Key","query":"token"},`+
 		`"mapping":{"type":"t.{header:X-Kind}","payload":{"raw":"body:text"}}}`)
 	url, p := str(t, src, "url"), sourcesPath+"/"+str(t, src, "id")
 
 	var ids []string
 	for i := range 5 {
-		status, _, h := s.send(t, url, fmt.Appendf(nil, `{"n":%d}`, i), "X-Api-Key", "the-key", "X-Kind", "k")
+		status, _, h := s.send(t, url, fmt.Appendf(nil, `{"n":%d}`, i), "X-Api-Key", "the-key-0123456789ab", "X-Kind", "k")
 		require_Equal(t, status, http.StatusOK)
 		ids = append(ids, h.Get("Hookline-Request-Id"))
 	}
@@ -393,29 +407,29 @@ func TestSourceRequestLog(t *testing.T) {
 	require_Equal(t, str(t, m, "outcome"), "accepted")
 	headers := str(t, m, "headers")
 	require_True(t, strings.Contains(headers, "X-Kind: k"), "headers %q", headers)
-	require_True(t, strings.Contains(headers, "X-Api-Key: [redacted]") && !strings.Contains(headers, "the-key"), "headers %q", headers)
+	require_True(t, strings.Contains(headers, "X-Api-Key: [redacted]") && !strings.Contains(headers, "the-key-0123456789ab"), "headers %q", headers)
 
 	// The key in the query, and an Authorization header, are redacted.
-	status, _, h := s.send(t, url+"?a=1&token=the-key&b=2", []byte(`{}`), "X-Kind", "q", "Authorization", "Bearer top-secret")
+	status, _, h := s.send(t, url+"?a=1&token=the-key-0123456789ab&b=2", []byte(`{}`), "X-Kind", "q", "Authorization", "Bearer top-secret")
 	require_Equal(t, status, http.StatusOK)
 	status, raw, _ := s.doRaw(t, "GET", p+"/requests/"+h.Get("Hookline-Request-Id"), testToken, "", "")
 	require_Equal(t, status, http.StatusOK)
-	require_True(t, !strings.Contains(raw, "the-key") && !strings.Contains(raw, "top-secret"), "a credential is logged: %s", raw)
+	require_True(t, !strings.Contains(raw, "the-key-0123456789ab") && !strings.Contains(raw, "top-secret"), "a credential is logged: %s", raw)
 	m = decodeObject(t, raw)
 	require_True(t, strings.HasSuffix(str(t, m, "url"), url+"?a=1&token=[redacted]&b=2"), "url %q", m["url"])
 	require_True(t, strings.Contains(str(t, m, "headers"), "Authorization: [redacted]"), "headers %q", m["headers"])
 	// Even in a query the standard library cannot parse.
-	for _, q := range []string{"?a=1;b=2&token=the-key", "?a=%zz&token=the-key", "?tok%65n=the-key", "?token=the-key&token=x", "?at=10:00&token=the-key"} {
+	for _, q := range []string{"?a=1;b=2&token=the-key-0123456789ab", "?a=%zz&token=the-key-0123456789ab", "?tok%65n=the-key-0123456789ab", "?token=the-key-0123456789ab&token=x", "?at=10:00&token=the-key-0123456789ab"} {
 		status, _, h = s.send(t, url+q, []byte(`{}`), "X-Kind", "q")
 		require_Equal(t, status, http.StatusOK)
 		status, raw, _ = s.doRaw(t, "GET", p+"/requests/"+h.Get("Hookline-Request-Id"), testToken, "", "")
 		require_Equal(t, status, http.StatusOK)
-		require_True(t, !strings.Contains(raw, "the-key"), "the key is logged for query %s: %s", q, raw)
+		require_True(t, !strings.Contains(raw, "the-key-0123456789ab"), "the key is logged for query %s: %s", q, raw)
 	}
 
 	// A body that is not UTF-8 is kept in base64.
 	bin := []byte("\xff\xfe binary \x00 body")
-	status, raw, h = s.send(t, url, bin, "X-Api-Key", "the-key", "X-Kind", "bin")
+	status, raw, h = s.send(t, url, bin, "X-Api-Key", "the-key-0123456789ab", "X-Kind", "bin")
 	accepted(t, status, raw) // body:text makes a JSON string of any bytes
 	_, m, _ = s.do(t, "GET", p+"/requests/"+h.Get("Hookline-Request-Id"), testToken, "", "")
 	require_Equal(t, m["body_base64"], any(true))
@@ -425,7 +439,7 @@ func TestSourceRequestLog(t *testing.T) {
 
 	// Over 64 KiB: accepted whole, logged in part, not replayable.
 	big := []byte(`{"pad":"` + strings.Repeat("x", 80<<10) + `"}`)
-	status, raw, h = s.send(t, url, big, "X-Api-Key", "the-key", "X-Kind", "big")
+	status, raw, h = s.send(t, url, big, "X-Api-Key", "the-key-0123456789ab", "X-Kind", "big")
 	evID := accepted(t, status, raw)
 	_, m, _ = s.do(t, "GET", p+"/requests/"+h.Get("Hookline-Request-Id"), testToken, "", "")
 	require_Equal(t, m["truncated"], any(true))

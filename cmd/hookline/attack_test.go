@@ -36,7 +36,7 @@ func rssBytes(t testing.TB, pid int) int64 {
 // connection before), and a publish from another address, 127.0.0.2, is
 // accepted meanwhile.
 func TestHeldBodiesCostNoMemory(t *testing.T) {
-	const token = "attack-token"
+	const token = testAdminToken
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hookline.yaml")
 	require_NoError(t, os.WriteFile(cfg, []byte("ingest:\n  max_body_bytes_in_flight: 33554432\n"), 0o600))

@@ -28,7 +28,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 // TestDeliveriesCLI: `hookline deliveries` and `hookline events` against a
 // running server, as an operator would use them.
 func TestDeliveriesCLI(t *testing.T) {
-	const token = "cli-token"
+	const token = testAdminToken
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme"}, 201, nil)

@@ -15,7 +15,7 @@ import (
 // running, restarts it on the same data directory, and checks that every event
 // answered with 202 is delivered at least once.
 func TestCrashLosesNothing(t *testing.T) {
-	const token = "crash-token"
+	const token = testAdminToken
 	dir := t.TempDir()
 	srv := startServer(t, dir, "--admin-token", token)
 	a := newAPI(srv.addr, token)

@@ -87,7 +87,7 @@ type publishedEvent struct {
 // with three endpoints subscribed to different types, and checks that each
 // endpoint receives exactly its events, signed and with the payload unchanged.
 func TestEndToEnd(t *testing.T) {
-	const token = "e2e-token"
+	const token = testAdminToken
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)

@@ -12,7 +12,7 @@ import (
 // each arrives once more; `hookline replay --event` and `jobs` work on
 // the same server, and bad flags exit non-zero with the server's code.
 func TestReplayCLI(t *testing.T) {
-	const token = "cli-token"
+	const token = testAdminToken
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme"}, 201, nil)

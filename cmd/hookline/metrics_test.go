@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ var seriesLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? \S+
 // and latency, the queue drains back to 0, group commits were timed, and
 // every hookline_ metric on the page is documented in docs/metrics.md.
 func TestMetrics(t *testing.T) {
-	const token = "metrics-token"
+	const token = testAdminToken
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
@@ -128,4 +129,50 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s is not documented in docs/metrics.md", family)
 		}
 	}
+}
+
+// TestMetricsListenAndToken: with --metrics-listen and metrics_token, the
+// binary serves /metrics on its own listener (named in the start-up line)
+// and wants the metrics token or the admin token for it on both
+// listeners; health stays open; the metrics listener serves nothing else.
+func TestMetricsListenAndToken(t *testing.T) {
+	const metricsToken = "metrics-token-0123456789"
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hookline.yaml")
+	require_NoError(t, os.WriteFile(cfg, []byte("metrics_token: "+metricsToken+"\n"), 0o600))
+	srv := startServer(t, filepath.Join(dir, "data"), "--admin-token", testAdminToken, "--config", cfg, "--metrics-listen", "127.0.0.1:0")
+	out := srv.output.String()
+	i := strings.Index(out, "metrics=http://")
+	require_True(t, i >= 0, "no metrics listener in the start-up line:\n%s", out)
+	metricsAddr := strings.Fields(out[i+len("metrics=http://"):])[0]
+	require_True(t, metricsAddr != srv.addr, "metrics listener %s is the main one", metricsAddr)
+	get := func(addr, path, token string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+		require_NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require_NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require_NoError(t, err)
+		if resp.StatusCode == 200 && path == "/metrics" {
+			require_True(t, strings.Contains(string(b), "hookline_http_requests_total"), "no metrics from %s: %s", addr, b)
+		}
+		return resp.StatusCode
+	}
+	for _, addr := range []string{srv.addr, metricsAddr} {
+		require_Equal(t, get(addr, "/metrics", ""), 401)
+		require_Equal(t, get(addr, "/metrics", "wrong"), 401)
+		require_Equal(t, get(addr, "/metrics", metricsToken), 200)
+		require_Equal(t, get(addr, "/metrics", testAdminToken), 200)
+		require_Equal(t, get(addr, "/healthz", ""), 200)
+		require_Equal(t, get(addr, "/readyz", ""), 200)
+	}
+	require_Equal(t, get(metricsAddr, "/v1/tenants", testAdminToken), 404)
+	require_Equal(t, get(srv.addr, "/v1/tenants", metricsToken), 401)
+	require_Equal(t, get(srv.addr, "/v1/tenants", testAdminToken), 200)
+	srv.stop()
 }

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -35,8 +38,10 @@ func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "config file (default: the embedded configs/hookline.yaml)")
 	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:8080)")
+	metricsListen := fs.String("metrics-listen", "", "address serving /metrics, /healthz and /readyz only, e.g. 127.0.0.1:9090 (default none: /metrics on --listen)")
 	data := fs.String("data", "", "data directory (default ./data)")
-	token := fs.String("admin-token", "", "bearer token for the API (else $HOOKLINE_ADMIN_TOKEN, else generated)")
+	token := fs.String("admin-token", "", "bearer token for the API, at least 32 bytes; other users see it in ps: prefer --admin-token-file (else $HOOKLINE_ADMIN_TOKEN, else generated)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (one line; not readable by other users)")
 	retry := fs.String("retry-schedule", "", "comma-separated delays before attempts 2..N, e.g. 5s,5m,30m,2h,5h,10h,10h")
 	var allow stringList
 	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
@@ -46,19 +51,27 @@ func runServe(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; got %q", fs.Args())
 	}
+	if *token != "" && *tokenFile != "" {
+		return errors.New("give --admin-token or --admin-token-file, not both")
+	}
 	cfg, err := config.Decode(*configPath)
 	if err != nil {
 		return err
 	}
 	// Flags win over the file; the result is validated once, as a whole.
+	// Either token flag replaces both of the file's token keys.
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "listen":
 			cfg.Listen = *listen
+		case "metrics-listen":
+			cfg.MetricsListen = *metricsListen
 		case "data":
 			cfg.Data = *data
 		case "admin-token":
-			cfg.AdminToken = *token
+			cfg.AdminToken, cfg.AdminTokenFile = *token, ""
+		case "admin-token-file":
+			cfg.AdminToken, cfg.AdminTokenFile = "", *tokenFile
 		case "retry-schedule":
 			cfg.RetrySchedule = *retry
 		case "allow-net":
@@ -150,7 +163,14 @@ func serve(cfg *config.Config) error {
 		_ = log.Close()
 		return err
 	}
-	logger.Info("hookline started", "version", version, "listen", "http://"+srv.Addr(), "data", cfg.Data, "allow_net", cfg.AllowNet)
+	started := []any{"version", version, "listen", "http://" + srv.Addr()}
+	if a := srv.MetricsAddr(); a != "" {
+		started = append(started, "metrics", "http://"+a)
+	}
+	logger.Info("hookline started", append(started, "data", cfg.Data, "allow_net", cfg.AllowNet)...)
+	if cfg.MetricsListen == "" && cfg.MetricsToken == "" && !loopback(srv.Addr()) {
+		logger.Warn("/metrics is served without a token to anyone who can reach listen; set metrics_listen or metrics_token (configs/hookline.yaml)", "listen", srv.Addr())
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
@@ -180,6 +200,12 @@ func serve(cfg *config.Config) error {
 	return err
 }
 
+// loopback reports whether the bound address addr is a loopback one.
+func loopback(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Addr().IsLoopback()
+}
+
 // walCommitMetrics returns the wal's OnCommit hook feeding the group commit
 // histograms: how long each commit with fsync took, and how many events it
 // made durable.
@@ -194,24 +220,94 @@ func walCommitMetrics(set *metrics.Set) func(events int, d time.Duration) {
 	}
 }
 
-// adminToken returns the configured token, else the environment's, else the
-// one saved in the data directory, else a new one it saves and prints once.
+// adminToken returns the configured token (admin_token or --admin-token),
+// else the one in admin_token_file (or --admin-token-file), else the
+// environment's, else the one saved in the data directory, else a new one
+// it saves and prints once. A token shorter than httpin.MinAdminTokenBytes
+// is refused wherever it came from, naming where.
 func adminToken(cfg *config.Config) (string, error) {
+	t, from, err := configuredAdminToken(cfg)
+	if err != nil {
+		return "", err
+	}
+	if len(t) < httpin.MinAdminTokenBytes {
+		return "", fmt.Errorf("weak_secret: the admin token (%s) is %d bytes; it must be at least %d bytes (generate one, e.g. with `openssl rand -base64 32`)",
+			from, len(t), httpin.MinAdminTokenBytes)
+	}
+	return t, nil
+}
+
+// configuredAdminToken is the admin token the operator gave and where it
+// came from, or "" when there is none and one is generated.
+func configuredAdminToken(cfg *config.Config) (token, from string, err error) {
 	if cfg.AdminToken != "" {
-		return cfg.AdminToken, nil
+		return cfg.AdminToken, "given by --admin-token or admin_token", nil
+	}
+	if cfg.AdminTokenFile != "" {
+		t, err := readTokenFile(cfg.AdminTokenFile)
+		return t, fmt.Sprintf("in %q, given by --admin-token-file or admin_token_file", cfg.AdminTokenFile), err
 	}
 	if t := os.Getenv("HOOKLINE_ADMIN_TOKEN"); t != "" {
-		return t, nil
+		return t, "in $HOOKLINE_ADMIN_TOKEN", nil
 	}
 	path := filepath.Join(cfg.Data, "admin.token")
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if t := strings.TrimSpace(string(b)); t != "" {
-			return t, nil
+			return t, fmt.Sprintf("saved in %q", path), nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("cannot read admin token: %w", err)
+		return "", "", fmt.Errorf("cannot read admin token: %w", err)
 	}
+	t, err := generateAdminToken(path)
+	return t, "generated", err
+}
+
+// readTokenFile reads a token from the file at path: one line, its
+// trailing newline (\n or \r\n) trimmed. The file must not be readable or
+// writable by other users: the file is there to keep the token from them
+// (a flag shows in ps), and one they could write would let them choose the
+// admin token at the next start. Its group may read it (a secret mounted
+// for a service's group: Kubernetes' fsGroup, systemd's credentials).
+func readTokenFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read admin token file: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("cannot read admin token file: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("invalid_token_file: admin token file %q is not a regular file", path)
+	}
+	if perm := info.Mode().Perm(); perm&0o006 != 0 && runtime.GOOS != "windows" {
+		return "", fmt.Errorf("insecure_token_file: admin token file %q has mode %04o, so other users may read or change it; make it 0600 (or 0640), e.g. chmod 600 %q, or in Kubernetes defaultMode: 0400",
+			path, perm, path)
+	}
+	// Twice the largest token an Authorization header could carry.
+	const maxTokenFile = 64 << 10
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read admin token file: %w", err)
+	}
+	if len(b) > maxTokenFile {
+		return "", fmt.Errorf("invalid_token_file: admin token file %q is over %d bytes; it must hold the token alone", path, maxTokenFile)
+	}
+	t := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	switch {
+	case t == "":
+		return "", fmt.Errorf("invalid_token_file: admin token file %q is empty", path)
+	case strings.ContainsAny(t, "\r\n"):
+		return "", fmt.Errorf("invalid_token_file: admin token file %q holds more than one line; it must hold the token alone", path)
+	}
+	return t, nil
+}
+
+// generateAdminToken makes a new admin token, saves it at path with mode
+// 0600 and prints it once.
+func generateAdminToken(path string) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("cannot generate admin token: %w", err)

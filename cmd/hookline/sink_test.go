@@ -10,7 +10,7 @@ import (
 // TestSinkShowsVerifiedDelivery runs the quickstart: `hookline sink` with the
 // endpoint's secret prints each delivery with a valid signature.
 func TestSinkShowsVerifiedDelivery(t *testing.T) {
-	const token = "sink-token"
+	const token = testAdminToken
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	srv := startServer(t, t.TempDir(), "--admin-token", token)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -145,7 +145,7 @@ type tortureEvent struct {
 // requires every event answered with 202 to reach both endpoints, correctly
 // signed and with its payload intact.
 func runCrashTorture(t *testing.T, cycles int) {
-	const token = "torture-token"
+	const token = testAdminToken
 	seed := tortureSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 	t.Logf("seed %d (HOOKLINE_TORTURE_SEED=%d replays the kill times); %d cycles; retry schedule %s", seed, seed, cycles, tortureSchedule)

@@ -106,7 +106,7 @@ func TestReceiveLogRecord(t *testing.T) {
 	h := newHarness(t)
 	h.tenant("acme")
 	src := h.source("acme", inbound.SourceInput{
-		Provider: ptr("api-key"), Secret: ptr("k-123"),
+		Provider: ptr("api-key"), Secret: ptr("k-1234567890abcdef"),
 		APIKey:  &verify.APIKeyConfig{Header: "X-Api-Key", Query: "token"},
 		Mapping: json.RawMessage(`{"type":"t.{header:X-Kind}","payload":{"raw":"body:text"}}`),
 	})
@@ -125,32 +125,32 @@ func TestReceiveLogRecord(t *testing.T) {
 		t.Helper()
 		en := recv(rawQuery, []byte(`{}`))
 		require_Equal(t, en.RequestURL, "http://127.0.0.1:8080/in/"+src.ID+"?"+wantQuery)
-		require_True(t, !strings.Contains(en.Headers, "k-123"), "the key is in the logged headers %q", en.Headers)
+		require_True(t, !strings.Contains(en.Headers, "k-1234567890abcdef"), "the key is in the logged headers %q", en.Headers)
 	}
-	f("token=k-123", "token=[redacted]")
-	f("a=1&token=k-123&b=%20x", "a=1&token=[redacted]&b=%20x")
-	f("a=1;b=2&token=k-123", "a=1;b=2&token=[redacted]")
-	f("a=%zz&token=k-123", "a=%zz&token=[redacted]")
-	f("token=k-123&token=again", "token=[redacted]&token=[redacted]")
-	f("token=k-123&tokens=1", "token=[redacted]&tokens=1")
-	f("at=10:00&token=k-123", "at=10:00&token=[redacted]") // a colon in the request line
+	f("token=k-1234567890abcdef", "token=[redacted]")
+	f("a=1&token=k-1234567890abcdef&b=%20x", "a=1&token=[redacted]&b=%20x")
+	f("a=1;b=2&token=k-1234567890abcdef", "a=1;b=2&token=[redacted]")
+	f("a=%zz&token=k-1234567890abcdef", "a=%zz&token=[redacted]")
+	f("token=k-1234567890abcdef&token=again", "token=[redacted]&token=[redacted]")
+	f("token=k-1234567890abcdef&tokens=1", "token=[redacted]&tokens=1")
+	f("at=10:00&token=k-1234567890abcdef", "at=10:00&token=[redacted]") // a colon in the request line
 
 	// Headers: the key header, Authorization and Cookie.
-	en := recv("", []byte(`{}`), [2]string{"x-api-key", "k-123"}, [2]string{"Authorization", "Bearer abc"}, [2]string{"Cookie", "s=1"})
-	require_True(t, !strings.Contains(en.Headers, "k-123") && !strings.Contains(en.Headers, "abc") && !strings.Contains(en.Headers, "s=1"),
+	en := recv("", []byte(`{}`), [2]string{"x-api-key", "k-1234567890abcdef"}, [2]string{"Authorization", "Bearer abc"}, [2]string{"Cookie", "s=1"})
+	require_True(t, !strings.Contains(en.Headers, "k-1234567890abcdef") && !strings.Contains(en.Headers, "abc") && !strings.Contains(en.Headers, "s=1"),
 		"credentials in %q", en.Headers)
 	require_True(t, strings.Contains(en.Headers, "x-api-key: [redacted]\n") && strings.Contains(en.Headers, "Authorization: [redacted]\n") &&
 		strings.Contains(en.Headers, "X-Kind: k\n"), "headers %q", en.Headers)
 
 	// Bodies.
 	bin := []byte("\xff\x00 not text")
-	en = recv("token=k-123", bin)
+	en = recv("token=k-1234567890abcdef", bin)
 	require_True(t, en.BodyBase64, "a binary body is not in base64")
 	got, err := base64.StdEncoding.DecodeString(en.Body)
 	require_NoError(t, err)
 	require_Equal(t, string(got), string(bin))
 	big := []byte(strings.Repeat("é", 40<<10)) // 80 KiB of two-byte runes
-	en = recv("token=k-123", big)
+	en = recv("token=k-1234567890abcdef", big)
 	require_True(t, en.Truncated, "an 80 KiB body is not truncated")
 	require_Equal(t, en.BodyBytes, len(big))
 	require_True(t, len(en.Body) <= 64<<10, "%d bytes of body logged", len(en.Body))

@@ -201,6 +201,13 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 			return nil, err
 		}
 	}
+	// Only a secret given now (creation, rotation): one stored before the
+	// minimum existed still loads, with a warning (loadSources).
+	if in.Secret != nil {
+		if err := verify.CheckNewSecret(s.Provider, *in.Secret); err != nil {
+			return nil, engine.Invalid(err.Code, "%s", err.Message)
+		}
+	}
 	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
 	if p, ok := verify.Lookup(s.Provider); ok && len(s.Mapping) == 0 && p.DefaultID == "" {
 		st.hashDedupe = true
@@ -322,6 +329,9 @@ func (rc *Receiver) loadSources() error {
 		if err != nil {
 			rc.logger.Error("skipping source with invalid config", "source", s.ID, "err", err)
 			return
+		}
+		if err := verify.CheckNewSecret(s.Provider, s.Secret); err != nil {
+			rc.logger.Warn("source has a secret a new source could not have; rotate it", "source", s.ID, "tenant", s.Tenant, "err", err)
 		}
 		rc.sources[s.ID] = st
 	})
@@ -473,9 +483,9 @@ func (rc *Receiver) RotateSourceSecret(ctx context.Context, tenant, id string, i
 		}
 		now := time.Now().UTC()
 		s.PreviousSecrets = rotation.Rotated(s.Secret, s.PreviousSecrets, *in.Secret, now.Add(overlap), now)
-		s.Secret = *in.Secret
 		s.SecretRotatedAt, s.UpdatedAt = &now, now
-		_, err := rc.replaceSourceLocked(&s, SourceInput{}, st.id)
+		// The new secret goes in as given, so it is checked as one.
+		_, err := rc.replaceSourceLocked(&s, SourceInput{Secret: in.Secret}, st.id)
 		return err
 	})
 	if err != nil {

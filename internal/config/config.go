@@ -17,7 +17,8 @@
 //     retry_schedule, where a reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
-//     log_level are required.
+//     log_level are required; admin_token_file names a file cmd/hookline
+//     reads the admin token from (at most one of it and admin_token).
 //   - A negative value means "none" where the key's comment says so (no
 //     bound, not checked, never, keep nothing, no compression) and is an
 //     error elsewhere.
@@ -42,8 +43,11 @@ import (
 // Config mirrors configs/hookline.yaml; the file documents every field.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	MetricsListen   string        `yaml:"metrics_listen"`
+	MetricsToken    string        `yaml:"metrics_token"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
+	AdminTokenFile  string        `yaml:"admin_token_file"`
 	AllowNet        []string      `yaml:"allow_net"`
 	RetrySchedule   string        `yaml:"retry_schedule"`
 	Ingest          Ingest        `yaml:"ingest"`

@@ -83,6 +83,8 @@ func (c *Config) ServerOptions() httpin.Options {
 		MaxBatchEvents:       c.Ingest.MaxBatchEvents,
 		MaxBodyBytesInFlight: c.Ingest.MaxBodyBytesInFlight,
 		MaxConnsPerIP:        c.Ingest.MaxConnsPerIP,
+		MetricsListen:        c.MetricsListen,
+		MetricsToken:         c.MetricsToken,
 	}
 }
 

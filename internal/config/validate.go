@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hookline/engine"
+	"hookline/httpin"
 	"hookline/httpout"
 )
 
@@ -45,9 +46,10 @@ func (c *Config) Validate() error {
 	}
 	ho := c.ServerOptions()
 	if ho.AdminToken == "" {
-		// serve takes the token from the environment or the data directory
-		// when the file has none; that is not a config error.
-		ho.AdminToken = "unset"
+		// serve takes the token from admin_token_file, the environment or
+		// the data directory when the file has none, and checks it then;
+		// that is not a config error.
+		ho.AdminToken = strings.Repeat("x", httpin.MinAdminTokenBytes)
 	}
 	ho.EnsureDefaults()
 	if err := ho.Validate(); err != nil {
@@ -88,6 +90,8 @@ func (c *Config) validateFile() error {
 		return fmt.Errorf("retention.max_age is %s; it must be at least %s", c.Retention.MaxAge, minRetention)
 	case c.Retention.Interval < minRetentionInterval || c.Retention.Interval > c.Retention.MaxAge:
 		return fmt.Errorf("retention.interval is %s; it must be from %s to retention.max_age (%s)", c.Retention.Interval, minRetentionInterval, c.Retention.MaxAge)
+	case c.AdminToken != "" && c.AdminTokenFile != "":
+		return errors.New("admin_token and admin_token_file are both set; give one (a flag, --admin-token or --admin-token-file, replaces both)")
 	case c.Data == "":
 		return errors.New(`data is ""; it must name the data directory (flag --data)`)
 	case c.ShutdownTimeout < 0:
@@ -137,6 +141,8 @@ var yamlNames = newRenamer(
 	"engine.CircuitOptions.MinRequests", "delivery.circuit_breaker.min_requests",
 	"engine.CircuitOptions.Window", "delivery.circuit_breaker.window",
 	"engine.CircuitOptions.OpenFor", "delivery.circuit_breaker.open_for",
+	"httpin.Options.MetricsListen", "metrics_listen",
+	"httpin.Options.MetricsToken", "metrics_token",
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",

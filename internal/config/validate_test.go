@@ -41,6 +41,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("retry_schedule: \"\"\n", `retry_schedule (flag --retry-schedule) is "": retry schedule is empty`)
 	f("data: \"\"\n", `data is ""`)
 
+	// Secrets: the admin token has a minimum, and one source of it at most.
+	f("admin_token: short\n", "weak_secret: admin_token is 5 bytes; it must be at least 32")
+	f("admin_token: 0123456789abcdef0123456789abcdef\nadmin_token_file: /run/secrets/hookline\n", "admin_token and admin_token_file are both set; give one")
+	f("metrics_token: short\n", "weak_secret: metrics_token is 5 bytes; it must be at least 16")
+	f("admin_token: 0123456789abcdef0123456789abcdef\nmetrics_token: 0123456789abcdef0123456789abcdef\n", "metrics_token is the admin token")
+	f("metrics_listen: nope\n", `metrics_listen is "nope"; it must be host:port`)
+	f("listen: 127.0.0.1:9000\nmetrics_listen: 127.0.0.1:9000\n", `metrics_listen is "127.0.0.1:9000", the same as listen`)
+
 	// Wrong unit or type: yaml.v3 names the line, the error adds the key.
 	f("delivery:\n  timeout: 15\n", "delivery.timeout (line 2): cannot unmarshal !!int `15` into time.Duration")
 	f("retention:\n  max_age: 30d\n", "retention.max_age (line 2): cannot unmarshal !!str `30d`")

@@ -61,5 +61,5 @@ func (v *apiKeyVerifier) where() string {
 }
 
 func init() {
-	register(&Preset{Name: "api-key", New: newAPIKey})
+	register(&Preset{Name: "api-key", New: newAPIKey, MinSecret: MinSecretBytes})
 }

@@ -84,5 +84,5 @@ func matchDigest(want [][sha256.Size]byte, got []byte) bool {
 }
 
 func init() {
-	register(&Preset{Name: "basic", New: newBasic})
+	register(&Preset{Name: "basic", New: newBasic, MinSecret: MinSecretBytes})
 }

@@ -71,6 +71,7 @@ func init() {
 		Name:             "hmac",
 		New:              newHMAC,
 		DefaultTolerance: 5 * time.Minute, // used only when hmac.timestamp_header is set
+		MinSecret:        MinSecretBytes,
 	})
 }
 

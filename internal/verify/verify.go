@@ -125,6 +125,11 @@ type Preset struct {
 	// DefaultTolerance is the timestamp tolerance when the source names
 	// none; 0 when the scheme signs no timestamp.
 	DefaultTolerance time.Duration
+	// MinSecret is the least length in bytes of a secret given for a new
+	// source or a rotation (CheckNewSecret), for a provider whose secret
+	// the operator invents; 0 where the provider issues it in its own
+	// format.
+	MinSecret int
 }
 
 var presets = map[string]*Preset{}
