@@ -271,14 +271,23 @@ func (r *runner) inboundWorker(run *inboundRun, w int, deadline time.Time) []str
 	var ids []string
 	var ring []answeredKey
 	var key []byte
+	// The repeat variant checks that repeats are answered as duplicates, so
+	// a worker that has an answered id sends at least one repeat, past the
+	// deadline if it must: a slow or busy machine may give a short phase
+	// fewer than repeatEvery requests per worker.
+	repeated := false
 	// runner.wait checks deadline only while it holds a worker back.
-	for seq := int64(0); time.Now().Before(deadline) && r.ctx.Err() == nil; seq++ {
-		if !r.wait(pr, 1, deadline) {
+	for seq := int64(0); r.ctx.Err() == nil; seq++ {
+		late := !time.Now().Before(deadline)
+		if late && (!ip.repeat || repeated || len(ring) == 0) {
+			break
+		}
+		if !late && !r.wait(pr, 1, deadline) {
 			break
 		}
 		var first *answeredKey
-		if ip.repeat && seq%repeatEvery == repeatEvery-1 && len(ring) > 0 {
-			first = &ring[rng.IntN(len(ring))]
+		if ip.repeat && len(ring) > 0 && (seq%repeatEvery == repeatEvery-1 || late) {
+			first, repeated = &ring[rng.IntN(len(ring))], true
 			key = append(key[:0], first.key...)
 		} else {
 			key = appendDeliveryKey(key[:0], ip.kind.provider, run.tag, w, seq)
