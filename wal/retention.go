@@ -30,8 +30,8 @@ const expireChunk = 4096
 type ExpireStats struct {
 	// Ranges is the range deletions written: one for the events, the audit
 	// log and the idempotency index each, one per endpoint for its
-	// attempt log and its dead letters, one per source for its request log
-	// and one per tenant for its event feed, each only where it had
+	// attempt log and its dead letters, one per source for each range of
+	// its request log and one per tenant for its event feed, each only where it had
 	// something to remove.
 	Ranges int
 	// IdempotencyKeys is the idempotency keys deleted, one point delete each.
@@ -93,7 +93,7 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 			st.Ranges++
 		}
 	}
-	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog} {
+	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog, kindRejected} {
 		n, err := l.expirePerPrefix(b, kind, floor, idOwner)
 		st.Ranges += n
 		if err != nil {
