@@ -104,6 +104,9 @@ func (rc *Receiver) Receive(sourceID string, r *Request) Result {
 	reqID := rc.log.NewConfigID()
 	entry := LogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
 	res := rc.receive(st, r, now, &entry)
+	if !entry.Verified {
+		return rc.unverified(st, reqID, r, &entry, res, now)
+	}
 	res.RequestID = entry.ID
 	rc.logInbound(st, reqID, r, &entry, res)
 	return res
@@ -231,21 +234,27 @@ func (rc *Receiver) liveSource(id string, now time.Time) *sourceState {
 
 // logInbound stores the request's log record. The credentials a source
 // verifies by (basic, api-key) are redacted; signatures are not secrets.
+// A request that failed verification keeps less (rejections.go) and goes
+// to the wal's rejected range.
 func (rc *Receiver) logInbound(st *sourceState, reqID wal.ID, r *Request, entry *LogEntry, res Result) {
 	entry.Outcome, entry.Status = res.Outcome, res.Status
 	entry.Code, entry.Message = res.Code, res.Message
 	if entry.EventID == "" {
 		entry.EventID = res.EventID
 	}
-	if r.Header != nil {
-		entry.ContentType = string(r.Header.Peek("Content-Type"))
+	maxMeta, maxBody, write := maxLoggedBytes, maxLoggedBytes, rc.log.LogInbound
+	if !entry.Verified {
+		maxMeta, maxBody, write = maxRejectedMetaBytes, maxRejectedBodyBytes, rc.log.LogRejected
 	}
-	entry.Headers = redactHeaders(r.RawHeaders, st.src.redactedHeaders(), maxLoggedBytes)
-	entry.RequestURL = redactQuery(string(r.URL), st.src.redactedQuery())
+	if r.Header != nil {
+		entry.ContentType = clipString(string(r.Header.Peek("Content-Type")), maxMeta)
+	}
+	entry.Headers = redactHeaders(r.RawHeaders, st.src.redactedHeaders(), maxMeta)
+	entry.RequestURL = clipString(redactQuery(string(r.URL), st.src.redactedQuery()), maxMeta)
 	entry.BodyBytes = len(r.Body)
 	body := r.Body
-	if len(body) > maxLoggedBytes {
-		body, entry.Truncated = body[:maxLoggedBytes], true
+	if len(body) > maxBody {
+		body, entry.Truncated = body[:maxBody], true
 	}
 	switch {
 	case entry.BodyInEvent:
@@ -260,9 +269,17 @@ func (rc *Receiver) logInbound(st *sourceState, reqID wal.ID, r *Request, entry 
 	}
 	rec, err := sonic.Marshal(entry)
 	if err == nil {
-		err = rc.log.LogInbound(st.id, reqID, rec)
+		err = write(st.id, reqID, rec)
 	}
 	if err != nil && !errors.Is(err, wal.ErrClosed) {
 		rc.logger.Error("cannot log an inbound request", "source", st.src.ID, "err", err)
 	}
+}
+
+// clipString cuts s to at most n bytes.
+func clipString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -441,6 +441,7 @@ func (rc *Receiver) DeleteSource(ctx context.Context, tenant, id string) error {
 			return err
 		}
 		delete(rc.sources, id)
+		rc.forgetRejects(st.id)
 		before = st.src.view()
 		return nil
 	})
@@ -500,6 +501,7 @@ func (rc *Receiver) deleteTenantSources(tenant string) error {
 			return err
 		}
 		delete(rc.sources, id)
+		rc.forgetRejects(st.id)
 	}
 	return nil
 }
