@@ -19,8 +19,9 @@
 //	a <endpoint id> <event id> <attempt>  -> attempt record (time, status, error class, latency, response head)
 //	d <endpoint id> <event id>            -> dead letter (attempts made, time)
 //	p <endpoint id> <event id>            -> attempts made (uvarint): a replayed delivery waiting in the retry index
-//	i <tenant> 0x00 <idempotency key>     -> event id
+//	i <tenant> 0x00 <idempotency key>     -> event id (an event has up to two keys: AppendEvent.IdempotencyKey and AltIdempotencyKey)
 //	x <event id>                          -> <tenant> 0x00 <idempotency key>: the idempotency keys in time order, for retention
+//	x <event id> 0x01                     -> <tenant> 0x00 <second idempotency key>, the same for an event's second key
 //	f <tenant> 0x00 <event id>            -> "": each tenant's events in order, for the event feed
 //	s <source id>                         -> inbound source config record (JSON, owned by engine/inbound)
 //	g <source id> <request id>            -> inbound log record: one request a source received (owned by engine/inbound)
@@ -47,7 +48,11 @@
 // IDAt(cutoff), g and v below each source's, and f below each tenant's;
 // the i keys the expired x entries name go one point delete each. q and r
 // are never range-deleted. An idempotency key lives as long as its event:
-// after that, the same key makes a new event.
+// after that, the same key makes a new event. An event's second key
+// (engine/inbound: what a request's signature covers, beside the
+// provider's delivery id) has its x entry one byte longer, which stores
+// written before it never hold and which versions before it skip (such a
+// version leaves those i keys in place).
 //
 // The v range has bounds of its own, which engine/inbound applies: a
 // shorter age (Log.ExpireRejected, after each retention pass) and a count

@@ -10,14 +10,20 @@ import (
 )
 
 // kindIdemIndex keys the idempotency keys by time: x <event id> -> the
-// idempotency key without its kind byte (<tenant> 0x00 <key>). The i keys
-// are ordered by tenant and key, not time; without this index, expiring
-// them would mean reading all of them on every pass.
+// idempotency key without its kind byte (<tenant> 0x00 <key>), and
+// x <event id> 0x01 -> the event's second key (AppendEvent's
+// AltIdempotencyKey), when it has one. The i keys are ordered by tenant
+// and key, not time; without this index, expiring them would mean reading
+// all of them on every pass.
 const kindIdemIndex = 'x'
 
 func idemIndexKey(dst []byte, ev ID) []byte {
 	dst = append(dst, kindIdemIndex)
 	return append(dst, ev[:]...)
+}
+
+func altIdemIndexKey(dst []byte, ev ID) []byte {
+	return append(idemIndexKey(dst, ev), 1)
 }
 
 // expireChunk bounds the point deletes of idempotency keys per batch, so a
@@ -213,7 +219,7 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 	var ik []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
-		if len(k) != 17 {
+		if len(k) != 17 && (len(k) != 18 || k[17] != 1) {
 			continue
 		}
 		ik = append(append(ik[:0], kindIdempotency), it.Value()...)
@@ -224,7 +230,7 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("cannot read idempotency key: %w", err)
 		}
-		same := bytes.Equal(v, k[1:])
+		same := bytes.Equal(v, k[1:17])
 		_ = closer.Close()
 		if !same {
 			continue
