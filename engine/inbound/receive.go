@@ -123,11 +123,13 @@ func (rc *Receiver) receive(st *sourceState, r *Request, now time.Time, entry *L
 		rc.m.requests[challenge].Inc()
 		return Result{Status: 200, Outcome: Challenge, Challenge: vr.Challenge, ChallengeContentType: vr.ChallengeContentType}
 	}
-	return rc.mapAndAppend(st, r.Body, r.Header, entry)
+	return rc.mapAndAppend(st, r.Body, r.Header, &vr, entry)
 }
 
-// mapAndAppend turns a verified body into an event and appends it.
-func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Headers, entry *LogEntry) Result {
+// mapAndAppend turns a verified body into an event and appends it. vr is
+// what verifying it said; nil for a replay from the log, which is deduped
+// on the mapping's id alone.
+func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Headers, vr *verify.Result, entry *LogEntry) Result {
 	bp := mapBufs.Get().(*[]byte)
 	defer mapBufs.Put(bp)
 	var mr transform.Result
@@ -162,6 +164,7 @@ func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Heade
 		// this key space is the sources' alone.
 		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + dedupe
 	}
+	ev.AltIdempotencyKey = st.replayKey(vr)
 	var res [1]wal.AppendResult
 	if err := rc.e.PublishFrom(engine.OriginInbound, st.src.Tenant, []engine.PublishEvent{ev}, res[:]); err != nil {
 		var ee *engine.Error
