@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -47,7 +48,17 @@ func TestInboundBodies(t *testing.T) {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	newInboundSigner(githubPR, "s").fill(req, "http://x/in/src_x", []byte("k"), time.Now())
-	require_Equal(t, len(req.Body()), 28011)
+	// The documented 28,011-byte payload with the delivery key in front.
+	require_Equal(t, len(req.Body()), 28011+len(`"bench_delivery":"k",`))
+	if !json.Valid(req.Body()) {
+		t.Fatal("the github body is not JSON")
+	}
+	other := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(other)
+	newInboundSigner(githubPR, "s").fill(other, "http://x/in/src_x", []byte("l"), time.Now())
+	if string(other.Body()) == string(req.Body()) {
+		t.Fatal("two deliveries sent the same body")
+	}
 	now := time.Unix(1763900000, 123)
 	newInboundSigner(stripeInvoice, "s").fill(req, "http://x/in/src_x", []byte("evt_k"), now)
 	body := req.Body()

@@ -86,10 +86,15 @@ func (s *inboundSigner) fill(req *fasthttp.Request, url string, key []byte, now 
 	s.mac.Reset()
 	switch s.kind.provider {
 	case providerGitHub:
-		// GitHub signs the body alone: the same body gets the same
-		// signature, but computing it is what a provider does per
-		// delivery, and what the client's CPU share must include.
-		s.mac.Write(githubPullRequestOpened)
+		// GitHub signs the body alone. Each delivery's body is its own, as
+		// a real one's is (the server takes a byte-identical signed body
+		// under a new delivery id for a replay of the first): the delivery
+		// key goes in front of the documented payload's fields.
+		s.body = append(s.body[:0], `{"bench_delivery":"`...)
+		s.body = append(s.body, key...)
+		s.body = append(s.body, `",`...)
+		s.body = append(s.body, githubPullRequestOpened[1:]...)
+		s.mac.Write(s.body)
 		s.sig = append(s.sig[:0], "sha256="...)
 		s.sum = s.mac.Sum(s.sum[:0])
 		s.sig = hex.AppendEncode(s.sig, s.sum)
@@ -97,7 +102,7 @@ func (s *inboundSigner) fill(req *fasthttp.Request, url string, key []byte, now 
 		req.Header.Set("X-GitHub-Event", "pull_request")
 		req.Header.SetBytesV("X-GitHub-Delivery", key)
 		req.Header.SetBytesV("X-Hub-Signature-256", s.sig)
-		req.SetBodyRaw(githubPullRequestOpened)
+		req.SetBodyRaw(s.body)
 	case providerStripe:
 		s.body = append(s.body[:0], `{"t":`...)
 		s.body = strconv.AppendInt(s.body, now.UnixNano(), 10)

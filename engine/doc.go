@@ -18,7 +18,7 @@
 // Feature packages that the core does not need live beside it and import
 // it: engine/inbound (sources and their receiver) and engine/access (API
 // keys, scopes, the audit log). They hook in through WithTenant,
-// OnTenantDelete and SetAuditor. engine stores everything through wal and
+// OnTenantDelete, OnRetentionPass and SetAuditor. engine stores everything through wal and
 // speaks HTTP only through httpout; it must not import its feature
 // packages, httpin, bench or cmd (internal/lint checks this).
 //

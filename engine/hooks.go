@@ -45,6 +45,18 @@ func (e *Engine) OnTenantDelete(fn func(tenant string) error) {
 	e.tenantHooks = append(e.tenantHooks, fn)
 }
 
+// OnRetentionPass registers fn to run after each retention pass
+// (Options.RetentionInterval), with the pass's time, for what a feature
+// package expires on a schedule of its own (engine/inbound: the requests
+// that failed verification, after a day). fn runs on the retention
+// goroutine under no engine lock; ctx ends when the engine stops. A pass
+// that starts before fn is registered does not call it.
+func (e *Engine) OnRetentionPass(fn func(ctx context.Context, now time.Time)) {
+	e.ret.hooksMu.Lock()
+	defer e.ret.hooksMu.Unlock()
+	e.ret.hooks = append(e.ret.hooks, fn)
+}
+
 // Change is one management action as the call that made it saw it: the
 // resource before and after, as API views with no secret in them.
 type Change struct {

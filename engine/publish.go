@@ -14,6 +14,10 @@ type PublishEvent struct {
 	Type           string
 	Payload        []byte // raw JSON, placed unchanged as the body's "data"
 	IdempotencyKey string
+	// AltIdempotencyKey is a second key (wal.AppendEvent's): the event is
+	// a duplicate when either was seen. engine/inbound sets it; the
+	// ingest API does not.
+	AltIdempotencyKey string
 }
 
 // Publish appends evs for tenant durably and queues one delivery per
@@ -91,14 +95,15 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 	bodyStart, epStart := 0, 0
 	for i := range evs {
 		p.wevs = append(p.wevs, wal.AppendEvent{
-			Tenant:         tenant,
-			Type:           evs[i].Type,
-			TimeMs:         now.UnixMilli(),
-			Body:           p.bodies[bodyStart:p.ends[i]],
-			IdempotencyKey: evs[i].IdempotencyKey,
-			Endpoints:      p.eps[epStart:p.epEnds[i]],
-			Ref:            p,
-			RefIndex:       i,
+			Tenant:            tenant,
+			Type:              evs[i].Type,
+			TimeMs:            now.UnixMilli(),
+			Body:              p.bodies[bodyStart:p.ends[i]],
+			IdempotencyKey:    evs[i].IdempotencyKey,
+			AltIdempotencyKey: evs[i].AltIdempotencyKey,
+			Endpoints:         p.eps[epStart:p.epEnds[i]],
+			Ref:               p,
+			RefIndex:          i,
 		})
 		bodyStart, epStart = p.ends[i], p.epEnds[i]
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,10 +27,17 @@ const errClassExpired = "event_expired"
 //     them); when one comes up, its event is gone and it is dead-lettered
 //     as event_expired. That dead letter and its attempt record are below
 //     the cutoff by event ID, so the next pass removes them.
+//  5. The feature packages' hooks (OnRetentionPass) run after the pass,
+//     with its time, for what they expire on their own schedule.
 type retention struct {
 	floor  atomic.Pointer[wal.ID]
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// hooks are registered after the loop has started (feature packages
+	// are made after the engine), hence the lock.
+	hooksMu sync.Mutex
+	hooks   []func(ctx context.Context, now time.Time)
 }
 
 func (e *Engine) startRetention() {
@@ -48,7 +56,14 @@ func (e *Engine) retentionLoop(ctx context.Context) {
 	t := time.NewTicker(e.opts.RetentionInterval)
 	defer t.Stop()
 	for {
-		e.retentionPass(ctx, time.Now())
+		now := time.Now()
+		e.retentionPass(ctx, now)
+		e.ret.hooksMu.Lock()
+		hooks := e.ret.hooks
+		e.ret.hooksMu.Unlock()
+		for _, fn := range hooks {
+			fn(ctx, now)
+		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -40,6 +40,7 @@ type testServer struct {
 	eng    *engine.Engine
 	rc     *inbound.Receiver
 	log    *wal.Log
+	dir    string // the wal's data directory
 	base   string
 	client *http.Client
 
@@ -57,7 +58,8 @@ func newTestServer(tb testing.TB, engineOpts ...func(*engine.Options)) *testServ
 // httpOpts (when not nil) after the tests' defaults are set.
 func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts ...func(*engine.Options)) *testServer {
 	tb.Helper()
-	log, err := wal.Open(tb.TempDir(), nil)
+	dir := tb.TempDir()
+	log, err := wal.Open(dir, nil)
 	require_NoError(tb, err)
 	sender := httpout.NewSender(httpout.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	set := metrics.NewSet()
@@ -108,6 +110,7 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 		eng:  eng,
 		rc:   rc,
 		log:  log,
+		dir:  dir,
 		base: "http://" + srv.Addr(),
 		client: &http.Client{
 			Timeout:   30 * time.Second,

@@ -615,6 +615,34 @@ func TestInboundHashDedupe(t *testing.T) {
 	require_True(t, !dup, "a mapping without an id dedupes nothing")
 }
 
+// TestInboundReplayNewDeliveryID: GitHub signs neither its delivery id nor
+// a time; a signed delivery sent again byte for byte under a new
+// X-GitHub-Delivery answers the first event, as a duplicate, and makes
+// nothing; another body is another event.
+func TestInboundReplayNewDeliveryID(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	src := s.createSource(t, "acme", `{"provider":"github","secret":"gh-secret-0123456789"}`)
+	url := str(t, src, "url")
+	send := func(body, delivery string) (int, string) {
+		status, raw, _ := s.send(t, url, []byte(body), "X-GitHub-Event", "issues", "X-GitHub-Delivery", delivery,
+			"X-Hub-Signature-256", "sha256="+hmacHex([]byte("gh-secret-0123456789"), []byte(body)))
+		return status, raw
+	}
+	body := `{"action":"opened","issue":{"number":7}}`
+	status, raw := send(body, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	first := accepted(t, status, raw)
+	before := s.snapshot(t).counts
+	status, raw = send(body, "72d3162e-cc78-11e3-81ab-000000000001")
+	require_Equal(t, status, http.StatusOK)
+	m := decodeObject(t, raw)
+	require_Equal(t, m["id"], any(first))
+	require_Equal(t, m["duplicate"], any(true))
+	require_Equal(t, s.snapshot(t).counts, before)
+	status, raw = send(`{"action":"closed","issue":{"number":7}}`, "72d3162e-cc78-11e3-81ab-000000000002")
+	require_True(t, accepted(t, status, raw) != first, "another body made the first event")
+}
+
 // TestSourceReservedType: a source cannot make hookline's own event types.
 // A mapping whose type template starts with the literal "hookline." is
 // refused at create and update; one that makes such a type from the

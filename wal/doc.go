@@ -19,11 +19,13 @@
 //	a <endpoint id> <event id> <attempt>  -> attempt record (time, status, error class, latency, response head)
 //	d <endpoint id> <event id>            -> dead letter (attempts made, time)
 //	p <endpoint id> <event id>            -> attempts made (uvarint): a replayed delivery waiting in the retry index
-//	i <tenant> 0x00 <idempotency key>     -> event id
+//	i <tenant> 0x00 <idempotency key>     -> event id (an event has up to two keys: AppendEvent.IdempotencyKey and AltIdempotencyKey)
 //	x <event id>                          -> <tenant> 0x00 <idempotency key>: the idempotency keys in time order, for retention
+//	x <event id> 0x01                     -> <tenant> 0x00 <second idempotency key>, the same for an event's second key
 //	f <tenant> 0x00 <event id>            -> "": each tenant's events in order, for the event feed
 //	s <source id>                         -> inbound source config record (JSON, owned by engine/inbound)
 //	g <source id> <request id>            -> inbound log record: one request a source received (owned by engine/inbound)
+//	v <source id> <request id>            -> the same, for a request that failed verification: kept apart so its count and age are bounded with range deletions
 //	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry)
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
@@ -42,10 +44,22 @@
 // # Retention
 //
 // Log.Expire removes what is older than a cutoff with range deletions:
-// e, l and x below IDAt(cutoff), and a and d below each endpoint's prefix
-// plus IDAt(cutoff); the i keys the expired x entries name go one point
-// delete each. q and r are never range-deleted. An idempotency key lives as
-// long as its event: after that, the same key makes a new event.
+// e, l and x below IDAt(cutoff), a and d below each endpoint's prefix plus
+// IDAt(cutoff), g and v below each source's, and f below each tenant's;
+// the i keys the expired x entries name go one point delete each. q and r
+// are never range-deleted. An idempotency key lives as long as its event:
+// after that, the same key makes a new event. An event's second key
+// (engine/inbound: what a request's signature covers, beside the
+// provider's delivery id) has its x entry one byte longer, which stores
+// written before it never hold and which versions before it skip (such a
+// version leaves those i keys in place).
+//
+// The v range has bounds of its own, which engine/inbound applies: a
+// shorter age (Log.ExpireRejected, after each retention pass) and a count
+// per source (Log.TrimRejected keeps the newest, one range deletion from
+// the source's prefix up to the oldest kept). Listing a source's requests
+// merges g and v by request ID, which is unique across both; records of
+// failed requests written before v existed stay in g and expire with it.
 //
 // A delivery lives in exactly one of q, r or d at a time; every move between
 // them is one batch that deletes the old key and writes the new one, together

@@ -264,7 +264,14 @@ type AppendEvent struct {
 	TimeMs         int64
 	Body           []byte // the delivery body
 	IdempotencyKey string // "" for none
-	Endpoints      []ID   // one queue entry is written per endpoint
+	// AltIdempotencyKey is a second key for the same event ("" for none):
+	// the event is a duplicate when either key was seen, of the event the
+	// first one seen names (IdempotencyKey's first). A new event gets
+	// both. engine/inbound keys a request on its provider's delivery id
+	// and on what its signature covers, so a replay under a new id is
+	// caught too.
+	AltIdempotencyKey string
+	Endpoints         []ID // one queue entry is written per endpoint
 	// Ref and RefIndex are the caller's, opaque to the wal: they come back
 	// to the append hook so it can find its own state for this event without
 	// taking locks on the writer goroutine.
@@ -355,18 +362,28 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	for _, req := range group {
 		for i := range req.evs {
 			ev := &req.evs[i]
-			var idemKey []byte
+			var idemKey, altKey []byte
 			if ev.IdempotencyKey != "" {
 				idemKey = idempotencyKey(nil, ev.Tenant, ev.IdempotencyKey)
-				first, found, gerr := l.lookupIdempotency(idemKey, seen)
-				if gerr != nil {
-					err = gerr
-					break
+			}
+			if ev.AltIdempotencyKey != "" {
+				altKey = idempotencyKey(nil, ev.Tenant, ev.AltIdempotencyKey)
+			}
+			var (
+				first ID
+				found bool
+			)
+			for _, k := range [2][]byte{idemKey, altKey} {
+				if k != nil && !found && err == nil {
+					first, found, err = l.lookupIdempotency(k, seen)
 				}
-				if found {
-					req.res[i] = AppendResult{ID: first, Duplicate: true}
-					continue
-				}
+			}
+			if err != nil {
+				break
+			}
+			if found {
+				req.res[i] = AppendResult{ID: first, Duplicate: true}
+				continue
 			}
 			id := l.ids.next(now)
 			start := 0
@@ -388,6 +405,12 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 				key = idemIndexKey(key[:0], id)
 				_ = b.Set(key, idemKey[1:], nil)
 				seen[string(idemKey)] = id
+			}
+			if altKey != nil {
+				_ = b.Set(altKey, id[:], nil)
+				key = altIdemIndexKey(key[:0], id)
+				_ = b.Set(key, altKey[1:], nil)
+				seen[string(altKey)] = id
 			}
 			req.res[i] = AppendResult{ID: id}
 			events++

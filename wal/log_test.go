@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -429,6 +430,64 @@ func TestIdempotency(t *testing.T) {
 	require_Equal(t, appendOne(t, l, withKey("acme", "k", "p")).Duplicate, false)
 	require_Equal(t, appendOne(t, l, withKey("acme", "k10", "p")).Duplicate, false)
 	require_Equal(t, counts(t, l).IdempotencyKeys, 5)
+}
+
+// TestAltIdempotencyKey: an event with two keys is the duplicate of the
+// first event either names, in separate calls, within one call and after
+// a reopen; a new one gets both, each with its x entry, and retention
+// removes both with the event.
+func TestAltIdempotencyKey(t *testing.T) {
+	l, dir := openLog(t, nil)
+	ep := testEndpoint(1)
+	withKeys := func(key, alt, body string) AppendEvent {
+		ev := mkEvent("acme", []byte(body), ep)
+		ev.IdempotencyKey, ev.AltIdempotencyKey = key, alt
+		return ev
+	}
+	first := appendOne(t, l, withKeys("d-1", "sig-a", "first"))
+	require_Equal(t, first.Duplicate, false)
+	require_Equal(t, counts(t, l), Counts{Events: 1, Queued: 1, IdempotencyKeys: 2, IdempotencyIndex: 2})
+	f := func(key, alt string, want AppendResult) {
+		t.Helper()
+		before := counts(t, l)
+		require_Equal(t, appendOne(t, l, withKeys(key, alt, "again")), want)
+		if want.Duplicate {
+			require_Equal(t, counts(t, l), before)
+		}
+	}
+	dupOfFirst := AppendResult{ID: first.ID, Duplicate: true}
+	f("d-2", "sig-a", dupOfFirst) // a replay under a new id
+	f("d-1", "sig-b", dupOfFirst) // a retry, signed again
+	f("d-1", "", dupOfFirst)
+	f("", "sig-a", dupOfFirst)
+	// The two keys are two key spaces' only by what the caller puts in
+	// them: the wal compares bytes.
+	require_Equal(t, appendOne(t, l, withKeys("sig-a", "", "x")), dupOfFirst)
+
+	// Within one call.
+	evs := []AppendEvent{withKeys("d-3", "sig-c", "a"), withKeys("d-4", "sig-c", "b"), withKeys("d-3", "sig-d", "c"), withKeys("", "sig-e", "d")}
+	res := make([]AppendResult, len(evs))
+	require_NoError(t, l.Append(evs, res))
+	require_Equal(t, res[0].Duplicate, false)
+	require_Equal(t, res[1], AppendResult{ID: res[0].ID, Duplicate: true})
+	require_Equal(t, res[2], AppendResult{ID: res[0].ID, Duplicate: true})
+	require_Equal(t, res[3].Duplicate, false)
+	cutoff := cutoffBetween()
+	young := appendOne(t, l, withKeys("d-9", "sig-z", "young"))
+
+	require_NoError(t, l.Close())
+	l = reopenLog(t, dir, nil)
+	f("d-5", "sig-c", AppendResult{ID: res[0].ID, Duplicate: true})
+	f("d-9", "", AppendResult{ID: young.ID, Duplicate: true})
+
+	// Retention takes both keys of each expired event, and only those.
+	st, err := l.Expire(context.Background(), cutoff)
+	require_NoError(t, err)
+	require_Equal(t, st.IdempotencyKeys, 5) // d-1, sig-a, d-3, sig-c, sig-e
+	require_Equal(t, counts(t, l).IdempotencyKeys, 2)
+	require_Equal(t, counts(t, l).IdempotencyIndex, 2)
+	require_Equal(t, appendOne(t, l, withKeys("d-7", "sig-a", "new")).Duplicate, false)
+	require_Equal(t, appendOne(t, l, withKeys("d-8", "sig-z", "new")), AppendResult{ID: young.ID, Duplicate: true})
 }
 
 func TestIdempotencyConcurrent(t *testing.T) {

@@ -10,14 +10,20 @@ import (
 )
 
 // kindIdemIndex keys the idempotency keys by time: x <event id> -> the
-// idempotency key without its kind byte (<tenant> 0x00 <key>). The i keys
-// are ordered by tenant and key, not time; without this index, expiring
-// them would mean reading all of them on every pass.
+// idempotency key without its kind byte (<tenant> 0x00 <key>), and
+// x <event id> 0x01 -> the event's second key (AppendEvent's
+// AltIdempotencyKey), when it has one. The i keys are ordered by tenant
+// and key, not time; without this index, expiring them would mean reading
+// all of them on every pass.
 const kindIdemIndex = 'x'
 
 func idemIndexKey(dst []byte, ev ID) []byte {
 	dst = append(dst, kindIdemIndex)
 	return append(dst, ev[:]...)
+}
+
+func altIdemIndexKey(dst []byte, ev ID) []byte {
+	return append(idemIndexKey(dst, ev), 1)
 }
 
 // expireChunk bounds the point deletes of idempotency keys per batch, so a
@@ -30,8 +36,8 @@ const expireChunk = 4096
 type ExpireStats struct {
 	// Ranges is the range deletions written: one for the events, the audit
 	// log and the idempotency index each, one per endpoint for its
-	// attempt log and its dead letters, one per source for its request log
-	// and one per tenant for its event feed, each only where it had
+	// attempt log and its dead letters, one per source for each range of
+	// its request log and one per tenant for its event feed, each only where it had
 	// something to remove.
 	Ranges int
 	// IdempotencyKeys is the idempotency keys deleted, one point delete each.
@@ -93,7 +99,7 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 			st.Ranges++
 		}
 	}
-	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog} {
+	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog, kindRejected} {
 		n, err := l.expirePerPrefix(b, kind, floor, idOwner)
 		st.Ranges += n
 		if err != nil {
@@ -213,7 +219,7 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 	var ik []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
-		if len(k) != 17 {
+		if len(k) != 17 && (len(k) != 18 || k[17] != 1) {
 			continue
 		}
 		ik = append(append(ik[:0], kindIdempotency), it.Value()...)
@@ -224,7 +230,7 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("cannot read idempotency key: %w", err)
 		}
-		same := bytes.Equal(v, k[1:])
+		same := bytes.Equal(v, k[1:17])
 		_ = closer.Close()
 		if !same {
 			continue

@@ -5,7 +5,9 @@
 // retries, and the event is published through the engine like any other.
 // Every request is logged (credentials redacted) and can be listed, read
 // and replayed through the current mapping; a dry run tests a mapping
-// against a sample.
+// against a sample. Requests that fail verification, which anyone can
+// send, are logged with bounds on their size, count, age and rate
+// (rejections.go).
 //
 // It owns sources, the receiver and the request log; the engine core does
 // not import it. It must not import httpin, bench or cmd.

@@ -98,11 +98,25 @@ type harness struct {
 	rc      *inbound.Receiver
 	metrics *metrics.Set
 	running bool
+
+	// rcOpts and engineOpts, when set before start, change the receiver's
+	// and the engine's options.
+	rcOpts     inbound.Options
+	engineOpts func(*engine.Options)
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith is newHarness with h's options set by set before start.
+func newHarnessWith(t testing.TB, set func(h *harness)) *harness {
+	t.Helper()
 	h := &harness{t: t, dir: t.TempDir()}
+	if set != nil {
+		set(h)
+	}
 	h.start()
 	t.Cleanup(func() {
 		h.stop(5 * time.Second)
@@ -141,12 +155,17 @@ func (h *harness) start() {
 		Logger:        logger,
 		Metrics:       h.metrics,
 	}
+	if h.engineOpts != nil {
+		h.engineOpts(&opts)
+	}
 	e, err := engine.New(l, h.sender, opts)
 	if err != nil {
 		_ = l.Close()
 		h.t.Fatalf("cannot create engine: %v", err)
 	}
-	rc, err := inbound.New(e, l, inbound.Options{Logger: logger, Metrics: h.metrics})
+	rcOpts := h.rcOpts
+	rcOpts.Logger, rcOpts.Metrics = logger, h.metrics
+	rc, err := inbound.New(e, l, rcOpts)
 	if err != nil {
 		_ = l.Close()
 		h.t.Fatalf("cannot create receiver: %v", err)

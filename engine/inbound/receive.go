@@ -104,6 +104,9 @@ func (rc *Receiver) Receive(sourceID string, r *Request) Result {
 	reqID := rc.log.NewConfigID()
 	entry := LogEntry{ID: requestPrefix + reqID.String(), At: now.UTC()}
 	res := rc.receive(st, r, now, &entry)
+	if !entry.Verified {
+		return rc.unverified(st, reqID, r, &entry, res, now)
+	}
 	res.RequestID = entry.ID
 	rc.logInbound(st, reqID, r, &entry, res)
 	return res
@@ -120,11 +123,13 @@ func (rc *Receiver) receive(st *sourceState, r *Request, now time.Time, entry *L
 		rc.m.requests[challenge].Inc()
 		return Result{Status: 200, Outcome: Challenge, Challenge: vr.Challenge, ChallengeContentType: vr.ChallengeContentType}
 	}
-	return rc.mapAndAppend(st, r.Body, r.Header, entry)
+	return rc.mapAndAppend(st, r.Body, r.Header, &vr, entry)
 }
 
-// mapAndAppend turns a verified body into an event and appends it.
-func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Headers, entry *LogEntry) Result {
+// mapAndAppend turns a verified body into an event and appends it. vr is
+// what verifying it said; nil for a replay from the log, which is deduped
+// on the mapping's id alone.
+func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Headers, vr *verify.Result, entry *LogEntry) Result {
 	bp := mapBufs.Get().(*[]byte)
 	defer mapBufs.Put(bp)
 	var mr transform.Result
@@ -159,6 +164,7 @@ func (rc *Receiver) mapAndAppend(st *sourceState, body []byte, h transform.Heade
 		// this key space is the sources' alone.
 		ev.IdempotencyKey = "\x01" + st.src.ID + "\x00" + dedupe
 	}
+	ev.AltIdempotencyKey = st.replayKey(vr)
 	var res [1]wal.AppendResult
 	if err := rc.e.PublishFrom(engine.OriginInbound, st.src.Tenant, []engine.PublishEvent{ev}, res[:]); err != nil {
 		var ee *engine.Error
@@ -233,21 +239,27 @@ func (rc *Receiver) liveSource(id string, now time.Time) *sourceState {
 
 // logInbound stores the request's log record. The credentials a source
 // verifies by (basic, api-key) are redacted; signatures are not secrets.
+// A request that failed verification keeps less (rejections.go) and goes
+// to the wal's rejected range.
 func (rc *Receiver) logInbound(st *sourceState, reqID wal.ID, r *Request, entry *LogEntry, res Result) {
 	entry.Outcome, entry.Status = res.Outcome, res.Status
 	entry.Code, entry.Message = res.Code, res.Message
 	if entry.EventID == "" {
 		entry.EventID = res.EventID
 	}
-	if r.Header != nil {
-		entry.ContentType = string(r.Header.Peek("Content-Type"))
+	maxMeta, maxBody, write := maxLoggedBytes, maxLoggedBytes, rc.log.LogInbound
+	if !entry.Verified {
+		maxMeta, maxBody, write = maxRejectedMetaBytes, maxRejectedBodyBytes, rc.log.LogRejected
 	}
-	entry.Headers = redactHeaders(r.RawHeaders, st.src.redactedHeaders(), maxLoggedBytes)
-	entry.RequestURL = redactQuery(string(r.URL), st.src.redactedQuery())
+	if r.Header != nil {
+		entry.ContentType = clipString(string(r.Header.Peek("Content-Type")), maxMeta)
+	}
+	entry.Headers = redactHeaders(r.RawHeaders, st.src.redactedHeaders(), maxMeta)
+	entry.RequestURL = clipString(redactQuery(string(r.URL), st.src.redactedQuery()), maxMeta)
 	entry.BodyBytes = len(r.Body)
 	body := r.Body
-	if len(body) > maxLoggedBytes {
-		body, entry.Truncated = body[:maxLoggedBytes], true
+	if len(body) > maxBody {
+		body, entry.Truncated = body[:maxBody], true
 	}
 	switch {
 	case entry.BodyInEvent:
@@ -262,9 +274,17 @@ func (rc *Receiver) logInbound(st *sourceState, reqID wal.ID, r *Request, entry 
 	}
 	rec, err := sonic.Marshal(entry)
 	if err == nil {
-		err = rc.log.LogInbound(st.id, reqID, rec)
+		err = write(st.id, reqID, rec)
 	}
 	if err != nil && !errors.Is(err, wal.ErrClosed) {
 		rc.logger.Error("cannot log an inbound request", "source", st.src.ID, "err", err)
 	}
+}
+
+// clipString cuts s to at most n bytes.
+func clipString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -167,7 +167,7 @@ func (rc *Receiver) replayRequest(tenant, id, reqID string) (Result, error) {
 	reqWal := rc.log.NewConfigID()
 	entry := LogEntry{ID: requestPrefix + reqWal.String(), At: time.Now().UTC(), Verified: true, ReplayOf: reqID}
 	h := logHeaders(strings.Split(orig.Headers, "\n"))
-	res := rc.mapAndAppend(st, body, h, &entry)
+	res := rc.mapAndAppend(st, body, h, nil, &entry)
 	res.RequestID = entry.ID
 	raw := Request{Request: verify.Request{URL: []byte(orig.RequestURL), Body: body}, RawHeaders: []byte(orig.Headers)}
 	rc.logInbound(st, reqWal, &raw, &entry, res)

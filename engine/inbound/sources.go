@@ -88,6 +88,22 @@ type sourceState struct {
 	// (their bodies carry event ids and times, so two events never share
 	// one).
 	hashDedupe bool
+	// replayDedupe: the provider signs neither its delivery id nor a time
+	// (verify.Preset.UnsignedID), so a request is also deduped on what
+	// its signature covered (verify.Result.ReplayID): the same signed
+	// request under a new delivery id is the first one's duplicate.
+	replayDedupe bool
+}
+
+// replayKey is the second idempotency key of a request to a source with
+// replayDedupe: its ReplayID, in a key space of its own (0x02, where
+// dedupeID's keys have 0x01), so no delivery id a sender picks can name
+// it.
+func (st *sourceState) replayKey(vr *verify.Result) string {
+	if !st.replayDedupe || vr == nil || vr.ReplayID == ([32]byte{}) {
+		return ""
+	}
+	return "\x02" + st.src.ID + "\x00" + hex.EncodeToString(vr.ReplayID[:])
 }
 
 // dedupeID is the id a request is deduped on: the mapping's, else, for
@@ -209,8 +225,9 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 		}
 	}
 	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
-	if p, ok := verify.Lookup(s.Provider); ok && len(s.Mapping) == 0 && p.DefaultID == "" {
-		st.hashDedupe = true
+	if p, ok := verify.Lookup(s.Provider); ok {
+		st.hashDedupe = len(s.Mapping) == 0 && p.DefaultID == ""
+		st.replayDedupe = p.UnsignedID
 	}
 	for _, p := range rotation.Unexpired(s.PreviousSecrets, time.Now()) {
 		if st.rebuildAt.IsZero() || p.ExpiresAt.Before(st.rebuildAt) {
@@ -451,6 +468,7 @@ func (rc *Receiver) DeleteSource(ctx context.Context, tenant, id string) error {
 			return err
 		}
 		delete(rc.sources, id)
+		rc.forgetRejects(st.id)
 		before = st.src.view()
 		return nil
 	})
@@ -510,6 +528,7 @@ func (rc *Receiver) deleteTenantSources(tenant string) error {
 			return err
 		}
 		delete(rc.sources, id)
+		rc.forgetRejects(st.id)
 	}
 	return nil
 }

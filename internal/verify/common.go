@@ -97,17 +97,38 @@ func (k *macKeys) match(sigs *sigList, c content, r *Request, ts []byte) bool {
 // what write writes: for schemes whose signed content or signature list
 // is not a template and a sigList. equal must compare in constant time.
 func (k *macKeys) matchWith(write func(h hash.Hash), equal func(sum []byte) bool) bool {
+	return k.matchInto(write, equal, nil) >= 0
+}
+
+// matchInto is matchWith that returns the index of the secret that
+// matched (current first), -1 for none, and copies the MAC that matched
+// to the start of mac when mac is not nil.
+func (k *macKeys) matchInto(write func(h hash.Hash), equal func(sum []byte) bool, mac []byte) int {
 	for i := range k.pools {
 		s := k.pools[i].Get().(*macState)
 		s.h.Reset()
 		write(s.h)
-		ok := equal(s.h.Sum(s.sum[:0]))
+		sum := s.h.Sum(s.sum[:0])
+		ok := equal(sum)
+		if ok {
+			copy(mac, sum)
+		}
 		k.pools[i].Put(s)
 		if ok {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// sumInto copies to the start of mac the MAC, under secret i, of what
+// write writes.
+func (k *macKeys) sumInto(i int, write func(h hash.Hash), mac []byte) {
+	s := k.pools[i].Get().(*macState)
+	s.h.Reset()
+	write(s.h)
+	copy(mac, s.h.Sum(s.sum[:0]))
+	k.pools[i].Put(s)
 }
 
 // encoding is how a signature travels in its header.

@@ -3,6 +3,7 @@ package verify
 import (
 	"crypto/sha1"
 	"crypto/sha256"
+	"hash"
 	"time"
 )
 
@@ -16,8 +17,10 @@ type GitHubOptions struct {
 }
 
 // github: X-Hub-Signature-256 is "sha256=" and the hex HMAC-SHA256 of
-// the body under the webhook's secret. Nothing is timestamped; replays
-// are caught only by the dedupe on X-GitHub-Delivery.
+// the body under the webhook's secret. Nothing is timestamped and
+// X-GitHub-Delivery is not signed: Result.ReplayID, the HMAC-SHA256 of
+// the body, lets the receiver catch a replay under a new delivery id,
+// also one that kept only the legacy SHA-1 header of a captured request.
 type githubVerifier struct {
 	sha256 *macScheme
 	sha1   *macScheme // nil unless AllowSHA1
@@ -31,6 +34,7 @@ func newGitHub(cfg Config) (Verifier, error) {
 		prefix:  "sha256=",
 		enc:     encHex,
 		content: mustTemplate("{body}"),
+		replay:  true,
 	}, sha256.New)
 	if err != nil {
 		return nil, err
@@ -59,7 +63,27 @@ func (v *githubVerifier) Verify(r *Request, now time.Time) (Result, *Error) {
 	if v.sha1 == nil {
 		return Result{}, reject(CodeMissingSignature, "X-Hub-Signature-256 header missing; the legacy X-Hub-Signature (sha1) counts only with github.allow_sha1")
 	}
-	return v.sha1.Verify(r, now)
+	return v.verifySHA1(r)
+}
+
+// verifySHA1 checks the legacy header alone. Its ReplayID is the one the
+// SHA-256 header would have given, under the secret that matched (both
+// schemes hold the secrets in the same order): a captured request that
+// carried both cannot become a new delivery by dropping the SHA-256 one.
+func (v *githubVerifier) verifySHA1(r *Request) (Result, *Error) {
+	s := v.sha1
+	var sigs sigList
+	if !sigs.add(s.enc, trimPrefix(peek(r.Header, s.header), s.prefix), s.keys.size) {
+		return Result{}, reject(CodeMalformedSignature, "%s is not %q followed by %v of a %d-byte MAC", s.header, s.prefix, s.enc, s.keys.size)
+	}
+	write := func(h hash.Hash) { h.Write(r.Body) }
+	i := s.keys.matchInto(write, sigs.contains, nil)
+	if i < 0 {
+		return Result{}, reject(CodeBadSignature, "%s matches none of the %d secrets", s.header, len(s.keys.pools))
+	}
+	var res Result
+	v.sha256.keys.sumInto(i, write, res.ReplayID[:])
+	return res, nil
 }
 
 func init() {
@@ -72,5 +96,6 @@ func init() {
 		// "github.push.".
 		DefaultType: "github.{header:X-GitHub-Event}.{$.action}",
 		DefaultID:   "header:X-GitHub-Delivery",
+		UnsignedID:  true,
 	})
 }

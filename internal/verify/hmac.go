@@ -26,6 +26,9 @@ type macScheme struct {
 	tsFormat tsFormat
 	tol      time.Duration
 	keys     *macKeys
+	// replay sets Result.ReplayID to the MAC that matched (for the
+	// presets with Preset.UnsignedID).
+	replay bool
 }
 
 func (s *macScheme) Verify(r *Request, now time.Time) (Result, *Error) {
@@ -51,10 +54,15 @@ func (s *macScheme) Verify(r *Request, now time.Time) (Result, *Error) {
 			return Result{}, err
 		}
 	}
-	if !s.keys.match(&sigs, s.content, r, ts) {
+	var res Result
+	var mac []byte
+	if s.replay {
+		mac = res.ReplayID[:]
+	}
+	if s.keys.matchInto(func(h hash.Hash) { s.content.write(h, r, ts) }, sigs.contains, mac) < 0 {
 		return Result{}, reject(CodeBadSignature, "%s matches none of the %d secrets", s.header, len(s.keys.pools))
 	}
-	return Result{}, nil
+	return res, nil
 }
 
 // trimPrefix strips prefix and returns nil when v lacks it, which then

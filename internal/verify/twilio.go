@@ -28,13 +28,17 @@ import (
 // Form bodies have no JSON to read a type from, so the default type is
 // a constant; a source for one Twilio product (voice, messaging) sets
 // its own. The default id is the I-Twilio-Idempotency-Token header,
-// which Twilio keeps across retries of one webhook.
+// which Twilio keeps across retries of one webhook. It is not signed, so
+// Result.ReplayID is the signature itself: it covers the URL and the
+// parameters as canonicalised, so reordering or re-encoding a captured
+// form does not make another request of it.
 func init() {
 	register(&Preset{
 		Name:        "twilio",
 		New:         newTwilio,
 		DefaultType: "twilio.webhook",
 		DefaultID:   "header:I-Twilio-Idempotency-Token",
+		UnsignedID:  true,
 	})
 }
 
@@ -104,7 +108,9 @@ func (v *twilioVerifier) Verify(r *Request, _ time.Time) (Result, *Error) {
 			return Result{}, reject(CodeBadSignature, "the body does not match the signed bodySHA256")
 		}
 	}
-	return Result{}, nil
+	var res Result
+	copy(res.ReplayID[:], sig[:])
+	return res, nil
 }
 
 // queryParam returns the raw value of name in u's query string, nil

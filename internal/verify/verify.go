@@ -77,6 +77,16 @@ type Result struct {
 	// type.
 	Challenge            []byte
 	ChallengeContentType string
+	// ReplayID is set by the presets with UnsignedID: it names what the
+	// signature covered, as the MAC that verified the request (for
+	// github the HMAC-SHA256 of the body, also when the legacy SHA-1
+	// header verified it; for twilio the 20-byte HMAC-SHA1, zero-padded).
+	// Every spelling of one signed request has the same ReplayID (the
+	// signature's hex in either case, a twilio form's parameters in any
+	// order or encoding), and without the secret no other content can
+	// have it; the same content signed with another secret has another.
+	// Zero for the other presets.
+	ReplayID [32]byte
 }
 
 // Rejection codes: stable, shown to the sender in 401 answers and in the
@@ -130,6 +140,12 @@ type Preset struct {
 	// the operator invents; 0 where the provider issues it in its own
 	// format.
 	MinSecret int
+	// UnsignedID says that DefaultID is a header the signature does not
+	// cover and that nothing signed carries a time (github, shopify,
+	// discourse, twilio): anyone holding one signed request can send it
+	// again under a new id, for ever. Such a preset's verifier sets
+	// Result.ReplayID, on which the receiver dedupes as well.
+	UnsignedID bool
 }
 
 var presets = map[string]*Preset{}
