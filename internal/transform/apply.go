@@ -158,7 +158,8 @@ func (a *applier) peek(name string) []byte {
 // render writes the type. A missing part fails the template, except a
 // last part right after a dot: the dot goes too, so that
 // "github.{header:X-GitHub-Event}.{$.action}" gives "github.push" for a
-// push, which has no action.
+// push, which has no action. A '/' in a value becomes '.', the types'
+// separator: Shopify's topics are "orders/create".
 func (a *applier) render(t *template, buf []byte) ([]byte, *Error) {
 	for i := range t.parts {
 		p := &t.parts[i]
@@ -166,12 +167,18 @@ func (a *applier) render(t *template, buf []byte) ([]byte, *Error) {
 			buf = append(buf, p.lit...)
 			continue
 		}
+		start := len(buf)
 		var ok bool
 		var err *Error
 		if buf, ok, err = a.text(&p.src, t.rule, buf); err != nil {
 			return buf, err
 		}
 		if ok {
+			for j := start; j < len(buf); j++ {
+				if buf[j] == '/' {
+					buf[j] = '.'
+				}
+			}
 			continue
 		}
 		if i == len(t.parts)-1 && i > 0 && strings.HasSuffix(t.parts[i-1].lit, ".") {

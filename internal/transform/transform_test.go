@@ -388,3 +388,14 @@ func TestApplyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestShopifyDefault: Shopify's topics hold a '/', which a type writes as
+// a dot (orders/create used to fail every request with mapping_failed).
+func TestShopifyDefault(t *testing.T) {
+	m := mustParse(t, `{"type":"shopify.{header:X-Shopify-Topic}","id":"header:X-Shopify-Webhook-Id"}`)
+	r := apply(t, m, []byte(`{"id":820982911946154508}`), headers("X-Shopify-Topic", "orders/create", "X-Shopify-Webhook-Id", "b54557e4"))
+	requireEqual(t, "type", r.Type, "shopify.orders.create")
+	requireEqual(t, "id", r.ID, "b54557e4")
+	r = apply(t, m, []byte(`{}`), headers("X-Shopify-Topic", "app/uninstalled"))
+	requireEqual(t, "type", r.Type, "shopify.app.uninstalled")
+}
