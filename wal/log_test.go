@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -524,6 +525,9 @@ func TestErrClosed(t *testing.T) {
 	f("Count", func() error { _, err := l.Count(); return err })
 	f("PutTenant", func() error { return l.PutTenant("t", nil) })
 	f("DeleteTenant", func() error { return l.DeleteTenant("t") })
+	f("Fence", func() error { _, err := l.Fence(); return err })
+	f("PendingPurges", func() error { return l.PendingPurges(func(string, ID) {}) })
+	f("PurgeTenant", func() error { _, err := l.PurgeTenant(context.Background(), "t", id); return err })
 	f("Tenants", func() error { return l.Tenants(func(string, []byte) error { return nil }) })
 	f("PutEndpoint", func() error { return l.PutEndpoint(testEndpoint(1), nil) })
 	f("DeleteEndpoint", func() error { return l.DeleteEndpoint(testEndpoint(1)) })
