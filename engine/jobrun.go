@@ -31,6 +31,13 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 		}
 		after = id
 	}
+	if j.Kind == JobBackfill {
+		// A backfill scans the whole event log by tenant name: events of an
+		// earlier tenant of the name lie below the incarnation.
+		if inc, ok := e.incarnation(j.Tenant); ok && after.Less(inc) {
+			after = inc
+		}
+	}
 	before := wal.IDAt(j.Until.UnixMilli())
 	lastSave := time.Now()
 	for {
