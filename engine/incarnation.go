@@ -34,6 +34,9 @@ import (
 //     the removal ends, so a restart resumes it. Retention removes the
 //     same events once they pass its age; each of the two removes what the
 //     other has not, and either alone is enough.
+//  5. Bulk jobs are deleted after the tenant (they must stop first); a job
+//     record a crash left behind carries its tenant's incarnation, and
+//     loadJobs deletes one whose tenant is gone or of another incarnation.
 //
 // Endpoints and sources need no incarnation of their own: their IDs are
 // new ULIDs at each creation (NewConfigID for endpoints, random for

@@ -127,3 +127,44 @@ func TestTenantWithoutIncarnation(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, tn.Name, "Legacy 2")
 }
+
+// TestRecreatedTenantJobs: a deleted tenant's job records that a crash left
+// behind (DeleteTenant removes them after the tenant) are not the new
+// tenant's after a restart: not when the tenant is created after the
+// restart, nor when it was created again before it.
+func TestRecreatedTenantJobs(t *testing.T) {
+	t.Parallel()
+	f := func(recreateBeforeRestart bool) {
+		t.Helper()
+		h := newHarness(t, testOptions())
+		h.tenant("acme")
+		ep := h.endpoint("acme", engine.EndpointInput{URL: ptr("http://127.0.0.1:9/"), Paused: ptr(true)})
+		j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobBackfill, Since: time.Now().Add(-time.Hour)})
+		require_NoError(t, err)
+		waitJob(t, h, "acme", j.ID, 5*time.Second)
+		h.stop(5 * time.Second)
+
+		// What DeleteTenant had written when the crash came.
+		l, err := wal.Open(h.dir, nil)
+		require_NoError(t, err)
+		require_NoError(t, l.DeleteEndpoint(walID(t, ep)))
+		require_NoError(t, l.DeleteTenant("acme"))
+		if recreateBeforeRestart {
+			inc, err := l.Fence()
+			require_NoError(t, err)
+			require_NoError(t, l.PutTenant("acme", []byte(`{"id":"acme","name":"New","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","incarnation":"`+inc.String()+`"}`)))
+		}
+		require_NoError(t, l.Close())
+		h.start()
+		if !recreateBeforeRestart {
+			h.tenant("acme")
+		}
+		jobs, err := h.e.ListJobs("acme")
+		require_NoError(t, err)
+		require_Equal(t, len(jobs), 0)
+		_, err = h.e.GetJob("acme", j.ID)
+		require_ErrorCode(t, err, engine.KindNotFound, "job_not_found")
+	}
+	f(false)
+	f(true)
+}

@@ -222,7 +222,7 @@ func (e *Engine) saveJob(r *jobRun) {
 		return
 	}
 	r.job.UpdatedAt = time.Now().UTC()
-	if err := e.putJob(&r.job); err != nil && !errors.Is(err, wal.ErrClosed) {
+	if err := e.putJob(&r.job, r.inc); err != nil && !errors.Is(err, wal.ErrClosed) {
 		e.logger.Error("cannot store a job's progress", "job", r.job.ID, "err", err)
 	}
 }
