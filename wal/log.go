@@ -43,9 +43,10 @@ type Options struct {
 	// errors on stderr.
 	Logger pebble.Logger
 	// OnCommit, when set, is called after each group commit that wrote
-	// something, with the events it wrote (duplicates excluded) and how long
-	// the commit with fsync took. It runs on the writer goroutine, after the
-	// group's callers are released: it must be quick and must not call the Log.
+	// something, with the events it wrote (duplicates excluded; 0 for a
+	// group of fences only, see Fence) and how long the commit with fsync
+	// took. It runs on the writer goroutine, after the group's callers are
+	// released: it must be quick and must not call the Log.
 	OnCommit func(events int, d time.Duration)
 }
 
