@@ -35,6 +35,7 @@ type Engine struct {
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
 	ret      retention
+	purge    purger
 	replayMu sync.Mutex
 	jobs     jobSet
 	feed     feedWaiters
@@ -47,6 +48,10 @@ type Engine struct {
 
 type tenantState struct {
 	t Tenant
+	// inc is the tenant's incarnation (see incarnation.go): its events have
+	// greater IDs, and those of the same name below it are an earlier
+	// tenant's.
+	inc wal.ID
 	// lanes is replaced, never mutated, so Publish can use it after unlocking.
 	lanes []*Lane
 	// types is the event-type catalogue, replaced, never mutated.
@@ -92,6 +97,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.startPressureMonitor()
 	e.startHealth()
 	e.startRetention()
+	e.startPurge()
 	e.cfgMu.RLock()
 	for _, ln := range e.lanes {
 		ln.start()
@@ -103,12 +109,12 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 
 func (e *Engine) load() error {
 	err := e.log.Tenants(func(id string, val []byte) error {
-		var t Tenant
-		if err := sonic.Unmarshal(val, &t); err != nil {
+		t, inc, err := decodeTenant(val)
+		if err != nil {
 			e.logger.Error("skipping corrupt tenant record", "tenant", id, "err", err)
 			return nil
 		}
-		e.tenants[id] = e.newTenantState(t)
+		e.tenants[id] = e.newTenantState(t, inc)
 		return nil
 	})
 	if err != nil {
@@ -170,6 +176,7 @@ func (e *Engine) Stop(ctx context.Context) {
 	e.sched.stop()
 	e.stopPressureMonitor()
 	e.stopRetention()
+	e.stopPurge()
 	e.cfgMu.RLock()
 	lanes := make([]*Lane, 0, len(e.lanes))
 	for _, ln := range e.lanes {

@@ -29,13 +29,20 @@ func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
 	}
 	e.cfgMu.RLock()
 	ts := e.tenants[tenant]
-	var lanes []*Lane
+	var (
+		lanes []*Lane
+		inc   wal.ID
+	)
 	if ts != nil {
-		lanes = ts.lanes
+		lanes, inc = ts.lanes, ts.inc
 	}
 	e.cfgMu.RUnlock()
 	if ts == nil {
 		return Event{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if id.Less(inc) {
+		// An earlier tenant's of the same name (see incarnation.go).
+		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
 	}
 	var (
 		rec wal.EventRecord

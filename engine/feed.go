@@ -77,8 +77,9 @@ func (f *feedWaiters) stop() { f.once.Do(func() { close(f.closed) }) }
 // the cursor to go on from. With none to return it waits up to wait for
 // one (ctx ends the wait early).
 func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait time.Duration) ([]FeedEvent, string, error) {
-	if _, err := e.GetTenant(tenant); err != nil {
-		return nil, "", err
+	inc, ok := e.incarnation(tenant)
+	if !ok {
+		return nil, "", NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
 	if limit < 1 || limit > maxFeedLimit {
 		return nil, "", Invalid("invalid_limit", "limit is %d; it must be 1-%d", limit, maxFeedLimit)
@@ -96,6 +97,9 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 		if err != nil {
 			return nil, "", err
 		}
+		if id.Less(inc) {
+			id = inc // an earlier tenant's event is no cursor of this one
+		}
 		cursor = id
 	default:
 		id, ok := ParseEventID(after)
@@ -104,7 +108,13 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 		}
 		cursor = id
 	}
-	out, err := e.readFeed(tenant, cursor, limit)
+	// The feed index still lists an earlier tenant's events of the same
+	// name until they are removed: read from the incarnation on.
+	from := cursor
+	if from.Less(inc) {
+		from = inc
+	}
+	out, err := e.readFeed(tenant, from, limit)
 	if err != nil || len(out) > 0 || wait == 0 {
 		return out, feedCursor(out, cursor), err
 	}
@@ -116,7 +126,7 @@ func (e *Engine) Feed(ctx context.Context, tenant, after string, limit int, wait
 		// Registered before reading again: an event committed after this
 		// read closes the channel, so none is missed in between.
 		ch := e.feed.channel(tenant)
-		if out, err = e.readFeed(tenant, cursor, limit); err != nil || len(out) > 0 {
+		if out, err = e.readFeed(tenant, from, limit); err != nil || len(out) > 0 {
 			return out, feedCursor(out, cursor), err
 		}
 		select {

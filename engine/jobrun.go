@@ -31,6 +31,13 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 		}
 		after = id
 	}
+	if j.Kind == JobBackfill {
+		// A backfill scans the whole event log by tenant name: events of an
+		// earlier tenant of the name lie below the incarnation.
+		if inc, ok := e.incarnation(j.Tenant); ok && after.Less(inc) {
+			after = inc
+		}
+	}
 	before := wal.IDAt(j.Until.UnixMilli())
 	lastSave := time.Now()
 	for {
@@ -215,7 +222,7 @@ func (e *Engine) saveJob(r *jobRun) {
 		return
 	}
 	r.job.UpdatedAt = time.Now().UTC()
-	if err := e.putJob(&r.job); err != nil && !errors.Is(err, wal.ErrClosed) {
+	if err := e.putJob(&r.job, r.inc); err != nil && !errors.Is(err, wal.ErrClosed) {
 		e.logger.Error("cannot store a job's progress", "job", r.job.ID, "err", err)
 	}
 }

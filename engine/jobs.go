@@ -107,6 +107,7 @@ type JobError struct {
 type jobRun struct {
 	mu   sync.Mutex
 	job  Job
+	inc  wal.ID // the incarnation of the job's tenant
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -148,6 +149,10 @@ func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	}
 	id := wal.NewID()
 	j.ID = jobPrefix + id.String()
+	inc, ok := e.incarnation(tenant)
+	if !ok {
+		return Job{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
 
 	e.jobs.mu.Lock()
 	defer e.jobs.mu.Unlock()
@@ -163,10 +168,10 @@ func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	if e.jobs.stopping {
 		return Job{}, wal.ErrClosed
 	}
-	if err := e.putJob(&j); err != nil {
+	if err := e.putJob(&j, inc); err != nil {
 		return Job{}, err
 	}
-	r := &jobRun{job: j}
+	r := &jobRun{job: j, inc: inc}
 	e.jobs.runs[j.ID] = r
 	e.startJobLocked(r)
 	e.pruneJobsLocked(tenant)
@@ -314,8 +319,20 @@ func (e *Engine) pruneJobsLocked(tenant string) {
 	}
 }
 
-func (e *Engine) putJob(j *Job) error {
-	b, err := sonic.Marshal(j)
+// jobRecord is a job as stored: the API view and the incarnation of its
+// tenant (see incarnation.go), so a job of an earlier tenant of the same
+// name, left behind by a crash during the deletion, is dropped at load.
+type jobRecord struct {
+	Job
+	TenantIncarnation string `json:"tenant_incarnation,omitempty"`
+}
+
+func (e *Engine) putJob(j *Job, inc wal.ID) error {
+	rec := jobRecord{Job: *j}
+	if !inc.IsZero() {
+		rec.TenantIncarnation = inc.String()
+	}
+	b, err := sonic.Marshal(&rec)
 	if err != nil {
 		return fmt.Errorf("cannot encode job %s: %w", j.ID, err)
 	}
@@ -327,17 +344,40 @@ func (e *Engine) putJob(j *Job) error {
 }
 
 // loadJobs reads the stored jobs; running ones are started by startJobs
-// once the lanes and the scheduler are up.
+// once the lanes and the scheduler are up. A job whose tenant no longer
+// exists, or exists as another incarnation, is an earlier tenant's that
+// DeleteTenant did not get to remove: it is deleted. Records written
+// before incarnations have none, like the tenants of their time.
 func (e *Engine) loadJobs() error {
 	e.jobs.runs = make(map[string]*jobRun)
-	return e.log.ScanJobs(func(id wal.ID, val []byte) {
-		var j Job
-		if err := sonic.Unmarshal(val, &j); err != nil || j.ID != jobPrefix+id.String() {
+	var stale []wal.ID
+	err := e.log.ScanJobs(func(id wal.ID, val []byte) {
+		var rec jobRecord
+		err := sonic.Unmarshal(val, &rec)
+		var inc wal.ID
+		if err == nil && rec.TenantIncarnation != "" {
+			inc, err = wal.ParseID(rec.TenantIncarnation)
+		}
+		if err != nil || rec.ID != jobPrefix+id.String() {
 			e.logger.Error("skipping corrupt job record", "job", id.String(), "err", err)
 			return
 		}
-		e.jobs.runs[j.ID] = &jobRun{job: j}
+		if ts := e.tenants[rec.Tenant]; ts == nil || ts.inc != inc {
+			stale = append(stale, id)
+			return
+		}
+		e.jobs.runs[rec.ID] = &jobRun{job: rec.Job, inc: inc}
 	})
+	if err != nil {
+		return err
+	}
+	for _, id := range stale {
+		e.logger.Info("deleting a deleted tenant's job", "job", jobPrefix+id.String())
+		if err := e.log.DeleteJob(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *Engine) startJobs() {
@@ -416,5 +456,5 @@ func (e *Engine) finishJob(r *jobRun, state string, jerr *JobError, now time.Tim
 	r.job.State, r.job.Error = state, jerr
 	r.job.UpdatedAt, r.job.FinishedAt = now, &now
 	r.stop = nil
-	return e.putJob(&r.job)
+	return e.putJob(&r.job, r.inc)
 }

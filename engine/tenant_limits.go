@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"hookline/wal"
 )
 
 // Per-tenant back-pressure: one tenant must not stop the others. The
@@ -37,9 +39,9 @@ type tenantLimits struct {
 	rate    *rate.Limiter
 }
 
-// newTenantState is the live state of tenant t.
-func (e *Engine) newTenantState(t Tenant) *tenantState {
-	ts := &tenantState{t: t}
+// newTenantState is the live state of tenant t, of incarnation inc.
+func (e *Engine) newTenantState(t Tenant, inc wal.ID) *tenantState {
+	ts := &tenantState{t: t, inc: inc}
 	if r := e.opts.MaxTenantEventsPerSecond; r > 0 {
 		ts.limits.rate = rate.NewLimiter(rate.Limit(r), max(r, minTenantBurst))
 	}

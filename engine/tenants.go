@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/bytedance/sonic"
+	"hookline/wal"
 )
 
 // CreateTenant creates tenant in.ID.
@@ -32,10 +32,16 @@ func (e *Engine) createTenant(in TenantInput) (Tenant, error) {
 	if e.tenants[t.ID] != nil {
 		return Tenant{}, Conflict("tenant_exists", "tenant %q already exists", t.ID)
 	}
-	if err := e.putTenant(&t); err != nil {
+	// Under cfgMu: every event of an earlier tenant of this name is
+	// committed, and none of this one is yet (see incarnation.go).
+	inc, err := e.log.Fence()
+	if err != nil {
+		return Tenant{}, fmt.Errorf("cannot create tenant %q: %w", t.ID, err)
+	}
+	if err := e.putTenant(&t, inc); err != nil {
 		return Tenant{}, err
 	}
-	e.tenants[t.ID] = e.newTenantState(t)
+	e.tenants[t.ID] = e.newTenantState(t, inc)
 	return t, nil
 }
 
@@ -49,10 +55,10 @@ func applyTenantInput(t *Tenant, in TenantInput) error {
 	return nil
 }
 
-func (e *Engine) putTenant(t *Tenant) error {
-	b, err := sonic.Marshal(t)
+func (e *Engine) putTenant(t *Tenant, inc wal.ID) error {
+	b, err := encodeTenant(t, inc)
 	if err != nil {
-		return fmt.Errorf("cannot encode tenant %q: %w", t.ID, err)
+		return err
 	}
 	return e.log.PutTenant(t.ID, b)
 }
@@ -109,7 +115,7 @@ func (e *Engine) updateTenant(id string, in TenantInput) (before, after Tenant, 
 		return Tenant{}, Tenant{}, err
 	}
 	t.UpdatedAt = time.Now().UTC()
-	if err := e.putTenant(&t); err != nil {
+	if err := e.putTenant(&t, ts.inc); err != nil {
 		return Tenant{}, Tenant{}, err
 	}
 	before = ts.t
@@ -155,6 +161,7 @@ func (e *Engine) DeleteTenant(ctx context.Context, id string) error {
 		ln.stop()
 	}
 	if err == nil {
+		e.wakePurge()
 		e.forgetTenantJobs(id)
 		e.Audit(ctx, Change{Action: "tenant.delete", Tenant: id, Resource: id, Before: before})
 	}

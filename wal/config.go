@@ -21,13 +21,21 @@ func (l *Log) PutTenant(id string, val []byte) error {
 	return nil
 }
 
-// DeleteTenant removes tenant id and its idempotency keys. The caller deletes
-// the tenant's endpoints first.
+// DeleteTenant removes tenant id, its idempotency keys and its event-type
+// catalogue, and leaves its events and its feed index to the background
+// removal (see PurgeTenant): it takes a fence (see Fence) and records, in
+// the same batch as the deletion, u <tenant> -> the fence: every event of
+// the tenant lies below it. The caller deletes the tenant's endpoints
+// first, and appends no event of the tenant from the call on.
 func (l *Log) DeleteTenant(id string) error {
 	if !l.enter() {
 		return ErrClosed
 	}
 	defer l.exit()
+	below, err := l.Fence()
+	if err != nil {
+		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
+	}
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(tenantKey(nil, id), nil)
@@ -35,8 +43,11 @@ func (l *Log) DeleteTenant(id string) error {
 	_ = b.DeleteRange(idem, prefixEnd(idem), nil)
 	types := eventTypeKey(id, "")
 	_ = b.DeleteRange(types, prefixEnd(types), nil)
-	feed := feedKey(nil, id, ID{})[:len(id)+2]
-	_ = b.DeleteRange(feed, prefixEnd(feed), nil)
+	// A purge still pending from an earlier deletion of the same name lies
+	// below this fence too: one record covers both.
+	_ = b.Set(purgeKey(id), below[:], nil)
+	l.purgeMu.Lock()
+	defer l.purgeMu.Unlock()
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
 	}

@@ -26,7 +26,8 @@
 //	s <source id>                         -> inbound source config record (JSON, owned by engine/inbound)
 //	g <source id> <request id>            -> inbound log record: one request a source received (owned by engine/inbound)
 //	v <source id> <request id>            -> the same, for a request that failed verification: kept apart so its count and age are bounded with range deletions
-//	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry)
+//	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry; m id-floor: the last fence)
+//	u <tenant>                            -> fence ID: a deleted tenant whose events below the fence still wait for removal
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
 //	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
 //	l <id>                                -> audit record (JSON, owned by engine/access)
@@ -40,6 +41,29 @@
 // attempt to come, which that attempt's record replaces, and a p mark that
 // the attempt removes, so the pending listing reads the queue and the
 // marks, never the whole attempt log.
+//
+// # Fences and deleted tenants
+//
+// Log.Fence takes, through the writer, an ID that no event has, above every
+// event ID assigned before it and below every one assigned after it, and
+// stores it with fsync as m id-floor, from which Open seeds the ID
+// generator along with the newest e key: later IDs stay above it even if
+// the clock went back. The engine takes one when it creates a tenant (the
+// tenant's incarnation, kept in its t record) and treats events of the
+// tenant's name below it as an earlier tenant's: absent.
+//
+// Log.DeleteTenant takes a fence too and, in one batch: deletes the t
+// record, range-deletes the tenant's i and c keys, and sets u <tenant> to
+// the fence (one record per name: a second deletion raises it, and the
+// higher fence covers both). The tenant's e records, their f and x entries
+// stay; Log.PurgeTenant removes them in the background, walking f <tenant>
+// below the fence in batches of purgeChunk (point deletes without fsync)
+// and deleting the u record last, only if it still holds that fence. A
+// crash anywhere leaves the u record, and the next call walks what is left
+// of the f range. Retention removes the same keys when they pass its
+// cutoff (Expire); the two never conflict, as each deletes only what
+// exists, and either alone removes the data eventually: the purge makes it
+// prompt, retention makes it certain if a purge fails.
 //
 // # Retention
 //

@@ -43,9 +43,10 @@ type Options struct {
 	// errors on stderr.
 	Logger pebble.Logger
 	// OnCommit, when set, is called after each group commit that wrote
-	// something, with the events it wrote (duplicates excluded) and how long
-	// the commit with fsync took. It runs on the writer goroutine, after the
-	// group's callers are released: it must be quick and must not call the Log.
+	// something, with the events it wrote (duplicates excluded; 0 for a
+	// group of fences only, see Fence) and how long the commit with fsync
+	// took. It runs on the writer goroutine, after the group's callers are
+	// released: it must be quick and must not call the Log.
 	OnCommit func(events int, d time.Duration)
 }
 
@@ -116,6 +117,10 @@ type Log struct {
 
 	configIDsMu sync.Mutex
 	configIDs   idGen
+
+	// purgeMu orders a tenant deletion's u record against PurgeTenant's
+	// check-and-delete of it.
+	purgeMu sync.Mutex
 }
 
 // NewConfigID returns a new ID for a config record (an endpoint), strictly
@@ -124,6 +129,38 @@ func (l *Log) NewConfigID() ID {
 	l.configIDsMu.Lock()
 	defer l.configIDsMu.Unlock()
 	return l.configIDs.next(time.Now())
+}
+
+// Fence returns an ID that lies between the events committed before the
+// call and those committed after it: every event ID already assigned is
+// below it, every one assigned later above it. It is an event ID that no
+// event has, taken by the writer in commit order, and stored with fsync as
+// the floor of later IDs (m id-floor), so they stay above it after a
+// restart even if the clock went back. The engine takes one as a tenant's
+// incarnation and another when it deletes the tenant: what a tenant wrote
+// lies between the two.
+func (l *Log) Fence() (ID, error) {
+	var res [1]AppendResult
+	req := appendReqPool.Get().(*appendReq)
+	req.fence = true
+	req.evs, req.res, req.err = nil, res[:], nil
+	req.recs, req.ends = req.recs[:0], req.ends[:0]
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		appendReqPool.Put(req)
+		return ID{}, ErrClosed
+	}
+	l.reqs <- req
+	l.closeMu.RUnlock()
+	<-req.done
+	err := req.err
+	req.fence, req.res = false, nil
+	appendReqPool.Put(req)
+	if err != nil {
+		return ID{}, err
+	}
+	return res[0].ID, nil
 }
 
 // Open opens (creating if needed) the log in dir.
@@ -176,8 +213,9 @@ func Open(dir string, opts *Options) (*Log, error) {
 	return l, nil
 }
 
-// loadLastID seeds the ID generator with the newest event ID on disk, so IDs
-// keep increasing across restarts even if the clock went back.
+// loadLastID seeds the ID generator with the newest event ID on disk, or
+// the last fence (see Fence) if that is newer, so IDs keep increasing
+// across restarts even if the clock went back.
 // The same holds for config IDs, seeded from the newest endpoint.
 func (l *Log) loadLastID() error {
 	for _, seed := range []struct {
@@ -198,6 +236,20 @@ func (l *Log) loadLastID() error {
 		if err != nil {
 			return fmt.Errorf("cannot read the newest key of kind %q: %w", seed.kind, err)
 		}
+	}
+	v, closer, err := l.db.Get(metaIDFloor)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read the event ID floor: %w", err)
+	}
+	var floor ID
+	ok := len(v) == len(floor)
+	copy(floor[:], v)
+	_ = closer.Close()
+	if ok && l.ids.last.Less(floor) {
+		l.ids.last = floor
 	}
 	return nil
 }
@@ -288,12 +340,15 @@ type AppendResult struct {
 }
 
 type appendReq struct {
-	evs  []AppendEvent
-	recs []byte
-	ends []int // recs[ends[i-1]:ends[i]] is event i's encoded record
-	res  []AppendResult
-	err  error
-	done chan struct{}
+	// fence asks the writer for one ID between the events committed before
+	// it and those after (see Fence); it comes back in res[0].
+	fence bool
+	evs   []AppendEvent
+	recs  []byte
+	ends  []int // recs[ends[i-1]:ends[i]] is event i's encoded record
+	res   []AppendResult
+	err   error
+	done  chan struct{}
 }
 
 var appendReqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan struct{}, 1)} }}
@@ -306,6 +361,7 @@ func (l *Log) Append(evs []AppendEvent, res []AppendResult) error {
 		panic(fmt.Sprintf("BUG: Append got %d results for %d events", len(res), len(evs)))
 	}
 	req := appendReqPool.Get().(*appendReq)
+	req.fence = false
 	req.evs, req.res, req.err = evs, res[:len(evs)], nil
 	req.recs, req.ends = req.recs[:0], req.ends[:0]
 	for i := range evs {
@@ -360,6 +416,11 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	var err error
 	events := 0
 	for _, req := range group {
+		if req.fence {
+			id := l.ids.next(now)
+			_ = b.Set(metaIDFloor, id[:], nil)
+			req.res[0] = AppendResult{ID: id}
+		}
 		for i := range req.evs {
 			ev := &req.evs[i]
 			var idemKey, altKey []byte

@@ -1,0 +1,6 @@
+package engine
+
+// HoldPurge stops e's background removal of deleted tenants' events until
+// the next engine on the same store starts: a test can then see what the
+// incarnation alone hides.
+func HoldPurge(e *Engine) { e.stopPurge() }
