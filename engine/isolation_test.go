@@ -34,7 +34,9 @@ func TestIsolation(t *testing.T) {
 	for i, rc := range fast {
 		waitFor(t, 10*time.Second, fmt.Sprintf("fast endpoint %d to get all %d events", i, n), func() bool { return len(rc.ids()) == n })
 	}
-	require_True(t, hung.count() <= 4, "the hung endpoint got %d requests; max_in_flight is 4", hung.count())
+	// Its count grows past 4 once the attempts time out (2 s) and retry,
+	// which a loaded machine reaches before the fast endpoints are done:
+	// what max_in_flight bounds is how many are open at once.
 	require_True(t, hung.peak.Load() <= 4, "the hung endpoint had %d requests open; max_in_flight is 4", hung.peak.Load())
 	require_True(t, failing.peak.Load() <= 3, "the failing endpoint had %d requests open; max_in_flight is 3", failing.peak.Load())
 	for i, rc := range fast {
