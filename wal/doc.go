@@ -39,6 +39,12 @@
 // the attempt removes, so the pending listing reads the queue and the
 // marks, never the whole attempt log.
 //
+// Endpoint and source records hold their secrets sealed (internal/seal,
+// done by their owners): the wal stores what it is given. On the real disk
+// every file is created 0600 and every directory 0700 (privateFS), and
+// Log.CompactConfig pushes overwritten versions of those records out of
+// the sstables after their secrets were resealed.
+//
 // # Retention
 //
 // Log.Expire removes what is older than a cutoff with range deletions:
