@@ -180,3 +180,41 @@ func (kr *Keyring) NeedsReseal(v string) bool {
 	id, _, err := Parse(v)
 	return err == nil && id != kr.cur.id
 }
+
+// SealAll replaces each of vs with its value sealed bound to ad. A nil
+// keyring leaves them as they are (a store without sealing: tests).
+func (kr *Keyring) SealAll(ad string, vs ...*string) error {
+	if kr == nil {
+		return nil
+	}
+	for _, v := range vs {
+		s, err := kr.Seal(*v, ad)
+		if err != nil {
+			return err
+		}
+		*v = s
+	}
+	return nil
+}
+
+// OpenAll replaces each of vs, sealed bound to ad, with its plaintext, and
+// reports whether any of them was plaintext or under another key than the
+// current one (the record is to be sealed again). A nil keyring opens
+// nothing: a sealed value is then an *UnknownKeyError.
+func (kr *Keyring) OpenAll(ad string, vs ...*string) (stale bool, err error) {
+	for _, v := range vs {
+		if kr == nil {
+			if id, _, err := Parse(*v); err != nil || id != "" {
+				return false, &UnknownKeyError{ID: id}
+			}
+			continue
+		}
+		stale = stale || kr.NeedsReseal(*v)
+		s, _, err := kr.Open(*v, ad)
+		if err != nil {
+			return false, err
+		}
+		*v = s
+	}
+	return stale, nil
+}

@@ -116,3 +116,29 @@ func TestKeyFile(t *testing.T) {
 	f("not base64!", 0o600, "does not hold a key")
 	f("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 0o644, "chmod 600")
 }
+
+func TestSealAllOpenAll(t *testing.T) {
+	kr := NewKeyring(testKey(t, 1))
+	a, b, c := "one", "", "three"
+	if err := kr.SealAll("ep_1", &a, &b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if !Sealed(a) || b != "" || !Sealed(c) {
+		t.Fatalf("SealAll gave %q %q %q", a, b, c)
+	}
+	if stale, err := kr.OpenAll("ep_1", &a, &b, &c); err != nil || stale || a != "one" || b != "" || c != "three" {
+		t.Fatalf("OpenAll gave %q %q %q, %v, %v", a, b, c, stale, err)
+	}
+	if stale, err := kr.OpenAll("ep_1", &a); err != nil || !stale || a != "one" {
+		t.Fatalf("OpenAll of plaintext: %q, %v, %v", a, stale, err)
+	}
+	var none *Keyring
+	if err := none.SealAll("ep_1", &a); err != nil || a != "one" {
+		t.Fatalf("nil SealAll: %q, %v", a, err)
+	}
+	_ = kr.SealAll("ep_1", &a)
+	var uk *UnknownKeyError
+	if _, err := none.OpenAll("ep_1", &a); !errors.As(err, &uk) {
+		t.Fatalf("nil OpenAll of a sealed value: %v", err)
+	}
+}
