@@ -22,6 +22,7 @@ import (
 	"hookline/engine"
 	"hookline/engine/inbound"
 	"hookline/httpout"
+	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -98,6 +99,8 @@ type harness struct {
 	rc      *inbound.Receiver
 	metrics *metrics.Set
 	running bool
+	// secrets is the keyring of the engine and the receiver (nil: none).
+	secrets *seal.Keyring
 }
 
 func newHarness(t testing.TB) *harness {
@@ -140,13 +143,14 @@ func (h *harness) start() {
 		WheelSlots:    1024,
 		Logger:        logger,
 		Metrics:       h.metrics,
+		Secrets:       h.secrets,
 	}
 	e, err := engine.New(l, h.sender, opts)
 	if err != nil {
 		_ = l.Close()
 		h.t.Fatalf("cannot create engine: %v", err)
 	}
-	rc, err := inbound.New(e, l, inbound.Options{Logger: logger, Metrics: h.metrics})
+	rc, err := inbound.New(e, l, inbound.Options{Logger: logger, Metrics: h.metrics, Secrets: h.secrets})
 	if err != nil {
 		_ = l.Close()
 		h.t.Fatalf("cannot create receiver: %v", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"hookline/engine"
+	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -17,6 +18,9 @@ type Options struct {
 	// Metrics is where the receiver registers its metrics (the engine's
 	// set, so /metrics shows both); nil creates a set.
 	Metrics *metrics.Set
+	// Secrets seals the secrets in stored source records (see
+	// secret_seal.go); nil stores them as given (tests only).
+	Secrets *seal.Keyring
 }
 
 // Receiver holds the tenants' inbound sources, receives their requests
@@ -31,6 +35,8 @@ type Receiver struct {
 	log    *wal.Log
 	logger *slog.Logger
 	m      receiverMetrics
+	// secrets seals the source records' secrets; set at New.
+	secrets *seal.Keyring
 
 	mu sync.RWMutex
 	// sources are the sources by API ID. A sourceState is replaced,
@@ -47,7 +53,7 @@ func New(e *engine.Engine, log *wal.Log, opts Options) (*Receiver, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
 	}
-	rc := &Receiver{e: e, log: log, logger: opts.Logger, m: newReceiverMetrics(opts.Metrics)}
+	rc := &Receiver{e: e, log: log, logger: opts.Logger, m: newReceiverMetrics(opts.Metrics), secrets: opts.Secrets}
 	if err := rc.loadSources(); err != nil {
 		return nil, fmt.Errorf("cannot load sources: %w", err)
 	}
