@@ -17,7 +17,7 @@
 //     retry_schedule, where a reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
-//     log_level are required.
+//     log_level are required; secret_key_file "" means <data>/secret.key.
 //   - A negative value means "none" where the key's comment says so (no
 //     bound, not checked, never, keep nothing, no compression) and is an
 //     error elsewhere.
@@ -44,6 +44,7 @@ type Config struct {
 	Listen          string        `yaml:"listen"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
+	SecretKeyFile   string        `yaml:"secret_key_file"`
 	AllowNet        []string      `yaml:"allow_net"`
 	RetrySchedule   string        `yaml:"retry_schedule"`
 	Ingest          Ingest        `yaml:"ingest"`
