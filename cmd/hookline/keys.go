@@ -61,6 +61,10 @@ func loadKeyring(cfg *config.Config, logger *slog.Logger) (*seal.Keyring, error)
 // 0700 (directories), whatever modes an older version or an operator left:
 // the store, the admin token and the key are the owner's alone.
 func privateDataDir(dir string) error {
+	// A data directory reached through a symlink is made private itself.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
