@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bytedance/sonic"
-
 	"hookline/httpout"
 	"hookline/internal/rotation"
 	"hookline/wal"
@@ -259,9 +257,9 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 }
 
 func (e *Engine) putEndpoint(id wal.ID, ep *Endpoint) error {
-	b, err := sonic.Marshal(ep)
+	b, err := encodeEndpoint(e.opts.Secrets, ep)
 	if err != nil {
-		return fmt.Errorf("cannot encode endpoint %s: %w", ep.ID, err)
+		return err
 	}
 	return e.log.PutEndpoint(id, b)
 }

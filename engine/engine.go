@@ -2,14 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/bytedance/sonic"
-
 	"hookline/httpout"
+	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -120,9 +120,16 @@ func (e *Engine) load() error {
 	if err != nil {
 		return fmt.Errorf("cannot load tenants: %w", err)
 	}
+	if _, err := ResealEndpoints(e.log, e.opts.Secrets, e.logger); err != nil {
+		return err
+	}
 	err = e.log.Endpoints(func(id wal.ID, val []byte) error {
-		var ep Endpoint
-		if err := sonic.Unmarshal(val, &ep); err != nil {
+		ep, _, err := decodeEndpoint(e.opts.Secrets, val)
+		var uk *seal.UnknownKeyError
+		if errors.As(err, &uk) {
+			return secretKeyError("endpoint", ep.ID, e.opts.Secrets, err)
+		}
+		if err != nil {
 			e.logger.Error("skipping corrupt endpoint record", "endpoint", id, "err", err)
 			return nil
 		}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"hookline/internal/seal"
 )
 
 // Options configure an Engine. The zero value works: in every field 0 (or
@@ -72,6 +74,11 @@ type Options struct {
 	// DefaultSecretOverlap, 24h; negative: none (the old secret is dropped
 	// at once). A rotation's own "overlap" is API input, where 0s is none.
 	SecretOverlap time.Duration
+
+	// Secrets seals the secrets in stored endpoint records (see
+	// secret_seal.go). nil stores them as given and refuses to start on a
+	// sealed record: for tests only; cmd/hookline always sets one.
+	Secrets *seal.Keyring
 
 	// now is endpoint health's clock; nil means time.Now. For tests.
 	now func() time.Time

@@ -64,6 +64,11 @@
 // cutoff (Expire); the two never conflict, as each deletes only what
 // exists, and either alone removes the data eventually: the purge makes it
 // prompt, retention makes it certain if a purge fails.
+// Endpoint and source records hold their secrets sealed (internal/seal,
+// done by their owners): the wal stores what it is given. On the real disk
+// every file is created 0600 and every directory 0700 (privateFS), and
+// Log.CompactConfig pushes overwritten versions of those records out of
+// the sstables after their secrets were resealed.
 //
 // # Retention
 //

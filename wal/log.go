@@ -23,8 +23,9 @@ var ErrClosed = errors.New("wal is closed")
 // says so and is an error elsewhere; Open returns Validate's error rather than
 // replacing a bad value.
 type Options struct {
-	// FS is the filesystem; nil means the real disk. Tests use vfs.NewMem or
-	// errorfs to crash the store at a chosen write.
+	// FS is the filesystem; nil means the real disk, where every file is
+	// created 0600 and every directory 0700 (see privateFS). Tests use
+	// vfs.NewMem or errorfs to crash the store at a chosen write.
 	FS vfs.FS
 	// CompressAbove is the delivery body size above which bodies are stored
 	// zstd-compressed. 0 means 4096; negative: no compression.
@@ -53,7 +54,7 @@ type Options struct {
 // EnsureDefaults fills zero fields with their defaults.
 func (o *Options) EnsureDefaults() {
 	if o.FS == nil {
-		o.FS = vfs.Default
+		o.FS = privateFS{vfs.Default}
 	}
 	if o.CompressAbove == 0 {
 		o.CompressAbove = 4096

@@ -1,6 +1,7 @@
 // Command hookline is the webhook engine's single binary: `serve` runs the
 // server, `sink` a receiver that prints and verifies deliveries, `bench` the
-// load test, and the other sub-commands (deliveries, events, replay,
+// load test, `keys rotate-master` re-encrypts the stored secrets under a new
+// master key (keys.go), and the other sub-commands (deliveries, events, replay,
 // backfill, cancel, jobs, endpoints health) are clients of the server's
 // HTTP API. This package parses flags, wires the packages together in
 // serve.go and talks to the API in client.go; it holds no engine logic.
@@ -32,6 +33,9 @@ Usage:
                            the tenant's jobs and their progress
   hookline endpoints health [flags]
                            an endpoint's delivery health over 1h, 24h and 7d
+  hookline keys rotate-master [--data DIR] [--secret-key-file FILE]
+                           re-encrypt every stored secret under a new master key
+                           (stop the server first)
   hookline version         print the version
 `
 
@@ -58,6 +62,8 @@ func main() {
 		err = runJobs(args, os.Stdout, os.Stderr)
 	case "endpoints":
 		err = runEndpoints(args, os.Stdout)
+	case "keys":
+		err = runKeys(args, os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println("hookline", version)
 	case "help", "-h", "--help":

@@ -42,6 +42,7 @@ func runServe(args []string) error {
 	data := fs.String("data", "", "data directory (default ./data)")
 	token := fs.String("admin-token", "", "bearer token for the API, at least 32 bytes; other users see it in ps: prefer --admin-token-file (else $HOOKLINE_ADMIN_TOKEN, else generated)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (one line; not readable by other users)")
+	keyFile := fs.String("secret-key-file", "", "master key sealing the stored secrets (else $"+secretKeyEnv+", else <data>/secret.key, generated)")
 	retry := fs.String("retry-schedule", "", "comma-separated delays before attempts 2..N, e.g. 5s,5m,30m,2h,5h,10h,10h")
 	var allow stringList
 	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
@@ -72,6 +73,8 @@ func runServe(args []string) error {
 			cfg.AdminToken, cfg.AdminTokenFile = *token, ""
 		case "admin-token-file":
 			cfg.AdminToken, cfg.AdminTokenFile = "", *tokenFile
+		case "secret-key-file":
+			cfg.SecretKeyFile = *keyFile
 		case "retry-schedule":
 			cfg.RetrySchedule = *retry
 		case "allow-net":
@@ -111,6 +114,13 @@ func serve(cfg *config.Config) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("cannot create data directory: %w", err)
 	}
+	if err := privateDataDir(cfg.Data); err != nil {
+		return err
+	}
+	secrets, err := loadKeyring(cfg, logger)
+	if err != nil {
+		return err
+	}
 	token, err := adminToken(cfg)
 	if err != nil {
 		return err
@@ -132,7 +142,7 @@ func serve(cfg *config.Config) error {
 		_ = log.Close()
 		return err
 	}
-	engineOpts.Logger, engineOpts.Metrics = logger, set
+	engineOpts.Logger, engineOpts.Metrics, engineOpts.Secrets = logger, set, secrets
 	eng, err := engine.New(log, sender, engineOpts)
 	if err != nil {
 		_ = log.Close()
@@ -145,7 +155,7 @@ func serve(cfg *config.Config) error {
 	acc, err := access.New(eng, log, access.Options{Logger: logger})
 	var rc *inbound.Receiver
 	if err == nil {
-		rc, err = inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set})
+		rc, err = inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set, Secrets: secrets})
 	}
 	if err != nil {
 		eng.Stop(context.Background())

@@ -22,6 +22,7 @@ import (
 	"hookline/engine"
 	"hookline/engine/inbound"
 	"hookline/httpout"
+	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -103,6 +104,8 @@ type harness struct {
 	// and the engine's options.
 	rcOpts     inbound.Options
 	engineOpts func(*engine.Options)
+	// secrets is the keyring of the engine and the receiver (nil: none).
+	secrets *seal.Keyring
 }
 
 func newHarness(t testing.TB) *harness {
@@ -154,6 +157,7 @@ func (h *harness) start() {
 		WheelSlots:    1024,
 		Logger:        logger,
 		Metrics:       h.metrics,
+		Secrets:       h.secrets,
 	}
 	if h.engineOpts != nil {
 		h.engineOpts(&opts)
@@ -164,7 +168,7 @@ func (h *harness) start() {
 		h.t.Fatalf("cannot create engine: %v", err)
 	}
 	rcOpts := h.rcOpts
-	rcOpts.Logger, rcOpts.Metrics = logger, h.metrics
+	rcOpts.Logger, rcOpts.Metrics, rcOpts.Secrets = logger, h.metrics, h.secrets
 	rc, err := inbound.New(e, l, rcOpts)
 	if err != nil {
 		_ = l.Close()

@@ -9,6 +9,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"hookline/engine"
+	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// DefaultFailureBurst (50); a negative FailureRate means no limit.
 	FailureRate  float64
 	FailureBurst int
+	// Secrets seals the secrets in stored source records (see
+	// secret_seal.go); nil stores them as given (tests only).
+	Secrets *seal.Keyring
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -84,6 +88,8 @@ type Receiver struct {
 	opts   Options
 	logger *slog.Logger
 	m      receiverMetrics
+	// secrets seals the source records' secrets; set at New.
+	secrets *seal.Keyring
 
 	mu sync.RWMutex
 	// sources are the sources by API ID. A sourceState is replaced,
@@ -107,7 +113,7 @@ func New(e *engine.Engine, log *wal.Log, opts Options) (*Receiver, error) {
 		return nil, err
 	}
 	rc := &Receiver{e: e, log: log, opts: opts, logger: opts.Logger, m: newReceiverMetrics(opts.Metrics),
-		rejects: make(map[wal.ID]*rejectState)}
+		rejects: make(map[wal.ID]*rejectState), secrets: opts.Secrets}
 	if err := rc.loadSources(); err != nil {
 		return nil, fmt.Errorf("cannot load sources: %w", err)
 	}

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bytedance/sonic"
-
 	"hookline/engine"
 	"hookline/internal/rotation"
+	"hookline/internal/seal"
 	"hookline/internal/transform"
 	"hookline/internal/verify"
 	"hookline/wal"
@@ -321,20 +320,33 @@ func (rc *Receiver) sourceVerifier(s *Source, now time.Time) (verify.Verifier, e
 }
 
 func (rc *Receiver) putSource(st *sourceState) error {
-	b, err := sonic.Marshal(&st.src)
+	b, err := encodeSource(rc.secrets, &st.src)
 	if err != nil {
-		return fmt.Errorf("cannot encode source %s: %w", st.src.ID, err)
+		return err
 	}
 	return rc.log.PutSource(st.id, b)
 }
 
-// loadSources reads the stored sources at start; one that no longer
-// compiles (a config this version refuses) is logged and skipped.
+// loadSources reads the stored sources at start, first sealing any
+// secrets stored in plaintext or under an older key; one that no longer
+// compiles (a config this version refuses) is logged and skipped, one
+// sealed under a key the keyring lacks is an error.
 func (rc *Receiver) loadSources() error {
+	if _, err := ResealSources(rc.log, rc.secrets, rc.logger); err != nil {
+		return err
+	}
 	rc.sources = make(map[string]*sourceState)
-	return rc.log.Sources(func(id wal.ID, val []byte) {
-		var s Source
-		if err := sonic.Unmarshal(val, &s); err != nil || s.ID != sourcePrefix+id.String() {
+	var keyErr error
+	err := rc.log.Sources(func(id wal.ID, val []byte) {
+		s, _, err := decodeSource(rc.secrets, val)
+		var uk *seal.UnknownKeyError
+		if errors.As(err, &uk) {
+			if keyErr == nil {
+				keyErr = sourceKeyError(s.ID, rc.secrets, err)
+			}
+			return
+		}
+		if err != nil || s.ID != sourcePrefix+id.String() {
 			rc.logger.Error("skipping corrupt source record", "source", id.String(), "err", err)
 			return
 		}
@@ -352,6 +364,10 @@ func (rc *Receiver) loadSources() error {
 		}
 		rc.sources[s.ID] = st
 	})
+	if err == nil {
+		err = keyErr
+	}
+	return err
 }
 
 // tenantExists answers tenant_not_found for a tenant that does not exist.

@@ -18,7 +18,8 @@
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
 //     log_level are required; admin_token_file names a file cmd/hookline
-//     reads the admin token from (at most one of it and admin_token).
+//     reads the admin token from (at most one of it and admin_token);
+//     secret_key_file "" means <data>/secret.key.
 //   - A negative value means "none" where the key's comment says so (no
 //     bound, not checked, never, keep nothing, no compression) and is an
 //     error elsewhere.
@@ -48,6 +49,7 @@ type Config struct {
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
 	AdminTokenFile  string        `yaml:"admin_token_file"`
+	SecretKeyFile   string        `yaml:"secret_key_file"`
 	AllowNet        []string      `yaml:"allow_net"`
 	RetrySchedule   string        `yaml:"retry_schedule"`
 	Ingest          Ingest        `yaml:"ingest"`
