@@ -21,7 +21,7 @@ import (
 // any of the secrets (Pebble's WAL and, after `hookline keys rotate-master`
 // flushed them, its sstables), every file is 0600 and every directory 0700.
 func TestSecretsAtRest(t *testing.T) {
-	const token = "atrest-token-0123456789"
+	const token = testAdminToken
 	dir := filepath.Join(t.TempDir(), "data")
 	// A directory and a file made loosely before: hookline tightens them.
 	require_NoError(t, os.MkdirAll(dir, 0o755))
@@ -174,7 +174,7 @@ func scanForSecrets(t *testing.T, dir string, secrets []string) {
 // an error naming the key, never a silent reset; so does a key file
 // readable by others, and a rotation left half done.
 func TestSecretKeyErrors(t *testing.T) {
-	const token = "atrest-token-0123456789"
+	const token = testAdminToken
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, dir, "--admin-token", token)
 	a := newAPI(srv.addr, token)
