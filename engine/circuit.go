@@ -12,8 +12,9 @@ import (
 
 // CircuitOptions configure the per-endpoint circuit breakers. A circuit
 // opens on a run of failures or on a failure ratio over a window; while open
-// its lane sends nothing and spends no attempts; after OpenFor one probe
-// request decides: success closes it, failure opens it again.
+// its lane sends nothing and spends no attempts; after OpenFor it is half
+// open: it lets up to HalfOpenProbes distinct deliveries through, one at a
+// time. The first success closes it; when all of them fail it opens again.
 //
 // A failure is what would be retried: a network error, a timeout, 408, 429 or
 // a 5xx. Other answers, 4xx included, show the receiver is up and count as
@@ -33,8 +34,16 @@ type CircuitOptions struct {
 	FailureRatio float64
 	MinRequests  int
 	Window       time.Duration
-	// OpenFor is how long an open circuit waits before its probe. 0 means 30s.
+	// OpenFor is how long an open circuit waits before its probes. 0 means 30s.
 	OpenFor time.Duration
+	// HalfOpenProbes is how many deliveries a half-open circuit tries, one
+	// at a time, before it opens again; the first to succeed closes it (see
+	// circuit for why). 0 means 5: an endpoint that never answers gets five
+	// requests per OpenFor, and a half-open state opens again on five
+	// failures in a row, of different deliveries, the evidence Envoy's
+	// outlier detection takes to eject a host (consecutive_5xx, 5 by
+	// default).
+	HalfOpenProbes int
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -54,6 +63,9 @@ func (o *CircuitOptions) EnsureDefaults() {
 	if o.OpenFor == 0 {
 		o.OpenFor = 30 * time.Second
 	}
+	if o.HalfOpenProbes == 0 {
+		o.HalfOpenProbes = 5
+	}
 }
 
 // Validate reports the first option out of its bounds, naming it and its
@@ -71,6 +83,8 @@ func (o *CircuitOptions) Validate() error {
 		return fmt.Errorf("engine.CircuitOptions.Window is %s; it must be positive", o.Window)
 	case o.OpenFor <= 0:
 		return fmt.Errorf("engine.CircuitOptions.OpenFor is %s; it must be positive", o.OpenFor)
+	case o.HalfOpenProbes < 1 || o.HalfOpenProbes > math.MaxUint32:
+		return fmt.Errorf("engine.CircuitOptions.HalfOpenProbes is %d; it must be at least 1 and at most %d", o.HalfOpenProbes, uint32(math.MaxUint32))
 	}
 	return nil
 }
@@ -83,17 +97,65 @@ var (
 	errNotAttempted  = errors.New("not attempted")
 )
 
-// circuit is one endpoint's breaker with the times the API shows.
+// circuit is one endpoint's breaker with the times the API shows. How it
+// works, on gobreaker's TwoStepCircuitBreaker:
+//  1. Closed, it counts results over Window (gobreaker's rolling counts) and
+//     opens on ReadyToTrip: a run of failures or a failure ratio.
+//  2. Open, it refuses every attempt for OpenFor; allow tells the lane when
+//     to ask again, and the lane spends no attempts meanwhile.
+//  3. Half open, gobreaker lets one attempt through at a time (MaxRequests
+//     is 1) and closes on the first success. A failed probe is reported to
+//     it as excluded (IsExcluded) while fewer than HalfOpenProbes have
+//     failed: an excluded result frees the half-open slot without counting,
+//     so the lane's next delivery probes. The HalfOpenProbes-th failure is
+//     reported as a failure, and the circuit opens again. The lane offers
+//     due retries oldest first, then its queue, so the probes are different
+//     deliveries whenever several wait; one is tried twice only when its
+//     own retry comes due again.
+//
+// Why several probes: with one, one delivery spoke for the endpoint. A
+// receiver that fails the first two attempts of every event opened the
+// circuit on the first attempts of 20 events; each probe was then a second
+// attempt (due retries go first, oldest first), which failed, and the 20
+// events took 21 openings, 630 s at the default OpenFor. With five, the 20
+// second attempts fail five per half-open state, then a third attempt
+// closes the circuit: 5 openings.
+//
+// Why one success closes it: it shows the receiver is up, whatever failed
+// before it (Hystrix does the same, as does gobreaker with MaxRequests 1).
+// Asking for more, n successes in a row (gobreaker's MaxRequests n,
+// MicroProfile's successThreshold) or a failure ratio over the probes below
+// FailureRatio (resilience4j's permittedNumberOfCallsInHalfOpenState),
+// would never close a fifo endpoint at such a receiver: it retries its head
+// until it succeeds, so its probes go failure, failure, success, and the
+// next event starts with a failure again. What keeps a lucky probe from
+// making the circuit flap is the closed state's own rule: it opens again
+// only on a run of failures or after MinRequests attempts at FailureRatio,
+// so a close that was wrong costs about that many attempts, at most once
+// per OpenFor.
+//
+// Invariants: an open circuit admits nothing; a half-open one admits one
+// attempt at a time, and at most HalfOpenProbes of them reach the receiver
+// (an attempt that never did, errNotAttempted, frees its slot and counts
+// for nothing).
 type circuit struct {
 	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
 	openFor  time.Duration
 	openedAt atomic.Int64 // unix ms of the last opening; 0 before any
+
+	probes int // HalfOpenProbes
+	// halfOpen and probeFailures are written under the breaker's lock
+	// (OnStateChange, IsExcluded); probeFailures is atomic for view.
+	halfOpen      bool
+	probeFailures atomic.Uint32
 }
 
 // newCircuit makes a breaker; inFlight reports the endpoint's current
-// max_in_flight (it may change while the breaker lives).
-func newCircuit(o CircuitOptions, inFlight func() int, onChange func(from, to gobreaker.State)) *circuit {
-	c := &circuit{openFor: o.OpenFor}
+// max_in_flight (it may change while the breaker lives). onChange and
+// onProbeFailed (a failed probe that leaves the circuit half open) run
+// under the breaker's lock: they must not call the breaker.
+func newCircuit(o CircuitOptions, inFlight func() int, onChange func(from, to gobreaker.State), onProbeFailed func()) *circuit {
+	c := &circuit{openFor: o.OpenFor, probes: o.HalfOpenProbes}
 	c.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		MaxRequests:  1,
 		Interval:     o.Window,
@@ -104,11 +166,25 @@ func newCircuit(o CircuitOptions, inFlight func() int, onChange func(from, to go
 			return n.ConsecutiveFailures >= uint32(run) ||
 				n.Requests >= uint32(o.MinRequests) && float64(n.TotalFailures) >= o.FailureRatio*float64(n.Requests)
 		},
-		IsExcluded: func(err error) bool { return errors.Is(err, errNotAttempted) },
-		// Runs under the breaker's lock: it must not call the breaker.
+		// Runs under the breaker's lock, in the state the result's request
+		// was admitted in (gobreaker drops results of an earlier state).
+		IsExcluded: func(err error) bool {
+			if errors.Is(err, errNotAttempted) {
+				return true
+			}
+			if err == nil || !c.halfOpen || c.probeFailures.Add(1) >= uint32(c.probes) {
+				return false
+			}
+			onProbeFailed()
+			return true
+		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
-			if to == gobreaker.StateOpen {
+			c.halfOpen = to == gobreaker.StateHalfOpen
+			switch to {
+			case gobreaker.StateOpen:
 				c.openedAt.Store(time.Now().UnixMilli())
+			case gobreaker.StateHalfOpen:
+				c.probeFailures.Store(0)
 			}
 			onChange(from, to)
 		},
@@ -118,7 +194,7 @@ func newCircuit(o CircuitOptions, inFlight func() int, onChange func(from, to go
 
 // allow asks for one attempt. On success done must be called with the
 // attempt's result. Otherwise retryAt is when to ask again (zero: when an
-// attempt in flight, the half-open probe, finishes).
+// attempt in flight, a half-open probe, finishes).
 func (c *circuit) allow() (done func(error), retryAt time.Time) {
 	done, err := c.cb.Allow()
 	if err == nil {
@@ -140,6 +216,12 @@ func (c *circuit) view() *CircuitView {
 		Requests:            n.Requests,
 		Failures:            n.TotalFailures,
 		ConsecutiveFailures: n.ConsecutiveFailures,
+	}
+	if st == gobreaker.StateHalfOpen {
+		// The breaker counts failed probes as excluded; a success would
+		// have closed the circuit, so every failure is in the run.
+		v.Failures = c.probeFailures.Load()
+		v.ConsecutiveFailures = v.Failures
 	}
 	if ms := c.openedAt.Load(); ms != 0 {
 		at := time.UnixMilli(ms).UTC()
@@ -165,14 +247,15 @@ func stateName(s gobreaker.State) string {
 
 // CircuitView is an endpoint's circuit breaker as the API shows it.
 type CircuitView struct {
-	// State is closed (sending), open (sending nothing) or half_open (one
-	// probe request decides).
+	// State is closed (sending), open (sending nothing) or half_open
+	// (probing: one delivery at a time, up to half_open_probes).
 	State string `json:"state"`
 	// OpenedAt is when the circuit last opened; NextProbeAt when an open
-	// circuit lets its probe through.
+	// circuit lets its first probe through.
 	OpenedAt    *time.Time `json:"opened_at,omitempty"`
 	NextProbeAt *time.Time `json:"next_probe_at,omitempty"`
-	// Requests and Failures count the current window (closed state).
+	// Requests and Failures count the current window when closed, and the
+	// probes sent and failed so far when half open.
 	Requests            uint32 `json:"requests"`
 	Failures            uint32 `json:"failures"`
 	ConsecutiveFailures uint32 `json:"consecutive_failures"`

@@ -31,15 +31,19 @@ func (e *Engine) circuitChanged(ln *Lane, from, to gobreaker.State) {
 	e.logger.Info("endpoint circuit "+stateName(to), "endpoint", cfg.ep.ID, "tenant", cfg.ep.Tenant, "from", stateName(from))
 	switch {
 	case to == gobreaker.StateOpen:
-		go e.circuitOpened(ln)
+		go e.circuitFailing(ln)
 	case to == gobreaker.StateClosed && from == gobreaker.StateHalfOpen:
 		go e.clearFailing(ln)
 	}
 }
 
-// circuitOpened starts the endpoint's failing time on its first opening and,
-// on a later one, disables the endpoint once it has failed for DisableAfter.
-func (e *Engine) circuitOpened(ln *Lane) {
+// circuitFailing runs when the circuit opens and when a probe fails
+// without opening it again (see CircuitOptions.HalfOpenProbes): it starts
+// the endpoint's failing time on the first opening and, later, disables the
+// endpoint once it has failed for DisableAfter, so an endpoint whose probes
+// fail one at a time, far apart, is disabled as soon as one opening per
+// probe would have disabled it.
+func (e *Engine) circuitFailing(ln *Lane) {
 	now := time.Now().UTC()
 	since := ln.config().ep.FailingSince
 	if since == nil {

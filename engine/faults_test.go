@@ -78,12 +78,15 @@ func TestCircuitOpensStopsAndRecovers(t *testing.T) {
 	h.requireSettled()
 }
 
-// TestCircuitHalfOpenSendsOneProbe: an endpoint that never recovers gets one
-// request per open period, never several at once, though max_in_flight is 4.
+// TestCircuitHalfOpenSendsOneProbe: with half_open_probes 1, an endpoint
+// that never recovers gets one request per open period, never several at
+// once, though max_in_flight is 4. (The default, 5 one at a time, is
+// TestCircuitHalfOpenProbesOneAtATime.)
 func TestCircuitHalfOpenSendsOneProbe(t *testing.T) {
 	t.Parallel()
 	opts := circuitOptions()
 	opts.Circuit.OpenFor = 200 * time.Millisecond
+	opts.Circuit.HalfOpenProbes = 1
 	h := newHarness(t, opts)
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{replies: []reply{{status: 500, delay: 20 * time.Millisecond}}})

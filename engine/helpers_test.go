@@ -329,6 +329,10 @@ type recvConfig struct {
 	// failFirst answers 503 to the first request of each webhook-id and
 	// 200 to the rest: every delivery needs exactly one retry.
 	failFirst bool
+	// failTimes answers 503 to the first failTimes requests of each
+	// webhook-id (counted here, not read from hookline-attempt) and the
+	// reply as scripted to the rest.
+	failTimes int
 	// addr, when set, is the address to listen on (to come back at the URL
 	// of an earlier receiver).
 	addr string
@@ -400,6 +404,14 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	attempt, _ := strconv.Atoi(r.Header.Get("hookline-attempt"))
 	rc.mu.Lock()
 	i := len(rc.got)
+	seen := 0
+	if rc.cfg.failTimes > 0 {
+		for _, d := range rc.got {
+			if d.id == r.Header.Get("webhook-id") {
+				seen++
+			}
+		}
+	}
 	rc.got = append(rc.got, delivery{
 		at:      at,
 		header:  r.Header.Clone(),
@@ -420,7 +432,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(rc.cfg.replies) > 0 {
 		rep = rc.cfg.replies[min(i, len(rc.cfg.replies)-1)]
 	}
-	if rc.cfg.failFirst && attempt == 1 {
+	if rc.cfg.failFirst && attempt == 1 || seen < rc.cfg.failTimes {
 		rep = reply{status: http.StatusServiceUnavailable}
 	}
 	time.Sleep(rep.delay)

@@ -52,8 +52,9 @@ type Options struct {
 	DataDir                  string
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
-	// DisableAfter disables an endpoint whose circuit has stayed open (no
-	// successful probe) this long, and tells its tenant with a
+	// DisableAfter disables an endpoint whose circuit has stayed open or
+	// half open (no successful probe) this long, checked at each opening and
+	// each failed probe, and tells its tenant with a
 	// hookline.endpoint.disabled event. 0 means 5 days; negative: never.
 	DisableAfter time.Duration
 	Logger       *slog.Logger

@@ -53,6 +53,8 @@ func TestOptionsValidate(t *testing.T) {
 	f(func(o *engine.Options) { o.Circuit.MinRequests = -1 }, "engine.CircuitOptions.MinRequests is -1")
 	f(func(o *engine.Options) { o.Circuit.Window = -time.Second }, "engine.CircuitOptions.Window is -1s; it must be positive")
 	f(func(o *engine.Options) { o.Circuit.OpenFor = -time.Second }, "engine.CircuitOptions.OpenFor is -1s")
+	f(func(o *engine.Options) { o.Circuit.HalfOpenProbes = -1 }, "engine.CircuitOptions.HalfOpenProbes is -1; it must be at least 1")
+	f(func(o *engine.Options) { o.Circuit.HalfOpenProbes = 1 << 33 }, "engine.CircuitOptions.HalfOpenProbes is 8589934592")
 }
 
 // TestOptionsEnsureDefaults: the defaults the field comments promise.
@@ -70,6 +72,6 @@ func TestOptionsEnsureDefaults(t *testing.T) {
 	require_Equal(t, o.Retention, engine.DefaultRetention)
 	require_Equal(t, o.RetentionInterval, engine.DefaultRetentionInterval)
 	require_Equal(t, o.SecretOverlap, engine.DefaultSecretOverlap)
-	require_Equal(t, o.Circuit, engine.CircuitOptions{ConsecutiveFailures: 20, FailureRatio: 0.5, MinRequests: 20, Window: time.Minute, OpenFor: 30 * time.Second})
+	require_Equal(t, o.Circuit, engine.CircuitOptions{ConsecutiveFailures: 20, FailureRatio: 0.5, MinRequests: 20, Window: time.Minute, OpenFor: 30 * time.Second, HalfOpenProbes: 5})
 	require_True(t, o.Logger != nil && o.Metrics != nil, "Logger and Metrics must be set")
 }

@@ -97,6 +97,7 @@ type CircuitBreaker struct {
 	MinRequests         int           `yaml:"min_requests"`
 	Window              time.Duration `yaml:"window"`
 	OpenFor             time.Duration `yaml:"open_for"`
+	HalfOpenProbes      int           `yaml:"half_open_probes"`
 }
 
 // Retention is the retention section.

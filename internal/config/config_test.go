@@ -73,6 +73,11 @@ func TestConfigFile(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    min_requests: -1\n", "min_requests is -1")
 	f("delivery:\n  circuit_breaker:\n    window: 0s\n", "window is 0s")
 	f("delivery:\n  circuit_breaker:\n    open_for: -1s\n", "open_for is -1s")
+	f("delivery:\n  circuit_breaker:\n    half_open_probes: 0\n", "half_open_probes is 0")
+	// half_open_probes reaches the engine's options.
+	ho, err := f("delivery:\n  circuit_breaker:\n    half_open_probes: 2\n", "").EngineOptions()
+	require_NoError(t, err)
+	require_Equal(t, ho.Circuit.HalfOpenProbes, 2)
 	f("delivery:\n  disable_after: 0s\n", "disable_after is 0")
 	require_Equal(t, c.Delivery.SecretOverlap, 24*time.Hour)
 	eo, err := c.EngineOptions()

@@ -68,6 +68,7 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 			MinRequests:         cb.MinRequests,
 			Window:              cb.Window,
 			OpenFor:             cb.OpenFor,
+			HalfOpenProbes:      cb.HalfOpenProbes,
 		},
 	}, nil
 }

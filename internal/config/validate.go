@@ -74,6 +74,8 @@ func (c *Config) validateFile() error {
 		return errors.New("delivery.circuit_breaker.window is 0s; it must be positive")
 	case cb.OpenFor == 0:
 		return errors.New("delivery.circuit_breaker.open_for is 0s; it must be positive")
+	case cb.HalfOpenProbes == 0:
+		return errors.New("delivery.circuit_breaker.half_open_probes is 0; it must be at least 1")
 	case c.Delivery.DisableAfter == 0:
 		return errors.New("delivery.disable_after is 0s; give a duration, or a negative one for never")
 	case c.Delivery.SecretOverlap == 0:
@@ -143,6 +145,7 @@ var yamlNames = newRenamer(
 	"engine.CircuitOptions.OpenFor", "delivery.circuit_breaker.open_for",
 	"httpin.Options.MetricsListen", "metrics_listen",
 	"httpin.Options.MetricsToken", "metrics_token",
+	"engine.CircuitOptions.HalfOpenProbes", "delivery.circuit_breaker.half_open_probes",
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",

@@ -23,6 +23,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    failure_ratio: 1.5\n", "delivery.circuit_breaker.failure_ratio is 1.5; it must be above 0 and at most 1")
 	f("delivery:\n  circuit_breaker:\n    failure_ratio: .nan\n", "delivery.circuit_breaker.failure_ratio is NaN")
 	f("delivery:\n  circuit_breaker:\n    min_requests: 5000000000\n", "delivery.circuit_breaker.min_requests is 5000000000")
+	f("delivery:\n  circuit_breaker:\n    half_open_probes: 5000000000\n", "delivery.circuit_breaker.half_open_probes is 5000000000; it must be at least 1 and at most 4294967295")
 	f("delivery:\n  max_in_flight: 1001\n", "delivery.max_in_flight is 1001; it must be 1-1000")
 	f("delivery:\n  max_retry_after: 169h\n", "delivery.max_retry_after is 169h0m0s; it must be from 1s to 168h0m0s")
 	f("delivery:\n  max_retry_after: 10ms\n", "delivery.max_retry_after is 10ms; it must be from 1s to 168h0m0s")
@@ -36,6 +37,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 
 	// 0 where the file refuses it, empty where a value is needed.
 	f("delivery:\n  circuit_breaker:\n    open_for: 0s\n", "delivery.circuit_breaker.open_for is 0s")
+	f("delivery:\n  circuit_breaker:\n    half_open_probes: 0\n", "delivery.circuit_breaker.half_open_probes is 0; it must be at least 1")
 	f("delivery:\n  disable_after: 0s\n", "delivery.disable_after is 0s; give a duration, or a negative one for never")
 	f("delivery:\n  max_retry_after: 0s\n", "delivery.max_retry_after is 0s; give a duration from 1s to 168h0m0s (leave the key out for the default, 24h0m0s)")
 	f("retry_schedule: \"\"\n", `retry_schedule (flag --retry-schedule) is "": retry schedule is empty`)
@@ -66,6 +68,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  max_in_flight: -1\n", "delivery.max_in_flight is -1")
 	f("delivery:\n  circuit_breaker:\n    consecutive_failures: -2\n", "delivery.circuit_breaker.consecutive_failures is -2; it must be at least 1")
 	f("delivery:\n  circuit_breaker:\n    window: -1m\n", "delivery.circuit_breaker.window is -1m0s; it must be positive")
+	f("delivery:\n  circuit_breaker:\n    half_open_probes: -1\n", "delivery.circuit_breaker.half_open_probes is -1; it must be at least 1")
 	f("ingest:\n  max_event_bytes: -1\n", "ingest.max_event_bytes is -1; it must be positive")
 	f("ingest:\n  max_batch_events: -1\n", "ingest.max_batch_events is -1")
 	f("wal:\n  cache_bytes: -1\n", "wal.cache_bytes is -1; it must be positive")
