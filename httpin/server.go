@@ -34,14 +34,22 @@ type Options struct {
 	MaxBodyBytes int
 	// MaxBatchEvents bounds the events of one batch. 0 means 1000.
 	MaxBatchEvents int
-	Logger         *slog.Logger
-	Metrics        *metrics.Set // the engine's set; /metrics writes it
+	// MaxPayloadDepth bounds how deep an event's payload nests, each object
+	// or array one level (a delivery's envelope adds one). Deeper payloads
+	// get 400 payload_too_deep: common receiver parsers fail on deep
+	// documents (Python's json near 1000 levels, less on a busy stack), and
+	// an accepted event no receiver can parse is worse than a 400. 0 means
+	// 128; at most MaxPayloadDepthLimit.
+	MaxPayloadDepth int
+	Logger          *slog.Logger
+	Metrics         *metrics.Set // the engine's set; /metrics writes it
 }
 
 // Defaults that ParseLimits shares with Options.
 const (
-	defaultMaxEventBytes  = 1 << 20
-	defaultMaxBatchEvents = 1000
+	defaultMaxEventBytes   = 1 << 20
+	defaultMaxBatchEvents  = 1000
+	defaultMaxPayloadDepth = 128
 )
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -57,6 +65,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxBatchEvents == 0 {
 		o.MaxBatchEvents = defaultMaxBatchEvents
+	}
+	if o.MaxPayloadDepth == 0 {
+		o.MaxPayloadDepth = defaultMaxPayloadDepth
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -80,6 +91,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpin.Options.MaxBodyBytes is %d; it must be at least httpin.Options.MaxEventBytes (%d)", o.MaxBodyBytes, o.MaxEventBytes)
 	case o.MaxBatchEvents <= 0:
 		return fmt.Errorf("httpin.Options.MaxBatchEvents is %d; it must be positive", o.MaxBatchEvents)
+	case o.MaxPayloadDepth <= 0 || o.MaxPayloadDepth > MaxPayloadDepthLimit:
+		return fmt.Errorf("httpin.Options.MaxPayloadDepth is %d; it must be from 1 to %d", o.MaxPayloadDepth, MaxPayloadDepthLimit)
 	}
 	return nil
 }
