@@ -56,11 +56,12 @@ type Config struct {
 
 // Ingest is the ingest section: request bounds and back-pressure.
 type Ingest struct {
-	MaxEventBytes  int   `yaml:"max_event_bytes"`
-	MaxBodyBytes   int   `yaml:"max_body_bytes"`
-	MaxBatchEvents int   `yaml:"max_batch_events"`
-	MaxBacklog     int64 `yaml:"max_backlog"`
-	MinFreeDisk    int64 `yaml:"min_free_disk"`
+	MaxEventBytes   int   `yaml:"max_event_bytes"`
+	MaxBodyBytes    int   `yaml:"max_body_bytes"`
+	MaxBatchEvents  int   `yaml:"max_batch_events"`
+	MaxPayloadDepth int   `yaml:"max_payload_depth"`
+	MaxBacklog      int64 `yaml:"max_backlog"`
+	MinFreeDisk     int64 `yaml:"min_free_disk"`
 }
 
 // Delivery is the delivery section: the outbound client and the engine's

@@ -73,11 +73,12 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 // possibly empty: the caller resolves it (environment, data directory).
 func (c *Config) ServerOptions() httpin.Options {
 	return httpin.Options{
-		Listen:         c.Listen,
-		AdminToken:     c.AdminToken,
-		MaxEventBytes:  c.Ingest.MaxEventBytes,
-		MaxBodyBytes:   c.Ingest.MaxBodyBytes,
-		MaxBatchEvents: c.Ingest.MaxBatchEvents,
+		Listen:          c.Listen,
+		AdminToken:      c.AdminToken,
+		MaxEventBytes:   c.Ingest.MaxEventBytes,
+		MaxBodyBytes:    c.Ingest.MaxBodyBytes,
+		MaxBatchEvents:  c.Ingest.MaxBatchEvents,
+		MaxPayloadDepth: c.Ingest.MaxPayloadDepth,
 	}
 }
 

@@ -133,6 +133,7 @@ var yamlNames = newRenamer(
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",
 	"httpin.Options.MaxBodyBytes", "ingest.max_body_bytes",
 	"httpin.Options.MaxBatchEvents", "ingest.max_batch_events",
+	"httpin.Options.MaxPayloadDepth", "ingest.max_payload_depth",
 )
 
 type renamer struct {
