@@ -45,6 +45,14 @@ type Options struct {
 	Metrics         *metrics.Set // the engine's set; /metrics writes it
 }
 
+// maxHeaderBytes bounds a request's line and headers together, the blank
+// line included; past it the answer is 431 request_headers_too_large.
+// fasthttp's read buffer is its header limit, and at its default of 4 KiB
+// clients with big cookies or long tokens got a bare 400 bad_request; 16
+// KiB is Node's default (--max-http-header-size). Each open connection
+// holds a read buffer of this size.
+const maxHeaderBytes = 16 << 10
+
 // Defaults that ParseLimits shares with Options.
 const (
 	defaultMaxEventBytes   = 1 << 20
@@ -132,6 +140,7 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		Handler:                       s.handle,
 		ErrorHandler:                  s.handleTransportError,
 		MaxRequestBodySize:            opts.MaxBodyBytes,
+		ReadBufferSize:                maxHeaderBytes, // fasthttp's header limit
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  30 * time.Second,
 		IdleTimeout:                   2 * time.Minute,
@@ -172,10 +181,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.srv.ShutdownWithContext(ctx)
 }
 
+// handleTransportError answers a request fasthttp could not read.
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	// The head did not fit in the read buffer (RFC 6585, section 5).
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request_headers_too_large",
+			fmt.Sprintf("the request line and headers exceed %d bytes", maxHeaderBytes))
 		return
 	}
 	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")
