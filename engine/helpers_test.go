@@ -252,11 +252,17 @@ func (h *harness) counts() wal.Counts {
 	return c
 }
 
-// requireSettled asserts every delivery reached a final state: nothing is
-// queued, waiting for a retry, or dead-lettered.
+// requireSettled asserts every delivery reaches a final state: nothing is
+// queued, waiting for a retry, or dead-lettered, within eventually.
 func (h *harness) requireSettled() {
 	h.t.Helper()
-	c := h.counts()
+	// A receiver answers before the outcome is recorded: the last record
+	// may still be on its way (a loaded machine's fsync can take a while).
+	var c wal.Counts
+	waitFor(h.t, eventually, "every delivery settled", func() bool {
+		c = h.counts()
+		return c.Queued == 0 && c.Retries == 0 && c.Dead == 0
+	})
 	require_Equal(h.t, c.Queued, 0)
 	require_Equal(h.t, c.Retries, 0)
 	require_Equal(h.t, c.Dead, 0)

@@ -52,6 +52,9 @@ func TestRetriesFireOnTimeAcrossRestart(t *testing.T) {
 	h.stop(5 * time.Second)
 	h.start()
 	waitFor(t, 20*time.Second, "5,000 retries", func() bool { return rc.count() >= 10000 })
+	// The receiver answers before the outcome is recorded: wait for the
+	// records, or a loaded machine shows a retry without its success.
+	waitSettled(t, h)
 	require_True(t, h.metric("hookline_retry_loaded_from_disk_total") > 0, "no retry came from the disk index")
 
 	worst := time.Duration(0)
