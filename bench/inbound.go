@@ -27,8 +27,9 @@ import (
 //     takes every event, so delivery runs alongside.
 //  2. Publishers goroutines post for the phase's time. Each request gets a
 //     delivery id of its own and is signed on the client as the provider
-//     signs it, per request. In the repeat variant every repeatEvery-th
-//     request instead resends one of the worker's own earlier, already
+//     signs it, per request. In the repeat variant one request in every
+//     repeatEvery (the second of each ten, so a short or slow run repeats
+//     too) instead resends one of the worker's own earlier, already
 //     answered ids, as a provider retrying a delivery would.
 //  3. Answers are checked: a new id must be answered {"id":"evt_…"}, a
 //     repeat {"id":<the first answer's id>,"duplicate":true}.
@@ -442,7 +443,7 @@ func inboundNotes(res *Result, run *inboundRun, st *InboundStats) []string {
 	notes = append(notes, fmt.Sprintf("%s; %s new events, %s distinct ids; server counted %s accepted and %s ingested from inbound; %d of %d sampled events read back by id with type %s",
 		errs, humanInt(st.Accepted), humanInt(st.UniqueIDs), humanInt(st.ServerAccepted), humanInt(st.ServerIngested), st.ReadBackOK, st.ReadBack, ip.kind.eventType))
 	if ip.repeat {
-		notes = append(notes, fmt.Sprintf("%s repeated delivery ids (every %dth request): %s answered duplicate with the first event's id; server counted %s duplicates",
+		notes = append(notes, fmt.Sprintf("%s repeated delivery ids (one request in %d): %s answered duplicate with the first event's id; server counted %s duplicates",
 			humanInt(st.Repeats), repeatEvery, humanInt(st.RepeatsMatched), humanInt(st.ServerDups)))
 	}
 	if st.NewAsDuplicate > 0 {

@@ -36,12 +36,14 @@ func requireCounts(t testing.TB, name string, w engine.HealthWindow, attempts, s
 	}
 }
 
-func requireNear(t testing.TB, name string, got *float64, want float64) {
+// requireAtLeast checks a latency quantile against the receiver's sleep,
+// a floor the bins (within 19%) keep. How far above the floor it is
+// depends on the machine's load and is not judged; the quantile
+// arithmetic has exact tests of its own (TestLatBinQuantile).
+func requireAtLeast(t testing.TB, name string, got *float64, floor float64) {
 	t.Helper()
-	// The bins are within 19%; the receiver's sleep is a floor, and the
-	// machine may add a few milliseconds.
-	if got == nil || *got < want/1.2 || *got > want*1.25+5 {
-		t.Fatalf("%s = %v ms; want about %v ms", name, got, want)
+	if got == nil || *got < floor/1.2 {
+		t.Fatalf("%s = %v ms; want at least %v ms", name, got, floor)
 	}
 }
 
@@ -49,7 +51,8 @@ func requireNear(t testing.TB, name string, got *float64, want float64) {
 // are refused show in the endpoint's health with the right counts, kinds,
 // rate, latency quantiles and times.
 func TestEndpointHealth(t *testing.T) {
-	h := newHarness(t, testOptions())
+	// A 2 s timeout, which one reply (2.5 s) outlasts on purpose.
+	h := newHarnessTimeout(t, testOptions(), 2*time.Second)
 	h.tenant("acme")
 	ok := reply{status: 200}
 	rc := newReceiver(t, recvConfig{sleep: 20 * time.Millisecond, replies: []reply{
@@ -75,10 +78,12 @@ func TestEndpointHealth(t *testing.T) {
 		requireCounts(t, name, w, 12, 8, "map[503:3 timeout:1]")
 	}
 	require_Equal(t, *got.Windows.Hour.SuccessRate, 0.6667)
-	// 11 responses: ten in ~20 ms, the last in ~170 ms (the timeout has
-	// no latency).
-	requireNear(t, "p50", got.Windows.Hour.LatencyMs.P50, 20)
-	requireNear(t, "p95", got.Windows.Hour.LatencyMs.P95, 170)
+	// 11 responses: ten in 20 ms or more, the last in 170 ms or more (the
+	// timeout has no latency): p50 is one of the ten, p95 the last.
+	p50, p95 := got.Windows.Hour.LatencyMs.P50, got.Windows.Hour.LatencyMs.P95
+	requireAtLeast(t, "p50", p50, 20)
+	requireAtLeast(t, "p95", p95, 170)
+	require_True(t, *p50 <= *p95, "p50 %v ms is above p95 %v ms", *p50, *p95)
 	require_True(t, got.LastSuccessAt != nil && !got.LastSuccessAt.Before(start.Truncate(time.Millisecond)) && !got.LastSuccessAt.After(lastOK),
 		"last success %v; want between %v and %v", got.LastSuccessAt, start, lastOK)
 	require_True(t, got.LastFailureAt != nil && got.LastFailureAt.Before(*got.LastSuccessAt), "last failure %v after last success %v", got.LastFailureAt, got.LastSuccessAt)
@@ -91,7 +96,9 @@ func TestEndpointHealth(t *testing.T) {
 	requireCounts(t, "1h", got.Windows.Hour, 17, 8, "map[503:3 refused:5 timeout:1]")
 	require_Equal(t, *got.Windows.Day.SuccessRate, 0.4706)
 	require_True(t, got.LastFailureAt.After(*got.LastSuccessAt), "last failure %v before last success %v", got.LastFailureAt, got.LastSuccessAt)
-	requireNear(t, "p50 after refusals", got.Windows.Hour.LatencyMs.P50, 20)
+	requireAtLeast(t, "p50 after refusals", got.Windows.Hour.LatencyMs.P50, 20)
+	require_True(t, *got.Windows.Hour.LatencyMs.P50 <= *got.Windows.Hour.LatencyMs.P95, "after refusals p50 %v ms is above p95 %v ms",
+		*got.Windows.Hour.LatencyMs.P50, *got.Windows.Hour.LatencyMs.P95)
 }
 
 // TestEndpointHealthRestart: the hours are on disk after a restart (the

@@ -74,14 +74,24 @@ func require_ErrorCode(t testing.TB, err error, kind engine.Kind, code string) {
 	}
 }
 
+// eventually is the least time a test waits for something that must
+// happen before it fails. A wait limit guards against a hang; it is not a
+// bound on speed: a loaded machine (two cores, -race, another suite
+// running) can be many times slower than an idle one, and a test that
+// fails there proves nothing. Speed is measured by benchmarks and
+// `hookline bench`.
+const eventually = time.Minute
+
 // waitFor polls cond every few milliseconds until it holds, failing the test
-// after d.
+// after d or eventually, whichever is longer: d says how long cond takes on
+// an idle machine.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	limit := max(d, eventually)
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -123,6 +133,13 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testDeliveryTimeout is the harness's delivery timeout: longer than any
+// test receiver holds a request (a blocked one answers after 30 s at the
+// latest), so a loaded machine never turns a request held on purpose into
+// a timeout and a retry. Tests of timeouts set their own
+// (newHarnessTimeout).
+const testDeliveryTimeout = time.Minute
+
 // harness is one engine over one wal directory. stop and start simulate a
 // restart on the same directory.
 type harness struct {
@@ -130,6 +147,7 @@ type harness struct {
 	dir     string
 	opts    engine.Options
 	walOpts *wal.Options
+	timeout time.Duration // the sender's delivery timeout
 	logs    *syncBuffer
 	log     *wal.Log
 	sender  *httpout.Sender
@@ -146,7 +164,17 @@ func newHarness(t testing.TB, opts engine.Options) *harness {
 // newHarnessWAL is newHarness with the wal's options too.
 func newHarnessWAL(t testing.TB, opts engine.Options, walOpts *wal.Options) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), opts: opts, walOpts: walOpts, logs: new(syncBuffer)}
+	return startHarness(t, &harness{t: t, dir: t.TempDir(), opts: opts, walOpts: walOpts, timeout: testDeliveryTimeout, logs: new(syncBuffer)})
+}
+
+// newHarnessTimeout is newHarness with delivery timeout d.
+func newHarnessTimeout(t testing.TB, opts engine.Options, d time.Duration) *harness {
+	t.Helper()
+	return startHarness(t, &harness{t: t, dir: t.TempDir(), opts: opts, timeout: d, logs: new(syncBuffer)})
+}
+
+func startHarness(t testing.TB, h *harness) *harness {
+	t.Helper()
 	h.start()
 	t.Cleanup(func() {
 		h.stop(5 * time.Second)
@@ -164,7 +192,7 @@ func (h *harness) start() {
 	require_NoError(h.t, err)
 	h.sender = httpout.NewSender(httpout.Options{
 		Allow:          loopbackOnly,
-		Timeout:        2 * time.Second,
+		Timeout:        h.timeout,
 		ConnectTimeout: time.Second,
 	})
 	opts := h.opts
@@ -224,11 +252,17 @@ func (h *harness) counts() wal.Counts {
 	return c
 }
 
-// requireSettled asserts every delivery reached a final state: nothing is
-// queued, waiting for a retry, or dead-lettered.
+// requireSettled asserts every delivery reaches a final state: nothing is
+// queued, waiting for a retry, or dead-lettered, within eventually.
 func (h *harness) requireSettled() {
 	h.t.Helper()
-	c := h.counts()
+	// A receiver answers before the outcome is recorded: the last record
+	// may still be on its way (a loaded machine's fsync can take a while).
+	var c wal.Counts
+	waitFor(h.t, eventually, "every delivery settled", func() bool {
+		c = h.counts()
+		return c.Queued == 0 && c.Retries == 0 && c.Dead == 0
+	})
 	require_Equal(h.t, c.Queued, 0)
 	require_Equal(h.t, c.Retries, 0)
 	require_Equal(h.t, c.Dead, 0)

@@ -59,6 +59,13 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 				e.saveJob(r)
 				return
 			}
+			// The endpoint may have gone while the rate held the job
+			// back: a replay or cancel would find nothing of it left,
+			// skip the rest and complete.
+			if ln.deleted.Load() {
+				e.failJob(r, "endpoint_not_found", "the endpoint was deleted while the job ran")
+				return
+			}
 			acted, err := e.jobAct(ln, &j, ev)
 			if err != nil {
 				e.jobError(r, err)
@@ -85,6 +92,10 @@ func (e *Engine) runJob(ctx context.Context, r *jobRun) {
 		}
 		r.mu.Unlock()
 		if c.end {
+			if ln.deleted.Load() {
+				e.failJob(r, "endpoint_not_found", "the endpoint was deleted while the job ran")
+				return
+			}
 			if err := e.finishJob(r, JobCompleted, nil, time.Now().UTC()); err != nil {
 				e.logger.Error("cannot record a job's completion", "job", j.ID, "err", err)
 			}

@@ -110,6 +110,10 @@ func TestBulkReplay(t *testing.T) {
 	span := ds[len(ds)-1].at.Sub(ds[0].at)
 	require_True(t, span >= 9*time.Second/rate-20*time.Millisecond, "10 replays at %d/s arrived within %s", rate, span)
 	waitFor(t, 5*time.Second, "11 dead letters left", func() bool { return len(h.dead(ep)) == 11 })
+	// A replay leaves the dead letters when it is queued, before its
+	// attempt is recorded: wait for the records too, or a loaded machine
+	// still has one pending when the next job runs, which skips it.
+	waitFor(t, 5*time.Second, "the replays recorded", func() bool { c := h.counts(); return c.Queued == 0 && c.Retries == 0 })
 
 	// The same job again finds nothing left to do for the a.* events.
 	j, err = h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, Type: "a.*"})
@@ -361,4 +365,25 @@ func TestJobEndpointDeleted(t *testing.T) {
 	js, err := h.e.ListJobs("acme")
 	require_NoError(t, err)
 	require_Equal(t, len(js), 1)
+}
+
+// TestJobEndpointDeletedMidRun: a job whose endpoint goes away after it
+// scanned its deliveries (here after its first replay, while the rate
+// holds back the second) fails too, rather than skipping the rest and
+// completing. A loaded machine ran TestJobEndpointDeleted this way.
+func TestJobEndpointDeletedMidRun(t *testing.T) {
+	t.Parallel()
+	h, _, ep, _ := deadLetters(t, 5, 16)
+	j, err := h.e.CreateJob(context.Background(), "acme", ep.ID, engine.JobInput{Kind: engine.JobReplay, RatePerSecond: 1})
+	require_NoError(t, err)
+	waitFor(t, 5*time.Second, "the job's first replay", func() bool {
+		j, err := h.e.GetJob("acme", j.ID)
+		require_NoError(t, err)
+		return j.Progress.Done >= 1
+	})
+	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
+	j = waitJob(t, h, "acme", j.ID, 10*time.Second)
+	require_Equal(t, j.State, engine.JobFailed)
+	require_True(t, j.Error != nil && j.Error.Code == "endpoint_not_found", "job error %+v", j.Error)
+	require_True(t, j.Progress.Done < 5, "the job replayed %d deliveries of a deleted endpoint", j.Progress.Done)
 }

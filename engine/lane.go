@@ -292,10 +292,10 @@ func (ln *Lane) run() {
 			}
 			inFlight++
 			if r, ok := ln.popRetry(); ok {
-				ln.dispatch(cfg, attemptItem{ev: r.Event, fromDueMs: r.DueMs, replayed: r.Replayed, attempts: r.Attempts, done: done})
+				ln.dispatch(attemptItem{ev: r.Event, fromDueMs: r.DueMs, replayed: r.Replayed, attempts: r.Attempts, done: done})
 				continue
 			}
-			ln.dispatch(cfg, attemptItem{ev: q.pending[q.next], done: done})
+			ln.dispatch(attemptItem{ev: q.pending[q.next], done: done})
 			q.next++
 		}
 		select {
@@ -386,12 +386,18 @@ type worker struct {
 	move   wal.Move
 }
 
-func (ln *Lane) dispatch(cfg *laneConfig, it attemptItem) {
+// dispatch hands one attempt to a worker with the lane's config as it is
+// now, not as run loaded it at the top of its pass: a config stored
+// meanwhile (a rotated secret, a new URL) happened before the delivery
+// run just found, and must apply to it. Signing with the pass's config
+// sent a delivery published after rotate-secret returned with the old
+// secret alone (TestRotateSecretExpiryUnderLoad, on a loaded machine).
+func (ln *Lane) dispatch(it attemptItem) {
 	ln.e.m.inFlight.Inc()
 	ln.inFlightMu.Lock()
 	ln.inFlight[it.ev] = struct{}{}
 	ln.inFlightMu.Unlock()
-	ln.e.attempts.run(attemptTask{ln: ln, cfg: cfg, it: it})
+	ln.e.attempts.run(attemptTask{ln: ln, cfg: ln.cfg.Load(), it: it})
 }
 
 // isInFlight reports whether an attempt of event ev is under way.

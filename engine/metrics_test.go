@@ -19,10 +19,11 @@ func (h *harness) scrape() string {
 }
 
 // requireMetrics waits until every named metric has its value (a delivery's
-// outcome is counted just after the receiver answers), and fails otherwise.
+// outcome is counted just after the receiver answers), and fails if they do
+// not settle within eventually.
 func (h *harness) requireMetrics(want map[string]float64) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(eventually)
 	for {
 		var wrong []string
 		for name, v := range want {

@@ -36,6 +36,7 @@ func TestRetention(t *testing.T) {
 	var (
 		wg    sync.WaitGroup
 		stop  = make(chan struct{})
+		mu    sync.Mutex
 		ticks []string
 	)
 	wg.Add(1)
@@ -52,7 +53,9 @@ func TestRetention(t *testing.T) {
 				t.Errorf("publish during retention: %v", err)
 				return
 			}
+			mu.Lock()
 			ticks = append(ticks, engine.FormatEventID(res[0].ID))
+			mu.Unlock()
 		}
 	}()
 
@@ -69,6 +72,15 @@ func TestRetention(t *testing.T) {
 	for _, d := range ds {
 		require_True(t, d.EventID != oldID, "the expired delivery is still listed")
 	}
+	// Publishing goes on until more than 20 events and 5 passes have run
+	// side by side: counted, not timed, for a loaded machine publishes and
+	// passes more slowly (11 events in the 2s age once).
+	waitFor(t, 10*time.Second, "20 events published and 5 passes during the passes", func() bool {
+		mu.Lock()
+		n := len(ticks)
+		mu.Unlock()
+		return n > 20 && h.metric(`hookline_retention_passes_total{result="done"}`) > 5
+	})
 	close(stop)
 	wg.Wait()
 	waitFor(t, 5*time.Second, "every tick delivered", func() bool {

@@ -40,15 +40,31 @@ var fuzzSeeds = []string{
 	"{\"type\":\"a\",\"payload\":1}\n{\"type\":\"a\",",
 	`{"type":"a","payload":` + strings.Repeat("[", 1100) + strings.Repeat("]", 1100) + `}`,
 	`{"type":"a","payload":` + strings.Repeat(`{"a":`, 50) + `1` + strings.Repeat(`}`, 50) + `}`,
+	// At and past fuzzLimits.MaxPayloadDepth (8), in each field and place.
+	`{"type":"a","payload":[[[[[[[[1]]]]]]]]}`,
+	`{"type":"a","payload":[[[[[[[[[1]]]]]]]]]}`,
+	`{"type":"a","payload":{"a":{"b":[{"c":[[{"d":{"e":[]}}]]}]}}}`,
+	`{"type":"a","payload":{"a":{"b":[{"c":[[{"d":{"e":[{}]}}]]}]}}}`,
+	`{"type":"a","payload":[[[[[[[[[1,]]]]]]]]]}`,
+	`{"type":"a","payload":[[[[[[[[[`,
+	`{"type":"a","payload":1,"x":[[[[[[[[[[]]]]]]]]]]}`,
+	`{"type":[[[[[[[[[[]]]]]]]]]],"payload":1}`,
+	`{"type":"a b","payload":[[[[[[[[[[]]]]]]]]]]}`,
+	`{"type":"a","payload":"[[[[[[[[[[\"]]]]]]]]]]"}`,
+	`[{"type":"a","payload":[[[[[[[[1]]]]]]]]},{"type":"a","payload":[[[[[[[[[1]]]]]]]]]}]`,
+	"{\"type\":\"a\",\"payload\":1}\n{\"type\":\"a\",\"payload\":[[[[[[[[[1]]]]]]]]]}\n",
+	`{"payload":[[[[[[[[1]]]]]]]]}`,
+	`{"payload":[[[[[[[[[1]]]]]]]]]}`,
+	`{"x":[[[[[[[[[1]]]]]]]]],"payload":1}`,
 }
 
 var parseCodes = map[string]bool{
 	CodeInvalidJSON: true, CodeEmptyBody: true, CodeBatchEmpty: true, CodeBatchTooLarge: true,
 	CodePayloadTooLarge: true, CodeMissingType: true, CodeInvalidType: true, CodeMissingPayload: true,
-	CodeInvalidIdempotencyKey: true, CodeUnknownField: true,
+	CodeInvalidIdempotencyKey: true, CodeUnknownField: true, CodePayloadTooDeep: true,
 }
 
-var fuzzLimits = ParseLimits{MaxPayloadBytes: 4096, MaxBatchEvents: 8}
+var fuzzLimits = ParseLimits{MaxPayloadBytes: 4096, MaxBatchEvents: 8, MaxPayloadDepth: 8}
 
 func FuzzParseEvent(f *testing.F) {
 	for _, s := range fuzzSeeds {
@@ -61,9 +77,13 @@ func FuzzParseEvent(f *testing.F) {
 			if perr.Index != -1 {
 				t.Fatalf("single event error with index %d", perr.Index)
 			}
+			// Too deep means too deep: the scan stops there, broken JSON after it or not.
+			if perr.Code == CodePayloadTooDeep && nesting(body) <= fuzzLimits.MaxPayloadDepth+1 {
+				t.Fatalf("%q nests %d levels, refused with %s", body, nesting(body), perr)
+			}
 			// Differential check against encoding/json in both directions.
 			valid := json.Valid(body) && utf8.Valid(body)
-			if !valid && perr.Code != CodeInvalidJSON && perr.Code != CodePayloadTooLarge && perr.Code != CodeEmptyBody {
+			if !valid && perr.Code != CodeInvalidJSON && perr.Code != CodePayloadTooLarge && perr.Code != CodeEmptyBody && perr.Code != CodePayloadTooDeep {
 				t.Fatalf("invalid JSON %q refused with %s", body, perr)
 			}
 			if valid && perr.Code == CodeInvalidJSON && !refRefuses(body) {
@@ -74,6 +94,9 @@ func FuzzParseEvent(f *testing.F) {
 		checkFuzzEvent(t, body, ev)
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		if n := nesting(body); n > fuzzLimits.MaxPayloadDepth+1 {
+			t.Fatalf("accepted %q, which nests %d levels", body, n)
 		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {
@@ -98,6 +121,9 @@ func FuzzParseBatch(f *testing.F) {
 			if evs != nil {
 				t.Fatalf("events returned with an error")
 			}
+			if perr.Code == CodePayloadTooDeep && nesting(body) <= fuzzLimits.MaxPayloadDepth+1 {
+				t.Fatalf("%q nests %d levels, refused with %s", body, nesting(body), perr)
+			}
 			return
 		}
 		if len(evs) == 0 || len(evs) > fuzzLimits.MaxBatchEvents {
@@ -110,6 +136,9 @@ func FuzzParseBatch(f *testing.F) {
 			var ref []map[string]json.RawMessage
 			if err := json.Unmarshal(body, &ref); err != nil || len(ref) != len(evs) {
 				t.Fatalf("accepted array %q that encoding/json decodes differently: %v", body, err)
+			}
+			if n := nesting(body); n > fuzzLimits.MaxPayloadDepth+2 {
+				t.Fatalf("accepted array %q, which nests %d levels", body, n)
 			}
 			for i, m := range ref {
 				if !bytes.Equal(m["payload"], evs[i].Payload) {
@@ -171,17 +200,42 @@ func aliasesBody(body, sub []byte) bool {
 	return false
 }
 
+// nesting is the deepest nesting of brackets outside strings in b: for JSON,
+// the document's depth (a scalar is 0), and for a prefix of JSON that breaks
+// off, the depth its valid part reached.
+func nesting(b []byte) int {
+	depth, most := 0, 0
+	inStr, esc := false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			depth++
+			most = max(most, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return most
+}
+
 // refRefuses decides with encoding/json whether a valid JSON body must still be refused
-// as invalid_json: it is not an object, repeats a known field, or nests too deeply.
+// as invalid_json: it is not an object, or repeats a known field.
 func refRefuses(body []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	seen := map[string]bool{}
-	depth, maxSeen := 0, 0
+	depth := 0
 	expectKey := false // the next string token at depth 1 is a key
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
-			return maxSeen > maxDepth+1
+			return false
 		}
 		if err != nil {
 			return true
@@ -193,7 +247,6 @@ func refRefuses(body []byte) bool {
 					return true
 				}
 				depth++
-				maxSeen = max(maxSeen, depth)
 			} else {
 				depth--
 			}

@@ -355,13 +355,22 @@ func (s *testServer) rawRequest(tb testing.TB, req string) (int, string, http.He
 	return resp.StatusCode, string(b), resp.Header
 }
 
-// waitFor polls cond every 10ms until it holds or timeout passes.
+// eventually is the least time a test waits for something that must
+// happen before it fails: a wait limit guards against a hang, it is not a
+// bound on speed, and a loaded machine (two cores, -race, another suite
+// running) can be many times slower than a quiet one.
+const eventually = time.Minute
+
+// waitFor polls cond every 10ms until it holds, failing the test after
+// timeout or eventually, whichever is longer: timeout says how long cond
+// takes on a quiet machine.
 func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
+	limit := max(timeout, eventually)
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+			tb.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -6,10 +6,21 @@ import (
 )
 
 // This scanner accepts exactly RFC 8259 JSON in UTF-8 (what encoding/json.Valid
-// accepts, minus invalid UTF-8 and nesting beyond maxDepth). Each function takes the
-// offset of its first byte and returns the offset after it, or the offset of the error
-// with a message. A truncated input always fails at len(s) with errEOF; parseArray
-// relies on that to tell an oversized event from a broken one.
+// accepts, minus invalid UTF-8 and nesting beyond the caller's limit). Each function
+// takes the offset of its first byte and returns the offset after it, or the offset of
+// the error with a message. A truncated input always fails at len(s) with errEOF;
+// parseArray relies on that to tell an oversized event from a broken one.
+
+// MaxPayloadDepthLimit is the most a depth limit may be: skipValue's stack
+// of container kinds has room for this many levels (plus the object that
+// holds a test payload). Common receiver parsers fail near 1000 levels
+// (Python's json at its recursion limit), so more would accept events no
+// receiver can read.
+const MaxPayloadDepthLimit = 1024
+
+// errTooDeep is skipValue's message for nesting past its limit; callers
+// compare against it to report payload_too_deep instead of invalid_json.
+const errTooDeep = "nesting too deep"
 
 func skipWS(s []byte, p int) int {
 	for p < len(s) && (s[p] == ' ' || s[p] == '\n' || s[p] == '\r' || s[p] == '\t') {
@@ -158,10 +169,12 @@ func scanLiteral(s []byte, p int, lit string) (int, string) {
 }
 
 // skipValue validates the value at s[p] and returns the offset after it. It keeps
-// its own stack of container jsonKinds instead of recursing, so hostile nesting costs
-// 128 bytes of stack and a clean error.
-func skipValue(s []byte, p int) (int, string) {
-	var objs [maxDepth / 64]uint64 // bit d set: the container at depth d is an object
+// its own stack of container kinds instead of recursing, so hostile nesting costs
+// 136 bytes of stack and a clean error: a container that would make the value
+// nest deeper than maxDepth levels fails with errTooDeep at its offset.
+func skipValue(s []byte, p, maxDepth int) (int, string) {
+	var objs [MaxPayloadDepthLimit/64 + 1]uint64 // bit d set: the container at depth d is an object
+	maxDepth = min(maxDepth, len(objs)*64)
 	depth := 0
 	var msg string
 	for {
@@ -172,8 +185,8 @@ func skipValue(s []byte, p int) (int, string) {
 		case '"':
 			p, _, msg = scanString(s, p)
 		case '{', '[':
-			if depth == maxDepth {
-				return p, fmt.Sprintf("nesting deeper than %d levels", maxDepth)
+			if depth >= maxDepth {
+				return p, errTooDeep
 			}
 			if c == '{' {
 				objs[depth/64] |= 1 << (depth % 64)

@@ -42,6 +42,10 @@ func TestOptionsValidate(t *testing.T) {
 	f(httpin.Options{AdminToken: adminToken, MaxEventBytes: 2048, MaxBodyBytes: 1024}, "httpin.Options.MaxBodyBytes is 1024; it must be at least httpin.Options.MaxEventBytes (2048)")
 	f(httpin.Options{AdminToken: adminToken, MaxBodyBytes: -1}, "httpin.Options.MaxBodyBytes is -1")
 	f(httpin.Options{AdminToken: adminToken, MaxBatchEvents: -3}, "httpin.Options.MaxBatchEvents is -3")
+	f(httpin.Options{AdminToken: adminToken, MaxPayloadDepth: 1}, "")
+	f(httpin.Options{AdminToken: adminToken, MaxPayloadDepth: httpin.MaxPayloadDepthLimit}, "")
+	f(httpin.Options{AdminToken: adminToken, MaxPayloadDepth: -1}, "httpin.Options.MaxPayloadDepth is -1; it must be from 1 to 1024")
+	f(httpin.Options{AdminToken: adminToken, MaxPayloadDepth: 1025}, "httpin.Options.MaxPayloadDepth is 1025; it must be from 1 to 1024")
 }
 
 // TestOptionsEnsureDefaults: the defaults the field comments promise.
@@ -52,6 +56,7 @@ func TestOptionsEnsureDefaults(t *testing.T) {
 	require_Equal(t, o.MaxEventBytes, 1<<20)
 	require_Equal(t, o.MaxBodyBytes, 16<<20)
 	require_Equal(t, o.MaxBatchEvents, 1000)
+	require_Equal(t, o.MaxPayloadDepth, 128)
 	o = httpin.Options{MaxEventBytes: 32 << 20}
 	o.EnsureDefaults()
 	require_Equal(t, o.MaxBodyBytes, 32<<20)

@@ -21,6 +21,7 @@ const (
 	CodeBatchEmpty            = "batch_empty"
 	CodeBatchTooLarge         = "batch_too_large"
 	CodePayloadTooLarge       = "payload_too_large"
+	CodePayloadTooDeep        = "payload_too_deep"
 	CodeMissingType           = "missing_type"
 	CodeInvalidType           = "invalid_type"
 	CodeMissingPayload        = "missing_payload"
@@ -31,10 +32,6 @@ const (
 const (
 	maxTypeLen = 128
 	maxKeyLen  = 256
-	// maxDepth bounds the nesting of a payload. Deeper documents are refused
-	// because common receiver parsers (Python's json among them) fail near 1000
-	// levels, and an accepted event that no receiver can parse is worse than a 400.
-	maxDepth = 1024
 
 	errEOF = "unexpected end of input"
 )
@@ -63,6 +60,10 @@ func (e *ParseError) Error() string { return e.Code + ": " + e.Message }
 type ParseLimits struct {
 	MaxPayloadBytes int // size of one event's JSON object (the whole object, not only payload)
 	MaxBatchEvents  int
+	// MaxPayloadDepth bounds the nesting of each field's value: each object
+	// or array is one level, the event object itself is not counted. At
+	// most MaxPayloadDepthLimit; more is taken as that.
+	MaxPayloadDepth int
 }
 
 func (lim ParseLimits) withDefaults() ParseLimits {
@@ -72,6 +73,10 @@ func (lim ParseLimits) withDefaults() ParseLimits {
 	if lim.MaxBatchEvents <= 0 {
 		lim.MaxBatchEvents = defaultMaxBatchEvents
 	}
+	if lim.MaxPayloadDepth <= 0 {
+		lim.MaxPayloadDepth = defaultMaxPayloadDepth
+	}
+	lim.MaxPayloadDepth = min(lim.MaxPayloadDepth, MaxPayloadDepthLimit)
 	return lim
 }
 
@@ -84,6 +89,10 @@ type parseFault struct {
 }
 
 func syntaxFault(off int, msg string) parseFault { return parseFault{CodeInvalidJSON, off, msg} }
+
+// stopped reports whether f ended the scan before the end of the object:
+// broken JSON, or nesting past the limit.
+func (f parseFault) stopped() bool { return f.code == CodeInvalidJSON || f.code == CodePayloadTooDeep }
 
 func (f parseFault) toError(index, line int) *ParseError {
 	msg := f.msg
@@ -112,8 +121,8 @@ func ParseEvent(body []byte, lim ParseLimits) (EventInput, *ParseError) {
 	if end-start > lim.MaxPayloadBytes {
 		return EventInput{}, eventTooLarge(end-start, lim).toError(-1, 0)
 	}
-	ev, p, f := parseObject(body[:end], start, "")
-	if p = skipWS(body[:end], p); f.code != CodeInvalidJSON && p != end {
+	ev, p, f := parseObject(body[:end], start, "", lim.MaxPayloadDepth)
+	if p = skipWS(body[:end], p); !f.stopped() && p != end {
 		f = syntaxFault(p, "unexpected data after the event object")
 	}
 	if f.code != "" {
@@ -131,6 +140,13 @@ func ParseBatch(body []byte, ndjson bool, lim ParseLimits) ([]EventInput, *Parse
 		return parseArray(body[:trimRightWS(body)], p+1, lim)
 	}
 	return parseNDJSON(body, lim)
+}
+
+// tooDeep is the fault of a value (what names it) whose nesting passes
+// maxDepth at offset off. The limit is a resource bound, as the size limit
+// is: the rest of the value is not validated.
+func tooDeep(what string, off, maxDepth int) parseFault {
+	return parseFault{CodePayloadTooDeep, -1, fmt.Sprintf("%s nests deeper than %d levels (the limit) at offset %d", what, maxDepth, off)}
 }
 
 func eventTooLarge(n int, lim ParseLimits) parseFault {
@@ -167,7 +183,7 @@ func parseArray(s []byte, p int, lim ParseLimits) ([]EventInput, *ParseError) {
 		if lim.MaxPayloadBytes < w-p {
 			w = p + lim.MaxPayloadBytes
 		}
-		ev, q, f := parseObject(s[:w], p, prevType)
+		ev, q, f := parseObject(s[:w], p, prevType, lim.MaxPayloadDepth)
 		if f.code == CodeInvalidJSON && w < len(s) && f.off >= w {
 			f = parseFault{CodePayloadTooLarge, -1, fmt.Sprintf("event object is larger than the limit of %d bytes", lim.MaxPayloadBytes)}
 		}
@@ -220,8 +236,8 @@ func parseNDJSON(body []byte, lim ParseLimits) ([]EventInput, *ParseError) {
 		if len(ln)-start > lim.MaxPayloadBytes {
 			return nil, eventTooLarge(len(ln)-start, lim).toError(idx, line)
 		}
-		ev, p, f := parseObject(ln, start, prevType)
-		if p = skipWS(ln, p); f.code != CodeInvalidJSON && p != len(ln) {
+		ev, p, f := parseObject(ln, start, prevType, lim.MaxPayloadDepth)
+		if p = skipWS(ln, p); !f.stopped() && p != len(ln) {
 			f = syntaxFault(p, "unexpected data after the event object")
 		}
 		if f.code != "" {
@@ -249,8 +265,10 @@ const (
 // parseObject parses the event object starting at s[p] and returns the offset just
 // past it. Syntax errors return at once; the first semantic error is held until the
 // object has been scanned, so broken JSON is always reported as invalid_json.
-// prevType lets a batch share one string among events of the same type.
-func parseObject(s []byte, p int, prevType string) (ev EventInput, end int, f parseFault) {
+// prevType lets a batch share one string among events of the same type. A
+// field's value nested deeper than maxDepth stops the scan as a syntax error
+// does, with payload_too_deep.
+func parseObject(s []byte, p int, prevType string, maxDepth int) (ev EventInput, end int, f parseFault) {
 	if p >= len(s) {
 		return ev, p, syntaxFault(p, "expected an event object")
 	}
@@ -289,7 +307,10 @@ func parseObject(s []byte, p int, prevType string) (ev EventInput, end int, f pa
 					first = setString(&ev, fid, s[vs:p], esc, prevType)
 				}
 			} else {
-				if p, msg = skipValue(s, p); msg != "" {
+				if p, msg = skipValue(s, p, maxDepth); msg != "" {
+					if msg == errTooDeep {
+						return ev, p, tooDeep("field "+quoteTrunc(name), p, maxDepth)
+					}
 					return ev, p, syntaxFault(p, msg)
 				}
 				if first.code == "" {

@@ -46,7 +46,7 @@ func TestParseEventOK(t *testing.T) {
 	f(`{"type":"A-z_0:9.x","payload":1}`, "A-z_0:9.x", `1`, "")
 	// Valid UTF-8 is kept as is; deep but allowed nesting parses.
 	f(`{"type":"a","payload":"héllo wörld ✓ 😀"}`, "a", `"héllo wörld ✓ 😀"`, "")
-	f(`{"type":"a","payload":`+nestedArrays(maxDepth)+`}`, "a", nestedArrays(maxDepth), "")
+	f(`{"type":"a","payload":`+nestedArrays(128)+`}`, "a", nestedArrays(128), "")
 }
 
 func nestedArrays(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
@@ -195,30 +195,72 @@ func TestParseErrorMessage(t *testing.T) {
 }
 
 func TestParseDeepNesting(t *testing.T) {
-	// Hostile nesting gets a clean error, never a stack overflow or a panic.
-	f := func(body string, batch bool, wantCode string, wantIndex int) {
-		t.Helper()
-		var perr *ParseError
-		if batch {
-			_, perr = ParseBatch([]byte(body), false, ParseLimits{})
-		} else {
-			_, perr = ParseEvent([]byte(body), ParseLimits{})
+	// Hostile nesting gets a clean error, never a stack overflow or a panic,
+	// whatever the limit, even one above MaxPayloadDepthLimit.
+	for _, depth := range []int{0, 3, MaxPayloadDepthLimit, 1 << 20} {
+		lim := ParseLimits{MaxPayloadDepth: depth}
+		f := func(body string, batch bool, wantCode string, wantIndex int) {
+			t.Helper()
+			var perr *ParseError
+			if batch {
+				_, perr = ParseBatch([]byte(body), false, lim)
+			} else {
+				_, perr = ParseEvent([]byte(body), lim)
+			}
+			if perr == nil || perr.Code != wantCode || perr.Index != wantIndex {
+				t.Fatalf("limit %d: unexpected result for %s: %v; want code=%q index=%d", depth, shortBody(body), perr, wantCode, wantIndex)
+			}
 		}
-		if perr == nil || perr.Code != wantCode || perr.Index != wantIndex {
-			t.Fatalf("unexpected result for %s: %v; want code=%q index=%d", shortBody(body), perr, wantCode, wantIndex)
+		const ok = `{"type":"a","payload":1}`
+		f(`{"type":"a","payload":`+nestedArrays(MaxPayloadDepthLimit+1)+`}`, false, CodePayloadTooDeep, -1)
+		f(`{"type":"a","payload":`+strings.Repeat("[", 10000)+`}`, false, CodePayloadTooDeep, -1)
+		f(`{"type":"a","payload":`+strings.Repeat(`{"a":`, 100000)+`}`, false, CodePayloadTooDeep, -1)
+		f(`{"type":"a","payload":`+strings.Repeat(`[{"a":`, 600)+`1`+strings.Repeat(`}]`, 600)+`}`, false, CodePayloadTooDeep, -1)
+		f(strings.Repeat("[", 10000), false, CodeInvalidJSON, -1)
+		f(strings.Repeat("{", 10000), false, CodeInvalidJSON, -1)
+		f(`[`+strings.Repeat("[", 10000), true, CodeInvalidJSON, 0)
+		f(`[`+ok+`,`+strings.Repeat("{", 10000), true, CodeInvalidJSON, 1)
+		f(ok+"\n"+ok+"\n"+strings.Repeat("{", 10000), true, CodeInvalidJSON, 2)
+		f(ok+"\n"+`{"type":"a","payload":`+strings.Repeat("[", 10000), true, CodePayloadTooDeep, 1)
+		// Broken JSON inside the allowed depth is still invalid_json.
+		f(`{"type":"a","payload":[[[1,]]]}`, false, CodeInvalidJSON, -1)
+	}
+}
+
+// TestParseDepthOption: ParseLimits.MaxPayloadDepth sets the limit, 0 the
+// default of 128, and a limit above MaxPayloadDepthLimit is taken as it.
+func TestParseDepthOption(t *testing.T) {
+	f := func(depth, payloadDepth int, wantCode string) {
+		t.Helper()
+		body := `{"type":"a","payload":` + strings.Repeat("[", payloadDepth) + "1" + strings.Repeat("]", payloadDepth) + `}`
+		_, perr := ParseEvent([]byte(body), ParseLimits{MaxPayloadDepth: depth})
+		switch {
+		case wantCode == "" && perr != nil:
+			t.Fatalf("limit %d, depth %d: unexpected error %s", depth, payloadDepth, perr)
+		case wantCode != "" && (perr == nil || perr.Code != wantCode):
+			t.Fatalf("limit %d, depth %d: got %v; want %s", depth, payloadDepth, perr, wantCode)
+		case wantCode != "":
+			limit := min(depth, MaxPayloadDepthLimit)
+			if depth == 0 {
+				limit = 128
+			}
+			require := fmt.Sprintf("deeper than %d levels", limit)
+			if !strings.Contains(perr.Message, require) {
+				t.Fatalf("limit %d: message %q lacks %q", depth, perr.Message, require)
+			}
 		}
 	}
-	const ok = `{"type":"a","payload":1}`
-	f(`{"type":"a","payload":`+nestedArrays(maxDepth+1)+`}`, false, CodeInvalidJSON, -1)
-	f(`{"type":"a","payload":`+strings.Repeat("[", 10000)+`}`, false, CodeInvalidJSON, -1)
-	f(`{"type":"a","payload":`+strings.Repeat(`{"a":`, 100000)+`}`, false, CodeInvalidJSON, -1)
-	f(`{"type":"a","payload":`+strings.Repeat(`[{"a":`, 600)+`1`+strings.Repeat(`}]`, 600)+`}`, false, CodeInvalidJSON, -1)
-	f(strings.Repeat("[", 10000), false, CodeInvalidJSON, -1)
-	f(strings.Repeat("{", 10000), false, CodeInvalidJSON, -1)
-	f(`[`+strings.Repeat("[", 10000), true, CodeInvalidJSON, 0)
-	f(`[`+ok+`,`+strings.Repeat("{", 10000), true, CodeInvalidJSON, 1)
-	f(ok+"\n"+ok+"\n"+strings.Repeat("{", 10000), true, CodeInvalidJSON, 2)
-	f(ok+"\n"+`{"type":"a","payload":`+strings.Repeat("[", 10000), true, CodeInvalidJSON, 1)
+	f(1, 0, "")
+	f(1, 1, "")
+	f(1, 2, CodePayloadTooDeep)
+	f(3, 3, "")
+	f(3, 4, CodePayloadTooDeep)
+	f(0, 128, "")
+	f(0, 129, CodePayloadTooDeep)
+	f(MaxPayloadDepthLimit, MaxPayloadDepthLimit, "")
+	f(MaxPayloadDepthLimit, MaxPayloadDepthLimit+1, CodePayloadTooDeep)
+	f(1<<20, MaxPayloadDepthLimit, "")
+	f(1<<20, MaxPayloadDepthLimit+1, CodePayloadTooDeep)
 }
 
 // shortBody keeps failure output readable when a test body is huge.
@@ -350,4 +392,41 @@ func TestParseEventAllocs(t *testing.T) {
 	if n > 2 {
 		t.Fatalf("ParseEvent allocates %v times per event; want at most 2 (type and key)", n)
 	}
+}
+
+// TestParseDepthLimit: payloads nest at most 128 levels by default (each
+// object or array one level; the event object itself does not count), past
+// it the code is payload_too_deep and the message names the limit and the
+// event. Scalars are depth 0.
+func TestParseDepthLimit(t *testing.T) {
+	objs := func(n int) string { return strings.Repeat(`{"k":`, n) + `"v"` + strings.Repeat(`}`, n) }
+	ev := func(payload string) string { return `{"type":"a","payload":` + payload + `}` }
+	f := func(body string, batch bool, wantCode string, wantIndex int, wantInMsg string) {
+		t.Helper()
+		var perr *ParseError
+		if batch {
+			_, perr = ParseBatch([]byte(body), false, ParseLimits{})
+		} else {
+			_, perr = ParseEvent([]byte(body), ParseLimits{})
+		}
+		switch {
+		case wantCode == "" && perr != nil:
+			t.Fatalf("unexpected error for %s: %s", shortBody(body), perr)
+		case wantCode == "":
+			return
+		case perr == nil || perr.Code != wantCode || perr.Index != wantIndex || !strings.Contains(perr.Message, wantInMsg):
+			t.Fatalf("unexpected result for %s: %v; want code=%q index=%d and %q in the message", shortBody(body), perr, wantCode, wantIndex, wantInMsg)
+		}
+	}
+	f(ev(nestedArrays(128)), false, "", 0, "")
+	f(ev(objs(128)), false, "", 0, "")
+	f(ev(`[`+objs(127)+`,1,[]]`), false, "", 0, "")
+	f(ev(nestedArrays(129)), false, "payload_too_deep", -1, `"payload" nests deeper than 128 levels`)
+	f(ev(objs(129)), false, "payload_too_deep", -1, "128")
+	f(ev(`[1,`+objs(128)+`]`), false, "payload_too_deep", -1, "128")
+	f(ev(strings.Repeat("[", 10000)), false, "payload_too_deep", -1, "128")
+	// Other fields are bounded alike, so their error names them.
+	f(`{"type":"a","payload":1,"x":`+nestedArrays(200)+`}`, false, "payload_too_deep", -1, `field "x" nests deeper`)
+	f(`[`+ev("1")+`,`+ev(nestedArrays(129))+`]`, true, "payload_too_deep", 1, "event 1: ")
+	f(ev("1")+"\n\n"+ev(objs(300))+"\n", true, "payload_too_deep", 1, "event 1 (line 3): ")
 }

@@ -23,7 +23,7 @@ type publishScratch struct {
 var publishPool = sync.Pool{New: func() any { return new(publishScratch) }}
 
 func (s *Server) limits() ParseLimits {
-	return ParseLimits{MaxPayloadBytes: s.opts.MaxEventBytes, MaxBatchEvents: s.opts.MaxBatchEvents}
+	return ParseLimits{MaxPayloadBytes: s.opts.MaxEventBytes, MaxBatchEvents: s.opts.MaxBatchEvents, MaxPayloadDepth: s.opts.MaxPayloadDepth}
 }
 
 func (s *Server) publishOne(ctx *fasthttp.RequestCtx, tenant string) {

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"hookline/engine"
+	"hookline/httpin"
 )
 
 const eventsPath = "/v1/tenants/acme/events"
@@ -370,8 +371,8 @@ func TestFanOut(t *testing.T) {
 	var d delivery
 	select {
 	case d = <-got:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("event %s not delivered within 15s", id)
+	case <-time.After(eventually):
+		t.Fatalf("event %s not delivered within %s", id, eventually)
 	}
 	require_Equal(t, d.h.Get("webhook-id"), id)
 	var body struct {
@@ -409,7 +410,7 @@ func TestPublishBackPressure(t *testing.T) {
 		status, _, _ = s.do(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`)
 		require_Equal(t, status, http.StatusAccepted)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(eventually)
 	for {
 		status, _, h := s.doRaw(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a","payload":{}}`)
 		if status == http.StatusServiceUnavailable {
@@ -482,4 +483,54 @@ func TestPublishTenantLimits(t *testing.T) {
 	requireErrorBody(t, raw, "tenant_rate_limited")
 	status, _, _ = s.doRaw(t, "POST", "/v1/tenants/beta/events", testToken, "application/json", `{"type":"a","payload":{}}`)
 	require_Equal(t, status, http.StatusAccepted)
+}
+
+// TestPublishRejectsDeepPayload: a payload nested deeper than the limit
+// (128 by default; Python's json, among common receiver parsers, fails near
+// 1000) is refused with 400 payload_too_deep naming the limit, in a single
+// publish and in a batch, and nothing is written; at the limit it is
+// accepted.
+func TestPublishRejectsDeepPayload(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	nested := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
+	ev := func(depth int) string { return `{"type":"a","payload":` + nested(depth) + `}` }
+
+	status, raw, _ := s.doRaw(t, "POST", eventsPath, testToken, "application/json", ev(128))
+	require_Equal(t, status, http.StatusAccepted)
+	status, raw, _ = s.doRaw(t, "POST", batchPath, testToken, "application/json", "["+ev(128)+","+ev(1)+"]")
+	require_True(t, status == http.StatusAccepted, "batch at the limit: status %d (%s)", status, short(raw))
+
+	msg := s.reject(t, "POST", eventsPath, testToken, "application/json", ev(129), 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, "128"), "message %q does not name the limit", msg)
+	msg = s.reject(t, "POST", eventsPath, testToken, "application/json", `{"type":"a","payload":`+strings.Repeat("[", 1100)+strings.Repeat("]", 1100)+`}`, 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, "128"), "message %q does not name the limit", msg)
+	msg = s.reject(t, "POST", batchPath, testToken, "application/json", "["+ev(1)+","+ev(129)+"]", 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, "event 1") && strings.Contains(msg, "128"), "message %q does not name the event and the limit", msg)
+	msg = s.reject(t, "POST", batchPath, testToken, "application/x-ndjson", ev(1)+"\n"+ev(200)+"\n", 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, "line 2"), "message %q does not name the line", msg)
+}
+
+// TestPayloadDepthOption: Options.MaxPayloadDepth sets the limit for
+// publishes and for endpoint test payloads alike, and the error names it.
+func TestPayloadDepthOption(t *testing.T) {
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MaxPayloadDepth = 4 })
+	s.mustCreateTenant(t, "acme")
+	sink := newTestSink(t, http.StatusOK, "")
+	ep := s.mustCreateEndpoint(t, "acme", `{"url":"`+sink.srv.URL+`/hook"}`)
+	testPath := "/v1/tenants/acme/endpoints/" + str(t, ep, "id") + "/test"
+
+	// Refusals first: each checks that nothing changed, which a delivery
+	// of an accepted event would.
+	msg := s.reject(t, "POST", eventsPath, testToken, "application/json", `{"type":"a","payload":[[[{"a":[]}]]]}`, 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, "deeper than 4 levels"), "message %q does not name the limit", msg)
+	msg = s.reject(t, "POST", testPath, testToken, "application/json", `{"payload":[[[{"a":[]}]]]}`, 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, `field "payload" nests deeper than 4 levels`), "message %q does not name the field and the limit", msg)
+	msg = s.reject(t, "POST", testPath, testToken, "application/json", `{"payload":1,"x":[[[[[]]]]]}`, 400, "payload_too_deep")
+	require_True(t, strings.Contains(msg, `field "x"`), "message %q does not name the field", msg)
+
+	status, raw, _ := s.doRaw(t, "POST", eventsPath, testToken, "application/json", `{"type":"a","payload":[[[{"a":1}]]]}`)
+	require_True(t, status == http.StatusAccepted, "4 levels: status %d (%s)", status, short(raw))
+	status, raw, _ = s.doRaw(t, "POST", testPath, testToken, "application/json", `{"payload":[[[{"a":1}]]]}`)
+	require_True(t, status == http.StatusOK, "test payload of 4 levels: status %d (%s)", status, short(raw))
 }

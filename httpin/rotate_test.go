@@ -46,8 +46,8 @@ func (k *hookSink) publishAndReceive(t *testing.T, s *testServer) hookDelivery {
 	case d := <-k.got:
 		require_Equal(t, d.header.Get("webhook-id"), id)
 		return d
-	case <-time.After(15 * time.Second):
-		t.Fatalf("event %s not delivered within 15s", id)
+	case <-time.After(eventually):
+		t.Fatalf("event %s not delivered within %s", id, eventually)
 		return hookDelivery{}
 	}
 }

@@ -45,6 +45,13 @@ type Options struct {
 	// MaxConnsPerIP bounds the open connections from one client address.
 	// 0 means 1024; -1: no bound.
 	MaxConnsPerIP int
+	// MaxPayloadDepth bounds how deep an event's payload nests, each object
+	// or array one level (a delivery's envelope adds one). Deeper payloads
+	// get 400 payload_too_deep: common receiver parsers fail on deep
+	// documents (Python's json near 1000 levels, less on a busy stack), and
+	// an accepted event no receiver can parse is worse than a 400. 0 means
+	// 128; at most MaxPayloadDepthLimit.
+	MaxPayloadDepth int
 	// MetricsListen, when set, is the address of a second listener that
 	// serves /metrics, /healthz and /readyz alone, e.g. 127.0.0.1:9090
 	// (metrics_listener.go); /metrics on Listen then needs a token. ""
@@ -73,10 +80,19 @@ const MinAdminTokenBytes = 32
 // opens one thing, and reading metrics changes nothing.
 const MinMetricsTokenBytes = 16
 
+// maxHeaderBytes bounds a request's line and headers together, the blank
+// line included; past it the answer is 431 request_headers_too_large.
+// fasthttp's read buffer is its header limit, and at its default of 4 KiB
+// clients with big cookies or long tokens got a bare 400 bad_request; 16
+// KiB is Node's default (--max-http-header-size). Each open connection
+// holds a read buffer of this size.
+const maxHeaderBytes = 16 << 10
+
 // Defaults that ParseLimits shares with Options.
 const (
-	defaultMaxEventBytes  = 1 << 20
-	defaultMaxBatchEvents = 1000
+	defaultMaxEventBytes   = 1 << 20
+	defaultMaxBatchEvents  = 1000
+	defaultMaxPayloadDepth = 128
 )
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -98,6 +114,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 1024
+	}
+	if o.MaxPayloadDepth == 0 {
+		o.MaxPayloadDepth = defaultMaxPayloadDepth
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -134,6 +153,8 @@ func (o *Options) Validate() error {
 	case o.MetricsToken != "" && o.MetricsToken == o.AdminToken:
 		// Every scraper's config would hold a token that can do everything.
 		return errors.New("httpin.Options.MetricsToken is the admin token; give the metrics a token of their own")
+	case o.MaxPayloadDepth <= 0 || o.MaxPayloadDepth > MaxPayloadDepthLimit:
+		return fmt.Errorf("httpin.Options.MaxPayloadDepth is %d; it must be from 1 to %d", o.MaxPayloadDepth, MaxPayloadDepthLimit)
 	}
 	if o.MetricsListen != "" {
 		_, port, err := net.SplitHostPort(o.MetricsListen)
@@ -209,6 +230,7 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		// reserves it within the in-flight budget, first (see body.go).
 		HeaderReceived:                s.bodyLimit,
 		MaxConnsPerIP:                 max(opts.MaxConnsPerIP, 0),
+		ReadBufferSize:                maxHeaderBytes, // fasthttp's header limit
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  30 * time.Second,
 		IdleTimeout:                   2 * time.Minute,
@@ -279,6 +301,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// handleTransportError answers a request fasthttp could not read.
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	limit := s.releaseBody(&ctx.Request.Header)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
@@ -297,6 +320,13 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		}
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes", limit.max))
+		return
+	}
+	// The head did not fit in the read buffer (RFC 6585, section 5).
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request_headers_too_large",
+			fmt.Sprintf("the request line and headers exceed %d bytes", maxHeaderBytes))
 		return
 	}
 	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")

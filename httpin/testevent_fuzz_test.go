@@ -20,10 +20,13 @@ func FuzzParseTestBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		payload, perr := parseTestBody(body)
+		payload, perr := parseTestBody(body, fuzzLimits.MaxPayloadDepth)
 		if perr != nil {
-			if perr.Code != CodeInvalidJSON && perr.Code != CodeUnknownField {
+			if perr.Code != CodeInvalidJSON && perr.Code != CodeUnknownField && perr.Code != CodePayloadTooDeep {
 				t.Fatalf("unexpected code %q for %q", perr.Code, body)
+			}
+			if perr.Code == CodePayloadTooDeep && nesting(body) <= fuzzLimits.MaxPayloadDepth+1 {
+				t.Fatalf("%q nests %d levels, refused with %s", body, nesting(body), perr)
 			}
 			if perr.Message == "" {
 				t.Fatalf("no message for %q", body)
@@ -43,6 +46,9 @@ func FuzzParseTestBody(f *testing.F) {
 		}
 		if payload != nil && !json.Valid(payload) {
 			t.Fatalf("accepted %q with invalid payload %q", body, payload)
+		}
+		if n := nesting(body); n > fuzzLimits.MaxPayloadDepth+1 {
+			t.Fatalf("accepted %q, which nests %d levels", body, n)
 		}
 		if payload != nil && !bytes.Equal(bytes.TrimSpace(payload), payload) {
 			t.Fatalf("payload %q of %q is not trimmed", payload, body)

@@ -120,13 +120,16 @@ func TestEndpointTestAPI(t *testing.T) {
 	f(`{"payload":"ping"}`, `"ping"`)
 	f(`{"payload":null}`, `null`)
 	f(`{"pay\u006coad":7}`, `7`)
+	// Nesting up to the publish limit (128) is allowed here too.
+	deep := strings.Repeat(`[`, 128) + strings.Repeat(`]`, 128)
+	f(`{"payload":`+deep+`}`, deep)
 
 	time.Sleep(300 * time.Millisecond)
-	require_Equal(t, len(ok.requests()), 8)
+	require_Equal(t, len(ok.requests()), 9)
 	require_Equal(t, len(all.requests()), 0)
 	c := s.snapshot(t).counts
-	require_Equal(t, c.Events, 8)
-	require_Equal(t, c.Attempts, 8)
+	require_Equal(t, c.Events, 9)
+	require_Equal(t, c.Attempts, 9)
 	require_Equal(t, c.Queued, 0)
 	require_Equal(t, c.Retries, 0)
 	require_Equal(t, c.Dead, 0)
@@ -163,9 +166,9 @@ func TestEndpointTestAPI(t *testing.T) {
 	status, page, _ := s.doRaw(t, "GET", "/metrics", "", "", "")
 	require_Equal(t, status, http.StatusOK)
 	for _, line := range []string{
-		`hookline_http_requests_total{route="endpoint_test",status_class="2xx"} 10`,
-		`hookline_ingest_events_total{source="test"} 10`,
-		`hookline_endpoint_test_attempts_total{status_class="2xx"} 8`,
+		`hookline_http_requests_total{route="endpoint_test",status_class="2xx"} 11`,
+		`hookline_ingest_events_total{source="test"} 11`,
+		`hookline_endpoint_test_attempts_total{status_class="2xx"} 9`,
 		`hookline_endpoint_test_attempts_total{status_class="5xx"} 1`,
 		`hookline_endpoint_test_attempts_total{status_class="error"} 1`,
 	} {
@@ -217,7 +220,8 @@ func TestEndpointTestRejects(t *testing.T) {
 	f("POST", path, `{"payload":"`+"\xff\xfe"+`"}`, 400, "invalid_json")
 	f("POST", path, `{"payload":"\x"}`, 400, "invalid_json")
 	f("POST", path, `{"payload":NaN}`, 400, "invalid_json")
-	f("POST", path, `{"payload":`+strings.Repeat("[", 1025)+strings.Repeat("]", 1025)+`}`, 400, "invalid_json")
+	f("POST", path, `{"payload":`+strings.Repeat("[", 129)+strings.Repeat("]", 129)+`}`, 400, "payload_too_deep")
+	f("POST", path, `{"payload":`+strings.Repeat("[", 1025)+strings.Repeat("]", 1025)+`}`, 400, "payload_too_deep")
 	f("POST", path, `{"type":"invoice.paid","payload":{}}`, 400, "unknown_field")
 	f("POST", path, `{"payload":{},"idempotency_key":"k"}`, 400, "unknown_field")
 	f("POST", path, `{"data":{}}`, 400, "unknown_field")

@@ -81,8 +81,11 @@ func TestBenchSmoke(t *testing.T) {
 				in.ReadBack == 0 || in.ReadBackOK != in.ReadBack || in.RepeatsMatched != in.Repeats || r.Latency.P99 <= 0 {
 				t.Fatalf("%s: %+v", name, in)
 			}
-			if r.Variant == "1k-10pct-repeats" && in.Repeats == 0 {
-				t.Fatalf("%s sent no repeated delivery ids", name)
+			// A worker's second request is a repeat: with more answers
+			// than the 4 workers, one of them sent one. (A count, not a
+			// time: a loaded machine answered 27 requests in the 200ms.)
+			if r.Variant == "1k-10pct-repeats" && in.Answered > 4 && in.Repeats == 0 {
+				t.Fatalf("%s sent no repeated delivery ids in %d requests", name, in.Answered)
 			}
 			if r.Variant == "1k-sink" && r.Unique < r.Expected {
 				t.Fatalf("%s: %d of %d events delivered", name, r.Unique, r.Expected)

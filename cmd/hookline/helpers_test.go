@@ -61,12 +61,21 @@ func require_True(t testing.TB, ok bool, format string, args ...any) {
 	}
 }
 
+// eventually is the least time waitFor waits before it fails: a wait limit
+// guards against a hang, it is not a bound on speed, and a loaded machine
+// can be many times slower than a quiet one.
+const eventually = time.Minute
+
+// waitFor polls cond until it holds, failing the test after timeout or
+// eventually, whichever is longer: timeout says how long cond takes on a
+// quiet machine.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	limit := max(timeout, eventually)
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -32,7 +32,7 @@ func TestSinkShowsVerifiedDelivery(t *testing.T) {
 	var res struct{ ID string }
 	a.mustDo(t, "POST", "/v1/tenants/acme/events", map[string]any{"type": "invoice.paid", "payload": map[string]any{"amount": 42}}, 202, &res)
 
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(eventually)
 	for {
 		select {
 		case line := <-sink.lines:

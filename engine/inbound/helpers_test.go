@@ -69,13 +69,21 @@ func require_ErrorCode(t testing.TB, err error, kind engine.Kind, code string) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after d.
+// eventually is the least time waitFor waits before it fails: a wait limit
+// guards against a hang, it is not a bound on speed, and a loaded machine
+// can be many times slower than a quiet one.
+const eventually = time.Minute
+
+// waitFor polls cond until it holds, failing the test after d or
+// eventually, whichever is longer: d says how long cond takes on a quiet
+// machine.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	limit := max(d, eventually)
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

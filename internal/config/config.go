@@ -62,9 +62,10 @@ type Config struct {
 
 // Ingest is the ingest section: request bounds and back-pressure.
 type Ingest struct {
-	MaxEventBytes  int `yaml:"max_event_bytes"`
-	MaxBodyBytes   int `yaml:"max_body_bytes"`
-	MaxBatchEvents int `yaml:"max_batch_events"`
+	MaxEventBytes   int `yaml:"max_event_bytes"`
+	MaxBodyBytes    int `yaml:"max_body_bytes"`
+	MaxBatchEvents  int `yaml:"max_batch_events"`
+	MaxPayloadDepth int `yaml:"max_payload_depth"`
 	// MaxBodyBytesInFlight and MaxConnsPerIP bound what unauthenticated
 	// clients can make the server hold.
 	MaxBodyBytesInFlight int64 `yaml:"max_body_bytes_in_flight"`

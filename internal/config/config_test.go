@@ -16,6 +16,8 @@ func TestEmbeddedDefaultConfig(t *testing.T) {
 	require_Equal(t, c.Listen, "127.0.0.1:8080")
 	require_Equal(t, c.Data, "./data")
 	require_Equal(t, c.Ingest.MaxEventBytes, 1<<20)
+	require_Equal(t, c.Ingest.MaxPayloadDepth, 128)
+	require_Equal(t, c.ServerOptions().MaxPayloadDepth, 128)
 	require_Equal(t, c.Delivery.MaxInFlight, 16)
 	require_Equal(t, c.Delivery.Timeout, 15*time.Second)
 	require_Equal(t, c.Delivery.ResponseCaptureBytes, 4096)

@@ -86,6 +86,7 @@ func (c *Config) ServerOptions() httpin.Options {
 		MaxConnsPerIP:        c.Ingest.MaxConnsPerIP,
 		MetricsListen:        c.MetricsListen,
 		MetricsToken:         c.MetricsToken,
+		MaxPayloadDepth:      c.Ingest.MaxPayloadDepth,
 	}
 }
 

@@ -154,6 +154,7 @@ var yamlNames = newRenamer(
 	"httpin.Options.MaxBodyBytes", "ingest.max_body_bytes",
 	"httpin.Options.MaxBatchEvents", "ingest.max_batch_events",
 	"httpin.Options.MaxConnsPerIP", "ingest.max_conns_per_ip",
+	"httpin.Options.MaxPayloadDepth", "ingest.max_payload_depth",
 )
 
 type renamer struct {

@@ -30,6 +30,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  secret_overlap: 169h\n", "delivery.secret_overlap is 169h0m0s; it must be at most 168h0m0s, or negative for no overlap")
 	f("ingest:\n  max_event_bytes: 2048\n  max_body_bytes: 1024\n", "ingest.max_body_bytes is 1024; it must be at least ingest.max_event_bytes (2048)")
 	f("ingest:\n  max_event_bytes: 33554432\n", "ingest.max_body_bytes is 16777216; it must be at least ingest.max_event_bytes (33554432)")
+	f("ingest:\n  max_payload_depth: 1025\n", "ingest.max_payload_depth is 1025; it must be from 1 to 1024")
 	f("retry_schedule: 5s,8d\n", `retry_schedule (flag --retry-schedule) is "5s,8d": retry schedule delay 2`)
 	f("retention:\n  max_age: 2h\n  interval: 3h\n", "retention.interval is 3h0m0s")
 	f("log_level: loud\n", `log_level is "loud"; it must be one of debug, info, warn, error`)
@@ -71,6 +72,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  circuit_breaker:\n    half_open_probes: -1\n", "delivery.circuit_breaker.half_open_probes is -1; it must be at least 1")
 	f("ingest:\n  max_event_bytes: -1\n", "ingest.max_event_bytes is -1; it must be positive")
 	f("ingest:\n  max_batch_events: -1\n", "ingest.max_batch_events is -1")
+	f("ingest:\n  max_payload_depth: -1\n", "ingest.max_payload_depth is -1; it must be from 1 to 1024")
 	f("wal:\n  cache_bytes: -1\n", "wal.cache_bytes is -1; it must be positive")
 	f("retention:\n  max_age: -720h\n", "retention.max_age is -720h0m0s")
 	f("shutdown_timeout: -1s\n", "shutdown_timeout is -1s; it must not be negative")
@@ -82,7 +84,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 func TestConfigZeroAndNegative(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookline.yaml")
 	body := "listen: \"\"\nwal:\n  compress_above: 0\n  cache_bytes: 0\n" +
-		"ingest:\n  max_event_bytes: 0\n  max_body_bytes: 0\n  max_batch_events: 0\n  max_backlog: -1\n  min_free_disk: -1\n" +
+		"ingest:\n  max_event_bytes: 0\n  max_body_bytes: 0\n  max_batch_events: 0\n  max_payload_depth: 0\n  max_backlog: -1\n  min_free_disk: -1\n" +
 		"delivery:\n  max_in_flight: 0\n  timeout: 0s\n  connect_timeout: 0s\n  max_conns_per_host: 0\n  response_capture_bytes: -1\n  disable_after: -1s\n"
 	require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
 	c, err := Load(path)
@@ -96,5 +98,6 @@ func TestConfigZeroAndNegative(t *testing.T) {
 	require_Equal(t, eo.MaxBacklog, -1)
 	require_Equal(t, eo.DisableAfter, -time.Second)
 	require_Equal(t, c.ServerOptions().MaxEventBytes, 0)
+	require_Equal(t, c.ServerOptions().MaxPayloadDepth, 0)
 	require_Equal(t, c.WALOptions().CacheBytes, 0)
 }
