@@ -117,8 +117,9 @@ func TestCancelRetry(t *testing.T) {
 	require_Equal(t, rc.ids()[first], 1)
 	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, first)
 	require_NoError(t, err)
-	// Due at once: the lane may have taken it already.
-	require_True(t, d.Status == "pending" || d.Status == "in_flight", "replayed delivery is %s", d.Status)
+	// Due at once: the lane may have taken it already, and on a loaded
+	// machine made it before the answer was put together.
+	require_True(t, d.Status == "pending" || d.Status == "in_flight" || d.Status == "succeeded", "replayed delivery is %s", d.Status)
 	waitFor(t, 5*time.Second, "the replay", func() bool { return rc.ids()[first] == 2 })
 	// The receiver answers before the outcome is recorded.
 	waitFor(t, 5*time.Second, "the replay's outcome", func() bool {

@@ -739,13 +739,23 @@ func TestOnCommit(t *testing.T) {
 		events += n
 		minTook = min(minTook, d)
 	}})
-	got := func() (int, int) {
-		mu.Lock()
-		defer mu.Unlock()
-		return commits, events
+	// The writer calls the hook after it releases the appenders, so an
+	// Append can return before its commit is counted (a loaded machine
+	// showed it): got waits, up to a minute against a hang, until at least
+	// want events were counted.
+	got := func(want int) (int, int) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			c, n := commits, events
+			mu.Unlock()
+			if n >= want || time.Now().After(deadline) {
+				return c, n
+			}
+		}
 	}
 	appendOne(t, l, mkEvent("t", []byte("x"), testEndpoint(1)))
-	c, n := got()
+	c, n := got(1)
 	require_Equal(t, c, 1)
 	require_Equal(t, n, 1)
 
@@ -754,7 +764,7 @@ func TestOnCommit(t *testing.T) {
 		evs[i] = mkEvent("t", []byte("y"))
 	}
 	require_NoError(t, l.Append(evs, make([]AppendResult, len(evs))))
-	c, n = got()
+	c, n = got(11)
 	require_Equal(t, c, 2)
 	require_Equal(t, n, 11)
 
@@ -763,7 +773,7 @@ func TestOnCommit(t *testing.T) {
 	ev.IdempotencyKey = "k"
 	appendOne(t, l, ev)
 	require_True(t, appendOne(t, l, ev).Duplicate, "second append with key k is not a duplicate")
-	c, n = got()
+	c, n = got(12)
 	require_Equal(t, c, 3)
 	require_Equal(t, n, 12)
 	mu.Lock()
@@ -782,7 +792,7 @@ func TestOnCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	c, n = got()
+	c, n = got(12 + 8*20)
 	require_Equal(t, n, 12+8*20)
 	require_True(t, c > 3 && c <= 3+8*20, "%d commits", c)
 }
