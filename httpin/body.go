@@ -16,8 +16,9 @@ import (
 //  1. The route and, where it needs one, the token are checked first: a
 //     request that will get 401, 403, 404 or 405, or that goes to a route
 //     taking no body, may send smallBodyBytes at most. Publish routes may
-//     send MaxBodyBytes, the inbound receiver MaxEventBytes, and the other
-//     routes that take a body twice that (bounded by MaxBodyBytes).
+//     send MaxBodyBytes, and the other routes that take a body (the
+//     inbound receiver of a known source among them) twice MaxEventBytes,
+//     bounded by MaxBodyBytes: their handlers refuse more than one event.
 //  2. A declared length over the cap is refused by fasthttp before it is
 //     read (413 body_too_large, from handleTransportError).
 //  3. The bytes it may hold (its declared length, or the cap for a chunked
@@ -129,12 +130,13 @@ func (s *Server) bodyCap(h *fasthttp.RequestHeader) (int, bool) {
 		if s.receiver == nil || !s.receiver.HasSource(params[0]) {
 			return smallBodyBytes, true // a 404 to come
 		}
-		return s.opts.MaxEventBytes, true
 	}
 	// One event's worth with room for what wraps it (a test event's
 	// envelope, an event type's schema), so the handler, not the
-	// transport, refuses a payload just over MaxEventBytes with its code.
-	return min(2*s.opts.MaxEventBytes, s.opts.MaxBodyBytes), false
+	// transport, refuses a payload a little over MaxEventBytes with its
+	// code; and a client still sending it reads that answer, where one
+	// refused from its headers alone may see the connection reset first.
+	return min(2*s.opts.MaxEventBytes, s.opts.MaxBodyBytes), r.label == routeInbound
 }
 
 // reservations maps a request header to what bodyLimit decided for it,
