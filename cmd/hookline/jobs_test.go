@@ -49,8 +49,10 @@ func TestReplayCLI(t *testing.T) {
 
 	out, _, code = runCLI(t, append([]string{"replay", "--event", ids[0]}, common...)...)
 	require_Equal(t, code, 0)
-	// Due at once: the lane may already have it in flight.
-	require_True(t, strings.Contains(out, `"status":"pending"`) || strings.Contains(out, `"status":"in_flight"`), "single replay: %s", out)
+	// Due at once: the lane may already have it in flight, or (a loaded
+	// machine) have made it before the answer was put together.
+	require_True(t, strings.Contains(out, `"status":"pending"`) || strings.Contains(out, `"status":"in_flight"`) ||
+		strings.Contains(out, `"status":"succeeded","attempts":3`), "single replay: %s", out)
 	waitFor(t, 10*time.Second, "the forced replay", func() bool {
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
