@@ -257,7 +257,7 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 }
 
 func (e *Engine) putEndpoint(id wal.ID, ep *Endpoint) error {
-	b, err := encodeEndpoint(e.opts.Secrets, ep)
+	b, err := endpointRecords.Encode(e.opts.Secrets, ep)
 	if err != nil {
 		return err
 	}

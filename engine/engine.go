@@ -2,14 +2,12 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"hookline/httpout"
-	"hookline/internal/seal"
 	"hookline/wal"
 )
 
@@ -120,25 +118,13 @@ func (e *Engine) load() error {
 	if err != nil {
 		return fmt.Errorf("cannot load tenants: %w", err)
 	}
-	if _, err := ResealEndpoints(e.log, e.opts.Secrets, e.logger); err != nil {
-		return err
-	}
-	err = e.log.Endpoints(func(id wal.ID, val []byte) error {
-		ep, _, err := decodeEndpoint(e.opts.Secrets, val)
-		var uk *seal.UnknownKeyError
-		if errors.As(err, &uk) {
-			return secretKeyError("endpoint", ep.ID, e.opts.Secrets, err)
-		}
-		if err != nil {
-			e.logger.Error("skipping corrupt endpoint record", "endpoint", id, "err", err)
-			return nil
-		}
+	err = endpointRecords.Load(e.log, e.opts.Secrets, e.logger, func(id wal.ID, ep *Endpoint) error {
 		ts := e.tenants[ep.Tenant]
 		if ts == nil {
 			e.logger.Error("skipping endpoint of unknown tenant", "endpoint", ep.ID, "tenant", ep.Tenant)
 			return nil
 		}
-		cfg, err := e.laneConfig(&ep)
+		cfg, err := e.laneConfig(ep)
 		if err != nil {
 			e.logger.Error("skipping endpoint with invalid config", "endpoint", ep.ID, "err", err)
 			return nil

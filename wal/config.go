@@ -122,17 +122,23 @@ func (l *Log) DeleteRetry(r Retry) error {
 // Endpoints calls fn for every endpoint record in id order; val is valid
 // only during fn.
 func (l *Log) Endpoints(fn func(id ID, val []byte) error) error {
+	return l.records(kindEndpoint, "endpoint", fn)
+}
+
+// records calls fn for every record of a kind keyed by its id alone, in
+// id order, until fn fails.
+func (l *Log) records(kind byte, what string, fn func(id ID, val []byte) error) error {
 	if !l.enter() {
 		return ErrClosed
 	}
 	defer l.exit()
 	var ferr error
-	err := l.scan([]byte{kindEndpoint}, func(k, v []byte) {
+	err := l.scan([]byte{kind}, func(k, v []byte) {
 		if ferr != nil {
 			return
 		}
 		if len(k) != 17 {
-			ferr = fmt.Errorf("%w: endpoint key of %d bytes", errCorrupt, len(k))
+			ferr = fmt.Errorf("%w: %s key of %d bytes", errCorrupt, what, len(k))
 			return
 		}
 		var id ID

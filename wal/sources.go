@@ -69,19 +69,10 @@ func (l *Log) DeleteSource(id ID) error {
 	return nil
 }
 
-// Sources calls fn with every source record, for start-up.
-func (l *Log) Sources(fn func(id ID, val []byte)) error {
-	if !l.enter() {
-		return ErrClosed
-	}
-	defer l.exit()
-	return l.scan([]byte{kindSource}, func(k, v []byte) {
-		if len(k) == 17 {
-			var id ID
-			copy(id[:], k[1:])
-			fn(id, v)
-		}
-	})
+// Sources calls fn for every source record in id order, for start-up;
+// val is valid only during fn.
+func (l *Log) Sources(fn func(id ID, val []byte) error) error {
+	return l.records(kindSource, "source", fn)
 }
 
 // LogInbound appends one inbound log record without fsync: the event a

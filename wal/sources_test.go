@@ -28,7 +28,7 @@ func TestSourcesAndInboundLog(t *testing.T) {
 	l.Close()
 	l = reopenLog(t, dir, nil)
 	n := 0
-	require_NoError(t, l.Sources(func(id ID, val []byte) { n++ }))
+	require_NoError(t, l.Sources(func(id ID, val []byte) error { n++; return nil }))
 	require_Equal(t, n, 2)
 	list := func(before ID) string {
 		var s string
@@ -49,7 +49,7 @@ func TestSourcesAndInboundLog(t *testing.T) {
 	require_NoError(t, l.DeleteSource(a))
 	require_Equal(t, list(ID{}), "")
 	n = 0
-	require_NoError(t, l.Sources(func(id ID, val []byte) { n++ }))
+	require_NoError(t, l.Sources(func(id ID, val []byte) error { n++; return nil }))
 	require_Equal(t, n, 1)
 }
 

@@ -32,7 +32,7 @@ func TestSourceSecretsSealed(t *testing.T) {
 	stored := func() string {
 		t.Helper()
 		var out string
-		require_NoError(t, h.log.Sources(func(id wal.ID, val []byte) { out = string(val) }))
+		require_NoError(t, h.log.Sources(func(id wal.ID, val []byte) error { out = string(val); return nil }))
 		return out
 	}
 	require_True(t, strings.Contains(stored(), key1), "without a keyring the record holds the secrets as given")
@@ -64,6 +64,6 @@ func TestSourceSecretsSealed(t *testing.T) {
 	n, err := inbound.ResealSources(l, seal.NewKeyring(k2, k1), nil)
 	require_NoError(t, err)
 	require_Equal(t, n, 1)
-	require_NoError(t, l.Sources(func(id wal.ID, val []byte) { rec = string(val) }))
+	require_NoError(t, l.Sources(func(id wal.ID, val []byte) error { rec = string(val); return nil }))
 	require_Equal(t, strings.Count(rec, seal.Prefix+k2.ID()+"."), 2)
 }

@@ -14,7 +14,6 @@ import (
 
 	"hookline/engine"
 	"hookline/internal/rotation"
-	"hookline/internal/seal"
 	"hookline/internal/transform"
 	"hookline/internal/verify"
 	"hookline/wal"
@@ -320,7 +319,7 @@ func (rc *Receiver) sourceVerifier(s *Source, now time.Time) (verify.Verifier, e
 }
 
 func (rc *Receiver) putSource(st *sourceState) error {
-	b, err := encodeSource(rc.secrets, &st.src)
+	b, err := sourceRecords.Encode(rc.secrets, &st.src)
 	if err != nil {
 		return err
 	}
@@ -332,42 +331,27 @@ func (rc *Receiver) putSource(st *sourceState) error {
 // compiles (a config this version refuses) is logged and skipped, one
 // sealed under a key the keyring lacks is an error.
 func (rc *Receiver) loadSources() error {
-	if _, err := ResealSources(rc.log, rc.secrets, rc.logger); err != nil {
-		return err
-	}
 	rc.sources = make(map[string]*sourceState)
-	var keyErr error
-	err := rc.log.Sources(func(id wal.ID, val []byte) {
-		s, _, err := decodeSource(rc.secrets, val)
-		var uk *seal.UnknownKeyError
-		if errors.As(err, &uk) {
-			if keyErr == nil {
-				keyErr = sourceKeyError(s.ID, rc.secrets, err)
-			}
-			return
-		}
-		if err != nil || s.ID != sourcePrefix+id.String() {
-			rc.logger.Error("skipping corrupt source record", "source", id.String(), "err", err)
-			return
+	return sourceRecords.Load(rc.log, rc.secrets, rc.logger, func(id wal.ID, s *Source) error {
+		if s.ID != sourcePrefix+id.String() {
+			rc.logger.Error("skipping corrupt source record", "source", id.String(), "id", s.ID)
+			return nil
 		}
 		if !rc.e.TenantExists(s.Tenant) {
 			rc.logger.Error("skipping source of unknown tenant", "source", s.ID, "tenant", s.Tenant)
-			return
+			return nil
 		}
-		st, err := rc.buildSource(&s, SourceInput{}, id)
+		st, err := rc.buildSource(s, SourceInput{}, id)
 		if err != nil {
 			rc.logger.Error("skipping source with invalid config", "source", s.ID, "err", err)
-			return
+			return nil
 		}
 		if err := verify.CheckNewSecret(s.Provider, s.Secret); err != nil {
 			rc.logger.Warn("source has a secret a new source could not have; rotate it", "source", s.ID, "tenant", s.Tenant, "err", err)
 		}
 		rc.sources[s.ID] = st
+		return nil
 	})
-	if err == nil {
-		err = keyErr
-	}
-	return err
 }
 
 // tenantExists answers tenant_not_found for a tenant that does not exist.

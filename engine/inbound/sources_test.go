@@ -115,7 +115,7 @@ func storedSources(t *testing.T, h *harness) string {
 	require_NoError(t, err)
 	defer l.Close()
 	var b strings.Builder
-	require_NoError(t, l.Sources(func(_ wal.ID, v []byte) { b.Write(v); b.WriteByte('\n') }))
+	require_NoError(t, l.Sources(func(_ wal.ID, v []byte) error { b.Write(v); b.WriteByte('\n'); return nil }))
 	return b.String()
 }
 
@@ -251,10 +251,11 @@ func TestWeakSecrets(t *testing.T) {
 	// A source stored with a weak secret before the minimum existed.
 	id, _ := inbound.ParseSourceID(src.ID)
 	var stored []byte
-	require_NoError(t, h.log.Sources(func(got wal.ID, val []byte) {
+	require_NoError(t, h.log.Sources(func(got wal.ID, val []byte) error {
 		if got == id {
 			stored = append([]byte(nil), val...)
 		}
+		return nil
 	}))
 	var rec map[string]any
 	require_NoError(t, json.Unmarshal(stored, &rec))

@@ -83,3 +83,15 @@ func LastExpiry(ps []Previous) *time.Time {
 	}
 	return &last
 }
+
+// Pointers points at cur and every previous secret: what a store seals
+// at rest. Callers that must not rewrite a record's previous secrets in
+// place pass a clone of prev.
+func Pointers(cur *string, prev []Previous) []*string {
+	ps := make([]*string, 0, 1+len(prev))
+	ps = append(ps, cur)
+	for i := range prev {
+		ps = append(ps, &prev[i].Secret)
+	}
+	return ps
+}
