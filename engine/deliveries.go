@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -50,6 +51,15 @@ type Attempt struct {
 	// its first bytes (GetDelivery only).
 	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
 	ResponseBody    string            `json:"response_body,omitempty"`
+	// Method is the attempt's request method (GetDelivery only).
+	// RequestBody is the first 4 KiB of the body sent, when it was not the
+	// standard envelope: a body template's, or a corrected payload's.
+	// Corrected says the attempt carried a payload given with a replay.
+	// Error explains an attempt that sent nothing (render_failed).
+	Method      string `json:"method,omitempty"`
+	RequestBody string `json:"request_body,omitempty"`
+	Corrected   bool   `json:"corrected,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // statusInFlight is a pending or retrying delivery whose attempt is under
@@ -66,6 +76,7 @@ const (
 
 func attemptView(a *wal.Attempt) Attempt {
 	v := Attempt{
+		Corrected:  a.Corrected,
 		Attempt:    a.Attempt,
 		At:         time.UnixMilli(a.TimeMs).UTC(),
 		Status:     a.Status,
@@ -201,9 +212,20 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 	err = e.log.ScanAttempts(ln.id, ev, func(a *wal.Attempt) error {
 		av := attemptView(a)
 		if a.Outcome != wal.OutcomeQueued && a.Outcome != wal.OutcomeCancelled {
-			av.URL = ep.urlAt(av.At)
+			av.URL, av.Method = a.URL, a.Method
+			if av.URL == "" {
+				av.URL = ep.urlAt(av.At)
+			}
+			if av.Method == "" {
+				av.Method = "POST"
+			}
 		}
-		av.ResponseBody = string(a.Response)
+		av.RequestBody = string(a.Request)
+		if a.ErrClass == errClassRender {
+			av.Error = string(a.Response)
+		} else {
+			av.ResponseBody = string(a.Response)
+		}
 		for line := range strings.SplitSeq(string(a.Headers), "\n") {
 			if name, value, ok := strings.Cut(line, ": "); ok {
 				if av.ResponseHeaders == nil {
@@ -248,16 +270,41 @@ func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 // ReplayDelivery sends a finished delivery (succeeded: forced; dead or cancelled) once
 // more, at once, as its next attempt; with no success, it follows the rest
 // of the retry schedule, if any is left. A delivery still waiting for an
-// attempt is refused: it will be made anyway.
-func (e *Engine) ReplayDelivery(ctx context.Context, tenant, epID, eventID string) (Delivery, error) {
-	d, err := e.replayDelivery(tenant, epID, eventID)
+// attempt is refused: it will be made anyway. With corr, the replay's
+// attempts (and the retries after them) carry corr.Payload as the event's
+// data instead of the published one, each marked corrected in the log;
+// without, the delivery carries the event as published again.
+func (e *Engine) ReplayDelivery(ctx context.Context, tenant, epID, eventID string, corr *Correction) (Delivery, error) {
+	d, err := e.replayDelivery(tenant, epID, eventID, corr)
 	if err == nil {
-		e.Audit(ctx, Change{Action: "delivery.replay", Tenant: tenant, Resource: epID + "/" + eventID})
+		c := Change{Action: "delivery.replay", Tenant: tenant, Resource: epID + "/" + eventID}
+		if corr != nil {
+			c.After = correctionAudit{Corrected: corr.Payload != nil, Reason: corr.Reason, PayloadBytes: len(corr.Payload)}
+		}
+		e.Audit(ctx, c)
 	}
 	return d, err
 }
 
-func (e *Engine) replayDelivery(tenant, epID, eventID string) (Delivery, error) {
+// Correction is a corrected payload given with a replay, and why; a nil
+// Payload replays the event as published, with the reason audited.
+type Correction struct {
+	Payload []byte // raw JSON
+	Reason  string
+}
+
+// correctionAudit is what the audit log keeps of a correction: the reason
+// and the size, not the payload, which the delivery log shows.
+type correctionAudit struct {
+	Corrected    bool   `json:"corrected"`
+	Reason       string `json:"reason,omitempty"`
+	PayloadBytes int    `json:"payload_bytes"`
+}
+
+// maxReasonLen bounds a correction's reason.
+const maxReasonLen = 1000
+
+func (e *Engine) replayDelivery(tenant, epID, eventID string, corr *Correction) (Delivery, error) {
 	// One replay or cancel at a time: the status check and the write must
 	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
@@ -269,17 +316,51 @@ func (e *Engine) replayDelivery(tenant, epID, eventID string) (Delivery, error) 
 	if d.Status != wal.StatusSucceeded && d.Status != wal.StatusDead && d.Status != wal.StatusCancelled {
 		return Delivery{}, Conflict("delivery_pending", "the delivery is %s: its next attempt will be made without a replay", d.Status)
 	}
-	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, false); err != nil {
+	if corr != nil && len(corr.Reason) > maxReasonLen {
+		return Delivery{}, Invalid("invalid_reason", "reason is %d bytes; at most %d allowed", len(corr.Reason), maxReasonLen)
+	}
+	var payload []byte
+	if corr != nil && corr.Payload != nil {
+		if err := e.checkCorrection(tenant, ev, corr); err != nil {
+			return Delivery{}, err
+		}
+		payload = corr.Payload
+	}
+	if err := e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, false, payload); err != nil {
 		return Delivery{}, err
 	}
 	return e.GetDelivery(tenant, epID, eventID)
 }
 
+// checkCorrection checks a corrected payload as a publish of the event's
+// type would be: JSON (its size and depth are the API's to bound), valid
+// against the type's schema when it has one.
+func (e *Engine) checkCorrection(tenant string, ev wal.ID, corr *Correction) error {
+	if len(corr.Payload) == 0 || !json.Valid(corr.Payload) {
+		return Invalid("invalid_payload", "payload must be JSON")
+	}
+	typ, err := e.log.EventType(ev, nil)
+	if err != nil {
+		if errors.Is(err, wal.ErrNotFound) {
+			return NotFound("event_not_found", "event %s is gone: there is nothing to replay", FormatEventID(ev))
+		}
+		return err
+	}
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	ts := e.tenants[tenant]
+	if ts == nil {
+		return NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	return validatePayloads(ts, []PublishEvent{{Type: string(typ), Payload: corr.Payload}})
+}
+
 // requeue queues a delivery that has had attempts (or none, for a
 // backfill) for its next one, now, through the retry index: the lane's
 // queue cursor has moved past its event. The caller holds replayMu; a job
-// passes noSync (see wal.Log.Replay).
-func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool) error {
+// passes noSync, and a replay with a corrected payload its correction (see
+// wal.Log.Replay).
+func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool, correction []byte) error {
 	ln.recordMu.RLock()
 	defer ln.recordMu.RUnlock()
 	if ln.deleted.Load() {
@@ -288,7 +369,10 @@ func (e *Engine) requeue(ln *Lane, ev wal.ID, attempts int, wasDead, noSync bool
 	}
 	ln.depth.Add(1)
 	ln.retrying.Add(1)
-	if err := e.sched.replay(ln.id, ev, attempts, time.Now().UnixMilli(), wasDead, noSync); err != nil {
+	if correction != nil {
+		e.corrections.Store(true)
+	}
+	if err := e.sched.replay(ln.id, ev, attempts, time.Now().UnixMilli(), wasDead, noSync, correction); err != nil {
 		ln.depth.Add(-1)
 		ln.retrying.Add(-1)
 		return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,6 +59,18 @@ type Endpoint struct {
 	// signing; shown by the API (derived from PreviousSecrets), not stored.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 
+	// The request shaping fields (shaping.go); empty for the standard
+	// request. Auth holds credentials: stored sealed, shown masked.
+	Method    string                   `json:"method,omitempty"`
+	Headers   map[string]string        `json:"headers,omitempty"`
+	Auth      *httpout.AuthConfig      `json:"auth,omitempty"`
+	Body      json.RawMessage          `json:"body,omitempty"`
+	Filter    json.RawMessage          `json:"filter,omitempty"`
+	Signature *httpout.SignatureConfig `json:"signature,omitempty"`
+	// PublicKey is the key receivers verify an ed25519 endpoint's
+	// signatures with; shown, derived from Secret, not stored.
+	PublicKey string `json:"public_key,omitempty"`
+
 	// PreviousURLs are the URLs the endpoint had before, newest first, each
 	// with when it stopped being used (at most maxPreviousURLs): the attempt
 	// log names the URL of each attempt from them without storing it per
@@ -104,6 +117,14 @@ type EndpointInput struct {
 	Paused        *bool     `json:"paused"`
 	Disabled      *bool     `json:"disabled"`
 	Secret        *string   `json:"secret"`
+	// The shaping fields (see Endpoint); a json.RawMessage is nil when
+	// absent and null to remove the field.
+	Method    *string                  `json:"method"`
+	Headers   *map[string]string       `json:"headers"`
+	Auth      json.RawMessage          `json:"auth"`
+	Body      json.RawMessage          `json:"body"`
+	Filter    json.RawMessage          `json:"filter"`
+	Signature *httpout.SignatureConfig `json:"signature"`
 }
 
 // CreateEndpoint creates an endpoint for tenant. The returned Endpoint
@@ -137,13 +158,6 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
-	if in.Secret == nil {
-		secret, err := httpout.NewSecret()
-		if err != nil {
-			return Endpoint{}, fmt.Errorf("cannot generate a secret: %w", err)
-		}
-		ep.Secret = secret
-	}
 	if err := e.applyEndpointInput(&ep, in); err != nil {
 		return Endpoint{}, err
 	}
@@ -168,8 +182,9 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	ts.lanes = append(slices.Clip(ts.lanes), ln)
 	e.cfgMu.Unlock()
 	ln.start()
-	ep.Circuit = ln.circuit.Load().view()
-	return ep, nil
+	v := ln.view()
+	v.Secret = ep.Secret // shown on creation only
+	return v, nil
 }
 
 func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
@@ -247,11 +262,25 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		}
 		ep.Disabled = *in.Disabled
 	}
+	if err := applyShapeInput(ep, &in); err != nil {
+		return err
+	}
+	scheme := ep.scheme()
 	if in.Secret != nil {
-		if _, err := httpout.ParseSecret(*in.Secret); err != nil {
+		if err := httpout.CheckSecret(scheme, *in.Secret); err != nil {
 			return Invalid("invalid_secret", "%s", err)
 		}
 		ep.Secret = *in.Secret
+	} else if ep.Secret == "" || httpout.CheckSecret(scheme, ep.Secret) != nil {
+		// A new endpoint, or a new scheme the secret cannot serve (an
+		// ed25519 key pair for an HMAC scheme, or the reverse): a new
+		// secret, shown in the answer as on creation. The old ones cannot
+		// sign for the new scheme, so no overlap is kept.
+		secret, err := httpout.NewSecretFor(scheme)
+		if err != nil {
+			return fmt.Errorf("cannot generate a secret: %w", err)
+		}
+		ep.Secret, ep.PreviousSecrets = secret, nil
 	}
 	return nil
 }
@@ -362,8 +391,13 @@ func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, a
 		// lane starts sending at once rather than after a probe.
 		ln.resetCircuit()
 	}
+	newSecret := ep.Secret != ln.config().ep.Secret
 	ln.setConfig(cfg)
-	return before, ln.view(), nil
+	after = ln.view()
+	if newSecret {
+		after.Secret = ep.Secret // shown as on creation (see applyEndpointInput)
+	}
+	return before, after, nil
 }
 
 // DeleteEndpoint deletes the endpoint and its queued deliveries.

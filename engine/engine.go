@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hookline/httpout"
@@ -35,9 +36,12 @@ type Engine struct {
 	ret      retention
 	purge    purger
 	replayMu sync.Mutex
-	jobs     jobSet
-	feed     feedWaiters
-	health   healthState
+	// corrections is set once any delivery has a corrected payload (see
+	// wal.Log.Correction): until then retries do not look for one.
+	corrections atomic.Bool
+	jobs        jobSet
+	feed        feedWaiters
+	health      healthState
 
 	// tenantHooks and auditor are set before serving (see hooks.go).
 	tenantHooks []func(tenant string) error
@@ -86,6 +90,11 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	if err := e.loadJobs(); err != nil {
 		return nil, fmt.Errorf("cannot load jobs: %w", err)
 	}
+	anyCorrection, err := log.AnyCorrection()
+	if err != nil {
+		return nil, err
+	}
+	e.corrections.Store(anyCorrection)
 	e.attempts = newAttemptWorkers()
 	e.recent = newRecentBodies(opts.RecentBodyBytes, opts.RecentBodyBytes/256)
 	log.SetAppendHook(e.onAppend)

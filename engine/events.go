@@ -23,39 +23,13 @@ type Event struct {
 // of the tenant's endpoints that has one. It looks at every endpoint of the
 // tenant: O(endpoints), for the operator's "where is this event" question.
 func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
-	id, ok := ParseEventID(eventID)
-	if !ok {
-		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
-	}
-	e.cfgMu.RLock()
-	ts := e.tenants[tenant]
-	var (
-		lanes []*Lane
-		inc   wal.ID
-	)
-	if ts != nil {
-		lanes, inc = ts.lanes, ts.inc
-	}
-	e.cfgMu.RUnlock()
-	if ts == nil {
-		return Event{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
-	}
-	if id.Less(inc) {
-		// An earlier tenant's of the same name (see incarnation.go).
-		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
-	}
 	var (
 		rec wal.EventRecord
 		buf wal.EventBuf
 	)
-	if err := e.log.ReadEvent(id, &rec, &buf); err != nil {
-		if errors.Is(err, wal.ErrNotFound) {
-			return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
-		}
+	lanes, err := e.readTenantEvent(tenant, eventID, &rec, &buf)
+	if err != nil {
 		return Event{}, err
-	}
-	if string(rec.Tenant) != tenant {
-		return Event{}, NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
 	}
 	ev := Event{
 		ID:         eventID,
@@ -65,7 +39,7 @@ func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
 		Deliveries: []Delivery{},
 	}
 	for _, ln := range lanes {
-		d, found, err := e.deliveryOf(ln, id)
+		d, found, err := e.deliveryOf(ln, rec.ID)
 		if err != nil {
 			return Event{}, err
 		}
@@ -104,4 +78,41 @@ func bodyData(body []byte) []byte {
 		return []byte("null")
 	}
 	return body[i+len(key) : len(body)-1]
+}
+
+// readTenantEvent reads tenant's event eventID into rec and returns the
+// tenant's lanes; an event of another tenant, or of an earlier tenant of
+// the same name, is not found.
+func (e *Engine) readTenantEvent(tenant, eventID string, rec *wal.EventRecord, buf *wal.EventBuf) ([]*Lane, error) {
+	notFound := NotFound("event_not_found", "event %q does not exist in tenant %q", eventID, tenant)
+	id, ok := ParseEventID(eventID)
+	if !ok {
+		return nil, notFound
+	}
+	e.cfgMu.RLock()
+	ts := e.tenants[tenant]
+	var (
+		lanes []*Lane
+		inc   wal.ID
+	)
+	if ts != nil {
+		lanes, inc = ts.lanes, ts.inc
+	}
+	e.cfgMu.RUnlock()
+	if ts == nil {
+		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if id.Less(inc) {
+		return nil, notFound // an earlier tenant's of the same name (see incarnation.go)
+	}
+	if err := e.log.ReadEvent(id, rec, buf); err != nil {
+		if errors.Is(err, wal.ErrNotFound) {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	if string(rec.Tenant) != tenant {
+		return nil, notFound
+	}
+	return lanes, nil
 }

@@ -134,10 +134,14 @@ func (e *Engine) jobChunk(ln *Lane, j *Job, after, before wal.ID) (jobChunkResul
 		err  error
 	)
 	if j.Kind == JobBackfill {
+		var (
+			rec wal.EventRecord
+			buf wal.EventBuf
+		)
 		res, err = e.log.ScanEventHeads(after, before, jobScanLimit, func(id wal.ID, tenant, t []byte) bool {
 			c.scanned++
 			last = id
-			if string(tenant) == j.Tenant && ln.accepts(string(t)) && (j.Type == "" || matchType(j.Type, string(t))) {
+			if string(tenant) == j.Tenant && (j.Type == "" || matchType(j.Type, string(t))) && e.backfillAccepts(ln, id, string(t), &rec, &buf) {
 				c.events = append(c.events, id)
 			}
 			return len(c.events) < jobChunk
@@ -212,7 +216,7 @@ func (e *Engine) jobAct(ln *Lane, j *Job, ev wal.ID) (bool, error) {
 		if found {
 			return false, nil
 		}
-		return true, e.requeue(ln, ev, 0, false, true)
+		return true, e.requeue(ln, ev, 0, false, true, nil)
 	case JobCancel:
 		if !found || d.Status != wal.StatusRetrying {
 			return false, nil
@@ -222,7 +226,7 @@ func (e *Engine) jobAct(ln *Lane, j *Job, ev wal.ID) (bool, error) {
 	if !found || !jobWants(j, d.Status) {
 		return false, nil
 	}
-	return true, e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, true)
+	return true, e.requeue(ln, ev, d.Attempts, d.Status == wal.StatusDead, true, nil)
 }
 
 // saveJob stores a running job's progress, so a restart resumes near it.
@@ -265,4 +269,21 @@ func lastIDBefore(t time.Time) wal.ID {
 		id[i] = 0xff
 	}
 	return id
+}
+
+// backfillAccepts reports whether the lane takes event id of type typ in a
+// backfill: its subscription, and its filter, which needs the event's
+// body (read only then). An event gone meanwhile is not taken.
+func (e *Engine) backfillAccepts(ln *Lane, id wal.ID, typ string, rec *wal.EventRecord, buf *wal.EventBuf) bool {
+	cfg := ln.config()
+	if cfg.ep.Disabled || !cfg.ep.subscribes(typ) {
+		return false
+	}
+	if cfg.shape == nil || cfg.shape.filter == nil {
+		return true
+	}
+	if err := e.log.ReadEvent(id, rec, buf); err != nil {
+		return false
+	}
+	return cfg.passes(rec.Body)
 }

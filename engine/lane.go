@@ -138,9 +138,11 @@ func (ln *Lane) setConfig(cfg *laneConfig) {
 	ln.kick()
 }
 
-func (ln *Lane) accepts(typ string) bool {
+// accepts reports whether an event of type typ, stored as body, is
+// delivered to the endpoint: its subscription and its filter pass.
+func (ln *Lane) accepts(typ string, body []byte) bool {
 	cfg := ln.cfg.Load()
-	return !cfg.ep.Disabled && cfg.ep.subscribes(typ)
+	return !cfg.ep.Disabled && cfg.ep.subscribes(typ) && cfg.passes(body)
 }
 
 // kick wakes run without blocking; one pending kick is enough.
@@ -378,12 +380,15 @@ type attemptItem struct {
 // worker holds one attempt's reusable buffers.
 type worker struct {
 	recent []byte // body copied out of Engine.recent
-	rec    wal.EventRecord
-	buf    wal.EventBuf
-	res    httpout.Result
-	sig    []byte
-	msgID  []byte
-	move   wal.Move
+	// Buffers of a shaped request (see renderRequest) and a corrected
+	// payload.
+	env, url, body, corr, stored []byte
+	rec                          wal.EventRecord
+	buf                          wal.EventBuf
+	res                          httpout.Result
+	sig                          []byte
+	msgID                        []byte
+	move                         wal.Move
 }
 
 // dispatch hands one attempt to a worker with the lane's config as it is
@@ -450,14 +455,44 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 
 	w.msgID = it.ev.AppendString(append(w.msgID[:0], eventPrefix...))
 	msgID := string(w.msgID)
-	cfg, w.sig = ln.sign(cfg, w.sig[:0], msgID, now, w.rec.Body)
-	req := httpout.Request{
-		URL:       cfg.ep.URL,
-		MsgID:     msgID,
-		Timestamp: now.Unix(),
-		Signature: w.sig,
-		Attempt:   a.Attempt,
-		Body:      w.rec.Body,
+	stored := w.rec.Body
+	if it.fromDueMs != 0 && e.corrections.Load() {
+		// A replay with a corrected payload, or a retry after one.
+		corr, ok, err := e.log.Correction(ln.id, it.ev, w.corr[:0])
+		w.corr = corr
+		if err != nil {
+			if errors.Is(err, wal.ErrClosed) {
+				return
+			}
+			e.logger.Error("cannot read a delivery's corrected payload; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
+			a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
+			e.m.attempts[outcomeFinal][classError].Inc()
+			ln.record(&w.move)
+			return
+		}
+		if ok {
+			w.stored = withPayload(w.stored[:0], stored, w.corr)
+			stored, a.Corrected = w.stored, true
+		}
+	}
+	cfg, req, r, err := ln.buildRequest(cfg, w, msgID, stored, now, a.Attempt)
+	if err != nil {
+		// The same event and config render the same way on every retry:
+		// dead-lettered at once, with the reason where the response goes.
+		a.Outcome, a.ErrClass = wal.OutcomeDead, errClassRender
+		a.Response = append(w.res.Body[:0], err.Error()...)
+		e.m.attempts[outcomeFinal][classError].Inc()
+		ln.record(&w.move)
+		return
+	}
+	if r.method != "POST" {
+		a.Method = r.method
+	}
+	if cfg.shape != nil && cfg.shape.url != nil {
+		a.URL = r.url
+	}
+	if a.Corrected || (cfg.shape != nil && cfg.shape.body != nil) {
+		a.Request = r.body[:min(len(r.body), requestCaptureSize)]
 	}
 	e.sender.Send(&req, &w.res)
 	res := &w.res

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -14,6 +15,7 @@ import (
 // replaces the old on update, so attempts in flight keep a consistent view.
 type laneConfig struct {
 	ep       Endpoint
+	shape    *requestShape // nil: the standard request
 	schedule []time.Duration
 	signers  sync.Pool // *httpout.Signer for ep.Secret and ep.PreviousSecrets
 	// signUntil (unix ns) is when the first of ep.PreviousSecrets expires;
@@ -56,6 +58,21 @@ func (e *Engine) laneConfig(ep *Endpoint) (*laneConfig, error) {
 
 func (c *laneConfig) view() Endpoint {
 	v := c.ep
+	if v.Auth != nil {
+		masked := v.Auth.Masked()
+		v.Auth = &masked
+	}
+	v.Headers = maps.Clone(v.Headers)
+	if v.Signature != nil {
+		sig := *v.Signature
+		v.Signature = &sig
+	}
+	if v.scheme() == httpout.SchemeEd25519 {
+		v.PublicKey, _ = httpout.PublicKey(v.Secret)
+	}
+	if v.Method == "" {
+		v.Method = "POST"
+	}
 	v.Secret = ""
 	v.PreviousSecrets = nil
 	v.PreviousURLs = nil

@@ -78,8 +78,9 @@ func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResu
 		}
 	}
 	for i := range evs {
+		body := p.bodies[p.bodyStart(i):p.ends[i]]
 		for _, ln := range ts.lanes {
-			if ln.accepts(evs[i].Type) {
+			if ln.accepts(evs[i].Type, body) {
 				p.eps = append(p.eps, ln.id)
 				p.targets = append(p.targets, ln)
 			}
@@ -180,6 +181,14 @@ type publishBuf struct {
 	eps     []wal.ID
 	epEnds  []int
 	targets []*Lane
+}
+
+// bodyStart is where event i's body starts in bodies.
+func (p *publishBuf) bodyStart(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return p.ends[i-1]
 }
 
 var publishBufPool = sync.Pool{New: func() any { return new(publishBuf) }}

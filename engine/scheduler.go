@@ -131,10 +131,10 @@ func (s *scheduler) record(m *wal.Move) error {
 // replay writes a replay's retry entry and, as record does, puts it in the
 // wheel when its due time is already covered: under mu, so the invariant
 // holds against a concurrent load.
-func (s *scheduler) replay(ep, ev wal.ID, attempts int, dueMs int64, wasDead, noSync bool) error {
+func (s *scheduler) replay(ep, ev wal.ID, attempts int, dueMs int64, wasDead, noSync bool, correction []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.e.log.Replay(ep, ev, attempts, dueMs, wasDead, noSync); err != nil {
+	if err := s.e.log.Replay(ep, ev, attempts, dueMs, wasDead, noSync, correction); err != nil {
 		return err
 	}
 	if dueMs < s.loadedUntil {

@@ -151,11 +151,23 @@ var endpointRecords = &SealedRecords[Endpoint]{
 		rec := *ep
 		rec.Circuit = nil
 		rec.PreviousSecrets = slices.Clone(ep.PreviousSecrets)
+		if ep.Auth != nil {
+			auth := *ep.Auth
+			rec.Auth = &auth
+		}
 		return rec
 	},
-	Secrets: func(ep *Endpoint) []*string { return rotation.Pointers(&ep.Secret, ep.PreviousSecrets) },
-	Each:    (*wal.Log).Endpoints,
-	Put:     (*wal.Log).PutEndpoint,
+	Secrets: func(ep *Endpoint) []*string {
+		ps := rotation.Pointers(&ep.Secret, ep.PreviousSecrets)
+		if a := ep.Auth; a != nil {
+			// Every credential field, set or not: sealing an empty one
+			// costs a few bytes and keeps the list independent of the type.
+			ps = append(ps, &a.Token, &a.Password, &a.Value)
+		}
+		return ps
+	},
+	Each: (*wal.Log).Endpoints,
+	Put:  (*wal.Log).PutEndpoint,
 }
 
 // ResealEndpoints seals again the secrets of every stored endpoint that

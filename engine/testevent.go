@@ -100,17 +100,17 @@ func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, 
 	msgID := FormatEventID(id)
 
 	at := time.Now()
-	cfg, sig := ln.sign(cfg, nil, msgID, at, body)
-	req := httpout.Request{
-		URL:       cfg.ep.URL,
-		MsgID:     msgID,
-		Timestamp: at.Unix(),
-		Signature: sig,
-		Attempt:   1,
-		Body:      body,
+	var (
+		r httpout.Result
+		w worker
+	)
+	cfg, req, _, rerr := ln.buildRequest(cfg, &w, msgID, body, at, 1)
+	if rerr != nil {
+		// Nothing was sent: the test shows why, as the log does.
+		r.ErrClass, r.Body = errClassRender, []byte(rerr.Error())
+	} else {
+		e.sender.Send(&req, &r)
 	}
-	var r httpout.Result
-	e.sender.Send(&req, &r)
 	e.m.testAttempts[classOf(&r)].Inc()
 
 	m := wal.Move{Endpoint: ln.id, Event: id, Attempt: wal.Attempt{

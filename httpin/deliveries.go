@@ -1,6 +1,8 @@
 package httpin
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -74,20 +76,54 @@ func (s *Server) getEvent(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, ev)
 }
 
-// deliveryAction serves POST …/deliveries/{event id}/replay and /cancel.
+// deliveryAction serves POST …/deliveries/{event id}/replay and /cancel. A
+// replay may carry {"payload": ..., "reason": "..."}: the payload corrects
+// the event's for that delivery, the reason goes to the audit log.
 func (s *Server) deliveryAction(ctx *fasthttp.RequestCtx, tenant, id, event, verb string) {
-	if len(ctx.PostBody()) > 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", verb+" takes no request body")
+	if verb == "cancel" {
+		if len(ctx.PostBody()) > 0 {
+			writeError(ctx, fasthttp.StatusBadRequest, "unexpected_body", "cancel takes no request body")
+			return
+		}
+		d, err := s.e.CancelDelivery(s.actor(ctx), tenant, id, event)
+		s.answer(ctx, fasthttp.StatusOK, d, err)
 		return
 	}
-	act, status := s.e.ReplayDelivery, fasthttp.StatusAccepted
-	if verb == "cancel" {
-		act, status = s.e.CancelDelivery, fasthttp.StatusOK
+	var corr *engine.Correction
+	if len(bytes.TrimSpace(ctx.PostBody())) > 0 {
+		var in struct {
+			Payload json.RawMessage `json:"payload"`
+			Reason  string          `json:"reason"`
+		}
+		if !decodeStrict(ctx, &in) || !s.checkPayloadDepth(ctx, "payload", in.Payload) {
+			return
+		}
+		corr = &engine.Correction{Payload: in.Payload, Reason: in.Reason}
 	}
-	d, err := act(s.actor(ctx), tenant, id, event)
+	d, err := s.e.ReplayDelivery(s.actor(ctx), tenant, id, event, corr)
+	s.answer(ctx, fasthttp.StatusAccepted, d, err)
+}
+
+// answer writes v with status, or err as the engine's error.
+func (s *Server) answer(ctx *fasthttp.RequestCtx, status int, v any, err error) {
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return
 	}
-	writeJSON(ctx, status, d)
+	writeJSON(ctx, status, v)
+}
+
+// checkPayloadDepth answers 400 payload_too_deep for a JSON value (the
+// field named what) nested deeper than Options.MaxPayloadDepth, as a
+// published payload would be; an absent value passes.
+func (s *Server) checkPayloadDepth(ctx *fasthttp.RequestCtx, what string, v []byte) bool {
+	if len(v) == 0 {
+		return true
+	}
+	if off, msg := skipValue(v, skipWS(v, 0), s.opts.MaxPayloadDepth); msg == errTooDeep {
+		f := tooDeep(what, off, s.opts.MaxPayloadDepth)
+		writeError(ctx, fasthttp.StatusBadRequest, f.code, f.msg)
+		return false
+	}
+	return true
 }

@@ -87,6 +87,8 @@ var routeTable = []route{
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/resume", pausing(false), routeEndpoint, access.EndpointsWrite},
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/rotate-secret", h2((*Server).rotateSecret), routeEndpoint, access.EndpointsWrite},
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/test", h2((*Server).testEndpoint), routeEndpointTest, access.EndpointsWrite},
+	// A preview sends nothing and shows no credential: a read.
+	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/preview", h2((*Server).previewEndpoint), routeEndpoint, access.EndpointsRead},
 	{"GET", "/v1/tenants/{tenant}/endpoints/{id}/health", h2((*Server).endpointHealth), routeEndpointHealth, access.EndpointsRead},
 
 	// Deliveries and bulk jobs.

@@ -97,7 +97,7 @@ func (l *Log) DeleteEndpoint(id ID) error {
 	b := l.db.NewBatch()
 	defer b.Close()
 	_ = b.Delete(endpointKey(nil, id), nil)
-	for _, kind := range []byte{kindQueue, kindDead, kindAttempt, kindReplayed, kindHealth} {
+	for _, kind := range []byte{kindQueue, kindDead, kindAttempt, kindReplayed, kindHealth, kindCorrection} {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}

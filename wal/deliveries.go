@@ -316,8 +316,11 @@ const OutcomeQueued = 'q'
 // letter removed if there was one, in one batch: synced unless noSync,
 // which a bulk job may ask for because it syncs its own progress record
 // after its replays (Pebble's log is sequential, so that sync makes them
-// durable too) and does again what a crash lost.
-func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead, noSync bool) error {
+// durable too) and does again what a crash lost. A correction, when not
+// nil, is the payload the delivery's attempts carry from then on instead
+// of the event's (see Correction); a replay without one removes an
+// earlier one, so it delivers the event as published.
+func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead, noSync bool, correction []byte) error {
 	if !l.enter() {
 		return ErrClosed
 	}
@@ -333,7 +336,12 @@ func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead, noSync bool)
 	v := binary.AppendUvarint(nil, uint64(attempts))
 	_ = b.Set(replayedKey(nil, ep, ev), v, nil)
 	_ = b.Set(retryKey(nil, dueMs, ep, ev), append(v, retryReplayed), nil)
-	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeQueued, TimeMs: dueMs}
+	if correction != nil {
+		_ = b.Set(correctionKey(nil, ep, ev), correction, nil)
+	} else {
+		_ = b.Delete(correctionKey(nil, ep, ev), nil)
+	}
+	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeQueued, TimeMs: dueMs, Corrected: correction != nil}
 	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
 	opts := pebble.Sync
 	if noSync {

@@ -12,6 +12,8 @@ func attemptSeeds() [][]byte {
 		{TimeMs: 1_700_000_000_001, Attempt: 7, Outcome: OutcomeRetry, ErrClass: "timeout", LatencyUs: 30_000_000, NextMs: 1_700_000_060_000},
 		{TimeMs: -1, Attempt: 65535, Outcome: OutcomeDead, Status: 599, ErrClass: "ssrf", LatencyUs: -1, NextMs: -1, Response: bytes.Repeat([]byte{0xff}, 100)},
 		{TimeMs: 2, Attempt: 3, Outcome: OutcomeRetry, Status: 429, Headers: []byte("Retry-After: 5\n"), Response: []byte("slow down")},
+		{TimeMs: 3, Attempt: 1, Outcome: OutcomeSuccess, Status: 201, Method: "PUT", URL: "https://crm.example/accounts/a%2Fb", Request: []byte(`{"name":"x"}`), Corrected: true, Response: []byte("created")},
+		{TimeMs: 4, Attempt: 2, Outcome: OutcomeRetry, Status: 500, Corrected: true},
 	}
 	var seeds [][]byte
 	for i := range as {
@@ -34,6 +36,20 @@ func TestDecodeAttemptRoundTrip(t *testing.T) {
 	f(Attempt{TimeMs: 1, Attempt: 2, Outcome: OutcomeRetry, Status: 503, ErrClass: "dns", LatencyUs: 4, NextMs: 5, Response: []byte("x")})
 	f(Attempt{TimeMs: -5, Attempt: 1 << 20, Outcome: OutcomeDead, LatencyUs: -7, NextMs: -8})
 	f(Attempt{TimeMs: 9, Attempt: 1, Outcome: OutcomeDead, Status: 301, Headers: []byte("Location: https://x/\nContent-Type: text/html\n"), Response: []byte("moved")})
+	f(Attempt{TimeMs: 10, Attempt: 1, Outcome: OutcomeDead, Status: 404, Method: "DELETE", URL: "https://x/subscribers/a%40b.example"})
+	f(Attempt{TimeMs: 11, Attempt: 1, Outcome: OutcomeSuccess, Status: 200, Request: []byte(`{"text":"hi"}`), Corrected: true, Response: []byte("ok")})
+}
+
+// TestAttemptStandardSize: an attempt of the standard request is written
+// as version 2, without the shaped request's fields.
+func TestAttemptStandardSize(t *testing.T) {
+	a := Attempt{TimeMs: 1, Attempt: 1, Outcome: OutcomeSuccess, Status: 200, Response: []byte("ok")}
+	std := appendAttempt(nil, &a)
+	require_Equal(t, std[0], byte(attemptVersion2))
+	a.Method = "PUT"
+	shaped := appendAttempt(nil, &a)
+	require_Equal(t, shaped[0], byte(attemptVersion3))
+	require_Equal(t, len(shaped), len(std)+1+1+len("PUT")+1+1)
 }
 
 // TestDecodeAttemptVersion1: records written before headers were logged

@@ -123,7 +123,7 @@ func TestReplayedPending(t *testing.T) {
 	// evs[0] is dead after one attempt and replayed; evs[1] and evs[2]
 	// are still queued.
 	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep, Event: evs[0], Attempt: Attempt{Attempt: 1, Outcome: OutcomeDead}}))
-	require_NoError(t, l.Replay(ep, evs[0], 1, 1000, true, false))
+	require_NoError(t, l.Replay(ep, evs[0], 1, 1000, true, false, nil))
 	pending := func() []Delivery {
 		t.Helper()
 		var out []Delivery
@@ -157,7 +157,7 @@ func TestReplayedPending(t *testing.T) {
 	require_Equal(t, len(retries), 1)
 	require_True(t, !retries[0].Replayed, "an ordinary retry is not marked")
 
-	require_NoError(t, l.Replay(ep, evs[1], 0, 1000, false, false))
+	require_NoError(t, l.Replay(ep, evs[1], 0, 1000, false, false, nil))
 	require_NoError(t, l.DeleteEndpoint(ep))
 	require_Equal(t, len(pending()), 0)
 }

@@ -127,13 +127,35 @@ type Attempt struct {
 	// engine keeps them for failures only.
 	Headers  []byte
 	Response []byte
+	// Method, URL and Request describe a shaped request (an endpoint with
+	// a method, URL template or body template): what was sent, so the log
+	// shows it after the endpoint changed. Empty for the standard request,
+	// which the endpoint's config describes; Request is the body's first
+	// bytes, only when it is not the standard envelope.
+	Method  string
+	URL     string
+	Request []byte
+	// Corrected is set on an attempt rendered from a payload given with a
+	// replay instead of the event's own.
+	Corrected bool
 }
 
 // attemptVersion2 adds Headers; version 1 records have none.
 const attemptVersion2 = 2
 
+// attemptVersion3 adds a flags byte (attemptCorrected), Method, URL and
+// Request. appendAttempt writes it only when one of them is set, so the
+// standard attempt record keeps its size.
+const attemptVersion3 = 3
+
+const attemptCorrected = 1 << 0
+
 func appendAttempt(dst []byte, a *Attempt) []byte {
-	dst = append(dst, attemptVersion2, a.Outcome)
+	version := byte(attemptVersion2)
+	if a.shaped() {
+		version = attemptVersion3
+	}
+	dst = append(dst, version, a.Outcome)
 	dst = binary.AppendUvarint(dst, uint64(a.TimeMs))
 	dst = binary.AppendUvarint(dst, uint64(a.Attempt))
 	dst = binary.AppendUvarint(dst, uint64(a.Status))
@@ -142,12 +164,27 @@ func appendAttempt(dst []byte, a *Attempt) []byte {
 	dst = binary.AppendUvarint(dst, uint64(a.NextMs))
 	dst = binary.AppendUvarint(dst, uint64(len(a.Headers)))
 	dst = append(dst, a.Headers...)
+	if version == attemptVersion3 {
+		var flags byte
+		if a.Corrected {
+			flags |= attemptCorrected
+		}
+		dst = append(dst, flags)
+		dst = appendString(dst, a.Method)
+		dst = appendString(dst, a.URL)
+		dst = binary.AppendUvarint(dst, uint64(len(a.Request)))
+		dst = append(dst, a.Request...)
+	}
 	return append(dst, a.Response...)
+}
+
+func (a *Attempt) shaped() bool {
+	return a.Corrected || a.Method != "" || a.URL != "" || len(a.Request) > 0
 }
 
 // DecodeAttempt decodes an attempt record; Response aliases src.
 func DecodeAttempt(src []byte, a *Attempt) error {
-	if len(src) < 2 || src[0] != recordVersion && src[0] != attemptVersion2 {
+	if len(src) < 2 || src[0] < recordVersion || src[0] > attemptVersion3 {
 		return fmt.Errorf("%w: attempt record version %v", errCorrupt, firstByte(src))
 	}
 	version := src[0]
@@ -177,8 +214,8 @@ func DecodeAttempt(src []byte, a *Attempt) error {
 		*dst = int64(v)
 		src = src[n:]
 	}
-	a.Headers = nil
-	if version == attemptVersion2 {
+	a.Headers, a.Method, a.URL, a.Request, a.Corrected = nil, "", "", nil, false
+	if version >= attemptVersion2 {
 		h, rest, ok := readBytes(src)
 		if !ok {
 			return fmt.Errorf("%w: attempt headers", errCorrupt)
@@ -187,6 +224,25 @@ func DecodeAttempt(src []byte, a *Attempt) error {
 			a.Headers = h
 		}
 		src = rest
+	}
+	if version == attemptVersion3 {
+		if len(src) == 0 {
+			return fmt.Errorf("%w: attempt flags", errCorrupt)
+		}
+		a.Corrected = src[0]&attemptCorrected != 0
+		src = src[1:]
+		var parts [3][]byte
+		for i := range parts {
+			b, rest, ok := readBytes(src)
+			if !ok {
+				return fmt.Errorf("%w: attempt request field %d", errCorrupt, i)
+			}
+			parts[i], src = b, rest
+		}
+		a.Method, a.URL = string(parts[0]), string(parts[1])
+		if len(parts[2]) > 0 {
+			a.Request = parts[2]
+		}
 	}
 	a.Response = src
 	return nil

@@ -99,7 +99,7 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 			st.Ranges++
 		}
 	}
-	for _, kind := range []byte{kindAttempt, kindDead, kindInboundLog, kindRejected} {
+	for _, kind := range []byte{kindAttempt, kindDead, kindCorrection, kindInboundLog, kindRejected} {
 		n, err := l.expirePerPrefix(b, kind, floor, idOwner)
 		st.Ranges += n
 		if err != nil {
