@@ -67,6 +67,10 @@ type endpointSpec struct {
 	MaxInFlight   int      `json:"max_in_flight,omitempty"`
 	RetrySchedule []string `json:"retry_schedule,omitempty"`
 	Secret        string   `json:"secret"`
+	// Request shaping (shaped.go); absent for the standard request.
+	Auth   json.RawMessage `json:"auth,omitempty"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // createEndpoints creates specs concurrently: 10,000 endpoints one by one

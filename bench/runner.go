@@ -50,7 +50,7 @@ type Options struct {
 }
 
 // Scenarios in the order "all" runs them.
-var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound"}
+var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound", "shaped"}
 
 // ExtraScenarios run only when named: retry-backlog takes minutes and some
 // 400 MB of disk at its default size, and measures memory at scale rather
@@ -176,6 +176,8 @@ type phase struct {
 	rate              float64 // events/s to publish at; 0: as fast as the backlog bound allows
 	// serverConfig, when set, is a config file (YAML) for the spawned server.
 	serverConfig string
+	// shape, when set, shapes every endpoint's request (shaped.go).
+	shape *endpointShape
 }
 
 // phaseRun is the live state of a phase.
@@ -290,6 +292,10 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 			url = pr.failing.URL() + "e" + strconv.Itoa(i)
 		}
 		specs[i] = endpointSpec{URL: url, EventTypes: p.subscribe(i), MaxInFlight: p.maxInFlight, RetrySchedule: p.retrySchedule, Secret: secret}
+		if sh := p.shape; sh != nil {
+			specs[i].URL += sh.URLSuffix
+			specs[i].Auth, specs[i].Body, specs[i].Filter = sh.Auth, sh.Body, sh.Filter
+		}
 		if p.schedule != nil {
 			specs[i].RetrySchedule = p.schedule(i)
 		}

@@ -92,6 +92,8 @@ func (r *runner) scenario(name string) ([]Result, error) {
 		return r.retryBacklog()
 	case "inbound":
 		return r.inbound()
+	case "shaped":
+		return r.shaped()
 	}
 	return nil, fmt.Errorf("BUG: unknown scenario %q", name)
 }

@@ -345,6 +345,8 @@ type reply struct {
 type delivery struct {
 	at        time.Time // when the request arrived
 	repliedAt time.Time // just before the response was written
+	method    string
+	uri       string // the request-target: path and query as sent
 	header    http.Header
 	body      []byte
 	id        string // webhook-id
@@ -448,6 +450,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.got = append(rc.got, delivery{
 		at:      at,
+		method:  r.Method,
+		uri:     r.RequestURI,
 		header:  r.Header.Clone(),
 		body:    body,
 		id:      r.Header.Get("webhook-id"),

@@ -45,6 +45,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /v1/tenants/{tenant}/endpoints/{id}/resume":        "endpoint, endpoints:write",
 		"POST /v1/tenants/{tenant}/endpoints/{id}/rotate-secret": "endpoint, endpoints:write",
 		"POST /v1/tenants/{tenant}/endpoints/{id}/test":          "endpoint_test, endpoints:write",
+		"POST /v1/tenants/{tenant}/endpoints/{id}/preview":       "endpoint, endpoints:read",
 		"GET /v1/tenants/{tenant}/endpoints/{id}/health":         "endpoint_health, endpoints:read",
 
 		"GET /v1/tenants/{tenant}/endpoints/{id}/deliveries":                 "deliveries, deliveries:read",

@@ -41,6 +41,23 @@ func TestSecretsAtRest(t *testing.T) {
 	secrets = append(secrets, rotated.Secret)
 	recv.setSecret(rotated.Secret)
 
+	// Outbound credentials and an ed25519 private key are sealed too.
+	const authToken, authPassword = "crm-token-Wq8Lz3Vn6Pk1Yt5R", "basic-pass-Ue4Hx9Jd2Ma7Cs0B"
+	var shaped endpointCreated
+	a.mustDo(t, "POST", "/v1/tenants/acme/endpoints", map[string]any{
+		"url": recv.srv.URL + "/shaped", "event_types": []string{"none.*"},
+		"auth": map[string]any{"type": "bearer", "token": authToken}, "signature": map[string]any{"scheme": "ed25519"},
+	}, 201, &shaped)
+	var basic endpointCreated
+	a.mustDo(t, "POST", "/v1/tenants/acme/endpoints", map[string]any{
+		"url": recv.srv.URL + "/basic", "event_types": []string{"none.*"},
+		"auth": map[string]any{"type": "basic", "username": "crm", "password": authPassword},
+	}, 201, &basic)
+	secrets = append(secrets, authToken, authPassword, shaped.Secret, basic.Secret)
+	if _, key, ok := strings.Cut(shaped.Secret, "_"); ok {
+		secrets = append(secrets, key)
+	}
+
 	const srcKey, srcKey2 = "source-key-Q7vX2mN9pL4kR8tZ", "source-key-H3jW6cY1bF5dS0gA"
 	var src struct {
 		ID  string `json:"id"`
@@ -99,7 +116,7 @@ func TestSecretsAtRest(t *testing.T) {
 	rot := startProc(t, []string{"keys", "rotate-master", "--data", dir}, nil)
 	<-rot.exited
 	require_True(t, rot.err == nil, "rotate-master: %v\n%s", rot.err, rot.output.String())
-	require_True(t, strings.Contains(rot.output.String(), "re-encrypted the secrets of 2 endpoints and 1 sources"), "rotate-master said:\n%s", rot.output.String())
+	require_True(t, strings.Contains(rot.output.String(), "re-encrypted the secrets of 4 endpoints and 1 sources"), "rotate-master said:\n%s", rot.output.String())
 	oldKey, err := os.ReadFile(filepath.Join(dir, "secret.key.old"))
 	require_NoError(t, err)
 	newKey, err := os.ReadFile(filepath.Join(dir, "secret.key"))
