@@ -98,9 +98,11 @@ func TestRetention(t *testing.T) {
 	require_Equal(t, h.metric(`hookline_retention_idempotency_keys_deleted_total`), 1.0)
 
 	// Its key expired with it: the same key makes a new event.
-	again := h.publish("acme", engine.PublishEvent{Type: "order.created", Payload: []byte(`1`), IdempotencyKey: "order-1"})[0]
+	// (Of a type the paused endpoint does not take: held in its queue, it
+	// could expire too before the resume below on a loaded machine.)
+	again := h.publish("acme", engine.PublishEvent{Type: "invoice.created", Payload: []byte(`1`), IdempotencyKey: "order-1"})[0]
 	require_True(t, !again.Duplicate && again.ID != old, "an expired idempotency key was still a duplicate")
-	require_True(t, h.publish("acme", engine.PublishEvent{Type: "order.created", IdempotencyKey: "order-1"})[0].Duplicate, "a young key was forgotten")
+	require_True(t, h.publish("acme", engine.PublishEvent{Type: "invoice.created", IdempotencyKey: "order-1"})[0].Duplicate, "a young key was forgotten")
 
 	// A pass runs at start; then none for an hour, so what the paused
 	// endpoint records can be looked at.
@@ -112,7 +114,7 @@ func TestRetention(t *testing.T) {
 	waitFor(t, 5*time.Second, "the pass at start", func() bool {
 		return h.metric(`hookline_retention_passes_total{result="done"}`) >= 1
 	})
-	require_Equal(t, h.queued(paused), 2) // the old event and the new one
+	require_Equal(t, h.queued(paused), 1) // the old event
 	_, err = h.e.UpdateEndpoint(context.Background(), "acme", paused.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
 	waitFor(t, 5*time.Second, "the paused endpoint's queue to drain", func() bool { return h.queued(paused) == 0 })
@@ -123,9 +125,7 @@ func TestRetention(t *testing.T) {
 	require_Equal(t, d.AttemptLog[0].ErrorClass, "event_expired")
 	require_Equal(t, h.metric(`hookline_retention_expired_deliveries_total`), 1.0)
 	require_Equal(t, rc.ids()[oldID], 1) // never sent to the paused endpoint
-	d, err = h.e.GetDelivery("acme", paused.ID, engine.FormatEventID(again.ID))
-	require_NoError(t, err)
-	require_Equal(t, d.Status, "succeeded")
+	waitFor(t, 5*time.Second, "the new event delivered", func() bool { return rc.ids()[engine.FormatEventID(again.ID)] == 1 })
 
 	// The next pass removes the expired delivery's dead letter and attempt.
 	h.stop(5 * time.Second)
