@@ -6,15 +6,28 @@ import (
 )
 
 func TestAllocationSigner(t *testing.T) {
-	s := NewSigner(mustParseSecret(t, specSecret), mustParseSecret(t, "whsec_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
-	body := []byte(specBody)
-	var dst []byte
-	n := testing.AllocsPerRun(100, func() {
-		dst = s.AppendSignatures(dst[:0], specMsgID, specTS, body)
-	})
-	if n != 0 {
-		t.Fatalf("Signer.AppendSignatures: %v allocs per run; want 0", n)
+	const text = "correct-horse-battery-staple"
+	other := "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	f := func(name string, s *Signer) {
+		t.Helper()
+		body := []byte(specBody)
+		var dst []byte
+		n := testing.AllocsPerRun(100, func() {
+			dst = s.AppendSignatures(dst[:0], specMsgID, specTS, body)
+		})
+		if n != 0 {
+			t.Fatalf("%s: Signer.AppendSignatures: %v allocs per run; want 0", name, n)
+		}
 	}
+	f("NewSigner", NewSigner(mustParseSecret(t, specSecret), mustParseSecret(t, other)))
+	// Every scheme, through a rotation's overlap.
+	f("standard-webhooks", mustSignerFor(t, SignatureConfig{}, specSecret, other))
+	f("hmac-sha256", mustSignerFor(t, SignatureConfig{Scheme: SchemeHMACSHA256, Prefix: "sha256="}, text, other))
+	f("hmac-sha256 base64", mustSignerFor(t, SignatureConfig{Scheme: SchemeHMACSHA256, Encoding: EncodingBase64}, text))
+	f("stripe", mustSignerFor(t, SignatureConfig{Scheme: SchemeStripe}, text, other))
+	f("ed25519", mustSignerFor(t, SignatureConfig{Scheme: SchemeEd25519}, specEd25519Secret, mustNewSecretFor(t, SchemeEd25519), specSecret))
+	f("none", mustSignerFor(t, SignatureConfig{Scheme: SchemeNone}, text))
+	f("clone", mustSignerFor(t, SignatureConfig{}, specSecret, other).Clone())
 }
 
 func TestAllocationParseRetryAfter(t *testing.T) {

@@ -132,3 +132,27 @@ func BenchmarkSign(b *testing.B) {
 	f("1key", 1)
 	f("2keys", 2)
 }
+
+// BenchmarkSignScheme signs with each scheme's Signer during a rotation's
+// overlap (two secrets; hmac-sha256 signs with one).
+func BenchmarkSignScheme(b *testing.B) {
+	const text = "correct-horse-battery-staple"
+	f := func(cfg SignatureConfig, secret, previous string) {
+		b.Run(cfg.Scheme, func(b *testing.B) {
+			s, err := NewSignerFor(cfg, secret, []string{previous})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var dst []byte
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchBody)))
+			for b.Loop() {
+				dst = s.AppendSignatures(dst[:0], "evt_01JD5Z7Q4S6W8Y0A2C4E6G8J0K", 1614265330, benchBody)
+			}
+		})
+	}
+	f(SignatureConfig{Scheme: SchemeStandardWebhooks}, specSecret, specSecret)
+	f(SignatureConfig{Scheme: SchemeHMACSHA256}, text, text)
+	f(SignatureConfig{Scheme: SchemeStripe}, text, text)
+	f(SignatureConfig{Scheme: SchemeEd25519}, specEd25519Secret, specEd25519Secret)
+}
