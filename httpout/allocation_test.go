@@ -51,16 +51,22 @@ func TestAllocationSend(t *testing.T) {
 	}
 	url := newFastServer(t)
 	s := newTestSender(t, Options{Allow: allowLoopback})
-	req := benchRequest(t, url)
-	var res Result
-	s.Send(req, &res) // dial and warm the pools
-	n := testing.AllocsPerRun(100, func() {
-		s.Send(req, &res)
-	})
-	if res.Status != 200 || string(res.Body) != `{"received":true}` || res.ContentType != "application/json" {
-		t.Fatalf("unexpected result: status %d, class %q, err %v, body %q", res.Status, res.ErrClass, res.Err, res.Body)
-	}
-	if n != 0 {
-		t.Fatalf("Sender.Send: %v allocs per run; want 0", n)
+	// A plain request, and one shaped by every Request field: method, event
+	// type, static and auth headers, another signature header; and a
+	// DELETE without a body.
+	del := shapedRequest(t, url)
+	del.Method, del.Body = MethodDelete, nil
+	for _, req := range []*Request{benchRequest(t, url), shapedRequest(t, url), del} {
+		var res Result
+		s.Send(req, &res) // dial and warm the pools
+		n := testing.AllocsPerRun(100, func() {
+			s.Send(req, &res)
+		})
+		if res.Status != 200 || string(res.Body) != `{"received":true}` || res.ContentType != "application/json" {
+			t.Fatalf("unexpected result: status %d, class %q, err %v, body %q", res.Status, res.ErrClass, res.Err, res.Body)
+		}
+		if n != 0 {
+			t.Fatalf("Sender.Send of a %s request: %v allocs per run; want 0", req.Method, n)
+		}
 	}
 }
