@@ -6,15 +6,28 @@ import (
 )
 
 func TestAllocationSigner(t *testing.T) {
-	s := NewSigner(mustParseSecret(t, specSecret), mustParseSecret(t, "whsec_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
-	body := []byte(specBody)
-	var dst []byte
-	n := testing.AllocsPerRun(100, func() {
-		dst = s.AppendSignatures(dst[:0], specMsgID, specTS, body)
-	})
-	if n != 0 {
-		t.Fatalf("Signer.AppendSignatures: %v allocs per run; want 0", n)
+	const text = "correct-horse-battery-staple"
+	other := "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	f := func(name string, s *Signer) {
+		t.Helper()
+		body := []byte(specBody)
+		var dst []byte
+		n := testing.AllocsPerRun(100, func() {
+			dst = s.AppendSignatures(dst[:0], specMsgID, specTS, body)
+		})
+		if n != 0 {
+			t.Fatalf("%s: Signer.AppendSignatures: %v allocs per run; want 0", name, n)
+		}
 	}
+	f("NewSigner", NewSigner(mustParseSecret(t, specSecret), mustParseSecret(t, other)))
+	// Every scheme, through a rotation's overlap.
+	f("standard-webhooks", mustSignerFor(t, SignatureConfig{}, specSecret, other))
+	f("hmac-sha256", mustSignerFor(t, SignatureConfig{Scheme: SchemeHMACSHA256, Prefix: "sha256="}, text, other))
+	f("hmac-sha256 base64", mustSignerFor(t, SignatureConfig{Scheme: SchemeHMACSHA256, Encoding: EncodingBase64}, text))
+	f("stripe", mustSignerFor(t, SignatureConfig{Scheme: SchemeStripe}, text, other))
+	f("ed25519", mustSignerFor(t, SignatureConfig{Scheme: SchemeEd25519}, specEd25519Secret, mustNewSecretFor(t, SchemeEd25519), specSecret))
+	f("none", mustSignerFor(t, SignatureConfig{Scheme: SchemeNone}, text))
+	f("clone", mustSignerFor(t, SignatureConfig{}, specSecret, other).Clone())
 }
 
 func TestAllocationParseRetryAfter(t *testing.T) {
@@ -38,16 +51,22 @@ func TestAllocationSend(t *testing.T) {
 	}
 	url := newFastServer(t)
 	s := newTestSender(t, Options{Allow: allowLoopback})
-	req := benchRequest(t, url)
-	var res Result
-	s.Send(req, &res) // dial and warm the pools
-	n := testing.AllocsPerRun(100, func() {
-		s.Send(req, &res)
-	})
-	if res.Status != 200 || string(res.Body) != `{"received":true}` || res.ContentType != "application/json" {
-		t.Fatalf("unexpected result: status %d, class %q, err %v, body %q", res.Status, res.ErrClass, res.Err, res.Body)
-	}
-	if n != 0 {
-		t.Fatalf("Sender.Send: %v allocs per run; want 0", n)
+	// A plain request, and one shaped by every Request field: method, event
+	// type, static and auth headers, another signature header; and a
+	// DELETE without a body.
+	del := shapedRequest(t, url)
+	del.Method, del.Body = MethodDelete, nil
+	for _, req := range []*Request{benchRequest(t, url), shapedRequest(t, url), del} {
+		var res Result
+		s.Send(req, &res) // dial and warm the pools
+		n := testing.AllocsPerRun(100, func() {
+			s.Send(req, &res)
+		})
+		if res.Status != 200 || string(res.Body) != `{"received":true}` || res.ContentType != "application/json" {
+			t.Fatalf("unexpected result: status %d, class %q, err %v, body %q", res.Status, res.ErrClass, res.Err, res.Body)
+		}
+		if n != 0 {
+			t.Fatalf("Sender.Send of a %s request: %v allocs per run; want 0", req.Method, n)
+		}
 	}
 }

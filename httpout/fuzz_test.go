@@ -1,6 +1,7 @@
 package httpout
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"net/netip"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
 )
 
 func FuzzParseSecret(f *testing.F) {
@@ -154,6 +159,138 @@ func FuzzGuardAllowed(f *testing.F) {
 		}
 		if ip.Is4() && g.Allowed(netip.AddrFrom16(ip.As16())) != allowed {
 			t.Fatalf("Allowed(%s) differs from Allowed of its IPv4-mapped form", ip)
+		}
+	})
+}
+
+// FuzzSignatureConfig: a config Validate accepts builds a Signer whose
+// header is one an endpoint may use and whose value fasthttp sends as it
+// is.
+func FuzzSignatureConfig(f *testing.F) {
+	for _, c := range []SignatureConfig{
+		{}, {Scheme: SchemeEd25519}, {Scheme: SchemeNone}, {Scheme: SchemeStripe, Header: "Acme-Signature"},
+		{Scheme: SchemeHMACSHA256, Header: "X-Hub-Signature-256", Prefix: "sha256=", Encoding: "hex"},
+		{Scheme: SchemeHMACSHA256, Header: "Webhook-Signature"}, {Scheme: SchemeHMACSHA256, Prefix: "a\r\nb", Encoding: "base64"},
+		{Scheme: SchemeStripe, Prefix: "x"}, {Scheme: "unknown", Header: "X Y"},
+	} {
+		f.Add(c.Scheme, c.Header, c.Prefix, c.Encoding)
+	}
+	const text = "correct-horse-battery-staple"
+	f.Fuzz(func(t *testing.T, scheme, header, prefix, encoding string) {
+		cfg := SignatureConfig{Scheme: scheme, Header: header, Prefix: prefix, Encoding: encoding}
+		if cfg.Validate() != nil {
+			return
+		}
+		secret := text
+		switch cfg.Scheme {
+		case "", SchemeStandardWebhooks:
+			secret = specSecret
+		case SchemeEd25519:
+			secret = specEd25519Secret
+		}
+		s, err := NewSignerFor(cfg, secret, nil)
+		if err != nil {
+			t.Fatalf("NewSignerFor(%+v) after Validate passed: %s", cfg, err)
+		}
+		name := s.Header()
+		if name == "" {
+			if cfg.Scheme != SchemeNone {
+				t.Fatalf("%+v: no signature header", cfg)
+			}
+			return
+		}
+		if name != HeaderWebhookSignature {
+			if err := checkHeaderName("header", name); err != nil {
+				t.Fatalf("%+v: signature header: %s", cfg, err)
+			}
+		}
+		v := s.AppendSignatures(nil, specMsgID, specTS, []byte(specBody))
+		var h fasthttp.RequestHeader
+		h.SetBytesV(name, v)
+		if got := h.Peek(name); string(got) != string(v) {
+			t.Fatalf("%+v: fasthttp sends %q as %q", cfg, v, got)
+		}
+	})
+}
+
+// FuzzCheckHeader: a header CheckHeaderName and CheckHeaderValue accept is
+// sent as configured, and none of the refused names get through in any
+// case.
+func FuzzCheckHeader(f *testing.F) {
+	for _, h := range [][2]string{
+		{"X-Tenant", "acme"}, {"Content-Type", "application/json"}, {"Connection", "close"}, {"webhook-id", "x"},
+		{"HOOKLINE-ATTEMPT", "1"}, {"Proxy-Authorization", "x"}, {"X Tenant", "a"}, {"X-Tenant", "a\r\nX-Evil: 1"},
+		{"Authorization", "Bearer x"}, {"X-Tenant", " a"}, {"X-Tenant", "ünï"}, {"Transfer-Encoding", "chunked"},
+	} {
+		f.Add(h[0], h[1])
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		nameErr, valueErr := CheckHeaderName(name), CheckHeaderValue(value)
+		if nameErr == nil {
+			lower := strings.ToLower(name)
+			for _, refused := range []string{"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "expect", "authorization"} {
+				if lower == refused {
+					t.Fatalf("CheckHeaderName accepted %q", name)
+				}
+			}
+			for _, p := range []string{"proxy-", "webhook-", "hookline-"} {
+				if strings.HasPrefix(lower, p) {
+					t.Fatalf("CheckHeaderName accepted %q", name)
+				}
+			}
+		}
+		if valueErr == nil && strings.ContainsAny(value, "\r\n\x00") {
+			t.Fatalf("CheckHeaderValue accepted %q", value)
+		}
+		if nameErr != nil || valueErr != nil || strings.EqualFold(name, "content-type") || strings.EqualFold(name, "user-agent") || strings.EqualFold(name, "cookie") {
+			return // special headers fasthttp keeps apart
+		}
+		var h fasthttp.RequestHeader
+		h.Set(name, value)
+		if got := h.Peek(name); string(got) != value {
+			t.Fatalf("header %q: %q is sent as %q", name, value, got)
+		}
+	})
+}
+
+// FuzzCheckSecret: a secret CheckSecret accepts for a scheme is one its
+// Signer can use, and a text secret is what the rules say.
+func FuzzCheckSecret(f *testing.F) {
+	for _, s := range []string{specSecret, specEd25519Secret, specEd25519Public, "correct-horse-battery-staple", "short", " correct-horse-battery-staple", "ÿÿÿÿÿÿÿÿÿÿÿÿ", "whsk_AAAA"} {
+		f.Add(uint8(0), s)
+		f.Add(uint8(3), s)
+		f.Add(uint8(4), s)
+	}
+	schemes := []string{SchemeStandardWebhooks, SchemeHMACSHA256, SchemeStripe, SchemeEd25519, SchemeNone}
+	f.Fuzz(func(t *testing.T, i uint8, secret string) {
+		scheme := schemes[int(i)%len(schemes)]
+		if err := CheckSecret(scheme, secret); err != nil {
+			if len(secret) >= 8 && strings.Contains(err.Error(), secret) {
+				t.Fatalf("CheckSecret's error quotes the secret: %s", err)
+			}
+			return
+		}
+		s, err := NewSignerFor(SignatureConfig{Scheme: scheme}, secret, nil)
+		if err != nil {
+			t.Fatalf("NewSignerFor(%s) refused a secret CheckSecret accepted: %s", scheme, err)
+		}
+		switch scheme {
+		case SchemeHMACSHA256, SchemeStripe, SchemeNone:
+			if !utf8.ValidString(secret) || utf8.RuneCountInString(secret) < minTextSecretChars || strings.IndexFunc(secret, unicode.IsControl) >= 0 ||
+				strings.TrimSpace(secret) != secret {
+				t.Fatalf("CheckSecret(%s) accepted %q", scheme, secret)
+			}
+		case SchemeEd25519:
+			pk, err := PublicKey(secret)
+			if err != nil {
+				t.Fatalf("PublicKey of an accepted secret: %s", err)
+			}
+			pub, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(pk, Ed25519PublicKeyPrefix))
+			v := s.AppendSignatures(nil, specMsgID, specTS, []byte(specBody))
+			sig, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(string(v), "v1a,"))
+			if err != nil || !ed25519.Verify(pub, []byte(specMsgID+".1614265330."+specBody), sig) {
+				t.Fatalf("signature %q does not verify with %s", v, pk)
+			}
 		}
 	})
 }

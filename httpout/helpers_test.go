@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,5 +123,17 @@ func requireErrClass(t *testing.T, res *Result, want string) {
 	}
 	if res.Err == nil || res.Status != 0 || len(res.Body) != 0 {
 		t.Fatalf("failed Send must set Err and leave Status 0 and Body empty; got err %v, status %d, body %q", res.Err, res.Status, res.Body)
+	}
+}
+
+// requireErr fails unless err contains want, or unless err is nil when want
+// is "". what names the call in the failure.
+func requireErr(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("%s: unexpected error: %s", what, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("%s = %v; want an error containing %q", what, err, want)
 	}
 }

@@ -15,12 +15,14 @@ import (
 // Result.ErrClass values. They are stable: the engine's retry policy, the
 // attempt log and the metrics use them.
 const (
-	ErrClassTimeout    = "timeout"
-	ErrClassRefused    = "refused"
-	ErrClassDNS        = "dns"
-	ErrClassTLS        = "tls"
-	ErrClassSSRF       = "ssrf"
-	ErrClassNetwork    = "network"
+	ErrClassTimeout = "timeout"
+	ErrClassRefused = "refused"
+	ErrClassDNS     = "dns"
+	ErrClassTLS     = "tls"
+	ErrClassSSRF    = "ssrf"
+	ErrClassNetwork = "network"
+	// ErrClassInvalidURL: the request line cannot be sent, for its URL or
+	// (never for a validated endpoint) its method.
 	ErrClassInvalidURL = "invalid_url"
 	// ErrClassResponseHeadersTooLarge: the receiver answered, but its
 	// status line and headers exceed MaxResponseHeaderBytes, so the status
@@ -37,6 +39,7 @@ const (
 	HeaderWebhookTimestamp = "webhook-timestamp"
 	HeaderWebhookSignature = "webhook-signature"
 	HeaderAttempt          = "hookline-attempt"
+	HeaderEventType        = "hookline-event-type"
 )
 
 const (
@@ -211,14 +214,30 @@ func (s *Sender) Guard() *Guard {
 	return s.guard
 }
 
-// Request is one delivery attempt. Send only reads it.
+// Request is one delivery attempt. Send only reads it, and none of its
+// fields needs building per attempt beyond the signature: Headers is the
+// endpoint's slice, shared by its attempts.
 type Request struct {
+	// Method is POST (""), PUT, PATCH or DELETE (see CheckMethod).
+	Method    string
 	URL       string
 	MsgID     string // webhook-id
 	Timestamp int64  // webhook-timestamp (unix seconds)
-	Signature []byte // full webhook-signature header value
-	Attempt   int    // sent as hookline-attempt
-	Body      []byte
+	EventType string // hookline-event-type; not sent when ""
+	// Signature is the whole signature header value (Signer.AppendSignatures),
+	// sent in SignatureHeader ("" means webhook-signature). No signature
+	// header is sent when it is empty (scheme none).
+	Signature       []byte
+	SignatureHeader string
+	// Headers are the endpoint's static and auth headers, checked by
+	// CheckHeaders and AuthConfig.Validate; they are sent after hookline's
+	// own. A Content-Type among them replaces application/json.
+	Headers []Header
+	Attempt int // sent as hookline-attempt
+	// Body is sent as it is, except that a DELETE without one sends no
+	// body and no content-type (fasthttp still writes Content-Length: 0,
+	// which RFC 9110 permits and receivers read as no content).
+	Body []byte
 }
 
 // Result is the outcome of one Send. Callers reuse it; Send overwrites every
@@ -273,9 +292,10 @@ func (r *Result) setContentType(b []byte) {
 	}
 }
 
-// Send POSTs req.Body to req.URL with the Standard Webhooks headers
-// (content-type: application/json, webhook-id, webhook-timestamp,
-// webhook-signature), user-agent and hookline-attempt, and fills res.
+// Send sends req.Body to req.URL with req.Method (POST by default) and the
+// headers content-type: application/json, webhook-id, webhook-timestamp,
+// the signature header, user-agent, hookline-attempt, hookline-event-type
+// and req.Headers, and fills res.
 //
 // A response of any status is a response: redirects are not followed (a 3xx
 // is just its status), and a response whose body breaks off after the header
@@ -324,34 +344,62 @@ func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fa
 	// split the request line and CR/LF would inject headers.
 	for i := 0; i < len(req.URL); i++ {
 		if c := req.URL[i]; c <= ' ' || c == 0x7f {
-			return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST: the URL has %q at byte %d, which cannot be sent in a request line; percent-encode it", c, i)}
+			return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot send: the URL has %q at byte %d, which cannot be sent in a request line; percent-encode it", c, i)}
 		}
 	}
 	freq.SetRequestURI(req.URL)
 	uri := freq.URI()
 	if scheme := uri.Scheme(); string(scheme) != "http" && string(scheme) != "https" {
-		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST to %q: scheme %q is not http or https", req.URL, scheme)}
+		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot send to %q: scheme %q is not http or https", req.URL, scheme)}
 	}
 	if len(uri.Host()) == 0 {
-		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot POST to %q: URL has no host", req.URL)}
+		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot send to %q: URL has no host", req.URL)}
 	}
-	freq.Header.SetMethod(fasthttp.MethodPost)
+	method := req.Method
+	switch method {
+	case "":
+		method = MethodPost
+	case MethodPost, MethodPut, MethodPatch, MethodDelete:
+	default:
+		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot send to host %q: method %q is not one of POST, PUT, PATCH, DELETE", uri.Host(), req.Method)}
+	}
+	freq.Header.SetMethod(method)
+	hasBody := len(req.Body) > 0 || method != MethodDelete
 	freq.Header.SetContentType("application/json")
 	freq.Header.Set(HeaderWebhookID, req.MsgID)
 	var num [20]byte
 	freq.Header.SetBytesV(HeaderWebhookTimestamp, strconv.AppendInt(num[:0], req.Timestamp, 10))
-	freq.Header.SetBytesV(HeaderWebhookSignature, req.Signature)
+	if len(req.Signature) > 0 {
+		name := req.SignatureHeader
+		if name == "" {
+			name = HeaderWebhookSignature
+		}
+		freq.Header.SetBytesV(name, req.Signature)
+	}
 	freq.Header.SetBytesV(HeaderAttempt, strconv.AppendInt(num[:0], int64(req.Attempt), 10))
-	// SetBodyRaw does not copy: req.Body is read-only for Send and outlives
-	// freq.
-	freq.SetBodyRaw(req.Body)
+	if req.EventType != "" {
+		freq.Header.Set(HeaderEventType, req.EventType)
+	}
+	for i := range req.Headers {
+		// fasthttp turns CR and LF into spaces here, so even a header that
+		// skipped CheckHeaders cannot inject another.
+		freq.Header.Set(req.Headers[i].Name, req.Headers[i].Value)
+	}
+	if hasBody {
+		// SetBodyRaw does not copy: req.Body is read-only for Send and
+		// outlives freq.
+		freq.SetBodyRaw(req.Body)
+	} else {
+		// Also drops a Content-Type from req.Headers: there is no content.
+		freq.Header.SetContentTypeBytes(nil)
+	}
 	freq.SetUserValue(resultKey{}, res)
 	// An absent content-type stays "" instead of fasthttp's default.
 	fresp.Header.SetNoDefaultContentType(true)
 
 	if err := s.client.DoTimeout(freq, fresp, s.timeout); err != nil {
 		// The host, not the URL: query strings often carry tokens.
-		return fmt.Errorf("cannot POST to host %q: %w", uri.Host(), err)
+		return fmt.Errorf("cannot %s to host %q: %w", method, uri.Host(), err)
 	}
 	return nil
 }

@@ -48,19 +48,41 @@ func benchRequest(tb testing.TB, url string) *Request {
 	return &Request{URL: url, MsgID: msgID, Timestamp: ts, Signature: sig, Attempt: 1, Body: benchBody}
 }
 
-func BenchmarkSend(b *testing.B) {
-	url := newFastServer(b)
-	s := newTestSender(b, Options{Allow: allowLoopback})
-	req := benchRequest(b, url)
-	var res Result
-	b.ReportAllocs()
-	b.SetBytes(int64(len(req.Body)))
-	for b.Loop() {
-		s.Send(req, &res)
-		if res.Status != http.StatusOK {
-			b.Fatalf("status %d, class %q, err %v", res.Status, res.ErrClass, res.Err)
-		}
+// shapedRequest is benchRequest shaped by an endpoint: PUT, hmac-sha256
+// signature, an event type, two static headers and an auth header.
+func shapedRequest(tb testing.TB, url string) *Request {
+	tb.Helper()
+	req := benchRequest(tb, url)
+	signer, err := NewSignerFor(SignatureConfig{Scheme: SchemeHMACSHA256, Header: "X-Hub-Signature-256", Prefix: "sha256="}, "correct-horse-battery-staple", nil)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	auth := AuthConfig{Type: AuthBearer, Token: "tok_0123456789abcdef"}
+	req.Method, req.EventType = MethodPut, "invoice.paid"
+	req.Signature, req.SignatureHeader = signer.AppendSignatures(nil, req.MsgID, req.Timestamp, req.Body), signer.Header()
+	req.Headers = []Header{{Name: "X-Tenant", Value: "acme"}, {Name: "X-Api-Version", Value: "2026-11-01"}, auth.Header()}
+	return req
+}
+
+func BenchmarkSend(b *testing.B) {
+	f := func(name string, newReq func(testing.TB, string) *Request) {
+		b.Run(name, func(b *testing.B) {
+			url := newFastServer(b)
+			s := newTestSender(b, Options{Allow: allowLoopback})
+			req := newReq(b, url)
+			var res Result
+			b.ReportAllocs()
+			b.SetBytes(int64(len(req.Body)))
+			for b.Loop() {
+				s.Send(req, &res)
+				if res.Status != http.StatusOK {
+					b.Fatalf("status %d, class %q, err %v", res.Status, res.ErrClass, res.Err)
+				}
+			}
+		})
+	}
+	f("plain", benchRequest)
+	f("shaped", shapedRequest)
 }
 
 func BenchmarkSendParallel(b *testing.B) {
@@ -131,4 +153,28 @@ func BenchmarkSign(b *testing.B) {
 	}
 	f("1key", 1)
 	f("2keys", 2)
+}
+
+// BenchmarkSignScheme signs with each scheme's Signer during a rotation's
+// overlap (two secrets; hmac-sha256 signs with one).
+func BenchmarkSignScheme(b *testing.B) {
+	const text = "correct-horse-battery-staple"
+	f := func(cfg SignatureConfig, secret, previous string) {
+		b.Run(cfg.Scheme, func(b *testing.B) {
+			s, err := NewSignerFor(cfg, secret, []string{previous})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var dst []byte
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchBody)))
+			for b.Loop() {
+				dst = s.AppendSignatures(dst[:0], "evt_01JD5Z7Q4S6W8Y0A2C4E6G8J0K", 1614265330, benchBody)
+			}
+		})
+	}
+	f(SignatureConfig{Scheme: SchemeStandardWebhooks}, specSecret, specSecret)
+	f(SignatureConfig{Scheme: SchemeHMACSHA256}, text, text)
+	f(SignatureConfig{Scheme: SchemeStripe}, text, text)
+	f(SignatureConfig{Scheme: SchemeEd25519}, specEd25519Secret, specEd25519Secret)
 }
