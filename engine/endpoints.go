@@ -262,16 +262,20 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		}
 		ep.Disabled = *in.Disabled
 	}
+	oldScheme := ep.scheme()
 	if err := applyShapeInput(ep, &in); err != nil {
 		return err
 	}
 	scheme := ep.scheme()
+	// An ed25519 private key is valid text for the HMAC schemes, but its
+	// owner was shown it as a key pair's: it does not carry over.
+	leavingKeyPair := oldScheme == httpout.SchemeEd25519 && scheme != httpout.SchemeEd25519
 	if in.Secret != nil {
 		if err := httpout.CheckSecret(scheme, *in.Secret); err != nil {
 			return Invalid("invalid_secret", "%s", err)
 		}
 		ep.Secret = *in.Secret
-	} else if ep.Secret == "" || httpout.CheckSecret(scheme, ep.Secret) != nil {
+	} else if ep.Secret == "" || leavingKeyPair || httpout.CheckSecret(scheme, ep.Secret) != nil {
 		// A new endpoint, or a new scheme the secret cannot serve (an
 		// ed25519 key pair for an HMAC scheme, or the reverse): a new
 		// secret, shown in the answer as on creation. The old ones cannot

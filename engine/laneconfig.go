@@ -17,7 +17,7 @@ type laneConfig struct {
 	ep       Endpoint
 	shape    *requestShape // nil: the standard request
 	schedule []time.Duration
-	signers  sync.Pool // *httpout.Signer for ep.Secret and ep.PreviousSecrets
+	signers  sync.Pool // *httpout.Signer for ep's scheme, ep.Secret and ep.PreviousSecrets
 	// signUntil (unix ns) is when the first of ep.PreviousSecrets expires;
 	// MaxInt64 when there are none. From then on the signers would still
 	// sign with it, so attempts sign with expired.cfg instead, built once
@@ -32,27 +32,30 @@ type laneConfig struct {
 // laneConfig derives the lane config of ep. It first drops ep's previous
 // secrets that have expired, so the record written next is without them.
 func (e *Engine) laneConfig(ep *Endpoint) (*laneConfig, error) {
-	key, err := httpout.ParseSecret(ep.Secret)
+	ep.PreviousSecrets = rotation.Unexpired(ep.PreviousSecrets, time.Now())
+	cfg := &laneConfig{ep: *ep, schedule: e.opts.RetrySchedule, signUntil: math.MaxInt64}
+	previous := make([]string, 0, len(ep.PreviousSecrets))
+	for _, p := range ep.PreviousSecrets {
+		previous = append(previous, p.Secret)
+		cfg.signUntil = min(cfg.signUntil, p.ExpiresAt.UnixNano())
+	}
+	var sig httpout.SignatureConfig
+	if ep.Signature != nil {
+		sig = *ep.Signature
+	}
+	signer, err := httpout.NewSignerFor(sig, ep.Secret, previous)
 	if err != nil {
 		return nil, Invalid("invalid_secret", "%s", err)
-	}
-	ep.PreviousSecrets = rotation.Unexpired(ep.PreviousSecrets, time.Now())
-	keys := [][]byte{key}
-	cfg := &laneConfig{ep: *ep, schedule: e.opts.RetrySchedule, signUntil: math.MaxInt64}
-	for _, p := range ep.PreviousSecrets {
-		k, err := httpout.ParseSecret(p.Secret)
-		if err != nil {
-			return nil, Invalid("invalid_secret", "previous secret: %s", err)
-		}
-		keys = append(keys, k)
-		cfg.signUntil = min(cfg.signUntil, p.ExpiresAt.UnixNano())
 	}
 	if len(ep.RetrySchedule) > 0 {
 		if cfg.schedule, err = parseDelays(ep.RetrySchedule); err != nil {
 			return nil, Invalid("invalid_retry_schedule", "%s", err)
 		}
 	}
-	cfg.signers.New = func() any { return httpout.NewSigner(keys...) }
+	if cfg.shape, err = compileShape(ep); err != nil {
+		return nil, err
+	}
+	cfg.signers.New = func() any { return signer.Clone() }
 	return cfg, nil
 }
 

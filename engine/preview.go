@@ -69,7 +69,7 @@ func (e *Engine) PreviewEndpoint(tenant, epID string, in PreviewInput) (PreviewR
 		Body:        string(r.body),
 		FilteredOut: !cfg.passes([]byte(stored)),
 	}
-	for _, h := range e.sender.RequestHeaders(&req) {
+	for _, h := range e.sender.PreviewHeaders(&req) {
 		p.Headers[h.Name] = h.Value
 	}
 	return p, nil

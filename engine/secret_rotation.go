@@ -42,19 +42,6 @@ func (e *Engine) rotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 		}
 		overlap = d
 	}
-	var secret string
-	if in.Secret != nil {
-		if _, err := httpout.ParseSecret(*in.Secret); err != nil {
-			return Endpoint{}, Invalid("invalid_secret", "%s", err)
-		}
-		secret = *in.Secret
-	} else {
-		var err error
-		if secret, err = httpout.NewSecret(); err != nil {
-			return Endpoint{}, fmt.Errorf("cannot generate a secret: %w", err)
-		}
-	}
-
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	ln, err := e.lookupLaneLocked(tenant, epID)
@@ -62,6 +49,17 @@ func (e *Engine) rotateSecret(tenant, epID string, in SecretRotation) (Endpoint,
 		return Endpoint{}, err
 	}
 	ep := ln.config().ep
+	// The new secret is of the endpoint's scheme: an ed25519 endpoint gets
+	// a new key pair, whose public key the answer shows.
+	var secret string
+	if in.Secret != nil {
+		if err := httpout.CheckSecret(ep.scheme(), *in.Secret); err != nil {
+			return Endpoint{}, Invalid("invalid_secret", "%s", err)
+		}
+		secret = *in.Secret
+	} else if secret, err = httpout.NewSecretFor(ep.scheme()); err != nil {
+		return Endpoint{}, fmt.Errorf("cannot generate a secret: %w", err)
+	}
 	if secret == ep.Secret {
 		return Endpoint{}, Invalid("secret_unchanged", "the new secret is the endpoint's current secret; give another or omit it for a random one")
 	}

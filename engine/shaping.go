@@ -32,13 +32,8 @@ import (
 // Templates, URL placeholders and filters read the event as the envelope
 // a receiver gets by default with its id: {"id","type","timestamp","data"}.
 
-// Endpoint request methods.
-var endpointMethods = []string{"POST", "PUT", "PATCH", "DELETE"}
-
-// Bounds of the shaping fields.
+// Bounds of the shaping fields (httpout bounds the headers).
 const (
-	maxStaticHeaders   = 32
-	maxHeaderValueLen  = 4096
 	maxTemplateBytes   = 64 << 10
 	requestCaptureSize = 4096 // first bytes of a shaped body kept in the attempt log
 )
@@ -65,8 +60,8 @@ func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "
 func applyShapeInput(ep *Endpoint, in *EndpointInput) error {
 	if in.Method != nil {
 		m := strings.ToUpper(strings.TrimSpace(*in.Method))
-		if !slices.Contains(endpointMethods, m) {
-			return Invalid("invalid_method", "method is %q; it must be one of %s", *in.Method, strings.Join(endpointMethods, ", "))
+		if err := httpout.CheckMethod(m); err != nil {
+			return Invalid("invalid_method", "method: %s", err)
 		}
 		if m == "POST" {
 			m = "" // the default, stored as nothing
@@ -159,35 +154,29 @@ func compileShape(ep *Endpoint) (*requestShape, error) {
 		}
 		s.filter = f
 	}
-	if len(ep.Headers) > maxStaticHeaders {
-		return nil, Invalid("invalid_headers", "headers has %d entries; at most %d allowed", len(ep.Headers), maxStaticHeaders)
-	}
-	for _, name := range slices.Sorted(maps.Keys(ep.Headers)) {
-		value := ep.Headers[name]
-		if err := httpout.CheckHeader(name, value); err != nil {
-			return nil, Invalid("invalid_headers", "headers.%s: %s", name, err)
-		}
-		if len(value) > maxHeaderValueLen {
-			return nil, Invalid("invalid_headers", "headers.%s: the value is %d bytes; at most %d allowed", name, len(value), maxHeaderValueLen)
-		}
-		if ep.Auth != nil && strings.EqualFold(name, ep.Auth.HeaderName()) {
-			return nil, Invalid("invalid_headers", "headers.%s: auth sets this header", name)
-		}
-		h := httpout.Header{Name: name, Value: value}
-		s.headers = append(s.headers, h)
-		s.masked = append(s.masked, h)
-	}
 	if ep.Auth != nil {
 		if err := ep.Auth.Validate(); err != nil {
 			return nil, Invalid("invalid_auth", "%s", err)
 		}
-		s.headers = append(s.headers, ep.Auth.Header())
-		s.masked = append(s.masked, ep.Auth.MaskedHeader())
 	}
+	sig := httpout.SignatureConfig{}
 	if ep.Signature != nil {
-		if err := ep.Signature.Validate(); err != nil {
+		sig = *ep.Signature
+		if err := sig.Validate(); err != nil {
 			return nil, Invalid("invalid_signature", "%s", err)
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(ep.Headers)) {
+		s.headers = append(s.headers, httpout.Header{Name: name, Value: ep.Headers[name]})
+	}
+	if err := httpout.CheckHeaders(s.headers, ep.Auth, sig); err != nil {
+		return nil, Invalid("invalid_headers", "%s", err)
+	}
+	s.masked = slices.Clone(s.headers)
+	if ep.Auth != nil {
+		s.headers = append(s.headers, ep.Auth.Header())
+		masked := ep.Auth.Masked()
+		s.masked = append(s.masked, masked.Header())
 	}
 	if s.method == "" && s.url == nil && s.body == nil && s.filter == nil && len(s.headers) == 0 {
 		return nil, nil
@@ -242,7 +231,6 @@ type rendered struct {
 	method string
 	url    string
 	body   []byte
-	noBody bool
 }
 
 // renderRequest renders the request for the event whose stored body is
@@ -273,8 +261,8 @@ func (c *laneConfig) renderRequest(w *worker, msgID string, stored []byte) (rend
 			return r, err
 		}
 		r.body = w.body
-	case r.method == "DELETE":
-		r.body, r.noBody = nil, true
+	case r.method == httpout.MethodDelete:
+		r.body = nil // a DELETE sends a body only when a template makes one
 	}
 	return r, nil
 }
@@ -316,17 +304,18 @@ func (ln *Lane) buildRequest(cfg *laneConfig, w *worker, msgID string, stored []
 	if err != nil {
 		return cfg, httpout.Request{}, r, err
 	}
-	cfg, w.sig = ln.sign(cfg, w.sig[:0], msgID, now, r.body)
+	var sigHeader string
+	cfg, w.sig, sigHeader = ln.sign(cfg, w.sig[:0], msgID, now, r.body)
 	req := httpout.Request{
-		Method:    r.method,
-		URL:       r.url,
-		MsgID:     msgID,
-		EventType: storedType(stored),
-		Timestamp: now.Unix(),
-		Signature: w.sig,
-		Attempt:   attempt,
-		Body:      r.body,
-		NoBody:    r.noBody,
+		Method:          r.method,
+		URL:             r.url,
+		MsgID:           msgID,
+		EventType:       storedType(stored),
+		Timestamp:       now.Unix(),
+		Signature:       w.sig,
+		SignatureHeader: sigHeader,
+		Attempt:         attempt,
+		Body:            r.body,
 	}
 	if cfg.shape != nil {
 		req.Headers = cfg.shape.headers

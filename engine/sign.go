@@ -33,15 +33,17 @@ func (ln *Lane) withoutExpiredSecrets(c *laneConfig, now time.Time) *laneConfig 
 	return c
 }
 
-// sign appends the webhook-signature value for one request at now, with
+// sign appends the signature header's value for one request at now, with
 // every secret valid then (never one whose overlap ended), and returns the
-// config it signed with, which the request must use too.
-func (ln *Lane) sign(cfg *laneConfig, dst []byte, msgID string, now time.Time, body []byte) (*laneConfig, []byte) {
+// config it signed with, which the request must use too, and the header's
+// name. Scheme none appends nothing.
+func (ln *Lane) sign(cfg *laneConfig, dst []byte, msgID string, now time.Time, body []byte) (*laneConfig, []byte, string) {
 	if now.UnixNano() >= cfg.signUntil {
 		cfg = ln.withoutExpiredSecrets(cfg, now)
 	}
 	signer := cfg.signers.Get().(*httpout.Signer)
 	dst = signer.AppendSignatures(dst, msgID, now.Unix(), body)
+	name := signer.Header()
 	cfg.signers.Put(signer)
-	return cfg, dst
+	return cfg, dst, name
 }

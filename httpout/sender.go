@@ -363,6 +363,21 @@ func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fa
 	default:
 		return &classError{class: ErrClassInvalidURL, err: fmt.Errorf("cannot send to host %q: method %q is not one of POST, PUT, PATCH, DELETE", uri.Host(), req.Method)}
 	}
+	setRequest(freq, req, method)
+	freq.SetUserValue(resultKey{}, res)
+	// An absent content-type stays "" instead of fasthttp's default.
+	fresp.Header.SetNoDefaultContentType(true)
+
+	if err := s.client.DoTimeout(freq, fresp, s.timeout); err != nil {
+		// The host, not the URL: query strings often carry tokens.
+		return fmt.Errorf("cannot %s to host %q: %w", method, uri.Host(), err)
+	}
+	return nil
+}
+
+// setRequest sets freq's method, headers and body for req; method is
+// req.Method checked, POST for "".
+func setRequest(freq *fasthttp.Request, req *Request, method string) {
 	freq.Header.SetMethod(method)
 	hasBody := len(req.Body) > 0 || method != MethodDelete
 	freq.Header.SetContentType("application/json")
@@ -393,15 +408,31 @@ func (s *Sender) do(req *Request, res *Result, freq *fasthttp.Request, fresp *fa
 		// Also drops a Content-Type from req.Headers: there is no content.
 		freq.Header.SetContentTypeBytes(nil)
 	}
-	freq.SetUserValue(resultKey{}, res)
-	// An absent content-type stays "" instead of fasthttp's default.
-	fresp.Header.SetNoDefaultContentType(true)
+}
 
-	if err := s.client.DoTimeout(freq, fresp, s.timeout); err != nil {
-		// The host, not the URL: query strings often carry tokens.
-		return fmt.Errorf("cannot %s to host %q: %w", method, uri.Host(), err)
+// PreviewHeaders lists the headers Send would set for req (besides Host
+// and Content-Length, which the connection writes), in the order set, for
+// showing a request without sending it.
+func (s *Sender) PreviewHeaders(req *Request) []Header {
+	method := req.Method
+	if method == "" {
+		method = MethodPost
 	}
-	return nil
+	freq := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(freq)
+	setRequest(freq, req, method)
+	out := []Header{{Name: "User-Agent", Value: s.client.Name}}
+	if ct := freq.Header.ContentType(); len(ct) > 0 {
+		out = append(out, Header{Name: "Content-Type", Value: string(ct)})
+	}
+	for k, v := range freq.Header.All() {
+		switch string(k) {
+		case "Content-Type", "User-Agent", "Host", "Content-Length":
+			continue
+		}
+		out = append(out, Header{Name: string(k), Value: string(v)})
+	}
+	return out
 }
 
 // classify maps an error from do to a Result.ErrClass.
