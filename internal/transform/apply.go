@@ -337,6 +337,9 @@ func (c *cond) test(r gjson.Result) bool {
 		}
 		return false
 	}
+	if c.op >= opGt && c.op <= opLte {
+		return r.Type == gjson.Number && c.compare(r.Num)
+	}
 	var s string
 	switch r.Type {
 	case gjson.String:
@@ -350,6 +353,19 @@ func (c *cond) test(r gjson.Result) bool {
 		return strings.HasPrefix(s, c.str)
 	}
 	return c.re.MatchString(s)
+}
+
+// compare reports whether n stands to the operand as the operator asks.
+func (c *cond) compare(n float64) bool {
+	switch c.op {
+	case opGt:
+		return n > c.num
+	case opGte:
+		return n >= c.num
+	case opLt:
+		return n < c.num
+	}
+	return n <= c.num
 }
 
 // equal: strings compare unescaped, numbers by value, so "equals": 1
@@ -371,7 +387,9 @@ func (c *cond) testHeader(v []byte) bool {
 	if c.op == opExists {
 		return (len(v) > 0) == c.exists
 	}
-	if len(v) == 0 {
+	// Headers are text: numeric comparisons are refused for them at
+	// Compile, and would never hold.
+	if len(v) == 0 || c.op >= opGt && c.op <= opLte {
 		return false
 	}
 	s := bstr(v)

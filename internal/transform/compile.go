@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -90,6 +91,10 @@ const (
 	opExists
 	opPrefix
 	opMatches
+	opGt // opGt..opLte compare numbers, in this order
+	opGte
+	opLt
+	opLte
 	opAll
 	opAny
 	opNot
@@ -102,6 +107,7 @@ type cond struct {
 	exists bool
 	str    string
 	re     *regexp.Regexp
+	num    float64 // opGt..opLte
 	subs   []cond
 }
 
@@ -353,6 +359,7 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 	}{
 		{"equals", in.Equals != nil}, {"in", in.In != nil}, {"exists", in.Exists != nil},
 		{"prefix", in.Prefix != nil}, {"matches", in.Matches != nil},
+		{"gt", in.Gt != nil}, {"gte", in.Gte != nil}, {"lt", in.Lt != nil}, {"lte", in.Lte != nil},
 		{"all", in.All != nil}, {"any", in.Any != nil}, {"not", in.Not != nil},
 	} {
 		if o.set {
@@ -360,7 +367,7 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 		}
 	}
 	if len(ops) != 1 {
-		return out, invalid(rule, "want exactly one of equals, in, exists, prefix, matches, all, any, not; got %d (%s)", len(ops), strings.Join(ops, ", "))
+		return out, invalid(rule, "want exactly one of equals, in, exists, prefix, matches, gt, gte, lt, lte, all, any, not; got %d (%s)", len(ops), strings.Join(ops, ", "))
 	}
 	op := ops[0]
 	if op == "all" || op == "any" || op == "not" {
@@ -425,8 +432,42 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 			return out, invalid(rule, "%v", err)
 		}
 		out.re = re
+	case "gt", "gte", "lt", "lte":
+		var raw json.RawMessage
+		switch op {
+		case "gt":
+			out.op, raw = opGt, in.Gt
+		case "gte":
+			out.op, raw = opGte, in.Gte
+		case "lt":
+			out.op, raw = opLt, in.Lt
+		default:
+			out.op, raw = opLte, in.Lte
+		}
+		if header {
+			return out, invalid(rule, "a header is text; %s compares numbers", op)
+		}
+		n, err := number(rule, raw)
+		if err != nil {
+			return out, err
+		}
+		out.num = n
 	}
 	return out, nil
+}
+
+// number parses the operand of a numeric comparison: a JSON number that
+// fits a float64, as values are compared (gjson reads numbers so).
+func number(rule string, raw json.RawMessage) (float64, *Error) {
+	v := gjson.ParseBytes(raw)
+	if !json.Valid(raw) || v.Type != gjson.Number {
+		return 0, invalid(rule, "want a number, got %s", clip(raw))
+	}
+	n, err := strconv.ParseFloat(v.Raw, 64)
+	if err != nil {
+		return 0, invalid(rule, "number %s is out of range", clip(raw))
+	}
+	return n, nil
 }
 
 func (c *compiler) combination(rule, op string, in *Condition, depth int) (cond, *Error) {

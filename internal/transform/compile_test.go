@@ -98,6 +98,15 @@ func TestCompileInvalid(t *testing.T) {
 	f(route(`{"path":"$.a","prefix":""}`), "routes[1].when.prefix", "prefix is empty")
 	f(route(`{"path":"$.a","matches":"("}`), "routes[1].when.matches", "missing closing )")
 	f(route(`{"path":"$.a","matches":"`+strings.Repeat("a", 257)+`"}`), "routes[1].when.matches", "longer than 256")
+	f(route(`{"path":"$.a","gt":"1"}`), "routes[1].when.gt", `want a number, got "1"`)
+	f(route(`{"path":"$.a","gte":null}`), "routes[1].when.gte", "want a number, got null")
+	f(route(`{"path":"$.a","lt":[1]}`), "routes[1].when.lt", "want a number")
+	f(route(`{"path":"$.a","lte":true}`), "routes[1].when.lte", "want a number")
+	f(route(`{"path":"$.a","lte":1e999}`), "routes[1].when.lte", "out of range")
+	f(route(`{"path":"$.a","gt":1,"lt":2}`), "routes[1].when", "got 2 (gt, lt)")
+	f(route(`{"path":"$.a","gte":1,"equals":2}`), "routes[1].when", "got 2 (equals, gte)")
+	f(route(`{"header":"X","gt":1}`), "routes[1].when.gt", "a header is text")
+	f(route(`{"all":[{"path":"$.a","exists":true},{"path":"$.b","gte":"x"}]}`), "routes[1].when.all[1].gte", "want a number")
 	f(route(`{"all":[]}`), "routes[1].when.all", "all is empty")
 	f(route(`{"any":[{"path":"$.a","exists":true},{"header":"X"}]}`), "routes[1].when.any[1]", "want exactly one of")
 	f(route(`{"not":{"all":[{"path":"$.a","matches":"["}]}}`), "routes[1].when.not.all[0].matches", "missing closing ]")
@@ -123,7 +132,7 @@ func TestCompileValid(t *testing.T) {
 // The spec goes back to JSON as it came, payload order included, so the
 // API can show a source's mapping.
 func TestSpecRoundTrip(t *testing.T) {
-	in := `{"type":"t","id":"$.id","payload":{"z":"$.z","a":{"y":"$.y","b":"header:B"}},"routes":[{"when":{"any":[{"path":"$.a","equals":1},{"not":{"header":"X","exists":false}}]},"type":"x"}],"unmatched":"default"}`
+	in := `{"type":"t","id":"$.id","payload":{"z":"$.z","a":{"y":"$.y","b":"header:B"}},"routes":[{"when":{"any":[{"path":"$.a","equals":1},{"not":{"header":"X","exists":false}},{"path":"$.s","gte":80}]},"type":"x"}],"unmatched":"default"}`
 	spec, _, err := ParseSpec([]byte(in))
 	if err != nil {
 		t.Fatal(err)

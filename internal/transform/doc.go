@@ -49,12 +49,16 @@
 //	{"path": "$.x", "exists": true}               present (null counts), or absent for false
 //	{"path": "$.ref", "prefix": "refs/tags/"}     text starts with it
 //	{"path": "$.ref", "matches": "^refs/heads/(main|dev)$"}   RE2, 256 bytes at most
+//	{"path": "$.score", "gte": 80}                a number >= 80; also gt, lt, lte
 //
 // or combines tests: {"all": [...]}, {"any": [...]}, {"not": {...}}.
 // Strings compare unescaped, numbers by value (1 equals 1.0); prefix and
 // matches see strings, numbers and booleans as text and never match
-// objects, arrays or null. Headers are text: they compare with strings
-// only, and an empty header counts as absent. A path that matches many
+// objects, arrays or null. gt, gte, lt and lte take a JSON number and
+// hold only for a number value, compared as float64 (so beyond 2^53 two
+// integers may compare equal); "80" as a string never holds. Headers are
+// text: they compare with strings only (a numeric comparison on a header
+// is refused), and an empty header counts as absent. A path that matches many
 // values holds when any of them passes. Conditions nest 8 deep at most,
 // 256 per mapping.
 //

@@ -31,8 +31,9 @@ type Route struct {
 }
 
 // Condition is one test, either on a value (Path or Header, with exactly
-// one of Equals, In, Exists, Prefix, Matches) or a combination (exactly
-// one of All, Any, Not). The syntax is in the package comment.
+// one of Equals, In, Exists, Prefix, Matches, Gt, Gte, Lt, Lte) or a
+// combination (exactly one of All, Any, Not). The syntax is in the
+// package comment.
 type Condition struct {
 	Path   string `json:"path,omitempty"`
 	Header string `json:"header,omitempty"`
@@ -42,6 +43,12 @@ type Condition struct {
 	Exists  *bool             `json:"exists,omitempty"`
 	Prefix  *string           `json:"prefix,omitempty"`
 	Matches *string           `json:"matches,omitempty"`
+	// Gt, Gte, Lt, Lte take a JSON number and hold for a number value
+	// above, at least, below or at most it.
+	Gt  json.RawMessage `json:"gt,omitempty"`
+	Gte json.RawMessage `json:"gte,omitempty"`
+	Lt  json.RawMessage `json:"lt,omitempty"`
+	Lte json.RawMessage `json:"lte,omitempty"`
 
 	All []Condition `json:"all,omitempty"`
 	Any []Condition `json:"any,omitempty"`

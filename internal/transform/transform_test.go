@@ -235,6 +235,28 @@ func TestConditionValues(t *testing.T) {
 	f(`{"header":"X-Missing","exists":false}`, true)
 	f(`{"header":"X-Missing","prefix":"V"}`, false)
 	f(`{"not":{"all":[{"path":"$.b","equals":false},{"header":"X-H","prefix":"V"}]}}`, false)
+
+	// Numeric comparisons: by value, numbers only.
+	f(`{"path":"$.n","gt":0.5}`, true)
+	f(`{"path":"$.n","gt":1}`, false)
+	f(`{"path":"$.n","gte":1e0}`, true)
+	f(`{"path":"$.n","gte":1.01}`, false)
+	f(`{"path":"$.n","lt":-1}`, false)
+	f(`{"path":"$.n","lt":2}`, true)
+	f(`{"path":"$.n","lte":1}`, true)
+	f(`{"path":"$.n","lte":0.99}`, false)
+	f(`{"path":"$.big","gt":12345678901234567000}`, false) // float64: equal
+	f(`{"path":"$.big","gte":1e19}`, true)
+	f(`{"path":"$.s","gt":-1e308}`, false)
+	f(`{"path":"$.z","lt":1}`, false)
+	f(`{"path":"$.b","lte":1}`, false)
+	f(`{"path":"$.o","gte":0}`, false)
+	f(`{"path":"$.missing","lt":1}`, false)
+	f(`{"not":{"path":"$.missing","lt":1}}`, true)
+	f(`{"path":"$.arr[*].k","gt":1}`, true)
+	f(`{"path":"$.arr[*].k","gt":2}`, false)
+	f(`{"path":"$.arr[?(@.k >= 2)].k","lte":2}`, true)
+	f(`{"any":[{"path":"$.n","lt":0},{"path":"$.arr[1].k","gte":2}]}`, true)
 }
 
 func TestFallbackPaths(t *testing.T) {
