@@ -28,12 +28,34 @@
 // The id is optional; when its source is absent or null the event has no
 // dedupe id. An object or array there fails.
 //
-// The payload is absent (the body itself, byte for byte), one source (a
-// string: that value is the payload; absent fails) or an object of named
-// fields, in the order written, each a source or a nested object. Values
-// are copied as raw JSON, never re-encoded; an absent field is left out.
-// A fallback JSONPath that can match many values (wildcard, filter,
-// slice, union, ..) gives the array of its matches.
+// The payload is left out (the body itself, byte for byte) or a value
+// template (shape.go), the language outbound body templates use too:
+//
+//   - an object: its fields in the order written, each a template; a
+//     field whose source is absent is left out;
+//   - an array: element by element, an absent source left out;
+//   - a string starting with $: a JSONPath whose value is copied whole,
+//     as raw JSON, never re-encoded; a fallback JSONPath that can match
+//     many values (wildcard, filter, slice, union, ..) gives the array of
+//     its matches, [] for none;
+//   - "header:Name" or "body:text": the header (left out when absent or
+//     empty) or the whole body, as a JSON string;
+//   - any other string is text, and a string template when it holds
+//     {source} parts: "PR {$.number}: {$.pull_request.title}". Each
+//     value is used as text (a JSON string as the body escaped it, a
+//     number or boolean as written, an object or array as its compact
+//     JSON, a many-valued path as the array of its matches) and escaped
+//     into the string. An absent or null value, or an absent header,
+//     fails the request: text with a hole in it is nobody's intent. {{
+//     and }} are literal braces, a single { must open a source and a
+//     single } is refused. Text that starts with $ is written $$:
+//     "$${$.price}" gives "$9.99";
+//   - a number, true, false or null: copied as written.
+//
+// At the top the payload is a source, an object or an array; a string
+// constant there is refused (most likely a JSONPath that lost its $).
+// An absent top-level source fails. Objects and arrays nest 8 deep; a
+// payload holds at most 100 values (fields, elements and {parts}).
 //
 // Routes are tried in order and the first whose "when" holds decides: its
 // type, or "drop": true. With no route matching, "unmatched": "drop" drops
