@@ -263,19 +263,26 @@ func (c *cond) test(r gjson.Result) bool {
 	if c.op >= opGt && c.op <= opLte {
 		return r.Type == gjson.Number && c.compare(r.Num)
 	}
-	var s string
-	switch r.Type {
-	case gjson.String:
-		s = r.Str
-	case gjson.Number, gjson.True, gjson.False:
-		s = r.Raw
-	default:
+	s, ok := scalarText(r)
+	if !ok {
 		return false
 	}
 	if c.op == opPrefix {
 		return strings.HasPrefix(s, c.str)
 	}
 	return c.re.MatchString(s)
+}
+
+// scalarText is a value as text: a string unescaped, a number or
+// boolean as written. ok is false for null, an object or an array.
+func scalarText(r gjson.Result) (s string, ok bool) {
+	switch r.Type {
+	case gjson.String:
+		return r.Str, true
+	case gjson.Number, gjson.True, gjson.False:
+		return r.Raw, true
+	}
+	return "", false
 }
 
 // compare reports whether n stands to the operand as the operator asks.

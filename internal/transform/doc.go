@@ -1,8 +1,10 @@
 // Package transform owns the mapping from a verified inbound request (raw
-// body and headers) to an event: its type, its dedupe id and its payload.
-// A source's mapping is a Spec, compiled once (Compile) when the source is
-// created or updated; Apply then runs it on each request. It imports no
-// other project package: engine and engine/inbound use it, not the reverse.
+// body and headers) to an event: its type, its dedupe id and its payload;
+// and, outbound, the templates an endpoint shapes its request with at
+// delivery time: a body, a URL and a filter. A source's mapping is a
+// Spec, compiled once (Compile) when the source is created or updated;
+// Apply then runs it on each request. It imports no other project
+// package: engine and engine/inbound use it, not the reverse.
 //
 // # Spec
 //
@@ -110,6 +112,40 @@
 // twice in an object is found at its first member. A mapping is
 // immutable after Compile and safe for concurrent use.
 //
+// # Outbound: body templates, URL placeholders and filters
+//
+// An endpoint's templates read the event as an envelope the engine
+// builds per delivery,
+//
+//	{"id":"evt_...","type":"lead.won","timestamp":"2026-11-23T10:00:00Z","data":<payload as published>}
+//
+// so paths read $.data.lead.email, $.type, $.id. Nothing outbound reads
+// headers or a request body: header: and body:text are refused.
+//
+// CompileBody takes a body template in the payload's language above:
+//
+//	{"text": "New lead {$.data.lead.email}, score {$.data.lead.score}",
+//	 "score": "$.data.lead.score",
+//	 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*{$.data.lead.company}*"}}]}
+//
+// Body.Render appends the JSON body to a buffer. CompileURL takes an
+// endpoint URL with {$.path} placeholders in its path and query only,
+// never the scheme, userinfo, host, port or fragment;
+// URL.Render percent-encodes each value, every byte but A-Z a-z 0-9 - .
+// _ ~ (so "/" is %2F, "@" %40, " " %20). A URL value is text (a JSON
+// string unescaped, a number or boolean as written); absent, null, an
+// object or array, "" and, in the path, "." or ".." fail: no request goes
+// to a half-built URL. CompileFilter takes a condition in the syntax
+// below, without header tests; Filter.Match reports whether the event
+// passes. Compile errors are invalid_template and render errors
+// render_failed, with the rule at fault ("body.blocks[2].text", "url",
+// "filter.any[0].gte") and, for render, the JSONPath in the message.
+// Each render validates the envelope (sonic) and the paths have the
+// same step budget as one Apply. Body.Render, URL.Render and
+// Filter.Match allocate nothing on plain paths once the buffer has
+// grown, except for gjson's unescaped copy of a string value that holds
+// escapes.
+//
 // # Validation and non-JSON bodies
 //
 // Events carry JSON payloads, in UTF-8 and without raw control characters
@@ -128,4 +164,6 @@
 // Compile returns *Error with code invalid_mapping and the rule at fault
 // ("routes[1].when.path"); Apply returns invalid_json or mapping_failed
 // with the rule ("type", "routes[0].type", "id", "payload.customer").
+// CompileBody, CompileURL and CompileFilter return invalid_template;
+// Body.Render, URL.Render and Filter.Match render_failed.
 package transform
