@@ -140,8 +140,9 @@
 // passes. Compile errors are invalid_template and render errors
 // render_failed, with the rule at fault ("body.blocks[2].text", "url",
 // "filter.any[0].gte") and, for render, the JSONPath in the message.
-// Each render validates the envelope (sonic) and the paths have the
-// same step budget as one Apply. Body.Render, URL.Render and
+// Each render checks that the envelope is valid JSON, strings included
+// (an event that is not fails), and its paths have the same step budget
+// as one Apply. Body.Render, URL.Render and
 // Filter.Match allocate nothing on plain paths once the buffer has
 // grown, except for gjson's unescaped copy of a string value that holds
 // escapes.

@@ -1,12 +1,15 @@
 package transform
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // requireOutboundError: err is an *Error with the code and a rule under
@@ -85,9 +88,32 @@ func FuzzRenderBody(f *testing.F) {
 	f.Add([]byte(`{"data":{"":{"a b":"\u0000\ud800"},"a":[{"b":{"b":[]}}]}}`))
 	f.Add([]byte("{\"data\":\"\x01\xff\"}"))
 	f.Add([]byte(`{"data":{"o":{ "k" : [ 1 , "a\\\"b" ] }}}`))
+	text := mustBody(f, `{"t":"<{$.data}>"}`)
 	f.Fuzz(func(t *testing.T, event []byte) {
 		for i, b := range bs {
 			checkBody(t, tmpls[i], b, event)
+		}
+		// A value in a string template reads back as its text: a string
+		// unescaped, anything else as encoding/json compacts it.
+		out, err := text.Render(nil, event)
+		if err != nil {
+			return
+		}
+		var got struct{ T string }
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		data := gjson.GetBytes(event, "data")
+		want := data.Str
+		if data.Type != gjson.String {
+			var b bytes.Buffer
+			if err := json.Compact(&b, []byte(data.Raw)); err != nil {
+				t.Fatalf("%q: %v", data.Raw, err)
+			}
+			want = b.String()
+		}
+		if got.T != "<"+want+">" {
+			t.Fatalf("event %q: text %q, want %q", event, got.T, "<"+want+">")
 		}
 	})
 }

@@ -2,7 +2,10 @@ package transform
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -76,8 +79,10 @@ func TestBodyRenderErrors(t *testing.T) {
 	f(`"$.data.nope"`, leadEvent, "body", "body $.data.nope is missing")
 	f(`{"a":"$.x"}`, `{"x":`, "body", "not valid JSON")
 	f(`{"a":"$.x"}`, "", "body", "not valid JSON")
-	f(`{"a":"$.x"}`, `{"x":"\u0001`+"\x01"+`"}`, "body", "raw control character")
-	f(`{"a":"{$.x}"}`, `{"x":"`+"\xff"+`"}`, "body", "invalid UTF-8")
+	f(`{"a":"$.x"}`, `{"x":"\u0001`+"\x01"+`"}`, "body", "not valid JSON")
+	f(`{"a":"{$.x}"}`, `{"x":"`+"\xff"+`"}`, "body", "not valid JSON")
+	f(`{"a":"{$.x}"}`, `{"x":{"y":"\0"}}`, "body", "not valid JSON")
+	f(`{"a":"$.y"}`, `{"x":"\q","y":1}`, "body", "not valid JSON")
 
 	b := mustBody(t, `{"a":"$.x[*]"}`)
 	b.budget = 100
@@ -188,6 +193,7 @@ func TestURLRenderErrors(t *testing.T) {
 	f("https://h.example/a/{$.x}", `{"x":"."}`, "would move up the path")
 	f("https://h.example/a/{$.x}", `{"x":`, "not valid JSON")
 	f("https://h.example/a/{$.x}", `{"x":"a"} x`, "not valid JSON")
+	f("https://h.example/a/{$.x}", `{"x":"a\0"}`, "not valid JSON")
 
 	// A dot segment in the query is only text.
 	out, err := mustURL(t, "https://h.example/a?up={$.x}").Render(nil, []byte(`{"x":".."}`))
@@ -331,4 +337,60 @@ func TestDocsOutboundExamples(t *testing.T) {
 	f("https://crm.example.com/accounts/{$.data.account.id}", "https://crm.example.com/accounts/acc_123")
 	f("https://esp.example.com/lists/7/subscribers/{$.data.profile.email}", "https://esp.example.com/lists/7/subscribers/ada%2Bnews%40example.com")
 	f("https://api.example.com/v1/search?q={$.data.lead.company}", "https://api.example.com/v1/search?q=Analytical%20Engines")
+}
+
+// One compiled template serves every delivery at once: the fallback
+// paths' pooled scratch must not leak between them.
+func TestOutboundConcurrent(t *testing.T) {
+	body := mustBody(t, `{"t":"{$.data.lead.email} {$.data.items[?(@.qty > 1)].sku}","all":"$..sku","n":"$.data.items[-1].qty"}`)
+	u := mustURL(t, "https://h.example/{$.data.items[-1].sku}?e={$.data.lead.email}")
+	flt := mustFilter(t, `{"path":"$.data.items[?(@.price < 1)].qty","gte":7}`)
+	events := [][]byte{[]byte(leadEvent), []byte(strings.Replace(leadEvent, `"C-3","qty":7`, `"Z-9","qty":9`, 1))}
+	type want struct {
+		body, url string
+		match     bool
+	}
+	wants := make([]want, len(events))
+	for i, ev := range events {
+		b, err1 := body.Render(nil, ev)
+		s, err2 := u.Render(nil, ev)
+		ok, err3 := flt.Match(ev)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		wants[i] = want{string(b), string(s), ok}
+	}
+	if wants[0] == wants[1] {
+		t.Fatal("the two events render alike: the test would see no mix-up")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b, s []byte
+			for i := range 100 {
+				k := (g + i) % len(events)
+				var err error
+				if b, err = body.Render(b[:0], events[k]); err != nil || string(b) != wants[k].body {
+					errs <- fmt.Errorf("body %q, %v; want %q", b, err, wants[k].body)
+					return
+				}
+				if s, err = u.Render(s[:0], events[k]); err != nil || string(s) != wants[k].url {
+					errs <- fmt.Errorf("url %q, %v; want %q", s, err, wants[k].url)
+					return
+				}
+				if ok, err := flt.Match(events[k]); err != nil || ok != wants[k].match {
+					errs <- fmt.Errorf("filter %v, %v; want %v", ok, err, wants[k].match)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }

@@ -170,7 +170,7 @@ func (u *URL) Render(dst, event []byte) ([]byte, error) {
 		return append(dst, u.static...), nil
 	}
 	start := len(dst)
-	if !wellFormed(event) {
+	if !validEvent(event) {
 		return dst, renderFailed("url", "the event is not valid JSON")
 	}
 	d := newDoc(event, u.budget)
