@@ -213,83 +213,6 @@ func (a *applier) text(s *source, rule string, buf []byte) ([]byte, bool, *Error
 	return append(buf, r.Raw...), true, nil
 }
 
-// payload writes a shape. Values are copied raw, as the provider wrote
-// them; an absent field is left out of an object, an absent single
-// source fails.
-func (a *applier) payload(s *shape, buf []byte) ([]byte, *Error) {
-	if s.fields == nil {
-		buf, ok, err := a.value(&s.src, s.rule, buf)
-		if err == nil && !ok {
-			err = failed(s.rule, fmt.Sprintf("payload %s is missing", s.src.String()))
-		}
-		return buf, err
-	}
-	buf = append(buf, '{')
-	n := 0
-	for i := range s.fields {
-		f := &s.fields[i]
-		mark := len(buf)
-		if n > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, f.key...)
-		if f.fields != nil {
-			var err *Error
-			if buf, err = a.payload(&f.shape, buf); err != nil {
-				return buf, err
-			}
-			n++
-			continue
-		}
-		var ok bool
-		var err *Error
-		if buf, ok, err = a.value(&f.src, f.rule, buf); err != nil {
-			return buf, err
-		}
-		if !ok {
-			buf = buf[:mark]
-			continue
-		}
-		n++
-	}
-	return append(buf, '}'), nil
-}
-
-// value appends one JSON value. A multi-valued JSONPath gives the array
-// of its matches, [] when none.
-func (a *applier) value(s *source, rule string, buf []byte) ([]byte, bool, *Error) {
-	switch s.kind {
-	case srcHeader:
-		v := a.peek(s.header)
-		if len(v) == 0 {
-			return buf, false, nil
-		}
-		return appendJSONString(buf, bstr(v)), true, nil
-	case srcBodyText:
-		return appendJSONString(buf, bstr(a.body)), true, nil
-	}
-	if !s.path.multi {
-		r, err := a.doc.first(&s.path)
-		if err != nil {
-			return buf, false, failed(rule, err.Error())
-		}
-		return append(buf, r.Raw...), r.Exists(), nil
-	}
-	buf = append(buf, '[')
-	start := len(buf)
-	err := a.doc.each(&s.path, func(raw string) bool {
-		if len(buf) > start {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, raw...)
-		return true
-	})
-	if err != nil {
-		return buf, false, failed(rule, err.Error())
-	}
-	return append(buf, ']'), true, nil
-}
-
 func (a *applier) match(c *cond) (bool, error) {
 	switch c.op {
 	case opAll, opAny:
@@ -337,19 +260,42 @@ func (c *cond) test(r gjson.Result) bool {
 		}
 		return false
 	}
-	var s string
-	switch r.Type {
-	case gjson.String:
-		s = r.Str
-	case gjson.Number, gjson.True, gjson.False:
-		s = r.Raw
-	default:
+	if c.op >= opGt && c.op <= opLte {
+		return r.Type == gjson.Number && c.compare(r.Num)
+	}
+	s, ok := scalarText(r)
+	if !ok {
 		return false
 	}
 	if c.op == opPrefix {
 		return strings.HasPrefix(s, c.str)
 	}
 	return c.re.MatchString(s)
+}
+
+// scalarText is a value as text: a string unescaped, a number or
+// boolean as written. ok is false for null, an object or an array.
+func scalarText(r gjson.Result) (s string, ok bool) {
+	switch r.Type {
+	case gjson.String:
+		return r.Str, true
+	case gjson.Number, gjson.True, gjson.False:
+		return r.Raw, true
+	}
+	return "", false
+}
+
+// compare reports whether n stands to the operand as the operator asks.
+func (c *cond) compare(n float64) bool {
+	switch c.op {
+	case opGt:
+		return n > c.num
+	case opGte:
+		return n >= c.num
+	case opLt:
+		return n < c.num
+	}
+	return n <= c.num
 }
 
 // equal: strings compare unescaped, numbers by value, so "equals": 1
@@ -371,7 +317,9 @@ func (c *cond) testHeader(v []byte) bool {
 	if c.op == opExists {
 		return (len(v) > 0) == c.exists
 	}
-	if len(v) == 0 {
+	// Headers are text: numeric comparisons are refused for them at
+	// Compile, and would never hold.
+	if len(v) == 0 || c.op >= opGt && c.op <= opLte {
 		return false
 	}
 	s := bstr(v)
@@ -405,8 +353,13 @@ func clip(b []byte) string {
 // appendJSONString quotes s as a JSON string. Invalid UTF-8 becomes
 // U+FFFD, so the result is always valid JSON whatever a header holds.
 func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	buf = append(buf, '"')
+	return append(appendJSONText(buf, s), '"')
+}
+
+// appendJSONText appends s escaped for the inside of a JSON string.
+func appendJSONText(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
@@ -435,5 +388,5 @@ func appendJSONString(buf []byte, s string) []byte {
 		}
 		i++
 	}
-	return append(buf, '"')
+	return buf
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -14,10 +15,14 @@ const (
 	CodeInvalidMapping = "invalid_mapping" // Compile: a rule is wrong
 	CodeInvalidJSON    = "invalid_json"    // Apply: the mapping needs a JSON body and the body is not JSON
 	CodeMappingFailed  = "mapping_failed"  // Apply: a rule could not be carried out on this request
+
+	CodeInvalidTemplate = "invalid_template" // CompileBody, CompileURL, CompileFilter: a template is wrong
+	CodeRenderFailed    = "render_failed"    // Render, Match: a template could not be carried out on this event
 )
 
-// Error is a mapping failure with a stable code and the rule at fault,
-// spelled as in the spec ("routes[1].when.path", "payload.customer").
+// Error is a mapping or template failure with a stable code and the
+// rule at fault, spelled as in the spec ("routes[1].when.path",
+// "payload.customer", "body.blocks[2].text", "url", "filter.any[0].gte").
 type Error struct {
 	Code    string
 	Rule    string
@@ -37,7 +42,7 @@ const (
 	maxConditions  = 256 // condition nodes in all routes together
 	maxCondDepth   = 8
 	maxInValues    = 100
-	maxShapeFields = 100 // payload fields in all objects together
+	maxShapeValues = 100 // payload fields, elements and {parts} together
 	maxHeaderName  = 128
 )
 
@@ -78,7 +83,7 @@ type template struct {
 }
 
 type tpart struct {
-	lit string // when src.kind == srcNone
+	lit string // when src.kind == srcNone; in a string template (shape.go) escaped for JSON
 	src source
 }
 
@@ -90,6 +95,10 @@ const (
 	opExists
 	opPrefix
 	opMatches
+	opGt // opGt..opLte compare numbers, in this order
+	opGte
+	opLt
+	opLte
 	opAll
 	opAny
 	opNot
@@ -102,6 +111,7 @@ type cond struct {
 	exists bool
 	str    string
 	re     *regexp.Regexp
+	num    float64 // opGt..opLte
 	subs   []cond
 }
 
@@ -109,17 +119,6 @@ type route struct {
 	when cond
 	typ  *template
 	drop bool
-}
-
-type shape struct {
-	rule   string
-	src    source  // a single-source shape
-	fields []field // an object shape (nil for a single source)
-}
-
-type field struct {
-	key []byte // `"name":`, escaped once here
-	shape
 }
 
 // Mapping is a compiled Spec. It is immutable and safe for concurrent use.
@@ -147,8 +146,11 @@ func (m *Mapping) WithStepBudget(n int64) *Mapping {
 // compiler carries the counters behind the limits and the needJSON flag.
 type compiler struct {
 	conds    int
-	fields   int
+	values   int // of payloads and bodies: fields, elements, {parts}
 	needJSON bool
+	// outbound: a body template, URL or filter, which read the event
+	// only; header: and body:text are refused.
+	outbound bool
 }
 
 func invalid(rule, format string, args ...any) *Error {
@@ -173,7 +175,7 @@ func Compile(spec Spec) (*Mapping, error) {
 	}
 	if spec.Payload != nil {
 		m.payload = &shape{}
-		if err = c.shape(m.payload, "payload", spec.Payload, 0); err != nil {
+		if err = c.topShape(m.payload, "payload", spec.Payload); err != nil {
 			return nil, err
 		}
 	} else {
@@ -233,7 +235,8 @@ func (c *compiler) route(rule string, r *Route) (route, *Error) {
 }
 
 // source compiles "$..." or "header:Name", and "body:text" where
-// payload allows it.
+// payload allows it. Outbound there is only the event: header: and
+// body:text are refused with a message that says so.
 func (c *compiler) source(rule, s string, payload bool) (source, *Error) {
 	switch {
 	case strings.HasPrefix(s, "$"):
@@ -243,6 +246,8 @@ func (c *compiler) source(rule, s string, payload bool) (source, *Error) {
 		}
 		c.needJSON = true
 		return source{kind: srcPath, path: p}, nil
+	case c.outbound && (strings.HasPrefix(s, "header:") || s == "body:text"):
+		return source{}, invalid(rule, "%q: an outbound template reads the event only ($.id, $.type, $.timestamp, $.data...); there are no request headers or body", s)
 	case strings.HasPrefix(s, "header:"):
 		name := s[len("header:"):]
 		if !validHeaderName(name) {
@@ -252,7 +257,10 @@ func (c *compiler) source(rule, s string, payload bool) (source, *Error) {
 	case payload && s == "body:text":
 		return source{kind: srcBodyText}, nil
 	}
-	if payload {
+	switch {
+	case c.outbound:
+		return source{}, invalid(rule, "want a JSONPath ($...), got %q", s)
+	case payload:
 		return source{}, invalid(rule, "want a JSONPath ($...), header:Name or body:text, got %q", s)
 	}
 	return source{}, invalid(rule, "want a JSONPath ($...) or header:Name, got %q", s)
@@ -353,6 +361,7 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 	}{
 		{"equals", in.Equals != nil}, {"in", in.In != nil}, {"exists", in.Exists != nil},
 		{"prefix", in.Prefix != nil}, {"matches", in.Matches != nil},
+		{"gt", in.Gt != nil}, {"gte", in.Gte != nil}, {"lt", in.Lt != nil}, {"lte", in.Lte != nil},
 		{"all", in.All != nil}, {"any", in.Any != nil}, {"not", in.Not != nil},
 	} {
 		if o.set {
@@ -360,7 +369,7 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 		}
 	}
 	if len(ops) != 1 {
-		return out, invalid(rule, "want exactly one of equals, in, exists, prefix, matches, all, any, not; got %d (%s)", len(ops), strings.Join(ops, ", "))
+		return out, invalid(rule, "want exactly one of equals, in, exists, prefix, matches, gt, gte, lt, lte, all, any, not; got %d (%s)", len(ops), strings.Join(ops, ", "))
 	}
 	op := ops[0]
 	if op == "all" || op == "any" || op == "not" {
@@ -425,8 +434,42 @@ func (c *compiler) cond(rule string, in *Condition, depth int) (cond, *Error) {
 			return out, invalid(rule, "%v", err)
 		}
 		out.re = re
+	case "gt", "gte", "lt", "lte":
+		var raw json.RawMessage
+		switch op {
+		case "gt":
+			out.op, raw = opGt, in.Gt
+		case "gte":
+			out.op, raw = opGte, in.Gte
+		case "lt":
+			out.op, raw = opLt, in.Lt
+		default:
+			out.op, raw = opLte, in.Lte
+		}
+		if header {
+			return out, invalid(rule, "a header is text; %s compares numbers", op)
+		}
+		n, err := number(rule, raw)
+		if err != nil {
+			return out, err
+		}
+		out.num = n
 	}
 	return out, nil
+}
+
+// number parses the operand of a numeric comparison: a JSON number that
+// fits a float64, as values are compared (gjson reads numbers so).
+func number(rule string, raw json.RawMessage) (float64, *Error) {
+	v := gjson.ParseBytes(raw)
+	if !json.Valid(raw) || v.Type != gjson.Number {
+		return 0, invalid(rule, "want a number, got %s", clip(raw))
+	}
+	n, err := strconv.ParseFloat(v.Raw, 64)
+	if err != nil {
+		return 0, invalid(rule, "number %s is out of range", clip(raw))
+	}
+	return n, nil
 }
 
 func (c *compiler) combination(rule, op string, in *Condition, depth int) (cond, *Error) {
@@ -471,39 +514,6 @@ func scalar(rule string, raw json.RawMessage, header bool) (gjson.Result, *Error
 		return v, invalid(rule, "want a string, number, boolean or null, got %s", raw)
 	}
 	return v, nil
-}
-
-func (c *compiler) shape(out *shape, rule string, in *Shape, depth int) *Error {
-	out.rule = rule
-	if in.Fields == nil {
-		src, err := c.source(rule, in.From, true)
-		out.src = src
-		return err
-	}
-	if depth >= maxShapeDepth {
-		return invalid(rule, "payload objects nest deeper than %d", maxShapeDepth)
-	}
-	out.fields = []field{}
-	seen := map[string]bool{}
-	for _, f := range in.Fields {
-		if c.fields++; c.fields > maxShapeFields {
-			return invalid(rule, "more than %d payload fields", maxShapeFields)
-		}
-		sub := rule + "." + f.Name
-		if f.Name == "" {
-			return invalid(rule, "a payload field has an empty name")
-		}
-		if seen[f.Name] {
-			return invalid(sub, "payload field %q appears twice", f.Name)
-		}
-		seen[f.Name] = true
-		fd := field{key: append(appendJSONString(nil, f.Name), ':')}
-		if err := c.shape(&fd.shape, sub, &f.Value, depth+1); err != nil {
-			return err
-		}
-		out.fields = append(out.fields, fd)
-	}
-	return nil
 }
 
 // ValidEventType reports whether s may be an event type: 1..128 bytes of

@@ -35,9 +35,9 @@ func TestCompileInvalid(t *testing.T) {
 	f(`{"type":"t","bogus":1}`, "", `unknown field "bogus"`)
 	f(`{"type":"t"} {}`, "", "trailing data")
 	f(`[]`, "", "cannot decode")
-	f(`{"type":"t","payload":5}`, "", "want a string or an object")
-	f(`{"type":"t","payload":{"a":[1]}}`, "", "want a string or an object")
-	f(`{"type":"t","payload":`+strings.Repeat(`{"a":`, 9)+`"$"`+strings.Repeat(`}`, 9)+`}`, "", "nested deeper")
+	f(`{"type":"t","payload":{"a":[1}}`, "", "cannot decode")
+	f(`{"type":"t","payload":`+strings.Repeat(`{"a":`, 9)+`"$"`+strings.Repeat(`}`, 9)+`}`, "", "payload.a.a.a.a.a.a.a.a: objects and arrays nest deeper than 8")
+	f(`{"type":"t","payload":{"a":`+strings.Repeat(`[`, 8)+`1`+strings.Repeat(`]`, 8)+`}}`, "", "payload.a[0][0][0][0][0][0][0]: objects and arrays nest deeper than 8")
 
 	// Type and templates.
 	f(`{}`, "type", "type is required")
@@ -62,12 +62,28 @@ func TestCompileInvalid(t *testing.T) {
 	f(`{"type":"t","id":"id"}`, "id", "want a JSONPath")
 	f(`{"type":"t","id":"body:text"}`, "id", "want a JSONPath")
 	f(`{"type":"t","id":"$.["}`, "id", "cannot parse")
-	f(`{"type":"t","payload":{"a":"$.x","b":"nope"}}`, "payload.b", "header:Name or body:text")
+	f(`{"type":"t","payload":{"a":"$.x","b":"$nope"}}`, "payload.b", "(text that starts with $ is written $$)")
+	f(`{"type":"t","payload":{"a":"$.x","b":"$.a["}}`, "payload.b", "cannot parse JSONPath")
 	f(`{"type":"t","payload":{"a":{"b":"header:"}}}`, "payload.a.b", "not a valid HTTP header name")
 	f(`{"type":"t","payload":{"a":"$","a":"$.x"}}`, "payload.a", "appears twice")
 	f(`{"type":"t","payload":{"":"$"}}`, "payload", "empty name")
-	f(`{"type":"t","payload":{`+manyFields+`}}`, "payload", "more than 100 payload fields")
+	f(`{"type":"t","payload":{`+manyFields+`}}`, "payload", "more than 100 values")
+	f(`{"type":"t","payload":{"a":"`+strings.Repeat("{$.a}", 100)+`"}}`, "payload.a", "more than 100 values")
 	f(`{"type":"t","payload":""}`, "payload", "want a JSONPath")
+	f(`{"type":"t","payload":5}`, "payload", "want a JSONPath ($...), header:Name, body:text, an object or an array, got 5")
+	f(`{"type":"t","payload":"PR {$.number}"}`, "payload", `got "PR {$.number}"`)
+	f(`{"type":"t","payload":"$$5"}`, "payload", "want a JSONPath")
+
+	// String templates in a payload.
+	f(`{"type":"t","payload":{"a":"{x}"}}`, "payload.a", `want a JSONPath ($...) or header:Name, got "x"; write {{ for a literal {`)
+	f(`{"type":"t","payload":{"a":"{body:text}"}}`, "payload.a", "want a JSONPath ($...) or header:Name")
+	f(`{"type":"t","payload":{"a":"a {$.x"}}`, "payload.a", "unclosed {")
+	f(`{"type":"t","payload":{"a":"a {$.x}}"}}`, "payload.a", "} outside a {value}")
+	f(`{"type":"t","payload":{"a":"a}b"}}`, "payload.a", "write }} for a literal }")
+	f(`{"type":"t","payload":{"a":"{$.a[}"}}`, "payload.a", "cannot parse JSONPath")
+	f(`{"type":"t","payload":{"a":"{header:X Y}"}}`, "payload.a", "not a valid HTTP header name")
+	f(`{"type":"t","payload":{"a":{"b":["x","{$.y"]}}}`, "payload.a.b[1]", "unclosed {")
+	f(`{"type":"t","payload":{"a":[1,"$x"]}}`, "payload.a[1]", "cannot parse JSONPath")
 
 	// Routes and unmatched.
 	f(`{"type":"t","unmatched":"keep","routes":[{"when":{"path":"$.a","exists":true},"type":"x"}]}`, "unmatched", "want drop or default")
@@ -98,6 +114,15 @@ func TestCompileInvalid(t *testing.T) {
 	f(route(`{"path":"$.a","prefix":""}`), "routes[1].when.prefix", "prefix is empty")
 	f(route(`{"path":"$.a","matches":"("}`), "routes[1].when.matches", "missing closing )")
 	f(route(`{"path":"$.a","matches":"`+strings.Repeat("a", 257)+`"}`), "routes[1].when.matches", "longer than 256")
+	f(route(`{"path":"$.a","gt":"1"}`), "routes[1].when.gt", `want a number, got "1"`)
+	f(route(`{"path":"$.a","gte":null}`), "routes[1].when.gte", "want a number, got null")
+	f(route(`{"path":"$.a","lt":[1]}`), "routes[1].when.lt", "want a number")
+	f(route(`{"path":"$.a","lte":true}`), "routes[1].when.lte", "want a number")
+	f(route(`{"path":"$.a","lte":1e999}`), "routes[1].when.lte", "out of range")
+	f(route(`{"path":"$.a","gt":1,"lt":2}`), "routes[1].when", "got 2 (gt, lt)")
+	f(route(`{"path":"$.a","gte":1,"equals":2}`), "routes[1].when", "got 2 (equals, gte)")
+	f(route(`{"header":"X","gt":1}`), "routes[1].when.gt", "a header is text")
+	f(route(`{"all":[{"path":"$.a","exists":true},{"path":"$.b","gte":"x"}]}`), "routes[1].when.all[1].gte", "want a number")
 	f(route(`{"all":[]}`), "routes[1].when.all", "all is empty")
 	f(route(`{"any":[{"path":"$.a","exists":true},{"header":"X"}]}`), "routes[1].when.any[1]", "want exactly one of")
 	f(route(`{"not":{"all":[{"path":"$.a","matches":"["}]}}`), "routes[1].when.not.all[0].matches", "missing closing ]")
@@ -117,13 +142,15 @@ func TestCompileValid(t *testing.T) {
 	f(`{"type":"a:{header:X-Y}-{$.a[0].b}_c"}`)
 	f(`{"routes":[{"when":{"path":"$.a","exists":true},"drop":true}],"unmatched":"drop"}`)
 	f(`{"type":"t","payload":{"a":{"b":{"c":"$..x"}},"d":"body:text"}}`)
+	f(`{"type":"t","payload":{"a":[1,"x",null,true,{"b":"$.b"},[]],"n":"nope","e":"","t":"{{x}} {$.a} {header:X}"}}`)
+	f(`{"type":"t","payload":["$.a"]}`)
 	f(`{"type":"t","routes":[{"when":{"path":"$.a","equals":null},"type":"x"}]}`)
 }
 
 // The spec goes back to JSON as it came, payload order included, so the
 // API can show a source's mapping.
 func TestSpecRoundTrip(t *testing.T) {
-	in := `{"type":"t","id":"$.id","payload":{"z":"$.z","a":{"y":"$.y","b":"header:B"}},"routes":[{"when":{"any":[{"path":"$.a","equals":1},{"not":{"header":"X","exists":false}}]},"type":"x"}],"unmatched":"default"}`
+	in := `{"type":"t","id":"$.id","payload":{"z":"$.z","a":{"y":"$.y","b":"header:B"},"l":[1.50e2,true,null,"x {{$}} {$.a}",[],{}]},"routes":[{"when":{"any":[{"path":"$.a","equals":1},{"not":{"header":"X","exists":false}},{"path":"$.s","gte":80}]},"type":"x"}],"unmatched":"default"}`
 	spec, _, err := ParseSpec([]byte(in))
 	if err != nil {
 		t.Fatal(err)

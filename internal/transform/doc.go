@@ -1,8 +1,10 @@
 // Package transform owns the mapping from a verified inbound request (raw
-// body and headers) to an event: its type, its dedupe id and its payload.
-// A source's mapping is a Spec, compiled once (Compile) when the source is
-// created or updated; Apply then runs it on each request. It imports no
-// other project package: engine and engine/inbound use it, not the reverse.
+// body and headers) to an event: its type, its dedupe id and its payload;
+// and, outbound, the templates an endpoint shapes its request with at
+// delivery time: a body, a URL and a filter. A source's mapping is a
+// Spec, compiled once (Compile) when the source is created or updated;
+// Apply then runs it on each request. It imports no other project
+// package: engine and engine/inbound use it, not the reverse.
 //
 // # Spec
 //
@@ -28,12 +30,34 @@
 // The id is optional; when its source is absent or null the event has no
 // dedupe id. An object or array there fails.
 //
-// The payload is absent (the body itself, byte for byte), one source (a
-// string: that value is the payload; absent fails) or an object of named
-// fields, in the order written, each a source or a nested object. Values
-// are copied as raw JSON, never re-encoded; an absent field is left out.
-// A fallback JSONPath that can match many values (wildcard, filter,
-// slice, union, ..) gives the array of its matches.
+// The payload is left out (the body itself, byte for byte) or a value
+// template (shape.go), the language outbound body templates use too:
+//
+//   - an object: its fields in the order written, each a template; a
+//     field whose source is absent is left out;
+//   - an array: element by element, an absent source left out;
+//   - a string starting with $: a JSONPath whose value is copied whole,
+//     as raw JSON, never re-encoded; a fallback JSONPath that can match
+//     many values (wildcard, filter, slice, union, ..) gives the array of
+//     its matches, [] for none;
+//   - "header:Name" or "body:text": the header (left out when absent or
+//     empty) or the whole body, as a JSON string;
+//   - any other string is text, and a string template when it holds
+//     {source} parts: "PR {$.number}: {$.pull_request.title}". Each
+//     value is used as text (a JSON string as the body escaped it, a
+//     number or boolean as written, an object or array as its compact
+//     JSON, a many-valued path as the array of its matches) and escaped
+//     into the string. An absent or null value, or an absent header,
+//     fails the request: text with a hole in it is nobody's intent. {{
+//     and }} are literal braces, a single { must open a source and a
+//     single } is refused. Text that starts with $ is written $$:
+//     "$${$.price}" gives "$9.99";
+//   - a number, true, false or null: copied as written.
+//
+// At the top the payload is a source, an object or an array; a string
+// constant there is refused (most likely a JSONPath that lost its $).
+// An absent top-level source fails. Objects and arrays nest 8 deep; a
+// payload holds at most 100 values (fields, elements and {parts}).
 //
 // Routes are tried in order and the first whose "when" holds decides: its
 // type, or "drop": true. With no route matching, "unmatched": "drop" drops
@@ -49,12 +73,16 @@
 //	{"path": "$.x", "exists": true}               present (null counts), or absent for false
 //	{"path": "$.ref", "prefix": "refs/tags/"}     text starts with it
 //	{"path": "$.ref", "matches": "^refs/heads/(main|dev)$"}   RE2, 256 bytes at most
+//	{"path": "$.score", "gte": 80}                a number >= 80; also gt, lt, lte
 //
 // or combines tests: {"all": [...]}, {"any": [...]}, {"not": {...}}.
 // Strings compare unescaped, numbers by value (1 equals 1.0); prefix and
 // matches see strings, numbers and booleans as text and never match
-// objects, arrays or null. Headers are text: they compare with strings
-// only, and an empty header counts as absent. A path that matches many
+// objects, arrays or null. gt, gte, lt and lte take a JSON number and
+// hold only for a number value, compared as float64 (so beyond 2^53 two
+// integers may compare equal); "80" as a string never holds. Headers are
+// text: they compare with strings only (a numeric comparison on a header
+// is refused), and an empty header counts as absent. A path that matches many
 // values holds when any of them passes. Conditions nest 8 deep at most,
 // 256 per mapping.
 //
@@ -84,6 +112,41 @@
 // twice in an object is found at its first member. A mapping is
 // immutable after Compile and safe for concurrent use.
 //
+// # Outbound: body templates, URL placeholders and filters
+//
+// An endpoint's templates read the event as an envelope the engine
+// builds per delivery,
+//
+//	{"id":"evt_...","type":"lead.won","timestamp":"2026-11-23T10:00:00Z","data":<payload as published>}
+//
+// so paths read $.data.lead.email, $.type, $.id. Nothing outbound reads
+// headers or a request body: header: and body:text are refused.
+//
+// CompileBody takes a body template in the payload's language above:
+//
+//	{"text": "New lead {$.data.lead.email}, score {$.data.lead.score}",
+//	 "score": "$.data.lead.score",
+//	 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*{$.data.lead.company}*"}}]}
+//
+// Body.Render appends the JSON body to a buffer. CompileURL takes an
+// endpoint URL with {$.path} placeholders in its path and query only,
+// never the scheme, userinfo, host, port or fragment;
+// URL.Render percent-encodes each value, every byte but A-Z a-z 0-9 - .
+// _ ~ (so "/" is %2F, "@" %40, " " %20). A URL value is text (a JSON
+// string unescaped, a number or boolean as written); absent, null, an
+// object or array, "" and, in the path, "." or ".." fail: no request goes
+// to a half-built URL. CompileFilter takes a condition in the syntax
+// below, without header tests; Filter.Match reports whether the event
+// passes. Compile errors are invalid_template and render errors
+// render_failed, with the rule at fault ("body.blocks[2].text", "url",
+// "filter.any[0].gte") and, for render, the JSONPath in the message.
+// Each render checks that the envelope is valid JSON, strings included
+// (an event that is not fails), and its paths have the same step budget
+// as one Apply. Body.Render, URL.Render and
+// Filter.Match allocate nothing on plain paths once the buffer has
+// grown, except for gjson's unescaped copy of a string value that holds
+// escapes.
+//
 // # Validation and non-JSON bodies
 //
 // Events carry JSON payloads, in UTF-8 and without raw control characters
@@ -102,4 +165,6 @@
 // Compile returns *Error with code invalid_mapping and the rule at fault
 // ("routes[1].when.path"); Apply returns invalid_json or mapping_failed
 // with the rule ("type", "routes[0].type", "id", "payload.customer").
+// CompileBody, CompileURL and CompileFilter return invalid_template;
+// Body.Render, URL.Render and Filter.Match render_failed.
 package transform

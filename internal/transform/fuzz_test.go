@@ -50,6 +50,8 @@ func FuzzCompile(f *testing.F) {
 		`{"type":"{$.a[*]}","id":"$.b[0:2]","payload":"$"}`,
 		`{"type":"t","payload":{"s":"$.a[::-1]","u":"$['a','k}',0,-1]","n":"$..a[?(@.b)]","f":"$..[?(@.x == 'y')].b"}}`,
 		`{"type":"t","payload":{"x":"$.a[?(@.b[*] == 1)]","c":"$.a[?(count(@[*]) > 1 && @.b[*] == 2)]"}}`,
+		`{"type":"t","payload":{"l":[1,"x {{y}} {$.a[0]}",null,{"h":"{header:X} $"},"$.b[*]"],"p":"$${$.id}","n":-0.5e1}}`,
+		`{"type":"t","routes":[{"when":{"any":[{"path":"$.id","gte":7},{"path":"$.a[*]","lt":-1}]},"type":"n"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -80,6 +82,7 @@ func FuzzApply(f *testing.F) {
 		`{"type":"form.{header:X-GitHub-Event}","payload":{"body":"body:text"}}`,
 		`{"type":"t","payload":{"s":"$.a[1:-1:2]","r":"$.a[::-1]","u":"$['s','a',0,-1,'s']","e":"$..['']","k":"$..*.b"}}`,
 		`{"type":"t","payload":{"f":"$..[?(@.b > 1)]","g":"$.a[?(@.b)][?(@ > 1)]","h":"$..a[?(@.b == 'x')]"}}`,
+		`{"type":"t","payload":["$.s","{$.s}/{$.a}/{$.a[*].b}/{header:X-GitHub-Event}",{"k":"$..b"},true],"routes":[{"when":{"path":"$.a[*].b","gte":2},"type":"big"}]}`,
 	}
 	ms := make([]*Mapping, len(specs))
 	for i, s := range specs {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
 )
 
 // Spec is a source's mapping as the API accepts it. Compile checks it.
@@ -31,8 +33,9 @@ type Route struct {
 }
 
 // Condition is one test, either on a value (Path or Header, with exactly
-// one of Equals, In, Exists, Prefix, Matches) or a combination (exactly
-// one of All, Any, Not). The syntax is in the package comment.
+// one of Equals, In, Exists, Prefix, Matches, Gt, Gte, Lt, Lte) or a
+// combination (exactly one of All, Any, Not). The syntax is in the
+// package comment.
 type Condition struct {
 	Path   string `json:"path,omitempty"`
 	Header string `json:"header,omitempty"`
@@ -42,19 +45,30 @@ type Condition struct {
 	Exists  *bool             `json:"exists,omitempty"`
 	Prefix  *string           `json:"prefix,omitempty"`
 	Matches *string           `json:"matches,omitempty"`
+	// Gt, Gte, Lt, Lte take a JSON number and hold for a number value
+	// above, at least, below or at most it.
+	Gt  json.RawMessage `json:"gt,omitempty"`
+	Gte json.RawMessage `json:"gte,omitempty"`
+	Lt  json.RawMessage `json:"lt,omitempty"`
+	Lte json.RawMessage `json:"lte,omitempty"`
 
 	All []Condition `json:"all,omitempty"`
 	Any []Condition `json:"any,omitempty"`
 	Not *Condition  `json:"not,omitempty"`
 }
 
-// Shape is a payload shape: either one source (From: "$.data.object",
-// "header:Name" or "body:text") whose value is the whole payload, or an
-// object whose fields, in the order given, are sources or nested shapes.
-// In JSON it is a string or an object.
+// Shape is a payload shape or an outbound body template, in JSON any
+// value: a string (a JSONPath "$.data.object", "header:Name",
+// "body:text", a string template "PR {$.number}" or literal text), an
+// object whose fields, in the order given, are shapes, an array of
+// shapes, or a number, boolean or null written as it is. The language is
+// in the package comment; Compile and CompileBody say which strings are
+// sources and which are text.
 type Shape struct {
-	From   string
-	Fields []ShapeField
+	From    string          // a string
+	Fields  []ShapeField    // an object, non-nil
+	Items   []Shape         // an array, non-nil
+	Literal json.RawMessage // a number, true, false or null, as written
 }
 
 // ShapeField is one named field of an object shape.
@@ -66,79 +80,125 @@ type ShapeField struct {
 // UnmarshalJSON keeps the fields in the order written: the payload is
 // built in that order, so it is the order subscribers see.
 func (s *Shape) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := s.decode(dec, 0); err != nil {
+	sh, err := decodeShape(data, "payload")
+	if err != nil {
 		return err
 	}
-	if dec.More() {
-		return fmt.Errorf("payload: trailing data")
-	}
+	*s = sh
 	return nil
 }
 
-// maxShapeDepth bounds the nesting of payload objects (and so the
-// recursion of the decoder on hostile input).
+// shapeError is a shape that cannot be decoded, with the rule at fault
+// ("body.blocks[2]").
+type shapeError struct{ rule, msg string }
+
+func (e *shapeError) Error() string { return e.rule + ": " + e.msg }
+
+// decodeShape decodes one JSON value into a Shape; rule names it in
+// errors.
+func decodeShape(data []byte, rule string) (Shape, *shapeError) {
+	var s Shape
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := s.decode(dec, rule, 0); err != nil {
+		return Shape{}, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Shape{}, &shapeError{rule, "trailing data"}
+	}
+	return s, nil
+}
+
+// maxShapeDepth bounds the nesting of payload objects and arrays (and
+// so the recursion of the decoder on hostile input).
 const maxShapeDepth = 8
 
-func (s *Shape) decode(dec *json.Decoder, depth int) error {
+func (s *Shape) decode(dec *json.Decoder, rule string, depth int) *shapeError {
 	tok, err := dec.Token()
 	if err != nil {
-		return err
+		return &shapeError{rule, "cannot decode: " + err.Error()}
 	}
 	switch t := tok.(type) {
 	case string:
 		s.From = t
 		return nil
-	case json.Delim:
-		if t != '{' {
-			return fmt.Errorf("payload: want a string or an object, got %v", t)
-		}
-	default:
-		return fmt.Errorf("payload: want a string or an object, got %v", tok)
+	case json.Number:
+		s.Literal = json.RawMessage(t)
+		return nil
+	case bool:
+		s.Literal = json.RawMessage(strconv.FormatBool(t))
+		return nil
+	case nil:
+		s.Literal = json.RawMessage("null")
+		return nil
 	}
 	if depth >= maxShapeDepth {
-		return fmt.Errorf("payload: nested deeper than %d objects", maxShapeDepth)
+		return &shapeError{rule, fmt.Sprintf("objects and arrays nest deeper than %d", maxShapeDepth)}
 	}
-	s.Fields = []ShapeField{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+	if tok == json.Delim('[') {
+		s.Items = []Shape{}
+		for i := 0; dec.More(); i++ {
+			var item Shape
+			if err := item.decode(dec, fmt.Sprintf("%s[%d]", rule, i), depth+1); err != nil {
+				return err
+			}
+			s.Items = append(s.Items, item)
 		}
-		name, _ := tok.(string)
-		f := ShapeField{Name: name}
-		if err := f.Value.decode(dec, depth+1); err != nil {
-			return err
+	} else {
+		s.Fields = []ShapeField{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return &shapeError{rule, "cannot decode: " + err.Error()}
+			}
+			name, _ := tok.(string)
+			f := ShapeField{Name: name}
+			if err := f.Value.decode(dec, rule+"."+name, depth+1); err != nil {
+				return err
+			}
+			s.Fields = append(s.Fields, f)
 		}
-		s.Fields = append(s.Fields, f)
 	}
-	_, err = dec.Token() // '}'
-	return err
+	if _, err = dec.Token(); err != nil { // '}' or ']'
+		return &shapeError{rule, "cannot decode: " + err.Error()}
+	}
+	return nil
 }
 
 // MarshalJSON writes the shape back as it was accepted.
 func (s Shape) MarshalJSON() ([]byte, error) {
-	if s.Fields == nil {
-		return json.Marshal(s.From)
-	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range s.Fields {
-		if i > 0 {
-			b.WriteByte(',')
+	switch {
+	case s.Fields != nil:
+		b := []byte{'{'}
+		for i, f := range s.Fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, f.Name), ':')
+			v, err := f.Value.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, v...)
 		}
-		name, _ := json.Marshal(f.Name)
-		b.Write(name)
-		b.WriteByte(':')
-		v, err := f.Value.MarshalJSON()
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case s.Items != nil:
+		b := []byte{'['}
+		for i, item := range s.Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			v, err := item.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, v...)
 		}
-		b.Write(v)
+		return append(b, ']'), nil
+	case s.Literal != nil:
+		return s.Literal, nil
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return json.Marshal(s.From)
 }
 
 // ParseSpec decodes a mapping strictly (unknown fields and trailing data

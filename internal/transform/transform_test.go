@@ -167,6 +167,45 @@ func TestPayloadShapingByteExact(t *testing.T) {
 	requireEqual(t, "single payload", string(apply(t, m, body, nil).Payload), `{"a b":[1, 2]}`)
 }
 
+// The payload language is the outbound body's: literals, arrays and
+// string templates beside the sources.
+func TestPayloadTemplates(t *testing.T) {
+	body := []byte(`{"n":42,"s":"caf\u00e9 \"q\"","b":true,"o":{"k": [1, "x y"]},"z":null,"e":"","a":[{"id":1},{"id":2}]}`)
+	f := func(payload, want string) {
+		t.Helper()
+		m := mustParse(t, `{"type":"t","payload":`+payload+`}`)
+		r := apply(t, m, body, headers("X-H", "h\"v"))
+		requireEqual(t, payload, string(r.Payload), want)
+		if !json.Valid(r.Payload) {
+			t.Fatalf("%s: payload %s is not JSON", payload, r.Payload)
+		}
+	}
+	f(`{"lit":"plain","num":1.50,"t":true,"f":false,"null":null,"empty":""}`, `{"lit":"plain","num":1.50,"t":true,"f":false,"null":null,"empty":""}`)
+	f(`{"s":"n={$.n} s={$.s} b={$.b} e=[{$.e}]"}`, `{"s":"n=42 s=caf\u00e9 \"q\" b=true e=[]"}`)
+	f(`{"o":"{$.o}","ids":"{$.a[*].id}","none":"{$.a[?(@.id > 5)]}"}`, `{"o":"{\"k\":[1,\"x y\"]}","ids":"[1,2]","none":"[]"}`)
+	f(`{"h":"<{header:X-H}>","braces":"{{{$.n}}} {{x}}","dollar":"$$","price":"$${$.n}.00"}`, `{"h":"<h\"v>","braces":"{42} {x}","dollar":"$","price":"$42.00"}`)
+	f(`{"esc":"tab\t\"q\" \u00e9 {$.n}"}`, `{"esc":"tab\t\"q\" é 42"}`)
+	f(`{"list":["$.n","$.missing","lit",{"k":"$.missing"},["$.b"],"{$.n}!"]}`, `{"list":[42,"lit",{},[true],"42!"]}`)
+	f(`["$.n",{"x":"$.s"}]`, `[42,{"x":"caf\u00e9 \"q\""}]`)
+	f(`{"all":"$.a[*].id","empty":[]}`, `{"all":[1,2],"empty":[]}`)
+
+	// Absent or null inside text fails, naming the rule and the path.
+	for _, c := range []struct{ payload, rule, reason string }{
+		{`{"x":{"y":"a {$.missing} b"}}`, "payload.x.y", "{$.missing} is missing"},
+		{`{"x":["{$.z}"]}`, "payload.x[0]", "{$.z} is null"},
+		{`{"x":"{header:X-None}"}`, "payload.x", "{header:X-None} is missing"},
+	} {
+		var r Result
+		_, err := mustParse(t, `{"type":"t","payload":`+c.payload+`}`).Apply(body, nil, &r, nil)
+		e := requireCode(t, err, CodeMappingFailed, c.rule)
+		requireEqual(t, c.payload, e.Message, c.reason)
+	}
+
+	// A literal-only payload reads no JSON: a form body is fine.
+	m := mustParse(t, `{"type":"t","payload":{"kind":"form","raw":"body:text","n":3}}`)
+	requireEqual(t, "form", string(apply(t, m, []byte("a=b"), nil).Payload), `{"kind":"form","raw":"a=b","n":3}`)
+}
+
 func TestRoutes(t *testing.T) {
 	m := mustParse(t, `{"type":"github.{header:X-GitHub-Event}.{$.action}","routes":[
 		{"when":{"header":"X-GitHub-Event","equals":"ping"},"drop":true},
@@ -235,6 +274,28 @@ func TestConditionValues(t *testing.T) {
 	f(`{"header":"X-Missing","exists":false}`, true)
 	f(`{"header":"X-Missing","prefix":"V"}`, false)
 	f(`{"not":{"all":[{"path":"$.b","equals":false},{"header":"X-H","prefix":"V"}]}}`, false)
+
+	// Numeric comparisons: by value, numbers only.
+	f(`{"path":"$.n","gt":0.5}`, true)
+	f(`{"path":"$.n","gt":1}`, false)
+	f(`{"path":"$.n","gte":1e0}`, true)
+	f(`{"path":"$.n","gte":1.01}`, false)
+	f(`{"path":"$.n","lt":-1}`, false)
+	f(`{"path":"$.n","lt":2}`, true)
+	f(`{"path":"$.n","lte":1}`, true)
+	f(`{"path":"$.n","lte":0.99}`, false)
+	f(`{"path":"$.big","gt":12345678901234567000}`, false) // float64: equal
+	f(`{"path":"$.big","gte":1e19}`, true)
+	f(`{"path":"$.s","gt":-1e308}`, false)
+	f(`{"path":"$.z","lt":1}`, false)
+	f(`{"path":"$.b","lte":1}`, false)
+	f(`{"path":"$.o","gte":0}`, false)
+	f(`{"path":"$.missing","lt":1}`, false)
+	f(`{"not":{"path":"$.missing","lt":1}}`, true)
+	f(`{"path":"$.arr[*].k","gt":1}`, true)
+	f(`{"path":"$.arr[*].k","gt":2}`, false)
+	f(`{"path":"$.arr[?(@.k >= 2)].k","lte":2}`, true)
+	f(`{"any":[{"path":"$.n","lt":0},{"path":"$.arr[1].k","gte":2}]}`, true)
 }
 
 func TestFallbackPaths(t *testing.T) {
