@@ -130,22 +130,22 @@
 //
 // Body.Render appends the JSON body to a buffer. CompileURL takes an
 // endpoint URL with {$.path} placeholders in its path and query only,
-// never the scheme, userinfo, host, port or fragment;
-// URL.Render percent-encodes each value, every byte but A-Z a-z 0-9 - .
-// _ ~ (so "/" is %2F, "@" %40, " " %20). A URL value is text (a JSON
-// string unescaped, a number or boolean as written); absent, null, an
-// object or array, "" and, in the path, "." or ".." fail: no request goes
-// to a half-built URL. CompileFilter takes a condition in the syntax
-// below, without header tests; Filter.Match reports whether the event
-// passes. Compile errors are invalid_template and render errors
-// render_failed, with the rule at fault ("body.blocks[2].text", "url",
+// never in the scheme, userinfo, host, port or fragment. URL.Render
+// percent-encodes each value, every byte but A-Z a-z 0-9 - . _ ~ (so
+// "/" is %2F, "@" %40, " " %20). A URL value is text (a JSON string
+// unescaped, a number or boolean as written); absent, null, an object or
+// array, "" and, in the path, "." or ".." fail: no request goes to a
+// half-built URL. CompileFilter takes a condition in the syntax above,
+// without header tests; Filter.Match reports whether the event passes.
+// Compile errors are invalid_template and render errors render_failed,
+// with the rule at fault ("body.blocks[2].text", "url",
 // "filter.any[0].gte") and, for render, the JSONPath in the message.
 // Each render checks that the envelope is valid JSON, strings included
-// (an event that is not fails), and its paths have the same step budget
-// as one Apply. Body.Render, URL.Render and
-// Filter.Match allocate nothing on plain paths once the buffer has
-// grown, except for gjson's unescaped copy of a string value that holds
-// escapes.
+// (an event that is not fails), and its paths have the step budget of
+// one Apply. Body.Render, URL.Render and Filter.Match allocate nothing on
+// plain paths once the buffer has grown, except gjson's unescaped copy
+// of a string value that holds escapes. Compiled templates are immutable
+// and safe for concurrent use.
 //
 // # Validation and non-JSON bodies
 //
