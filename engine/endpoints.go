@@ -12,6 +12,7 @@ import (
 
 	"hookline/httpout"
 	"hookline/internal/rotation"
+	"hookline/internal/transform"
 	"hookline/wal"
 )
 
@@ -190,7 +191,17 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 	if in.URL != nil {
 		u := strings.TrimSpace(*in.URL)
-		if err := e.sender.Guard().CheckURL(u); err != nil {
+		check := u
+		if strings.ContainsAny(u, "{}") {
+			// Placeholders: the template is checked here, and its literal
+			// parts below; the rendered URL passes the guard when dialled.
+			t, err := transform.CompileURL(u)
+			if err != nil {
+				return templateError(err)
+			}
+			check = t.Skeleton()
+		}
+		if err := e.sender.Guard().CheckURL(check); err != nil {
 			var ue *httpout.URLError
 			if errors.As(err, &ue) {
 				return Invalid(ue.Code, "%s", ue.Message)

@@ -23,13 +23,13 @@ func TestReplayDelivery(t *testing.T) {
 	// Pause first, so the replays wait where the listing can see them.
 	_, err := h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(true)})
 	require_NoError(t, err)
-	d, err := h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok)
+	d, err := h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok, nil)
 	require_NoError(t, err)
 	require_Equal(t, d.Status, "pending")
 	require_Equal(t, d.Attempts, 1)
-	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok)
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, ok, nil)
 	require_ErrorCode(t, err, engine.KindConflict, "delivery_pending")
-	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, dead)
+	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, dead, nil)
 	require_NoError(t, err)
 	require_Equal(t, d.Status, "pending")
 	require_Equal(t, len(h.dead(ep)), 0)
@@ -68,9 +68,9 @@ func TestReplayDelivery(t *testing.T) {
 	require_Equal(t, d.AttemptLog[1].Outcome, "succeeded")
 	h.requireSettled()
 
-	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ")
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ", nil)
 	require_ErrorCode(t, err, engine.KindNotFound, "delivery_not_found")
-	_, err = h.e.ReplayDelivery(context.Background(), "acme", "ep_nope", ok)
+	_, err = h.e.ReplayDelivery(context.Background(), "acme", "ep_nope", ok, nil)
 	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
 }
 
@@ -132,7 +132,7 @@ func TestCancelRetry(t *testing.T) {
 	h.start()
 	time.Sleep(quiet)
 	require_Equal(t, rc.ids()[first], 1)
-	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, first)
+	d, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, first, nil)
 	require_NoError(t, err)
 	// Due at once: the lane may have taken it already, and on a loaded
 	// machine made it before the answer was put together.

@@ -96,6 +96,10 @@ func applyShapeInput(ep *Endpoint, in *EndpointInput) error {
 	}
 	if in.Signature != nil {
 		sig := *in.Signature
+		sig.EnsureDefaults() // stored and shown with its defaults
+		if err := sig.Validate(); err != nil {
+			return Invalid("invalid_signature", "%s", err)
+		}
 		ep.Signature = &sig
 		if sig.Scheme == "" || sig == (httpout.SignatureConfig{Scheme: httpout.SchemeStandardWebhooks}) {
 			ep.Signature = nil // the default, stored as nothing

@@ -254,8 +254,8 @@ func TestPreview(t *testing.T) {
 	require_Equal(t, p.Method, "PATCH")
 	require_Equal(t, p.URL, rc.srv.URL+"/leads/7")
 	require_True(t, strings.HasPrefix(p.Body, `{"text":"New lead a@x.example","id":"evt_`), "body %s", p.Body)
-	require_Equal(t, p.Headers["hookline-event-type"], "lead.won")
-	require_True(t, p.Headers["webhook-signature"] != "", "headers %v", p.Headers)
+	require_Equal(t, p.Headers["Hookline-Event-Type"], "lead.won")
+	require_True(t, p.Headers["Webhook-Signature"] != "", "headers %v", p.Headers)
 	require_True(t, !p.FilteredOut, "score 50 passes gt 10")
 
 	p, err = h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{Type: "lead.won", Payload: []byte(`{"lead":{"id":7,"email":"a@x.example","score":5}}`)})
@@ -273,7 +273,7 @@ func TestPreview(t *testing.T) {
 	p, err = h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{EventID: id})
 	require_NoError(t, err)
 	require_Equal(t, p.Body, string(rc.deliveries()[0].body))
-	require_Equal(t, p.Headers["webhook-id"], id)
+	require_Equal(t, p.Headers["Webhook-Id"], id)
 	_, err = h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{EventID: "evt_nope"})
 	require_ErrorCode(t, err, engine.KindNotFound, "event_not_found")
 }

@@ -75,7 +75,7 @@ func TestShapedEndpointAPI(t *testing.T) {
 	g(`{"body":{"text":"{$.data.x"}}`, "invalid_template", "body.text")
 	g(`{"url":"http://{$.data.host}/x"}`, "invalid_template", "url")
 	g(`{"headers":{"Transfer-Encoding":"chunked"}}`, "invalid_headers", "Transfer-Encoding")
-	g(`{"auth":{"type":"basic","username":"u"}}`, "invalid_auth", "auth.password")
+	g(`{"auth":{"type":"basic","password":"p"}}`, "invalid_auth", "auth.username")
 	g(`{"signature":{"scheme":"hmac-sha256","encoding":"base32"}}`, "invalid_signature", "encoding")
 	g(`{"method":"TRACE"}`, "invalid_method", "TRACE")
 

@@ -178,7 +178,7 @@ func scanForSecrets(t *testing.T, dir string, secrets []string) {
 	var records []string
 	require_NoError(t, l.Endpoints(func(_ wal.ID, val []byte) error { records = append(records, string(val)); return nil }))
 	require_NoError(t, l.Sources(func(_ wal.ID, val []byte) error { records = append(records, string(val)); return nil }))
-	require_True(t, len(records) == 3, "%d endpoint and source records; want 3", len(records))
+	require_True(t, len(records) == 5, "%d endpoint and source records; want 5", len(records))
 	for _, rec := range records {
 		require_True(t, strings.Contains(rec, seal.Prefix), "a record holds no sealed secret: %s", rec)
 		for _, s := range secrets {

@@ -11,9 +11,10 @@ import (
 // URL is a compiled endpoint URL with {$.path} placeholders in its path
 // and query. It is immutable and safe for concurrent use.
 type URL struct {
-	static string    // what Render appends when there are no placeholders
-	parts  []urlPart // nil when static
-	budget int64
+	static   string    // what Render appends when there are no placeholders
+	skeleton string    // the URL with each placeholder an x
+	parts    []urlPart // nil when static
+	budget   int64
 }
 
 type urlPart struct {
@@ -79,6 +80,7 @@ func CompileURL(s string) (*URL, error) {
 		return nil, asTemplate(err)
 	}
 	sk := string(skeleton)
+	u.skeleton = sk
 	if len(at) > 0 {
 		if err := placeParts(s, sk, at, parts); err != nil {
 			return nil, err
@@ -154,6 +156,11 @@ func unwrapURLError(err error) error {
 // Static reports whether the URL has no placeholders: Render then
 // appends it as written ({{ and }} as %7B and %7D) whatever the event.
 func (u *URL) Static() bool { return u.parts == nil }
+
+// Skeleton is the URL with each placeholder replaced by an x: what a
+// check of the URL's literal parts (its scheme, host and port above all)
+// looks at before any event fills it in.
+func (u *URL) Skeleton() string { return u.skeleton }
 
 // Render appends the URL to dst with each placeholder's value as text (a
 // JSON string unescaped, a number or boolean as written) and
