@@ -19,9 +19,21 @@ import (
 // Endpoint is a customer URL receiving the events it subscribes to. The
 // stored record carries Secret; API views show it on creation only.
 type Endpoint struct {
-	ID          string   `json:"id"`
-	Tenant      string   `json:"tenant"`
-	URL         string   `json:"url"`
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	URL    string `json:"url"`
+	// The request shaping fields (shaping.go); empty for the standard
+	// request. Auth holds credentials: stored sealed, shown masked.
+	Method    string                   `json:"method,omitempty"`
+	Headers   map[string]string        `json:"headers,omitempty"`
+	Auth      *httpout.AuthConfig      `json:"auth,omitempty"`
+	Body      json.RawMessage          `json:"body,omitempty"`
+	Filter    json.RawMessage          `json:"filter,omitempty"`
+	Signature *httpout.SignatureConfig `json:"signature,omitempty"`
+	// PublicKey is the key receivers verify an ed25519 endpoint's
+	// signatures with; shown, derived from Secret, not stored.
+	PublicKey string `json:"public_key,omitempty"`
+
 	Description string   `json:"description"`
 	EventTypes  []string `json:"event_types"`
 	MaxInFlight int      `json:"max_in_flight"`
@@ -59,18 +71,6 @@ type Endpoint struct {
 	// PreviousSecretExpiresAt is when the last previous secret stops
 	// signing; shown by the API (derived from PreviousSecrets), not stored.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
-
-	// The request shaping fields (shaping.go); empty for the standard
-	// request. Auth holds credentials: stored sealed, shown masked.
-	Method    string                   `json:"method,omitempty"`
-	Headers   map[string]string        `json:"headers,omitempty"`
-	Auth      *httpout.AuthConfig      `json:"auth,omitempty"`
-	Body      json.RawMessage          `json:"body,omitempty"`
-	Filter    json.RawMessage          `json:"filter,omitempty"`
-	Signature *httpout.SignatureConfig `json:"signature,omitempty"`
-	// PublicKey is the key receivers verify an ed25519 endpoint's
-	// signatures with; shown, derived from Secret, not stored.
-	PublicKey string `json:"public_key,omitempty"`
 
 	// PreviousURLs are the URLs the endpoint had before, newest first, each
 	// with when it stopped being used (at most maxPreviousURLs): the attempt

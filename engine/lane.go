@@ -476,6 +476,9 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		}
 	}
 	cfg, req, r, err := ln.buildRequest(cfg, w, msgID, stored, now, a.Attempt)
+	if r.method != "POST" {
+		a.Method = r.method
+	}
 	if err != nil {
 		// The same event and config render the same way on every retry:
 		// dead-lettered at once, with the reason where the response goes.
@@ -484,9 +487,6 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		e.m.attempts[outcomeFinal][classError].Inc()
 		ln.record(&w.move)
 		return
-	}
-	if r.method != "POST" {
-		a.Method = r.method
 	}
 	if cfg.shape != nil && cfg.shape.url != nil {
 		a.URL = r.url

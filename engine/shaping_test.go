@@ -102,6 +102,7 @@ func TestRenderFailed(t *testing.T) {
 	require_Equal(t, d.Status, "dead")
 	a := d.AttemptLog[0]
 	require_Equal(t, a.ErrorClass, "render_failed")
+	require_Equal(t, a.Method, "DELETE")
 	require_True(t, strings.Contains(a.Error, "$.data.email"), "the error names the path: %q", a.Error)
 
 	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(rc.srv.URL + "/subscribers/{$.data.profile.email}")})
