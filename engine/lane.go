@@ -281,11 +281,20 @@ func (ln *Lane) run() {
 		if fifo {
 			limit = 1
 		}
+		changed := false
 		for !cfg.ep.Disabled && !cfg.ep.Paused && inFlight < limit {
 			retry := ln.hasRetry()
 			// In order: nothing new goes out while an earlier delivery
 			// waits for its retry.
 			if !retry && (fifo && ln.retrying.Load() > 0 || !ln.peekQueue(&q, cfg)) {
+				break
+			}
+			if ln.cfg.Load() != cfg {
+				// The config changed since this pass loaded it: what was
+				// just found may have come after the change (a publish
+				// after a pause returned), so it must see the new one.
+				// Seen on a loaded machine: a paused endpoint sent 7.
+				changed = true
 				break
 			}
 			done, ok := ln.admit()
@@ -299,6 +308,9 @@ func (ln *Lane) run() {
 			}
 			ln.dispatch(attemptItem{ev: q.pending[q.next], done: done})
 			q.next++
+		}
+		if changed {
+			continue
 		}
 		select {
 		case <-ln.kickCh:
