@@ -319,3 +319,42 @@ func (r *auditRecorder) all() []engine.Change {
 	defer r.mu.Unlock()
 	return append([]engine.Change(nil), r.changes...)
 }
+
+// TestSchemeRotation: through a rotation's overlap, a stripe endpoint
+// signs with both secrets and an hmac-sha256 endpoint with the old one
+// (a receiver that has not switched keeps working); both check out with
+// the standard library.
+func TestSchemeRotation(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	const oldSecret, newSecret = "old-integration-secret-0123456789", "new-integration-secret-9876543210"
+	stripe := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/stripe"), Secret: ptr(oldSecret),
+		Signature: &httpout.SignatureConfig{Scheme: "stripe", Header: "Acme-Signature"}})
+	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/gh"), Secret: ptr(oldSecret),
+		Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256", Header: "X-Hub-Signature-256", Prefix: "sha256="}})
+	for _, ep := range []engine.Endpoint{stripe, gh} {
+		_, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Secret: ptr(newSecret), Overlap: ptr("1h")})
+		require_NoError(t, err)
+	}
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{"n":1}`)})
+	waitFor(t, time.Minute, "both deliveries", func() bool { return rc.count() == 2 })
+	mac := func(key, msg string) string {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte(msg))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	for _, d := range rc.deliveries() {
+		switch d.uri {
+		case "/stripe":
+			v := d.header.Get("Acme-Signature")
+			ts, _, _ := strings.Cut(strings.TrimPrefix(v, "t="), ",")
+			signed := ts + "." + string(d.body)
+			require_Equal(t, v, "t="+ts+",v1="+mac(newSecret, signed)+",v1="+mac(oldSecret, signed))
+		case "/gh":
+			require_Equal(t, d.header.Get("X-Hub-Signature-256"), "sha256="+mac(oldSecret, string(d.body)))
+		default:
+			t.Fatalf("unexpected request to %s", d.uri)
+		}
+	}
+}
