@@ -26,10 +26,11 @@ const freshCap = 512
 //  2. The lane's goroutine (run) reads its queue in event-ID order with a
 //     cursor, and due retries handed over by the scheduler, and starts one
 //     goroutine per attempt while fewer than max_in_flight are open.
-//  3. Each attempt signs the stored body (with the current secret and, in a
-//     rotation's overlap, the previous ones: see laneConfig.signUntil),
-//     sends it, and records the outcome in one batch (done, retry at a
-//     time, or dead letter), then tells run a slot is free.
+//  3. Each attempt renders the endpoint's request from the stored event
+//     (shaping.go), signs it (with the current secret and, in a rotation's
+//     overlap, the previous ones: see laneConfig.signUntil), sends it, and
+//     records the outcome in one batch (done, retry at a time, or dead
+//     letter), then tells run a slot is free.
 //  4. depth and retrying count the endpoint's deliveries on disk: Publish
 //     adds its fan-out to depth, and each recorded outcome moves the
 //     counters as it moved the delivery (see noteRecorded). They are seeded
