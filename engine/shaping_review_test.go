@@ -1,0 +1,56 @@
+package engine_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"hookline/engine"
+	"hookline/httpout"
+)
+
+// TestPreviewSignsNothing: a preview (an endpoints:read action) must not
+// hand out a signature that a receiver would accept: with one, anyone who
+// may read an endpoint could sign any body they choose, and post it to the
+// receiver as hookline. The header is shown, its value masked.
+func TestPreviewSignsNothing(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	mac := func(key []byte, msg string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		return m.Sum(nil)
+	}
+	in := engine.PreviewInput{Type: "invoice.paid", Payload: []byte(`{"amount":1000000,"to":"attacker"}`)}
+
+	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Secret: ptr(integrationSecret),
+		Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256", Header: "X-Signature", Prefix: "sha256="}})
+	p, err := h.e.PreviewEndpoint("acme", gh.ID, in)
+	require_NoError(t, err)
+	sig, ok := p.Headers["X-Signature"]
+	require_True(t, ok, "the preview shows the signature header: %v", p.Headers)
+	forged := hex.EncodeToString(mac([]byte(integrationSecret), p.Body))
+	require_True(t, !strings.Contains(sig, forged), "the preview's X-Signature %q signs its body", sig)
+	require_Equal(t, sig, "sha256=****")
+
+	std := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL())})
+	p, err = h.e.PreviewEndpoint("acme", std.ID, in)
+	require_NoError(t, err)
+	key, err := httpout.ParseSecret(std.Secret)
+	require_NoError(t, err)
+	forged = base64.StdEncoding.EncodeToString(mac(key, p.Headers["Webhook-Id"]+"."+p.Headers["Webhook-Timestamp"]+"."+p.Body))
+	sig, ok = p.Headers["Webhook-Signature"]
+	require_True(t, ok, "the preview shows the signature header: %v", p.Headers)
+	require_True(t, !strings.Contains(sig, forged), "the preview's webhook-signature %q signs its body", sig)
+	require_Equal(t, sig, "v1,****")
+
+	stripe := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Secret: ptr(integrationSecret),
+		Signature: &httpout.SignatureConfig{Scheme: "stripe"}})
+	p, err = h.e.PreviewEndpoint("acme", stripe.ID, in)
+	require_NoError(t, err)
+	require_Equal(t, p.Headers["Stripe-Signature"], "t="+p.Headers["Webhook-Timestamp"]+",v1=****")
+}
