@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"hookline/engine"
 	"hookline/httpout"
@@ -53,4 +54,19 @@ func TestPreviewSignsNothing(t *testing.T) {
 	p, err = h.e.PreviewEndpoint("acme", stripe.ID, in)
 	require_NoError(t, err)
 	require_Equal(t, p.Headers["Stripe-Signature"], "t="+p.Headers["Webhook-Timestamp"]+",v1=****")
+}
+
+// TestPreviewUserAgent: an endpoint may set its own User-Agent (a receiver
+// that allow-lists one); the preview shows the one the request carries.
+func TestPreviewUserAgent(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Headers: &map[string]string{"User-Agent": "crm-allowlisted/1.0"}})
+	res := h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)})
+	waitFor(t, time.Minute, "the delivery", func() bool { return rc.count() == 1 })
+	require_Equal(t, rc.deliveries()[0].header.Get("User-Agent"), "crm-allowlisted/1.0")
+	p, err := h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{EventID: engine.FormatEventID(res[0].ID)})
+	require_NoError(t, err)
+	require_Equal(t, p.Headers["User-Agent"], "crm-allowlisted/1.0")
 }
