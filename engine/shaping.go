@@ -129,12 +129,14 @@ func compileShape(ep *Endpoint) (*requestShape, error) {
 	if ep.Method != "" && ep.Method != "POST" {
 		s.method = ep.Method
 	}
-	if strings.Contains(ep.URL, "{") {
+	if strings.ContainsAny(ep.URL, "{}") {
 		u, err := transform.CompileURL(ep.URL)
 		if err != nil {
 			return nil, templateError(err)
 		}
-		if !u.Static() {
+		// A static URL with {{ or }} renders its braces as %7B and %7D,
+		// as the URL check saw it: sent as written, it would differ.
+		if !u.Static() || u.Skeleton() != ep.URL {
 			s.url = u
 		}
 	}

@@ -70,3 +70,26 @@ func TestPreviewUserAgent(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, p.Headers["User-Agent"], "crm-allowlisted/1.0")
 }
+
+// TestStaticURLBraces: {{ and }} in a URL without placeholders are literal
+// braces, sent percent-encoded as they are with placeholders (and as the
+// URL check saw them).
+func TestStaticURLBraces(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/a/{{b}}"), EventTypes: &[]string{"invoice.*"}})
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)})
+	waitFor(t, time.Minute, "the delivery", func() bool { return rc.count() == 1 })
+	require_Equal(t, rc.deliveries()[0].uri, "/a/%7Bb%7D")
+	p, err := h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{Type: "invoice.paid", Payload: []byte(`{}`)})
+	require_NoError(t, err)
+	require_Equal(t, p.URL, rc.srv.URL+"/a/%7Bb%7D")
+
+	// }} alone too.
+	rc2 := newReceiver(t, recvConfig{})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc2.srv.URL + "/c}}d"), EventTypes: &[]string{"other.*"}})
+	h.publish("acme", engine.PublishEvent{Type: "other.x", Payload: []byte(`{}`)})
+	waitFor(t, time.Minute, "the delivery", func() bool { return rc2.count() == 1 })
+	require_Equal(t, rc2.deliveries()[0].uri, "/c%7Dd")
+}
