@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -92,4 +93,49 @@ func TestStaticURLBraces(t *testing.T) {
 	h.publish("acme", engine.PublishEvent{Type: "other.x", Payload: []byte(`{}`)})
 	waitFor(t, time.Minute, "the delivery", func() bool { return rc2.count() == 1 })
 	require_Equal(t, rc2.deliveries()[0].uri, "/c%7Dd")
+}
+
+// TestSchemeSwitchDuringOverlap: changing the scheme while a rotation's
+// overlap keeps a previous secret the new scheme cannot sign with (an
+// integration's own text secret for standard-webhooks, an ed25519 key for
+// an HMAC scheme) drops that secret instead of refusing the change.
+func TestSchemeSwitchDuringOverlap(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ctx := context.Background()
+
+	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/gh"), Secret: ptr(integrationSecret),
+		Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}})
+	rotated, err := h.e.RotateSecret(ctx, "acme", gh.ID, engine.SecretRotation{Overlap: ptr("1h")})
+	require_NoError(t, err)
+	_, err = h.e.UpdateEndpoint(ctx, "acme", gh.ID, engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "standard-webhooks"}})
+	require_NoError(t, err)
+
+	ed := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/ed"), Signature: &httpout.SignatureConfig{Scheme: "ed25519"}})
+	_, err = h.e.RotateSecret(ctx, "acme", ed.ID, engine.SecretRotation{Overlap: ptr("1h")})
+	require_NoError(t, err)
+	_, err = h.e.UpdateEndpoint(ctx, "acme", ed.ID, engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}, Secret: ptr(integrationSecret)})
+	require_NoError(t, err)
+
+	h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{"n":1}`)})
+	waitFor(t, time.Minute, "both deliveries", func() bool { return rc.count() == 2 })
+	for _, d := range rc.deliveries() {
+		switch d.uri {
+		case "/ed":
+			m := hmac.New(sha256.New, []byte(integrationSecret))
+			m.Write(d.body)
+			require_Equal(t, d.header.Get("X-Hookline-Signature"), hex.EncodeToString(m.Sum(nil)))
+		case "/gh":
+			// The rotated-in whsec_ secret alone: the integration's text
+			// secret cannot key a Standard Webhooks signature.
+			key, err := httpout.ParseSecret(rotated.Secret)
+			require_NoError(t, err)
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte(d.id + "." + d.header.Get("webhook-timestamp") + "." + string(d.body)))
+			require_Equal(t, d.header.Get("webhook-signature"), "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		default:
+			t.Fatalf("unexpected request to %s", d.uri)
+		}
+	}
 }
