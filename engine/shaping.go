@@ -12,6 +12,7 @@ import (
 
 	"hookline/httpout"
 	"hookline/internal/transform"
+	"hookline/wal"
 )
 
 // Request shaping: an endpoint may describe the request its deliveries
@@ -327,4 +328,25 @@ func (ln *Lane) buildRequest(cfg *laneConfig, w *worker, msgID string, stored []
 		req.Headers = cfg.shape.headers
 	}
 	return cfg, req, r, nil
+}
+
+// logRequest sets what the attempt log keeps of a shaped request r (see
+// wal.Attempt): its method unless POST, its URL when rendered from a
+// template, and the body's first bytes when it is not the standard
+// envelope (a body template's, or a corrected payload's; a.Corrected is
+// set before). A render failure (err) keeps the method only. a.Request
+// aliases r.body.
+func (c *laneConfig) logRequest(a *wal.Attempt, r rendered, err error) {
+	if r.method != "POST" {
+		a.Method = r.method
+	}
+	if err != nil {
+		return
+	}
+	if c.shape != nil && c.shape.url != nil {
+		a.URL = r.url
+	}
+	if a.Corrected || (c.shape != nil && c.shape.body != nil) {
+		a.Request = r.body[:min(len(r.body), requestCaptureSize)]
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,25 @@ func TestSchemeSwitchDuringOverlap(t *testing.T) {
 			t.Fatalf("unexpected request to %s", d.uri)
 		}
 	}
+}
+
+// TestTestEndpointLogsShapedRequest: a test attempt's log entry shows the
+// request it sent, as a delivery's does: its method, rendered URL and
+// body, not POST to the URL template.
+func TestTestEndpointLogsShapedRequest(t *testing.T) {
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/accounts/{$.data.id}"), Method: ptr("PUT"),
+		Body: json.RawMessage(`{"account":"$.data.id"}`)})
+	res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, []byte(`{"id":"a1"}`))
+	require_NoError(t, err)
+	require_True(t, res.Success, "test result %+v", res)
+	require_Equal(t, rc.deliveries()[0].uri, "/accounts/a1")
+	d, err := h.e.GetDelivery("acme", ep.ID, res.EventID)
+	require_NoError(t, err)
+	a := d.AttemptLog[0]
+	require_Equal(t, a.Method, "PUT")
+	require_Equal(t, a.URL, rc.srv.URL+"/accounts/a1")
+	require_Equal(t, a.RequestBody, `{"account":"a1"}`)
 }
