@@ -297,6 +297,25 @@ func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {
 		}
 		ep.Secret, ep.PreviousSecrets = secret, nil
 	}
+	if scheme != oldScheme && len(ep.PreviousSecrets) > 0 {
+		// The secrets a rotation's overlap keeps sign for the new scheme
+		// when it can use them (whsec_ and whsk_ keys for the Standard
+		// Webhooks pair, text for the HMAC schemes); one it cannot (an
+		// integration's own text secret for standard-webhooks, a key pair
+		// for hmac-sha256) is dropped: kept, it made the signer, and so
+		// the change, fail with invalid_secret until the overlap ended.
+		var sig httpout.SignatureConfig
+		if ep.Signature != nil {
+			sig = *ep.Signature
+		}
+		kept := make([]rotation.Previous, 0, len(ep.PreviousSecrets))
+		for _, p := range ep.PreviousSecrets {
+			if _, err := httpout.NewSignerFor(sig, ep.Secret, []string{p.Secret}); err == nil {
+				kept = append(kept, p)
+			}
+		}
+		ep.PreviousSecrets = kept
+	}
 	return nil
 }
 

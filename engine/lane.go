@@ -489,9 +489,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		}
 	}
 	cfg, req, r, err := ln.buildRequest(cfg, w, msgID, stored, now, a.Attempt)
-	if r.method != "POST" {
-		a.Method = r.method
-	}
+	cfg.logRequest(a, r, err)
 	if err != nil {
 		// The same event and config render the same way on every retry:
 		// dead-lettered at once, with the reason where the response goes.
@@ -500,12 +498,6 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		e.m.attempts[outcomeFinal][classError].Inc()
 		ln.record(&w.move)
 		return
-	}
-	if cfg.shape != nil && cfg.shape.url != nil {
-		a.URL = r.url
-	}
-	if a.Corrected || (cfg.shape != nil && cfg.shape.body != nil) {
-		a.Request = r.body[:min(len(r.body), requestCaptureSize)]
 	}
 	e.sender.Send(&req, &w.res)
 	res := &w.res

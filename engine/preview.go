@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"time"
 
 	"hookline/wal"
@@ -62,6 +63,11 @@ func (e *Engine) PreviewEndpoint(tenant, epID string, in PreviewInput) (PreviewR
 	if cfg.shape != nil {
 		req.Headers = cfg.shape.masked
 	}
+	// A preview is a read (endpoints:read) of a body its caller chooses:
+	// a real signature would let any reader sign requests a receiver
+	// accepts as hookline's. The header is shown with its form, not its
+	// MACs or Ed25519 signatures.
+	req.Signature = maskSignature(req.Signature)
 	p := PreviewRequest{
 		Method:      r.method,
 		URL:         r.url,
@@ -73,4 +79,48 @@ func (e *Engine) PreviewEndpoint(tenant, epID string, in PreviewInput) (PreviewR
 		p.Headers[h.Name] = h.Value
 	}
 	return p, nil
+}
+
+// minSignatureRun is the shortest run of base64 or hex characters that
+// maskSignature takes for a signature: shorter runs are the format's own
+// text (v1, sha256, a unix timestamp).
+const minSignatureRun = 16
+
+// maskSignature returns a copy of a signature header value with every
+// signature in it (a run of at least minSignatureRun base64 or hex
+// characters, with its padding) replaced by ****, its format kept:
+// "v1,**** v1,****", "sha256=****", "t=1614265330,v1=****".
+func maskSignature(sig []byte) []byte {
+	if len(sig) == 0 {
+		return nil
+	}
+	isRun := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+	}
+	out := make([]byte, 0, len(sig))
+	for i := 0; i < len(sig); {
+		if !isRun(sig[i]) {
+			out = append(out, sig[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(sig) && isRun(sig[j]) {
+			j++
+		}
+		if j-i < minSignatureRun {
+			out = append(out, sig[i:j]...)
+			i = j
+			continue
+		}
+		for j < len(sig) && sig[j] == '=' {
+			j++ // base64 padding
+		}
+		out = append(out, "****"...)
+		i = j
+	}
+	if bytes.Equal(out, sig) {
+		return []byte("****") // no run found: show none of it
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"hookline/httpout"
 	"hookline/internal/transform"
+	"hookline/wal"
 )
 
 // Request shaping: an endpoint may describe the request its deliveries
@@ -129,12 +130,14 @@ func compileShape(ep *Endpoint) (*requestShape, error) {
 	if ep.Method != "" && ep.Method != "POST" {
 		s.method = ep.Method
 	}
-	if strings.Contains(ep.URL, "{") {
+	if strings.ContainsAny(ep.URL, "{}") {
 		u, err := transform.CompileURL(ep.URL)
 		if err != nil {
 			return nil, templateError(err)
 		}
-		if !u.Static() {
+		// A static URL with {{ or }} renders its braces as %7B and %7D,
+		// as the URL check saw it: sent as written, it would differ.
+		if !u.Static() || u.Skeleton() != ep.URL {
 			s.url = u
 		}
 	}
@@ -325,4 +328,25 @@ func (ln *Lane) buildRequest(cfg *laneConfig, w *worker, msgID string, stored []
 		req.Headers = cfg.shape.headers
 	}
 	return cfg, req, r, nil
+}
+
+// logRequest sets what the attempt log keeps of a shaped request r (see
+// wal.Attempt): its method unless POST, its URL when rendered from a
+// template, and the body's first bytes when it is not the standard
+// envelope (a body template's, or a corrected payload's; a.Corrected is
+// set before). A render failure (err) keeps the method only. a.Request
+// aliases r.body.
+func (c *laneConfig) logRequest(a *wal.Attempt, r rendered, err error) {
+	if r.method != "POST" {
+		a.Method = r.method
+	}
+	if err != nil {
+		return
+	}
+	if c.shape != nil && c.shape.url != nil {
+		a.URL = r.url
+	}
+	if a.Corrected || (c.shape != nil && c.shape.body != nil) {
+		a.Request = r.body[:min(len(r.body), requestCaptureSize)]
+	}
 }

@@ -104,7 +104,7 @@ func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, 
 		r httpout.Result
 		w worker
 	)
-	cfg, req, _, rerr := ln.buildRequest(cfg, &w, msgID, body, at, 1)
+	cfg, req, rr, rerr := ln.buildRequest(cfg, &w, msgID, body, at, 1)
 	if rerr != nil {
 		// Nothing was sent: the test shows why, as the log does.
 		r.ErrClass, r.Body = errClassRender, []byte(rerr.Error())
@@ -122,6 +122,8 @@ func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, 
 		LatencyUs: r.Latency.Microseconds(),
 		Response:  r.Body,
 	}}
+	// Logged as a delivery's attempt is: the request actually sent.
+	cfg.logRequest(&m.Attempt, rr, rerr)
 	success := classify(&r) == verdictSuccess
 	if success {
 		m.Attempt.Outcome = wal.OutcomeSuccess

@@ -421,7 +421,13 @@ func (s *Sender) PreviewHeaders(req *Request) []Header {
 	freq := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(freq)
 	setRequest(freq, req, method)
-	out := []Header{{Name: "User-Agent", Value: s.client.Name}}
+	// fasthttp sends the client's name only when the request has no
+	// User-Agent of its own (an endpoint's header may set one).
+	ua := s.client.Name
+	if v := freq.Header.UserAgent(); len(v) > 0 {
+		ua = string(v)
+	}
+	out := []Header{{Name: "User-Agent", Value: ua}}
 	if ct := freq.Header.ContentType(); len(ct) > 0 {
 		out = append(out, Header{Name: "Content-Type", Value: string(ct)})
 	}
