@@ -121,7 +121,7 @@ type EndpointInput struct {
 	// The shaping fields (see Endpoint); a json.RawMessage is nil when
 	// absent and null to remove the field.
 	Method    *string                  `json:"method"`
-	Headers   *map[string]string       `json:"headers"`
+	Headers   json.RawMessage          `json:"headers"`
 	Auth      json.RawMessage          `json:"auth"`
 	Body      json.RawMessage          `json:"body"`
 	Filter    json.RawMessage          `json:"filter"`

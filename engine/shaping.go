@@ -69,8 +69,16 @@ func applyShapeInput(ep *Endpoint, in *EndpointInput) error {
 		}
 		ep.Method = m
 	}
-	if in.Headers != nil {
-		ep.Headers = maps.Clone(*in.Headers)
+	switch {
+	case in.Headers == nil:
+	case isNull(in.Headers):
+		ep.Headers = nil
+	default:
+		var h map[string]string
+		if err := strictUnmarshal(in.Headers, &h); err != nil {
+			return Invalid("invalid_headers", "headers must be an object of header names to text values: %s", err)
+		}
+		ep.Headers = h
 	}
 	switch {
 	case in.Auth == nil:

@@ -64,7 +64,7 @@ func TestPreviewUserAgent(t *testing.T) {
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Headers: &map[string]string{"User-Agent": "crm-allowlisted/1.0"}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Headers: json.RawMessage(`{"User-Agent": "crm-allowlisted/1.0"}`)})
 	res := h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)})
 	waitFor(t, time.Minute, "the delivery", func() bool { return rc.count() == 1 })
 	require_Equal(t, rc.deliveries()[0].header.Get("User-Agent"), "crm-allowlisted/1.0")

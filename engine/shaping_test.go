@@ -28,7 +28,7 @@ func TestShapedRequest(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{
 		URL:     ptr(rc.srv.URL + "/accounts/{$.data.account.id}?email={$.data.email}"),
 		Method:  ptr("PUT"),
-		Headers: &map[string]string{"X-Team": "growth"},
+		Headers: json.RawMessage(`{"X-Team": "growth"}`),
 		Auth:    json.RawMessage(`{"type":"bearer","token":"crm-token-0123456789"}`),
 		Body: json.RawMessage(`{"name":"$.data.account.name","text":"Account {$.data.account.name} ({$.data.email}) says \"hi\"",` +
 			`"tier":"gold","seats":"$.data.seats","kind":"$.type"}`),
@@ -181,15 +181,15 @@ func TestShapingBadInput(t *testing.T) {
 		{"body path", engine.EndpointInput{Body: json.RawMessage(`{"x":"$.[["}`)}, "invalid_template", "body.x"},
 		{"filter operand", engine.EndpointInput{Filter: json.RawMessage(`{"path":"$.data.score","gte":"high"}`)}, "invalid_template", "filter"},
 		{"filter header", engine.EndpointInput{Filter: json.RawMessage(`{"header":"X-A","equals":"b"}`)}, "invalid_template", "filter"},
-		{"hop-by-hop header", engine.EndpointInput{Headers: &map[string]string{"Connection": "close"}}, "invalid_headers", "Connection"},
-		{"signature header", engine.EndpointInput{Headers: &map[string]string{"webhook-signature": "x"}}, "invalid_headers", "webhook-signature"},
-		{"header value", engine.EndpointInput{Headers: &map[string]string{"X-A": "a\r\nb"}}, "invalid_headers", "X-A"},
+		{"hop-by-hop header", engine.EndpointInput{Headers: json.RawMessage(`{"Connection": "close"}`)}, "invalid_headers", "Connection"},
+		{"signature header", engine.EndpointInput{Headers: json.RawMessage(`{"webhook-signature": "x"}`)}, "invalid_headers", "webhook-signature"},
+		{"header value", engine.EndpointInput{Headers: json.RawMessage(`{"X-A": "a\r\nb"}`)}, "invalid_headers", "X-A"},
 		{"auth type", engine.EndpointInput{Auth: json.RawMessage(`{"type":"digest"}`)}, "invalid_auth", "auth.type"},
 		{"auth token", engine.EndpointInput{Auth: json.RawMessage(`{"type":"bearer"}`)}, "invalid_auth", "auth.token"},
 		{"auth field", engine.EndpointInput{Auth: json.RawMessage(`{"type":"bearer","token":"t","tokn":"x"}`)}, "invalid_auth", "tokn"},
 		{"scheme", engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "md5"}}, "invalid_signature", "md5"},
 		{"encoding", engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256", Encoding: "base32"}}, "invalid_signature", "encoding"},
-		{"short hmac secret", engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}, Secret: ptr("short")}, "invalid_secret", ""},
+		{"short hmac secret", engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}, Secret: ptr("short")}, "invalid_secret", "at least 24"},
 	}
 	for _, c := range cases {
 		create := c.in

@@ -80,11 +80,13 @@ func TestShapedEndpointAPI(t *testing.T) {
 	g(`{"method":"TRACE"}`, "invalid_method", "TRACE")
 
 	// null removes a field.
-	status, m, _ = s.do(t, "PATCH", path, testToken, "application/json", `{"body":null,"filter":null,"auth":null}`)
+	status, m, _ = s.do(t, "PATCH", path, testToken, "application/json", `{"body":null,"filter":null,"auth":null,"headers":null}`)
 	require_Equal(t, status, http.StatusOK)
 	_, hasBody := m["body"]
 	_, hasAuth := m["auth"]
-	require_True(t, !hasBody && !hasAuth && m["filter"] == nil, "fields removed: %v", m)
+	_, hasHeaders := m["headers"]
+	require_True(t, !hasBody && !hasAuth && !hasHeaders && m["filter"] == nil, "fields removed: %v", m)
+	s.reject(t, "PATCH", path, testToken, "application/json", `{"headers":{"X-A":1}}`, 400, "invalid_headers")
 }
 
 // TestReplayCorrectedAPI: a replay may carry a corrected payload and a
