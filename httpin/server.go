@@ -334,6 +334,12 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 			fmt.Sprintf("request body exceeds %d bytes", limit.max))
 		return
 	}
+	writeHeadError(ctx, err)
+}
+
+// writeHeadError answers a request whose head fasthttp could not read, on
+// either listener.
+func writeHeadError(ctx *fasthttp.RequestCtx, err error) {
 	// The head did not fit in the read buffer (RFC 6585, section 5).
 	var small *fasthttp.ErrSmallBuffer
 	if errors.As(err, &small) {
