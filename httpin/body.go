@@ -2,6 +2,7 @@ package httpin
 
 import (
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -28,15 +29,27 @@ import (
 //     When the budget is spent the cap drops to nothing, so fasthttp
 //     refuses the body unread, and the answer is 503 server_busy with
 //     Retry-After.
-//  4. The reservation is given back when the request ends: after the
-//     handler (handle) or the transport error (handleTransportError).
+//  4. The reservation is given back when the request ends: the handler
+//     (handle) takes it out of the reservations map when it starts, and
+//     gives it back when it returns; the transport error handler
+//     (handleTransportError) gives it back at once.
+//
+// A request can also end with neither hook: fasthttp takes an EOF at a
+// chunk boundary of a chunked body for a client closing between requests,
+// and closes the connection without a word (so does a failed write of
+// "100 Continue"). Its reservation is given back (5) when its header is
+// used again, since fasthttp reuses one RequestCtx, and so one header, for
+// one request at a time: the request that had it is over; and (6) when the
+// budget runs short, by a sweep of the reservations older than twice the
+// read timeout: fasthttp has read or given up on every body by one read
+// timeout after its headers, so such a reservation is not a body being
+// read, and its header may never be used again (fasthttp's pool of them
+// forgets what the garbage collector takes). A reservation keeps its own
+// half, public or not, whichever request gives it back.
 //
 // Invariants: the body bytes allocated for requests in flight never exceed
-// the budget plus smallBodyBytes per connection; a reservation is kept
-// per request header (fasthttp reuses one RequestCtx, and so one header,
-// per request at a time), and one left behind by a request that ended with
-// neither hook (a connection the server closed) is given back when its
-// header is used again.
+// the budget plus smallBodyBytes per connection; the counters are the sum
+// of the reservations in the map and those held by handlers running.
 
 // smallBodyBytes caps the body of a request that cannot use one: routes
 // taking none (GET, DELETE, health), unknown paths and requests with no
@@ -53,11 +66,18 @@ type bodyLimit struct {
 	reserved int64 // bytes taken from the budget
 	public   bool  // reserved also from the inbound half
 	busy     bool  // the budget was spent: the body is refused
+	at       int64 // when decided, in time.Now().UnixNano()
 }
 
 // bodyLimit is the server's HeaderReceived hook: see the comment above.
 func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	// A reservation still kept for h is a request that ended with neither
+	// hook (step 5).
+	if old, ok := s.reserved.take(h); ok {
+		s.giveBack(old)
+	}
 	var limit bodyLimit
+	limit.at = time.Now().UnixNano()
 	limit.max, limit.public = s.bodyCap(h)
 	n := h.ContentLength()
 	if limit.max > smallBodyBytes && n != 0 && n != -2 { // -2: no body declared
@@ -65,7 +85,7 @@ func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		if n > 0 {
 			need = int64(min(n, limit.max))
 		}
-		if s.reserve(need, limit.public) {
+		if s.reserve(need, limit.public) || s.sweepAbandoned(limit.at) && s.reserve(need, limit.public) {
 			limit.reserved = need
 		} else {
 			limit.max, limit.busy = 1, true
@@ -73,6 +93,22 @@ func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	}
 	s.reserved.put(h, limit)
 	return fasthttp.RequestConfig{MaxRequestBodySize: limit.max}
+}
+
+// sweepAbandoned gives back the reservations of requests that ended with
+// neither hook (step 6), at most once a second; it reports whether it
+// gave any back.
+func (s *Server) sweepAbandoned(now int64) bool {
+	last := s.lastBodySweep.Load()
+	if now-last < int64(time.Second) || !s.lastBodySweep.CompareAndSwap(last, now) {
+		return false
+	}
+	freed := false
+	for _, limit := range s.reserved.takeOlder(now - 2*int64(s.opts.readTimeout)) {
+		s.giveBack(limit)
+		freed = freed || limit.reserved > 0
+	}
+	return freed
 }
 
 // reserve takes need bytes from the budget, and from its inbound half for
@@ -92,18 +128,26 @@ func (s *Server) reserve(need int64, public bool) bool {
 	return true
 }
 
-// releaseBody gives back the request's reservation and returns what was
-// decided for it.
-func (s *Server) releaseBody(h *fasthttp.RequestHeader) bodyLimit {
+// takeBody takes the request's reservation out of the map, to be given
+// back with giveBack, and returns what was decided for it.
+func (s *Server) takeBody(h *fasthttp.RequestHeader) bodyLimit {
 	limit, ok := s.reserved.take(h)
 	if !ok {
 		return bodyLimit{max: s.opts.MaxBodyBytes}
+	}
+	return limit
+}
+
+// giveBack returns limit's reservation to the budget, and to the inbound
+// half when it was taken from it.
+func (s *Server) giveBack(limit bodyLimit) {
+	if limit.reserved == 0 {
+		return
 	}
 	s.bodyBytes.Add(-limit.reserved)
 	if limit.public {
 		s.publicBodyBytes.Add(-limit.reserved)
 	}
-	return limit
 }
 
 // bodyCap is the most body the request with header h may send (step 1),
@@ -154,20 +198,32 @@ func (r *reservations) shard(h *fasthttp.RequestHeader) int {
 	return int(((p >> 6) ^ (p >> 12)) & 15)
 }
 
-// put records limit for h. A reservation still there (its request ended
-// without either hook) is given back by the caller's next release: put
-// merges it into the new one.
+// put records limit for h; the caller has taken any reservation h had.
 func (r *reservations) put(h *fasthttp.RequestHeader, limit bodyLimit) {
 	sh := &r.shards[r.shard(h)]
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.m = make(map[*fasthttp.RequestHeader]bodyLimit)
 	}
-	if old, ok := sh.m[h]; ok {
-		limit.reserved += old.reserved
-	}
 	sh.m[h] = limit
 	sh.mu.Unlock()
+}
+
+// takeOlder takes out every reservation decided before t.
+func (r *reservations) takeOlder(t int64) []bodyLimit {
+	var out []bodyLimit
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		for h, limit := range sh.m {
+			if limit.at < t {
+				out = append(out, limit)
+				delete(sh.m, h)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
 }
 
 func (r *reservations) take(h *fasthttp.RequestHeader) (bodyLimit, bool) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,60 @@ func (s *testServer) metric(tb testing.TB, series string) float64 {
 		}
 	}
 	return -1
+}
+
+// TestBodyBudgetAbandonedRequests: a request that ends while its body is
+// being read, without an answer, gives its reservation back. A chunked
+// body whose client closes at a chunk boundary ends with neither the
+// handler nor the error handler (fasthttp takes the EOF for a client
+// closing between requests), and its reservation used to stay: merged
+// into whatever request next used the same pooled header (from the wrong
+// half when that was a publish), or kept for good once the garbage
+// collector dropped the pooled header. Four such requests, which anyone
+// who knows a source's URL may send, left every inbound request 503
+// server_busy until the restart.
+func TestBodyBudgetAbandonedRequests(t *testing.T) {
+	s := newTestServerHTTP(t, func(o *httpin.Options) {
+		o.MaxBodyBytesInFlight = maxBodyBytes // the least allowed: 4 inbound bodies fill its half
+		httpin.SetReadTimeout(o, time.Second)
+	})
+	s.mustCreateTenant(t, "acme")
+	src := s.mustCreateSource(t, "acme", `{"provider":"none","mapping":{"type":"t"}}`)
+	inboundOK := func() bool {
+		status, _, _ := s.rawRequest(t, "POST "+str(t, src, "url")+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+		return status == http.StatusOK
+	}
+	abandon := func() net.Conn {
+		conn, err := net.DialTimeout("tcp", s.srv.Addr(), 5*time.Second)
+		require_NoError(t, err)
+		_, err = io.WriteString(conn, "POST "+str(t, src, "url")+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n")
+		require_NoError(t, err)
+		return conn
+	}
+	require_True(t, inboundOK(), "inbound refused before any abandoned request")
+
+	// Requests abandoned together, each on a header of its own, which the
+	// garbage collector then takes from fasthttp's pool...
+	var conns []net.Conn
+	for range maxBodyBytes / 2 / (2 * maxEventBytes) {
+		conns = append(conns, abandon())
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range conns {
+		c.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	runtime.GC()
+	runtime.GC()
+	// ...and each followed by a publish that may reuse its header.
+	for range 16 {
+		abandon().Close()
+		time.Sleep(5 * time.Millisecond)
+		status, raw, _ := s.rawRequest(t, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 27\r\n\r\n{\"type\":\"a.b\",\"payload\":{}}", eventsPath, testToken))
+		require_True(t, status == http.StatusAccepted, "publish: %d %s", status, short(raw))
+	}
+
+	// The budget comes back: at once for most, and for the rest once the
+	// read timeout has passed for them.
+	waitFor(t, 15*time.Second, "an inbound request to be accepted again", inboundOK)
 }

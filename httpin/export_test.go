@@ -1,6 +1,10 @@
 package httpin
 
-import "hookline/engine/access"
+import (
+	"time"
+
+	"hookline/engine/access"
+)
 
 // Route is a row of the route table as the black-box tests see it.
 type Route struct {
@@ -28,3 +32,7 @@ func Routes() []Route {
 	}
 	return out
 }
+
+// SetReadTimeout shortens how long the server reads one request (30 s),
+// for tests that wait for requests the server gave up on.
+func SetReadTimeout(o *Options, d time.Duration) { o.readTimeout = d }

@@ -341,7 +341,13 @@ func (s *testServer) mustCreateEndpoint(tb testing.TB, tenant, body string) map[
 // above the server's limit without the body.
 func (s *testServer) rawRequest(tb testing.TB, req string) (int, string, http.Header) {
 	tb.Helper()
-	conn, err := net.DialTimeout("tcp", s.srv.Addr(), 5*time.Second)
+	return rawRequestAt(tb, s.srv.Addr(), req)
+}
+
+// rawRequestAt is rawRequest to the listener at addr.
+func rawRequestAt(tb testing.TB, addr, req string) (int, string, http.Header) {
+	tb.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	require_NoError(tb, err)
 	defer conn.Close()
 	require_NoError(tb, conn.SetDeadline(time.Now().Add(10*time.Second)))

@@ -64,6 +64,7 @@ func (s *Server) newMetricsServer() *fasthttp.Server {
 		ErrorHandler:                 handleMetricsTransportError,
 		MaxRequestBodySize:           smallBodyBytes,
 		MaxConnsPerIP:                max(s.opts.MaxConnsPerIP, 0),
+		ReadBufferSize:               maxHeaderBytes, // the main listener's head limit
 		ReadTimeout:                  30 * time.Second,
 		WriteTimeout:                 30 * time.Second,
 		IdleTimeout:                  2 * time.Minute,
@@ -87,5 +88,5 @@ func handleMetricsTransportError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", smallBodyBytes))
 		return
 	}
-	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "cannot parse the HTTP request")
+	writeHeadError(ctx, err)
 }

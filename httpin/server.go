@@ -65,7 +65,14 @@ type Options struct {
 	MetricsToken string
 	Logger       *slog.Logger
 	Metrics      *metrics.Set // the engine's set; /metrics writes it
+
+	// readTimeout bounds reading one request, head and body; 0 means
+	// defaultReadTimeout. Tests shorten it (export_test.go).
+	readTimeout time.Duration
 }
+
+// defaultReadTimeout bounds reading one request, its head and body.
+const defaultReadTimeout = 30 * time.Second
 
 // MinAdminTokenBytes is the least length of the admin token. It can do
 // everything, to every tenant, for as long as the server runs, and it is
@@ -117,6 +124,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxPayloadDepth == 0 {
 		o.MaxPayloadDepth = defaultMaxPayloadDepth
+	}
+	if o.readTimeout == 0 {
+		o.readTimeout = defaultReadTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -191,6 +201,7 @@ type Server struct {
 	bodyBytes       atomic.Int64
 	publicBodyBytes atomic.Int64 // of which by requests needing no token
 	reserved        reservations
+	lastBodySweep   atomic.Int64 // sweepAbandoned's last run, UnixNano
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -231,7 +242,7 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		HeaderReceived:                s.bodyLimit,
 		MaxConnsPerIP:                 max(opts.MaxConnsPerIP, 0),
 		ReadBufferSize:                maxHeaderBytes, // fasthttp's header limit
-		ReadTimeout:                   30 * time.Second,
+		ReadTimeout:                   opts.readTimeout,
 		WriteTimeout:                  30 * time.Second,
 		IdleTimeout:                   2 * time.Minute,
 		DisablePreParseMultipartForm:  true,
@@ -303,7 +314,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // handleTransportError answers a request fasthttp could not read.
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
-	limit := s.releaseBody(&ctx.Request.Header)
+	limit := s.takeBody(&ctx.Request.Header)
+	s.giveBack(limit)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		if limit.busy {
 			s.m.bodiesRefused.Inc()
@@ -322,6 +334,12 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 			fmt.Sprintf("request body exceeds %d bytes", limit.max))
 		return
 	}
+	writeHeadError(ctx, err)
+}
+
+// writeHeadError answers a request whose head fasthttp could not read, on
+// either listener.
+func writeHeadError(ctx *fasthttp.RequestCtx, err error) {
 	// The head did not fit in the read buffer (RFC 6585, section 5).
 	var small *fasthttp.ErrSmallBuffer
 	if errors.As(err, &small) {
@@ -334,7 +352,9 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 
 // handle answers one request and counts it under its route's label.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	defer s.releaseBody(&ctx.Request.Header)
+	// The body is read: its reservation leaves the map, where only bodies
+	// being read are kept (body.go), and comes back when the answer is made.
+	defer s.giveBack(s.takeBody(&ctx.Request.Header))
 	start := time.Now()
 	label := s.dispatch(ctx, &s.mainL)
 	s.m.observe(label, ctx.Response.StatusCode(), start)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"hookline/httpin"
 )
 
 func TestAuth(t *testing.T) {
@@ -173,9 +175,10 @@ func TestRequestHeaderLimit(t *testing.T) {
 		end := "\r\n\r\n"
 		return start + strings.Repeat("a", n-len(start)-len(end)) + end
 	}
+	addr := s.srv.Addr()
 	f := func(req string, wantStatus int, wantCode string) {
 		t.Helper()
-		status, raw, h := s.rawRequest(t, req)
+		status, raw, h := rawRequestAt(t, addr, req)
 		if status != wantStatus {
 			t.Fatalf("%d-byte head: status %d; want %d (body %s)", strings.Index(req, "\r\n\r\n")+4, status, wantStatus, short(raw))
 		}
@@ -197,4 +200,12 @@ func TestRequestHeaderLimit(t *testing.T) {
 	body := `{"type":"a","payload":{"n":1}}`
 	req := head("POST", "/v1/tenants/acme/events", 15<<10, "Content-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n") + body
 	f(req, 202, "")
+
+	// The metrics listener has the same limit (it had fasthttp's 4 KiB, and
+	// a bare 400 bad_request past it).
+	s = newTestServerHTTP(t, func(o *httpin.Options) { o.MetricsListen = "127.0.0.1:0" })
+	addr = s.srv.MetricsAddr()
+	f(head("GET", "/metrics", 15<<10, ""), 200, "")
+	f(head("GET", "/healthz", 16<<10, ""), 200, "")
+	f(head("GET", "/healthz", 16<<10+1, ""), 431, "request_headers_too_large")
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hookline/internal/config"
 	"hookline/internal/seal"
 	"hookline/wal"
 )
@@ -240,4 +241,41 @@ func TestSecretKeyErrors(t *testing.T) {
 	newAPI(srv.addr, token).mustDo(t, "GET", "/v1/tenants/acme/endpoints", nil, 200, &eps)
 	require_Equal(t, len(eps.Data), 1)
 	srv.stop()
+}
+
+// TestRotateMasterKeepsOldKey: a second rotate-master does not overwrite
+// the key an earlier one left in <key file>.old, which may be the only key
+// that opens an older backup of the data; it refuses, naming the file, and
+// rotates once the operator has moved it away.
+func TestRotateMasterKeepsOldKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Decode("")
+	require_NoError(t, err)
+	cfg.Data = dir
+	keyPath := filepath.Join(dir, "secret.key")
+	_, _, err = seal.LoadOrCreateKeyFile(keyPath, true)
+	require_NoError(t, err)
+	log, err := wal.Open(filepath.Join(dir, "wal"), cfg.WALOptions())
+	require_NoError(t, err)
+	require_NoError(t, log.Close())
+	first, err := os.ReadFile(keyPath)
+	require_NoError(t, err)
+
+	var out bytes.Buffer
+	require_NoError(t, rotateMaster(cfg, &out))
+	err = rotateMaster(cfg, &out)
+	old, rerr := os.ReadFile(keyPath + ".old")
+	require_NoError(t, rerr)
+	require_True(t, bytes.Equal(old, first), "a second rotate-master overwrote the first key in secret.key.old")
+	require_True(t, err != nil && strings.Contains(err.Error(), "secret.key.old"), "second rotate-master: %v", err)
+	_, err = os.Stat(keyPath + ".new")
+	require_True(t, os.IsNotExist(err), "the refused rotation left secret.key.new: %v", err)
+
+	require_NoError(t, os.Rename(keyPath+".old", filepath.Join(t.TempDir(), "kept")))
+	second, err := os.ReadFile(keyPath)
+	require_NoError(t, err)
+	require_NoError(t, rotateMaster(cfg, &out))
+	old, err = os.ReadFile(keyPath + ".old")
+	require_NoError(t, err)
+	require_True(t, bytes.Equal(old, second), "secret.key.old is not the key the second rotation replaced")
 }

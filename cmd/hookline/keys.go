@@ -128,6 +128,10 @@ func runKeys(args []string, stdout io.Writer) error {
 //     versions are compacted out of the sstables.
 //  3. The old key moves to <key file>.old and the new one to the key
 //     file. Until then serve refuses to start, naming the rotation.
+//
+// A <key file>.old left by an earlier rotation stops it before step 1:
+// that key may be the only one opening an older backup, and step 3 would
+// write over it.
 func rotateMaster(cfg *config.Config, stdout io.Writer) error {
 	path, _ := secretKeyPath(cfg)
 	newPath := path + ".new"
@@ -141,6 +145,11 @@ func rotateMaster(cfg *config.Config, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "finished an interrupted rotation: %s holds the new key\n", path)
 			return nil
 		}
+	}
+	// The key an earlier rotation replaced may be the only one that opens
+	// an older backup of the data: step 3 must not write over it.
+	if _, err := os.Stat(path + ".old"); err == nil {
+		return fmt.Errorf("%s.old exists: it holds the key an earlier rotation replaced, which backups from before it need; move it somewhere safe (or delete it if no backup needs it) and run rotate-master again", path)
 	}
 	old, err := seal.ReadKeyFile(path)
 	if err != nil {
