@@ -74,6 +74,12 @@ func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 	if err := engine.CheckPageLimit(limit); err != nil {
 		return nil, "", err
 	}
+	// A tenant deleted and created again under its name is a new tenant:
+	// the earlier one's entries (its endpoints' URLs among them) are not
+	// its own. They stay in the operator's log of all tenants. Audit IDs
+	// and the incarnation fence come from two generators of time-ordered
+	// IDs; the deletion precedes the creation by the fence's commit.
+	inc, _ := a.e.TenantIncarnation(tenant)
 	var (
 		out     []AuditEntry
 		scanned int
@@ -87,7 +93,7 @@ func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 		if derr = sonic.Unmarshal(rec, &a); derr != nil {
 			return false
 		}
-		if tenant == "" || a.Tenant == tenant {
+		if tenant == "" || a.Tenant == tenant && !id.Less(inc) {
 			a.ID = auditPrefix + id.String()
 			out = append(out, a)
 		}

@@ -68,3 +68,26 @@ func TestAuditListBadInput(t *testing.T) {
 	f("nope", 10, "invalid_cursor")
 	f("aud_zzzz", 10, "invalid_cursor")
 }
+
+// TestAuditOfRecreatedTenant: a tenant deleted and created again under the
+// same name does not see the earlier tenant's entries; the log of all
+// tenants keeps them.
+func TestAuditOfRecreatedTenant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, err := h.e.CreateTenant(bg, engine.TenantInput{ID: ptr("acme")})
+	require_NoError(t, err)
+	_, err = h.e.CreateEndpoint(bg, "acme", engine.EndpointInput{URL: ptr("https://old.example.com/hook?token=old")})
+	require_NoError(t, err)
+	require_NoError(t, h.e.DeleteTenant(bg, "acme"))
+	_, err = h.e.CreateTenant(bg, engine.TenantInput{ID: ptr("acme")})
+	require_NoError(t, err)
+
+	es, _, err := h.acc.ListAudit("acme", "", 100)
+	require_NoError(t, err)
+	require_Equal(t, len(es), 1)
+	require_Equal(t, es[0].Action, "tenant.create")
+	all, _, err := h.acc.ListAudit("", "", 100)
+	require_NoError(t, err)
+	require_Equal(t, len(all), 4) // create, endpoint, delete, create
+}
