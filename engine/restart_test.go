@@ -131,7 +131,9 @@ func TestStopWaitsForAttempts(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(2)})
 	res := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
 	waitFor(t, 5*time.Second, "2 requests in flight", func() bool { return rc.cur.Load() == 2 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Stop returns when the attempts end: its deadline only guards against
+	// a hang, and a loaded machine may take seconds to finish them.
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
 	h.e.Stop(ctx)
 	cancel()
 	for _, r := range res {
