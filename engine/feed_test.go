@@ -96,18 +96,24 @@ func TestFeedStopEndsPolls(t *testing.T) {
 	h.tenant("acme")
 	done := make(chan int, 1)
 	go func() {
-		evs, _, err := h.e.Feed(context.Background(), "acme", "now", 10, 20*time.Second)
+		evs, _, err := h.e.Feed(context.Background(), "acme", "now", 10, engine.MaxFeedWait)
 		if err != nil {
 			t.Error(err)
 		}
 		done <- len(evs)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// A poll that started after the stop would find the log closed: wait
+	// until it waits (a fixed 50 ms can pass before it starts on a loaded
+	// machine).
+	waitFor(t, time.Second, "the poll to wait", func() bool { return engine.FeedWaiting(h.e) == 1 })
 	h.stop(5 * time.Second)
+	// Not ended by the stop, the poll would answer at the end of its 30 s
+	// wait, which began just before the stop: a deadline of 20 s is one only
+	// a poll left waiting misses, and generous for one the stop wakes.
 	select {
 	case n := <-done:
 		require_Equal(t, n, 0)
-	case <-time.After(10 * time.Second):
+	case <-time.After(engine.MaxFeedWait - 10*time.Second):
 		t.Fatal("a waiting poll outlived the engine's stop")
 	}
 }

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +41,24 @@ func TestRestartResumesRetries(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, got.URL, ep.URL)
 
-	waitFor(t, 10*time.Second, "the retry after restart", func() bool { return rc2.count() >= 1 })
+	// A loaded run once waited a minute for this retry with nothing in the
+	// engine's log: should it happen again, say where the retry was (on
+	// disk, loaded into the wheel, fired, in flight, recorded).
+	restarted := time.Now()
+	for deadline := restarted.Add(eventually); rc2.count() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var state strings.Builder
+			for _, a := range h.attempts(ep, ev) {
+				fmt.Fprintf(&state, "attempt %d %c status %d %s at %s next %s; ", a.Attempt, a.Outcome, a.Status, a.ErrClass,
+					time.UnixMilli(a.TimeMs).Format(time.StampMilli), time.UnixMilli(a.NextMs).Format(time.StampMilli))
+			}
+			for _, m := range []string{"hookline_retry_loaded_from_disk_total", "hookline_retry_wheel_pending", "hookline_retry_fire_delay_seconds_count", "hookline_delivery_in_flight_attempts"} {
+				fmt.Fprintf(&state, "%s %v; ", m, h.metric(m))
+			}
+			t.Fatalf("no retry at the new receiver %s after the restart at %s: %scounts %+v",
+				eventually, restarted.Format(time.StampMilli), state.String(), h.counts())
+		}
+	}
 	waitFor(t, 5*time.Second, "the retry to be logged", func() bool { return len(h.attempts(ep, ev)) >= 2 })
 	time.Sleep(quiet)
 	require_Equal(t, rc1.count(), 1)
@@ -131,7 +150,9 @@ func TestStopWaitsForAttempts(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(2)})
 	res := h.publish("acme", engine.PublishEvent{Type: "a"}, engine.PublishEvent{Type: "a"})
 	waitFor(t, 5*time.Second, "2 requests in flight", func() bool { return rc.cur.Load() == 2 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Stop returns when the attempts end: its deadline only guards against
+	// a hang, and a loaded machine may take seconds to finish them.
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
 	h.e.Stop(ctx)
 	cancel()
 	for _, r := range res {

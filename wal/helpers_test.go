@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // Tiny assertion helpers in the style of nats-server: no assertion library.
@@ -54,6 +55,25 @@ func require_True(t testing.TB, ok bool, msg string, args ...any) {
 	t.Helper()
 	if !ok {
 		t.Fatalf(msg, args...)
+	}
+}
+
+// eventually is how long a test waits for something that must happen
+// before it fails: a guard against a hang, not a bound on speed, as a
+// loaded machine (two cores, -race, another suite) is many times slower
+// than a quiet one.
+const eventually = time.Minute
+
+// waitFor polls cond every millisecond until it holds, failing the test
+// after eventually.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventually)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", eventually, what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -631,14 +631,20 @@ func TestAppendRacingClose(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Close once appends are committing: the writers go on appending, so
+	// Close still races them. (A fixed 50 ms could pass before any append
+	// finished on a loaded machine, and the test proved nothing.)
+	waitFor(t, "an append to finish", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ok) > 0
+	})
 	require_NoError(t, l.Close())
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		require_NoError(t, err)
 	}
-	require_True(t, len(ok) > 0, "no append finished before Close")
 
 	l = reopenLog(t, dir, nil)
 	require_Equal(t, counts(t, l).Events, len(ok))
@@ -829,7 +835,7 @@ func TestCloseWhileCallbackReenters(t *testing.T) {
 				if err != nil && !errors.Is(err, ErrClosed) {
 					t.Fatalf("%s: %v", name, err)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(eventually):
 				t.Fatalf("%s: a Log call made from a scan callback hangs while Close waits (deadlock)", name)
 			}
 		}
