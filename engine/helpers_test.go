@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -372,18 +373,23 @@ type recvConfig struct {
 	// webhook-id (counted here, not read from hookline-attempt) and the
 	// reply as scripted to the rest.
 	failTimes int
-	// addr, when set, is the address to listen on (to come back at the URL
-	// of an earlier receiver).
-	addr string
+	// addr, when set, is the address to listen on, and prefix the path
+	// prefix to take (to come back at the URL of an earlier receiver).
+	addr, prefix string
 }
 
 // receiver is a real HTTP server on 127.0.0.1 recording every request.
 type receiver struct {
-	t    testing.TB
-	cfg  recvConfig
-	srv  *httptest.Server
-	gate chan struct{}
-	once sync.Once
+	t   testing.TB
+	cfg recvConfig
+	srv *httptest.Server
+	// prefix starts every path the receiver answers: a request to another
+	// path is another test's, to a port that test's receiver had before
+	// this one (tests run in parallel and retry to closed receivers), and
+	// is answered 404 without being counted.
+	prefix string
+	gate   chan struct{}
+	once   sync.Once
 
 	mu  sync.Mutex
 	got []delivery
@@ -393,7 +399,10 @@ type receiver struct {
 
 func newReceiver(t testing.TB, cfg recvConfig) *receiver {
 	t.Helper()
-	rc := &receiver{t: t, cfg: cfg, gate: make(chan struct{})}
+	rc := &receiver{t: t, cfg: cfg, gate: make(chan struct{}), prefix: cfg.prefix}
+	if rc.prefix == "" {
+		rc.prefix = fmt.Sprintf("/r%016x", rand.Uint64())
+	}
 	rc.srv = httptest.NewUnstartedServer(rc)
 	if cfg.addr != "" {
 		_ = rc.srv.Listener.Close()
@@ -419,7 +428,10 @@ func listenOn(t testing.TB, addr string) net.Listener {
 	return nil
 }
 
-func (rc *receiver) URL() string  { return rc.srv.URL + "/hook" }
+// URL is the receiver's usual endpoint URL; base is where any path of its
+// own starts.
+func (rc *receiver) URL() string  { return rc.base() + "/hook" }
+func (rc *receiver) base() string { return rc.srv.URL + rc.prefix }
 func (rc *receiver) addr() string { return rc.srv.Listener.Addr().String() }
 
 // release lets blocked requests answer.
@@ -436,6 +448,11 @@ func (rc *receiver) close() {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
+	uri, ok := strings.CutPrefix(r.RequestURI, rc.prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	n := rc.cur.Add(1)
 	for p := rc.peak.Load(); n > p && !rc.peak.CompareAndSwap(p, n); p = rc.peak.Load() {
@@ -454,7 +471,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.got = append(rc.got, delivery{
 		at:      at,
 		method:  r.Method,
-		uri:     r.RequestURI,
+		uri:     uri,
 		header:  r.Header.Clone(),
 		body:    body,
 		id:      r.Header.Get("webhook-id"),
@@ -519,10 +536,13 @@ func (rc *receiver) ids() map[string]int {
 	return m
 }
 
-// closedPortURL returns a URL on 127.0.0.1 where nothing listens.
+// closedPortURL returns a URL where nothing listens: on 127.0.0.2, where
+// no test's server binds (they take 127.0.0.1), so a receiver of a test
+// running in parallel cannot take the port and answer in its stead (a
+// 404 instead of refused kept an endpoint from being disabled once).
 func closedPortURL(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.2:0")
 	require_NoError(t, err)
 	addr := l.Addr().String()
 	require_NoError(t, l.Close())

@@ -34,7 +34,7 @@ func TestRestartResumesRetries(t *testing.T) {
 	require_Equal(t, rc1.count(), 1)
 
 	// Same URL, new server answering 200; same data directory.
-	rc2 := newReceiver(t, recvConfig{addr: addr})
+	rc2 := newReceiver(t, recvConfig{addr: addr, prefix: rc1.prefix})
 	require_Equal(t, rc2.URL(), rc1.URL())
 	h.start()
 	got, err := h.e.GetEndpoint("acme", ep.ID)
@@ -121,7 +121,7 @@ func TestRestartDeliversQueuedEvents(t *testing.T) {
 
 	addr := rc1.addr()
 	rc1.closeListener()
-	rc2 := newReceiver(t, recvConfig{addr: addr})
+	rc2 := newReceiver(t, recvConfig{addr: addr, prefix: rc1.prefix})
 	h.start()
 	waitFor(t, 20*time.Second, "all events after restart", func() bool { return len(rc2.ids()) >= n })
 	for id := range rc2.ids() {

@@ -80,17 +80,17 @@ func TestStaticURLBraces(t *testing.T) {
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/a/{{b}}"), EventTypes: &[]string{"invoice.*"}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/a/{{b}}"), EventTypes: &[]string{"invoice.*"}})
 	h.publish("acme", engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)})
 	waitFor(t, time.Minute, "the delivery", func() bool { return rc.count() == 1 })
 	require_Equal(t, rc.deliveries()[0].uri, "/a/%7Bb%7D")
 	p, err := h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{Type: "invoice.paid", Payload: []byte(`{}`)})
 	require_NoError(t, err)
-	require_Equal(t, p.URL, rc.srv.URL+"/a/%7Bb%7D")
+	require_Equal(t, p.URL, rc.base()+"/a/%7Bb%7D")
 
 	// }} alone too.
 	rc2 := newReceiver(t, recvConfig{})
-	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc2.srv.URL + "/c}}d"), EventTypes: &[]string{"other.*"}})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(rc2.base() + "/c}}d"), EventTypes: &[]string{"other.*"}})
 	h.publish("acme", engine.PublishEvent{Type: "other.x", Payload: []byte(`{}`)})
 	waitFor(t, time.Minute, "the delivery", func() bool { return rc2.count() == 1 })
 	require_Equal(t, rc2.deliveries()[0].uri, "/c%7Dd")
@@ -106,14 +106,14 @@ func TestSchemeSwitchDuringOverlap(t *testing.T) {
 	rc := newReceiver(t, recvConfig{})
 	ctx := context.Background()
 
-	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/gh"), Secret: ptr(integrationSecret),
+	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/gh"), Secret: ptr(integrationSecret),
 		Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}})
 	rotated, err := h.e.RotateSecret(ctx, "acme", gh.ID, engine.SecretRotation{Overlap: ptr("1h")})
 	require_NoError(t, err)
 	_, err = h.e.UpdateEndpoint(ctx, "acme", gh.ID, engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "standard-webhooks"}})
 	require_NoError(t, err)
 
-	ed := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/ed"), Signature: &httpout.SignatureConfig{Scheme: "ed25519"}})
+	ed := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/ed"), Signature: &httpout.SignatureConfig{Scheme: "ed25519"}})
 	_, err = h.e.RotateSecret(ctx, "acme", ed.ID, engine.SecretRotation{Overlap: ptr("1h")})
 	require_NoError(t, err)
 	_, err = h.e.UpdateEndpoint(ctx, "acme", ed.ID, engine.EndpointInput{Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256"}, Secret: ptr(integrationSecret)})
@@ -148,7 +148,7 @@ func TestTestEndpointLogsShapedRequest(t *testing.T) {
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/accounts/{$.data.id}"), Method: ptr("PUT"),
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/accounts/{$.data.id}"), Method: ptr("PUT"),
 		Body: json.RawMessage(`{"account":"$.data.id"}`)})
 	res, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, []byte(`{"id":"a1"}`))
 	require_NoError(t, err)
@@ -158,6 +158,6 @@ func TestTestEndpointLogsShapedRequest(t *testing.T) {
 	require_NoError(t, err)
 	a := d.AttemptLog[0]
 	require_Equal(t, a.Method, "PUT")
-	require_Equal(t, a.URL, rc.srv.URL+"/accounts/a1")
+	require_Equal(t, a.URL, rc.base()+"/accounts/a1")
 	require_Equal(t, a.RequestBody, `{"account":"a1"}`)
 }

@@ -26,7 +26,7 @@ func TestShapedRequest(t *testing.T) {
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
 	ep := h.endpoint("acme", engine.EndpointInput{
-		URL:     ptr(rc.srv.URL + "/accounts/{$.data.account.id}?email={$.data.email}"),
+		URL:     ptr(rc.base() + "/accounts/{$.data.account.id}?email={$.data.email}"),
 		Method:  ptr("PUT"),
 		Headers: json.RawMessage(`{"X-Team": "growth"}`),
 		Auth:    json.RawMessage(`{"type":"bearer","token":"crm-token-0123456789"}`),
@@ -54,7 +54,7 @@ func TestShapedRequest(t *testing.T) {
 	require_NoError(t, err)
 	a := del.AttemptLog[0]
 	require_Equal(t, a.Method, "PUT")
-	require_Equal(t, a.URL, rc.srv.URL+"/accounts/acc%2F1%202?email=a%2Bb%40x.example")
+	require_Equal(t, a.URL, rc.base()+"/accounts/acc%2F1%202?email=a%2Bb%40x.example")
 	require_Equal(t, a.RequestBody, wantBody)
 	require_True(t, !a.Corrected, "not corrected")
 }
@@ -92,7 +92,7 @@ func TestRenderFailed(t *testing.T) {
 	h := newHarness(t, testOptions())
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
-	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/subscribers/{$.data.email}"), Method: ptr("DELETE")})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/subscribers/{$.data.email}"), Method: ptr("DELETE")})
 	res := h.publish("acme", engine.PublishEvent{Type: "consent.revoked", Payload: []byte(`{"profile":{"email":"a@x.example"}}`)})
 	id := engine.FormatEventID(res[0].ID)
 	waitFor(t, time.Minute, "the dead letter", func() bool { return len(h.dead(ep)) == 1 })
@@ -105,7 +105,7 @@ func TestRenderFailed(t *testing.T) {
 	require_Equal(t, a.Method, "DELETE")
 	require_True(t, strings.Contains(a.Error, "$.data.email"), "the error names the path: %q", a.Error)
 
-	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(rc.srv.URL + "/subscribers/{$.data.profile.email}")})
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{URL: ptr(rc.base() + "/subscribers/{$.data.profile.email}")})
 	require_NoError(t, err)
 	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, id, nil)
 	require_NoError(t, err)
@@ -245,7 +245,7 @@ func TestPreview(t *testing.T) {
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
 	ep := h.endpoint("acme", engine.EndpointInput{
-		URL:    ptr(rc.srv.URL + "/leads/{$.data.lead.id}"),
+		URL:    ptr(rc.base() + "/leads/{$.data.lead.id}"),
 		Method: ptr("PATCH"),
 		Body:   json.RawMessage(`{"text":"New lead {$.data.lead.email}","id":"$.id"}`),
 		Filter: json.RawMessage(`{"path":"$.data.lead.score","gt":10}`),
@@ -253,7 +253,7 @@ func TestPreview(t *testing.T) {
 	p, err := h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{Type: "lead.won", Payload: []byte(`{"lead":{"id":7,"email":"a@x.example","score":50}}`)})
 	require_NoError(t, err)
 	require_Equal(t, p.Method, "PATCH")
-	require_Equal(t, p.URL, rc.srv.URL+"/leads/7")
+	require_Equal(t, p.URL, rc.base()+"/leads/7")
 	require_True(t, strings.HasPrefix(p.Body, `{"text":"New lead a@x.example","id":"evt_`), "body %s", p.Body)
 	require_Equal(t, p.Headers["Hookline-Event-Type"], "lead.won")
 	require_True(t, p.Headers["Webhook-Signature"] != "", "headers %v", p.Headers)
@@ -329,9 +329,9 @@ func TestSchemeRotation(t *testing.T) {
 	h.tenant("acme")
 	rc := newReceiver(t, recvConfig{})
 	const oldSecret, newSecret = "old-integration-secret-0123456789", "new-integration-secret-9876543210"
-	stripe := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/stripe"), Secret: ptr(oldSecret),
+	stripe := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/stripe"), Secret: ptr(oldSecret),
 		Signature: &httpout.SignatureConfig{Scheme: "stripe", Header: "Acme-Signature"}})
-	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.srv.URL + "/gh"), Secret: ptr(oldSecret),
+	gh := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.base() + "/gh"), Secret: ptr(oldSecret),
 		Signature: &httpout.SignatureConfig{Scheme: "hmac-sha256", Header: "X-Hub-Signature-256", Prefix: "sha256="}})
 	for _, ep := range []engine.Endpoint{stripe, gh} {
 		_, err := h.e.RotateSecret(context.Background(), "acme", ep.ID, engine.SecretRotation{Secret: ptr(newSecret), Overlap: ptr("1h")})
