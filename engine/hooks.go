@@ -29,14 +29,6 @@ func (e *Engine) WithTenant(tenant string, fn func() error) error {
 	return fn()
 }
 
-// TenantIncarnation returns tenant's incarnation (see incarnation.go):
-// what a feature package keeps of the tenant with an ID below it belongs
-// to an earlier tenant of the same name. ok is false when it does not
-// exist.
-func (e *Engine) TenantIncarnation(tenant string) (inc wal.ID, ok bool) {
-	return e.incarnation(tenant)
-}
-
 // TenantExists reports whether tenant exists now.
 func (e *Engine) TenantExists(tenant string) bool {
 	e.cfgMu.RLock()

@@ -76,10 +76,10 @@ func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 	}
 	// A tenant deleted and created again under its name is a new tenant:
 	// the earlier one's entries (its endpoints' URLs among them) are not
-	// its own. They stay in the operator's log of all tenants. Audit IDs
-	// and the incarnation fence come from two generators of time-ordered
-	// IDs; the deletion precedes the creation by the fence's commit.
-	inc, _ := a.e.TenantIncarnation(tenant)
+	// its own, so a listing of an existing tenant ends at its name's
+	// newest tenant.delete entry. They stay in the log of all tenants.
+	recreated := tenant != "" && a.e.TenantExists(tenant)
+	ended := false
 	var (
 		out     []AuditEntry
 		scanned int
@@ -93,7 +93,11 @@ func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 		if derr = sonic.Unmarshal(rec, &a); derr != nil {
 			return false
 		}
-		if tenant == "" || a.Tenant == tenant && !id.Less(inc) {
+		if recreated && a.Tenant == tenant && a.Action == "tenant.delete" {
+			ended = true
+			return false
+		}
+		if tenant == "" || a.Tenant == tenant {
 			a.ID = auditPrefix + id.String()
 			out = append(out, a)
 		}
@@ -106,7 +110,7 @@ func (a *Access) ListAudit(tenant, cursor string, limit int) ([]AuditEntry, stri
 		return nil, "", err
 	}
 	next := ""
-	if len(out) == limit || scanned == maxAuditScan {
+	if !ended && (len(out) == limit || scanned == maxAuditScan) {
 		next = auditPrefix + last.String()
 	}
 	return out, next, nil
