@@ -50,8 +50,13 @@ func TestShapedRequest(t *testing.T) {
 	mac.Write(d.body)
 	require_Equal(t, d.header.Get("X-Signature"), "sha256="+hex.EncodeToString(mac.Sum(nil)))
 
-	del, err := h.e.GetDelivery("acme", ep.ID, engine.FormatEventID(res[0].ID))
-	require_NoError(t, err)
+	// The receiver answers before the attempt is recorded.
+	var del engine.Delivery
+	waitFor(t, time.Minute, "the attempt recorded", func() bool {
+		var err error
+		del, err = h.e.GetDelivery("acme", ep.ID, engine.FormatEventID(res[0].ID))
+		return err == nil && del.Status == "succeeded"
+	})
 	a := del.AttemptLog[0]
 	require_Equal(t, a.Method, "PUT")
 	require_Equal(t, a.URL, rc.base()+"/accounts/acc%2F1%202?email=a%2Bb%40x.example")
@@ -157,7 +162,13 @@ func TestCorrectedReplay(t *testing.T) {
 	waitFor(t, time.Minute, "the plain replay", func() bool { return rc.count() == 4 })
 	require_True(t, strings.Contains(string(rc.deliveries()[3].body), `"data":{"amount":"12,00"}`), "plain replay body %s", rc.deliveries()[3].body)
 
-	// A corrected payload is checked as a published one would be.
+	// A corrected payload is checked as a published one would be. (The
+	// receiver answers before the outcome is recorded: wait for it, or
+	// the delivery is still pending.)
+	waitFor(t, time.Minute, "the plain replay recorded", func() bool {
+		d, err := h.e.GetDelivery("acme", ep.ID, id)
+		return err == nil && d.Status == "succeeded" && len(d.AttemptLog) == 4
+	})
 	_, err = h.e.ReplayDelivery(context.Background(), "acme", ep.ID, id, &engine.Correction{Payload: []byte(`{"amount":`)})
 	require_ErrorCode(t, err, engine.KindInvalid, "invalid_payload")
 }
