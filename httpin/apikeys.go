@@ -10,12 +10,13 @@ import (
 // the key (shown here only).
 func (s *Server) createAPIKey(ctx *fasthttp.RequestCtx, tenant string) {
 	var in struct {
-		Name *string `json:"name"`
+		Name   *string  `json:"name"`
+		Scopes []string `json:"scopes"`
 	}
 	if len(ctx.PostBody()) > 0 && !decodeStrict(ctx, &in) {
 		return
 	}
-	k, err := s.acc.CreateAPIKey(s.actor(ctx), tenant, deref(in.Name))
+	k, err := s.acc.CreateAPIKey(s.actor(ctx), tenant, deref(in.Name), in.Scopes)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return

@@ -479,8 +479,7 @@ func (s *Server) principalOf(h *fasthttp.RequestHeader) (principal, bool) {
 	}
 	token := bearerToken(auth)
 	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
-		// Keys store no scopes yet: every key has the default rights.
-		return principal{tenant: k.Tenant, actor: k.ID, scopes: access.DefaultKeyScopes}, true
+		return principal{tenant: k.Tenant, actor: k.ID, scopes: k.Scopes}, true
 	}
 	return principal{}, false
 }

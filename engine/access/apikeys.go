@@ -15,13 +15,17 @@ import (
 	"github.com/bytedance/sonic"
 )
 
-// APIKey is a key scoped to one tenant: it may publish and read that
-// tenant's data and nothing else (DefaultKeyScopes). The key is shown once, at creation; only
-// its SHA-256 is stored (a key is 32 random bytes, so a fast hash is safe).
+// APIKey is a key scoped to one tenant: it may use that tenant's routes
+// whose scope its Scopes hold, and nothing else. The key is shown once, at
+// creation; only its SHA-256 is stored (a key is 32 random bytes, so a
+// fast hash is safe).
 type APIKey struct {
-	ID        string    `json:"id"`
-	Tenant    string    `json:"tenant"`
-	Name      string    `json:"name"`
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	Name   string `json:"name"`
+	// Scopes are given at creation; a key created without them, or stored
+	// before keys had them, has DefaultKeyScopes.
+	Scopes    Scopes    `json:"scopes"`
 	Prefix    string    `json:"prefix"` // the key's first characters, to tell keys apart
 	CreatedAt time.Time `json:"created_at"`
 	// Key is set only in CreateAPIKey's answer.
@@ -39,9 +43,10 @@ type apiKeyEntry struct {
 	hash [32]byte
 }
 
-// CreateAPIKey makes a new key for tenant.
-func (a *Access) CreateAPIKey(ctx context.Context, tenant, name string) (APIKey, error) {
-	k, err := a.createAPIKey(tenant, name)
+// CreateAPIKey makes a new key for tenant with scopes (nil: the
+// default ones).
+func (a *Access) CreateAPIKey(ctx context.Context, tenant, name string, scopes []string) (APIKey, error) {
+	k, err := a.createAPIKey(tenant, name, scopes)
 	if err == nil {
 		shown := k
 		shown.Key = ""
@@ -50,9 +55,13 @@ func (a *Access) CreateAPIKey(ctx context.Context, tenant, name string) (APIKey,
 	return k, err
 }
 
-func (a *Access) createAPIKey(tenant, name string) (APIKey, error) {
+func (a *Access) createAPIKey(tenant, name string, scopes []string) (APIKey, error) {
 	if len(name) > engine.MaxNameLen {
 		return APIKey{}, engine.Invalid("invalid_name", "name is %d bytes; at most %d allowed", len(name), engine.MaxNameLen)
+	}
+	ss, err := ParseScopes(scopes)
+	if err != nil {
+		return APIKey{}, err
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -63,6 +72,7 @@ func (a *Access) createAPIKey(tenant, name string) (APIKey, error) {
 		ID:        apiKeyPrefix + a.log.NewConfigID().String(),
 		Tenant:    tenant,
 		Name:      name,
+		Scopes:    ss,
 		Prefix:    secret[:len(apiKeySecretPf)+6],
 		CreatedAt: time.Now().UTC(),
 	}
@@ -178,6 +188,9 @@ func (a *Access) loadAPIKeys() error {
 		}
 		if !a.e.TenantExists(k.Tenant) {
 			return
+		}
+		if k.Scopes == nil {
+			k.Scopes = slices.Clone(DefaultKeyScopes) // stored before keys had scopes
 		}
 		a.keys[hash] = &apiKeyEntry{k: k, hash: hash}
 	})

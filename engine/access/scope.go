@@ -1,5 +1,12 @@
 package access
 
+import (
+	"slices"
+	"strings"
+
+	"hookline/engine"
+)
+
 // Scope names one right a tenant credential may hold. The route table in
 // httpin names the scope each route requires; a route that names none is
 // the admin token's alone.
@@ -32,7 +39,7 @@ var AllScopes = []Scope{
 // scopes: publish to its tenant and read its data (endpoints, deliveries,
 // events, jobs, health, sources and their request log, the event-type
 // catalogue), but change nothing and not read the audit log.
-var DefaultKeyScopes = []Scope{EventsPublish, EndpointsRead, DeliveriesRead, SourcesRead, EventTypesRead}
+var DefaultKeyScopes = Scopes{EventsPublish, EndpointsRead, DeliveriesRead, SourcesRead, EventTypesRead}
 
 // Valid reports whether s is one of AllScopes.
 func (s Scope) Valid() bool {
@@ -55,4 +62,38 @@ func (ss Scopes) Has(s Scope) bool {
 		}
 	}
 	return false
+}
+
+// ParseScopes checks a credential's requested scopes: nil gives
+// DefaultKeyScopes; otherwise 1 or more of AllScopes, each once (a
+// repeat is dropped), in AllScopes' order.
+func ParseScopes(in []string) (Scopes, error) {
+	if in == nil {
+		return slices.Clone(DefaultKeyScopes), nil
+	}
+	if len(in) == 0 {
+		return nil, engine.Invalid("invalid_scopes", "scopes is empty; give at least one of %s, or leave it out for the default (%s)", joinScopes(AllScopes), joinScopes(DefaultKeyScopes))
+	}
+	want := make(map[Scope]bool, len(in))
+	for _, s := range in {
+		if !Scope(s).Valid() {
+			return nil, engine.Invalid("invalid_scopes", "scope %q is not one of %s", s, joinScopes(AllScopes))
+		}
+		want[Scope(s)] = true
+	}
+	var out Scopes
+	for _, s := range AllScopes {
+		if want[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func joinScopes(ss []Scope) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ", ")
 }
