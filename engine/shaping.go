@@ -33,11 +33,9 @@ import (
 // Templates, URL placeholders and filters read the event as the envelope
 // a receiver gets by default with its id: {"id","type","timestamp","data"}.
 
-// Bounds of the shaping fields (httpout bounds the headers).
-const (
-	maxTemplateBytes   = 64 << 10
-	requestCaptureSize = 4096 // first bytes of a shaped body kept in the attempt log
-)
+// requestCaptureSize is how much of a shaped body the attempt log keeps.
+// (transform bounds the templates, httpout the headers.)
+const requestCaptureSize = 4096
 
 // errClassRender is the attempt error class of a request that could not be
 // rendered from its event.
@@ -150,9 +148,6 @@ func compileShape(ep *Endpoint) (*requestShape, error) {
 		}
 	}
 	if len(ep.Body) > 0 {
-		if len(ep.Body) > maxTemplateBytes {
-			return nil, Invalid("invalid_template", "body: the template is %d bytes; at most %d allowed", len(ep.Body), maxTemplateBytes)
-		}
 		b, err := transform.CompileBody(ep.Body)
 		if err != nil {
 			return nil, templateError(err)
@@ -160,9 +155,6 @@ func compileShape(ep *Endpoint) (*requestShape, error) {
 		s.body = b
 	}
 	if len(ep.Filter) > 0 {
-		if len(ep.Filter) > maxTemplateBytes {
-			return nil, Invalid("invalid_template", "filter: the condition is %d bytes; at most %d allowed", len(ep.Filter), maxTemplateBytes)
-		}
 		f, err := transform.CompileFilter(ep.Filter)
 		if err != nil {
 			return nil, templateError(err)
