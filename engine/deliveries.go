@@ -104,7 +104,7 @@ func attemptView(a *wal.Attempt) Attempt {
 // ListDeliveries returns a page of the endpoint's deliveries, newest event
 // first, and the cursor of the next page ("" at the end).
 func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delivery, string, error) {
-	ln, err := e.laneOf(tenant, epID)
+	ln, err := e.readLaneOf(tenant, epID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -114,6 +114,17 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		q.Status = f.Status
 	default:
 		return nil, "", Invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
+	}
+	deleted := ln.deleted.Load()
+	if deleted {
+		// Nothing of a deleted endpoint waits: what the store still has as
+		// retrying or replay-queued is shown cancelled (deliveryView).
+		switch f.Status {
+		case wal.StatusPending, wal.StatusRetrying:
+			return nil, "", nil
+		case wal.StatusCancelled:
+			q.Status = ""
+		}
 	}
 	if f.Type != "" && !validPattern(f.Type) {
 		return nil, "", Invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
@@ -156,7 +167,9 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		}
 		lerr = nil
 		if f.Type == "" || matchType(f.Type, string(typ)) {
-			out = append(out, deliveryView(ln, d, string(typ)))
+			if v := deliveryView(ln, d, string(typ)); !deleted || f.Status == "" || v.Status == f.Status {
+				out = append(out, v)
+			}
 		}
 		return len(out) < f.Limit && scanned < maxDeliveryScan
 	})
@@ -184,7 +197,10 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 		Status:     d.Status,
 		Attempts:   d.Attempts,
 	}
-	if (d.Status == wal.StatusPending || d.Status == wal.StatusRetrying) && ln.isInFlight(d.Event) {
+	switch waiting := d.Status == wal.StatusPending || d.Status == wal.StatusRetrying; {
+	case waiting && ln.deleted.Load():
+		v.Status = wal.StatusCancelled
+	case waiting && ln.isInFlight(d.Event):
 		v.Status = statusInFlight
 	}
 	if d.Attempts > 0 {
@@ -199,7 +215,7 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 
 // GetDelivery returns one delivery with its whole attempt log.
 func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
-	ln, ev, found, err := e.findDelivery(tenant, epID, eventID)
+	ln, ev, found, err := e.findDelivery(e.readLaneOf, tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -240,10 +256,11 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 	return v, err
 }
 
-// findDelivery resolves the endpoint and event of a delivery request and
-// reads the delivery, answering not-found errors the API shows.
-func (e *Engine) findDelivery(tenant, epID, eventID string) (*Lane, wal.ID, wal.Delivery, error) {
-	ln, err := e.laneOf(tenant, epID)
+// findDelivery resolves the endpoint (with laneOf or readLaneOf) and event
+// of a delivery request and reads the delivery, answering not-found errors
+// the API shows.
+func (e *Engine) findDelivery(lookup func(tenant, epID string) (*Lane, error), tenant, epID, eventID string) (*Lane, wal.ID, wal.Delivery, error) {
+	ln, err := lookup(tenant, epID)
 	if err != nil {
 		return nil, wal.ID{}, wal.Delivery{}, err
 	}
@@ -261,10 +278,18 @@ func (e *Engine) findDelivery(tenant, epID, eventID string) (*Lane, wal.ID, wal.
 	return ln, ev, d, nil
 }
 
+// laneOf finds a live endpoint, for the calls that change or send to it;
+// readLaneOf a live or deleted one, for those that read its history.
 func (e *Engine) laneOf(tenant, epID string) (*Lane, error) {
 	e.cfgMu.RLock()
 	defer e.cfgMu.RUnlock()
 	return e.lookupLaneLocked(tenant, epID)
+}
+
+func (e *Engine) readLaneOf(tenant, epID string) (*Lane, error) {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	return e.lookupEndpointLocked(tenant, epID)
 }
 
 // ReplayDelivery sends a finished delivery (succeeded: forced; dead or cancelled) once
@@ -309,7 +334,7 @@ func (e *Engine) replayDelivery(tenant, epID, eventID string, corr *Correction) 
 	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
 	defer e.replayMu.Unlock()
-	ln, ev, d, err := e.findDelivery(tenant, epID, eventID)
+	ln, ev, d, err := e.findDelivery(e.laneOf, tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -396,7 +421,7 @@ func (e *Engine) cancelDelivery(tenant, epID, eventID string) (Delivery, error) 
 	// not interleave with another action on the same delivery.
 	e.replayMu.Lock()
 	defer e.replayMu.Unlock()
-	ln, ev, d, err := e.findDelivery(tenant, epID, eventID)
+	ln, ev, d, err := e.findDelivery(e.laneOf, tenant, epID, eventID)
 	if err != nil {
 		return Delivery{}, err
 	}

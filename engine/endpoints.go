@@ -61,6 +61,9 @@ type Endpoint struct {
 	Secret    string       `json:"secret,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
+	// DeletedAt is when the endpoint was deleted: it is kept, without its
+	// secrets, for its delivery history (see endpoint_delete.go).
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 
 	// PreviousSecrets are the secrets replaced by rotations whose overlap
 	// window is still open, newest first; deliveries are signed with them
@@ -167,12 +170,21 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 		return Endpoint{}, err
 	}
 	id, _ := ParseEndpointID(ep.ID)
+	plain := e.plainHTTP(in.URL)
 
 	e.cfgMu.Lock()
 	ts := e.tenants[tenant]
 	if ts == nil {
 		e.cfgMu.Unlock()
 		return Endpoint{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	if err := e.checkHTTPSLocked(&ts.t, plain, ep.URL); err != nil {
+		e.cfgMu.Unlock()
+		return Endpoint{}, err
+	}
+	if err := e.checkEndpointLimitLocked(ts); err != nil {
+		e.cfgMu.Unlock()
+		return Endpoint{}, err
 	}
 	if err := e.putEndpoint(id, &ep); err != nil {
 		e.cfgMu.Unlock()
@@ -327,7 +339,9 @@ func (e *Engine) putEndpoint(id wal.ID, ep *Endpoint) error {
 	return e.log.PutEndpoint(id, b)
 }
 
-// lookupLaneLocked finds tenant's endpoint epID; the caller holds cfgMu.
+// lookupLaneLocked finds tenant's live endpoint epID, for the calls that
+// change or send to it: a deleted one is 409 endpoint_deleted. The caller
+// holds cfgMu.
 func (e *Engine) lookupLaneLocked(tenant, epID string) (*Lane, error) {
 	if e.tenants[tenant] == nil {
 		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
@@ -337,15 +351,18 @@ func (e *Engine) lookupLaneLocked(tenant, epID string) (*Lane, error) {
 		if ln := e.lanes[id]; ln != nil && ln.config().ep.Tenant == tenant {
 			return ln, nil
 		}
+		if ln := e.deletedLaneLocked(tenant, id); ln != nil {
+			return nil, endpointDeleted(&ln.config().ep)
+		}
 	}
 	return nil, NotFound("endpoint_not_found", "endpoint %q does not exist in tenant %q", epID, tenant)
 }
 
-// GetEndpoint returns the endpoint without its secret.
+// GetEndpoint returns the endpoint without its secret, deleted or not.
 func (e *Engine) GetEndpoint(tenant, epID string) (Endpoint, error) {
 	e.cfgMu.RLock()
 	defer e.cfgMu.RUnlock()
-	ln, err := e.lookupLaneLocked(tenant, epID)
+	ln, err := e.lookupEndpointLocked(tenant, epID)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -353,8 +370,9 @@ func (e *Engine) GetEndpoint(tenant, epID string) (Endpoint, error) {
 }
 
 // ListEndpoints returns up to limit of tenant's endpoints with IDs after the
-// given one, in ID (creation) order, without secrets.
-func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, error) {
+// given one, in ID (creation) order, without secrets; the deleted ones too
+// with includeDeleted.
+func (e *Engine) ListEndpoints(tenant, after string, limit int, includeDeleted bool) ([]Endpoint, error) {
 	e.cfgMu.RLock()
 	ts := e.tenants[tenant]
 	if ts == nil {
@@ -365,6 +383,13 @@ func (e *Engine) ListEndpoints(tenant, after string, limit int) ([]Endpoint, err
 	for _, ln := range ts.lanes {
 		if v := ln.view(); v.ID > after {
 			out = append(out, v)
+		}
+	}
+	if includeDeleted {
+		for _, ln := range e.deleted {
+			if v := ln.view(); v.Tenant == tenant && v.ID > after {
+				out = append(out, v)
+			}
 		}
 	}
 	e.cfgMu.RUnlock()
@@ -399,6 +424,7 @@ func (e *Engine) updateEndpoint(ctx context.Context, action, tenant, epID string
 }
 
 func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, after Endpoint, err error) {
+	plain := e.plainHTTP(in.URL)
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	ln, err := e.lookupLaneLocked(tenant, epID)
@@ -410,6 +436,9 @@ func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, a
 	wasDisabled := ep.Disabled
 	ep.EventTypes = slices.Clone(ep.EventTypes)
 	if err := e.applyEndpointInput(&ep, in); err != nil {
+		return Endpoint{}, Endpoint{}, err
+	}
+	if err := e.checkHTTPSLocked(&e.tenants[tenant].t, plain, ep.URL); err != nil {
 		return Endpoint{}, Endpoint{}, err
 	}
 	ep.UpdatedAt = time.Now().UTC()
@@ -432,30 +461,6 @@ func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, a
 		after.Secret = ep.Secret // shown as on creation (see applyEndpointInput)
 	}
 	return before, after, nil
-}
-
-// DeleteEndpoint deletes the endpoint and its queued deliveries.
-func (e *Engine) DeleteEndpoint(ctx context.Context, tenant, epID string) error {
-	e.cfgMu.Lock()
-	ln, err := e.lookupLaneLocked(tenant, epID)
-	if err != nil {
-		e.cfgMu.Unlock()
-		return err
-	}
-	before := ln.view()
-	ln.markDeleted()
-	if err := e.log.DeleteEndpoint(ln.id); err != nil {
-		ln.setDeleted(false)
-		e.cfgMu.Unlock()
-		return err
-	}
-	delete(e.lanes, ln.id)
-	ts := e.tenants[tenant]
-	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
-	e.cfgMu.Unlock()
-	ln.stop()
-	e.Audit(ctx, Change{Action: "endpoint.delete", Tenant: tenant, Resource: epID, Before: auditView(before)})
-	return nil
 }
 
 func (e *Engine) lane(id wal.ID) *Lane {

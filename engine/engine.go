@@ -30,6 +30,9 @@ type Engine struct {
 	cfgMu   sync.RWMutex
 	tenants map[string]*tenantState
 	lanes   map[wal.ID]*Lane
+	// deleted holds the deleted endpoints kept for their history (see
+	// endpoint_delete.go): lanes that never run.
+	deleted map[wal.ID]*Lane
 
 	workers  sync.Pool // *worker
 	pressure pressureMonitor
@@ -78,6 +81,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		m:       newMetrics(opts.Metrics),
 		tenants: make(map[string]*tenantState),
 		lanes:   make(map[wal.ID]*Lane),
+		deleted: make(map[wal.ID]*Lane),
 	}
 	e.workers.New = func() any { return new(worker) }
 	e.feed.init()
@@ -131,6 +135,10 @@ func (e *Engine) load() error {
 		ts := e.tenants[ep.Tenant]
 		if ts == nil {
 			e.logger.Error("skipping endpoint of unknown tenant", "endpoint", ep.ID, "tenant", ep.Tenant)
+			return nil
+		}
+		if ep.DeletedAt != nil {
+			e.loadDeleted(id, ep)
 			return nil
 		}
 		cfg, err := e.laneConfig(ep)

@@ -132,5 +132,5 @@ func TestEndpointHealthRestart(t *testing.T) {
 	require_NoError(t, h.log.ScanHealth(walID(t, ep), 0, 1<<32-1, func(uint32, []byte) { n++ }))
 	require_Equal(t, n, 0)
 	_, err := h.e.EndpointHealth("acme", ep.ID)
-	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_deleted")
 }

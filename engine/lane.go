@@ -96,7 +96,9 @@ type Lane struct {
 // view is the endpoint as the API shows it: no secret, live circuit state.
 func (ln *Lane) view() Endpoint {
 	v := ln.config().view()
-	v.Circuit = ln.circuit.Load().view()
+	if v.DeletedAt == nil {
+		v.Circuit = ln.circuit.Load().view()
+	}
 	return v
 }
 

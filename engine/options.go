@@ -50,6 +50,14 @@ type Options struct {
 	// batch); past it 429 tenant_rate_limited. Default 0: no bound.
 	MaxTenantEventsPerSecond int
 	DataDir                  string
+	// EndpointsPerTenant is how many live endpoints a tenant may have
+	// unless its max_endpoints says otherwise; past it a create answers
+	// 409 endpoint_limit. 0 means 1,000; at most 100,000.
+	EndpointsPerTenant int
+	// RequireHTTPS refuses http:// endpoint URLs at create and update,
+	// except those into networks the sender's allow list admits; a
+	// tenant's require_https overrides it. Default false.
+	RequireHTTPS bool
 	// Circuit configures every endpoint's circuit breaker.
 	Circuit CircuitOptions
 	// DisableAfter disables an endpoint whose circuit has stayed open or
@@ -105,6 +113,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxBacklog == 0 {
 		o.MaxBacklog = 50_000_000
 	}
+	if o.EndpointsPerTenant == 0 {
+		o.EndpointsPerTenant = DefaultEndpointsPerTenant
+	}
 	if o.MaxTenantBacklog == 0 {
 		o.MaxTenantBacklog = 5_000_000
 	}
@@ -147,6 +158,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.MaxTenantEventsPerSecond < 0:
 		return fmt.Errorf("engine.Options.MaxTenantEventsPerSecond is %d; it must not be negative (0: no bound)", o.MaxTenantEventsPerSecond)
+	case o.EndpointsPerTenant < 1 || o.EndpointsPerTenant > MaxEndpointsPerTenant:
+		return fmt.Errorf("engine.Options.EndpointsPerTenant is %d; it must be 1-%d", o.EndpointsPerTenant, MaxEndpointsPerTenant)
 	case o.DefaultMaxInFlight < 1 || o.DefaultMaxInFlight > maxInFlightLimit:
 		return fmt.Errorf("engine.Options.DefaultMaxInFlight is %d; it must be 1-%d", o.DefaultMaxInFlight, maxInFlightLimit)
 	case o.Tick < time.Millisecond:

@@ -27,7 +27,9 @@ const errClassExpired = "event_expired"
 //     them); when one comes up, its event is gone and it is dead-lettered
 //     as event_expired. That dead letter and its attempt record are below
 //     the cutoff by event ID, so the next pass removes them.
-//  5. The feature packages' hooks (OnRetentionPass) run after the pass,
+//  5. Deleted endpoints whose deletion is older than the cutoff have no
+//     history left: their records go too (endpoint_delete.go).
+//  6. The feature packages' hooks (OnRetentionPass) run after the pass,
 //     with its time, for what they expire on their own schedule.
 type retention struct {
 	floor  atomic.Pointer[wal.ID]
@@ -88,6 +90,7 @@ func (e *Engine) retentionPass(ctx context.Context, now time.Time) {
 		e.logger.Error("retention pass failed; the next one retries it", "cutoff", time.UnixMilli(cutoffMs).UTC(), "err", err)
 		return
 	}
+	e.purgeDeletedEndpoints(time.UnixMilli(cutoffMs))
 	took := time.Since(start)
 	e.m.retentionPasses[passDone].Inc()
 	e.m.retentionDuration.Update(took.Seconds())

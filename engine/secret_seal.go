@@ -158,6 +158,9 @@ var endpointRecords = &SealedRecords[Endpoint]{
 		return rec
 	},
 	Secrets: func(ep *Endpoint) []*string {
+		if ep.DeletedAt != nil {
+			return nil // erased (see tombstone): nothing to seal
+		}
 		ps := rotation.Pointers(&ep.Secret, ep.PreviousSecrets)
 		if a := ep.Auth; a != nil {
 			// Every credential field, set or not: sealing an empty one

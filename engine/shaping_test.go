@@ -218,7 +218,7 @@ func TestShapingBadInput(t *testing.T) {
 		require_Equal(t, string(got.Body), `{"a":"$.data.a"}`)
 		require_True(t, got.Auth == nil && got.Filter == nil && len(got.Headers) == 0 && got.Signature == nil, "%s: a refused update changed the endpoint: %+v", c.name, got)
 	}
-	eps, err := h.e.ListEndpoints("acme", "", 100)
+	eps, err := h.e.ListEndpoints("acme", "", 100, false)
 	require_NoError(t, err)
 	require_Equal(t, len(eps), 1)
 }
@@ -235,7 +235,7 @@ func TestCredentialsWriteOnly(t *testing.T) {
 	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), Auth: json.RawMessage(`{"type":"bearer","token":"` + token + `"}`)})
 	got, err := h.e.GetEndpoint("acme", ep.ID)
 	require_NoError(t, err)
-	list, err := h.e.ListEndpoints("acme", "", 10)
+	list, err := h.e.ListEndpoints("acme", "", 10, false)
 	require_NoError(t, err)
 	p, err := h.e.PreviewEndpoint("acme", ep.ID, engine.PreviewInput{Type: "lead.won", Payload: []byte(`{}`)})
 	require_NoError(t, err)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -52,7 +53,7 @@ func applyTenantInput(t *Tenant, in TenantInput) error {
 		}
 		t.Name = *in.Name
 	}
-	return nil
+	return applyTenantPolicyInput(t, in)
 }
 
 func (e *Engine) putTenant(t *Tenant, inc wal.ID) error {
@@ -142,11 +143,12 @@ func (e *Engine) DeleteTenant(ctx context.Context, id string) error {
 		}
 		delete(e.lanes, ln.id)
 	}
-	var err error
+	err := e.deleteTenantDeletedLocked(id)
 	for _, hook := range e.tenantHooks {
-		if err = hook(id); err != nil {
+		if err != nil {
 			break
 		}
+		err = hook(id)
 	}
 	if err == nil {
 		err = e.log.DeleteTenant(id)
@@ -170,16 +172,23 @@ func (e *Engine) DeleteTenant(ctx context.Context, id string) error {
 
 // Tenant is one customer account: endpoints and events belong to one.
 type Tenant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// MaxEndpoints and RequireHTTPS override the server's endpoint policy
+	// for this tenant (see endpoint_policy.go); null: the server's.
+	MaxEndpoints *int      `json:"max_endpoints"`
+	RequireHTTPS *bool     `json:"require_https"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // TenantInput carries the fields of a tenant create or patch request.
 type TenantInput struct {
 	ID   *string `json:"id"`
 	Name *string `json:"name"`
+	// Absent keeps the value, null removes the override.
+	MaxEndpoints json.RawMessage `json:"max_endpoints"`
+	RequireHTTPS json.RawMessage `json:"require_https"`
 }
 
 func validTenantID(s string) bool {

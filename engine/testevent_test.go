@@ -279,7 +279,8 @@ func TestEndpointTestErrors(t *testing.T) {
 	f("acme", "not-an-id", "endpoint_not_found")
 	f("acme", "", "endpoint_not_found")
 	require_NoError(t, h.e.DeleteEndpoint(context.Background(), "acme", ep.ID))
-	f("acme", ep.ID, "endpoint_not_found")
+	_, err := h.e.TestEndpoint(context.Background(), "acme", ep.ID, nil)
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_deleted")
 	require_Equal(t, h.counts(), wal.Counts{})
 	require_Equal(t, rc.count(), 0)
 }

@@ -131,7 +131,16 @@ func (s *Server) listEndpoints(ctx *fasthttp.RequestCtx, tenant string) {
 	if !ok {
 		return
 	}
-	eps, err := s.e.ListEndpoints(tenant, after, limit)
+	var includeDeleted bool
+	switch v := string(ctx.QueryArgs().Peek("include_deleted")); v {
+	case "", "false":
+	case "true":
+		includeDeleted = true
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_include_deleted", "include_deleted is "+strconv.Quote(v)+"; it must be true or false")
+		return
+	}
+	eps, err := s.e.ListEndpoints(tenant, after, limit, includeDeleted)
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return

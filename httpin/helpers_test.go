@@ -253,7 +253,7 @@ func (s *testServer) snapshot(tb testing.TB) state {
 	st := state{counts: c, tenants: s.eng.ListTenants("", 1000), endpoints: map[string][]engine.Endpoint{}, jobs: map[string]int{},
 		sources: map[string][]inbound.Source{}, inbound: map[string]int{}}
 	for _, t := range st.tenants {
-		eps, err := s.eng.ListEndpoints(t.ID, "", 1000)
+		eps, err := s.eng.ListEndpoints(t.ID, "", 1000, false)
 		require_NoError(tb, err)
 		st.endpoints[t.ID] = eps
 		js, err := s.eng.ListJobs(t.ID)

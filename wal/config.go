@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -103,6 +104,50 @@ func (l *Log) DeleteEndpoint(id ID) error {
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete endpoint %s: %w", id, err)
+	}
+	return nil
+}
+
+// SoftDeleteEndpoint replaces endpoint id's record with val (the engine's
+// record of a deleted endpoint, without its secrets) and removes, in the
+// same synced batch, what would deliver or describe it as live: its queue,
+// its replayed marks and its hourly health. Its attempt log, dead letters
+// and corrections stay for retention to expire; its retry entries are
+// dropped when they come due and find no live endpoint. DeleteEndpoint
+// removes the record once its history is gone.
+func (l *Log) SoftDeleteEndpoint(id ID, val []byte) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(endpointKey(nil, id), val, nil)
+	for _, kind := range []byte{kindQueue, kindReplayed, kindHealth} {
+		p := append([]byte{kind}, id[:]...)
+		_ = b.DeleteRange(p, prefixEnd(p), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("cannot delete endpoint %s: %w", id, err)
+	}
+	return nil
+}
+
+// CompactEndpoint writes the memtable out and compacts endpoint id's
+// record, so the versions it replaced (a deleted endpoint's sealed
+// secrets) leave the store's files rather than wait for Pebble's own
+// compactions. One flush per call: for rare changes, not a hot path.
+func (l *Log) CompactEndpoint(id ID) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	if err := l.db.Flush(); err != nil {
+		return fmt.Errorf("cannot flush for endpoint %s: %w", id, err)
+	}
+	k := endpointKey(nil, id)
+	if err := l.db.Compact(context.Background(), k, prefixEnd(k), true); err != nil {
+		return fmt.Errorf("cannot compact endpoint %s: %w", id, err)
 	}
 	return nil
 }

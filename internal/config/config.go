@@ -54,6 +54,7 @@ type Config struct {
 	RetrySchedule   string        `yaml:"retry_schedule"`
 	Ingest          Ingest        `yaml:"ingest"`
 	Delivery        Delivery      `yaml:"delivery"`
+	Limits          Limits        `yaml:"limits"`
 	Retention       Retention     `yaml:"retention"`
 	WAL             WAL           `yaml:"wal"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -88,7 +89,13 @@ type Delivery struct {
 	MaxRetryAfter        time.Duration  `yaml:"max_retry_after"`
 	DisableAfter         time.Duration  `yaml:"disable_after"`
 	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
+	RequireHTTPS         bool           `yaml:"require_https"`
 	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`
+}
+
+// Limits is the limits section: bounds per tenant on its configuration.
+type Limits struct {
+	EndpointsPerTenant int `yaml:"endpoints_per_tenant"`
 }
 
 // CircuitBreaker is delivery.circuit_breaker.

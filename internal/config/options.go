@@ -58,6 +58,8 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 		MaxTenantBacklog:         c.Ingest.MaxTenantBacklog,
 		MaxTenantEventsPerSecond: c.Ingest.MaxTenantEventsPerSecond,
 		DataDir:                  c.Data,
+		EndpointsPerTenant:       c.Limits.EndpointsPerTenant,
+		RequireHTTPS:             c.Delivery.RequireHTTPS,
 		DisableAfter:             c.Delivery.DisableAfter,
 		SecretOverlap:            c.Delivery.SecretOverlap,
 		Retention:                c.Retention.MaxAge,

@@ -134,6 +134,8 @@ var yamlNames = newRenamer(
 	"engine.Options.MaxTenantBacklog", "ingest.max_tenant_backlog",
 	"engine.Options.MaxTenantEventsPerSecond", "ingest.max_tenant_events_per_second",
 	"engine.Options.DataDir", "data",
+	"engine.Options.EndpointsPerTenant", "limits.endpoints_per_tenant",
+	"engine.Options.RequireHTTPS", "delivery.require_https",
 	"engine.Options.DisableAfter", "delivery.disable_after",
 	"engine.Options.RetentionInterval", "retention.interval",
 	"engine.Options.Retention", "retention.max_age",
