@@ -273,3 +273,58 @@ func TestDeleteTenantRemovesDeletedEndpoints(t *testing.T) {
 	require_NoError(t, err)
 	require_True(t, got.DeletedAt != nil, "the other tenant's deleted endpoint: %+v", got)
 }
+
+// TestTenantEndpointPolicy: a tenant's max_endpoints and require_https
+// override the server's, survive a restart, and null gives the server's
+// back; deleted endpoints do not count.
+func TestTenantEndpointPolicy(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.EndpointsPerTenant = 1
+	h := newHarness(t, opts)
+	ctx := context.Background()
+	_, err := h.e.CreateTenant(ctx, engine.TenantInput{ID: ptr("acme"), MaxEndpoints: json.RawMessage(`2`), RequireHTTPS: json.RawMessage(`true`)})
+	require_NoError(t, err)
+	h.tenant("other")
+	const plain, loopback = "http://8.8.8.8/hook", "http://127.0.0.1:1/hook"
+
+	h.stop(5 * time.Second)
+	h.start()
+	got, err := h.e.GetTenant("acme")
+	require_NoError(t, err)
+	require_True(t, got.MaxEndpoints != nil && *got.MaxEndpoints == 2 && got.RequireHTTPS != nil && *got.RequireHTTPS, "tenant after restart: %+v", got)
+	_, err = h.e.CreateEndpoint(ctx, "acme", engine.EndpointInput{URL: ptr(plain)})
+	require_ErrorCode(t, err, engine.KindInvalid, "https_required")
+	first := h.endpoint("acme", engine.EndpointInput{URL: ptr(loopback)})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr("https://8.8.8.8/hook")})
+	_, err = h.e.CreateEndpoint(ctx, "acme", engine.EndpointInput{URL: ptr(loopback)})
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_limit")
+	require_NoError(t, h.e.DeleteEndpoint(ctx, "acme", first.ID))
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(loopback)})
+
+	// The other tenant has the server's policy: one endpoint, http allowed.
+	h.endpoint("other", engine.EndpointInput{URL: ptr(plain)})
+	_, err = h.e.CreateEndpoint(ctx, "other", engine.EndpointInput{URL: ptr(plain)})
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_limit")
+
+	_, err = h.e.UpdateTenant(ctx, "acme", engine.TenantInput{MaxEndpoints: json.RawMessage(`null`), RequireHTTPS: json.RawMessage(` null `)})
+	require_NoError(t, err)
+	h.stop(5 * time.Second)
+	h.start()
+	got, err = h.e.GetTenant("acme")
+	require_NoError(t, err)
+	require_True(t, got.MaxEndpoints == nil && got.RequireHTTPS == nil, "tenant after null and restart: %+v", got)
+	_, err = h.e.CreateEndpoint(ctx, "acme", engine.EndpointInput{URL: ptr(plain)})
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_limit")
+
+	for _, in := range []engine.TenantInput{
+		{MaxEndpoints: json.RawMessage(`0`)}, {MaxEndpoints: json.RawMessage(`100001`)}, {MaxEndpoints: json.RawMessage(`"2"`)},
+		{RequireHTTPS: json.RawMessage(`"true"`)}, {RequireHTTPS: json.RawMessage(`0`)},
+	} {
+		_, err := h.e.UpdateTenant(ctx, "acme", in)
+		require_True(t, err != nil, "tenant input %s %s accepted", in.MaxEndpoints, in.RequireHTTPS)
+	}
+	got2, err := h.e.GetTenant("acme")
+	require_NoError(t, err)
+	require_DeepEqual(t, got2, got)
+}
