@@ -29,7 +29,7 @@
 //	m <name>                              -> the store's own bookkeeping (m x-index: every idempotency key has its x entry; m id-floor: the last fence)
 //	u <tenant>                            -> fence ID: a deleted tenant whose events below the fence still wait for removal
 //	t <tenant id>                         -> tenant config record (JSON, owned by the engine)
-//	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine)
+//	n <endpoint id>                       -> endpoint config record (JSON, owned by the engine; a deleted endpoint's is kept, without secrets, until retention has removed its history)
 //	l <id>                                -> audit record (JSON, owned by engine/access)
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
 //	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by engine/access; never the key)
@@ -89,6 +89,12 @@
 // the source's prefix up to the oldest kept). Listing a source's requests
 // merges g and v by request ID, which is unique across both; records of
 // failed requests written before v existed stay in g and expire with it.
+//
+// Deleting an endpoint (Log.SoftDeleteEndpoint) rewrites its n record and
+// range-deletes its q, p and h keys in one batch; its a, d and
+// correction keys expire with retention, after which the engine removes
+// the n record (Log.DeleteEndpoint, which a tenant's deletion uses for
+// every endpoint at once).
 //
 // A delivery lives in exactly one of q, r or d at a time; every move between
 // them is one batch that deletes the old key and writes the new one, together
