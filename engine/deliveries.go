@@ -206,7 +206,7 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 	if d.Attempts > 0 {
 		a := attemptView(&d.Last)
 		v.LastAttempt = &a
-		if d.Status == wal.StatusRetrying {
+		if d.Status == wal.StatusRetrying && v.Status != wal.StatusCancelled {
 			v.NextAttemptAt = a.NextAttemptAt
 		}
 	}

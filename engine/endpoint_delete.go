@@ -20,8 +20,8 @@ import (
 //     first attempt go with the queue; those retrying lose their retry
 //     entries as they come due (the scheduler finds no live lane), and
 //     the API shows them, and any replay still waiting, as cancelled.
-//  2. The lane stops and moves from e.lanes and its tenant's lanes to
-//     e.deleted: publishes never fan out to it, the limit on endpoints
+//  2. The lane stops and leaves e.lanes and its tenant's lanes; e.deleted
+//     gets a lane that never runs over the tombstone (deletedLane): publishes never fan out to it, the limit on endpoints
 //     does not count it, and every call that would change or send to it
 //     answers 409 endpoint_deleted, deleting it again included.
 //  3. Its record, its deliveries and their attempts stay readable: GET of
@@ -55,9 +55,8 @@ func (e *Engine) DeleteEndpoint(ctx context.Context, tenant, epID string) error 
 		e.cfgMu.Unlock()
 		return err
 	}
-	ln.cfg.Store(&laneConfig{ep: tomb})
 	delete(e.lanes, ln.id)
-	e.deleted[ln.id] = ln
+	e.deleted[ln.id] = e.deletedLane(ln.id, &tomb)
 	ts := e.tenants[tenant]
 	ts.lanes = slices.DeleteFunc(slices.Clone(ts.lanes), func(l *Lane) bool { return l == ln })
 	e.cfgMu.Unlock()
@@ -90,12 +89,13 @@ func (e *Engine) compactDeleted(id wal.ID) {
 	}
 }
 
-// loadDeleted keeps a deleted endpoint found at start-up readable: a lane
-// that never starts.
-func (e *Engine) loadDeleted(id wal.ID, ep *Endpoint) {
-	ln := newLane(e, id, &laneConfig{ep: *ep})
+// deletedLane is what keeps a deleted endpoint readable: a lane that never
+// starts, over its tombstone. It is not the endpoint's last live lane,
+// whose config an attempt still under way may use as it ends.
+func (e *Engine) deletedLane(id wal.ID, tomb *Endpoint) *Lane {
+	ln := newLane(e, id, &laneConfig{ep: *tomb})
 	ln.deleted.Store(true)
-	e.deleted[id] = ln
+	return ln
 }
 
 // lookupEndpointLocked finds tenant's endpoint epID, live or deleted, for
@@ -127,6 +127,22 @@ func endpointDeleted(ep *Endpoint) error {
 // purgeDeletedEndpoints removes the records of the endpoints deleted
 // before cutoff, whose history a retention pass up to cutoff has removed.
 func (e *Engine) purgeDeletedEndpoints(cutoff time.Time) {
+	due := func() bool {
+		for _, ln := range e.deleted {
+			if at := ln.config().ep.DeletedAt; at != nil && at.Before(cutoff) {
+				return true
+			}
+		}
+		return false
+	}
+	// Most passes have nothing to purge: they take the write lock, which
+	// publishes wait for, only when they do.
+	e.cfgMu.RLock()
+	found := due()
+	e.cfgMu.RUnlock()
+	if !found {
+		return
+	}
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	for id, ln := range e.deleted {

@@ -91,12 +91,14 @@ func (e *Engine) plainHTTP(raw *string) bool {
 // checkHTTPSLocked refuses a plain http URL (see plainHTTP) when tenant t
 // requires https; the caller holds cfgMu.
 func (e *Engine) checkHTTPSLocked(t *Tenant, plain bool, url string) error {
-	require := e.opts.RequireHTTPS
-	if t.RequireHTTPS != nil {
-		require = *t.RequireHTTPS
+	if !plain {
+		return nil
 	}
-	if plain && require {
-		return Invalid("https_required", "url %q is plain http; tenant %q requires https (require_https), except into networks the operator allow-listed", url, t.ID)
+	switch {
+	case t.RequireHTTPS != nil && *t.RequireHTTPS:
+		return Invalid("https_required", "url %q is plain http; tenant %q requires https (its require_https), except into networks the operator allow-listed", url, t.ID)
+	case t.RequireHTTPS == nil && e.opts.RequireHTTPS:
+		return Invalid("https_required", "url %q is plain http; this server requires https (delivery.require_https), except into networks the operator allow-listed", url)
 	}
 	return nil
 }

@@ -138,7 +138,7 @@ func (e *Engine) load() error {
 			return nil
 		}
 		if ep.DeletedAt != nil {
-			e.loadDeleted(id, ep)
+			e.deleted[id] = e.deletedLane(id, ep)
 			return nil
 		}
 		cfg, err := e.laneConfig(ep)

@@ -165,7 +165,7 @@ func TestRequireHTTPSAPI(t *testing.T) {
 	}
 	for _, url := range []string{"http://8.8.8.8/hook", "HTTP://8.8.8.8/hook", "http://8.8.8.8/{$.data.id}?k={$.type}", " http://8.8.8.8/hook"} {
 		msg := s.reject(t, "POST", path, testToken, "application/json", `{"url":"`+url+`"}`, 400, "https_required")
-		require_True(t, strings.Contains(msg, "require_https"), "message %q", msg)
+		require_True(t, strings.Contains(msg, "delivery.require_https"), "message %q does not name the server's option", msg)
 	}
 	ep := s.mustCreateEndpoint(t, "acme", `{"url":"https://8.8.8.8/hook"}`)
 	epPath := path + "/" + str(t, ep, "id")
@@ -190,7 +190,8 @@ func TestRequireHTTPSAPI(t *testing.T) {
 	s2 := newTestServer(t)
 	status, _, _ = s2.do(t, "POST", "/v1/tenants", testToken, "application/json", `{"id":"acme","require_https":true}`)
 	require_Equal(t, status, 201)
-	s2.reject(t, "POST", path, testToken, "application/json", `{"url":"http://8.8.8.8/hook"}`, 400, "https_required")
+	msg := s2.reject(t, "POST", path, testToken, "application/json", `{"url":"http://8.8.8.8/hook"}`, 400, "https_required")
+	require_True(t, strings.Contains(msg, `tenant "acme"`) && strings.Contains(msg, "its require_https"), "message %q does not name the tenant's field", msg)
 	s2.mustCreateTenant(t, "other")
 	s2.mustCreateEndpoint(t, "other", `{"url":"http://8.8.8.8/hook"}`)
 }
