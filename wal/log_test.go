@@ -589,6 +589,8 @@ func TestErrClosed(t *testing.T) {
 	f("Tenants", func() error { return l.Tenants(func(string, []byte) error { return nil }) })
 	f("PutEndpoint", func() error { return l.PutEndpoint(testEndpoint(1), nil) })
 	f("DeleteEndpoint", func() error { return l.DeleteEndpoint(testEndpoint(1)) })
+	f("SoftDeleteEndpoint", func() error { return l.SoftDeleteEndpoint(testEndpoint(1), nil) })
+	f("CompactEndpoint", func() error { return l.CompactEndpoint(testEndpoint(1)) })
 	f("Endpoints", func() error { return l.Endpoints(func(ID, []byte) error { return nil }) })
 	f("DeleteRetry", func() error { return l.DeleteRetry(Retry{DueMs: 1, Endpoint: testEndpoint(1), Event: id}) })
 	f("PutHealth", func() error { return l.PutHealth([]HealthHour{{Endpoint: testEndpoint(1), Hour: 1}}) })
