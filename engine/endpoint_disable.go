@@ -46,15 +46,20 @@ func (e *Engine) circuitFailing(ln *Lane) {
 	now := time.Now().UTC()
 	since := ln.config().ep.FailingSince
 	if since == nil {
-		e.circuitOpened(ln, now, func() (Endpoint, bool) {
-			return e.mutateEndpoint(ln, func(ep *Endpoint) bool {
-				if ep.FailingSince != nil || ep.Disabled {
-					return false
-				}
-				ep.FailingSince = &now
-				return true
-			})
+		// Under the notification lock: the failing event goes out with the
+		// change, never after a recovery that followed it.
+		ln.notify.mu.Lock()
+		defer ln.notify.mu.Unlock()
+		ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+			if ep.FailingSince != nil || ep.Disabled {
+				return false
+			}
+			ep.FailingSince = &now
+			return true
 		})
+		if changed {
+			e.failingStartedLocked(ln, ep, now)
+		}
 		return
 	}
 	if e.opts.DisableAfter > 0 && now.Sub(*since) >= e.opts.DisableAfter {
@@ -65,20 +70,19 @@ func (e *Engine) circuitFailing(ln *Lane) {
 // clearFailing ends the failing time: a probe or, after a restart, any
 // attempt succeeded.
 func (e *Engine) clearFailing(ln *Lane) {
-	e.circuitClosed(ln, func() (Endpoint, *time.Time) {
-		var since *time.Time
-		ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
-			if ep.FailingSince == nil {
-				return false
-			}
-			since, ep.FailingSince = ep.FailingSince, nil
-			return true
-		})
-		if !changed {
-			return ep, nil
+	ln.notify.mu.Lock()
+	defer ln.notify.mu.Unlock()
+	var since *time.Time
+	ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+		if ep.FailingSince == nil {
+			return false
 		}
-		return ep, since
+		since, ep.FailingSince = ep.FailingSince, nil
+		return true
 	})
+	if changed {
+		e.failingEndedLocked(ln, ep, *since)
+	}
 }
 
 // disableEndpoint disables the endpoint for reason, logs it and publishes

@@ -174,15 +174,11 @@ func (e *Engine) notify(tenant, typ, epID string, payload any) {
 	}
 }
 
-// circuitOpened starts the failing period of an endpoint whose circuit
-// opened for the first time since it last worked; set stores FailingSince
-// and reports whether it was unset before.
-func (e *Engine) circuitOpened(ln *Lane, now time.Time, set func() (Endpoint, bool)) {
-	n := &ln.notify
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	ep, changed := set()
-	if !changed || n.rateSince != nil {
+// failingStartedLocked publishes the failing event of a circuit's first
+// opening, which set ep's FailingSince at now, unless the failure rate
+// began the period already. The caller holds ln.notify.mu.
+func (e *Engine) failingStartedLocked(ln *Lane, ep Endpoint, now time.Time) {
+	if ln.notify.rateSince != nil {
 		return
 	}
 	e.notify(ep.Tenant, EventEndpointFailing, ep.ID, endpointFailingPayload{
@@ -191,24 +187,14 @@ func (e *Engine) circuitOpened(ln *Lane, now time.Time, set func() (Endpoint, bo
 	})
 }
 
-// circuitClosed ends the failing period when clear cleared FailingSince;
-// clear returns the endpoint and the FailingSince it cleared (nil: none).
-func (e *Engine) circuitClosed(ln *Lane, clear func() (Endpoint, *time.Time)) {
+// failingEndedLocked ends the failing period: the circuit closed and
+// cleared FailingSince, which was since, or the rate fell. It publishes
+// the recovered event. The caller holds ln.notify.mu.
+func (e *Engine) failingEndedLocked(ln *Lane, ep Endpoint, since time.Time) {
 	n := &ln.notify
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	ep, since := clear()
-	if since == nil {
-		return
+	if n.rateSince != nil && n.rateSince.Before(since) {
+		since = *n.rateSince
 	}
-	if n.rateSince != nil && n.rateSince.Before(*since) {
-		since = n.rateSince
-	}
-	e.endPeriodLocked(ln, ep, *since)
-}
-
-func (e *Engine) endPeriodLocked(ln *Lane, ep Endpoint, since time.Time) {
-	n := &ln.notify
 	now := time.Now().UTC()
 	n.rateSince = nil
 	n.byRate.Store(false)
@@ -255,7 +241,7 @@ func (e *Engine) checkFailureRate(ln *Lane, now time.Time) {
 	case ep.FailingSince != nil:
 		// The circuit opened meanwhile.
 	case byRate && n.rateSince != nil:
-		e.endPeriodLocked(ln, ep, *n.rateSince)
+		e.failingEndedLocked(ln, ep, *n.rateSince)
 	case !byRate && n.rateSince == nil:
 		n.rateSince = &now
 		n.byRate.Store(true)
