@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -372,29 +371,23 @@ func TestNotifyFailureRate(t *testing.T) {
 	require_Equal(t, ops.count(), 2)
 }
 
-// TestNotifyOptionsValidate: out-of-bounds notification options are errors
-// naming the option.
-func TestNotifyOptionsValidate(t *testing.T) {
-	f := func(change func(o *engine.NotifyOptions), wantErr string) {
-		t.Helper()
-		var o engine.Options
-		change(&o.Notify)
-		o.EnsureDefaults()
-		err := o.Validate()
-		if wantErr == "" {
-			require_NoError(t, err)
-			return
-		}
-		require_True(t, err != nil && strings.Contains(err.Error(), wantErr), "error %v; want one containing %q", err, wantErr)
-	}
-	f(func(o *engine.NotifyOptions) {}, "")
-	f(func(o *engine.NotifyOptions) { o.ExhaustedSingles, o.FailureMinAttempts = -1, -1 }, "")
-	f(func(o *engine.NotifyOptions) { o.ExhaustedWindow = -time.Second }, "engine.NotifyOptions.ExhaustedWindow is -1s; it must be positive")
-	f(func(o *engine.NotifyOptions) { o.FailureRatio = 1.5 }, "engine.NotifyOptions.FailureRatio is 1.5; it must be above 0 and at most 1")
-	f(func(o *engine.NotifyOptions) { o.FailureRatio = -0.1 }, "engine.NotifyOptions.FailureRatio is -0.1")
-	f(func(o *engine.NotifyOptions) { o.RateCheckEvery = -time.Minute }, "engine.NotifyOptions.RateCheckEvery is -1m0s; it must be positive")
-
-	var o engine.Options
-	o.EnsureDefaults()
-	require_DeepEqual(t, o.Notify, engine.NotifyOptions{ExhaustedWindow: time.Hour, ExhaustedSingles: 3, FailureRatio: 0.5, FailureMinAttempts: 20, RateCheckEvery: time.Minute})
+// TestNotifyGoneReachesOpsEndpoint: a 410 tells an ops endpoint subscribed
+// to hookline.* of the dead delivery and of the disabling, with the same
+// endpoint_id, url and at fields.
+func TestNotifyGoneReachesOpsEndpoint(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	ops, _ := opsAll(t, h, "acme", recvConfig{})
+	gone := newReceiver(t, recvConfig{replies: []reply{{status: http.StatusGone}}})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(gone.URL()), EventTypes: ptr([]string{"invoice.*"})})
+	res := h.publish("acme", engine.PublishEvent{Type: "invoice.paid"})
+	waitNotice(t, ops, engine.EventEndpointDisabled, 1)
+	waitNotice(t, ops, engine.EventDeliveryExhausted, 1)
+	x := notices(t, ops, engine.EventDeliveryExhausted)[0].Data
+	require_True(t, x.EndpointID == ep.ID && x.URL == ep.URL && x.EventID == engine.FormatEventID(res[0].ID), "exhausted %+v", x)
+	require_True(t, x.Status == http.StatusGone && x.Attempts == 1 && x.Reason == "not_retryable" && !x.At.IsZero(), "exhausted %+v", x)
+	d := notices(t, ops, engine.EventEndpointDisabled)[0].Data
+	require_True(t, d.EndpointID == ep.ID && d.URL == ep.URL && d.Reason == "gone" && !d.At.Before(x.At), "disabled %+v after exhausted at %v", d, x.At)
+	require_True(t, d.FailingSince == nil, "a 410 is no failing period: %+v", d)
 }
