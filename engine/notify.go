@@ -221,8 +221,10 @@ func (e *Engine) checkFailureRates() {
 func (e *Engine) checkFailureRate(ln *Lane, now time.Time) {
 	o := &e.opts.Notify
 	n := &ln.notify
-	if ln.config().ep.FailingSince != nil || ln.deleted.Load() {
-		return // a circuit period is on: it ends when the circuit closes
+	if ep := &ln.config().ep; ep.FailingSince != nil || ep.Disabled || ln.deleted.Load() {
+		// A circuit period ends when the circuit closes; a disabled
+		// endpoint makes no attempts, its hour only ages.
+		return
 	}
 	byRate := n.byRate.Load()
 	if !byRate && now.UnixMilli()-n.recoveredMs.Load() < hourMs {
