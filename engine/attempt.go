@@ -72,7 +72,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 			e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 		}
 		e.m.attempts[outcomeFinal][classError].Inc()
-		ln.record(&w.move)
+		ln.recordDeath(cfg, &w.move, "", exhaustedUndeliverable)
 		return
 	}
 
@@ -90,7 +90,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 			e.logger.Error("cannot read a delivery's corrected payload; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 			a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
 			e.m.attempts[outcomeFinal][classError].Inc()
-			ln.record(&w.move)
+			ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 			return
 		}
 		if ok {
@@ -106,7 +106,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		a.Outcome, a.ErrClass = wal.OutcomeDead, errClassRender
 		a.Response = append(w.res.Body[:0], err.Error()...)
 		e.m.attempts[outcomeFinal][classError].Inc()
-		ln.record(&w.move)
+		ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 		return
 	}
 	e.sender.Send(&req, &w.res)
@@ -132,7 +132,14 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	var oc outcome
 	a.Outcome, a.NextMs, oc = nextStep(verdict, a.Attempt, cfg.schedule, res.RetryAfter)
 	e.m.attempts[oc][classOf(res)].Inc()
-	ln.record(&w.move)
+	switch {
+	case a.Outcome != wal.OutcomeDead:
+		ln.record(&w.move)
+	case verdict == verdictRetry:
+		ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedRetries)
+	default:
+		ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedFinal)
+	}
 	switch {
 	case res.Status == 410:
 		// The receiver says the URL is gone for good: sending more would
@@ -143,7 +150,8 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	}
 }
 
-func (ln *Lane) record(m *wal.Move) {
+// record commits an attempt's outcome and reports whether it did.
+func (ln *Lane) record(m *wal.Move) bool {
 	ln.recordMu.RLock()
 	defer ln.recordMu.RUnlock()
 	if ln.deleted.Load() {
@@ -153,7 +161,7 @@ func (ln *Lane) record(m *wal.Move) {
 		if m.FromDueMs != 0 {
 			_ = ln.e.log.DeleteRetry(wal.Retry{DueMs: m.FromDueMs, Endpoint: m.Endpoint, Event: m.Event})
 		}
-		return
+		return false
 	}
 	var err error
 	if m.Attempt.Outcome == wal.OutcomeRetry {
@@ -165,9 +173,10 @@ func (ln *Lane) record(m *wal.Move) {
 		if !errors.Is(err, wal.ErrClosed) {
 			ln.e.logger.Error("cannot record delivery attempt", "event", FormatEventID(m.Event), "err", err)
 		}
-		return
+		return false
 	}
 	ln.noteRecorded(m)
+	return true
 }
 
 // noteRecorded moves the depth counters as the committed m moved its

@@ -4,14 +4,15 @@
 // and sends deliveries through httpout, and applies the retry policy with
 // a timer wheel (engine/wheel) backed by the on-disk retry index. Around
 // that core it keeps each endpoint's circuit breaker, rate limit, health
-// and attempt log, auto-disables endpoints that stay broken, replays and
+// and attempt log, auto-disables endpoints that stay broken, tells tenants
+// of failures with hookline.* events (notify.go), replays and
 // cancels deliveries singly or as bulk jobs, sends test events, serves the
 // event feed, applies back-pressure and retention.
 //
 // Where to look: publish.go (ingest and fan-out; the 202 waits in
 // wal.Log.Append for the fsync), lane.go (one endpoint's delivery loop),
 // retry.go (the whole retry decision), scheduler.go (retries coming due),
-// circuit.go, endpoint_disable.go, deliveries.go (the attempt log and
+// circuit.go, endpoint_disable.go, notify.go, deliveries.go (the attempt log and
 // replay), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
 // packages build on).
 //
@@ -22,7 +23,10 @@
 // speaks HTTP only through httpout; it must not import its feature
 // packages, httpin, bench or cmd (internal/lint checks this).
 //
-// Lock order: Engine.cfgMu, then a feature package's own lock
+// Lock order: a lane's notification lock (laneNotify.mu or
+// exhaustedAgg.mu, never both: an operational event is published under
+// it), then
+// Engine.cfgMu, then a feature package's own lock
 // (inbound.Receiver.mu, access.Access.mu), then Lane.recordMu, then
 // scheduler.mu, then Lane.mu. No goroutine holding scheduler.mu or Lane.mu
 // takes another lock, nor one holding laneHealth.mu, which may be taken

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/bytedance/sonic"
 	"github.com/sony/gobreaker/v2"
 
 	"hookline/httpout"
@@ -47,13 +46,20 @@ func (e *Engine) circuitFailing(ln *Lane) {
 	now := time.Now().UTC()
 	since := ln.config().ep.FailingSince
 	if since == nil {
-		e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+		// Under the notification lock: the failing event goes out with the
+		// change, never after a recovery that followed it.
+		ln.notify.mu.Lock()
+		defer ln.notify.mu.Unlock()
+		ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
 			if ep.FailingSince != nil || ep.Disabled {
 				return false
 			}
 			ep.FailingSince = &now
 			return true
 		})
+		if changed {
+			e.failingStartedLocked(ln, ep, now)
+		}
 		return
 	}
 	if e.opts.DisableAfter > 0 && now.Sub(*since) >= e.opts.DisableAfter {
@@ -64,13 +70,19 @@ func (e *Engine) circuitFailing(ln *Lane) {
 // clearFailing ends the failing time: a probe or, after a restart, any
 // attempt succeeded.
 func (e *Engine) clearFailing(ln *Lane) {
-	e.mutateEndpoint(ln, func(ep *Endpoint) bool {
+	ln.notify.mu.Lock()
+	defer ln.notify.mu.Unlock()
+	var since *time.Time
+	ep, changed := e.mutateEndpoint(ln, func(ep *Endpoint) bool {
 		if ep.FailingSince == nil {
 			return false
 		}
-		ep.FailingSince = nil
+		since, ep.FailingSince = ep.FailingSince, nil
 		return true
 	})
+	if changed {
+		e.failingEndedLocked(ln, ep, *since)
+	}
 }
 
 // disableEndpoint disables the endpoint for reason, logs it and publishes
@@ -92,32 +104,20 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 	// The query's values are often the receiver's token: the log keeps
 	// their names only. The tenant's own event below has the whole URL.
 	e.logger.Warn("endpoint disabled", "endpoint", ep.ID, "tenant", ep.Tenant, "reason", reason, "url", httpout.RedactURL(ep.URL))
-	payload, err := sonic.Marshal(endpointDisabledPayload{
+	e.notify(ep.Tenant, EventEndpointDisabled, ep.ID, endpointDisabledPayload{
 		EndpointID:   ep.ID,
 		URL:          ep.URL,
 		Reason:       reason,
-		DisabledAt:   now,
+		At:           now,
 		FailingSince: ep.FailingSince,
 	})
-	if err != nil {
-		e.logger.Error("cannot encode hookline.endpoint.disabled event", "endpoint", ep.ID, "err", err)
-		return
-	}
-	var res [1]wal.AppendResult
-	evs := []PublishEvent{{Type: EventEndpointDisabled, Payload: payload}}
-	if err := e.publish(ep.Tenant, evs, res[:], OriginSystem); err != nil {
-		var ee *Error
-		if !errors.As(err, &ee) || ee.Code != "shutting_down" {
-			e.logger.Error("cannot publish hookline.endpoint.disabled event", "endpoint", ep.ID, "err", err)
-		}
-	}
 }
 
 type endpointDisabledPayload struct {
 	EndpointID   string     `json:"endpoint_id"`
 	URL          string     `json:"url"`
 	Reason       string     `json:"reason"`
-	DisabledAt   time.Time  `json:"disabled_at"`
+	At           time.Time  `json:"at"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 }
 

@@ -45,6 +45,7 @@ type Engine struct {
 	jobs        jobSet
 	feed        feedWaiters
 	health      healthState
+	rateCheck   ticker // see checkFailureRates
 
 	// tenantHooks and auditor are set before serving (see hooks.go).
 	tenantHooks []func(tenant string) error
@@ -107,6 +108,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.sched.start()
 	e.startPressureMonitor()
 	e.startHealth()
+	e.rateCheck.start(opts.Notify.RateCheckEvery, e.checkFailureRates)
 	e.startRetention()
 	e.startPurge()
 	e.cfgMu.RLock()
@@ -177,7 +179,8 @@ func (e *Engine) loadDepths() error {
 }
 
 // Stop stops the scheduler and the lanes, waiting for attempts in flight until
-// ctx is done, and then writes the endpoints' health. Attempts not finished by
+// ctx is done, and then publishes the exhausted summaries counted so far
+// (notify_exhausted.go) and writes the endpoints' health. Attempts not finished by
 // then stay queued on disk and are made again after a restart. The caller
 // stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
@@ -187,6 +190,7 @@ func (e *Engine) Stop(ctx context.Context) {
 	e.stopPressureMonitor()
 	e.stopRetention()
 	e.stopPurge()
+	e.rateCheck.stop()
 	e.cfgMu.RLock()
 	lanes := make([]*Lane, 0, len(e.lanes))
 	for _, ln := range e.lanes {
@@ -202,5 +206,6 @@ func (e *Engine) Stop(ctx context.Context) {
 			break
 		}
 	}
+	e.flushExhausted()
 	e.stopHealth()
 }

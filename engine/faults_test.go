@@ -265,20 +265,22 @@ type disabledEvent struct {
 		EndpointID   string     `json:"endpoint_id"`
 		URL          string     `json:"url"`
 		Reason       string     `json:"reason"`
-		DisabledAt   time.Time  `json:"disabled_at"`
+		At           time.Time  `json:"at"`
 		FailingSince *time.Time `json:"failing_since"`
 	} `json:"data"`
 }
 
+// requireDisabledEvent waits for the ops receiver's hookline.endpoint.disabled
+// event (a failing event may come before it) and checks it names ep.
 func requireDisabledEvent(t *testing.T, ops *receiver, ep engine.Endpoint, reason string) disabledEvent {
 	t.Helper()
-	waitFor(t, 5*time.Second, "the hookline.endpoint.disabled event", func() bool { return ops.count() >= 1 })
+	d := waitNotice(t, ops, engine.EventEndpointDisabled, 1)[0]
 	var ev disabledEvent
-	require_NoError(t, json.Unmarshal(ops.deliveries()[0].body, &ev))
-	require_Equal(t, ev.Type, engine.EventEndpointDisabled)
+	require_NoError(t, json.Unmarshal(d.body, &ev))
 	require_Equal(t, ev.Data.EndpointID, ep.ID)
 	require_Equal(t, ev.Data.URL, ep.URL)
 	require_Equal(t, ev.Data.Reason, reason)
+	require_True(t, !ev.Data.At.IsZero(), "disabled event without at: %s", d.body)
 	return ev
 }
 
@@ -296,7 +298,9 @@ func TestGoneDisablesAtOnce(t *testing.T) {
 	v := h.get(ep)
 	require_True(t, v.Disabled && v.DisabledReason == "gone" && v.DisabledAt != nil, "endpoint after 410: %+v", v)
 	require_Equal(t, h.metric(`hookline_endpoints_auto_disabled_total{reason="gone"}`), 1.0)
-	require_Equal(t, h.metric(`hookline_ingest_events_total{source="system"}`), 1.0)
+	// The dead delivery's hookline.delivery.exhausted, published before
+	// the disabling, and hookline.endpoint.disabled.
+	require_Equal(t, h.metric(`hookline_ingest_events_total{source="system"}`), 2.0)
 
 	h.publish("acme", events("invoice.paid", 3)...)
 	time.Sleep(quiet)
@@ -334,6 +338,10 @@ func TestFailingEndpointDisabled(t *testing.T) {
 
 	ev := requireDisabledEvent(t, ops, ep, "failing")
 	require_True(t, ev.Data.FailingSince != nil && ev.Data.FailingSince.Equal(since), "event failing_since %v, want %v", ev.Data.FailingSince, since)
+	// The failing event came once, at the first opening, restart or not.
+	fs := notices(t, ops, engine.EventEndpointFailing)
+	require_Equal(t, len(fs), 1)
+	require_True(t, fs[0].Data.EndpointID == ep.ID && fs[0].Data.FailingSince.Equal(since), "failing event %+v, failing since %v", fs[0].Data, since)
 	v := h.get(ep)
 	require_True(t, v.Disabled && v.DisabledReason == "failing", "endpoint: %+v", v)
 	require_True(t, v.DisabledAt.Sub(since) >= 1500*time.Millisecond, "disabled %s after failing began; disable_after is 1.5s", v.DisabledAt.Sub(since))

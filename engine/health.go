@@ -104,6 +104,27 @@ func (h *laneHealth) record(t time.Time, status int, class string, latency time.
 	h.mu.Unlock()
 }
 
+// lastHour sums the buckets of the health API's 1h window at now: the
+// ones that started within the hour before it.
+func (h *laneHealth) lastHour(now time.Time) hourStats {
+	nowMs := now.UnixMilli()
+	from := uint32(ceilDiv(nowMs-hourMs, slotMs))
+	cur := uint32(nowMs / slotMs)
+	var st hourStats
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ring == nil {
+		return st
+	}
+	for i := range h.ring {
+		if s := &h.ring[i]; live(s.num, cur) && s.num >= from {
+			st.Attempts += uint64(s.attempts)
+			st.Failed += uint64(s.attempts - s.succeeded)
+		}
+	}
+	return st
+}
+
 // healthState is the engine's side of endpoint health: the clock (a
 // test's, or time.Now) and the flusher goroutine.
 type healthState struct {

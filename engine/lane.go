@@ -91,6 +91,9 @@ type Lane struct {
 	// health is written by every attempt: after the padding, off the
 	// counters' cache line too.
 	health laneHealth
+
+	// notify is the endpoint's failure notification state (notify.go).
+	notify laneNotify
 }
 
 // view is the endpoint as the API shows it: no secret, live circuit state.

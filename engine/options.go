@@ -65,7 +65,9 @@ type Options struct {
 	// each failed probe, and tells its tenant with a
 	// hookline.endpoint.disabled event. 0 means 5 days; negative: never.
 	DisableAfter time.Duration
-	Logger       *slog.Logger
+	// Notify configures the failure notifications (notify.go).
+	Notify NotifyOptions
+	Logger *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
 
@@ -126,6 +128,7 @@ func (o *Options) EnsureDefaults() {
 	if o.DisableAfter == 0 {
 		o.DisableAfter = 5 * 24 * time.Hour
 	}
+	o.Notify.EnsureDefaults()
 	if o.Retention == 0 {
 		o.Retention = DefaultRetention
 	}
@@ -175,6 +178,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("engine.Options.RetentionInterval is %s; it must be positive", o.RetentionInterval)
 	case o.SecretOverlap > MaxSecretOverlap:
 		return fmt.Errorf("engine.Options.SecretOverlap is %s; it must be at most %s", o.SecretOverlap, MaxSecretOverlap)
+	}
+	if err := o.Notify.Validate(); err != nil {
+		return err
 	}
 	return o.Circuit.Validate()
 }

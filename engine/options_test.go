@@ -58,6 +58,12 @@ func TestOptionsValidate(t *testing.T) {
 	f(func(o *engine.Options) { o.Circuit.OpenFor = -time.Second }, "engine.CircuitOptions.OpenFor is -1s")
 	f(func(o *engine.Options) { o.Circuit.HalfOpenProbes = -1 }, "engine.CircuitOptions.HalfOpenProbes is -1; it must be at least 1")
 	f(func(o *engine.Options) { o.Circuit.HalfOpenProbes = 1 << 33 }, "engine.CircuitOptions.HalfOpenProbes is 8589934592")
+
+	f(func(o *engine.Options) { o.Notify.ExhaustedSingles, o.Notify.FailureMinAttempts = -1, -1 }, "")
+	f(func(o *engine.Options) { o.Notify.ExhaustedWindow = -time.Second }, "engine.NotifyOptions.ExhaustedWindow is -1s; it must be positive")
+	f(func(o *engine.Options) { o.Notify.FailureRatio = 1.5 }, "engine.NotifyOptions.FailureRatio is 1.5; it must be above 0 and at most 1")
+	f(func(o *engine.Options) { o.Notify.FailureRatio = -0.1 }, "engine.NotifyOptions.FailureRatio is -0.1")
+	f(func(o *engine.Options) { o.Notify.RateCheckEvery = -time.Minute }, "engine.NotifyOptions.RateCheckEvery is -1m0s; it must be positive")
 }
 
 // TestOptionsEnsureDefaults: the defaults the field comments promise.
@@ -76,5 +82,6 @@ func TestOptionsEnsureDefaults(t *testing.T) {
 	require_Equal(t, o.RetentionInterval, engine.DefaultRetentionInterval)
 	require_Equal(t, o.SecretOverlap, engine.DefaultSecretOverlap)
 	require_Equal(t, o.Circuit, engine.CircuitOptions{ConsecutiveFailures: 20, FailureRatio: 0.5, MinRequests: 20, Window: time.Minute, OpenFor: 30 * time.Second, HalfOpenProbes: 5})
+	require_Equal(t, o.Notify, engine.NotifyOptions{ExhaustedWindow: time.Hour, ExhaustedSingles: 3, FailureRatio: 0.5, FailureMinAttempts: 20, RateCheckEvery: time.Minute})
 	require_True(t, o.Logger != nil && o.Metrics != nil, "Logger and Metrics must be set")
 }

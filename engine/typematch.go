@@ -17,7 +17,8 @@ func ValidEventType(s string) bool { return transform.ValidEventType(s) }
 // (EventTest, EventEndpointDisabled): receivers trust such an event to
 // come from hookline. No publisher, inbound source or catalogue entry may
 // use it, in any case ("Hookline.test" misleads as much); endpoints may
-// subscribe to it ("hookline.*"), which is how operators get these events.
+// subscribe to it ("hookline.*"; "*" leaves it out), which is how
+// operators get these events.
 const ReservedTypePrefix = "hookline."
 
 // ReservedEventType reports whether typ starts with ReservedTypePrefix,
@@ -56,8 +57,16 @@ func matchType(p, typ string) bool {
 	return p == typ
 }
 
+// subscribes reports whether the endpoint takes events of type typ. "*"
+// takes every type but hookline's own, which only a pattern naming them
+// ("hookline.*", "hookline.endpoint.*", an exact type) takes: a customer's
+// catch-all receiver would otherwise get a hookline.delivery.exhausted for
+// each of its own dead deliveries (see notify.go).
 func (ep *Endpoint) subscribes(typ string) bool {
 	for _, p := range ep.EventTypes {
+		if p == "*" && ReservedEventType(typ) {
+			continue
+		}
 		if matchType(p, typ) {
 			return true
 		}

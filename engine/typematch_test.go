@@ -114,3 +114,24 @@ func TestEndpointSubscribes(t *testing.T) {
 	f("invoice.created", false)
 	f("lead", false)
 }
+
+// TestCatchAllLeavesOutReservedTypes: "*" takes every type but hookline's
+// own; a pattern naming them takes them.
+func TestCatchAllLeavesOutReservedTypes(t *testing.T) {
+	f := func(patterns []string, typ string, want bool) {
+		t.Helper()
+		ep := Endpoint{EventTypes: patterns}
+		if got := ep.subscribes(typ); got != want {
+			t.Errorf("%v subscribes(%q) = %v, want %v", patterns, typ, got, want)
+		}
+	}
+	f([]string{"*"}, "invoice.paid", true)
+	f([]string{"*"}, EventDeliveryExhausted, false)
+	f([]string{"*"}, EventEndpointDisabled, false)
+	f([]string{"*", "hookline.*"}, EventEndpointFailing, true)
+	f([]string{"hookline.*"}, EventEndpointRecovered, true)
+	f([]string{"hookline.*"}, "invoice.paid", false)
+	f([]string{"hookline.endpoint.*"}, EventEndpointFailing, true)
+	f([]string{"hookline.endpoint.*"}, EventDeliveryExhausted, false)
+	f([]string{EventDeliveryExhausted}, EventDeliveryExhausted, true)
+}

@@ -13,8 +13,9 @@
 //   - 0 (or "") also means the default, as 0 does in each package's Go
 //     options, except for the keys whose comment says 0 is refused:
 //     delivery.disable_after, delivery.secret_overlap,
-//     delivery.max_retry_after, delivery.circuit_breaker.*, retention.* and
-//     retry_schedule, where a reader could take 0 for "off".
+//     delivery.max_retry_after, delivery.circuit_breaker.*,
+//     delivery.notifications.*, retention.* and retry_schedule, where a
+//     reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
 //     package fills them): shutdown_timeout 0s means do not wait; data and
 //     log_level are required; admin_token_file names a file cmd/hookline
@@ -91,6 +92,15 @@ type Delivery struct {
 	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
 	RequireHTTPS         bool           `yaml:"require_https"`
 	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`
+	Notifications        Notifications  `yaml:"notifications"`
+}
+
+// Notifications is delivery.notifications: the hookline.* failure events.
+type Notifications struct {
+	ExhaustedWindow    time.Duration `yaml:"exhausted_window"`
+	ExhaustedSingles   int           `yaml:"exhausted_singles"`
+	FailureRatio       float64       `yaml:"failure_ratio"`
+	FailureMinAttempts int           `yaml:"failure_min_attempts"`
 }
 
 // Limits is the limits section: bounds per tenant on its configuration.

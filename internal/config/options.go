@@ -49,7 +49,7 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 	if err != nil {
 		return engine.Options{}, fmt.Errorf("retry_schedule (flag --retry-schedule) is %q: %w", c.RetrySchedule, err)
 	}
-	cb := &c.Delivery.CircuitBreaker
+	cb, nt := &c.Delivery.CircuitBreaker, &c.Delivery.Notifications
 	return engine.Options{
 		RetrySchedule:            schedule,
 		DefaultMaxInFlight:       c.Delivery.MaxInFlight,
@@ -71,6 +71,12 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 			Window:              cb.Window,
 			OpenFor:             cb.OpenFor,
 			HalfOpenProbes:      cb.HalfOpenProbes,
+		},
+		Notify: engine.NotifyOptions{
+			ExhaustedWindow:    nt.ExhaustedWindow,
+			ExhaustedSingles:   nt.ExhaustedSingles,
+			FailureRatio:       nt.FailureRatio,
+			FailureMinAttempts: nt.FailureMinAttempts,
 		},
 	}, nil
 }

@@ -76,6 +76,14 @@ func (c *Config) validateFile() error {
 		return errors.New("delivery.circuit_breaker.open_for is 0s; it must be positive")
 	case cb.HalfOpenProbes == 0:
 		return errors.New("delivery.circuit_breaker.half_open_probes is 0; it must be at least 1")
+	case c.Delivery.Notifications.ExhaustedWindow == 0:
+		return errors.New("delivery.notifications.exhausted_window is 0s; it must be positive")
+	case c.Delivery.Notifications.ExhaustedSingles == 0:
+		return errors.New("delivery.notifications.exhausted_singles is 0; give at least 1, or a negative number for summaries only")
+	case c.Delivery.Notifications.FailureRatio == 0:
+		return errors.New("delivery.notifications.failure_ratio is 0; it must be above 0 and at most 1")
+	case c.Delivery.Notifications.FailureMinAttempts == 0:
+		return errors.New("delivery.notifications.failure_min_attempts is 0; give at least 1, or a negative number for circuit openings only")
 	case c.Delivery.DisableAfter == 0:
 		return errors.New("delivery.disable_after is 0s; give a duration, or a negative one for never")
 	case c.Delivery.SecretOverlap == 0:
@@ -148,6 +156,10 @@ var yamlNames = newRenamer(
 	"httpin.Options.MetricsListen", "metrics_listen",
 	"httpin.Options.MetricsToken", "metrics_token",
 	"engine.CircuitOptions.HalfOpenProbes", "delivery.circuit_breaker.half_open_probes",
+	"engine.NotifyOptions.ExhaustedWindow", "delivery.notifications.exhausted_window",
+	"engine.NotifyOptions.ExhaustedSingles", "delivery.notifications.exhausted_singles",
+	"engine.NotifyOptions.FailureRatio", "delivery.notifications.failure_ratio",
+	"engine.NotifyOptions.FailureMinAttempts", "delivery.notifications.failure_min_attempts",
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",

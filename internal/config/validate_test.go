@@ -30,6 +30,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  require_https: maybe\n", "require_https")
 	f("delivery:\n  max_retry_after: 169h\n", "delivery.max_retry_after is 169h0m0s; it must be from 1s to 168h0m0s")
 	f("delivery:\n  max_retry_after: 10ms\n", "delivery.max_retry_after is 10ms; it must be from 1s to 168h0m0s")
+	f("delivery:\n  notifications:\n    failure_ratio: 2\n", "delivery.notifications.failure_ratio is 2; it must be above 0 and at most 1")
+	f("delivery:\n  notifications:\n    exhausted_window: -1h\n", "delivery.notifications.exhausted_window is -1h0m0s; it must be positive")
 	f("delivery:\n  secret_overlap: 169h\n", "delivery.secret_overlap is 169h0m0s; it must be at most 168h0m0s, or negative for no overlap")
 	f("ingest:\n  max_event_bytes: 2048\n  max_body_bytes: 1024\n", "ingest.max_body_bytes is 1024; it must be at least ingest.max_event_bytes (2048)")
 	f("ingest:\n  max_event_bytes: 33554432\n", "ingest.max_body_bytes is 16777216; it must be at least ingest.max_event_bytes (33554432)")
@@ -42,6 +44,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	// 0 where the file refuses it, empty where a value is needed.
 	f("delivery:\n  circuit_breaker:\n    open_for: 0s\n", "delivery.circuit_breaker.open_for is 0s")
 	f("delivery:\n  circuit_breaker:\n    half_open_probes: 0\n", "delivery.circuit_breaker.half_open_probes is 0; it must be at least 1")
+	f("delivery:\n  notifications:\n    exhausted_window: 0s\n", "delivery.notifications.exhausted_window is 0s; it must be positive")
+	f("delivery:\n  notifications:\n    exhausted_singles: 0\n", "delivery.notifications.exhausted_singles is 0; give at least 1, or a negative number for summaries only")
+	f("delivery:\n  notifications:\n    failure_min_attempts: 0\n", "delivery.notifications.failure_min_attempts is 0")
+	f("delivery:\n  notifications:\n    failure_ratio: 0\n", "delivery.notifications.failure_ratio is 0")
 	f("delivery:\n  disable_after: 0s\n", "delivery.disable_after is 0s; give a duration, or a negative one for never")
 	f("delivery:\n  max_retry_after: 0s\n", "delivery.max_retry_after is 0s; give a duration from 1s to 168h0m0s (leave the key out for the default, 24h0m0s)")
 	f("retry_schedule: \"\"\n", `retry_schedule (flag --retry-schedule) is "": retry schedule is empty`)
@@ -88,7 +94,8 @@ func TestConfigZeroAndNegative(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookline.yaml")
 	body := "listen: \"\"\nwal:\n  compress_above: 0\n  cache_bytes: 0\n" +
 		"ingest:\n  max_event_bytes: 0\n  max_body_bytes: 0\n  max_batch_events: 0\n  max_payload_depth: 0\n  max_backlog: -1\n  min_free_disk: -1\n" +
-		"delivery:\n  max_in_flight: 0\n  timeout: 0s\n  connect_timeout: 0s\n  max_conns_per_host: 0\n  response_capture_bytes: -1\n  disable_after: -1s\n"
+		"delivery:\n  max_in_flight: 0\n  timeout: 0s\n  connect_timeout: 0s\n  max_conns_per_host: 0\n  response_capture_bytes: -1\n  disable_after: -1s\n" +
+		"  notifications:\n    exhausted_singles: -1\n    failure_min_attempts: -1\n"
 	require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
 	c, err := Load(path)
 	require_NoError(t, err)
@@ -100,6 +107,8 @@ func TestConfigZeroAndNegative(t *testing.T) {
 	require_NoError(t, err)
 	require_Equal(t, eo.MaxBacklog, -1)
 	require_Equal(t, eo.DisableAfter, -time.Second)
+	require_Equal(t, eo.Notify.ExhaustedSingles, -1)
+	require_Equal(t, eo.Notify.FailureMinAttempts, -1)
 	require_Equal(t, c.ServerOptions().MaxEventBytes, 0)
 	require_Equal(t, c.ServerOptions().MaxPayloadDepth, 0)
 	require_Equal(t, c.WALOptions().CacheBytes, 0)
