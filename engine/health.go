@@ -46,7 +46,7 @@ const (
 )
 
 // laneHealth is one endpoint's recent health. Its buckets exist only while
-// the endpoint has attempts: 7 × 96 bytes (a 704-byte allocation), about
+// the endpoint has attempts (or dead letters): 7 × 96 bytes (a 704-byte allocation), about
 // 7.1 MiB for 10,000 endpoints all delivering within the last hour (see
 // TestLaneHealthMemory), and nothing for idle ones.
 // mu is a leaf lock (see the package comment).
@@ -452,8 +452,8 @@ type healthSums struct {
 func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *healthSums) error {
 	nowMs := now.UnixMilli()
 	cur := uint32(nowMs / slotMs)
-	var from [spanCount]uint32
-	from, out.sinceMs = windowStarts(nowMs)
+	from, since := windowStarts(nowMs)
+	out.sinceMs = since
 	from1h, from24h, from7d := from[spanHour], from[spanDay], from[spanWeek]
 	fromHour := from7d
 	if widest < spanWeek {
@@ -490,7 +490,7 @@ func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *heal
 	}
 	for i := range ring {
 		s := &ring[i]
-		if s.num == 0 || !live(s.num, cur) {
+		if !live(s.num, cur) {
 			continue
 		}
 		if s.num >= from1h {
@@ -509,13 +509,13 @@ func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *heal
 		addHour(start, base)
 	}
 	var decodeErr error
+	var a healthAgg
 	err := e.log.ScanHealth(ln.id, fromHour, memFrom, func(hour uint32, val []byte) {
-		a, err := decodeRecord(val)
-		if err != nil {
+		if err := a.decode(val); err != nil {
 			decodeErr = err
 			return
 		}
-		addHour(hour, a)
+		addHour(hour, &a)
 	})
 	if err != nil {
 		return readError(ln, err)

@@ -134,7 +134,7 @@ func ptrTo[T any](v T) *T            { return &v }
 // clockEngine is an engine on a fresh wal whose health runs on clock, with
 // the flusher goroutine stopped so the test flushes by hand. It returns the
 // lane of one endpoint and a func that stops it (also called at cleanup).
-func clockEngine(t *testing.T, dir string, clock *fakeClock, create bool) (*Engine, *Lane, func()) {
+func clockEngine(t testing.TB, dir string, clock *fakeClock, create bool) (*Engine, *Lane, func()) {
 	t.Helper()
 	l, err := wal.Open(dir, nil)
 	if err != nil {

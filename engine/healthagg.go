@@ -294,11 +294,23 @@ func (a *healthAgg) appendRecord(dst []byte) []byte {
 var errHealthRecord = errors.New("corrupt health record")
 
 // decodeRecord decodes an hour's record, of either version, into a fresh
-// aggregate. It checks every count and index against its bounds and never
-// panics: the bytes come from disk.
+// aggregate.
 func decodeRecord(src []byte) (*healthAgg, error) {
+	a := new(healthAgg)
+	if err := a.decode(src); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// decode sets a to an hour's record, of either version, reusing a's
+// failure kinds: a window's scan decodes hundreds of thousands. It checks
+// every count and index against its bounds and never panics: the bytes
+// come from disk.
+func (a *healthAgg) decode(src []byte) error {
+	*a = healthAgg{fails: a.fails[:0]}
 	if len(src) == 0 || src[0] != healthRecordV1 && src[0] != healthRecordV2 {
-		return nil, fmt.Errorf("%w: version %v", errHealthRecord, src[:min(len(src), 1)])
+		return fmt.Errorf("%w: version %v", errHealthRecord, src[:min(len(src), 1)])
 	}
 	version := src[0]
 	src = src[1:]
@@ -313,7 +325,6 @@ func decodeRecord(src []byte) (*healthAgg, error) {
 		src = src[n:]
 		return v, nil
 	}
-	a := new(healthAgg)
 	var vals [5]uint64
 	for i, what := range [...]string{"attempts", "succeeded", "last success", "last failure", "failure kinds"} {
 		limit := uint64(math.MaxInt64)
@@ -322,38 +333,38 @@ func decodeRecord(src []byte) (*healthAgg, error) {
 		}
 		v, err := next(what, limit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		vals[i] = v
 	}
 	a.attempts, a.succeeded = vals[0], vals[1]
 	a.lastOkMs, a.lastFailMs = int64(vals[2]), int64(vals[3])
 	if a.succeeded > a.attempts {
-		return nil, fmt.Errorf("%w: %d succeeded of %d attempts", errHealthRecord, a.succeeded, a.attempts)
+		return fmt.Errorf("%w: %d succeeded of %d attempts", errHealthRecord, a.succeeded, a.attempts)
 	}
 	for range vals[4] {
 		k, err := next("failure key", maxFailKey)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := next("failure count", math.MaxInt64)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.addFail(uint16(k), n)
 	}
 	bins, err := next("latency bins", latBins)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for range bins {
 		i, err := next("latency bin", latBins-1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := next("latency count", math.MaxInt64)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.lat[i] += n
 	}
@@ -363,17 +374,17 @@ func decodeRecord(src []byte) (*healthAgg, error) {
 			v    *uint64
 		}{{"first attempts", &a.first}, {"first successes", &a.firstOk}, {"retried", &a.retried}, {"dead", &a.dead}} {
 			if *c.v, err = next(c.what, math.MaxInt64); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		// A first attempt is counted once in attempts and ends one way.
 		if a.first > a.attempts || a.firstOk > a.succeeded || a.firstOk+a.retried > a.first {
-			return nil, fmt.Errorf("%w: %d first attempts (%d succeeded, %d retried) of %d attempts (%d succeeded)",
+			return fmt.Errorf("%w: %d first attempts (%d succeeded, %d retried) of %d attempts (%d succeeded)",
 				errHealthRecord, a.first, a.firstOk, a.retried, a.attempts, a.succeeded)
 		}
 	}
 	if len(src) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the end", errHealthRecord, len(src))
+		return fmt.Errorf("%w: %d bytes after the end", errHealthRecord, len(src))
 	}
-	return a, nil
+	return nil
 }
