@@ -72,6 +72,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 			e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 		}
 		e.m.attempts[outcomeFinal][classError].Inc()
+		ln.health.recordDead(now)
 		ln.recordDeath(cfg, &w.move, "", exhaustedUndeliverable)
 		return
 	}
@@ -90,6 +91,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 			e.logger.Error("cannot read a delivery's corrected payload; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 			a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
 			e.m.attempts[outcomeFinal][classError].Inc()
+			ln.health.recordDead(now)
 			ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 			return
 		}
@@ -106,6 +108,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		a.Outcome, a.ErrClass = wal.OutcomeDead, errClassRender
 		a.Response = append(w.res.Body[:0], err.Error()...)
 		e.m.attempts[outcomeFinal][classError].Inc()
+		ln.health.recordDead(now)
 		ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 		return
 	}
@@ -118,7 +121,6 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a.Response = res.Body
 	a.Headers = res.Headers // only a failure's: httpout keeps none for 2xx
 	verdict := classify(res)
-	ln.health.record(now.Add(res.Latency), res.Status, res.ErrClass, res.Latency, verdict == verdictSuccess)
 	circuitResult = nil
 	if verdict == verdictRetry {
 		circuitResult = errAttemptFailed
@@ -131,6 +133,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	}
 	var oc outcome
 	a.Outcome, a.NextMs, oc = nextStep(verdict, a.Attempt, cfg.schedule, res.RetryAfter)
+	ln.health.record(now.Add(res.Latency), res.Status, res.ErrClass, res.Latency, a.Attempt, a.Outcome)
 	e.m.attempts[oc][classOf(res)].Inc()
 	switch {
 	case a.Outcome != wal.OutcomeDead:

@@ -47,11 +47,11 @@ func TestLatBinQuantile(t *testing.T) {
 func TestLaneHealthRecordNoAlloc(t *testing.T) {
 	var h laneHealth
 	t0 := time.Now()
-	h.record(t0, 200, "", time.Millisecond, true)
+	h.record(t0, 200, "", time.Millisecond, 1, wal.OutcomeSuccess)
 	allocs := testing.AllocsPerRun(1000, func() {
-		h.record(t0, 200, "", 3*time.Millisecond, true)
-		h.record(t0, 503, "", 40*time.Millisecond, false)
-		h.record(t0, 0, httpout.ErrClassTimeout, 15*time.Second, false)
+		h.record(t0, 200, "", 3*time.Millisecond, 1, wal.OutcomeSuccess)
+		h.record(t0, 503, "", 40*time.Millisecond, 1, wal.OutcomeRetry)
+		h.record(t0, 0, httpout.ErrClassTimeout, 15*time.Second, 1, wal.OutcomeRetry)
 	})
 	if allocs != 0 {
 		t.Fatalf("record allocates %.1f times per call", allocs/3)
@@ -67,13 +67,13 @@ func TestLaneHealthBusyBucket(t *testing.T) {
 	for i := range 200_000 {
 		switch {
 		case i%10 == 9:
-			h.record(t0, 503, "", 500*time.Millisecond, false)
+			h.record(t0, 503, "", 500*time.Millisecond, 1, wal.OutcomeRetry)
 		default:
-			h.record(t0, 200, "", 10*time.Millisecond, true)
+			h.record(t0, 200, "", 10*time.Millisecond, 1, wal.OutcomeSuccess)
 		}
 	}
 	for _, st := range []int{502, 504, 500, 429} {
-		h.record(t0, st, "", time.Millisecond, false)
+		h.record(t0, st, "", time.Millisecond, 1, wal.OutcomeRetry)
 	}
 	var a healthAgg
 	a.addSlot(&h.ring[uint32(t0.Unix()/healthSlotSecs)%healthSlots])
@@ -109,7 +109,7 @@ func TestLaneHealthMemory(t *testing.T) {
 	t0 := time.Now()
 	for i := range hs {
 		for s := range healthSlots {
-			hs[i].record(t0.Add(time.Duration(s)*healthSlotSecs*time.Second), 200, "", time.Millisecond, true)
+			hs[i].record(t0.Add(time.Duration(s)*healthSlotSecs*time.Second), 200, "", time.Millisecond, 1, wal.OutcomeSuccess)
 		}
 	}
 	runtime.GC()
@@ -118,7 +118,7 @@ func TestLaneHealthMemory(t *testing.T) {
 	// goroutines of earlier tests free memory, and the difference wrap.
 	used := after.TotalAlloc - before.TotalAlloc
 	t.Logf("%d endpoints: %.2f MiB (%d bytes each; a bucket is %d bytes)", n, float64(used)/(1<<20), used/n, unsafe.Sizeof(healthSlot{}))
-	if used > 7<<20 {
+	if used > 8<<20 {
 		t.Fatalf("%d endpoints take %d bytes", n, used)
 	}
 	runtime.KeepAlive(hs)
@@ -134,7 +134,7 @@ func ptrTo[T any](v T) *T            { return &v }
 // clockEngine is an engine on a fresh wal whose health runs on clock, with
 // the flusher goroutine stopped so the test flushes by hand. It returns the
 // lane of one endpoint and a func that stops it (also called at cleanup).
-func clockEngine(t *testing.T, dir string, clock *fakeClock, create bool) (*Engine, *Lane, func()) {
+func clockEngine(t testing.TB, dir string, clock *fakeClock, create bool) (*Engine, *Lane, func()) {
 	t.Helper()
 	l, err := wal.Open(dir, nil)
 	if err != nil {
@@ -196,10 +196,10 @@ func TestHealthWindows(t *testing.T) {
 	e, ln, _ := clockEngine(t, t.TempDir(), clock, true)
 	h := &ln.health
 	for range 4 {
-		h.record(t0.Add(time.Minute), 200, "", 10*time.Millisecond, true)
+		h.record(t0.Add(time.Minute), 200, "", 10*time.Millisecond, 1, wal.OutcomeSuccess)
 	}
-	h.record(t0.Add(2*time.Minute), 503, "", 30*time.Millisecond, false)
-	h.record(t0.Add(15*time.Minute), 0, httpout.ErrClassTimeout, 15*time.Second, false)
+	h.record(t0.Add(2*time.Minute), 503, "", 30*time.Millisecond, 1, wal.OutcomeRetry)
+	h.record(t0.Add(15*time.Minute), 0, httpout.ErrClassTimeout, 15*time.Second, 1, wal.OutcomeRetry)
 
 	at := func(d time.Duration) EndpointHealth {
 		t.Helper()
@@ -246,7 +246,7 @@ func TestHealthWindows(t *testing.T) {
 	}
 
 	// A day and more later the first hour is in 7d only.
-	h.record(t0.Add(30*time.Hour), 200, "", time.Millisecond, true)
+	h.record(t0.Add(30*time.Hour), 200, "", time.Millisecond, 1, wal.OutcomeSuccess)
 	got = at(30*time.Hour + time.Minute)
 	one := windowWant{1, 1, "map[]"}
 	requireWindow(t, "1h", got.Windows.Hour, one)
@@ -292,14 +292,14 @@ func TestHealthRestartSameHour(t *testing.T) {
 	clock := new(fakeClock)
 	clock.set(t0.Add(5 * time.Minute))
 	_, ln, stop := clockEngine(t, dir, clock, true)
-	ln.health.record(t0.Add(4*time.Minute), 200, "", time.Millisecond, true)
-	ln.health.record(t0.Add(4*time.Minute), 500, "", time.Millisecond, false)
+	ln.health.record(t0.Add(4*time.Minute), 200, "", time.Millisecond, 1, wal.OutcomeSuccess)
+	ln.health.record(t0.Add(4*time.Minute), 500, "", time.Millisecond, 1, wal.OutcomeRetry)
 	stop()
 
 	for i, want := range []windowWant{{3, 2, "map[500:1]"}, {4, 3, "map[500:1]"}} {
 		clock.set(t0.Add(time.Duration(20+i) * time.Minute))
 		e, ln, stop := clockEngine(t, dir, clock, false)
-		ln.health.record(clock.now(), 200, "", time.Millisecond, true)
+		ln.health.record(clock.now(), 200, "", time.Millisecond, 1, wal.OutcomeSuccess)
 		e.flushHealth(clock.now())
 		got, err := e.endpointHealth(ln, clock.now())
 		if err != nil {

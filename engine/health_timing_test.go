@@ -3,6 +3,8 @@ package engine
 import (
 	"testing"
 	"time"
+
+	"hookline/wal"
 )
 
 // BenchmarkLaneHealthRecord: the cost an attempt pays for endpoint health.
@@ -12,9 +14,9 @@ func BenchmarkLaneHealthRecord(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%8 == 0 {
-			h.record(t0, 503, "", 40*time.Millisecond, false)
+			h.record(t0, 503, "", 40*time.Millisecond, 1, wal.OutcomeRetry)
 		} else {
-			h.record(t0, 200, "", 3*time.Millisecond, true)
+			h.record(t0, 200, "", 3*time.Millisecond, 1, wal.OutcomeSuccess)
 		}
 	}
 }
@@ -27,7 +29,7 @@ func BenchmarkLaneHealthRecordParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			h.record(t0, 200, "", 3*time.Millisecond, true)
+			h.record(t0, 200, "", 3*time.Millisecond, 1, wal.OutcomeSuccess)
 		}
 	})
 }

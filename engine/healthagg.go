@@ -120,11 +120,15 @@ func (h *latHist) add(bin int, seq uint32) {
 }
 
 // healthSlot is one 10-minute bucket of one endpoint, filled on the
-// delivery path. 80 bytes: see laneHealth for the memory this bounds.
+// delivery path. 96 bytes: see laneHealth for the memory this bounds.
 type healthSlot struct {
 	num       uint32 // unix seconds / healthSlotSecs; 0: never used
 	attempts  uint32
 	succeeded uint32
+	// The deliveries behind the attempts, for tenant stats: first
+	// attempts, those of them that succeeded or were scheduled for a
+	// retry, and deliveries dead-lettered (see laneHealth.record).
+	first, firstOk, retried, dead uint32
 	// lastOk and lastFail are when, in ms into the bucket plus one, the
 	// last success and failure in it came back; 0: none.
 	lastOk   uint32
@@ -156,6 +160,8 @@ func (s *healthSlot) addFailure(key uint16) {
 // latHist).
 type healthAgg struct {
 	attempts, succeeded  uint64
+	first, firstOk       uint64
+	retried, dead        uint64
 	lastOkMs, lastFailMs int64 // unix ms; 0: none
 	fails                []failCount
 	lat                  [latBins]uint64
@@ -179,6 +185,10 @@ func (a *healthAgg) addFail(key uint16, n uint64) {
 func (a *healthAgg) addSlot(s *healthSlot) {
 	a.attempts += uint64(s.attempts)
 	a.succeeded += uint64(s.succeeded)
+	a.first += uint64(s.first)
+	a.firstOk += uint64(s.firstOk)
+	a.retried += uint64(s.retried)
+	a.dead += uint64(s.dead)
 	start := int64(s.num) * healthSlotSecs * 1000
 	if s.lastOk != 0 {
 		a.lastOkMs = max(a.lastOkMs, start+int64(s.lastOk)-1)
@@ -204,6 +214,10 @@ func (a *healthAgg) addSlot(s *healthSlot) {
 func (a *healthAgg) add(b *healthAgg) {
 	a.attempts += b.attempts
 	a.succeeded += b.succeeded
+	a.first += b.first
+	a.firstOk += b.firstOk
+	a.retried += b.retried
+	a.dead += b.dead
 	a.lastOkMs = max(a.lastOkMs, b.lastOkMs)
 	a.lastFailMs = max(a.lastFailMs, b.lastFailMs)
 	for _, f := range b.fails {
@@ -235,15 +249,22 @@ func (a *healthAgg) quantile(q float64) *float64 {
 	return nil // not reached: cum ends at total
 }
 
-// healthRecordV1 is the first byte of an hour's record in the wal.
-const healthRecordV1 = 1
+// The first byte of an hour's record in the wal: its version. Version 2
+// adds the delivery counters at the end; a version 1 record, written
+// before them, decodes with zero for them.
+const (
+	healthRecordV1 = 1
+	healthRecordV2 = 2
+)
 
 // appendRecord encodes a as an hour's record: the version, then uvarints:
 // attempts, succeeded, last success and failure (unix ms, 0 for none), the
 // number of failure kinds and (key, count) for each, the number of non-empty
-// latency bins and (bin, count) for each. A busy hour takes ~40 bytes.
+// latency bins and (bin, count) for each, and (version 2) first attempts,
+// first attempts that succeeded, deliveries retried and dead-lettered. A
+// busy hour takes ~50 bytes.
 func (a *healthAgg) appendRecord(dst []byte) []byte {
-	dst = append(dst, healthRecordV1)
+	dst = append(dst, healthRecordV2)
 	for _, v := range [...]uint64{a.attempts, a.succeeded, uint64(a.lastOkMs), uint64(a.lastFailMs), uint64(len(a.fails))} {
 		dst = binary.AppendUvarint(dst, v)
 	}
@@ -264,18 +285,34 @@ func (a *healthAgg) appendRecord(dst []byte) []byte {
 			dst = binary.AppendUvarint(dst, n)
 		}
 	}
+	for _, v := range [...]uint64{a.first, a.firstOk, a.retried, a.dead} {
+		dst = binary.AppendUvarint(dst, v)
+	}
 	return dst
 }
 
 var errHealthRecord = errors.New("corrupt health record")
 
-// decodeRecord decodes an hour's record into a fresh aggregate. It checks
+// decodeRecord decodes an hour's record, of either version, into a fresh
+// aggregate.
+func decodeRecord(src []byte) (*healthAgg, error) {
+	a := new(healthAgg)
+	if err := a.decode(src); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// decode sets a to an hour's record, of either version, reusing a's
+// failure kinds: a window's scan decodes hundreds of thousands. It checks
 // every count and index against its bounds and never panics: the bytes
 // come from disk.
-func decodeRecord(src []byte) (*healthAgg, error) {
-	if len(src) == 0 || src[0] != healthRecordV1 {
-		return nil, fmt.Errorf("%w: version %v", errHealthRecord, src[:min(len(src), 1)])
+func (a *healthAgg) decode(src []byte) error {
+	*a = healthAgg{fails: a.fails[:0]}
+	if len(src) == 0 || src[0] != healthRecordV1 && src[0] != healthRecordV2 {
+		return fmt.Errorf("%w: version %v", errHealthRecord, src[:min(len(src), 1)])
 	}
+	version := src[0]
 	src = src[1:]
 	next := func(what string, limit uint64) (uint64, error) {
 		v, n := binary.Uvarint(src)
@@ -288,7 +325,6 @@ func decodeRecord(src []byte) (*healthAgg, error) {
 		src = src[n:]
 		return v, nil
 	}
-	a := new(healthAgg)
 	var vals [5]uint64
 	for i, what := range [...]string{"attempts", "succeeded", "last success", "last failure", "failure kinds"} {
 		limit := uint64(math.MaxInt64)
@@ -297,43 +333,58 @@ func decodeRecord(src []byte) (*healthAgg, error) {
 		}
 		v, err := next(what, limit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		vals[i] = v
 	}
 	a.attempts, a.succeeded = vals[0], vals[1]
 	a.lastOkMs, a.lastFailMs = int64(vals[2]), int64(vals[3])
 	if a.succeeded > a.attempts {
-		return nil, fmt.Errorf("%w: %d succeeded of %d attempts", errHealthRecord, a.succeeded, a.attempts)
+		return fmt.Errorf("%w: %d succeeded of %d attempts", errHealthRecord, a.succeeded, a.attempts)
 	}
 	for range vals[4] {
 		k, err := next("failure key", maxFailKey)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := next("failure count", math.MaxInt64)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.addFail(uint16(k), n)
 	}
 	bins, err := next("latency bins", latBins)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for range bins {
 		i, err := next("latency bin", latBins-1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n, err := next("latency count", math.MaxInt64)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.lat[i] += n
 	}
-	if len(src) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the end", errHealthRecord, len(src))
+	if version >= healthRecordV2 {
+		for _, c := range [...]struct {
+			what string
+			v    *uint64
+		}{{"first attempts", &a.first}, {"first successes", &a.firstOk}, {"retried", &a.retried}, {"dead", &a.dead}} {
+			if *c.v, err = next(c.what, math.MaxInt64); err != nil {
+				return err
+			}
+		}
+		// A first attempt is counted once in attempts and ends one way.
+		if a.first > a.attempts || a.firstOk > a.succeeded || a.firstOk+a.retried > a.first {
+			return fmt.Errorf("%w: %d first attempts (%d succeeded, %d retried) of %d attempts (%d succeeded)",
+				errHealthRecord, a.first, a.firstOk, a.retried, a.attempts, a.succeeded)
+		}
 	}
-	return a, nil
+	if len(src) != 0 {
+		return fmt.Errorf("%w: %d bytes after the end", errHealthRecord, len(src))
+	}
+	return nil
 }

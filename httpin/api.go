@@ -171,6 +171,22 @@ func (s *Server) endpointHealth(ctx *fasthttp.RequestCtx, tenant, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, h)
 }
 
+// tenantStats serves GET …/{tenant}/stats?window=1h|24h|7d: the tenant's
+// delivery numbers per endpoint and in total; 24h when no window is named.
+func (s *Server) tenantStats(ctx *fasthttp.RequestCtx, tenant string) {
+	window := engine.DefaultStatsWindow
+	if args := ctx.QueryArgs(); args.Has("window") {
+		w, err := engine.ParseStatsWindow(string(args.Peek("window")))
+		if err != nil {
+			s.writeEngineError(ctx, err)
+			return
+		}
+		window = w
+	}
+	st, err := s.e.TenantStats(tenant, window)
+	s.answer(ctx, fasthttp.StatusOK, st, err)
+}
+
 func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 	var in engine.EndpointInput
 	if !decodeStrict(ctx, &in) {

@@ -28,10 +28,11 @@ const (
 	routeFeed
 	routeInbound
 	routeSources
+	routeStats
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs", "endpoint_health", "feed", "inbound", "sources"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs", "endpoint_health", "feed", "inbound", "sources", "stats"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

@@ -102,6 +102,7 @@ var routeTable = []route{
 	{"GET", "/v1/tenants/{tenant}/jobs", h1((*Server).listJobs), routeJobs, access.DeliveriesRead},
 	{"GET", "/v1/tenants/{tenant}/jobs/{id}", h2((*Server).getJob), routeJobs, access.DeliveriesRead},
 	{"POST", "/v1/tenants/{tenant}/jobs/{id}/stop", h2((*Server).stopJob), routeJobs, access.DeliveriesReplay},
+	{"GET", "/v1/tenants/{tenant}/stats", h1((*Server).tenantStats), routeStats, access.DeliveriesRead},
 
 	// The event-type catalogue.
 	{"GET", "/v1/tenants/{tenant}/event-types", h1((*Server).listEventTypes), routeEventTypes, access.EventTypesRead},

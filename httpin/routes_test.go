@@ -58,6 +58,7 @@ func TestRouteTable(t *testing.T) {
 		"GET /v1/tenants/{tenant}/jobs":                                      "jobs, deliveries:read",
 		"GET /v1/tenants/{tenant}/jobs/{id}":                                 "jobs, deliveries:read",
 		"POST /v1/tenants/{tenant}/jobs/{id}/stop":                           "jobs, deliveries:replay",
+		"GET /v1/tenants/{tenant}/stats":                                     "stats, deliveries:read",
 
 		"GET /v1/tenants/{tenant}/event-types":           "event_types, event-types:read",
 		"POST /v1/tenants/{tenant}/event-types":          "event_types, event-types:write",

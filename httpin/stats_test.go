@@ -1,0 +1,96 @@
+package httpin_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hookline/engine"
+)
+
+// TestTenantStatsRoute: GET …/{tenant}/stats answers the tenant's numbers
+// per endpoint and in total over 24h by default or the window named, to
+// the admin and to a key with deliveries:read; a bad window is 400
+// invalid_window, another tenant's key 403, an unknown tenant 404.
+func TestTenantStatsRoute(t *testing.T) {
+	s := newTestServer(t, func(o *engine.Options) { o.RetrySchedule = []time.Duration{50 * time.Millisecond} })
+	var calls atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(rcv.Close)
+	s.mustCreateTenant(t, "a")
+	s.mustCreateTenant(t, "b")
+	id := str(t, s.mustCreateEndpoint(t, "a", `{"url":"`+rcv.URL+`/hook"}`), "id")
+	idle := str(t, s.mustCreateEndpoint(t, "a", `{"url":"http://127.0.0.1:9/","paused":true}`), "id")
+	for range 2 {
+		status, _, _ := s.do(t, "POST", "/v1/tenants/a/events", testToken, "application/json", `{"type":"x","payload":{}}`)
+		require_Equal(t, status, http.StatusAccepted)
+	}
+
+	var m map[string]any
+	waitFor(t, 10*time.Second, "3 attempts in the stats", func() bool {
+		var status int
+		status, m, _ = s.do(t, "GET", "/v1/tenants/a/stats", testToken, "", "")
+		require_Equal(t, status, http.StatusOK)
+		return object(t, m, "total")["attempts"] == 3.0
+	})
+	require_Equal(t, keysOf(m), "endpoints,since,tenant,total,window")
+	require_Equal(t, str(t, m, "tenant"), "a")
+	require_Equal(t, str(t, m, "window"), "24h")
+	_, err := time.Parse(time.RFC3339Nano, str(t, m, "since"))
+	require_NoError(t, err)
+	const fields = "attempts,dead,failed_attempts,first_attempt_succeeded,first_attempt_success_rate,latency_ms,retried,sent,top_failures"
+	total := object(t, m, "total")
+	require_Equal(t, keysOf(total), fields)
+	// Two deliveries; the first one's first attempt got the 503.
+	for k, want := range map[string]float64{"sent": 2, "first_attempt_succeeded": 1, "first_attempt_success_rate": 0.5, "retried": 1, "dead": 0, "attempts": 3, "failed_attempts": 1} {
+		require_True(t, total[k] == want, "total %s = %v; want %v", k, total[k], want)
+	}
+	fails, ok := total["top_failures"].([]any)
+	require_True(t, ok && len(fails) == 1, "top failures %v", total["top_failures"])
+	f0 := fails[0].(map[string]any)
+	require_True(t, f0["reason"] == "503" && f0["count"] == 1.0, "top failure %v", f0)
+	lat := object(t, total, "latency_ms")
+	p50, ok1 := lat["p50"].(float64)
+	p95, ok2 := lat["p95"].(float64)
+	require_True(t, ok1 && ok2 && p50 > 0 && p50 <= p95, "latency %v", lat)
+
+	eps, ok := m["endpoints"].([]any)
+	require_True(t, ok && len(eps) == 2, "endpoints %v", m["endpoints"])
+	byID := map[string]map[string]any{}
+	for _, e := range eps {
+		ep := e.(map[string]any)
+		require_Equal(t, keysOf(ep), "attempts,dead,endpoint_id,failed_attempts,first_attempt_succeeded,first_attempt_success_rate,latency_ms,retried,sent,top_failures,url")
+		byID[str(t, ep, "endpoint_id")] = ep
+	}
+	require_True(t, byID[id]["sent"] == 2.0 && byID[id]["url"] == rcv.URL+"/hook", "endpoint %v", byID[id])
+	_, raw, _ := s.doRaw(t, "GET", "/v1/tenants/a/stats?window=7d", testToken, "", "")
+	for _, want := range []string{`"window":"7d"`, `"endpoint_id":"` + idle + `","url":"http://127.0.0.1:9/","sent":0`, `"first_attempt_success_rate":null`, `"latency_ms":{"p50":null,"p95":null},"top_failures":[]`} {
+		require_True(t, strings.Contains(raw, want), "7d stats %s lack %s", raw, want)
+	}
+	status, m, _ := s.do(t, "GET", "/v1/tenants/a/stats?window=1h", testToken, "", "")
+	require_True(t, status == http.StatusOK && m["window"] == "1h" && object(t, m, "total")["sent"] == 2.0, "1h: %d %v", status, m)
+
+	for _, q := range []string{"?window=2h", "?window=", "?window", "?window=1H", "?window=24h%20", "?window=1d", "?window=" + strings.Repeat("7", 5000)} {
+		msg := s.reject(t, "GET", "/v1/tenants/a/stats"+q, testToken, "", "", 400, "invalid_window")
+		require_True(t, len(msg) < 200, "message of %d bytes", len(msg))
+	}
+
+	keyA, keyB := s.mustCreateKey(t, "a"), s.mustCreateKey(t, "b")
+	status, m, _ = s.do(t, "GET", "/v1/tenants/a/stats?window=24h", keyA, "", "")
+	require_True(t, status == http.StatusOK && object(t, m, "total")["sent"] == 2.0, "tenant key: %d %v", status, m)
+	s.reject(t, "GET", "/v1/tenants/a/stats", keyB, "", "", 403, "forbidden")
+	status, m, _ = s.do(t, "GET", "/v1/tenants/b/stats", keyB, "", "")
+	require_True(t, status == http.StatusOK && object(t, m, "total")["attempts"] == 0.0 && len(m["endpoints"].([]any)) == 0, "tenant b: %d %v", status, m)
+	status, m, _ = s.do(t, "POST", "/v1/tenants/a/api-keys", testToken, "application/json", `{"scopes":["endpoints:read"]}`)
+	require_Equal(t, status, http.StatusCreated)
+	s.reject(t, "GET", "/v1/tenants/a/stats", str(t, m, "key"), "", "", 403, "forbidden")
+	s.reject(t, "GET", "/v1/tenants/zz/stats", testToken, "", "", 404, "tenant_not_found")
+	s.reject(t, "POST", "/v1/tenants/a/stats", testToken, "application/json", `{}`, 405, "method_not_allowed")
+}
