@@ -26,7 +26,7 @@ func (p Position) Less(o Position) bool {
 // MergedQuery selects the deliveries of several endpoints (a tenant's),
 // greatest Position first.
 type MergedQuery struct {
-	Endpoints []ID // distinct
+	Endpoints []ID   // distinct
 	Status    string // one of the Status constants; "" for all
 	// Before, when not zero, bounds the positions listed, exclusive: a
 	// cursor is the last position of the previous page, an end time
