@@ -84,7 +84,7 @@ func mergedBenchLog(b *testing.B, n int, eps, noise []ID) (*Log, ID) {
 	cache := os.Getenv("HOOKLINE_BENCH_CACHE")
 	var done string
 	if cache != "" {
-		dir = filepath.Join(cache, "merged-"+strconv.Itoa(n)+"-"+strconv.Itoa(len(eps)))
+		dir = filepath.Join(cache, "merged-v2-"+strconv.Itoa(n)+"-"+strconv.Itoa(len(eps)))
 		done = dir + ".mid" // written last: the store in dir is whole
 		if s, err := os.ReadFile(done); err == nil {
 			mid, err := ParseID(string(s))
@@ -108,20 +108,22 @@ func mergedBenchLog(b *testing.B, n int, eps, noise []ID) (*Log, ID) {
 	}
 	start := time.Now()
 	k := len(eps)
-	// Event i of the tenant's goes to endpoint i%k with the status of
-	// its endpoint's (i/k)th delivery; every sixth event is the other
-	// tenant's.
+	// The tenant's jth event goes to endpoint j%k with a status that
+	// cycles through the mix along each endpoint's history (7 is prime to
+	// 100) and is shifted from one endpoint to the next, so statuses do
+	// not line up in time across endpoints; every sixth event is the
+	// other tenant's.
 	total := n * 6 / 5
 	ids := fillDeliveries(b, l, total, func(i int) ([]ID, int) {
 		if i%6 == 5 {
 			return noise[i%len(noise) : i%len(noise)+1], i % 100
 		}
 		j := i - i/6
-		ep := eps[j%k]
+		ep, r := eps[j%k], (j/k*7+j%k*13)%100
 		if j%50 == 0 {
-			return []ID{ep, eps[(j+1)%k]}, (j / k) % 100
+			return []ID{ep, eps[(j+1)%k]}, r
 		}
-		return []ID{ep}, (j / k) % 100
+		return []ID{ep}, r
 	})
 	b.Logf("%d events to %d endpoints written in %s", total, k+len(noise), time.Since(start).Round(time.Second))
 	mid := ids[len(ids)/2]
