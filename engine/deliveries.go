@@ -133,13 +133,20 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	if err != nil {
 		return nil, "", err
 	}
+	return out, pageCursor(wal.Position{Event: res.Resume}, last, func(p wal.Position) string { return FormatEventID(p.Event) }), nil
+}
+
+// pageCursor returns the cursor of the page after one whose listing
+// stopped at resume (the wal's scan budget ran out) or last (the page
+// filled, see pageDeliveries), formatted; "" when neither, at the end.
+func pageCursor(resume, last wal.Position, format func(wal.Position) string) string {
 	switch {
-	case !res.Resume.IsZero():
-		return out, FormatEventID(res.Resume), nil
+	case !resume.IsZero():
+		return format(resume)
 	case !last.IsZero():
-		return out, FormatEventID(last.Event), nil
+		return format(last)
 	}
-	return out, "", nil
+	return ""
 }
 
 // check refuses a filter with an unknown status, a bad type pattern or a

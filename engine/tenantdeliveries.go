@@ -50,13 +50,7 @@ func (e *Engine) ListTenantDeliveries(tenant string, endpoints []string, f Deliv
 	if err != nil {
 		return nil, "", err
 	}
-	switch {
-	case !res.Resume.IsZero():
-		return out, formatDeliveryCursor(res.Resume), nil
-	case !last.IsZero():
-		return out, formatDeliveryCursor(last), nil
-	}
-	return out, "", nil
+	return out, pageCursor(res.Resume, last, formatDeliveryCursor), nil
 }
 
 // tenantDeliveryLanes returns the lanes whose deliveries tenant's delivery

@@ -71,6 +71,7 @@ func deliveryFilter(ctx *fasthttp.RequestCtx) (engine.DeliveryFilter, bool) {
 	return f, true
 }
 
+// writeDeliveries answers a listing's page, or err as the engine's error.
 func (s *Server) writeDeliveries(ctx *fasthttp.RequestCtx, ds []engine.Delivery, next string, err error) {
 	if err != nil {
 		s.writeEngineError(ctx, err)

@@ -101,48 +101,51 @@ func headEvent(i *pebble.Iterator) (ev ID) {
 	return ev
 }
 
-func (it *deliveryIter) nextPending() {
-	it.d.Status = StatusPending
-	var qEv, pEv ID
+// heads returns the events at the queue's and the other range's
+// positions, and whether the queue's comes first: a delivery newer than
+// the other range's head.
+func (it *deliveryIter) heads() (qEv, xEv ID, queueFirst bool) {
 	if it.qok {
 		qEv = headEvent(it.qi)
 	}
 	if it.xok {
-		pEv = headEvent(it.xi)
+		xEv = headEvent(it.xi)
 	}
-	if it.qok && (!it.xok || pEv.Less(qEv)) {
+	return qEv, xEv, it.qok && (!it.xok || xEv.Less(qEv))
+}
+
+// fromMark takes the delivery of event ev from the other range's entry, a
+// replayed mark or a dead letter, whose value is the attempts made, with
+// attempt record attempts+next as its last, and steps past it.
+func (it *deliveryIter) fromMark(ev ID, next int) {
+	it.d.Event = ev
+	n, _ := binary.Uvarint(it.xi.Value())
+	it.d.Attempts = int(n)
+	it.key = attemptKey(it.key[:0], it.q.Endpoint, ev, it.d.Attempts+next)
+	it.err = it.l.getAttempt(it.key, &it.d.Last)
+	it.xok = it.xi.Prev()
+}
+
+func (it *deliveryIter) nextPending() {
+	it.d.Status = StatusPending
+	qEv, pEv, queued := it.heads()
+	if queued {
 		it.d.Event = qEv
 		it.qok = it.qi.Prev()
 		return
 	}
 	// A replay's placeholder record is the delivery's last.
-	it.d.Event = pEv
-	n, _ := binary.Uvarint(it.xi.Value())
-	it.d.Attempts = int(n)
-	it.key = attemptKey(it.key[:0], it.q.Endpoint, pEv, it.d.Attempts+1)
-	it.err = it.l.getAttempt(it.key, &it.d.Last)
-	it.xok = it.xi.Prev()
+	it.fromMark(pEv, 1)
 }
 
 func (it *deliveryIter) nextDead() {
 	it.d.Status = StatusDead
-	it.d.Event = headEvent(it.xi)
-	n, _ := binary.Uvarint(it.xi.Value())
-	it.d.Attempts = int(n)
-	it.key = attemptKey(it.key[:0], it.q.Endpoint, it.d.Event, it.d.Attempts)
-	it.err = it.l.getAttempt(it.key, &it.d.Last)
-	it.xok = it.xi.Prev()
+	it.fromMark(headEvent(it.xi), 0)
 }
 
 func (it *deliveryIter) nextAttempted() {
-	var qEv, aEv ID
-	if it.qok {
-		qEv = headEvent(it.qi)
-	}
-	if it.xok {
-		aEv = headEvent(it.xi)
-	}
-	if it.qok && (!it.xok || aEv.Less(qEv)) {
+	qEv, aEv, queued := it.heads()
+	if queued {
 		it.d.Event, it.d.Status = qEv, StatusPending
 		it.qok = it.qi.Prev()
 		return
