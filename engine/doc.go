@@ -12,7 +12,7 @@
 // wal.Log.Append for the fsync), lane.go (one endpoint's delivery loop),
 // retry.go (the whole retry decision), scheduler.go (retries coming due),
 // circuit.go, endpoint_disable.go, deliveries.go (the attempt log and
-// replay), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
+// replay), tenantdeliveries.go (one log over a tenant's endpoints), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
 // packages build on).
 //
 // Feature packages that the core does not need live beside it and import
