@@ -10,7 +10,8 @@ import (
 	"hookline/wal"
 )
 
-// DeliveryFilter selects an endpoint's deliveries for ListDeliveries.
+// DeliveryFilter selects deliveries for ListDeliveries (one endpoint's)
+// and ListTenantDeliveries.
 type DeliveryFilter struct {
 	Status string // pending, succeeded, retrying, dead; "" for all
 	// Type is an event type pattern as in event_types ("invoice.*").
