@@ -10,7 +10,8 @@ import (
 	"hookline/wal"
 )
 
-// DeliveryFilter selects an endpoint's deliveries for ListDeliveries.
+// DeliveryFilter selects deliveries for ListDeliveries (one endpoint's)
+// and ListTenantDeliveries.
 type DeliveryFilter struct {
 	Status string // pending, succeeded, retrying, dead; "" for all
 	// Type is an event type pattern as in event_types ("invoice.*").
@@ -108,35 +109,21 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	if err != nil {
 		return nil, "", err
 	}
-	q := wal.DeliveryQuery{Endpoint: ln.id, MaxScan: maxDeliveryScan}
-	switch f.Status {
-	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead, wal.StatusCancelled:
-		q.Status = f.Status
-	default:
-		return nil, "", Invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
+	if err := f.check(); err != nil {
+		return nil, "", err
 	}
-	deleted := ln.deleted.Load()
-	if deleted {
+	q := wal.DeliveryQuery{Endpoint: ln.id, Status: f.Status, MaxScan: maxDeliveryScan}
+	q.After, q.Before = f.timeBounds()
+	if ln.deleted.Load() {
 		// Nothing of a deleted endpoint waits: what the store still has as
-		// retrying or replay-queued is shown cancelled (deliveryView).
+		// retrying or replay-queued is shown cancelled (deliveryView), and
+		// pageDeliveries filters on what is shown.
 		switch f.Status {
 		case wal.StatusPending, wal.StatusRetrying:
 			return nil, "", nil
 		case wal.StatusCancelled:
 			q.Status = ""
 		}
-	}
-	if f.Type != "" && !validPattern(f.Type) {
-		return nil, "", Invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
-	}
-	if err := CheckPageLimit(f.Limit); err != nil {
-		return nil, "", err
-	}
-	if !f.Since.IsZero() {
-		q.After = lastIDBefore(f.Since)
-	}
-	if !f.Until.IsZero() {
-		q.Before = wal.IDAt(f.Until.UnixMilli())
 	}
 	if f.Cursor != "" {
 		id, ok := ParseEventID(f.Cursor)
@@ -150,24 +137,84 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Less(q.Before) {
 		return nil, "", nil // an empty range
 	}
+	var res wal.ListResult
+	out, last, err := e.pageDeliveries(&f, func(fn func(*wal.Delivery) bool) (err error) {
+		res, err = e.log.ListDeliveries(q, fn)
+		return err
+	}, func(d *wal.Delivery, typ string) Delivery { return deliveryView(ln, d, typ) })
+	if err != nil {
+		return nil, "", err
+	}
+	return out, pageCursor(wal.Position{Event: res.Resume}, last, func(p wal.Position) string { return FormatEventID(p.Event) }), nil
+}
 
+// pageCursor returns the cursor of the page after one whose listing
+// stopped at resume (the wal's scan budget ran out) or last (the page
+// filled, see pageDeliveries), formatted; "" when neither, at the end.
+func pageCursor(resume, last wal.Position, format func(wal.Position) string) string {
+	switch {
+	case !resume.IsZero():
+		return format(resume)
+	case !last.IsZero():
+		return format(last)
+	}
+	return ""
+}
+
+// check refuses a filter with an unknown status, a bad type pattern or a
+// page size out of bounds.
+func (f *DeliveryFilter) check() error {
+	switch f.Status {
+	case "", wal.StatusPending, wal.StatusSucceeded, wal.StatusRetrying, wal.StatusDead, wal.StatusCancelled:
+	default:
+		return Invalid("invalid_status", "status %q is not one of pending, succeeded, retrying, dead, cancelled", f.Status)
+	}
+	if f.Type != "" && !validPattern(f.Type) {
+		return Invalid("invalid_type", "type %q is not an event type, \"prefix.*\" or \"*\"", f.Type)
+	}
+	return CheckPageLimit(f.Limit)
+}
+
+// timeBounds returns Since and Until as exclusive event ID bounds, zero
+// where unbounded.
+func (f *DeliveryFilter) timeBounds() (after, before wal.ID) {
+	if !f.Since.IsZero() {
+		after = lastIDBefore(f.Since)
+	}
+	if !f.Until.IsZero() {
+		before = wal.IDAt(f.Until.UnixMilli())
+	}
+	return after, before
+}
+
+// pageDeliveries fills a page from list, a wal listing run with the
+// callback it is given: each delivery's event type is read, f's type
+// filter applied, and the match shown through view. It returns the page
+// and, when the page filled or the scan budget ran out, the position of
+// the last delivery passed (to go on from; zero when the listing ended).
+// The wal's own Resume, when it stopped first, is the caller's to take.
+func (e *Engine) pageDeliveries(f *DeliveryFilter, list func(fn func(*wal.Delivery) bool) error,
+	view func(d *wal.Delivery, typ string) Delivery) ([]Delivery, wal.Position, error) {
 	var (
 		out     []Delivery
 		typ     []byte
 		scanned int
-		last    wal.ID
+		last    wal.Position
 		lerr    error
 	)
-	res, err := e.log.ListDeliveries(q, func(d *wal.Delivery) bool {
+	err := list(func(d *wal.Delivery) bool {
 		scanned++
-		last = d.Event
+		last = wal.Position{Event: d.Event, Endpoint: d.Endpoint}
 		typ, lerr = e.log.EventType(d.Event, typ[:0])
 		if lerr != nil && !errors.Is(lerr, wal.ErrNotFound) {
 			return false
 		}
 		lerr = nil
 		if f.Type == "" || matchType(f.Type, string(typ)) {
-			if v := deliveryView(ln, d, string(typ)); !deleted || f.Status == "" || v.Status == f.Status {
+			// A deleted endpoint's waiting deliveries show as cancelled:
+			// the status filter applies to what is shown (in_flight is a
+			// pending or retrying one the wal already matched).
+			if v := view(d, string(typ)); f.Status == "" || v.Status == f.Status || v.Status == statusInFlight {
 				out = append(out, v)
 			}
 		}
@@ -177,16 +224,12 @@ func (e *Engine) ListDeliveries(tenant, epID string, f DeliveryFilter) ([]Delive
 		err = lerr
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, wal.Position{}, err
 	}
-	next := ""
-	switch {
-	case !res.Resume.IsZero():
-		next = FormatEventID(res.Resume)
-	case len(out) == f.Limit || scanned == maxDeliveryScan:
-		next = FormatEventID(last)
+	if len(out) < f.Limit && scanned < maxDeliveryScan {
+		last = wal.Position{}
 	}
-	return out, next, nil
+	return out, last, nil
 }
 
 func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {

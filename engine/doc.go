@@ -12,8 +12,9 @@
 // Where to look: publish.go (ingest and fan-out; the 202 waits in
 // wal.Log.Append for the fsync), lane.go (one endpoint's delivery loop),
 // retry.go (the whole retry decision), scheduler.go (retries coming due),
-// circuit.go, endpoint_disable.go, notify.go, deliveries.go (the attempt log and
-// replay), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
+// circuit.go, endpoint_disable.go, notify.go, deliveries.go (the attempt
+// log and replay), tenantdeliveries.go (one log over a tenant's
+// endpoints), jobs.go, tenants.go, endpoints.go, hooks.go (what the feature
 // packages build on).
 //
 // Feature packages that the core does not need live beside it and import

@@ -54,14 +54,8 @@ func (e *Engine) GetEvent(tenant, eventID string) (Event, error) {
 func (e *Engine) deliveryOf(ln *Lane, ev wal.ID) (wal.Delivery, bool, error) {
 	var found wal.Delivery
 	ok := false
-	bound := ev
-	for i := 15; i >= 0; i-- { // bound = ev + 1: the listing's Before is exclusive
-		bound[i]++
-		if bound[i] != 0 {
-			break
-		}
-	}
-	_, err := e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: bound}, func(d *wal.Delivery) bool {
+	// The listing's Before is exclusive: ev.Next() takes ev in.
+	_, err := e.log.ListDeliveries(wal.DeliveryQuery{Endpoint: ln.id, Before: ev.Next()}, func(d *wal.Delivery) bool {
 		if d.Event == ev {
 			found, ok = *d, true
 		}

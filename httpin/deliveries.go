@@ -3,6 +3,7 @@ package httpin
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -13,9 +14,37 @@ import (
 // listDeliveries serves GET …/endpoints/{id}/deliveries: newest first,
 // filtered by status, type and a since/until time range (RFC 3339).
 func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, tenant, id string) {
-	after, limit, ok := pageArgs(ctx)
+	f, ok := deliveryFilter(ctx)
 	if !ok {
 		return
+	}
+	ds, next, err := s.e.ListDeliveries(tenant, id, f)
+	s.writeDeliveries(ctx, ds, next, err)
+}
+
+// listTenantDeliveries serves GET …/{tenant}/deliveries: the deliveries of
+// all the tenant's endpoints, or of those the endpoint parameter lists
+// (comma-separated, or the parameter repeated), with the filters of
+// listDeliveries.
+func (s *Server) listTenantDeliveries(ctx *fasthttp.RequestCtx, tenant string) {
+	f, ok := deliveryFilter(ctx)
+	if !ok {
+		return
+	}
+	var eps []string
+	for _, v := range ctx.QueryArgs().PeekMulti("endpoint") {
+		eps = append(eps, strings.Split(string(v), ",")...)
+	}
+	ds, next, err := s.e.ListTenantDeliveries(tenant, eps, f)
+	s.writeDeliveries(ctx, ds, next, err)
+}
+
+// deliveryFilter reads a delivery listing's query, answering 400 itself
+// when a page argument or a time is bad; the engine checks the rest.
+func deliveryFilter(ctx *fasthttp.RequestCtx) (engine.DeliveryFilter, bool) {
+	after, limit, ok := pageArgs(ctx)
+	if !ok {
+		return engine.DeliveryFilter{}, false
 	}
 	args := ctx.QueryArgs()
 	f := engine.DeliveryFilter{
@@ -35,11 +64,15 @@ func (s *Server) listDeliveries(ctx *fasthttp.RequestCtx, tenant, id string) {
 		t, err := time.Parse(time.RFC3339Nano, string(v))
 		if err != nil {
 			writeError(ctx, fasthttp.StatusBadRequest, "invalid_time", p.name+" must be an RFC 3339 time such as 2026-11-23T10:00:00Z")
-			return
+			return f, false
 		}
 		*p.t = t
 	}
-	ds, next, err := s.e.ListDeliveries(tenant, id, f)
+	return f, true
+}
+
+// writeDeliveries answers a listing's page, or err as the engine's error.
+func (s *Server) writeDeliveries(ctx *fasthttp.RequestCtx, ds []engine.Delivery, next string, err error) {
 	if err != nil {
 		s.writeEngineError(ctx, err)
 		return

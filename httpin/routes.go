@@ -92,6 +92,7 @@ var routeTable = []route{
 	{"GET", "/v1/tenants/{tenant}/endpoints/{id}/health", h2((*Server).endpointHealth), routeEndpointHealth, access.EndpointsRead},
 
 	// Deliveries and bulk jobs.
+	{"GET", "/v1/tenants/{tenant}/deliveries", h1((*Server).listTenantDeliveries), routeDeliveries, access.DeliveriesRead},
 	{"GET", "/v1/tenants/{tenant}/endpoints/{id}/deliveries", h2((*Server).listDeliveries), routeDeliveries, access.DeliveriesRead},
 	{"GET", "/v1/tenants/{tenant}/endpoints/{id}/deliveries/{event}", h3((*Server).getDelivery), routeDeliveries, access.DeliveriesRead},
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/deliveries/{event}/replay", deliveryVerb("replay"), routeDeliveries, access.DeliveriesReplay},

@@ -48,6 +48,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /v1/tenants/{tenant}/endpoints/{id}/preview":       "endpoint, endpoints:read",
 		"GET /v1/tenants/{tenant}/endpoints/{id}/health":         "endpoint_health, endpoints:read",
 
+		"GET /v1/tenants/{tenant}/deliveries":                                "deliveries, deliveries:read",
 		"GET /v1/tenants/{tenant}/endpoints/{id}/deliveries":                 "deliveries, deliveries:read",
 		"GET /v1/tenants/{tenant}/endpoints/{id}/deliveries/{event}":         "deliveries, deliveries:read",
 		"POST /v1/tenants/{tenant}/endpoints/{id}/deliveries/{event}/replay": "deliveries, deliveries:replay",

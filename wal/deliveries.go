@@ -23,6 +23,7 @@ const (
 // Delivery is one event to one endpoint, as listed.
 type Delivery struct {
 	Event    ID
+	Endpoint ID
 	Status   string
 	Attempts int
 	// Last is the last attempt (zero when pending); its Response is not
@@ -61,22 +62,19 @@ func IDAt(ms int64) ID {
 // fn returns false. Its cost is proportional to the keys it passes over, not
 // to the endpoint's history: a page of pending or dead deliveries reads
 // their own indexes; all, succeeded and retrying walk the attempt log
-// backwards one delivery per seek.
+// backwards one delivery per seek (see deliveryIter).
 func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) (ListResult, error) {
 	var res ListResult
 	if !l.enter() {
 		return res, ErrClosed
 	}
 	defer l.exit()
-	switch q.Status {
-	case StatusPending:
-		return res, l.listPending(q, fn)
-	case StatusDead:
-		return res, l.listDead(q, fn)
-	case "", StatusSucceeded, StatusRetrying, StatusCancelled:
-		return l.listAttempted(q, fn)
+	it, err := l.newDeliveryIter(q)
+	if err != nil {
+		return res, err
 	}
-	return res, fmt.Errorf("unknown delivery status %q", q.Status)
+	res.Resume = walkDeliveries(it, q.MaxScan, fn).Event
+	return res, it.close()
 }
 
 // bounds returns the iterator bounds of kind's range for q's endpoint.
@@ -107,182 +105,6 @@ func (l *Log) reverse(lower, upper []byte, fn func(it *pebble.Iterator) bool) er
 		return fmt.Errorf("cannot list deliveries: %w", err)
 	}
 	return nil
-}
-
-// listPending merges two backward walks: the queue, and the replayed marks
-// of deliveries queued again in the retry index.
-func (l *Log) listPending(q DeliveryQuery, fn func(d *Delivery) bool) error {
-	qLower, qUpper := q.bounds(kindQueue)
-	pLower, pUpper := q.bounds(kindReplayed)
-	qi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: qLower, UpperBound: qUpper})
-	if err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	defer qi.Close()
-	pi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: pLower, UpperBound: pUpper})
-	if err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	defer pi.Close()
-	var (
-		d   Delivery
-		key []byte
-	)
-	qok, pok := qi.Last(), pi.Last()
-	for qok || pok {
-		var qEv, pEv ID
-		if qok {
-			copy(qEv[:], qi.Key()[17:])
-		}
-		if pok {
-			copy(pEv[:], pi.Key()[17:])
-		}
-		d = Delivery{Status: StatusPending}
-		if qok && (!pok || pEv.Less(qEv)) {
-			d.Event = qEv
-			qok = qi.Prev()
-		} else {
-			// A replay's placeholder record is the delivery's last.
-			d.Event = pEv
-			n, _ := binary.Uvarint(pi.Value())
-			d.Attempts = int(n)
-			key = attemptKey(key[:0], q.Endpoint, d.Event, d.Attempts+1)
-			if err := l.getAttempt(key, &d.Last); err != nil {
-				return err
-			}
-			pok = pi.Prev()
-		}
-		if !fn(&d) {
-			return nil
-		}
-	}
-	if err := qi.Error(); err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	if err := pi.Error(); err != nil {
-		return fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	return nil
-}
-
-func (l *Log) listDead(q DeliveryQuery, fn func(d *Delivery) bool) error {
-	lower, upper := q.bounds(kindDead)
-	var (
-		d   Delivery
-		key []byte
-		err error
-	)
-	rerr := l.reverse(lower, upper, func(it *pebble.Iterator) bool {
-		d = Delivery{Status: StatusDead}
-		copy(d.Event[:], it.Key()[17:])
-		n, _ := binary.Uvarint(it.Value())
-		d.Attempts = int(n)
-		key = attemptKey(key[:0], q.Endpoint, d.Event, d.Attempts)
-		if err = l.getAttempt(key, &d.Last); err != nil {
-			return false
-		}
-		return fn(&d)
-	})
-	if rerr != nil {
-		return rerr
-	}
-	return err
-}
-
-func (l *Log) getAttempt(key []byte, a *Attempt) error {
-	v, closer, err := l.db.Get(key)
-	if err == pebble.ErrNotFound {
-		*a = Attempt{}
-		return nil // a dead letter for an event that could not be read
-	}
-	if err != nil {
-		return fmt.Errorf("cannot read attempt record: %w", err)
-	}
-	defer closer.Close()
-	if err := DecodeAttempt(v, a); err != nil {
-		return err
-	}
-	a.Response = nil
-	return nil
-}
-
-// listAttempted merges two backward walks: the queue (pending deliveries)
-// and the attempt log, where the first key met of each delivery is its last
-// attempt, after which a seek skips the delivery's earlier attempts.
-func (l *Log) listAttempted(q DeliveryQuery, fn func(d *Delivery) bool) (ListResult, error) {
-	var res ListResult
-	qLower, qUpper := q.bounds(kindQueue)
-	aLower, aUpper := q.bounds(kindAttempt)
-	qi, err := l.db.NewIter(&pebble.IterOptions{LowerBound: qLower, UpperBound: qUpper})
-	if err != nil {
-		return res, fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	defer qi.Close()
-	ai, err := l.db.NewIter(&pebble.IterOptions{LowerBound: aLower, UpperBound: aUpper})
-	if err != nil {
-		return res, fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	defer ai.Close()
-	scanned := 0
-
-	wantPending := q.Status == ""
-	qok := wantPending && qi.Last()
-	aok := ai.Last()
-	var (
-		d    Delivery
-		seek []byte
-	)
-	for qok || aok {
-		if q.MaxScan > 0 && scanned == q.MaxScan {
-			res.Resume = d.Event
-			return res, nil
-		}
-		scanned++
-		var qEv, aEv ID
-		if qok {
-			copy(qEv[:], qi.Key()[17:])
-		}
-		if aok {
-			copy(aEv[:], ai.Key()[17:33])
-		}
-		if qok && (!aok || aEv.Less(qEv)) {
-			d = Delivery{Event: qEv, Status: StatusPending}
-			qok = qi.Prev()
-			if !fn(&d) {
-				return res, nil
-			}
-			continue
-		}
-		d = Delivery{Event: aEv}
-		if err := DecodeAttempt(ai.Value(), &d.Last); err != nil {
-			return res, fmt.Errorf("delivery of event %s: %w", aEv, err)
-		}
-		d.Last.Response = nil
-		d.Attempts = int(binary.BigEndian.Uint16(ai.Key()[33:35]))
-		switch {
-		case qok && qEv == aEv:
-			// Queued again after attempts: pending.
-			d.Status = StatusPending
-			qok = qi.Prev()
-		default:
-			d.Status = statusOf(&d)
-		}
-		seek = append(append(seek[:0], kindAttempt), q.Endpoint[:]...)
-		seek = append(seek, aEv[:]...)
-		aok = ai.SeekLT(seek)
-		if q.Status == "" || q.Status == d.Status {
-			if !fn(&d) {
-				return res, nil
-			}
-		}
-	}
-	if err := qi.Error(); err != nil {
-		return res, fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	if err := ai.Error(); err != nil {
-		return res, fmt.Errorf("cannot list deliveries: %w", err)
-	}
-	return res, nil
 }
 
 // EventType appends event id's type to dst without decoding its body.

@@ -27,7 +27,7 @@ func BenchmarkListDeliveries(b *testing.B) {
 	defer l.Close()
 	ep := testEndpoint(1)
 	start := time.Now()
-	ids := fillDeliveries(b, l, ep, n)
+	ids := fillDeliveries(b, l, n, func(i int) ([]ID, int) { return []ID{ep}, i % 100 })
 	b.Logf("%d deliveries written in %s", n, time.Since(start).Round(time.Second))
 	mid := ids[len(ids)/2]
 
@@ -53,10 +53,12 @@ func BenchmarkListDeliveries(b *testing.B) {
 	})
 }
 
-// fillDeliveries writes the keys the wal would have written for n
-// deliveries, in large unsynced batches (through RecordAttempt it would take
-// hours). Event IDs are spread over the last 30 days.
-func fillDeliveries(b *testing.B, l *Log, ep ID, n int) []ID {
+// fillDeliveries writes the keys the wal would have written for n events,
+// event i delivered to the endpoints plan(i) names with the status it
+// gives (see fillDelivery), in large unsynced batches (through
+// RecordAttempt it would take hours). Event IDs are spread over the last
+// 30 days.
+func fillDeliveries(b *testing.B, l *Log, n int, plan func(i int) (eps []ID, r int)) []ID {
 	ids := make([]ID, 0, n)
 	t0 := time.Now().Add(-30 * 24 * time.Hour)
 	step := 30 * 24 * time.Hour / time.Duration(n)
@@ -71,22 +73,9 @@ func fillDeliveries(b *testing.B, l *Log, ep ID, n int) []ID {
 				b.Fatal(err)
 			}
 		}
-		att := func(a Attempt) {
-			k = attemptKey(k[:0], ep, id, a.Attempt)
-			v = appendAttempt(v[:0], &a)
-			set(k, v)
-		}
-		switch r := i % 100; {
-		case r < 90:
-			att(Attempt{Attempt: 1, Outcome: OutcomeSuccess, Status: 200, TimeMs: 1, LatencyUs: 900, Response: []byte("ok")})
-		case r < 95:
-			att(Attempt{Attempt: 1, Outcome: OutcomeRetry, Status: 503, TimeMs: 1, NextMs: 2})
-			att(Attempt{Attempt: 2, Outcome: OutcomeRetry, Status: 503, TimeMs: 2, NextMs: 3})
-		case r < 99:
-			att(Attempt{Attempt: 1, Outcome: OutcomeDead, Status: 500, TimeMs: 1})
-			set(deadKey(k[:0], ep, id), []byte{1, 1})
-		default:
-			set(queueKey(k[:0], ep, id), nil)
+		eps, r := plan(i)
+		for _, ep := range eps {
+			fillDelivery(r, ep, id, set, &k, &v)
 		}
 		if batch.Len() > 8<<20 {
 			if err := batch.Commit(pebble.NoSync); err != nil {
@@ -106,4 +95,27 @@ func fillDeliveries(b *testing.B, l *Log, ep ID, n int) []ID {
 		b.Fatal(err)
 	}
 	return ids
+}
+
+// fillDelivery writes a delivery's keys through set, with its attempt
+// records; r from 0 to 99 picks its status so that r spread evenly gives
+// 90% succeeded, 5% retrying, 4% dead, 1% pending.
+func fillDelivery(r int, ep, id ID, set func(key, val []byte), k, v *[]byte) {
+	att := func(a Attempt) {
+		*k = attemptKey((*k)[:0], ep, id, a.Attempt)
+		*v = appendAttempt((*v)[:0], &a)
+		set(*k, *v)
+	}
+	switch {
+	case r < 90:
+		att(Attempt{Attempt: 1, Outcome: OutcomeSuccess, Status: 200, TimeMs: 1, LatencyUs: 900, Response: []byte("ok")})
+	case r < 95:
+		att(Attempt{Attempt: 1, Outcome: OutcomeRetry, Status: 503, TimeMs: 1, NextMs: 2})
+		att(Attempt{Attempt: 2, Outcome: OutcomeRetry, Status: 503, TimeMs: 2, NextMs: 3})
+	case r < 99:
+		att(Attempt{Attempt: 1, Outcome: OutcomeDead, Status: 500, TimeMs: 1})
+		set(deadKey((*k)[:0], ep, id), []byte{1, 1})
+	default:
+		set(queueKey((*k)[:0], ep, id), nil)
+	}
 }

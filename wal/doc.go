@@ -42,6 +42,10 @@
 // the attempt removes, so the pending listing reads the queue and the
 // marks, never the whole attempt log.
 //
+// No key is kept per tenant for deliveries: a tenant's delivery log
+// (ListMergedDeliveries) merges one backward walk of q, a, d or p per
+// endpoint, so the delivery path writes nothing for it.
+//
 // # Fences and deleted tenants
 //
 // Log.Fence takes, through the writer, an ID that no event has, above every

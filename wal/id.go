@@ -84,3 +84,15 @@ func (id ID) AppendString(dst []byte) []byte {
 	_ = ulid.ULID(id).MarshalTextTo(buf[:])
 	return append(dst, buf[:]...)
 }
+
+// Next returns the smallest ID above id, for an exclusive bound that takes
+// id in; the zero ID (no bound) when id is the largest.
+func (id ID) Next() ID {
+	for i := len(id) - 1; i >= 0; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return id
+		}
+	}
+	return id
+}
