@@ -100,6 +100,9 @@ func (s *Server) deliveryAction(ctx *fasthttp.RequestCtx, tenant, id, event, ver
 		}
 		corr = &engine.Correction{Payload: in.Payload, Reason: in.Reason}
 	}
+	if !s.allowReplay(ctx, tenant, id) {
+		return
+	}
 	d, err := s.e.ReplayDelivery(s.actor(ctx), tenant, id, event, corr)
 	s.answer(ctx, fasthttp.StatusAccepted, d, err)
 }

@@ -2,9 +2,12 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"hookline/engine"
 	"hookline/wal"
@@ -25,49 +28,106 @@ type Access struct {
 	log    *wal.Log
 	logger *slog.Logger
 
-	mu   sync.RWMutex
-	keys map[[32]byte]*apiKeyEntry // by the key's SHA-256
+	mu       sync.RWMutex
+	keys     map[[32]byte]*apiKeyEntry // by the key's SHA-256
+	sessions map[[32]byte]*portalEntry // by the token's SHA-256
 }
 
-// New loads the stored keys and hooks Access into e: every change e's
-// mutating calls make is recorded in the audit log (with the actor the
-// call's context carries, see WithActor), and deleting a tenant revokes
-// its keys. Call it before serving.
+// New loads the stored keys and portal sessions and hooks Access into e:
+// every change e's mutating calls make is recorded in the audit log (with
+// the actor the call's context carries, see WithActor), and deleting a
+// tenant revokes its keys and sessions. Call it before serving.
 func New(e *engine.Engine, log *wal.Log, opts Options) (*Access, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &Access{e: e, log: log, logger: opts.Logger, keys: make(map[[32]byte]*apiKeyEntry)}
+	a := &Access{e: e, log: log, logger: opts.Logger,
+		keys: make(map[[32]byte]*apiKeyEntry), sessions: make(map[[32]byte]*portalEntry)}
 	if err := a.loadAPIKeys(); err != nil {
 		return nil, fmt.Errorf("cannot load API keys: %w", err)
 	}
+	if err := a.loadPortalSessions(); err != nil {
+		return nil, fmt.Errorf("cannot load portal sessions: %w", err)
+	}
 	e.SetAuditor(a)
-	e.OnTenantDelete(a.deleteTenantKeys)
+	e.OnTenantDelete(a.deleteTenantCredentials)
 	return a, nil
 }
 
 // Actor is who made a request, as the audit log names it.
 type Actor struct {
-	// ID is "admin" for the admin token, else the API key's id.
+	// ID is "admin" for the admin token, the API key's id, the portal
+	// session's id, or "system" for hookline itself.
 	ID string
+	// Type is one of the ActorType* values.
+	Type string
+	// Name is the API key's name; "" for the others.
+	Name string
 }
 
+// The actor types an audit entry's actor_type holds.
+const (
+	ActorTypeAdmin         = "admin"
+	ActorTypeAPIKey        = "api_key"
+	ActorTypePortalSession = "portal_session"
+	ActorTypeSystem        = "system"
+)
+
 // AdminActor is the actor of requests made with the admin token.
-var AdminActor = Actor{ID: "admin"}
+var AdminActor = Actor{ID: "admin", Type: ActorTypeAdmin}
 
 type actorKey struct{}
 
-// WithActor returns ctx carrying who acts; mutating calls made with it are
-// audited under that actor.
-func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
+// acting is what a request's context carries for its audit entries.
+type acting struct {
+	actor  Actor
+	reason string
 }
 
-// actorOf is the actor ctx carries. A call without one was made by
-// hookline itself (a test, a start-up task), and is recorded as "system".
-func actorOf(ctx context.Context) Actor {
-	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+// WithActor returns ctx carrying who acts and why (reason, "" for none,
+// see CheckReason); mutating calls made with it are audited under that
+// actor, with that reason.
+func WithActor(ctx context.Context, a Actor, reason string) context.Context {
+	return context.WithValue(ctx, actorKey{}, acting{a, reason})
+}
+
+// actingOf is the actor and reason ctx carries. A call without them was
+// made by hookline itself (a test, a start-up task), and is recorded as
+// "system".
+func actingOf(ctx context.Context) acting {
+	if a, ok := ctx.Value(actorKey{}).(acting); ok {
 		return a
 	}
-	return Actor{ID: "system"}
+	return acting{actor: Actor{ID: ActorTypeSystem, Type: ActorTypeSystem}}
+}
+
+func actorOf(ctx context.Context) Actor { return actingOf(ctx).actor }
+
+// MaxReasonBytes bounds an audit entry's reason.
+const MaxReasonBytes = 500
+
+// CheckReason validates a request's reason for its audit entries: at most
+// MaxReasonBytes of UTF-8 text without control characters.
+func CheckReason(r string) error {
+	if len(r) > MaxReasonBytes {
+		return engine.Invalid("invalid_reason", "reason is %d bytes; at most %d allowed", len(r), MaxReasonBytes)
+	}
+	if !utf8.ValidString(r) {
+		return engine.Invalid("invalid_reason", "reason is not valid UTF-8")
+	}
+	for _, c := range r {
+		if unicode.IsControl(c) {
+			return engine.Invalid("invalid_reason", "reason holds the control character %U", c)
+		}
+	}
+	return nil
+}
+
+// deleteTenantCredentials revokes the keys and portal sessions of a
+// tenant being deleted; it runs as the engine's OnTenantDelete hook,
+// under the engine's cfgMu.
+func (a *Access) deleteTenantCredentials(tenant string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return errors.Join(a.deleteTenantKeysLocked(tenant), a.deleteTenantSessionsLocked(tenant))
 }

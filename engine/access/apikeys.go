@@ -159,11 +159,9 @@ func (a *Access) AuthenticateKey(token []byte) (APIKey, bool) {
 	return APIKey{}, false
 }
 
-// deleteTenantKeys revokes the keys of a tenant being deleted; it runs as
-// the engine's OnTenantDelete hook, under the engine's cfgMu.
-func (a *Access) deleteTenantKeys(tenant string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+// deleteTenantKeysLocked removes the keys of a tenant being deleted; a.mu
+// is held.
+func (a *Access) deleteTenantKeysLocked(tenant string) error {
 	var errs []error
 	for h, en := range a.keys {
 		if en.k.Tenant == tenant {
