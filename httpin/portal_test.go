@@ -1,7 +1,9 @@
 package httpin_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -235,4 +237,135 @@ func TestPortalSessionRevoke(t *testing.T) {
 	s.reject(t, "GET", "/v1/tenants/acme/endpoints", keep, "", "", 401, "invalid_token")
 	s.mustCreateTenant(t, "acme") // the same name is a new tenant: the old token stays dead
 	s.reject(t, "GET", "/v1/tenants/acme/endpoints", keep, "", "", 401, "invalid_token")
+}
+
+// TestAuditActorAndReason: audit entries name the actor by type, id and
+// (for a key) name, and keep the X-Hookline-Reason of the request; a bad
+// reason is refused before anything is written.
+func TestAuditActorAndReason(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	keyID, key := s.mustCreateScopedKey(t, "acme", "support bot", "endpoints:write", "portal:create")
+	ps := s.mustCreateSession(t, "acme", testToken, `{"scopes":["endpoints:write"]}`)
+	ep := s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/","paused":true}`)
+	path := "/v1/tenants/acme/endpoints/" + str(t, ep, "id")
+	for _, r := range []struct{ token, method, path, reason string }{
+		{key, "POST", path + "/resume", "customer asked"},
+		{str(t, ps, "token"), "POST", path + "/pause", ""},
+		{testToken, "DELETE", path, "ticket #42: cleanup ✓"},
+	} {
+		status, raw, _ := s.doRaw(t, r.method, r.path, r.token, "application/json", "", "X-Hookline-Reason", r.reason)
+		require_True(t, status < 300, "%s %s: %d %s", r.method, r.path, status, short(raw))
+	}
+	_, m, _ := s.do(t, "GET", "/v1/tenants/acme/audit?limit=3", testToken, "", "")
+	var got []string
+	for _, e := range m["data"].([]any) {
+		e := e.(map[string]any)
+		name, _ := e["actor_name"].(string)
+		reason, _ := e["reason"].(string)
+		got = append(got, strings.Join([]string{e["action"].(string), e["actor_type"].(string), e["actor"].(string), name, reason}, "|"))
+	}
+	require_Equal(t, strings.Join(got, "\n"), strings.Join([]string{
+		"endpoint.delete|admin|admin||ticket #42: cleanup ✓",
+		"endpoint.pause|portal_session|" + str(t, ps, "id") + "||",
+		"endpoint.resume|api_key|" + keyID + "|support bot|customer asked",
+	}, "\n"))
+
+	ep = s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/"}`)
+	path = "/v1/tenants/acme/endpoints/" + str(t, ep, "id")
+	for _, reason := range []string{strings.Repeat("r", access.MaxReasonBytes+1), "a\tb", "bad \xff utf-8"} {
+		s.reject(t, "DELETE", path, testToken, "", "", 400, "invalid_reason", "X-Hookline-Reason", reason)
+		s.reject(t, "POST", path+"/pause", key, "", "", 400, "invalid_reason", "X-Hookline-Reason", reason)
+		s.reject(t, "POST", sessionsPath, testToken, "application/json", `{}`, 400, "invalid_reason", "X-Hookline-Reason", reason)
+	}
+	status, m, _ := s.do(t, "GET", sessionsPath, testToken, "", "")
+	require_Equal(t, status, http.StatusOK)
+	require_Equal(t, len(m["data"].([]any)), 1) // only ps
+	// A read ignores the header; the longest reason allowed is kept whole.
+	status, _, _ = s.doRaw(t, "GET", path, testToken, "", "", "X-Hookline-Reason", "a\tb")
+	require_Equal(t, status, http.StatusOK)
+	long := strings.Repeat("r", access.MaxReasonBytes)
+	status, _, _ = s.doRaw(t, "POST", path+"/pause", testToken, "", "", "X-Hookline-Reason", long)
+	require_Equal(t, status, http.StatusOK)
+	_, m, _ = s.do(t, "GET", "/v1/tenants/acme/audit?limit=1", testToken, "", "")
+	require_Equal(t, m["data"].([]any)[0].(map[string]any)["reason"], any(long))
+}
+
+// TestReplayRateLimit: single replays by tenant credentials are limited
+// per endpoint (429 replay_rate_limited with Retry-After); the admin is
+// not, and another endpoint has its own budget.
+func TestReplayRateLimit(t *testing.T) {
+	// One replay per 100 s: a second one in this test is always too soon,
+	// however slow the machine.
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.ReplaysPerSecond = 0.01 })
+	s.mustCreateTenant(t, "acme")
+	rc := newOKReceiver(t)
+	ep1 := str(t, s.mustCreateEndpoint(t, "acme", `{"url":"`+rc+`"}`), "id")
+	ep2 := str(t, s.mustCreateEndpoint(t, "acme", `{"url":"`+rc+`"}`), "id")
+	var evts []string
+	for range 2 {
+		status, m, _ := s.do(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a.b","payload":{}}`)
+		require_Equal(t, status, http.StatusAccepted)
+		evts = append(evts, str(t, m, "id"))
+	}
+	dlv := func(ep, evt string) string { return "/v1/tenants/acme/endpoints/" + ep + "/deliveries/" + evt }
+	for _, ep := range []string{ep1, ep2} {
+		for _, evt := range evts {
+			waitFor(t, 5*time.Second, "delivery of "+evt, func() bool {
+				_, m, _ := s.do(t, "GET", dlv(ep, evt), testToken, "", "")
+				return m["status"] == "succeeded"
+			})
+		}
+	}
+	_, key := s.mustCreateScopedKey(t, "acme", "replayer", "deliveries:replay", "portal:create")
+	session := str(t, s.mustCreateSession(t, "acme", key, `{"scopes":["deliveries:replay"]}`), "token")
+
+	status, raw, _ := s.doRaw(t, "POST", dlv(ep1, evts[0])+"/replay", key, "", "")
+	require_True(t, status == http.StatusAccepted, "first replay: %d %s", status, short(raw))
+	for _, token := range []string{key, session} {
+		before := s.snapshot(t)
+		status, raw, h := s.doRaw(t, "POST", dlv(ep1, evts[1])+"/replay", token, "", "")
+		require_Equal(t, status, http.StatusTooManyRequests)
+		requireErrorBody(t, raw, "replay_rate_limited")
+		require_True(t, h.Get("Retry-After") != "" && h.Get("Retry-After") != "0", "Retry-After %q", h.Get("Retry-After"))
+		requireSameState(t, before, s.snapshot(t))
+	}
+	// The admin is not limited; another endpoint has its own budget.
+	status, raw, _ = s.doRaw(t, "POST", dlv(ep1, evts[1])+"/replay", testToken, "", "")
+	require_True(t, status == http.StatusAccepted, "admin replay: %d %s", status, short(raw))
+	status, raw, _ = s.doRaw(t, "POST", dlv(ep2, evts[0])+"/replay", session, "", "")
+	require_True(t, status == http.StatusAccepted, "other endpoint: %d %s", status, short(raw))
+}
+
+// newOKReceiver starts a receiver on 127.0.0.1 that answers 200 and
+// returns its URL.
+func newOKReceiver(t *testing.T) string {
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	t.Cleanup(rc.Close)
+	return rc.URL
+}
+
+// TestPreviewByEventIDScope: a preview of a stored event shows its
+// payload, so a tenant credential needs deliveries:read for it besides
+// the route's endpoints:read; a preview of a given event does not.
+func TestPreviewByEventIDScope(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	path := "/v1/tenants/acme/endpoints/" + str(t, s.mustCreateEndpoint(t, "acme", `{"url":"http://127.0.0.1:9/","paused":true}`), "id") + "/preview"
+	status, m, _ := s.do(t, "POST", "/v1/tenants/acme/events", testToken, "application/json", `{"type":"a.b","payload":{"secret":"s3"}}`)
+	require_Equal(t, status, http.StatusAccepted)
+	byID := `{"event_id":"` + str(t, m, "id") + `"}`
+	_, reader := s.mustCreateScopedKey(t, "acme", "reader", "endpoints:read")
+	session := str(t, s.mustCreateSession(t, "acme", testToken, `{"scopes":["endpoints:read"]}`), "token")
+	for _, token := range []string{reader, session} {
+		s.reject(t, "POST", path, token, "application/json", byID, 403, "forbidden")
+		status, raw, _ := s.doRaw(t, "POST", path, token, "application/json", `{"event":{"type":"a.b","payload":{}}}`)
+		require_True(t, status == http.StatusOK, "preview of a given event: %d %s", status, short(raw))
+	}
+	for _, token := range []string{s.mustCreateKey(t, "acme"), testToken} { // the default key holds deliveries:read
+		status, raw, _ := s.doRaw(t, "POST", path, token, "application/json", byID)
+		require_True(t, status == http.StatusOK && strings.Contains(raw, "s3"), "preview by event_id: %d %s", status, short(raw))
+	}
 }
