@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -181,7 +182,7 @@ func (o *Options) Validate() error {
 		return errors.New("httpin.Options.MetricsToken is the admin token; give the metrics a token of their own")
 	case o.MaxPayloadDepth <= 0 || o.MaxPayloadDepth > MaxPayloadDepthLimit:
 		return fmt.Errorf("httpin.Options.MaxPayloadDepth is %d; it must be from 1 to %d", o.MaxPayloadDepth, MaxPayloadDepthLimit)
-	case o.ReplaysPerSecond < 0 && o.ReplaysPerSecond != -1:
+	case math.IsNaN(o.ReplaysPerSecond) || math.IsInf(o.ReplaysPerSecond, 0) || o.ReplaysPerSecond < 0 && o.ReplaysPerSecond != -1:
 		return fmt.Errorf("httpin.Options.ReplaysPerSecond is %g; it must be positive, or -1 for no bound", o.ReplaysPerSecond)
 	}
 	if o.PublicURL != "" {

@@ -46,6 +46,7 @@ type Config struct {
 	Listen          string        `yaml:"listen"`
 	MetricsListen   string        `yaml:"metrics_listen"`
 	MetricsToken    string        `yaml:"metrics_token"`
+	PublicURL       string        `yaml:"public_url"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
 	AdminTokenFile  string        `yaml:"admin_token_file"`
@@ -88,6 +89,7 @@ type Delivery struct {
 	MaxRetryAfter        time.Duration  `yaml:"max_retry_after"`
 	DisableAfter         time.Duration  `yaml:"disable_after"`
 	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
+	ReplaysPerSecond     float64        `yaml:"replays_per_second"`
 	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`
 }
 
