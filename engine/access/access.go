@@ -16,6 +16,9 @@ import (
 // Options configure Access. Zero values take the defaults.
 type Options struct {
 	Logger *slog.Logger // default slog.Default()
+	// MaxPortalSessions bounds a tenant's live portal sessions; 0 means
+	// 1000.
+	MaxPortalSessions int
 }
 
 // Access holds the tenant API keys in memory and writes the audit log.
@@ -27,6 +30,8 @@ type Access struct {
 	e      *engine.Engine
 	log    *wal.Log
 	logger *slog.Logger
+	// maxSessions is Options.MaxPortalSessions.
+	maxSessions int
 
 	mu       sync.RWMutex
 	keys     map[[32]byte]*apiKeyEntry // by the key's SHA-256
@@ -41,7 +46,10 @@ func New(e *engine.Engine, log *wal.Log, opts Options) (*Access, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &Access{e: e, log: log, logger: opts.Logger,
+	if opts.MaxPortalSessions <= 0 {
+		opts.MaxPortalSessions = defaultMaxPortalSessions
+	}
+	a := &Access{e: e, log: log, logger: opts.Logger, maxSessions: opts.MaxPortalSessions,
 		keys: make(map[[32]byte]*apiKeyEntry), sessions: make(map[[32]byte]*portalEntry)}
 	if err := a.loadAPIKeys(); err != nil {
 		return nil, fmt.Errorf("cannot load API keys: %w", err)

@@ -45,12 +45,15 @@ const (
 	MinPortalTTL     = time.Second
 	MaxPortalTTL     = 24 * time.Hour
 	DefaultPortalTTL = time.Hour
-	// maxLiveSessions bounds a tenant's unexpired, unrevoked sessions.
-	maxLiveSessions = 1000
+	// defaultMaxPortalSessions bounds a tenant's unexpired, unrevoked
+	// sessions (Options.MaxPortalSessions).
+	defaultMaxPortalSessions = 1000
 	// deadSessionKept is how long an expired or revoked session's record
 	// stays, so its token answers session_expired or session_revoked
 	// rather than invalid_token; then it is swept (at start and whenever
-	// the tenant creates a session).
+	// the tenant creates a session). A tenant keeps at most as many dead
+	// records as it may have live sessions: past that they are swept at
+	// once.
 	deadSessionKept = 24 * time.Hour
 )
 
@@ -135,21 +138,31 @@ func (a *Access) CreatePortalSession(ctx context.Context, tenant string, in Port
 	err = a.e.WithTenant(tenant, func() error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		n := 0
+		live, stale, recent := 0, [][32]byte(nil), [][32]byte(nil)
 		for h, en := range a.sessions {
 			switch {
 			case en.s.Tenant != tenant:
 			case en.live(now):
-				n++
+				live++
 			case sessionEnd(en.s).Add(deadSessionKept).Before(now):
-				if err := a.log.DeletePortalSession(h); err != nil {
-					return err
-				}
-				delete(a.sessions, h)
+				stale = append(stale, h)
+			default:
+				recent = append(recent, h)
 			}
 		}
-		if n >= maxLiveSessions {
-			return engine.Conflict("too_many_portal_sessions", "tenant %q has %d live portal sessions, the most allowed; revoke some or let them expire", tenant, maxLiveSessions)
+		if live >= a.maxSessions {
+			return engine.Conflict("too_many_portal_sessions", "tenant %q has %d live portal sessions, the most allowed; revoke some or let them expire", tenant, a.maxSessions)
+		}
+		// Sessions of 1s made in a loop would keep a day of dead records
+		// each: past as many dead as live ones allowed, they all go now.
+		if len(recent) >= a.maxSessions {
+			stale = append(stale, recent...)
+		}
+		for _, h := range stale {
+			if err := a.log.DeletePortalSession(h); err != nil {
+				return err
+			}
+			delete(a.sessions, h)
 		}
 		if err := a.log.PutPortalSession(hash, rec); err != nil {
 			return err

@@ -164,3 +164,42 @@ func TestCheckReason(t *testing.T) {
 	f("\u0085", false) // C1 control
 	f("\xff", false)
 }
+
+// TestPortalSessionLimits: a tenant has at most MaxPortalSessions live
+// sessions (409 too_many_portal_sessions; other tenants unaffected), and
+// keeps at most as many dead records: short sessions made in a loop do
+// not pile up.
+func TestPortalSessionLimits(t *testing.T) {
+	t.Parallel()
+	h := newHarnessSessions(t, 3)
+	h.tenant("acme")
+	h.tenant("other")
+	var live []access.PortalSession
+	for range 3 {
+		s, err := h.acc.CreatePortalSession(bg, "acme", access.PortalSessionInput{})
+		require_NoError(t, err)
+		live = append(live, s)
+	}
+	_, err := h.acc.CreatePortalSession(bg, "acme", access.PortalSessionInput{})
+	require_ErrorCode(t, err, engine.KindConflict, "too_many_portal_sessions")
+	_, err = h.acc.CreatePortalSession(bg, "other", access.PortalSessionInput{})
+	require_NoError(t, err)
+	require_NoError(t, h.acc.RevokePortalSession(bg, "acme", live[0].ID))
+	_, err = h.acc.CreatePortalSession(bg, "acme", access.PortalSessionInput{})
+	require_NoError(t, err)
+
+	// Revoke and create again and again: the dead records stay bounded.
+	for i := 1; i < 3; i++ {
+		require_NoError(t, h.acc.RevokePortalSession(bg, "acme", live[i].ID))
+	}
+	for range 10 {
+		s, err := h.acc.CreatePortalSession(bg, "acme", access.PortalSessionInput{})
+		require_NoError(t, err)
+		require_NoError(t, h.acc.RevokePortalSession(bg, "acme", s.ID))
+	}
+	n := 0
+	require_NoError(t, h.log.ScanPortalSessions(func([32]byte, []byte) { n++ }))
+	require_True(t, n <= 3+3+1, "%d session records kept", n) // acme: live + dead, other: 1
+	_, state := h.acc.AuthenticateSession([]byte(live[0].Token))
+	require_Equal(t, state, access.SessionUnknown) // swept
+}
