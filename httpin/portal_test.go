@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,25 +136,13 @@ func TestPortalSessionRoutes(t *testing.T) {
 		}
 	}
 	token := str(t, s.mustCreateSession(t, "a", testToken, `{"scopes":["`+strings.Join(all, `","`)+`"]}`), "token")
-	param := regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
-	path := func(pattern, tenant string) string {
-		p := strings.ReplaceAll(pattern, "{tenant}", tenant)
-		p = strings.ReplaceAll(p, "{profile...}", "")
-		return param.ReplaceAllString(p, "x1")
-	}
+	path := routeTestPath
 	n := 0
 	for _, r := range httpin.Routes() {
 		if r.NoToken || r.MetricsToken {
 			continue
 		}
-		method := r.Method
-		if method == "*" {
-			method = "GET"
-		}
-		body := ""
-		if method != "GET" && method != "DELETE" {
-			body = "{}"
-		}
+		method, body := routeTestRequest(r)
 		name := r.Method + " " + r.Pattern
 		s.reject(t, method, path(r.Pattern, "b"), token, "application/json", body, 403, "forbidden")
 		if r.Scope == "" || r.Scope == access.PortalCreate {

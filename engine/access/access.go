@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -138,4 +140,42 @@ func (a *Access) deleteTenantCredentials(tenant string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return errors.Join(a.deleteTenantKeysLocked(tenant), a.deleteTenantSessionsLocked(tenant))
+}
+
+// deleteTenantLocked removes tenant's credentials from m (API keys or
+// portal sessions, by hash), each record first with del; a.mu is held.
+// A record that cannot be deleted stays, and its error is returned.
+func deleteTenantLocked[E any](m map[[32]byte]E, tenant string, tenantOf func(E) string, del func([32]byte) error) error {
+	var errs []error
+	for h, en := range m {
+		if tenantOf(en) == tenant {
+			if err := del(h); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			delete(m, h)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// listTenant returns the credentials of m that pick keeps, of an
+// existing tenant, sorted by id: oldest first, as ids sort by time.
+func listTenant[E, V any](a *Access, tenant string, m map[[32]byte]E, pick func(E) (V, bool), id func(V) string) ([]V, error) {
+	out := []V{}
+	err := a.e.WithTenant(tenant, func() error {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		for _, en := range m {
+			if v, ok := pick(en); ok {
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b V) int { return strings.Compare(id(a), id(b)) })
+	return out, nil
 }

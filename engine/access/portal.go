@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -220,23 +217,10 @@ func sessionEnd(s PortalSession) time.Time {
 // ListPortalSessions returns tenant's live sessions, oldest first, without
 // their tokens.
 func (a *Access) ListPortalSessions(tenant string) ([]PortalSession, error) {
-	out := []PortalSession{}
 	now := time.Now()
-	err := a.e.WithTenant(tenant, func() error {
-		a.mu.RLock()
-		defer a.mu.RUnlock()
-		for _, en := range a.sessions {
-			if en.s.Tenant == tenant && en.live(now) {
-				out = append(out, en.s)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b PortalSession) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return listTenant(a, tenant, a.sessions, func(en *portalEntry) (PortalSession, bool) {
+		return en.s, en.s.Tenant == tenant && en.live(now)
+	}, func(s PortalSession) string { return s.ID })
 }
 
 // RevokePortalSession ends a live session at once; the revocation is
@@ -293,17 +277,7 @@ func (a *Access) AuthenticateSession(token []byte) (PortalSession, SessionState)
 // deleteTenantSessionsLocked removes the sessions of a tenant being
 // deleted; a.mu is held.
 func (a *Access) deleteTenantSessionsLocked(tenant string) error {
-	var errs []error
-	for h, en := range a.sessions {
-		if en.s.Tenant == tenant {
-			if err := a.log.DeletePortalSession(h); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			delete(a.sessions, h)
-		}
-	}
-	return errors.Join(errs...)
+	return deleteTenantLocked(a.sessions, tenant, func(en *portalEntry) string { return en.s.Tenant }, a.log.DeletePortalSession)
 }
 
 // loadPortalSessions reads the stored sessions at start; a session of a
