@@ -53,7 +53,11 @@ func (s *Server) publicBase(ctx *fasthttp.RequestCtx) string {
 	if ctx.IsTLS() {
 		scheme = "https://"
 	}
-	return scheme + string(ctx.Host())
+	host := string(ctx.Host())
+	if host == "" { // an HTTP/1.0 request may send none
+		host = s.Addr()
+	}
+	return scheme + host
 }
 
 // listPortalSessions serves GET /v1/tenants/{tenant}/portal-sessions: the

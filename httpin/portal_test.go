@@ -279,8 +279,9 @@ func TestAuditActorAndReason(t *testing.T) {
 }
 
 // TestReplayRateLimit: single replays by tenant credentials are limited
-// per endpoint (429 replay_rate_limited with Retry-After); the admin is
-// not, and another endpoint has its own budget.
+// per endpoint (429 replay_rate_limited with Retry-After); a refused
+// replay spends nothing; the admin is not limited, and another endpoint
+// has its own budget.
 func TestReplayRateLimit(t *testing.T) {
 	// One replay per 100 s: a second one in this test is always too soon,
 	// however slow the machine.
@@ -307,8 +308,11 @@ func TestReplayRateLimit(t *testing.T) {
 	_, key := s.mustCreateScopedKey(t, "acme", "replayer", "deliveries:replay", "portal:create")
 	session := str(t, s.mustCreateSession(t, "acme", key, `{"scopes":["deliveries:replay"]}`), "token")
 
+	// A replay refused for another reason spends nothing.
+	s.reject(t, "POST", dlv(ep1, "evt_01JDZZZZZZZZZZZZZZZZZZZZZZ")+"/replay", key, "", "", 404, "delivery_not_found")
 	status, raw, _ := s.doRaw(t, "POST", dlv(ep1, evts[0])+"/replay", key, "", "")
 	require_True(t, status == http.StatusAccepted, "first replay: %d %s", status, short(raw))
+	s.reject(t, "POST", dlv(ep1, evts[0])+"/replay", testToken, "", "", 409, "delivery_pending")
 	for _, token := range []string{key, session} {
 		before := s.snapshot(t)
 		status, raw, h := s.doRaw(t, "POST", dlv(ep1, evts[1])+"/replay", token, "", "")

@@ -34,9 +34,10 @@ func newReplayLimits(perSecond float64) *replayLimits {
 	return &replayLimits{every: rate.Limit(perSecond), byEP: make(map[string]*rate.Limiter)}
 }
 
-// reserve takes a replay of endpoint key at now, returning 0, or how long
-// to wait before one is allowed (and then takes nothing).
-func (rl *replayLimits) reserve(key string, now time.Time) time.Duration {
+// reserve takes a replay of endpoint key at now: it returns 0 and the
+// reservation (to cancel if the replay is not made), or how long to wait
+// before one is allowed (and then takes nothing).
+func (rl *replayLimits) reserve(key string, now time.Time) (time.Duration, *rate.Reservation) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	lim := rl.byEP[key]
@@ -54,24 +55,28 @@ func (rl *replayLimits) reserve(key string, now time.Time) time.Duration {
 	r := lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return d
+		return d, nil
 	}
-	return 0
+	return 0, r
 }
 
 // allowReplay answers 429 replay_rate_limited with Retry-After when a
 // tenant credential replays a delivery of endpoint faster than
 // Options.ReplaysPerSecond allows; the admin token is never limited.
-func (s *Server) allowReplay(ctx *fasthttp.RequestCtx, tenant, endpoint string) bool {
+// When it allows one, undo gives the replay back: a replay refused
+// (404, 409) does not spend the endpoint's budget.
+func (s *Server) allowReplay(ctx *fasthttp.RequestCtx, tenant, endpoint string) (ok bool, undo func()) {
 	if s.replays == nil || principalOfRequest(ctx).admin {
-		return true
+		return true, func() {}
 	}
-	wait := s.replays.reserve(tenant+"\x00"+endpoint, time.Now())
+	now := time.Now()
+	wait, r := s.replays.reserve(tenant+"\x00"+endpoint, now)
 	if wait <= 0 {
-		return true
+		// At the reservation's own time: rate cancels nothing at a later one.
+		return true, func() { r.CancelAt(now) }
 	}
 	writeError(ctx, fasthttp.StatusTooManyRequests, "replay_rate_limited",
 		"replays of this endpoint's deliveries by tenant credentials are rate limited; retry after Retry-After seconds")
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-	return false
+	return false, nil
 }
