@@ -23,7 +23,8 @@ type Options struct {
 	MaxPortalSessions int
 }
 
-// Access holds the tenant API keys in memory and writes the audit log.
+// Access holds the tenant API keys and portal sessions in memory and
+// writes the audit log.
 // All methods are safe for concurrent use.
 //
 // Lock order: engine's cfgMu (held by WithTenant and by DeleteTenant's
