@@ -133,7 +133,14 @@ func (s *Server) deliveryAction(ctx *fasthttp.RequestCtx, tenant, id, event, ver
 		}
 		corr = &engine.Correction{Payload: in.Payload, Reason: in.Reason}
 	}
+	ok, undo := s.allowReplay(ctx, tenant, id)
+	if !ok {
+		return
+	}
 	d, err := s.e.ReplayDelivery(s.actor(ctx), tenant, id, event, corr)
+	if err != nil {
+		undo()
+	}
 	s.answer(ctx, fasthttp.StatusAccepted, d, err)
 }
 

@@ -11,8 +11,10 @@
 //     delivery logs, replays and GET …/events/{id} (deliveries.go), the
 //     event feed (feed.go), bulk jobs (jobs.go), test deliveries
 //     (testevent.go), the event-type catalogue (eventtypes.go), API keys
-//     (apikeys.go), the audit log (audit.go) and inbound sources with their
-//     request log (inbound.go);
+//     (apikeys.go), portal sessions (portal.go), the audit log and the
+//     X-Hookline-Reason header (audit.go), the per-endpoint limit on
+//     tenant credentials' replays (replaylimit.go) and inbound sources
+//     with their request log (inbound.go);
 //   - the inbound receiver, POST /in/{source id}, where providers' webhooks
 //     are verified and mapped into events (inbound.go);
 //   - /metrics (the engine's metrics and the HTTP ones of metrics.go),
@@ -21,9 +23,9 @@
 //     who may read /metrics (metrics_listener.go).
 //
 // routes.go holds the route table: every route's method, path pattern,
-// handler, metric label and the access.Scope a tenant API key needs, the
-// matcher, and principal.may, the one place a tenant key's access to a
-// route is decided. Authorisation is an allow-list: a route without a
+// handler, metric label and the access.Scope a tenant API key or portal
+// session needs, the matcher, and principal.may, the one place a tenant
+// credential's access to a route is decided. Authorisation is an allow-list: a route without a
 // scope is the admin token's alone.
 //
 // It must not import bench or cmd.

@@ -1,6 +1,7 @@
 package httpin_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -35,6 +36,12 @@ func TestOptionsValidate(t *testing.T) {
 	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:9090", MetricsToken: "0123456789abcdef"}, "")
 	f(httpin.Options{AdminToken: adminToken, MetricsToken: "short"}, "weak_secret: httpin.Options.MetricsToken is 5 bytes; it must be at least 16")
 	f(httpin.Options{AdminToken: adminToken, MetricsToken: adminToken}, "httpin.Options.MetricsToken is the admin token")
+	f(httpin.Options{AdminToken: adminToken, PublicURL: "https://hooks.example.com/", ReplaysPerSecond: -1}, "")
+	f(httpin.Options{AdminToken: adminToken, PublicURL: "ftp://hooks.example.com"}, "httpin.Options.PublicURL is \"ftp://hooks.example.com\"")
+	f(httpin.Options{AdminToken: adminToken, PublicURL: "https://hooks.example.com/?a=b"}, "httpin.Options.PublicURL is")
+	f(httpin.Options{AdminToken: adminToken, PublicURL: "https://user@hooks.example.com"}, "httpin.Options.PublicURL is")
+	f(httpin.Options{AdminToken: adminToken, ReplaysPerSecond: -0.5}, "httpin.Options.ReplaysPerSecond is -0.5")
+	f(httpin.Options{AdminToken: adminToken, ReplaysPerSecond: math.Inf(1)}, "httpin.Options.ReplaysPerSecond is +Inf")
 	f(httpin.Options{AdminToken: adminToken, MetricsListen: "9090"}, `httpin.Options.MetricsListen is "9090"; it must be host:port`)
 	f(httpin.Options{AdminToken: adminToken, MetricsListen: "127.0.0.1:8080"}, `httpin.Options.MetricsListen is "127.0.0.1:8080", the same as httpin.Options.Listen`)
 	f(httpin.Options{AdminToken: adminToken, Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"}, "")

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"hookline/engine"
+	"hookline/engine/access"
 )
 
 // previewEndpoint serves POST …/endpoints/{id}/preview: the request the
@@ -33,6 +34,12 @@ func (s *Server) previewEndpoint(ctx *fasthttp.RequestCtx, tenant, id string) {
 		}
 		p = engine.PreviewInput{Type: in.Event.Type, Payload: in.Event.Payload}
 	default:
+		// A stored event's payload is delivery data: the route's
+		// endpoints:read does not show it.
+		if who := principalOfRequest(ctx); !who.admin && !who.scopes.Has(access.DeliveriesRead) {
+			writeError(ctx, fasthttp.StatusForbidden, "forbidden", `a preview by "event_id" reads the stored event: it needs the deliveries:read scope`)
+			return
+		}
 		p.EventID = in.EventID
 	}
 	req, err := s.e.PreviewEndpoint(tenant, id, p)

@@ -23,12 +23,7 @@ func TestRouteAccess(t *testing.T) {
 	s.mustCreateTenant(t, "a")
 	s.mustCreateTenant(t, "b")
 	keyA, keyB := s.mustCreateKey(t, "a"), s.mustCreateKey(t, "b")
-	param := regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
-	path := func(pattern, tenant string) string {
-		p := strings.ReplaceAll(pattern, "{tenant}", tenant)
-		p = strings.ReplaceAll(p, "{profile...}", "")
-		return param.ReplaceAllString(p, "x1")
-	}
+	path := routeTestPath
 	// reached reports whether the request got past routing and
 	// authorisation to the route's handler.
 	reached := func(method, p, token, body string) (bool, string) {
@@ -51,14 +46,7 @@ func TestRouteAccess(t *testing.T) {
 	defaults := access.Scopes(access.DefaultKeyScopes)
 	n := map[string]int{}
 	for _, r := range httpin.Routes() {
-		method := r.Method
-		if method == "*" {
-			method = "GET"
-		}
-		body := ""
-		if method != "GET" && method != "DELETE" {
-			body = "{}"
-		}
+		method, body := routeTestRequest(r)
 		name := r.Method + " " + r.Pattern
 		// /metrics is open on a server with the default options.
 		if r.NoToken || r.MetricsToken {
@@ -106,6 +94,30 @@ func TestRouteAccess(t *testing.T) {
 	f("GET", "/v1/tenants/a/nope", "", 401, "missing_token")
 	f("GET", "/v1/nope", "", 404, "not_found")
 	f("GET", "/in/x1/y", "", 404, "source_not_found")
+}
+
+// routeParam is a path parameter in a route's pattern.
+var routeParam = regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
+
+// routeTestPath is a path of pattern under tenant: x1 for every other
+// parameter, and none for pprof's profile.
+func routeTestPath(pattern, tenant string) string {
+	p := strings.ReplaceAll(pattern, "{tenant}", tenant)
+	p = strings.ReplaceAll(p, "{profile...}", "")
+	return routeParam.ReplaceAllString(p, "x1")
+}
+
+// routeTestRequest is the method and body TestRouteAccess sends to r: GET
+// for any method, and "{}" as the body of a method that takes one.
+func routeTestRequest(r httpin.Route) (method, body string) {
+	method = r.Method
+	if method == "*" {
+		method = "GET"
+	}
+	if method != "GET" && method != "DELETE" {
+		body = "{}"
+	}
+	return method, body
 }
 
 // mustCreateKey creates an API key of tenant with the default scopes and

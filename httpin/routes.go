@@ -30,12 +30,13 @@ import (
 //     path outside /v1/tenants answers 404 without one: there is nothing
 //     to protect. The metrics listener answers 404 for every path but
 //     the rows it serves, before any of this.
-//  3. Every other request needs the admin token or a tenant API key
-//     (Server.authenticate), else 401.
+//  3. Every other request needs the admin token, a tenant API key or a
+//     live portal session (Server.authenticate), else 401.
 //  4. Authorisation is an allow-list (principal.may): the admin token may
 //     use every route; a tenant API key only a route under its own
 //     /v1/tenants/{tenant} whose scope its scopes hold. A route marked
-//     adminOnly names no scope, so it is closed to keys: a new route is
+//     adminOnly names no scope, so it is closed to keys (and portal
+//     sessions, which are checked alike): a new route is
 //     closed until its row opens it on purpose. Unknown paths and methods
 //     a path does not route are closed to keys too. Else 403.
 //  5. An unknown path answers 404 and a method the path does not route
@@ -76,6 +77,10 @@ var routeTable = []route{
 	{"POST", "/v1/tenants/{tenant}/api-keys", h1((*Server).createAPIKey), routeTenant, adminOnly},
 	{"DELETE", "/v1/tenants/{tenant}/api-keys/{id}", h2((*Server).deleteAPIKey), routeTenant, adminOnly},
 	{"GET", "/v1/tenants/{tenant}/audit", h1((*Server).listAudit), routeAudit, access.AuditRead},
+	// Portal sessions: short-lived credentials for a customer's page.
+	{"GET", "/v1/tenants/{tenant}/portal-sessions", h1((*Server).listPortalSessions), routeTenant, access.PortalCreate},
+	{"POST", "/v1/tenants/{tenant}/portal-sessions", h1((*Server).createPortalSession), routeTenant, access.PortalCreate},
+	{"DELETE", "/v1/tenants/{tenant}/portal-sessions/{id}", h2((*Server).revokePortalSession), routeTenant, access.PortalCreate},
 
 	// Endpoints.
 	{"GET", "/v1/tenants/{tenant}/endpoints", h1((*Server).listEndpoints), routeEndpoints, access.EndpointsRead},
@@ -449,22 +454,23 @@ func mustRouter(rows []route) *router {
 	return rt
 }
 
-// principal is who a request acts as: the operator (admin token) or a
-// tenant API key with its scopes.
+// principal is who a request acts as: the operator (admin token), or a
+// tenant API key or portal session with its scopes.
 type principal struct {
 	admin  bool
-	tenant string        // the key's tenant
-	actor  string        // "admin" or the key's id
-	scopes access.Scopes // the key's
+	tenant string        // the key's or session's tenant
+	actor  access.Actor  // as the audit log names it
+	scopes access.Scopes // the key's or session's
 }
 
 // may reports whether who may use route r on a path whose {tenant} is
 // tenant ("" for a path without one); r is nil when no route matched (an
 // unknown path, or a method the path does not route). This is the one
 // place a tenant key's access is decided. The admin token may use every
-// route. A tenant key may use a route only under its own tenant and only
-// when its scopes hold the route's scope: an adminOnly route, an unknown
-// path and an unrouted method are closed to every key.
+// route. A tenant key or portal session may use a route only under its
+// own tenant and only when its scopes hold the route's scope: an
+// adminOnly route, an unknown path and an unrouted method are closed to
+// every key and session.
 func (who principal) may(r *route, tenant string) bool {
 	if who.admin {
 		return true

@@ -1,12 +1,15 @@
 package httpin
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,8 +66,18 @@ type Options struct {
 	// the admin token. "" means none: /metrics needs no token on the
 	// metrics listener, nor on Listen when there is no metrics listener.
 	MetricsToken string
-	Logger       *slog.Logger
-	Metrics      *metrics.Set // the engine's set; /metrics writes it
+	// PublicURL is the base URL customers reach the server at, such as
+	// https://hooks.example.com, without a path: a portal session's url
+	// starts with it. "" means the scheme and Host header of the request
+	// that creates the session.
+	PublicURL string
+	// ReplaysPerSecond bounds the single-delivery replays that tenant
+	// credentials (API keys, portal sessions) ask of one endpoint, burst
+	// 1; past it 429 replay_rate_limited. The admin token and bulk
+	// replay jobs are not limited. 0 means 1; -1: no bound.
+	ReplaysPerSecond float64
+	Logger           *slog.Logger
+	Metrics          *metrics.Set // the engine's set; /metrics writes it
 
 	// readTimeout bounds reading one request, head and body; 0 means
 	// defaultReadTimeout. Tests shorten it (export_test.go).
@@ -125,6 +138,10 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxPayloadDepth == 0 {
 		o.MaxPayloadDepth = defaultMaxPayloadDepth
 	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	if o.ReplaysPerSecond == 0 {
+		o.ReplaysPerSecond = defaultReplaysPerSecond
+	}
 	if o.readTimeout == 0 {
 		o.readTimeout = defaultReadTimeout
 	}
@@ -165,6 +182,15 @@ func (o *Options) Validate() error {
 		return errors.New("httpin.Options.MetricsToken is the admin token; give the metrics a token of their own")
 	case o.MaxPayloadDepth <= 0 || o.MaxPayloadDepth > MaxPayloadDepthLimit:
 		return fmt.Errorf("httpin.Options.MaxPayloadDepth is %d; it must be from 1 to %d", o.MaxPayloadDepth, MaxPayloadDepthLimit)
+	case math.IsNaN(o.ReplaysPerSecond) || math.IsInf(o.ReplaysPerSecond, 0) || o.ReplaysPerSecond < 0 && o.ReplaysPerSecond != -1:
+		return fmt.Errorf("httpin.Options.ReplaysPerSecond is %g; it must be positive, or -1 for no bound", o.ReplaysPerSecond)
+	}
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("httpin.Options.PublicURL is %q; it must be an http or https URL without a path, like https://hooks.example.com", o.PublicURL)
+		}
 	}
 	if o.MetricsListen != "" {
 		_, port, err := net.SplitHostPort(o.MetricsListen)
@@ -201,7 +227,8 @@ type Server struct {
 	bodyBytes       atomic.Int64
 	publicBodyBytes atomic.Int64 // of which by requests needing no token
 	reserved        reservations
-	lastBodySweep   atomic.Int64 // sweepAbandoned's last run, UnixNano
+	lastBodySweep   atomic.Int64  // sweepAbandoned's last run, UnixNano
+	replays         *replayLimits // nil when not limited
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -219,6 +246,7 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 		logger:   opts.Logger,
 		token:    []byte(opts.AdminToken),
 		m:        newServerMetrics(opts.Metrics),
+		replays:  newReplayLimits(opts.ReplaysPerSecond),
 		// /metrics is open on a listener only where nothing was set to
 		// close it: a metrics token closes it everywhere, a metrics
 		// listener takes it off the main one.
@@ -386,6 +414,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, l *listener) routeID {
 			forbidden(ctx)
 			return routeOther
 		}
+		if !s.checkReason(ctx) {
+			return routeOther
+		}
 	}
 	switch {
 	case pr == nil:
@@ -459,40 +490,63 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
 }
 
-// authenticate accepts the admin token (compared in constant time) or a
-// tenant API key, answering 401 itself when the token is missing or wrong.
+// authenticate accepts the admin token (compared in constant time), a
+// tenant API key or a live portal session, answering 401 itself when the
+// token is missing, wrong, or an expired or revoked session's.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (principal, bool) {
-	if p, ok := s.principalOf(&ctx.Request.Header); ok {
+	p, state := s.principalOf(&ctx.Request.Header)
+	switch state {
+	case access.SessionLive:
 		ctx.SetUserValue(principalKey{}, p)
 		return p, true
+	case access.SessionExpired:
+		writeError(ctx, fasthttp.StatusUnauthorized, "session_expired", "this portal session has expired; ask for a new one")
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
+	case access.SessionRevoked:
+		writeError(ctx, fasthttp.StatusUnauthorized, "session_revoked", "this portal session has been revoked")
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookline", error="invalid_token"`)
+	default:
+		s.authorized(ctx, true)
 	}
-	s.authorized(ctx, true)
 	return principal{}, false
 }
 
 // principalOf is who the request with header h acts as, if its token is
-// the admin token or a tenant API key.
-func (s *Server) principalOf(h *fasthttp.RequestHeader) (principal, bool) {
+// the admin token, a tenant API key or a portal session: the state is
+// SessionLive when the token may act (whatever it is), else why not.
+func (s *Server) principalOf(h *fasthttp.RequestHeader) (principal, access.SessionState) {
 	auth := h.Peek("Authorization")
 	if s.isAdminToken(auth) {
-		return principal{admin: true, actor: access.AdminActor.ID}, true
+		return principal{admin: true, actor: access.AdminActor}, access.SessionLive
 	}
 	token := bearerToken(auth)
-	if k, ok := s.acc.AuthenticateKey(token); ok && len(token) > 0 {
-		return principal{tenant: k.Tenant, actor: k.ID, scopes: k.Scopes}, true
+	if len(token) == 0 {
+		return principal{}, access.SessionUnknown
 	}
-	return principal{}, false
+	if bytes.HasPrefix(token, []byte(access.PortalTokenPrefix)) {
+		ps, state := s.acc.AuthenticateSession(token)
+		if state != access.SessionLive {
+			return principal{}, state
+		}
+		return principal{tenant: ps.Tenant, scopes: ps.Scopes,
+			actor: access.Actor{ID: ps.ID, Type: access.ActorTypePortalSession}}, access.SessionLive
+	}
+	if k, ok := s.acc.AuthenticateKey(token); ok {
+		return principal{tenant: k.Tenant, scopes: k.Scopes,
+			actor: access.Actor{ID: k.ID, Type: access.ActorTypeAPIKey, Name: k.Name}}, access.SessionLive
+	}
+	return principal{}, access.SessionUnknown
 }
 
 // mayUse reports whether the request with header h may use route r of
 // tenant: whether dispatch will pass it to the handler.
 func (s *Server) mayUse(h *fasthttp.RequestHeader, r *route, tenant string) bool {
-	p, ok := s.principalOf(h)
-	return ok && p.may(r, tenant)
+	p, state := s.principalOf(h)
+	return state == access.SessionLive && p.may(r, tenant)
 }
 
 func forbidden(ctx *fasthttp.RequestCtx) {
-	writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this key may not do that: tenant keys publish to and read their own tenant only")
+	writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this credential may not do that: tenant keys and portal sessions use their own tenant's routes within their scopes only")
 }
 
 // bearerToken is the token of an Authorization header value, nil when it

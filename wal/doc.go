@@ -1,7 +1,7 @@
 // Package wal owns hookline's durable state: one Pebble database holding the
 // event log, the per-endpoint delivery queues, the retry index, the attempt log,
 // dead letters, idempotency keys, hourly endpoint health, the config
-// records (tenants, endpoints, event types, sources, API keys, jobs), the
+// records (tenants, endpoints, event types, sources, API keys, portal sessions, jobs), the
 // inbound request log and the audit log.
 // It knows bytes and keys, not HTTP or delivery policy, and imports no other
 // hookline package.
@@ -33,6 +33,7 @@
 //	l <id>                                -> audit record (JSON, owned by engine/access)
 //	c <tenant> 0x00 <event type>          -> event-type catalogue entry (JSON, owned by the engine)
 //	k <sha-256 of an API key>             -> tenant API key record (JSON, owned by engine/access; never the key)
+//	y <sha-256 of a portal session token> -> portal session record (JSON, owned by engine/access; never the token), rewritten when revoked
 //	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
 //	h <endpoint id> <unix hour>           -> the endpoint's delivery health in that hour (binary, owned by the engine); the hour is a big-endian uint32
 //

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"hookline/engine"
@@ -108,22 +106,9 @@ func (a *Access) createAPIKey(tenant, name string, scopes []string) (APIKey, err
 
 // ListAPIKeys returns tenant's keys, oldest first, without the keys.
 func (a *Access) ListAPIKeys(tenant string) ([]APIKey, error) {
-	out := []APIKey{}
-	err := a.e.WithTenant(tenant, func() error {
-		a.mu.RLock()
-		defer a.mu.RUnlock()
-		for _, en := range a.keys {
-			if en.k.Tenant == tenant {
-				out = append(out, en.k)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b APIKey) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return listTenant(a, tenant, a.keys, func(en *apiKeyEntry) (APIKey, bool) {
+		return en.k, en.k.Tenant == tenant
+	}, func(k APIKey) string { return k.ID })
 }
 
 // DeleteAPIKey revokes a key at once.
@@ -159,22 +144,10 @@ func (a *Access) AuthenticateKey(token []byte) (APIKey, bool) {
 	return APIKey{}, false
 }
 
-// deleteTenantKeys revokes the keys of a tenant being deleted; it runs as
-// the engine's OnTenantDelete hook, under the engine's cfgMu.
-func (a *Access) deleteTenantKeys(tenant string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var errs []error
-	for h, en := range a.keys {
-		if en.k.Tenant == tenant {
-			if err := a.log.DeleteAPIKey(h); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			delete(a.keys, h)
-		}
-	}
-	return errors.Join(errs...)
+// deleteTenantKeysLocked removes the keys of a tenant being deleted; a.mu
+// is held.
+func (a *Access) deleteTenantKeysLocked(tenant string) error {
+	return deleteTenantLocked(a.keys, tenant, func(en *apiKeyEntry) string { return en.k.Tenant }, a.log.DeleteAPIKey)
 }
 
 // loadAPIKeys reads the stored keys at start; a key of a tenant that no

@@ -17,9 +17,16 @@ const auditPrefix = "aud_"
 // AuditEntry is one management action: who did what to which resource,
 // when, and the resource before and after (secrets are never in views).
 type AuditEntry struct {
-	ID       string          `json:"id"`
-	At       time.Time       `json:"at"`
-	Actor    string          `json:"actor"`
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// Actor is the actor's id: "admin", an API key's id, a portal
+	// session's id or "system"; ActorType says which, and ActorName is
+	// an API key's name.
+	Actor     string `json:"actor"`
+	ActorType string `json:"actor_type,omitempty"`
+	ActorName string `json:"actor_name,omitempty"`
+	// Reason is the X-Hookline-Reason header of the request, if any.
+	Reason   string          `json:"reason,omitempty"`
 	Action   string          `json:"action"`
 	Tenant   string          `json:"tenant,omitempty"`
 	Resource string          `json:"resource,omitempty"`
@@ -32,7 +39,9 @@ type AuditEntry struct {
 // to record it is logged, not returned: the action itself is done and
 // must be answered.
 func (a *Access) Record(ctx context.Context, c engine.Change) {
-	entry := AuditEntry{At: time.Now().UTC(), Actor: actorOf(ctx).ID, Action: c.Action, Tenant: c.Tenant, Resource: c.Resource}
+	who := actingOf(ctx)
+	entry := AuditEntry{At: time.Now().UTC(), Actor: who.actor.ID, ActorType: who.actor.Type, ActorName: who.actor.Name,
+		Reason: who.reason, Action: c.Action, Tenant: c.Tenant, Resource: c.Resource}
 	var err error
 	for _, v := range []struct {
 		dst *json.RawMessage

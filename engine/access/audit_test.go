@@ -14,7 +14,7 @@ import (
 func TestAuditRecordsEveryChange(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ctx := access.WithActor(bg, access.Actor{ID: "key_abc"})
+	ctx := access.WithActor(bg, access.Actor{ID: "key_abc", Type: access.ActorTypeAPIKey, Name: "ci"}, "rotating after an incident")
 	_, err := h.e.CreateTenant(ctx, engine.TenantInput{ID: ptr("acme")})
 	require_NoError(t, err)
 	ep, err := h.e.CreateEndpoint(ctx, "acme", engine.EndpointInput{URL: ptr("https://example.com/hook")})
@@ -34,18 +34,18 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 	require_Equal(t, next, "")
 	var got []string
 	for _, a := range es {
-		got = append(got, a.Actor+" "+a.Action+" "+a.Resource)
+		got = append(got, a.Actor+" "+a.ActorType+" "+a.ActorName+" "+a.Reason+" "+a.Action+" "+a.Resource)
 		for _, raw := range [][]byte{a.Before, a.After} {
 			require_True(t, !strings.Contains(string(raw), "whsec_"), "%s keeps a secret: %s", a.Action, raw)
 			require_True(t, !strings.Contains(string(raw), `"circuit"`), "%s keeps the live circuit: %s", a.Action, raw)
 		}
 	}
 	want := []string{ // newest first
-		"system endpoint.delete " + ep.ID,
-		"key_abc endpoint.rotate_secret " + ep.ID,
-		"key_abc endpoint.pause " + ep.ID,
-		"key_abc endpoint.create " + ep.ID,
-		"key_abc tenant.create acme",
+		"system system   endpoint.delete " + ep.ID,
+		"key_abc api_key ci rotating after an incident endpoint.rotate_secret " + ep.ID,
+		"key_abc api_key ci rotating after an incident endpoint.pause " + ep.ID,
+		"key_abc api_key ci rotating after an incident endpoint.create " + ep.ID,
+		"key_abc api_key ci rotating after an incident tenant.create acme",
 	}
 	require_Equal(t, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	pause := es[2]

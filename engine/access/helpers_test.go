@@ -63,11 +63,19 @@ type harness struct {
 	e       *engine.Engine
 	acc     *access.Access
 	running bool
+	// maxSessions is access.Options.MaxPortalSessions (0: the default).
+	maxSessions int
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir()}
+	return newHarnessSessions(t, 0)
+}
+
+// newHarnessSessions is newHarness with access.Options.MaxPortalSessions.
+func newHarnessSessions(t testing.TB, maxSessions int) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), maxSessions: maxSessions}
 	h.start()
 	t.Cleanup(func() {
 		h.stop()
@@ -98,7 +106,7 @@ func (h *harness) start() {
 		_ = l.Close()
 		h.t.Fatalf("cannot create engine: %v", err)
 	}
-	acc, err := access.New(e, l, access.Options{Logger: logger})
+	acc, err := access.New(e, l, access.Options{Logger: logger, MaxPortalSessions: h.maxSessions})
 	if err != nil {
 		_ = l.Close()
 		h.t.Fatalf("cannot create access: %v", err)

@@ -13,8 +13,8 @@ import (
 type Scope string
 
 // The scopes, as the project's design contract names them (outside tests
-// rely on the names). PortalCreate is reserved for portal sessions, which
-// no route issues yet.
+// rely on the names). PortalCreate lets a key create, list and revoke its
+// tenant's portal sessions; a session never holds it.
 const (
 	EventsPublish    Scope = "events:publish"
 	EndpointsRead    Scope = "endpoints:read"

@@ -47,6 +47,7 @@ type Config struct {
 	Listen          string        `yaml:"listen"`
 	MetricsListen   string        `yaml:"metrics_listen"`
 	MetricsToken    string        `yaml:"metrics_token"`
+	PublicURL       string        `yaml:"public_url"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`
 	AdminTokenFile  string        `yaml:"admin_token_file"`
@@ -91,6 +92,7 @@ type Delivery struct {
 	DisableAfter         time.Duration  `yaml:"disable_after"`
 	SecretOverlap        time.Duration  `yaml:"secret_overlap"`
 	RequireHTTPS         bool           `yaml:"require_https"`
+	ReplaysPerSecond     float64        `yaml:"replays_per_second"`
 	CircuitBreaker       CircuitBreaker `yaml:"circuit_breaker"`
 	Notifications        Notifications  `yaml:"notifications"`
 }

@@ -95,6 +95,8 @@ func (c *Config) ServerOptions() httpin.Options {
 		MetricsListen:        c.MetricsListen,
 		MetricsToken:         c.MetricsToken,
 		MaxPayloadDepth:      c.Ingest.MaxPayloadDepth,
+		PublicURL:            c.PublicURL,
+		ReplaysPerSecond:     c.Delivery.ReplaysPerSecond,
 	}
 }
 

@@ -169,6 +169,8 @@ var yamlNames = newRenamer(
 	"httpin.Options.MaxBatchEvents", "ingest.max_batch_events",
 	"httpin.Options.MaxConnsPerIP", "ingest.max_conns_per_ip",
 	"httpin.Options.MaxPayloadDepth", "ingest.max_payload_depth",
+	"httpin.Options.PublicURL", "public_url",
+	"httpin.Options.ReplaysPerSecond", "delivery.replays_per_second",
 )
 
 type renamer struct {

@@ -59,6 +59,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("metrics_token: short\n", "weak_secret: metrics_token is 5 bytes; it must be at least 16")
 	f("admin_token: 0123456789abcdef0123456789abcdef\nmetrics_token: 0123456789abcdef0123456789abcdef\n", "metrics_token is the admin token")
 	f("metrics_listen: nope\n", `metrics_listen is "nope"; it must be host:port`)
+	f("public_url: hooks.example.com\n", `public_url is "hooks.example.com"; it must be an http or https URL without a path`)
+	f("public_url: https://hooks.example.com/portal\n", `public_url is "https://hooks.example.com/portal"`)
+	f("delivery:\n  replays_per_second: -2\n", "delivery.replays_per_second is -2; it must be positive, or -1 for no bound")
+	f("delivery:\n  replays_per_second: .nan\n", "delivery.replays_per_second is NaN")
 	f("listen: 127.0.0.1:9000\nmetrics_listen: 127.0.0.1:9000\n", `metrics_listen is "127.0.0.1:9000", the same as listen`)
 
 	// Wrong unit or type: yaml.v3 names the line, the error adds the key.
