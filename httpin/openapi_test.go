@@ -1,0 +1,283 @@
+package httpin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"hookline/httpin"
+)
+
+// loadOpenAPI parses openapi.json with kin-openapi and fails unless it is
+// a valid OpenAPI 3.1 document.
+func loadOpenAPI(tb testing.TB) *openapi3.T {
+	tb.Helper()
+	b, err := os.ReadFile("openapi.json")
+	require_NoError(tb, err)
+	doc, err := openapi3.NewLoader().LoadFromData(b)
+	if err != nil {
+		tb.Fatalf("openapi.json does not parse: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+		tb.Fatalf("openapi.json is OpenAPI %q; want 3.1.0", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		tb.Fatalf("openapi.json is not valid: %v", err)
+	}
+	return doc
+}
+
+// opScope is an operation's x-hookline-scope: a scope, "admin" or "none".
+func opScope(tb testing.TB, op *openapi3.Operation) string {
+	tb.Helper()
+	var s string
+	extension(tb, op, "x-hookline-scope", &s)
+	return s
+}
+
+// opErrorCodes is an operation's x-hookline-error-codes: the codes of
+// each error status.
+func opErrorCodes(tb testing.TB, op *openapi3.Operation) map[string][]string {
+	tb.Helper()
+	var m map[string][]string
+	extension(tb, op, "x-hookline-error-codes", &m)
+	return m
+}
+
+func extension(tb testing.TB, op *openapi3.Operation, name string, v any) {
+	tb.Helper()
+	x, ok := op.Extensions[name]
+	if !ok {
+		tb.Fatalf("%s has no %s", op.OperationID, name)
+	}
+	if err := json.Unmarshal(mustJSON(tb, x), v); err != nil {
+		tb.Fatalf("%s: %s: %v", op.OperationID, name, err)
+	}
+}
+
+// TestOpenAPIDocument: the document is valid OpenAPI 3.1, and each
+// operation names its scope and lists the error codes of exactly its
+// error statuses, each answered with the Error schema; a token's
+// operations list 401 and 403 as every such route answers them.
+func TestOpenAPIDocument(t *testing.T) {
+	doc := loadOpenAPI(t)
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			name := method + " " + path
+			if op.OperationID == "" || ids[op.OperationID] {
+				t.Errorf("%s: operationId %q is empty or used twice", name, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			scope := opScope(t, op)
+			codes := opErrorCodes(t, op)
+			if scope != "none" {
+				if !slices.Equal(codes["401"], []string{"missing_token", "invalid_token"}) || !slices.Equal(codes["403"], []string{"forbidden"}) {
+					t.Errorf("%s: a token's route answers 401 missing_token, invalid_token and 403 forbidden; it lists %v", name, codes)
+				}
+				if op.Security != nil {
+					t.Errorf("%s: an operation needing a token takes the document's bearer security", name)
+				}
+			} else if op.Security == nil || len(*op.Security) != 0 {
+				t.Errorf("%s: an operation without a token needs \"security\": []", name)
+			}
+			for _, status := range op.Responses.Keys() {
+				n, err := strconv.Atoi(status)
+				if status == "default" || err == nil && n < 400 {
+					continue
+				}
+				if len(codes[status]) == 0 {
+					t.Errorf("%s: response %s lists no error codes", name, status)
+				}
+				mt := op.Responses.Value(status).Value.Content.Get("application/json")
+				if mt == nil || mt.Schema.Ref != "#/components/schemas/Error" {
+					t.Errorf("%s: response %s is not the Error schema", name, status)
+				}
+			}
+			for status := range codes {
+				if op.Responses.Value(status) == nil {
+					t.Errorf("%s: codes listed for %s, which is not a response", name, status)
+				}
+			}
+			if op.Responses.Default() == nil {
+				t.Errorf("%s: no default response (the transport's errors)", name)
+			}
+		}
+	}
+}
+
+// TestOpenAPIRoutes holds the document to the route table both ways:
+// every row with a method is documented with its scope, and every
+// documented operation is a row. Rows for any method (health, metrics,
+// profiles) are the operator's, documented in docs/metrics.md, not here.
+func TestOpenAPIRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	documented := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			documented[method+" "+path] = opScope(t, op)
+		}
+	}
+	routed := map[string]bool{}
+	for _, r := range httpin.Routes() {
+		if r.Method == "*" {
+			if doc.Paths.Value(r.Pattern) != nil {
+				t.Errorf("%s is served for any method and documented: the document leaves these to docs/metrics.md", r.Pattern)
+			}
+			continue
+		}
+		key := r.Method + " " + r.Pattern
+		want := string(r.Scope)
+		switch {
+		case r.NoToken:
+			want = "none"
+		case want == "":
+			want = "admin"
+		}
+		got, ok := documented[key]
+		switch {
+		case !ok:
+			t.Errorf("%s is routed but not in openapi.json", key)
+		case got != want:
+			t.Errorf("%s: openapi.json says scope %q; the route table %q", key, got, want)
+		}
+		routed[key] = true
+	}
+	for key := range documented {
+		if !routed[key] {
+			t.Errorf("%s is in openapi.json but not routed", key)
+		}
+	}
+}
+
+// TestOpenAPIServed: GET /v1/openapi.json answers the document without a
+// token; the metrics listener does not serve it.
+func TestOpenAPIServed(t *testing.T) {
+	want, err := os.ReadFile("openapi.json")
+	require_NoError(t, err)
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.MetricsListen = "127.0.0.1:0" })
+	for _, token := range []string{"", testToken, "Bearer not-a-token"} {
+		status, body, h := s.doRaw(t, "GET", "/v1/openapi.json", token, "", "")
+		require_Equal(t, status, http.StatusOK)
+		require_Equal(t, h.Get("Content-Type"), "application/json")
+		require_True(t, body == string(want), "the served document differs from openapi.json")
+	}
+	s.reject(t, "POST", "/v1/openapi.json", "", "application/json", "{}", http.StatusMethodNotAllowed, "method_not_allowed")
+	resp, err := http.Get("http://" + s.srv.MetricsAddr() + "/v1/openapi.json")
+	require_NoError(t, err)
+	_ = resp.Body.Close()
+	require_Equal(t, resp.StatusCode, http.StatusNotFound)
+}
+
+// exchange is one request and its answer, as a client saw them.
+type exchange struct {
+	method, path string
+	status       int
+	contentType  string
+	body         []byte
+}
+
+// recorder is an http.RoundTripper keeping every exchange, so a test can
+// drive the server with the usual helpers and check the answers after.
+type recorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	got  []exchange
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	r.mu.Lock()
+	r.got = append(r.got, exchange{req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), b})
+	r.mu.Unlock()
+	return resp, nil
+}
+
+func (r *recorder) exchanges() []exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// checkExchange validates one answer against the document: its status is
+// one the operation documents, its body passes the status's schema, and
+// an error's code is one the operation lists for the status. It returns
+// the operation, nil for a path or method that no route serves (the
+// document describes routes, not 404s of unknown paths or 405s).
+func checkExchange(tb testing.TB, doc *openapi3.T, ex exchange) (*openapi3.Operation, error) {
+	tb.Helper()
+	pattern := httpin.PatternOf(ex.path)
+	if pattern == "" || ex.status == http.StatusMethodNotAllowed {
+		return nil, nil
+	}
+	item := doc.Paths.Value(pattern)
+	if item == nil || item.GetOperation(ex.method) == nil {
+		return nil, nil // TestOpenAPIRoutes reports a routed operation missing
+	}
+	op := item.GetOperation(ex.method)
+	status := strconv.Itoa(ex.status)
+	rr := op.Responses.Value(status)
+	if rr == nil {
+		return op, fmt.Errorf("status %d is not documented (%s)", ex.status, short(string(ex.body)))
+	}
+	content := rr.Value.Content
+	if len(content) == 0 {
+		if len(ex.body) > 0 {
+			return op, fmt.Errorf("status %d documents no body; got %s", ex.status, short(string(ex.body)))
+		}
+		return op, nil
+	}
+	mt := content.Get("application/json")
+	if !strings.HasPrefix(ex.contentType, "application/json") || mt == nil {
+		if content.Get("*/*") != nil {
+			return op, nil
+		}
+		return op, fmt.Errorf("status %d: Content-Type %q is not documented", ex.status, ex.contentType)
+	}
+	var v any
+	if err := json.Unmarshal(ex.body, &v); err != nil {
+		return op, fmt.Errorf("status %d: the body is not JSON: %v", ex.status, err)
+	}
+	if err := mt.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return op, fmt.Errorf("status %d: the body %s does not pass the schema: %s", ex.status, short(string(ex.body)), schemaReason(err))
+	}
+	if ex.status >= 400 {
+		code, _ := v.(map[string]any)["error"].(map[string]any)["code"].(string)
+		if !slices.Contains(opErrorCodes(tb, op)[status], code) {
+			return op, fmt.Errorf("error code %q is not listed for status %d", code, ex.status)
+		}
+	}
+	return op, nil
+}
+
+// schemaReason is the gist of a schema error: kin-openapi's message
+// repeats the whole schema and value after it.
+func schemaReason(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("at %s: %s", strings.Join(se.JSONPointer(), "/"), se.Reason)
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
