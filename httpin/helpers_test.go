@@ -43,6 +43,9 @@ type testServer struct {
 	dir    string // the wal's data directory
 	base   string
 	client *http.Client
+	// rec keeps every answer client got; at the end of the test each is
+	// validated against openapi.json (checkAnswers).
+	rec *recorder
 
 	srvOnce, engOnce, logOnce sync.Once
 }
@@ -105,19 +108,19 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 		defer close(served)
 		_ = srv.Serve()
 	}()
+	rec := &recorder{base: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, host: srv.Addr()}
 	s := &testServer{
-		srv:  srv,
-		eng:  eng,
-		rc:   rc,
-		log:  log,
-		dir:  dir,
-		base: "http://" + srv.Addr(),
-		client: &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
-		},
+		srv:    srv,
+		eng:    eng,
+		rc:     rc,
+		log:    log,
+		dir:    dir,
+		base:   "http://" + srv.Addr(),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: rec},
+		rec:    rec,
 	}
 	tb.Cleanup(func() {
+		checkAnswers(tb, rec)
 		s.client.CloseIdleConnections()
 		s.shutdownServer(tb)
 		select {

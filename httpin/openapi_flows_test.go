@@ -19,8 +19,6 @@ import (
 func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
 	s := newTestServer(t)
-	rec := &recorder{base: s.client.Transport}
-	s.client.Transport = rec
 	a := "/v1/tenants/acme"
 	call := func(method, path, token, body string, want int) map[string]any {
 		t.Helper()
@@ -193,14 +191,11 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("DELETE", e, "", 204)
 	admin("DELETE", e, "", 404)
 
-	// Every answer against the document.
+	// Every answer is checked against the document when the test ends
+	// (checkAnswers); here, that every operation had a 2xx.
 	exercised := map[string][]int{}
-	for _, ex := range rec.exchanges() {
-		op, err := checkExchange(t, doc, ex)
-		if err != nil {
-			t.Errorf("%s %s: %v", ex.method, ex.path, err)
-		}
-		if op != nil {
+	for _, ex := range s.rec.exchanges() {
+		if op := operationOf(doc, ex); op != nil {
 			exercised[op.OperationID] = append(exercised[op.OperationID], ex.status)
 		}
 	}

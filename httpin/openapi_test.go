@@ -193,6 +193,7 @@ type exchange struct {
 // drive the server with the usual helpers and check the answers after.
 type recorder struct {
 	base http.RoundTripper
+	host string // the main listener's: the metrics listener is not the API
 	mu   sync.Mutex
 	got  []exchange
 }
@@ -208,6 +209,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if req.URL.Host != r.host {
+		return resp, nil
+	}
 	r.mu.Lock()
 	r.got = append(r.got, exchange{req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), b})
 	r.mu.Unlock()
@@ -220,55 +224,111 @@ func (r *recorder) exchanges() []exchange {
 	return slices.Clone(r.got)
 }
 
-// checkExchange validates one answer against the document: its status is
-// one the operation documents, its body passes the status's schema, and
-// an error's code is one the operation lists for the status. It returns
-// the operation, nil for a path or method that no route serves (the
-// document describes routes, not 404s of unknown paths or 405s).
-func checkExchange(tb testing.TB, doc *openapi3.T, ex exchange) (*openapi3.Operation, error) {
+// openAPIDoc is openapi.json loaded once for checkAnswers.
+var openAPIDoc = sync.OnceValues(func() (*openapi3.T, error) {
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	return openapi3.NewLoader().LoadFromData(b)
+})
+
+// checkAnswers validates every answer rec holds against openapi.json (see
+// checkExchange). newTestServer calls it as a test ends, so every test of
+// this package that talks to a server over HTTP checks the document too.
+func checkAnswers(tb testing.TB, rec *recorder) {
 	tb.Helper()
+	doc, err := openAPIDoc()
+	if err != nil {
+		tb.Fatalf("openapi.json: %v", err)
+	}
+	for _, ex := range rec.exchanges() {
+		if err := checkExchange(tb, doc, ex); err != nil {
+			tb.Errorf("openapi.json: %s %s: %v", ex.method, ex.path, err)
+		}
+	}
+}
+
+// operationOf is the documented operation that served ex, nil for a path
+// or method that no route serves (the document describes routes, not the
+// 404 of an unknown path or a 405).
+func operationOf(doc *openapi3.T, ex exchange) *openapi3.Operation {
 	pattern := httpin.PatternOf(ex.path)
 	if pattern == "" || ex.status == http.StatusMethodNotAllowed {
-		return nil, nil
+		return nil
 	}
 	item := doc.Paths.Value(pattern)
-	if item == nil || item.GetOperation(ex.method) == nil {
-		return nil, nil // TestOpenAPIRoutes reports a routed operation missing
+	if item == nil {
+		return nil // TestOpenAPIRoutes reports a routed operation missing
 	}
-	op := item.GetOperation(ex.method)
+	return item.GetOperation(ex.method)
+}
+
+// transportCodes are the errors any request may meet before its route's
+// handler runs, documented once as every operation's default response.
+var transportCodes = map[string]int{
+	"bad_request":               http.StatusBadRequest,
+	"body_too_large":            http.StatusRequestEntityTooLarge,
+	"request_headers_too_large": http.StatusRequestHeaderFieldsTooLarge,
+	"server_busy":               http.StatusServiceUnavailable,
+	"internal":                  http.StatusInternalServerError,
+}
+
+// checkExchange validates one answer against the document: its status is
+// one the operation documents, its body passes the status's schema, and
+// an error's code is one the operation lists for the status; a transport
+// error (transportCodes) may be any operation's, as its default response.
+func checkExchange(tb testing.TB, doc *openapi3.T, ex exchange) error {
+	tb.Helper()
+	op := operationOf(doc, ex)
+	if op == nil {
+		return nil
+	}
 	status := strconv.Itoa(ex.status)
 	rr := op.Responses.Value(status)
 	if rr == nil {
-		return op, fmt.Errorf("status %d is not documented (%s)", ex.status, short(string(ex.body)))
+		if code := errorCode(ex.body); transportCodes[code] == ex.status {
+			rr = op.Responses.Default()
+		} else {
+			return fmt.Errorf("status %d is not documented (%s)", ex.status, short(string(ex.body)))
+		}
 	}
 	content := rr.Value.Content
 	if len(content) == 0 {
 		if len(ex.body) > 0 {
-			return op, fmt.Errorf("status %d documents no body; got %s", ex.status, short(string(ex.body)))
+			return fmt.Errorf("status %d documents no body; got %s", ex.status, short(string(ex.body)))
 		}
-		return op, nil
+		return nil
 	}
 	mt := content.Get("application/json")
 	if !strings.HasPrefix(ex.contentType, "application/json") || mt == nil {
 		if content.Get("*/*") != nil {
-			return op, nil
+			return nil
 		}
-		return op, fmt.Errorf("status %d: Content-Type %q is not documented", ex.status, ex.contentType)
+		return fmt.Errorf("status %d: Content-Type %q is not documented", ex.status, ex.contentType)
 	}
 	var v any
 	if err := json.Unmarshal(ex.body, &v); err != nil {
-		return op, fmt.Errorf("status %d: the body is not JSON: %v", ex.status, err)
+		return fmt.Errorf("status %d: the body is not JSON: %v", ex.status, err)
 	}
 	if err := mt.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
-		return op, fmt.Errorf("status %d: the body %s does not pass the schema: %s", ex.status, short(string(ex.body)), schemaReason(err))
+		return fmt.Errorf("status %d: the body %s does not pass the schema: %s", ex.status, short(string(ex.body)), schemaReason(err))
 	}
-	if ex.status >= 400 {
-		code, _ := v.(map[string]any)["error"].(map[string]any)["code"].(string)
-		if !slices.Contains(opErrorCodes(tb, op)[status], code) {
-			return op, fmt.Errorf("error code %q is not listed for status %d", code, ex.status)
-		}
+	if code := errorCode(ex.body); ex.status >= 400 && transportCodes[code] != ex.status && !slices.Contains(opErrorCodes(tb, op)[status], code) {
+		return fmt.Errorf("error code %q is not listed for status %d", code, ex.status)
 	}
-	return op, nil
+	return nil
+}
+
+// errorCode is the code of an error body, "" for another body.
+func errorCode(body []byte) string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return e.Error.Code
 }
 
 // schemaReason is the gist of a schema error: kin-openapi's message
