@@ -122,7 +122,7 @@ func TestOpenAPIDocument(t *testing.T) {
 // TestOpenAPIRoutes holds the document to the route table both ways:
 // every row with a method is documented with its scope, and every
 // documented operation is a row. Rows for any method (health, metrics,
-// profiles) are the operator's, documented in docs/metrics.md, not here.
+// profiles) are the operator's and stay out of the document.
 func TestOpenAPIRoutes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	documented := map[string]string{}
@@ -217,6 +217,13 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.got = append(r.got, exchange{req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), b})
 	r.mu.Unlock()
 	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach base.
+func (r *recorder) CloseIdleConnections() {
+	if c, ok := r.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 func (r *recorder) exchanges() []exchange {
