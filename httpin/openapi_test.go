@@ -185,9 +185,13 @@ func TestOpenAPIServed(t *testing.T) {
 // exchange is one request and its answer, as a client saw them.
 type exchange struct {
 	method, path string
-	status       int
-	contentType  string
-	body         []byte
+	// The request's body and Content-Type, when the client can read it
+	// again (http.Request.GetBody).
+	reqContentType string
+	reqBody        []byte
+	status         int
+	contentType    string
+	body           []byte
 }
 
 // recorder is an http.RoundTripper keeping every exchange, so a test can
@@ -200,6 +204,18 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.GetBody != nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		reqBody, err = io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -214,7 +230,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	r.mu.Lock()
-	r.got = append(r.got, exchange{req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), b})
+	r.got = append(r.got, exchange{req.Method, req.URL.Path, req.Header.Get("Content-Type"), reqBody, resp.StatusCode, resp.Header.Get("Content-Type"), b})
 	r.mu.Unlock()
 	return resp, nil
 }
@@ -286,11 +302,16 @@ var transportCodes = map[string]int{
 // one the operation documents, its body passes the status's schema, and
 // an error's code is one the operation lists for the status; a transport
 // error (transportCodes) may be any operation's, as its default response.
+// A JSON request that the server took (2xx) must pass the operation's
+// requestBody schema, so the inputs documented are the ones accepted.
 func checkExchange(tb testing.TB, doc *openapi3.T, ex exchange) error {
 	tb.Helper()
 	op := operationOf(doc, ex)
 	if op == nil {
 		return nil
+	}
+	if err := checkRequest(op, ex); err != nil {
+		return err
 	}
 	status := strconv.Itoa(ex.status)
 	rr := op.Responses.Value(status)
@@ -325,6 +346,31 @@ func checkExchange(tb testing.TB, doc *openapi3.T, ex exchange) error {
 	}
 	if code := errorCode(ex.body); ex.status >= 400 && transportCodes[code] != ex.status && !slices.Contains(opErrorCodes(tb, op)[status], code) {
 		return fmt.Errorf("error code %q is not listed for status %d", code, ex.status)
+	}
+	return nil
+}
+
+// checkRequest validates the JSON body of a request the server took
+// against the operation's requestBody; other requests pass, and so does
+// a body sent to an operation that reads none.
+func checkRequest(op *openapi3.Operation, ex exchange) error {
+	if ex.status/100 != 2 || len(bytes.TrimSpace(ex.reqBody)) == 0 || op.RequestBody == nil {
+		return nil
+	}
+	mediaType, _, _ := mime.ParseMediaType(ex.reqContentType)
+	if mediaType == "" {
+		mediaType = "application/json" // what the API reads a body as
+	}
+	mt := op.RequestBody.Value.Content.Get(mediaType)
+	if mt == nil {
+		return fmt.Errorf("the server took a request of Content-Type %q, which the operation does not document", ex.reqContentType)
+	}
+	var v any
+	if mediaType != "application/json" || json.Unmarshal(ex.reqBody, &v) != nil {
+		return nil
+	}
+	if err := mt.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return fmt.Errorf("the request %s, which the server took, does not pass the requestBody schema: %s", short(string(ex.reqBody)), schemaReason(err))
 	}
 	return nil
 }
