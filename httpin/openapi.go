@@ -7,10 +7,15 @@ import (
 )
 
 // openAPIDoc is the OpenAPI 3.1 document of the /v1 API and the inbound
-// receiver. It is written by hand from the handlers and the engine's
-// types; TestOpenAPI holds it to the route table both ways and validates
-// real answers against it, so a route or a field changed without it
-// fails there. Its operations follow routeTable's order and sections.
+// receiver, written by hand from the handlers and the engine's types. Its
+// paths follow routeTable's order; schemas are under components, by name.
+// The tests keep it true: TestOpenAPIRoutes holds it to the route table
+// both ways (method and scope), and every answer a test server of this
+// package gives (and every JSON request it takes) is validated against it
+// when the test ends, so a route, a field, a status or an error code
+// changed without it fails. A new route takes its operation here (scope
+// in x-hookline-scope, codes by status in x-hookline-error-codes) and a
+// 2xx call in TestOpenAPIResponses.
 //
 //go:embed openapi.json
 var openAPIDoc []byte
