@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,6 +116,37 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 			if op.Responses.Default() == nil {
 				t.Errorf("%s: no default response (the transport's errors)", name)
+			}
+		}
+	}
+}
+
+// TestOpenAPIErrorCodes: every error code the document lists is a string
+// the server's code holds, so a misspelt code cannot hide in an operation
+// that the tests never drive into that error.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	var src strings.Builder
+	for _, dir := range []string{".", "../engine", "../internal", "../httpout"} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			src.Write(b)
+			return err
+		})
+		require_NoError(t, err)
+	}
+	code := src.String()
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, codes := range opErrorCodes(t, op) {
+				for _, c := range codes {
+					if !strings.Contains(code, `"`+c+`"`) {
+						t.Errorf("%s %s: %s %s is in no string of the server's code", method, path, status, c)
+					}
+				}
 			}
 		}
 	}
