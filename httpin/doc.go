@@ -17,6 +17,9 @@
 //     with their request log (inbound.go);
 //   - the inbound receiver, POST /in/{source id}, where providers' webhooks
 //     are verified and mapped into events (inbound.go);
+//   - GET /v1/openapi.json, the OpenAPI 3.1 document of these two APIs,
+//     kept by hand in openapi.json, which the tests hold to the route table
+//     and to real answers (openapi.go);
 //   - /metrics (the engine's metrics and the HTTP ones of metrics.go),
 //     /healthz, /readyz, and /debug/pprof for the admin token (server.go);
 //     /metrics, /healthz and /readyz also on a listener of their own, and

@@ -36,3 +36,13 @@ func Routes() []Route {
 // SetReadTimeout shortens how long the server reads one request (30 s),
 // for tests that wait for requests the server gave up on.
 func SetReadTimeout(o *Options, d time.Duration) { o.readTimeout = d }
+
+// PatternOf is the pattern of the route table's row path matches, "" when
+// none does.
+func PatternOf(path string) string {
+	pr, _ := routes.match(routePath(path))
+	if pr == nil {
+		return ""
+	}
+	return pr.pattern
+}

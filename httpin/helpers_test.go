@@ -43,6 +43,9 @@ type testServer struct {
 	dir    string // the wal's data directory
 	base   string
 	client *http.Client
+	// rec keeps every answer client got; at the end of the test each is
+	// validated against openapi.json (checkAnswers). nil in benchmarks.
+	rec *recorder
 
 	srvOnce, engOnce, logOnce sync.Once
 }
@@ -105,19 +108,26 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 		defer close(served)
 		_ = srv.Serve()
 	}()
+	var transport http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	var rec *recorder
+	if _, bench := tb.(*testing.B); !bench { // a benchmark's answers are many and alike
+		rec = &recorder{base: transport, host: srv.Addr()}
+		transport = rec
+	}
 	s := &testServer{
-		srv:  srv,
-		eng:  eng,
-		rc:   rc,
-		log:  log,
-		dir:  dir,
-		base: "http://" + srv.Addr(),
-		client: &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
-		},
+		srv:    srv,
+		eng:    eng,
+		rc:     rc,
+		log:    log,
+		dir:    dir,
+		base:   "http://" + srv.Addr(),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: transport},
+		rec:    rec,
 	}
 	tb.Cleanup(func() {
+		if rec != nil {
+			checkAnswers(tb, rec)
+		}
 		s.client.CloseIdleConnections()
 		s.shutdownServer(tb)
 		select {

@@ -23,13 +23,13 @@ import (
 //     literal beats a parameter in the same place, so …/events/batch is
 //     never …/events/{event}. Under /v1/tenants trailing slashes are
 //     ignored.
-//  2. A route marked noToken (health, the inbound receiver) is served
-//     without a token. /metrics, marked metricsToken, is too on a listener
-//     where Options leave it open, and elsewhere with the metrics token
-//     (Server.open); the admin token is taken as in step 3. An unknown
-//     path outside /v1/tenants answers 404 without one: there is nothing
-//     to protect. The metrics listener answers 404 for every path but
-//     the rows it serves, before any of this.
+//  2. A route marked noToken (health, the inbound receiver, the OpenAPI
+//     document) is served without a token. /metrics, marked metricsToken,
+//     is too on a listener where Options leave it open, and elsewhere with
+//     the metrics token (Server.open); the admin token is taken as in
+//     step 3. An unknown path outside /v1/tenants answers 404 without
+//     one: there is nothing to protect. The metrics listener answers 404
+//     for every path but the rows it serves, before any of this.
 //  3. Every other request needs the admin token, a tenant API key or a
 //     live portal session (Server.authenticate), else 401.
 //  4. Authorisation is an allow-list (principal.may): the admin token may
@@ -60,6 +60,8 @@ var routeTable = []route{
 	// Profiles reveal internals and cost CPU: only for the operator.
 	{anyMethod, "/debug/pprof/{profile...}", h1((*Server).pprof), routeOther, adminOnly},
 	{"GET", "/v1/audit", h0((*Server).listAllAudit), routeAudit, adminOnly},
+	// The API's description (openapi.json), as public as the API itself.
+	{"GET", "/v1/openapi.json", h0((*Server).openAPI), routeOther, noToken},
 
 	// Ingest, the hot path, and the event feed.
 	{"POST", "/v1/tenants/{tenant}/events", h1((*Server).publishOne), routePublish, access.EventsPublish},

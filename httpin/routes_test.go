@@ -20,6 +20,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /in/{source}":           "inbound, no token",
 		"* /debug/pprof/{profile...}": "other, admin",
 		"GET /v1/audit":               "audit, admin",
+		"GET /v1/openapi.json":        "other, no token",
 
 		"GET /v1/tenants":                                  "tenants, admin",
 		"POST /v1/tenants":                                 "tenants, admin",
