@@ -27,7 +27,7 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 	require_NoError(t, h.e.DeleteEndpoint(bg, "acme", ep.ID))
 	// A failed call records nothing.
 	_, err = h.e.UpdateEndpoint(ctx, "acme", ep.ID, engine.EndpointInput{})
-	require_ErrorCode(t, err, engine.KindNotFound, "endpoint_not_found")
+	require_ErrorCode(t, err, engine.KindConflict, "endpoint_deleted")
 
 	es, next, err := h.acc.ListAudit("acme", "", 100)
 	require_NoError(t, err)
