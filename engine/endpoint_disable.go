@@ -109,15 +109,19 @@ func (e *Engine) disableEndpoint(ln *Lane, reason string) {
 		URL:          ep.URL,
 		Reason:       reason,
 		At:           now,
+		DisabledAt:   now,
 		FailingSince: ep.FailingSince,
 	})
 }
 
 type endpointDisabledPayload struct {
-	EndpointID   string     `json:"endpoint_id"`
-	URL          string     `json:"url"`
-	Reason       string     `json:"reason"`
-	At           time.Time  `json:"at"`
+	EndpointID string    `json:"endpoint_id"`
+	URL        string    `json:"url"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+	// DisabledAt is At under the name the event had before the other
+	// hookline.* events came: receivers written then read it.
+	DisabledAt   time.Time  `json:"disabled_at"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 }
 
