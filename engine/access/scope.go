@@ -54,12 +54,30 @@ func (s Scope) Valid() bool {
 // Scopes is a credential's set of scopes.
 type Scopes []Scope
 
-// Has reports whether the set holds s.
+// Has reports whether the set holds s, itself or through a write scope
+// that implies it (see implies).
 func (ss Scopes) Has(s Scope) bool {
 	for _, v := range ss {
-		if v == s {
+		if v == s || v.implies(s) {
 			return true
 		}
+	}
+	return false
+}
+
+// implies reports whether holding s gives r too: a write scope gives its
+// read scope, since a page that changes endpoints (or sources, or event
+// types) must list them to, and a key that may change them learns what
+// they hold anyway. Nothing else implies anything: deliveries:replay
+// does not read the log, nor does a read scope give anything.
+func (s Scope) implies(r Scope) bool {
+	switch s {
+	case EndpointsWrite:
+		return r == EndpointsRead
+	case SourcesWrite:
+		return r == SourcesRead
+	case EventTypesWrite:
+		return r == EventTypesRead
 	}
 	return false
 }
