@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hookline/httpin"
 )
 
 // TestOpenAPIResponses drives a real server through every documented
@@ -18,15 +20,18 @@ import (
 // added to the document is added here.
 func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
-	s := newTestServer(t)
+	// A tenant credential's second replay of an endpoint's delivery within
+	// the hour is refused, however slowly the test runs.
+	s := newTestServerHTTP(t, func(o *httpin.Options) { o.ReplaysPerSecond = 1.0 / 3600 })
 	a := "/v1/tenants/acme"
-	call := func(method, path, token, body string, want int) map[string]any {
+	// extra are header name, value pairs.
+	call := func(method, path, token, body string, want int, extra ...string) map[string]any {
 		t.Helper()
 		ct := ""
 		if body != "" {
 			ct = "application/json"
 		}
-		status, raw, _ := s.doRaw(t, method, path, token, ct, body)
+		status, raw, _ := s.doRaw(t, method, path, token, ct, body, extra...)
 		if status != want {
 			t.Fatalf("%s %s %s: status %d; want %d (body %s)", method, path, short(body), status, want, short(raw))
 		}
@@ -35,15 +40,15 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 		return nil
 	}
-	admin := func(method, path, body string, want int) map[string]any {
+	admin := func(method, path, body string, want int, extra ...string) map[string]any {
 		t.Helper()
-		return call(method, path, testToken, body, want)
+		return call(method, path, testToken, body, want, extra...)
 	}
 
 	call("GET", "/v1/openapi.json", "", "", 200)
 
 	// Tenants, and who may ask.
-	admin("POST", "/v1/tenants", `{"id":"acme","name":"Acme"}`, 201)
+	admin("POST", "/v1/tenants", `{"id":"acme","name":"Acme","max_endpoints":50,"require_https":null}`, 201)
 	admin("POST", "/v1/tenants", `{"id":"acme"}`, 409)
 	admin("POST", "/v1/tenants", `{"id":"-bad"}`, 400)
 	admin("POST", "/v1/tenants", `{"id":"x","colour":"red"}`, 400)
@@ -52,8 +57,11 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("GET", "/v1/tenants?limit=0", "", 400)
 	admin("GET", a, "", 200)
 	admin("GET", "/v1/tenants/nope", "", 404)
-	admin("PATCH", a, `{"name":"Acme Inc"}`, 200)
+	admin("PATCH", a, `{"name":"Acme Inc","max_endpoints":null}`, 200, "X-Hookline-Reason", "renamed: ticket 7")
 	admin("PATCH", a, `{"id":"other"}`, 400)
+	admin("PATCH", a, `{"max_endpoints":0}`, 400)
+	admin("PATCH", a, `{"require_https":"yes"}`, 400)
+	admin("PATCH", a, `{"name":"Acme Inc"}`, 400, "X-Hookline-Reason", strings.Repeat("r", 501))
 	admin("DELETE", "/v1/tenants/gone", "", 204)
 	call("GET", "/v1/tenants", "", "", 401)
 	call("GET", "/v1/tenants", "hlk_not_a_key", "", 401)
@@ -68,14 +76,33 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("DELETE", a+"/api-keys/"+str(t, key, "id"), "", 204)
 	admin("DELETE", a+"/api-keys/"+str(t, key, "id"), "", 404)
 
+	// Portal sessions: made, used, revoked.
+	ps := admin("POST", a+"/portal-sessions", `{"scopes":["endpoints:read"],"expires_in":"15m"}`, 201)
+	admin("POST", a+"/portal-sessions", "", 201)
+	admin("POST", a+"/portal-sessions", `{"expires_in":"2d"}`, 400)
+	admin("POST", a+"/portal-sessions", `{"scopes":["portal:create"]}`, 400)
+	admin("POST", "/v1/tenants/nope/portal-sessions", `{}`, 404)
+	admin("GET", a+"/portal-sessions", "", 200)
+	call("GET", a+"/endpoints", str(t, ps, "token"), "", 200)
+	call("GET", a+"/audit", str(t, ps, "token"), "", 403)
+	admin("DELETE", a+"/portal-sessions/"+str(t, ps, "id"), "", 204)
+	admin("DELETE", a+"/portal-sessions/"+str(t, ps, "id"), "", 404)
+	call("GET", a+"/endpoints", str(t, ps, "token"), "", 401)
+
 	// Endpoints: one that accepts, one that fails and waits an hour to retry.
 	okSink := newTestSink(t, http.StatusOK, `{"ok":true}`)
 	badSink := newTestSink(t, http.StatusInternalServerError, "down")
 	ep := admin("POST", a+"/endpoints", `{"url":"`+okSink.srv.URL+`/hook","description":"ok"}`, 201)
 	bad := admin("POST", a+"/endpoints", `{"url":"`+badSink.srv.URL+`/hook","retry_schedule":["1h"],"signature":{"scheme":"hmac-sha256"},"headers":{"X-Env":"test"},"auth":{"type":"bearer","token":"t0k"}}`, 201)
 	admin("POST", a+"/endpoints", `{"description":"no url"}`, 400)
+	admin("PATCH", a, `{"max_endpoints":2,"require_https":true}`, 200)
+	admin("POST", a+"/endpoints", `{"url":"`+okSink.srv.URL+`/third"}`, 409)
+	admin("POST", a+"/endpoints", `{"url":"http://8.8.8.8/hook"}`, 400)
+	admin("PATCH", a, `{"max_endpoints":null,"require_https":null}`, 200)
 	e, b := a+"/endpoints/"+str(t, ep, "id"), a+"/endpoints/"+str(t, bad, "id")
 	admin("GET", a+"/endpoints", "", 200)
+	admin("GET", a+"/endpoints?include_deleted=false", "", 200)
+	admin("GET", a+"/endpoints?include_deleted=yes", "", 400)
 	admin("GET", a+"/endpoints?cursor=!", "", 400)
 	admin("GET", e, "", 200)
 	admin("GET", b, "", 200)
@@ -120,6 +147,22 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("GET", e+"/deliveries?status=lost", "", 400)
 	admin("GET", e+"/deliveries?since=yesterday", "", 400)
 	admin("GET", e+"/deliveries/evt_nope", "", 404)
+	admin("GET", a+"/deliveries", "", 200)
+	admin("GET", a+"/deliveries?endpoint="+str(t, ep, "id")+","+str(t, bad, "id")+"&status=retrying&type=order.*&limit=1", "", 200)
+	admin("GET", a+"/deliveries?endpoint=ep_nope", "", 404)
+	admin("GET", a+"/deliveries?endpoint=", "", 400)
+	admin("GET", a+"/deliveries?cursor=!", "", 400)
+	admin("GET", a+"/stats", "", 200)
+	admin("GET", a+"/stats?window=7d", "", 200)
+	admin("GET", a+"/stats?window=2d", "", 400)
+	replayer := admin("POST", a+"/api-keys", `{"name":"replayer","scopes":["deliveries:replay"]}`, 201)
+	call("POST", e+"/deliveries/"+evID+"/replay", str(t, replayer, "key"), "", 202)
+	call("POST", e+"/deliveries/"+evID+"/replay", str(t, replayer, "key"), "", 429)
+	waitFor(t, 10*time.Second, "the key's replay's attempt", func() bool {
+		_, d, _ := s.do(t, "GET", e+"/deliveries/"+evID, testToken, "", "")
+		n, _ := d["attempts"].(float64)
+		return d["status"] == "succeeded" && n >= 2
+	})
 	admin("POST", e+"/deliveries/"+evID+"/replay", `{"reason":"check"}`, 202)
 	admin("POST", b+"/deliveries/"+evID+"/replay", "", 409)
 	admin("POST", b+"/deliveries/"+evID+"/cancel", "", 200)
@@ -188,8 +231,15 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("GET", "/v1/audit?limit=5", "", 200)
 	admin("GET", a+"/audit", "", 200)
 	admin("GET", "/v1/tenants/nope/audit", "", 404)
-	admin("DELETE", e, "", 204)
-	admin("DELETE", e, "", 404)
+	admin("DELETE", e, "", 204, "X-Hookline-Reason", "retired")
+	admin("DELETE", e, "", 409)
+	admin("GET", e, "", 200)
+	admin("GET", a+"/endpoints?include_deleted=true", "", 200)
+	admin("PATCH", e, `{"description":"gone"}`, 409)
+	admin("GET", e+"/health", "", 409)
+	admin("GET", e+"/deliveries", "", 200)
+	admin("GET", a+"/deliveries?endpoint="+str(t, ep, "id"), "", 200)
+	admin("DELETE", a+"/endpoints/ep_nope", "", 404)
 
 	// Every answer is checked against the document when the test ends
 	// (checkAnswers); here, that every operation had a 2xx.

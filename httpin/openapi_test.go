@@ -73,7 +73,9 @@ func extension(tb testing.TB, op *openapi3.Operation, name string, v any) {
 // TestOpenAPIDocument: the document is valid OpenAPI 3.1, and each
 // operation names its scope and lists the error codes of exactly its
 // error statuses, each answered with the Error schema; a token's
-// operations list 401 and 403 as every such route answers them.
+// operations list 401 and 403 as every such route answers them (a portal
+// session's token is checked before the route: any route may meet an
+// expired or revoked one).
 func TestOpenAPIDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
 	ids := map[string]bool{}
@@ -87,8 +89,8 @@ func TestOpenAPIDocument(t *testing.T) {
 			scope := opScope(t, op)
 			codes := opErrorCodes(t, op)
 			if scope != "none" {
-				if !slices.Equal(codes["401"], []string{"missing_token", "invalid_token"}) || !slices.Equal(codes["403"], []string{"forbidden"}) {
-					t.Errorf("%s: a token's route answers 401 missing_token, invalid_token and 403 forbidden; it lists %v", name, codes)
+				if !slices.Equal(codes["401"], []string{"missing_token", "invalid_token", "session_expired", "session_revoked"}) || !slices.Equal(codes["403"], []string{"forbidden"}) {
+					t.Errorf("%s: a token's route answers 401 missing_token, invalid_token, session_expired, session_revoked and 403 forbidden; it lists %v", name, codes)
 				}
 				if op.Security != nil {
 					t.Errorf("%s: an operation needing a token takes the document's bearer security", name)
