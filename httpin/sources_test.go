@@ -569,6 +569,9 @@ func TestSourceRequestLogBodyInEvent(t *testing.T) {
 		require_True(t, !has, "a body kept in its event is whole: %v", m["truncated"])
 		_, has = m["body_in_event"]
 		require_True(t, !has, "the storage mark is not shown")
+		_, list, _ := s.do(t, "GET", p+"/requests?limit=1", testToken, "", "")
+		_, has = list["data"].([]any)[0].(map[string]any)["body_in_event"]
+		require_True(t, !has, "the storage mark is listed")
 		status, m, _ = s.do(t, "POST", p+"/requests/"+req+"/replay", testToken, "", "")
 		require_Equal(t, status, http.StatusOK)
 		require_Equal(t, m["outcome"], any("duplicate"))

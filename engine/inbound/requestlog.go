@@ -55,7 +55,8 @@ func (rc *Receiver) ListRequests(tenant, id, cursor string, limit int) ([]LogEnt
 		if derr = sonic.Unmarshal(rec, &en); derr != nil {
 			return false
 		}
-		en.Headers, en.Body = "", ""
+		// The listing shows no bodies, nor the mark of where one is kept.
+		en.Headers, en.Body, en.BodyInEvent = "", "", false
 		out = append(out, en)
 		return len(out) < limit
 	})
