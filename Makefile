@@ -2,10 +2,12 @@
 GO          ?= go
 BIN         := bin/hookline
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Packages whose tests exercise concurrency; they also run under the race detector.
-RACE_PKGS   := ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/... ./internal/...
+# Packages whose tests exercise concurrency; they also run under the race
+# detector. The dashboard's are browser tests of the built binary: nothing
+# of theirs runs concurrently in the test process.
+RACE_PKGS   := $(shell $(GO) list ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/... ./internal/... | grep -v /internal/dashboard)
 
-.PHONY: build run test test-race bench lint fmtcheck fuzz clean
+.PHONY: build run test test-race bench lint fmtcheck fuzz clean chromium
 
 build:
 	$(GO) build -o $(BIN) ./cmd/hookline
@@ -16,10 +18,26 @@ build:
 run: build
 	./$(BIN) serve --data ./data --allow-net 127.0.0.0/8
 
-test: fmtcheck
+test: fmtcheck chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
 	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
+
+# The dashboard's browser tests (internal/dashboard) drive headless
+# Chromium. When none is found it is installed with apt-get (as root);
+# otherwise the suite stops here, saying how to get one: it never skips.
+chromium:
+	@if [ -n "$$HOOKLINE_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || \
+		command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium for the dashboard's browser tests (apt-get install chromium)..."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; } || \
+		{ echo "Cannot install Chromium with apt-get. Install the chromium package, or set HOOKLINE_CHROMIUM to a Chrome or Chromium binary."; exit 1; }; \
+	else \
+		echo "The dashboard's browser tests need Chromium. Run 'sudo apt-get install chromium' (Debian, Ubuntu), or set HOOKLINE_CHROMIUM to a Chrome or Chromium binary."; \
+		exit 1; \
+	fi
 
 test-race:
 	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)

@@ -15,14 +15,20 @@ type Route struct {
 	// MetricsToken: open by default, else the metrics token's or the
 	// admin token's (TestMetricsAccess).
 	MetricsToken bool
+	// AnyToken: any live credential (GET /v1/me).
+	AnyToken bool
+	// Dashboard: the dashboard's page and assets (no token, not API).
+	Dashboard bool
 }
 
 // Routes lists the route table.
 func Routes() []Route {
 	out := make([]Route, 0, len(routeTable))
 	for _, r := range routeTable {
-		row := Route{Method: r.method, Pattern: r.pattern, Scope: r.scope}
+		row := Route{Method: r.method, Pattern: r.pattern, Scope: r.scope, Dashboard: r.label == routeDashboard}
 		switch r.scope {
+		case anyToken:
+			row.Scope, row.AnyToken = "", true
 		case noToken:
 			row.Scope, row.NoToken = "", true
 		case metricsToken:

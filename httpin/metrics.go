@@ -29,10 +29,11 @@ const (
 	routeInbound
 	routeSources
 	routeStats
+	routeDashboard
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs", "endpoint_health", "feed", "inbound", "sources", "stats"}
+var routeNames = [routeCount]string{"other", "health", "metrics", "tenants", "tenant", "endpoints", "endpoint", "publish", "publish_batch", "deliveries", "endpoint_test", "audit", "event_types", "jobs", "endpoint_health", "feed", "inbound", "sources", "stats", "dashboard"}
 
 // durationBuckets are the request duration histogram's upper bounds
 // (seconds). A publish waits for its group commit's fsync: typically a few

@@ -73,6 +73,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	call("GET", a+"/endpoints", str(t, key, "key"), "", 200)
 	call("GET", a+"/audit", str(t, key, "key"), "", 403)
 	call("GET", "/v1/tenants", str(t, key, "key"), "", 403)
+	admin("GET", "/v1/me", "", 200)
+	me := call("GET", "/v1/me", str(t, key, "key"), "", 200)
+	require_Equal(t, str(t, me, "tenant")+" "+str(t, me, "actor_type")+" "+str(t, me, "name"), "acme api_key portal")
+	call("GET", "/v1/me", "", "", 401)
 	admin("DELETE", a+"/api-keys/"+str(t, key, "id"), "", 204)
 	admin("DELETE", a+"/api-keys/"+str(t, key, "id"), "", 404)
 
@@ -84,10 +88,13 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("POST", "/v1/tenants/nope/portal-sessions", `{}`, 404)
 	admin("GET", a+"/portal-sessions", "", 200)
 	call("GET", a+"/endpoints", str(t, ps, "token"), "", 200)
+	me = call("GET", "/v1/me", str(t, ps, "token"), "", 200)
+	require_Equal(t, str(t, me, "tenant_name")+" "+str(t, me, "actor_type")+" "+str(t, me, "expires_at"), "Acme Inc portal_session "+str(t, ps, "expires_at"))
 	call("GET", a+"/audit", str(t, ps, "token"), "", 403)
 	admin("DELETE", a+"/portal-sessions/"+str(t, ps, "id"), "", 204)
 	admin("DELETE", a+"/portal-sessions/"+str(t, ps, "id"), "", 404)
 	call("GET", a+"/endpoints", str(t, ps, "token"), "", 401)
+	call("GET", "/v1/me", str(t, ps, "token"), "", 401)
 
 	// Endpoints: one that accepts, one that fails and waits an hour to retry.
 	okSink := newTestSink(t, http.StatusOK, `{"ok":true}`)

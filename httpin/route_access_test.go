@@ -58,6 +58,15 @@ func TestRouteAccess(t *testing.T) {
 		}
 		p := path(r.Pattern, "a")
 		s.reject(t, method, p, "", "application/json", body, 401, "missing_token")
+		if r.AnyToken {
+			for _, tok := range []string{keyA, keyB, testToken} {
+				if ok, raw := reached(method, p, tok, body); !ok {
+					t.Errorf("%s: refused (%s)", name, raw)
+				}
+			}
+			n["any token"]++
+			continue
+		}
 		s.reject(t, method, p, keyB, "application/json", body, 403, "forbidden")
 		if r.Scope != "" && strings.Contains(r.Pattern, "{tenant}") && defaults.Has(r.Scope) {
 			if ok, raw := reached(method, p, keyA, body); !ok {
@@ -104,6 +113,7 @@ var routeParam = regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
 func routeTestPath(pattern, tenant string) string {
 	p := strings.ReplaceAll(pattern, "{tenant}", tenant)
 	p = strings.ReplaceAll(p, "{profile...}", "")
+	p = strings.ReplaceAll(p, "{file...}", "app.css")
 	return routeParam.ReplaceAllString(p, "x1")
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/pprofhandler"
@@ -62,6 +63,12 @@ var routeTable = []route{
 	{"GET", "/v1/audit", h0((*Server).listAllAudit), routeAudit, adminOnly},
 	// The API's description (openapi.json), as public as the API itself.
 	{"GET", "/v1/openapi.json", h0((*Server).openAPI), routeOther, noToken},
+	// Who the token is: what the dashboard asks first.
+	{"GET", "/v1/me", h0((*Server).me), routeOther, anyToken},
+	// The dashboard's page and assets: files, no data (dashboard.go).
+	{"GET", "/", h0((*Server).dashboardIndex), routeDashboard, noToken},
+	{"GET", "/portal", h0((*Server).dashboardIndex), routeDashboard, noToken},
+	{"GET", "/assets/{file...}", h1((*Server).dashboardAsset), routeDashboard, noToken},
 
 	// Ingest, the hot path, and the event feed.
 	{"POST", "/v1/tenants/{tenant}/events", h1((*Server).publishOne), routePublish, access.EventsPublish},
@@ -153,13 +160,15 @@ func (s *Server) pprof(ctx *fasthttp.RequestCtx, _ string) { pprofhandler.PprofH
 func (s *Server) listAllAudit(ctx *fasthttp.RequestCtx) { s.listAudit(ctx, "") }
 
 // Who may use a route, besides the scopes: adminOnly routes are the admin
-// token's alone, noToken routes need no token at all, and metricsToken
+// token's alone, noToken routes need no token at all, anyToken routes
+// take any live credential (they say only what it is), and metricsToken
 // routes (/metrics) take the metrics token or the admin token, or no
 // token where Options leave them open (Server.open).
 const (
 	adminOnly    access.Scope = ""
 	noToken      access.Scope = "(no token)"
 	metricsToken access.Scope = "(metrics token)"
+	anyToken     access.Scope = "(any token)"
 )
 
 // anyMethod is a route's method when every method is served alike.
@@ -272,7 +281,7 @@ func (rt *router) match(path string) (*pathRoutes, pathParams) {
 	}
 	var segs [maxSegments]string
 	n := 0
-	for rest := path[1:]; ; n++ {
+	for rest := path[1:]; len(path) > 1; n++ { // "/" has no segments
 		if n == len(segs) {
 			n++ // longer than any pattern
 			break
@@ -338,7 +347,7 @@ func newRouter(rows []route) (*router, error) {
 		if r.method == "" {
 			return nil, fmt.Errorf("%s: no method", r.pattern)
 		}
-		if r.scope != adminOnly && r.scope != noToken && r.scope != metricsToken && pr.tenant < 0 {
+		if r.scope != adminOnly && r.scope != noToken && r.scope != metricsToken && r.scope != anyToken && pr.tenant < 0 {
 			return nil, fmt.Errorf("%s %s: the route names scope %q but no {tenant} whose keys it would open to", r.method, r.pattern, r.scope)
 		}
 		if prev := byShape[shape]; prev != nil {
@@ -411,6 +420,9 @@ func compilePattern(pattern string) (shape string, pr *pathRoutes, err error) {
 	if !strings.HasPrefix(pattern, "/") {
 		return "", nil, fmt.Errorf("pattern %q does not start with /", pattern)
 	}
+	if pattern == "/" {
+		return "/", pr, nil // the root: no segments
+	}
 	parts := strings.Split(pattern[1:], "/")
 	for i, seg := range parts {
 		name, isParam := strings.CutPrefix(seg, "{")
@@ -459,10 +471,11 @@ func mustRouter(rows []route) *router {
 // principal is who a request acts as: the operator (admin token), or a
 // tenant API key or portal session with its scopes.
 type principal struct {
-	admin  bool
-	tenant string        // the key's or session's tenant
-	actor  access.Actor  // as the audit log names it
-	scopes access.Scopes // the key's or session's
+	admin   bool
+	tenant  string        // the key's or session's tenant
+	actor   access.Actor  // as the audit log names it
+	scopes  access.Scopes // the key's or session's
+	expires time.Time     // a portal session's end; zero for the others
 }
 
 // may reports whether who may use route r on a path whose {tenant} is
@@ -474,7 +487,7 @@ type principal struct {
 // adminOnly route, an unknown path and an unrouted method are closed to
 // every key and session.
 func (who principal) may(r *route, tenant string) bool {
-	if who.admin {
+	if who.admin || r != nil && r.scope == anyToken {
 		return true
 	}
 	return r != nil && r.scope != adminOnly && tenant != "" && tenant == who.tenant && who.scopes.Has(r.scope)

@@ -21,6 +21,10 @@ func TestRouteTable(t *testing.T) {
 		"* /debug/pprof/{profile...}": "other, admin",
 		"GET /v1/audit":               "audit, admin",
 		"GET /v1/openapi.json":        "other, no token",
+		"GET /v1/me":                  "other, any token",
+		"GET /":                       "dashboard, no token",
+		"GET /portal":                 "dashboard, no token",
+		"GET /assets/{file...}":       "dashboard, no token",
 
 		"GET /v1/tenants":                                  "tenants, admin",
 		"POST /v1/tenants":                                 "tenants, admin",
@@ -93,6 +97,8 @@ func TestRouteTable(t *testing.T) {
 			who = "no token"
 		case metricsToken:
 			who = "metrics token"
+		case anyToken:
+			who = "any token"
 		default:
 			if !r.scope.Valid() {
 				t.Errorf("%s: scope %q is not one of access.AllScopes", key, r.scope)
@@ -154,7 +160,8 @@ func TestRouterMatch(t *testing.T) {
 
 	// No match: empty parameters, extra or missing segments, near misses.
 	f("", "")
-	f("/", "")
+	f("/", "/")
+	f("//", "")
 	f("healthz", "")
 	f("/healthz/", "")
 	f("/in/", "")

@@ -20,6 +20,7 @@ import (
 	"hookline/engine"
 	"hookline/engine/access"
 	"hookline/engine/inbound"
+	"hookline/internal/dashboard"
 )
 
 // Options configure a Server. The zero value works but for AdminToken: in
@@ -76,8 +77,15 @@ type Options struct {
 	// 1; past it 429 replay_rate_limited. The admin token and bulk
 	// replay jobs are not limited. 0 means 1; -1: no bound.
 	ReplaysPerSecond float64
-	Logger           *slog.Logger
-	Metrics          *metrics.Set // the engine's set; /metrics writes it
+	// FrameAncestors are the origins (https://app.example.com) whose pages
+	// may frame the dashboard, to embed the customer view; none: no page
+	// may. Each must pass dashboard.CheckFrameOrigin.
+	FrameAncestors []string
+	// NoDashboard turns the dashboard off: /, /portal and /assets/ answer
+	// 404 as unknown paths do.
+	NoDashboard bool
+	Logger      *slog.Logger
+	Metrics     *metrics.Set // the engine's set; /metrics writes it
 
 	// readTimeout bounds reading one request, head and body; 0 means
 	// defaultReadTimeout. Tests shorten it (export_test.go).
@@ -185,6 +193,11 @@ func (o *Options) Validate() error {
 	case math.IsNaN(o.ReplaysPerSecond) || math.IsInf(o.ReplaysPerSecond, 0) || o.ReplaysPerSecond < 0 && o.ReplaysPerSecond != -1:
 		return fmt.Errorf("httpin.Options.ReplaysPerSecond is %g; it must be positive, or -1 for no bound", o.ReplaysPerSecond)
 	}
+	for _, origin := range o.FrameAncestors {
+		if err := dashboard.CheckFrameOrigin(origin); err != nil {
+			return fmt.Errorf("httpin.Options.FrameAncestors: %w", err)
+		}
+	}
 	if o.PublicURL != "" {
 		u, err := url.Parse(o.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" ||
@@ -214,6 +227,7 @@ type Server struct {
 	token    []byte
 	srv      *fasthttp.Server
 	ln       net.Listener
+	pages    *pages // nil with Options.NoDashboard
 	// mainL and metricsL say how each listener answers (see listener);
 	// metricsSrv and metricsLn are nil without Options.MetricsListen.
 	mainL, metricsL listener
@@ -255,6 +269,13 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 	}
 	if opts.MetricsToken != "" {
 		s.metricsBearer = []byte(opts.MetricsToken)
+	}
+	if !opts.NoDashboard {
+		assets, err := dashboard.Load()
+		if err != nil {
+			return nil, err
+		}
+		s.pages = &pages{assets: assets, headers: dashboard.SecurityHeaders(opts.FrameAncestors)}
 	}
 	if opts.MetricsListen != "" {
 		s.metricsSrv = s.newMetricsServer()
@@ -528,7 +549,7 @@ func (s *Server) principalOf(h *fasthttp.RequestHeader) (principal, access.Sessi
 		if state != access.SessionLive {
 			return principal{}, state
 		}
-		return principal{tenant: ps.Tenant, scopes: ps.Scopes,
+		return principal{tenant: ps.Tenant, scopes: ps.Scopes, expires: ps.ExpiresAt,
 			actor: access.Actor{ID: ps.ID, Type: access.ActorTypePortalSession}}, access.SessionLive
 	}
 	if k, ok := s.acc.AuthenticateKey(token); ok {

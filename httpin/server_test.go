@@ -121,7 +121,8 @@ func TestRouting(t *testing.T) {
 		}
 	}
 	f("GET", "/v2/x", 404, "not_found", "")
-	f("GET", "/", 404, "not_found", "")
+	f("GET", "/nope", 404, "not_found", "")
+	f("GET", "/assets", 404, "not_found", "")
 	f("GET", "/v1", 404, "not_found", "")
 	f("GET", "/v1/tenantsx", 404, "not_found", "")
 	f("GET", "/v1/tenants/acme/nope", 404, "not_found", "")

@@ -57,10 +57,17 @@ type Config struct {
 	Ingest          Ingest        `yaml:"ingest"`
 	Delivery        Delivery      `yaml:"delivery"`
 	Limits          Limits        `yaml:"limits"`
+	Dashboard       Dashboard     `yaml:"dashboard"`
 	Retention       Retention     `yaml:"retention"`
 	WAL             WAL           `yaml:"wal"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
+}
+
+// Dashboard is the dashboard section: the pages served at / and /portal.
+type Dashboard struct {
+	Enabled        bool     `yaml:"enabled"`
+	FrameAncestors []string `yaml:"frame_ancestors"`
 }
 
 // Ingest is the ingest section: request bounds and back-pressure.

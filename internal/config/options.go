@@ -84,7 +84,7 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 // ServerOptions returns the options for httpin.New. AdminToken is the file's,
 // possibly empty: the caller resolves it (environment, data directory).
 func (c *Config) ServerOptions() httpin.Options {
-	return httpin.Options{
+	o := httpin.Options{
 		Listen:               c.Listen,
 		AdminToken:           c.AdminToken,
 		MaxEventBytes:        c.Ingest.MaxEventBytes,
@@ -97,7 +97,12 @@ func (c *Config) ServerOptions() httpin.Options {
 		MaxPayloadDepth:      c.Ingest.MaxPayloadDepth,
 		PublicURL:            c.PublicURL,
 		ReplaysPerSecond:     c.Delivery.ReplaysPerSecond,
+		NoDashboard:          !c.Dashboard.Enabled,
 	}
+	if len(c.Dashboard.FrameAncestors) > 0 { // none is nil, as the package's default
+		o.FrameAncestors = c.Dashboard.FrameAncestors
+	}
+	return o
 }
 
 // parseAllowNets parses allow_net entries: CIDRs, or bare addresses that

@@ -171,6 +171,8 @@ var yamlNames = newRenamer(
 	"httpin.Options.MaxPayloadDepth", "ingest.max_payload_depth",
 	"httpin.Options.PublicURL", "public_url",
 	"httpin.Options.ReplaysPerSecond", "delivery.replays_per_second",
+	"httpin.Options.FrameAncestors", "dashboard.frame_ancestors",
+	"httpin.Options.NoDashboard", "dashboard.enabled",
 )
 
 type renamer struct {
