@@ -177,6 +177,9 @@ func serve(cfg *config.Config) error {
 	if a := srv.MetricsAddr(); a != "" {
 		started = append(started, "metrics", "http://"+a)
 	}
+	if cfg.Dashboard.Enabled {
+		started = append(started, "dashboard", "http://"+srv.Addr()+"/")
+	}
 	logger.Info("hookline started", append(started, "data", cfg.Data, "allow_net", cfg.AllowNet)...)
 	if cfg.MetricsListen == "" && cfg.MetricsToken == "" && !loopback(srv.Addr()) {
 		logger.Warn("/metrics is served without a token to anyone who can reach listen; set metrics_listen or metrics_token (configs/hookline.yaml)", "listen", srv.Addr())
