@@ -198,6 +198,10 @@ function App() {
     return html`<${SignIn} expired=${expired} onSignedIn=${(m) => { setExpired(false); setMe(m); if (!location.hash || location.hash === '#/') navigate('/tenants'); }} />`;
   }
 
+  // The customer view is for portal sessions only: another credential
+  // left in this tab's storage (the operator's, say) must not open it.
+  if (portal && me.actor_type !== 'portal_session') return html`<${PortalEnded} error=${null} />`;
+
   const admin = me.actor_type === 'admin';
   let route = parseHash(hash);
   // A key or session has one tenant: every other is out of reach (the
