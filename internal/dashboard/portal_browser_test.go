@@ -35,6 +35,7 @@ func TestAPIKeysPage(t *testing.T) {
 	}
 	b.click("dialog button[type=submit]", "Create key")
 	b.waitText("dialog .field-error", "invalid_scopes")
+	b.shot("keys-new")
 	b.click("#key-scope-endpoints-write", "")
 	b.click("#key-scope-deliveries-read", "")
 	b.click("dialog button[type=submit]", "Create key")
@@ -156,6 +157,7 @@ func TestPortalSessionsPage(t *testing.T) {
 	b.fill("#session-expires", "25h")
 	b.click("dialog button[type=submit]", "Create session")
 	b.waitText("dialog .field-error", "invalid_expires_in")
+	b.shot("portal-sessions-new")
 	b.fill("#session-expires", "30m")
 	b.click("dialog button[type=submit]", "Create session")
 	b.waitJS("the new session's link", `(document.querySelector("#copy-once-value")||{}).value?.includes("/portal#token=hlp_")`)
@@ -168,6 +170,11 @@ func TestPortalSessionsPage(t *testing.T) {
 	}
 	b.waitText("#sessions-table", "deliveries:read")
 	b.shot("portal-sessions")
+	// At tablet width the page does not scroll sideways.
+	b.run(chromedp.EmulateViewport(800, 1000))
+	b.waitJS("no sideways scroll at 800px", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
+	b.shot("portal-sessions-800")
+	b.run(chromedp.EmulateViewport(1280, 900))
 
 	// The customer's browser.
 	c := newBrowser(t)
@@ -244,6 +251,8 @@ func TestPortalSessionEnds(t *testing.T) {
 	// slow): either way, a load after the end says it expired.
 	b.run(chromedp.Navigate(url))
 	b.waitJS("the portal", `document.querySelector(".banner") || document.querySelector("main.signin")`)
+	// An open page asks again at the end and says so without a reload.
+	b.waitText("main", "This link has expired.")
 	waitFor(t, time.Minute, "the session's end", func() bool { return time.Now().After(end.Add(time.Second)) })
 	b.run(chromedp.Reload())
 	b.waitText("main", "This link has expired.")
