@@ -29,3 +29,8 @@ export function ScopeChecks({ idPrefix, legend, scopes, value, onChange, hint, e
     ${error ? html`<p class="field-error" role="alert" id=${idPrefix + '-error'}>${error}</p>` : null}
   </fieldset>`;
 }
+
+// ScopeBadges lists a key's or session's scopes in a table cell.
+export function ScopeBadges({ scopes }) {
+  return html`${(scopes || []).map((s) => html`<span class="badge muted">${s}</span> `)}`;
+}

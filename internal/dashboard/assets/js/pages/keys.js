@@ -4,7 +4,7 @@
 
 import { api, tenantPath } from '../api.js';
 import { html, useState, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime } from '../ui.js';
-import { allScopes, ScopeChecks } from '../scopes.js';
+import { allScopes, ScopeChecks, ScopeBadges } from '../scopes.js';
 
 // defaultKeyScopes is what the API gives a key created without scopes;
 // the form starts from it so that "create" without a change makes that key.
@@ -61,7 +61,7 @@ export default function Keys({ tenant }) {
         ${p.rows.map((k) => html`<tr>
           <td>${k.name || html`<span class="muted">(no name)</span>`}</td>
           <td><code>${k.prefix}…</code></td>
-          <td class="scopes">${(k.scopes || []).map((s) => html`<span class="badge muted">${s}</span> `)}</td>
+          <td class="scopes"><${ScopeBadges} scopes=${k.scopes} /></td>
           <td>${fmtTime(k.created_at)}</td>
           <td><button type="button" class="small" onClick=${() => setRevoking(k)}>Revoke</button></td>
         </tr>`)}

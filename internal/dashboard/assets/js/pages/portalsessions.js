@@ -6,7 +6,7 @@
 
 import { api, tenantPath } from '../api.js';
 import { html, useState, useApp, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime } from '../ui.js';
-import { allScopes, ScopeChecks } from '../scopes.js';
+import { allScopes, ScopeChecks, ScopeBadges } from '../scopes.js';
 
 // What the API gives a session created without scopes (of those the
 // creating key holds): the form starts from it.
@@ -100,7 +100,7 @@ export default function PortalSessions({ tenant }) {
         ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No live portal sessions.</td></tr>` : null}
         ${p.rows.map((s) => html`<tr>
           <td><code>${s.id}</code></td>
-          <td class="scopes">${(s.scopes || []).map((x) => html`<span class="badge muted">${x}</span> `)}</td>
+          <td class="scopes"><${ScopeBadges} scopes=${s.scopes} /></td>
           <td>${fmtTime(s.created_at)}</td>
           <td>${fmtTime(s.expires_at)}</td>
           <td>${s.created_by}</td>
