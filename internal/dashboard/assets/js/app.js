@@ -103,8 +103,7 @@ function SignIn({ onSignedIn, expired }) {
 function PortalEnded({ error }) {
   return html`<main class="signin">
     <h1>Session ended</h1>
-    <p role="alert">${error && error.code === 'session_revoked' ? 'This link has been revoked.' : error && error.code === 'session_expired' ? 'This link has expired.' : 'This link is not valid.'}
-      Open the page again from the product that sent you here.</p>
+    <p role="alert">${error && error.code === 'session_revoked' ? 'This link has been revoked.' : error && error.code === 'session_expired' ? 'This link has expired.' : 'This link is not valid.'}${' '}Open the page again from the product that sent you here.</p>
   </main>`;
 }
 
@@ -192,11 +191,27 @@ function App() {
     setMe(null);
   }), []);
 
+  // A portal session ends at expires_at even if the customer just looks:
+  // ask again then, so the page says it ended (the 401 does) instead of
+  // showing data it can no longer refresh. This clock may differ from the
+  // server's: while the server still says live, ask again every 30s.
+  const [recheck, setRecheck] = useState(0);
+  useEffect(() => {
+    if (!portal || !me || !me.expires_at) return undefined;
+    const ms = recheck ? 30000 : Math.min(Date.parse(me.expires_at) - Date.now() + 1000, 2 ** 31 - 1);
+    const id = setTimeout(() => api('GET', '/v1/me').then(() => setRecheck((n) => n + 1), () => {}), Math.max(ms, 1000));
+    return () => clearTimeout(id);
+  }, [me && me.expires_at, recheck]);
+
   if (me === undefined) return html`<${Loading} />`;
   if (me === null) {
     if (portal) return html`<${PortalEnded} error=${meError} />`;
     return html`<${SignIn} expired=${expired} onSignedIn=${(m) => { setExpired(false); setMe(m); if (!location.hash || location.hash === '#/') navigate('/tenants'); }} />`;
   }
+
+  // The customer view is for portal sessions only: another credential
+  // left in this tab's storage (the operator's, say) must not open it.
+  if (portal && me.actor_type !== 'portal_session') return html`<${PortalEnded} error=${null} />`;
 
   const admin = me.actor_type === 'admin';
   let route = parseHash(hash);
