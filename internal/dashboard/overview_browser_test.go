@@ -1,0 +1,171 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+type tenantStats struct {
+	Since string `json:"since"`
+	Total struct {
+		Sent                    int      `json:"sent"`
+		FirstAttemptSucceeded   int      `json:"first_attempt_succeeded"`
+		FirstAttemptSuccessRate *float64 `json:"first_attempt_success_rate"`
+		Retried                 int      `json:"retried"`
+		Dead                    int      `json:"dead"`
+		Attempts                int      `json:"attempts"`
+		FailedAttempts          int      `json:"failed_attempts"`
+		TopFailures             []struct {
+			Reason string `json:"reason"`
+			Count  int    `json:"count"`
+		} `json:"top_failures"`
+	} `json:"total"`
+}
+
+// deliveryFixture makes tenant acme with an endpoint that answers 200 and
+// one that answers 500 (one retry, then dead), publishes n events and waits
+// until the stats count every first attempt and every dead letter. It
+// returns the failing endpoint's id.
+func deliveryFixture(t *testing.T, s *server, n int) (okID, badID string) {
+	t.Helper()
+	good, bad := newReceiver(t), newReceiver(t)
+	bad.setStatus(500)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
+	var ep struct {
+		ID string `json:"id"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": good.URL + "/ok", "event_types": []string{"*"}}, 201, &ep)
+	okID = ep.ID
+	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": bad.URL + "/broken", "event_types": []string{"*"}, "retry_schedule": []string{"1s"}}, 201, &ep)
+	badID = ep.ID
+	for i := range n {
+		s.api(t, "POST", "/v1/tenants/acme/events", "", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": i}}, 202, nil)
+	}
+	waitFor(t, 90*time.Second, "every delivery sent and the failing ones dead", func() bool {
+		var st tenantStats
+		s.api(t, "GET", "/v1/tenants/acme/stats?window=1h", "", nil, 200, &st)
+		return st.Total.Sent == 2*n && st.Total.Dead == n
+	})
+	return okID, badID
+}
+
+// TestOverview: the overview's cards show the stats API's numbers for each
+// window, the charts are drawn with bars, and the failing endpoint leads
+// the worst success rates with its failure reason.
+func TestOverview(t *testing.T) {
+	s := startServer(t)
+	const n = 4
+	_, badID := deliveryFixture(t, s, n)
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/overview?window=1h")
+	for _, w := range []string{"1h", "24h", "7d"} {
+		b.click("#window-"+w, w)
+		b.waitJS("window "+w+" chosen", fmt.Sprintf(`document.querySelector("#window-%s").getAttribute("aria-pressed")==="true" && location.hash.endsWith("window=%s")`, w, w))
+		var st tenantStats
+		s.api(t, "GET", "/v1/tenants/acme/stats?window="+w, "", nil, 200, &st)
+		if w == "1h" && (st.Total.Sent != 2*n || st.Total.FirstAttemptSucceeded != n || st.Total.Dead != n) {
+			t.Fatalf("stats over 1h: %+v", st.Total)
+		}
+		b.waitText("#card-sent .value", fmt.Sprint(st.Total.Sent))
+		b.waitText("#card-dead .value", fmt.Sprint(st.Total.Dead))
+		if st.Total.FirstAttemptSuccessRate != nil {
+			b.waitText("#card-rate .value", fmt.Sprintf("%g%%", *st.Total.FirstAttemptSuccessRate*100))
+		}
+		b.waitText("#card-attempts .hint", fmt.Sprintf("%d failed", st.Total.FailedAttempts))
+		// The window's numbers, not another's, are on the page once it shows
+		// them: the since line is the one the API gave for this window.
+		b.waitJS("the charts' bars", `document.querySelectorAll("#chart-endpoints svg[role=img] rect.bar").length >= 2 && document.querySelectorAll("#chart-windows rect.bar").length >= 3`)
+		label := evalJS[string](b, `document.querySelector("#chart-endpoints svg[role=img]").getAttribute("aria-label")`)
+		if !strings.Contains(label, "failed") || !strings.Contains(label, "/broken") {
+			t.Errorf("chart label %q does not say the numbers", label)
+		}
+		b.waitText("#worst-endpoints", badID)
+		b.waitText("#worst-endpoints", "500")
+		b.waitText("#chart-failures", "500")
+		b.shot("overview-" + w)
+	}
+	// The failing endpoint leads the worst success rates, at 0%.
+	first := evalJS[string](b, `document.querySelector("#worst-endpoints tbody tr").innerText`)
+	if !strings.Contains(first, badID) || !strings.Contains(first, "0%") {
+		t.Errorf("first of the worst endpoints: %q", first)
+	}
+	// The operator sees the queue depth card (from /metrics).
+	b.waitJS("queue depth", `/^\d+$/.test(document.querySelector("#card-queue .value").innerText.trim())`)
+}
+
+// TestHealthJobsAudit: the server health page lists the failing endpoint;
+// a replay job shows on the jobs page and stops (or completes); the audit
+// log shows the endpoint's creation by the admin and opens its before and
+// after.
+func TestHealthJobsAudit(t *testing.T) {
+	s := startServer(t)
+	const n = 4
+	_, badID := deliveryFixture(t, s, n)
+	b := newBrowser(t)
+	b.signIn(s)
+
+	b.go_("#/health")
+	b.waitText("#card-ready", "ready")
+	b.waitText("#card-tenants .value", "1")
+	b.waitText("#attention-table", badID)
+	b.waitText("#metrics-cards", "Queue depth")
+	b.shot("health")
+
+	// A slow replay of the dead deliveries, so it is still running when
+	// the page shows it (it may finish first on a fast day: both are fine).
+	var job struct {
+		ID string `json:"id"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/endpoints/"+badID+"/replay", "", map[string]any{"status": "dead", "rate_per_second": 1}, 202, &job)
+	b.go_("#/t/acme/jobs")
+	row := "#job-" + job.ID
+	b.waitText(row, "replay")
+	b.waitText(row, "matched")
+	b.shot("jobs")
+	if evalJS[bool](b, `!![...document.querySelectorAll("`+row+` button")].find(e => e.innerText === "Stop")`) {
+		b.click(row+" button", "Stop")
+		b.waitText("dialog", job.ID)
+		b.click("dialog button", "Stop job")
+	}
+	b.waitJS("the job stopped or completed", `/stopped|completed/.test(document.querySelector("`+row+`").innerText)`)
+	var got struct {
+		State string `json:"state"`
+	}
+	s.api(t, "GET", "/v1/tenants/acme/jobs/"+job.ID, "", nil, 200, &got)
+	if got.State != "stopped" && got.State != "completed" {
+		t.Fatalf("job state %q", got.State)
+	}
+	b.waitText(row, got.State)
+
+	b.go_("#/t/acme/audit")
+	b.waitText("#audit-table", "endpoint.create")
+	var audit struct {
+		Data []struct {
+			ID       string `json:"id"`
+			Action   string `json:"action"`
+			Resource string `json:"resource"`
+		} `json:"data"`
+	}
+	s.api(t, "GET", "/v1/tenants/acme/audit", "", nil, 200, &audit)
+	var create string
+	for _, e := range audit.Data {
+		if e.Action == "endpoint.create" && e.Resource == badID {
+			create = e.ID
+		}
+	}
+	if create == "" {
+		t.Fatalf("no endpoint.create entry for %s in %+v", badID, audit.Data)
+	}
+	row = "#audit-" + create
+	b.waitText(row, "admin")
+	b.click(row+" button", "Show changes")
+	b.waitText("#audit-changes-"+create, "Nothing (created)")
+	b.waitText("#audit-changes-"+create+" table.diff", "url")
+	b.waitText("#audit-changes-"+create+" table.diff", "/broken")
+	b.shot("audit")
+	b.click(row+" button", "Hide changes")
+	b.waitJS("the changes closed", `!document.querySelector("#audit-changes-`+create+`")`)
+}
