@@ -1,11 +1,43 @@
 package dashboard_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
+
+// apiReason sends an admin request with an X-Hookline-Reason header, as a
+// careful operator would, and wants 200.
+func (s *server) apiReason(t *testing.T, method, path string, body any, reason string) {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hookline-Reason", reason)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		got, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %d: %s", method, path, resp.StatusCode, got)
+	}
+}
 
 type tenantStats struct {
 	Since string `json:"since"`
@@ -94,6 +126,11 @@ func TestOverview(t *testing.T) {
 	}
 	// The operator sees the queue depth card (from /metrics).
 	b.waitJS("queue depth", `/^\d+$/.test(document.querySelector("#card-queue .value").innerText.trim())`)
+
+	// At tablet width the page does not scroll sideways.
+	b.run(chromedp.EmulateViewport(800, 1000))
+	b.waitJS("the page within 800px", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
+	b.shot("overview-tablet")
 }
 
 // TestHealthJobsAudit: the server health page lists the failing endpoint;
@@ -140,6 +177,8 @@ func TestHealthJobsAudit(t *testing.T) {
 	}
 	b.waitText(row, got.State)
 
+	// An edit, with a reason, for the audit log's diff.
+	s.apiReason(t, "PATCH", "/v1/tenants/acme/endpoints/"+badID, map[string]any{"description": "billing hook"}, "ticket 42")
 	b.go_("#/t/acme/audit")
 	b.waitText("#audit-table", "endpoint.create")
 	var audit struct {
@@ -150,22 +189,36 @@ func TestHealthJobsAudit(t *testing.T) {
 		} `json:"data"`
 	}
 	s.api(t, "GET", "/v1/tenants/acme/audit", "", nil, 200, &audit)
-	var create string
+	var create, update string
 	for _, e := range audit.Data {
-		if e.Action == "endpoint.create" && e.Resource == badID {
+		switch {
+		case e.Action == "endpoint.create" && e.Resource == badID:
 			create = e.ID
+		case e.Action == "endpoint.update" && e.Resource == badID:
+			update = e.ID
 		}
 	}
-	if create == "" {
-		t.Fatalf("no endpoint.create entry for %s in %+v", badID, audit.Data)
+	if create == "" || update == "" {
+		t.Fatalf("no endpoint.create and endpoint.update entries for %s in %+v", badID, audit.Data)
 	}
 	row = "#audit-" + create
 	b.waitText(row, "admin")
 	b.click(row+" button", "Show changes")
 	b.waitText("#audit-changes-"+create, "Nothing (created)")
-	b.waitText("#audit-changes-"+create+" table.diff", "url")
-	b.waitText("#audit-changes-"+create+" table.diff", "/broken")
-	b.shot("audit")
+	b.waitText("#audit-changes-"+create+" pre.json", "/broken")
 	b.click(row+" button", "Hide changes")
 	b.waitJS("the changes closed", `!document.querySelector("#audit-changes-`+create+`")`)
+
+	row = "#audit-" + update
+	b.waitText(row, "endpoint.update")
+	b.waitText(row, "ticket 42")
+	b.click(row+" button", "Show changes")
+	diff := "#audit-changes-" + update + " table.diff"
+	b.waitText(diff, "description")
+	b.waitText(diff, "billing hook")
+	if got := evalJS[int](b, `document.querySelectorAll("`+diff+` tbody tr").length`); got > 2 {
+		// description, and updated_at at most: not the whole record.
+		t.Errorf("the diff shows %d keys: %s", got, evalJS[string](b, `document.querySelector("`+diff+`").innerText`))
+	}
+	b.shot("audit")
 }

@@ -7,15 +7,17 @@
 
 import { html } from './ui.js';
 
-const W = 640; // viewBox width; the SVG scales to its box
-const LABEL_W = 190; // room for a row's label
-const VALUE_W = 80; // room for a row's total at the bar's end
-const ROW_H = 26;
+// Drawn at 1:1 (the SVG only shrinks in a narrow box, never grows), so its
+// text stays the page's size.
+const W = 460;
+const LABEL_W = 170; // room for a row's label
+const VALUE_W = 64; // room for a row's total at the bar's end
+const ROW_H = 24;
 const BAR_H = 16;
 
 // clip shortens a label to what fits in LABEL_W at the chart's font size;
 // the full text is in the bar's <title> and in the table.
-function clip(s, n = 28) {
+function clip(s, n = 24) {
   s = String(s);
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
@@ -39,7 +41,7 @@ export function BarChart({ id, title, rows, series, fmt, empty }) {
     ${series.length > 1 ? html`<ul class="legend" aria-hidden="true">
       ${series.map((s) => html`<li><svg width="12" height="12" viewBox="0 0 12 12"><rect class=${'bar ' + (s.cls || '')} width="12" height="12" rx="2" /></svg> ${s.name}</li>`)}
     </ul>` : null}
-    <svg class="chart" viewBox=${`0 0 ${W} ${h}`} role="img" aria-label=${summary} preserveAspectRatio="xMinYMin meet">
+    <svg class="chart bars" width=${W} height=${h} viewBox=${`0 0 ${W} ${h}`} role="img" aria-label=${summary} preserveAspectRatio="xMinYMin meet">
       <line class="axis" x1=${LABEL_W} y1="0" x2=${LABEL_W} y2=${h - 4} />
       ${rows.map((r, i) => {
         const y = 4 + i * ROW_H;

@@ -34,9 +34,12 @@ function Actor({ e }) {
 }
 
 function Changes({ e }) {
-  const d = diff(e.before, e.after);
+  const none = (v) => v === undefined || v === null;
+  // A creation or deletion changes every key: the record itself says it
+  // better than a table of "absent".
+  const d = none(e.before) || none(e.after) ? null : diff(e.before, e.after);
   return html`<div class="audit-changes">
-    ${d.length ? html`<table class="diff" aria-label="changed keys">
+    ${!d ? null : d.length ? html`<table class="diff" aria-label="changed keys">
       <thead><tr><th>Key</th><th>Before</th><th>After</th></tr></thead>
       <tbody>${d.map((c) => html`<tr>
         <td><code>${c.key}</code></td>
@@ -44,8 +47,8 @@ function Changes({ e }) {
         <td class="add">${c.after === undefined ? html`<span class="muted">absent</span>` : html`<code>${c.after}</code>`}</td>
       </tr>`)}</tbody></table>` : html`<p class="muted">No change recorded.</p>`}
     <div class="split">
-      <div><h3>Before</h3>${e.before === undefined || e.before === null ? html`<p class="muted">Nothing (created).</p>` : html`<${Json} value=${e.before} />`}</div>
-      <div><h3>After</h3>${e.after === undefined || e.after === null ? html`<p class="muted">Nothing (deleted).</p>` : html`<${Json} value=${e.after} />`}</div>
+      <div><h3>Before</h3>${none(e.before) ? html`<p class="muted">Nothing (created).</p>` : html`<${Json} value=${e.before} />`}</div>
+      <div><h3>After</h3>${none(e.after) ? html`<p class="muted">Nothing (deleted).</p>` : html`<${Json} value=${e.after} />`}</div>
     </div>
   </div>`;
 }

@@ -58,8 +58,8 @@ export default function Jobs({ tenant }) {
           <td><${Badge} status=${j.state} />
             ${j.error ? html`<div class="field-error">${j.error.message} <code>${j.error.code}</code></div>` : null}</td>
           <td><${Progress} j=${j} /></td>
-          <td>${fmtTime(j.created_at)}</td>
-          <td>${j.finished_at ? fmtTime(j.finished_at) : html`<span class="muted">–</span>`}</td>
+          <td class="time">${fmtTime(j.created_at)}</td>
+          <td class="time">${j.finished_at ? fmtTime(j.finished_at) : html`<span class="muted">–</span>`}</td>
           <td>${j.state === 'running' && can('deliveries:replay')
             ? html`<button type="button" class="small danger" onClick=${() => setStopping(j)}>Stop</button>` : null}</td>
         </tr>`)}

@@ -17,6 +17,10 @@ const windows = [
   { id: '7d', label: 'Last week' },
 ];
 
+// short drops a URL's scheme for a chart's label; the full URL is in the
+// bar's title and the chart's table.
+const short = (u) => u.replace(/^https?:\/\//, '');
+
 const fmtMs = (n) => (n === null || n === undefined ? '–' : fmtNum(n, n < 10 ? 1 : 0) + ' ms');
 
 // queueDepth sums the per-endpoint depth gauge over the tenant's endpoints.
@@ -138,11 +142,11 @@ export default function Overview({ tenant, query }) {
     ${s ? html`
       <p class="muted" id="overview-since">${windows.find((w) => w.id === win).label}: since ${fmtTime(s.since)}, ${fmtNum(eps.length)} endpoint${eps.length === 1 ? '' : 's'}.</p>
       <${Cards} t=${s.total} queue=${queue} admin=${admin} />
-      <div class="split">
+      <div class="split start">
         <div class="panel">
           <${BarChart} id="chart-endpoints" title=${'First attempts per endpoint, ' + wl}
             series=${[{ name: 'succeeded', cls: 'ok' }, { name: 'failed', cls: 'bad' }]}
-            rows=${busiest.map((e) => ({ label: e.url, title: e.url + ' (' + e.endpoint_id + ')', values: [e.first_attempt_succeeded, e.sent - e.first_attempt_succeeded] }))}
+            rows=${busiest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.first_attempt_succeeded, e.sent - e.first_attempt_succeeded] }))}
             fmt=${fmtNum} empty=${'Nothing sent in the ' + wl + '.'} />
         </div>
         <div class="panel">
@@ -158,11 +162,11 @@ export default function Overview({ tenant, query }) {
       <h2>Worst first-attempt success rate</h2>
       <${EndpointTable} id="worst-endpoints" tenant=${tenant} rows=${worst} caption="Endpoints with the worst first-attempt success rate"
         empty=${'Every first attempt succeeded in the ' + wl + '.'} />
-      <div class="split">
+      <div class="split start">
         <div>
           <h2>Slowest p95</h2>
           <div class="panel"><${BarChart} id="chart-p95" title=${'p95 latency per endpoint, ' + wl} series=${[{ name: 'p95', cls: 'warn' }]}
-            rows=${slowest.map((e) => ({ label: e.url, title: e.url + ' (' + e.endpoint_id + ')', values: [e.latency_ms.p95] }))}
+            rows=${slowest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.latency_ms.p95] }))}
             fmt=${fmtMs} empty="No responses in this window." /></div>
         </div>
         <div>
