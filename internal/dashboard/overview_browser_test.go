@@ -56,12 +56,14 @@ type tenantStats struct {
 	} `json:"total"`
 }
 
-// deliveryFixture makes tenant acme with an endpoint that answers 200 and
-// one that answers 500 (one retry, then dead), publishes n events and waits
-// until the stats count every first attempt and every dead letter. It
-// returns the failing endpoint's id.
-func deliveryFixture(t *testing.T, s *server, n int) (okID, badID string) {
+// deliveryFixture starts a server with tenant acme, an endpoint that
+// answers 200 and one that answers 500 (one retry, then dead), publishes n
+// events and waits until the stats count every first attempt and every
+// dead letter. It returns the server, a browser signed in as the operator
+// and the failing endpoint's id.
+func deliveryFixture(t *testing.T, n int) (s *server, b *browser, badID string) {
 	t.Helper()
+	s = startServer(t)
 	good, bad := newReceiver(t), newReceiver(t)
 	bad.setStatus(500)
 	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
@@ -69,7 +71,6 @@ func deliveryFixture(t *testing.T, s *server, n int) (okID, badID string) {
 		ID string `json:"id"`
 	}
 	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": good.URL + "/ok", "event_types": []string{"*"}}, 201, &ep)
-	okID = ep.ID
 	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": bad.URL + "/broken", "event_types": []string{"*"}, "retry_schedule": []string{"1s"}}, 201, &ep)
 	badID = ep.ID
 	for i := range n {
@@ -80,18 +81,17 @@ func deliveryFixture(t *testing.T, s *server, n int) (okID, badID string) {
 		s.api(t, "GET", "/v1/tenants/acme/stats?window=1h", "", nil, 200, &st)
 		return st.Total.Sent == 2*n && st.Total.Dead == n
 	})
-	return okID, badID
+	b = newBrowser(t)
+	b.signIn(s)
+	return s, b, badID
 }
 
 // TestOverview: the overview's cards show the stats API's numbers for each
 // window, the charts are drawn with bars, and the failing endpoint leads
 // the worst success rates with its failure reason.
 func TestOverview(t *testing.T) {
-	s := startServer(t)
 	const n = 4
-	_, badID := deliveryFixture(t, s, n)
-	b := newBrowser(t)
-	b.signIn(s)
+	s, b, badID := deliveryFixture(t, n)
 	b.go_("#/t/acme/overview?window=1h")
 	for _, w := range []string{"1h", "24h", "7d"} {
 		b.click("#window-"+w, w)
@@ -116,6 +116,7 @@ func TestOverview(t *testing.T) {
 		}
 		b.waitText("#worst-endpoints", badID)
 		b.waitText("#worst-endpoints", "500")
+		b.waitText("#worst-endpoints", "never") // its last success, from its health
 		b.waitText("#chart-failures", "500")
 		b.shot("overview-" + w)
 	}
@@ -131,6 +132,24 @@ func TestOverview(t *testing.T) {
 	b.run(chromedp.EmulateViewport(800, 1000))
 	b.waitJS("the page within 800px", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
 	b.shot("overview-tablet")
+
+	// A customer's portal session with deliveries:read sees the same
+	// numbers, without the server's queue depth (that is the operator's)
+	// and without the health column it may not read.
+	var ps struct {
+		Token string `json:"token"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/portal-sessions", "", map[string]any{"scopes": []string{"deliveries:read"}}, 201, &ps)
+	c := newBrowser(t)
+	c.open(s, "/portal#token="+ps.Token)
+	c.waitText("#card-sent .value", fmt.Sprint(2*n))
+	c.waitText("#worst-endpoints", badID)
+	if evalJS[bool](c, `!!document.querySelector("#card-queue") || /Last success/.test(document.querySelector("#worst-endpoints").innerText)`) {
+		t.Errorf("the portal shows the queue depth or endpoint health")
+	}
+	c.go_("#/t/acme/jobs")
+	c.waitText("h1", "Jobs")
+	c.waitText("#jobs-table", "No jobs yet")
 }
 
 // TestHealthJobsAudit: the server health page lists the failing endpoint;
@@ -138,11 +157,8 @@ func TestOverview(t *testing.T) {
 // log shows the endpoint's creation by the admin and opens its before and
 // after.
 func TestHealthJobsAudit(t *testing.T) {
-	s := startServer(t)
 	const n = 4
-	_, badID := deliveryFixture(t, s, n)
-	b := newBrowser(t)
-	b.signIn(s)
+	s, b, badID := deliveryFixture(t, n)
 
 	b.go_("#/health")
 	b.waitText("#card-ready", "ready")

@@ -81,13 +81,21 @@ function Cards({ t, queue, admin }) {
 }
 
 // EndpointTable lists a few endpoints with the numbers that put them there.
-function EndpointTable({ id, tenant, rows, caption, empty }) {
+// lastSuccess is an endpoint's last success from its health, when the
+// credential may read it.
+function lastSuccess(h) {
+  if (!h) return html`<span class="muted">…</span>`;
+  if (h.error) return html`<span class="muted" title=${h.error.message}>–</span>`;
+  return h.last_success_at ? fmtTime(h.last_success_at) : html`<span class="muted">never</span>`;
+}
+
+function EndpointTable({ id, tenant, rows, caption, empty, health }) {
   const base = '/t/' + encodeURIComponent(tenant);
   return html`<div class="table-wrap"><table id=${id}>
     <caption class="sr-only">${caption}</caption>
-    <thead><tr><th>Endpoint</th><th class="num">Sent</th><th class="num">First-attempt success</th><th class="num">p95</th><th class="num">Dead</th><th>Top failure</th></tr></thead>
+    <thead><tr><th>Endpoint</th><th class="num">Sent</th><th class="num">First-attempt success</th><th class="num">p95</th><th class="num">Dead</th><th>Top failure</th>${health ? html`<th>Last success</th>` : null}</tr></thead>
     <tbody>
-      ${rows.length === 0 ? html`<tr><td colspan="6" class="empty">${empty}</td></tr>` : null}
+      ${rows.length === 0 ? html`<tr><td colspan=${health ? 7 : 6} class="empty">${empty}</td></tr>` : null}
       ${rows.map((e) => html`<tr>
         <td class="url"><${Link} to=${base + '/endpoints/' + encodeURIComponent(e.endpoint_id)}>${e.url}<//>
           <div class="muted small">${e.endpoint_id}</div></td>
@@ -96,12 +104,13 @@ function EndpointTable({ id, tenant, rows, caption, empty }) {
         <td class="num">${fmtMs(e.latency_ms.p95)}</td>
         <td class="num">${e.dead ? html`<${Link} to=${base + '/deliveries?endpoint=' + encodeURIComponent(e.endpoint_id) + '&status=dead'}>${fmtNum(e.dead)}<//>` : '0'}</td>
         <td>${e.top_failures.length ? html`<span class="badge bad">${e.top_failures[0].reason}</span> ×${fmtNum(e.top_failures[0].count)}` : html`<span class="muted">none</span>`}</td>
+        ${health ? html`<td class="time">${lastSuccess(health[e.endpoint_id])}</td>` : null}
       </tr>`)}
     </tbody></table></div>`;
 }
 
 export default function Overview({ tenant, query }) {
-  const { admin } = useApp();
+  const { admin, can } = useApp();
   const [win, setWin] = useState(windows.some((w) => w.id === query.window) ? query.window : '24h');
   const path = tenantPath(tenant, '/stats');
   // The chosen window for the cards and endpoint charts; all three for
@@ -130,6 +139,13 @@ export default function Overview({ tenant, query }) {
   const slowest = eps.filter((e) => e.latency_ms.p95 !== null)
     .sort((a, b) => b.latency_ms.p95 - a.latency_ms.p95).slice(0, 5);
   const busiest = [...sentOnes].sort((a, b) => b.sent - a.sent).slice(0, 10);
+  // The worst endpoints' health says when each last succeeded: a few
+  // requests, for the rows shown only.
+  const worstIds = worst.map((e) => e.endpoint_id).join();
+  const health = useAsync(() => (can('endpoints:read') && worstIds
+    ? Promise.all(worst.map((e) => api('GET', tenantPath(tenant, '/endpoints/' + encodeURIComponent(e.endpoint_id) + '/health'))
+      .then((h) => [e.endpoint_id, h], (error) => [e.endpoint_id, { error }]))).then(Object.fromEntries)
+    : Promise.resolve(null)), [tenant, worstIds]);
   const wl = windows.find((w) => w.id === win).label.toLowerCase();
 
   return html`<section>
@@ -161,6 +177,7 @@ export default function Overview({ tenant, query }) {
       </div>
       <h2>Worst first-attempt success rate</h2>
       <${EndpointTable} id="worst-endpoints" tenant=${tenant} rows=${worst} caption="Endpoints with the worst first-attempt success rate"
+        health=${can('endpoints:read') ? health.data || {} : null}
         empty=${'Every first attempt succeeded in the ' + wl + '.'} />
       <div class="split start">
         <div>
