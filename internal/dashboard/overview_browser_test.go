@@ -238,3 +238,28 @@ func TestHealthJobsAudit(t *testing.T) {
 	}
 	b.shot("audit")
 }
+
+// TestOverviewEmpty: a tenant with nothing sent shows its empty states, not
+// empty charts; an unknown tenant's overview shows the API's error and code.
+func TestOverviewEmpty(t *testing.T) {
+	s := startServer(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "quiet"}, 201, nil)
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/quiet/overview")
+	b.waitText("#card-sent .value", "0")
+	b.waitText("#card-rate .value", "–")
+	b.waitText("#chart-endpoints", "Nothing sent in the last day")
+	b.waitText("#worst-endpoints", "Nothing sent in the last day")
+	b.waitText("#card-queue .value", "0")
+	b.waitText("#chart-failures", "No failed attempts")
+	b.shot("overview-empty")
+
+	b.go_("#/health")
+	b.waitText("#attention-table", "Every endpoint checked is healthy")
+	b.go_("#/t/quiet/jobs")
+	b.waitText("#jobs-table", "No jobs yet")
+
+	b.go_("#/t/nobody/overview")
+	b.waitText(".error", "tenant_not_found")
+}

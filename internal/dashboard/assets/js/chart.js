@@ -28,7 +28,10 @@ function clip(s, n = 24) {
 // instead of an empty chart.
 export function BarChart({ id, title, rows, series, fmt, empty }) {
   const f = fmt || ((n) => String(n));
-  if (!rows.length) return html`<p class="empty" id=${id}>${empty || 'Nothing to show.'}</p>`;
+  if (!rows.length) {
+    return html`<figure class="chart-box" id=${id}><figcaption>${title}</figcaption>
+      <p class="empty">${empty || 'Nothing to show.'}</p></figure>`;
+  }
   const totals = rows.map((r) => r.values.reduce((a, b) => a + (b || 0), 0));
   const max = Math.max(...totals, 0) || 1;
   const plot = W - LABEL_W - VALUE_W;

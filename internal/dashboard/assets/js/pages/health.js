@@ -114,7 +114,7 @@ function Gauges({ n }) {
   }, [n]);
   if (m.loading) return html`<${Loading} what="metrics" />`;
   if (m.error && m.error.status === 404) {
-    return html`<p class="notice" id="metrics-elsewhere">Metrics are served on a listener of their own (<code>metrics_listen</code>), not here: read them there.</p>`;
+    return html`<p class="notice" id="metrics-elsewhere">This listener does not serve <code>/metrics</code>: read the server's metrics where your configuration serves them.</p>`;
   }
   if (m.error) return html`<${ErrorBox} error=${m.error} />`;
   const g = (name) => gauge(m.data, name);

@@ -31,7 +31,7 @@ async function queueDepth(endpointIDs) {
   try {
     text = await api('GET', '/metrics');
   } catch (e) {
-    if (e.status === 404) return { unavailable: 'metrics are served on their own listener' };
+    if (e.status === 404) return { unavailable: 'this listener does not serve /metrics' };
     throw e;
   }
   const m = parseMetrics(text);
@@ -118,7 +118,9 @@ export default function Overview({ tenant, query }) {
   const st = useAsync(() => api('GET', path + qs({ window: win })), [tenant, win]);
   const all = useAsync(() => Promise.all(windows.map((w) => api('GET', path + qs({ window: w.id })))), [tenant]);
   const ids = st.data ? st.data.endpoints.map((e) => e.endpoint_id) : null;
-  const queue = useAsync(() => (admin && ids ? queueDepth(ids) : Promise.resolve(null)), [admin, ids ? ids.join() : '']);
+  // Keyed on the endpoint list ('-' before the stats answer, so a tenant
+  // without endpoints still asks once they have).
+  const queue = useAsync(() => (admin && ids ? queueDepth(ids) : Promise.resolve(null)), [admin, ids ? '+' + ids.join() : '-']);
   const choose = (w) => {
     setWin(w);
     // Keep the window in the address so a reload or a shared link shows it.
@@ -178,7 +180,7 @@ export default function Overview({ tenant, query }) {
       <h2>Worst first-attempt success rate</h2>
       <${EndpointTable} id="worst-endpoints" tenant=${tenant} rows=${worst} caption="Endpoints with the worst first-attempt success rate"
         health=${can('endpoints:read') ? health.data || {} : null}
-        empty=${'Every first attempt succeeded in the ' + wl + '.'} />
+        empty=${s.total.sent ? 'Every first attempt succeeded in the ' + wl + '.' : 'Nothing sent in the ' + wl + '.'} />
       <div class="split start">
         <div>
           <h2>Slowest p95</h2>
