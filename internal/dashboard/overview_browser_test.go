@@ -193,6 +193,13 @@ func TestHealthJobsAudit(t *testing.T) {
 	}
 	b.waitText(row, got.State)
 
+	// An endpoint made by an API key, whose name the audit log shows.
+	var key struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/api-keys", "", map[string]any{"name": "ci-bot", "scopes": []string{"endpoints:write"}}, 201, &key)
+	s.api(t, "POST", "/v1/tenants/acme/endpoints", key.Key, map[string]any{"url": "http://127.0.0.1:9/by-key", "event_types": []string{"*"}}, 201, nil)
 	// An edit, with a reason, for the audit log's diff.
 	s.apiReason(t, "PATCH", "/v1/tenants/acme/endpoints/"+badID, map[string]any{"description": "billing hook"}, "ticket 42")
 	b.go_("#/t/acme/audit")
@@ -236,6 +243,7 @@ func TestHealthJobsAudit(t *testing.T) {
 		// description, and updated_at at most: not the whole record.
 		t.Errorf("the diff shows %d keys: %s", got, evalJS[string](b, `document.querySelector("`+diff+`").innerText`))
 	}
+	b.waitJS("the key's entry with its name and id", `[...document.querySelectorAll("#audit-table tbody tr")].some(r => /endpoint\.create/.test(r.innerText) && /api key/.test(r.innerText) && r.innerText.includes("ci-bot") && r.innerText.includes(`+fmt.Sprintf("%q", key.ID)+`))`)
 	b.shot("audit")
 }
 

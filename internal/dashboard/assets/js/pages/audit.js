@@ -70,7 +70,7 @@ export default function Audit({ tenant }) {
             <td><code>${e.action}</code></td>
             <td><code class="small">${e.resource || ''}</code></td>
             <td>${e.reason || html`<span class="muted">–</span>`}</td>
-            <td><button type="button" class="small" aria-expanded=${open === e.id ? 'true' : 'false'} aria-controls=${'audit-changes-' + e.id}
+            <td><button type="button" class="small nowrap" aria-expanded=${open === e.id ? 'true' : 'false'} aria-controls=${'audit-changes-' + e.id}
               onClick=${() => setOpen(open === e.id ? null : e.id)}>${open === e.id ? 'Hide changes' : 'Show changes'}</button></td>
           </tr>
           ${open === e.id ? html`<tr class="detail" id=${'audit-changes-' + e.id}><td colspan="6"><${Changes} e=${e} /></td></tr>` : null}`)}

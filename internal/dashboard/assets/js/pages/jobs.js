@@ -49,17 +49,16 @@ export default function Jobs({ tenant }) {
     <p class="muted">Bulk replays, backfills and cancels, started from the deliveries page or the API.</p>
     <${ErrorBox} error=${p.error} />
     ${p.loading && !p.rows.length ? html`<${Loading} what="jobs" />` : html`<div class="table-wrap"><table id="jobs-table">
-      <thead><tr><th>Job</th><th>Endpoint</th><th>State</th><th>Progress</th><th>Started</th><th>Finished</th><th><span class="sr-only">Actions</span></th></tr></thead>
+      <thead><tr><th>Job</th><th>Endpoint</th><th>State</th><th>Progress</th><th>Started · finished</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="7" class="empty">No jobs yet.</td></tr>` : null}
+        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No jobs yet.</td></tr>` : null}
         ${p.rows.map((j) => html`<tr id=${'job-' + j.id}>
           <td><strong>${j.kind}</strong> <code class="small">${j.id}</code><div><${Scope} j=${j} /></div></td>
           <td><a href=${base + '/endpoints/' + encodeURIComponent(j.endpoint_id)}>${j.endpoint_id}</a></td>
           <td><${Badge} status=${j.state} />
             ${j.error ? html`<div class="field-error">${j.error.message} <code>${j.error.code}</code></div>` : null}</td>
-          <td><${Progress} j=${j} /></td>
-          <td class="time">${fmtTime(j.created_at)}</td>
-          <td class="time">${j.finished_at ? fmtTime(j.finished_at) : html`<span class="muted">–</span>`}</td>
+          <td class="progress-cell"><${Progress} j=${j} /></td>
+          <td class="small">${fmtTime(j.created_at)}<div class="muted">${j.finished_at ? fmtTime(j.finished_at) : 'not finished'}</div></td>
           <td>${j.state === 'running' && can('deliveries:replay')
             ? html`<button type="button" class="small danger" onClick=${() => setStopping(j)}>Stop</button>` : null}</td>
         </tr>`)}
