@@ -5,8 +5,8 @@
 // page, a few tenants at a time, within fixed bounds that it states.
 
 import { api, tenantPath, qs } from '../api.js';
-import { html, useState, useEffect, useRef, ErrorBox, Loading, Link, Badge, fmtNum, fmtPct, fmtTime } from '../ui.js';
-import { parseMetrics, gauge } from '../chart.js';
+import { html, useState, useEffect, ErrorBox, Loading, Link, Badge, fmtNum, fmtPct, fmtTime } from '../ui.js';
+import { parseMetrics, gauge } from '../metrics.js';
 
 const maxTenants = 200; // tenants whose endpoints are walked
 const maxEndpointPages = 10; // of 100 endpoints each, per tenant
@@ -56,10 +56,8 @@ async function walkTenant(t, signal) {
 // useWalk walks the tenants once per run (n), reporting progress as it goes.
 function useWalk(n) {
   const [state, setState] = useState({ running: true, done: 0, tenants: null, endpoints: 0, found: [], errors: [], capped: false });
-  const ctl = useRef(null);
   useEffect(() => {
     const ac = new AbortController();
-    ctl.current = ac;
     let live = true;
     const set = (f) => live && setState(f);
     set(() => ({ running: true, done: 0, tenants: null, endpoints: 0, found: [], errors: [], capped: false, moreTenants: false }));

@@ -9,7 +9,8 @@
 
 import { api, tenantPath, qs } from '../api.js';
 import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Link, fmtNum, fmtPct, fmtTime } from '../ui.js';
-import { BarChart, parseMetrics } from '../chart.js';
+import { BarChart } from '../chart.js';
+import { parseMetrics } from '../metrics.js';
 
 const windows = [
   { id: '1h', label: 'Last hour' },
