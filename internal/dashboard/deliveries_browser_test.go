@@ -135,6 +135,10 @@ func TestDeliveriesPage(t *testing.T) {
 	b.go_("#/t/acme/deliveries?type=order.*")
 	b.waitJS("the order row only", `document.querySelectorAll("table.log tbody tr.selectable").length === 1`)
 	b.waitText("table.log", orderEvt)
+	// A filter the API refuses: its error under that filter.
+	b.fill("#f-type", "not a type")
+	b.eval(`document.querySelector("#f-type").dispatchEvent(new Event("change", {bubbles: true}))`)
+	b.waitText("#f-type-error", "invalid_type")
 
 	// A link with the endpoint filter opens that view, its select set.
 	b.go_("#/t/acme/deliveries?endpoint=" + epBad + "&status=dead")
@@ -174,6 +178,7 @@ func TestDeliveriesPage(t *testing.T) {
 	before = bad.count()
 	b.click("#bulk-replay", "Replay matching")
 	b.waitText("#bulk-count", "2")
+	b.shot("deliveries-bulk-count")
 	b.click("dialog button", "Replay 2…")
 	b.waitText("dialog .notice", "Send 2 deliveries")
 	if bad.count() != before {
@@ -196,6 +201,19 @@ func TestDeliveriesPage(t *testing.T) {
 	b.click("#delivery-detail button", "Cancel retries")
 	b.waitText("#delivery-detail .success", "cancelled")
 	waitDeliveries(t, s, url.Values{"endpoint": {epSlow}, "status": {"cancelled"}}, 1)
+
+	// At tablet width the page does not scroll sideways (the table may,
+	// inside its frame).
+	b.run(chromedp.EmulateViewport(800, 1000))
+	b.go_("#/t/acme/deliveries")
+	b.waitJS("7 rows", `document.querySelectorAll("table.log tbody tr.selectable").length === 7`)
+	b.click("table.log tbody tr.selectable", events[1])
+	b.waitText("#delivery-detail", "Attempt 1")
+	if w := evalJS[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+		t.Errorf("the page scrolls sideways by %dpx at 800px", w)
+	}
+	b.shot("deliveries-tablet")
+	b.run(chromedp.EmulateViewport(1280, 900))
 
 	// Export of the unfiltered log, as JSON: the rows the API holds, in a
 	// file Chromium saved.
@@ -318,6 +336,21 @@ func TestDeliveriesReplayLimitInPortal(t *testing.T) {
 	b.click("#delivery-detail button", "Replay")
 	b.waitText("#delivery-action-error", "replay_rate_limited")
 	b.waitText("#delivery-detail .retry-after", "Try again in")
+
+	// A session without deliveries:replay sees the log and no replay.
+	var ro struct {
+		URL string `json:"url"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/portal-sessions", "", map[string]any{"scopes": []string{"deliveries:read", "endpoints:read"}}, 201, &ro)
+	b2 := newBrowser(t)
+	b2.open(s, ro.URL[strings.Index(ro.URL, "/portal"):])
+	b2.go_("#/t/acme/deliveries?endpoint=" + ep)
+	b2.waitJS("2 rows", `document.querySelectorAll("table.log tbody tr.selectable").length === 2`)
+	b2.click("table.log tbody tr.selectable", e2)
+	b2.waitText("#delivery-detail", "receiver answered 500")
+	if n := evalJS[int](b2, `[...document.querySelectorAll("button")].filter(e => /Replay|Cancel retries/.test(e.innerText)).length`); n != 0 {
+		t.Fatalf("a read-only session sees %d replay or cancel buttons", n)
+	}
 }
 
 // TestEventsPage: an event is found by its id and shows its delivery to
@@ -350,9 +383,16 @@ func TestEventsPage(t *testing.T) {
 		t.Fatalf("%d deliveries shown, want 2", n)
 	}
 	b.waitJS("a green and a red badge", `document.querySelector("table.event-deliveries .badge.ok") && document.querySelector("table.event-deliveries .badge.bad")`)
-	b.eval(fmt.Sprintf(`[...document.querySelectorAll("table.event-deliveries tbody tr")].find(r => r.innerText.includes(%q)).querySelector("button").click()`, ep2))
+	b.eval(fmt.Sprintf(`document.querySelector('table.event-deliveries tr[data-endpoint=%q]').focus()`, ep2))
+	b.run(chromedp.KeyEvent("\r"))
 	b.waitText("#delivery-detail", "receiver answered 500")
 	b.shot("events-detail")
+	b.run(chromedp.EmulateViewport(800, 1000))
+	if w := evalJS[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+		t.Errorf("the page scrolls sideways by %dpx at 800px", w)
+	}
+	b.shot("events-tablet")
+	b.run(chromedp.EmulateViewport(1280, 900))
 
 	b.fill("#event-search", "evt_nope")
 	b.click("button[type=submit]", "Find")

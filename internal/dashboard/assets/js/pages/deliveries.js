@@ -7,7 +7,7 @@ import { useMemo } from '../../vendor/preact-htm.mjs';
 import { api, qs, tenantPath } from '../api.js';
 import { html, useState, useEffect, useApp, useAsync, Pager, ErrorBox, Loading, Field, Badge } from '../ui.js';
 import { ranges, statuses, filterKeys, apiParams, eventTime, fmtWhen } from './deliverylog.js';
-import { DeliveryDetail } from './deliverydetail.js';
+import { DeliveryDetail, selectKeys } from './deliverydetail.js';
 import { Export, BulkReplay, jobStatus } from './deliverybulk.js';
 
 const pageSize = 100;
@@ -53,19 +53,35 @@ function useRenderTiming(answered, rows) {
   }, [answered]);
 }
 
-function Filters({ tenant, query, setQuery, endpoints }) {
+// filterField names the filter an API error is about, so the error shows
+// under that control rather than above the table.
+function filterField(err, q) {
+  if (!err) return '';
+  switch (err.code) {
+    case 'invalid_status': return 'status';
+    case 'invalid_type': return 'type';
+    case 'invalid_endpoint': case 'endpoint_not_found': return 'endpoint';
+    case 'invalid_time': return q.range !== 'custom' ? 'range' : /^until/.test(err.message) ? 'until' : 'since';
+    default: return '';
+  }
+}
+
+function Filters({ query, setQuery, endpoints, error }) {
   const set = (k) => (e) => setQuery({ ...query, [k]: e.target.value });
+  const at = filterField(error, query);
+  const errOf = (k) => (at === k ? error.message + ' (' + error.code + ')' : null);
+  const backwards = query.range === 'custom' && query.since && query.until && new Date(query.until) <= new Date(query.since);
   return html`<form class="toolbar filters" aria-label="Filters" onSubmit=${(e) => e.preventDefault()}>
-    <${Field} label="Status" id="f-status">
+    <${Field} label="Status" id="f-status" error=${errOf('status')}>
       <select id="f-status" value=${query.status || ''} onChange=${set('status')}>
         <option value="">Any</option>
         ${statuses.map((s) => html`<option value=${s}>${s}</option>`)}
       </select>
     <//>
-    <${Field} label="Event type" id="f-type">
+    <${Field} label="Event type" id="f-type" error=${errOf('type')}>
       <input id="f-type" type="search" placeholder="invoice.*" value=${query.type || ''} onChange=${set('type')} />
     <//>
-    <${Field} label="Endpoint" id="f-endpoint">
+    <${Field} label="Endpoint" id="f-endpoint" error=${errOf('endpoint')}>
       ${endpoints
         ? html`<select id="f-endpoint" value=${query.endpoint || ''} onChange=${set('endpoint')}>
             <option value="">All endpoints</option>
@@ -74,42 +90,32 @@ function Filters({ tenant, query, setQuery, endpoints }) {
           </select>`
         : html`<input id="f-endpoint" placeholder="ep_…" value=${query.endpoint || ''} onChange=${set('endpoint')} />`}
     <//>
-    <${Field} label="Time" id="f-range">
+    <${Field} label="Time" id="f-range" error=${errOf('range')}>
       <select id="f-range" value=${query.range || ''} onChange=${set('range')}>
         ${ranges.map((r) => html`<option value=${r.id}>${r.label}</option>`)}
       </select>
     <//>
     ${query.range === 'custom' ? html`
-      <${Field} label="Since" id="f-since"><input id="f-since" type="datetime-local" step="1" value=${query.since || ''} onChange=${set('since')} /><//>
-      <${Field} label="Until" id="f-until"><input id="f-until" type="datetime-local" step="1" value=${query.until || ''} onChange=${set('until')} /><//>` : null}
+      <${Field} label="Since" id="f-since" error=${errOf('since')}><input id="f-since" type="datetime-local" step="1" value=${query.since || ''} onChange=${set('since')} /><//>
+      <${Field} label="Until" id="f-until" error=${errOf('until') || (backwards ? 'until is not after since' : null)}><input id="f-until" type="datetime-local" step="1" value=${query.until || ''} onChange=${set('until')} /><//>` : null}
     ${filterKeys.some((k) => query[k]) ? html`<button type="button" class="link" onClick=${() => setQuery({})}>Clear filters</button>` : null}
   </form>`;
 }
 
 function Row({ d, selected, onSelect, endpointURL, showEndpoint }) {
   const la = d.last_attempt;
-  const key = (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      onSelect(d);
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      const to = e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling;
-      if (to) to.focus();
-    }
-  };
   let when = '';
   if (d.next_attempt_at) when = html`<span title="next retry">↻ ${fmtWhen(d.next_attempt_at)}</span>`;
   else if (la) when = fmtWhen(la.at);
   else when = fmtWhen(eventTime(d.event_id));
   return html`<tr class="selectable" tabindex="0" aria-selected=${selected ? 'true' : 'false'} data-event=${d.event_id} data-endpoint=${d.endpoint_id}
-      onClick=${() => onSelect(d)} onKeyDown=${key}>
+      onClick=${() => onSelect(d)} onKeyDown=${selectKeys(() => onSelect(d))}>
     <td><div class="ev-type">${d.event_type}</div><div class="mono small muted">${d.event_id}</div></td>
     ${showEndpoint ? html`<td class="url col-endpoint"><div class="mono small">${d.endpoint_id}</div>${endpointURL ? html`<div class="small muted ep-url">${endpointURL}</div>` : null}</td>` : null}
     <td><${Badge} status=${d.status} /></td>
     <td class="num">${d.attempts}</td>
     <td class="nowrap">${la && la.status ? html`<span class="mono">${la.status}</span>` : la && la.error_class ? html`<code>${la.error_class}</code>` : html`<span class="muted">–</span>`}
-      ${la ? html` <span class="muted small">${Math.round(la.latency_ms)} ms</span>` : null}</td>
+      ${la && la.status ? html` <span class="muted small">${Math.round(la.latency_ms)} ms</span>` : null}</td>
     <td class="small col-when">${when}</td>
   </tr>`;
 }
@@ -149,9 +155,9 @@ export default function Deliveries({ tenant, query }) {
         title=${!filters.endpoint ? 'pick one endpoint to replay its deliveries' : !bulkStatus ? 'bulk replay takes finished deliveries: dead, succeeded or cancelled' : ''}
         onClick=${() => setBulk(true)}>Replay matching…</button>` : null}
     </div>
-    <${Filters} tenant=${tenant} query=${filters} setQuery=${setQuery} endpoints=${endpoints} />
+    <${Filters} query=${filters} setQuery=${setQuery} endpoints=${endpoints} error=${p.error} />
     ${canBulk && !filters.endpoint ? html`<p class="hint">Pick one endpoint to replay what the filters select in bulk.</p>` : null}
-    <${ErrorBox} error=${p.error} id="deliveries-error" />
+    <${ErrorBox} error=${filterField(p.error, filters) ? null : p.error} id="deliveries-error" />
     <div class=${selected ? 'split log-split' : ''}>
       <div>
         ${p.loading && !p.rows.length ? html`<${Loading} what="deliveries" />` : html`<div class="table-wrap"><table class="log" aria-busy=${p.loading ? 'true' : 'false'}>

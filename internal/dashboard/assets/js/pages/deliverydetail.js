@@ -36,6 +36,21 @@ function Attempt({ a }) {
   </li>`;
 }
 
+// selectKeys makes a table row that opens a detail work from the
+// keyboard: Enter or Space opens it, the arrows move between rows.
+export function selectKeys(open) {
+  return (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      open();
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const to = e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling;
+      if (to) to.focus();
+    }
+  };
+}
+
 // Retry-After is seconds (the API's form); a date form is shown as given.
 function retryAfterText(v) {
   if (!v) return '';

@@ -5,8 +5,8 @@
 
 import { api, qs, tenantPath } from '../api.js';
 import { html, useState, useApp, useAsync, usePager, Pager, ErrorBox, Loading, Field, Badge, Json, Link, fmtTime, fmtNum } from '../ui.js';
-import { eventTime } from './deliverylog.js';
-import { DeliveryDetail } from './deliverydetail.js';
+import { eventTime, fmtWhen } from './deliverylog.js';
+import { DeliveryDetail, selectKeys } from './deliverydetail.js';
 
 function Search({ tenant, id, type }) {
   const { navigate } = useApp();
@@ -36,7 +36,7 @@ function EventView({ tenant, id }) {
   if (ev.error) return html`<${ErrorBox} error=${ev.error} id="event-error" />`;
   const e = ev.data;
   const open = (d) => setSelected(d);
-  return html`<div class=${selected ? 'split' : ''}>
+  return html`<div class=${selected ? 'split events-split' : ''}>
     <div class="panel event-view">
       <h2>${e.type}</h2>
       <dl class="props">
@@ -48,13 +48,14 @@ function EventView({ tenant, id }) {
       <h3>Deliveries (${e.deliveries.length})</h3>
       ${e.deliveries.length === 0 ? html`<p class="empty">No endpoint took this event (none subscribed to its type when it was published, or their filters refused it).</p>`
         : html`<div class="table-wrap"><table class="event-deliveries">
-        <thead><tr><th>Endpoint</th><th>Status</th><th class="num">Attempts</th><th>Last response</th><th><span class="sr-only">Detail</span></th></tr></thead>
-        <tbody>${e.deliveries.map((d) => html`<tr aria-selected=${selected && selected.endpoint_id === d.endpoint_id ? 'true' : 'false'}>
-          <td class="mono small">${d.endpoint_id}</td>
+        <caption class="sr-only">Deliveries of this event. Press Enter on a row for its attempts.</caption>
+        <thead><tr><th>Endpoint</th><th>Status</th><th class="num">Attempts</th><th>Last response</th></tr></thead>
+        <tbody>${e.deliveries.map((d) => html`<tr class="selectable" tabindex="0" data-endpoint=${d.endpoint_id}
+            aria-selected=${selected && selected.endpoint_id === d.endpoint_id ? 'true' : 'false'} onClick=${() => open(d)} onKeyDown=${selectKeys(() => open(d))}>
+          <td class="mono small url">${d.endpoint_id}</td>
           <td><${Badge} status=${d.status} /></td>
           <td class="num">${d.attempts}</td>
-          <td>${d.last_attempt ? html`<span class="mono">${d.last_attempt.status || d.last_attempt.error_class || '–'}</span> <span class="muted small">${fmtTime(d.last_attempt.at)}</span>` : html`<span class="muted">–</span>`}</td>
-          <td><button type="button" class="small" onClick=${() => open(d)}>Attempts</button></td>
+          <td class="nowrap">${d.last_attempt ? html`<span class="mono">${d.last_attempt.status || d.last_attempt.error_class || '–'}</span> <span class="muted small">${fmtNum(d.last_attempt.latency_ms, 0)} ms</span>` : html`<span class="muted">–</span>`}</td>
         </tr>`)}</tbody></table></div>`}
     </div>
     ${selected ? html`<${DeliveryDetail} key=${selected.endpoint_id} tenant=${tenant} delivery=${selected} onClose=${() => setSelected(null)} onChanged=${ev.reload} />` : null}
@@ -88,7 +89,7 @@ function Browse({ tenant, type }) {
         ${events.map((e) => html`<tr>
           <td class="mono small"><${Link} to=${'/t/' + encodeURIComponent(tenant) + '/events/' + encodeURIComponent(e.id)}>${e.id}<//></td>
           <td>${e.type}</td>
-          <td class="small">${fmtTime(eventTime(e.id))}</td>
+          <td class="small">${fmtWhen(eventTime(e.id))}</td>
           <td><span class="row wrap">${e.deliveries.map((d) => html`<${Badge} status=${d.status} label=${d.status + (d.attempts > 1 ? ' ×' + fmtNum(d.attempts) : '')} />`)}</span></td>
         </tr>`)}
       </tbody></table></div>`}
