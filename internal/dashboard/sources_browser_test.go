@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"hookline/internal/verify"
 )
 
@@ -81,6 +83,7 @@ func TestSourcesPage(t *testing.T) {
 	b.click("dialog button[type=submit]", "Create source")
 	b.waitText("dialog .field-error", "Rule at fault: mapping.type")
 	b.waitText("dialog .field-error", "invalid_mapping")
+	b.shot("source-form-rule-at-fault")
 	b.setValue("#source-mapping", `{"type": "order.{$.kind}.v1", "id": "$.n"}`)
 	b.click("dialog button[type=submit]", "Create source")
 	b.waitText("h1", "Orders")
@@ -173,10 +176,19 @@ func TestSourcesPage(t *testing.T) {
 
 	b.go_("#/t/acme/sources")
 	b.waitText("table.sources", "Orders")
-	if got := evalJS[string](b, `document.querySelector("#source-url-0").value`); got != s.base+src.URL {
+	if got := evalJS[string](b, `document.querySelector("#source-url-0").textContent`); got != s.base+src.URL {
 		t.Fatalf("the list gives the provider %q, want %q", got, s.base+src.URL)
 	}
 	b.shot("sources")
+
+	// At tablet width the page scrolls only inside its tables.
+	b.run(chromedp.EmulateViewport(800, 1000))
+	b.go_("#/t/acme/sources/" + src.ID)
+	b.waitText("#dryrun-h", "Dry run")
+	b.shot("source-tablet")
+	if w := evalJS[bool](b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`); w {
+		t.Errorf("the source page scrolls sideways at 800px")
+	}
 }
 
 // TestSourceSecretAndScopes: a source whose provider takes a secret shows

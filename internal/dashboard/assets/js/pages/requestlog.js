@@ -8,6 +8,10 @@ import { html, useState, useApp, useAsync, usePager, Pager, ErrorBox, Loading, B
 
 const base = (tenant, src) => '/t/' + encodeURIComponent(tenant) + '/sources/' + encodeURIComponent(src.id);
 
+// reason is a refusal's message without the code it starts with (the
+// code shows beside the outcome).
+const reason = (r) => (r.message && r.code && r.message.startsWith(r.code + ': ') ? r.message.slice(r.code.length + 2) : r.message);
+
 // Outcome is a request's outcome badge; a refusal says why next to it.
 function Outcome({ r }) {
   return html`<${Badge} status=${r.outcome} />${r.outcome === 'rejected' && r.code ? html` <code class="reason">${r.code}</code>` : null}`;
@@ -37,7 +41,7 @@ export function RequestLog({ tenant, src }) {
           <td><${Outcome} r=${r} /></td>
           <td class="num">${r.status}</td>
           <td><${EventRef} tenant=${tenant} r=${r} /></td>
-          <td class="reason">${r.message || html`<span class="muted">–</span>`}</td>
+          <td class="reason">${reason(r) || html`<span class="muted">–</span>`}</td>
           <td>${r.verified ? 'verified' : html`<span class="muted">not verified</span>`}</td>
           <td class="num">${fmtNum(r.body_bytes)}</td>
         </tr>`)}
@@ -80,9 +84,9 @@ export function RequestDetail({ tenant, src, reqId, write }) {
       ${replayed.code ? html` <code>${replayed.code}</code> ${replayed.message}` : null}
       — <${Link} to=${base(tenant, src) + '/requests/' + encodeURIComponent(replayed.request_id)}>the replay's log entry<//>
     </div>` : null}
-    <dl class="props">
+    <dl class="props request-props">
       <dt>Received</dt><dd>${fmtTime(r.at)}</dd>
-      <dt>Outcome</dt><dd><${Outcome} r=${r} /> ${r.message ? html`<span>${r.message}</span>` : null}</dd>
+      <dt>Outcome</dt><dd><${Outcome} r=${r} /> ${r.message ? html`<span>${reason(r)}</span>` : null}</dd>
       <dt>Answer</dt><dd>${r.status}</dd>
       <dt>Signature</dt><dd>${r.verified ? 'verified' : 'not verified'}</dd>
       <dt>Event</dt><dd><${EventRef} tenant=${tenant} r=${r} /></dd>

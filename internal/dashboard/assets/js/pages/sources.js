@@ -16,7 +16,7 @@ const providerLabel = (name) => (providerOf(name) || { label: name }).label;
 
 // CopyURL shows the URL a provider posts to, with a Copy button (no
 // secret: the URL is unguessable but is shown whenever asked).
-function CopyURL({ src, id }) {
+function CopyURL({ src, id, text }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -25,9 +25,14 @@ function CopyURL({ src, id }) {
     } catch {
       // Without clipboard access the text is selected for the user to copy.
       const el = document.getElementById(id);
-      if (el) { el.focus(); el.select(); }
+      if (el && el.select) { el.focus(); el.select(); } else if (el) getSelection().selectAllChildren(el);
     }
   };
+  // In a table the URL is text that wraps, so all of it shows.
+  if (text) {
+    return html`<div class="row copy-url"><code id=${id}>${fullURL(src)}</code>
+      <button type="button" class="small" onClick=${copy} aria-label=${'Copy the URL of ' + (src.name || src.id)}>${copied ? 'Copied' : 'Copy'}</button></div>`;
+  }
   return html`<div class="row copy-url">
     <input id=${id} class="mono" readonly value=${fullURL(src)} aria-label=${'URL to give ' + providerLabel(src.provider)} onFocus=${(e) => e.target.select()} />
     <button type="button" class="small" onClick=${copy}>${copied ? 'Copied' : 'Copy'}</button>
@@ -58,9 +63,9 @@ function SourceList({ tenant, write }) {
       <tbody>
         ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No sources yet.${write ? ' Create one to receive webhooks from a provider.' : ''}</td></tr>` : null}
         ${p.rows.map((s, i) => html`<tr>
-          <td><${Link} to=${to(s)}>${s.name || s.id}<//>${s.name ? html`<br /><code class="muted">${s.id}</code>` : null}</td>
+          <td><${Link} to=${to(s)}>${s.name || s.id}<//></td>
           <td>${providerLabel(s.provider)}</td>
-          <td class="url"><${CopyURL} src=${s} id=${'source-url-' + i} /></td>
+          <td class="url"><${CopyURL} src=${s} id=${'source-url-' + i} text /></td>
           <td>${s.mapping == null ? html`<span class="muted">provider's default</span>` : 'custom'}</td>
           <td><${State} src=${s} /></td>
           <td>${fmtTime(s.created_at)}</td>
