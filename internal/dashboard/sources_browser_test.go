@@ -189,6 +189,14 @@ func TestSourcesPage(t *testing.T) {
 	if w := evalJS[bool](b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`); w {
 		t.Errorf("the source page scrolls sideways at 800px")
 	}
+
+	b.click("button", "Delete")
+	b.click("dialog button", "Delete source")
+	b.waitText("table.sources", "No sources yet")
+	st, _ = send(t, s, src.URL, `{"kind":"paid","n":3}`)
+	if st != 404 {
+		t.Fatalf("a deleted source's URL answers %d", st)
+	}
 }
 
 // TestSourceSecretAndScopes: a source whose provider takes a secret shows
@@ -226,6 +234,26 @@ func TestSourceSecretAndScopes(t *testing.T) {
 	b.click("dialog button.primary", "Done")
 	b.waitText(".source-props", "rotating")
 
+	// A dry run that checks the signature: an unsigned sample is refused
+	// by the verifier, before any mapping.
+	b.setValue("#dryrun-body", `{"action":"created"}`)
+	b.setValue("#dryrun-headers", "X-GitHub-Event: star\nX-GitHub-Delivery: d1")
+	b.click("#dryrun-verify", "")
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#dryrun-result", "signature refused")
+	b.click("#dryrun-verify", "")
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#dryrun-result", "github.star.created")
+
+	b.click("button", "Edit")
+	b.fill("#source-name", "GitHub org")
+	b.setValue("#source-config", `{"allow_sha1": "yes"}`)
+	b.click("dialog button[type=submit]", "Save")
+	b.waitText("#source-config-error", "invalid_field")
+	b.setValue("#source-config", `{"allow_sha1": true}`)
+	b.click("dialog button[type=submit]", "Save")
+	b.waitText("h1", "GitHub org")
+
 	var key struct {
 		Key string `json:"key"`
 	}
@@ -236,8 +264,8 @@ func TestSourceSecretAndScopes(t *testing.T) {
 	b.waitJS("signed in with the key", `document.querySelector("nav.side")`)
 	b.go_("#/t/acme/sources")
 	b.waitText("table.sources", "GitHub")
-	b.click("table.sources a", "GitHub")
-	b.waitText("h1", "GitHub")
+	b.click("table.sources a", "GitHub org")
+	b.waitText("h1", "GitHub org")
 	b.waitJS("the read-only mapping", `document.querySelector("#mapping-editor") && document.querySelector("#mapping-editor").readOnly`)
 	for _, label := range []string{"Edit", "Rotate secret", "Delete", "Save mapping", "Dry run"} {
 		if evalJS[bool](b, `[...document.querySelectorAll("button")].some(e => e.innerText.trim() === `+"`"+label+"`"+`)`) {

@@ -104,7 +104,10 @@ export function SourceForm({ tenant, src, onSaved, onCancel }) {
     return html`<${CopyOnce} label="Signing secret" value=${created.secret}
       onDone=${() => { const s = { ...created }; delete s.secret; setCreated(null); onSaved(s); }} />`;
   }
-  const fe = (f) => fieldError(error, f, local);
+  // A field of the wrong type can only be in the settings object (every
+  // other field is text from an input, the mapping any JSON): shown under it.
+  const cfgErr = pv && pv.config && error && error.code === 'invalid_field' ? html`${error.message} <code>${error.code}</code>` : null;
+  const fe = (f) => fieldError(error, f, local) || (f === 'config' ? cfgErr : null);
   return html`<form onSubmit=${submit} novalidate>
     <${Field} label="Name" id="source-name" error=${fe('name')}>
       <input id="source-name" value=${name} onInput=${(e) => setName(e.target.value)} autocomplete="off" />
@@ -123,14 +126,14 @@ export function SourceForm({ tenant, src, onSaved, onCancel }) {
     ${pv && pv.config ? html`<${Field} label="Verification settings (JSON)" id="source-config" hint=${configHints[pv.config]} error=${fe('config')}>
       <textarea id="source-config" class="short" spellcheck="false" value=${config} onInput=${(e) => setConfig(e.target.value)}></textarea>
     <//>` : null}
-    <${Field} label="Timestamp tolerance" id="source-tolerance" hint=${'E.g. "5m". Empty: the provider\'s default.'} error=${fe('tolerance')}>
+    ${provider === 'none' ? null : html`<${Field} label="Timestamp tolerance" id="source-tolerance" hint=${'E.g. "5m". Empty: the provider\'s default.'} error=${fe('tolerance')}>
       <input id="source-tolerance" value=${tolerance} onInput=${(e) => setTolerance(e.target.value)} autocomplete="off" />
-    <//>
+    <//>`}
     ${editing ? null : html`<${Field} label="Mapping (JSON)" id="source-mapping" error=${fe('mapping')}
         hint=${pv && !pv.own ? 'Empty: the provider\'s default. Edit it later in the mapping editor, with a dry run.' : 'E.g. {"type": "billing.{$.event}", "id": "$.id"}; see docs/mapping.md.'}>
       <textarea id="source-mapping" spellcheck="false" value=${mapping} onInput=${(e) => setMapping(e.target.value)}></textarea>
     <//>`}
-    <${ErrorBox} error=${otherError(error)} />
+    <${ErrorBox} error=${cfgErr ? null : otherError(error)} />
     <div class="actions">
       <button type="button" onClick=${onCancel}>Cancel</button>
       <button type="submit" class="primary" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save' : 'Create source'}</button>
