@@ -19,7 +19,7 @@ function Outcome({ r }) {
 
 function EventRef({ tenant, r }) {
   if (!r.event_id) return html`<span class="muted">–</span>`;
-  return html`<${Link} to=${'/t/' + encodeURIComponent(tenant) + '/events?id=' + encodeURIComponent(r.event_id)}>${r.event_id}<//>
+  return html`<${Link} to=${'/t/' + encodeURIComponent(tenant) + '/events/' + encodeURIComponent(r.event_id)}>${r.event_id}<//>
     ${r.event_type ? html`<br /><code class="muted">${r.event_type}</code>` : null}`;
 }
 
