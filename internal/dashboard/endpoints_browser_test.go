@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // endpointView is the part of the API's endpoint the tests check.
@@ -160,6 +162,20 @@ func TestEndpointsPages(t *testing.T) {
 	}
 	b.assertNotInPage(secret)
 
+	// The preview of a past event, picked from the endpoint's recent ones.
+	rcv.setStatus(200)
+	var pub struct {
+		ID string `json:"id"`
+	}
+	s.api(t, "POST", "/v1/tenants/acme/events", "", map[string]any{"type": "lead.created", "payload": map[string]any{"email": "cy@example.com"}}, 202, &pub)
+	b.click(".preview-source label", "A past event")
+	b.waitJS("the recent events", fmt.Sprintf(`document.querySelector("#preview-recent option[value='%s']")`, pub.ID))
+	b.setValue("#preview-recent", pub.ID)
+	b.waitText("#preview-body", "New lead cy@example.com")
+	b.waitText("#preview-request", "Webhook-Id: "+pub.ID)
+	b.click(".preview-source label", "A sample event")
+	b.waitText("#preview-body", "New lead ada@example.com")
+
 	// Edit: the form starts from what is stored, the preview beside it
 	// follows a save.
 	b.click("a", "Edit")
@@ -169,15 +185,28 @@ func TestEndpointsPages(t *testing.T) {
 	}
 	b.waitText("#preview-body", "New lead ada@example.com")
 	b.setValue("#ep-body", `{"text":"Lead {$.data.email} won","source":"$.type"}`)
+	b.waitText("#preview-unsaved", "unsaved changes")
 	b.shot("endpoint-form")
 	b.click("button[type=submit]", "Save")
 	b.waitText("#ep-saved", "Saved")
+	b.waitJS("the unsaved note to go", `!document.querySelector("#preview-unsaved")`)
 	b.waitText("#preview-body", "Lead ada@example.com won")
 	b.waitText("#preview-body", `"source": "lead.created"`)
 	b.fill("#ep-url", "http://127.0.0.1:1/a b")
 	b.click("button[type=submit]", "Save")
 	b.waitText("#ep-url-error", "write it as %20")
 	b.shot("endpoint-form-error")
+
+	// At a tablet's width the form and its preview stack, and the page
+	// does not scroll sideways.
+	b.run(chromedp.EmulateViewport(800, 1000))
+	b.waitJS("no sideways scroll", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
+	b.shot("endpoint-form-tablet")
+	b.go_("#/t/acme/endpoints/" + ep.ID)
+	b.waitJS("the endpoint's page", `document.querySelector("#preview-request")`)
+	b.waitJS("no sideways scroll", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
+	b.shot("endpoint-detail-tablet")
+	b.run(chromedp.EmulateViewport(1280, 900))
 
 	// The list: URL, types, state, health, the deliveries link.
 	b.go_("#/t/acme/endpoints")

@@ -6,7 +6,7 @@
 // masked are never sent back as if they were the real ones.
 
 import { api, tenantPath } from '../api.js';
-import { html, useState, useApp, useAsync, ErrorBox, Loading, Field, CopyOnce, Link } from '../ui.js';
+import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Field, CopyOnce, Link } from '../ui.js';
 import { endpointPath, errorField } from './endpointparts.js';
 import EndpointPreview from './endpointpreview.js';
 
@@ -103,6 +103,14 @@ function requestOf(v) {
   return { out, errs };
 }
 
+// The fields' labels, for the note that points at the field the server
+// refused.
+const fieldLabels = {
+  url: 'URL', description: 'Description', event_types: 'Event types', max_in_flight: 'Concurrency',
+  rate_limit: 'Rate limit', ordering: 'Ordering', retry_schedule: 'Retry schedule', method: 'Method',
+  headers: 'Headers', auth: 'Authentication', body: 'Body template', filter: 'Filter', signature: 'Signature', secret: 'Secret',
+};
+
 // changes keeps the fields of next that differ from base; url and
 // event_types always go on a create.
 function changes(next, base, creating) {
@@ -180,7 +188,7 @@ function AuthEditor({ ep, v, setV, error }) {
     <${Field} label="Header value" id="ep-auth-value"><input id="ep-auth-value" type="password" autocomplete="off" value=${v.auth.value} onInput=${setA('value')} /><//></div>` : null}`;
 }
 
-function Form({ tenant, ep, onSaved }) {
+function Form({ tenant, ep, onSaved, onDirty }) {
   const creating = !ep;
   const [base] = useState(() => requestOf(valuesOf(ep)).out);
   const [v, setV] = useState(() => valuesOf(ep));
@@ -205,6 +213,10 @@ function Form({ tenant, ep, onSaved }) {
       setBusy(false);
     }
   };
+  // Whether the form differs from what is stored: the preview beside it
+  // shows the stored settings, and says so.
+  const dirty = Object.keys(changes(requestOf(v).out, base, false)).length > 0;
+  useEffect(() => { if (onDirty) onDirty(dirty); }, [dirty]);
   const fe = (k) => errs[k] || (error && errorField(error) === k ? error.message : null);
   const unplaced = error && !errorField(error) ? error : null;
   return html`<form onSubmit=${submit} class="endpoint-form" novalidate>
@@ -264,7 +276,7 @@ function Form({ tenant, ep, onSaved }) {
       <//>` : null}
     </fieldset>
     <${ErrorBox} error=${unplaced} id="ep-form-error" />
-    ${error && !unplaced ? html`<p class="field-error" role="status">The server refused a field: see above.</p>` : null}
+    ${error && !unplaced ? html`<p class="field-error" role="status">Not saved: <code>${error.code}</code> on ${fieldLabels[errorField(error)]}, shown at the field.</p>` : null}
     <div class="actions">
       <${Link} to=${'/t/' + encodeURIComponent(tenant) + '/endpoints' + (ep ? '/' + encodeURIComponent(ep.id) : '')} class="button">Cancel<//>
       <button type="submit" class="primary" disabled=${busy}>${busy ? 'Saving…' : creating ? 'Create endpoint' : 'Save'}</button>
@@ -280,6 +292,7 @@ export default function EndpointForm({ tenant, id }) {
   const [secret, setSecret] = useState(null); // { id, value }: shown once
   const [saved, setSaved] = useState(false);
   const [formKey, setFormKey] = useState(0);
+  const [dirty, setDirty] = useState(false);
   const base = '/t/' + encodeURIComponent(tenant) + '/endpoints';
   if (!can('endpoints:write')) return html`<${ErrorBox} error=${{ code: 'forbidden', message: 'changing endpoints needs the endpoints:write scope' }} />`;
   if (id && st.loading && !ep) return html`<${Loading} what="the endpoint" />`;
@@ -310,11 +323,12 @@ export default function EndpointForm({ tenant, id }) {
     <div class="page-head"><h1>${id ? 'Edit endpoint' : 'New endpoint'}</h1><span class="spacer"></span>
       ${id ? html`<${Link} to=${base + '/' + encodeURIComponent(id)}>Back to the endpoint<//>` : null}</div>
     ${secret ? html`<${CopyOnce} label="New signing secret" value=${secret.value} onDone=${() => setSecret(null)} />` : null}
-    ${saved ? html`<p class="success" role="status" id="ep-saved">Saved. The preview shows the request as it is sent now.</p>` : null}
+    ${saved && !dirty ? html`<p class="success" role="status" id="ep-saved">Saved. The preview shows the request as it is sent now.</p>` : null}
     <div class="split form-split">
-      <${Form} tenant=${tenant} ep=${ep} key=${formKey} onSaved=${onSaved} />
+      <${Form} tenant=${tenant} ep=${ep} key=${formKey} onSaved=${onSaved} onDirty=${setDirty} />
       <div>
-        ${ep ? html`<${EndpointPreview} tenant=${tenant} ep=${ep} note="Rendered by the server from the saved settings: save to see a change." />`
+        ${ep ? html`<${EndpointPreview} tenant=${tenant} ep=${ep} dirty=${dirty}
+          note="Rendered by the server from the saved settings, exactly as sent." />`
           : html`<section class="panel preview" aria-labelledby="preview-title"><h2 id="preview-title">Request preview</h2>
             <p class="muted">The preview is rendered by the server from a saved endpoint, so it is available once this one is created:
               its page then shows the exact request for a sample or a past event, and so does this form when you edit it.</p></section>`}

@@ -44,7 +44,7 @@ function RecentEvents({ tenant, ep, value, onPick }) {
   <//>`;
 }
 
-export default function EndpointPreview({ tenant, ep, note }) {
+export default function EndpointPreview({ tenant, ep, note, dirty }) {
   const { can } = useApp();
   const saved = samples.get(ep.id) || { source: 'sample', type: defaultType(ep), payload: '{\n  \n}', eventId: '' };
   const [s, setS] = useState(saved);
@@ -85,6 +85,7 @@ export default function EndpointPreview({ tenant, ep, note }) {
   return html`<section class="panel preview" aria-labelledby="preview-title" aria-busy=${res.busy ? 'true' : 'false'}>
     <h2 id="preview-title">Request preview ${res.busy ? html`<span class="spinner" aria-label="rendering"></span>` : null}</h2>
     ${note ? html`<p class="hint">${note}</p>` : null}
+    ${dirty ? html`<p class="notice" id="preview-unsaved" role="status">The form has unsaved changes: save to see them here.</p>` : null}
     ${canEvents ? html`<div class="row preview-source" role="radiogroup" aria-label="Render from">
       <label class="check"><input type="radio" name="preview-source" value="sample" checked=${source === 'sample'} onChange=${set('source')} /> A sample event</label>
       <label class="check"><input type="radio" name="preview-source" value="event" checked=${source === 'event'} onChange=${set('source')} /> A past event</label>
