@@ -234,7 +234,7 @@ func TestEndpointsPages(t *testing.T) {
 	b.waitText("#endpoints-table", rcv.URL)
 
 	// A key that may only read endpoints sees no write action.
-	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": rcv.URL + "/ro"}, 201, nil)
+	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": rcv.URL + "/ro", "paused": true, "disabled": true}, 201, nil)
 	var key struct {
 		Key string `json:"key"`
 	}
@@ -244,6 +244,9 @@ func TestEndpointsPages(t *testing.T) {
 	b.click("button[type=submit]", "Sign in")
 	b.go_("#/t/acme/endpoints")
 	b.waitText("#endpoints-table", rcv.URL+"/ro")
+	b.waitText("#endpoints-table", "disabled")
+	b.waitText("#endpoints-table", "paused")
+	b.shot("endpoints-list-readonly")
 	b.click("#endpoints-table a", rcv.URL+"/ro")
 	b.waitJS("the endpoint's page", `document.querySelector("#ep-url-text")`)
 	b.waitJS("the preview", `document.querySelector("#preview-request")`)

@@ -25,11 +25,12 @@ const pretty = (v) => (v === undefined || v === null ? '' : JSON.stringify(v, nu
 function valuesOf(ep) {
   const sig = (ep && ep.signature) || {};
   const types = ep ? ep.event_types : ['*'];
+  const all = types.length === 1 && types[0] === '*';
   return {
     url: ep ? ep.url : '',
     description: ep ? ep.description : '',
-    allTypes: types.length === 1 && types[0] === '*',
-    types: types.filter((t) => t !== '*'),
+    allTypes: all,
+    types: all ? [] : types,
     max_in_flight: ep ? String(ep.max_in_flight) : '',
     rate_limit: ep && ep.rate_limit ? String(ep.rate_limit) : '',
     ordering: (ep && ep.ordering) || '',

@@ -71,7 +71,11 @@ export default function EndpointPreview({ tenant, ep, note, dirty }) {
   const debounced = useDebounced(key, 300);
   const [res, setRes] = useState({ busy: false, data: null, error: null });
   useEffect(() => {
-    if (!input || ep.deleted_at) return undefined;
+    if (!input || ep.deleted_at) {
+      // Nothing to render from: an old answer would pass for this one.
+      setRes({ busy: false, data: null, error: null });
+      return undefined;
+    }
     const ctl = new AbortController();
     setRes((r) => ({ ...r, busy: true }));
     api('POST', endpointPath(tenant, ep.id, '/preview'), input, { signal: ctl.signal }).then(
