@@ -218,7 +218,7 @@ function Form({ tenant, ep, onSaved, onDirty }) {
   // shows the stored settings, and says so.
   const dirty = Object.keys(changes(requestOf(v).out, base, false)).length > 0;
   useEffect(() => { if (onDirty) onDirty(dirty); }, [dirty]);
-  const fe = (k) => errs[k] || (error && errorField(error) === k ? error.message : null);
+  const fe = (k) => errs[k] || (error && errorField(error) === k ? html`${error.message} <code>${error.code}</code>` : null);
   const unplaced = error && !errorField(error) ? error : null;
   return html`<form onSubmit=${submit} class="endpoint-form" novalidate>
     <fieldset><legend>Destination</legend>
