@@ -166,11 +166,14 @@ export function Badge({ status, label }) {
   return html`<span class=${'badge ' + (statusClass[status] || 'muted')}>${label || String(status).replace('_', ' ')}</span>`;
 }
 
+// One formatter for every time shown: toLocaleString would build a new
+// Intl.DateTimeFormat per call, which a 100-row page pays a hundred times.
+const timeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
 export function fmtTime(t) {
   if (!t) return '';
-  const d = new Date(t);
-  if (isNaN(d)) return String(t);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const d = t instanceof Date ? t : new Date(t);
+  return isNaN(d) ? String(t) : timeFormat.format(d);
 }
 
 export function fmtNum(n, digits = 0) {
