@@ -5,7 +5,7 @@
 
 import { render } from '../vendor/preact-htm.mjs';
 import { api, setToken, token, onUnauthorized } from './api.js';
-import { html, useState, useEffect, AppContext, ErrorBox, Loading, Link } from './ui.js';
+import { html, useState, useEffect, useSubmit, AppContext, ErrorBox, Loading, Link } from './ui.js';
 
 const portal = location.pathname === '/portal';
 
@@ -70,22 +70,11 @@ function useHash() {
 
 function SignIn({ onSignedIn, expired }) {
   const [value, setValue] = useState('');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const me = await api('GET', '/v1/me', undefined, { token: value.trim() });
-      setToken(value.trim());
-      onSignedIn(me);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const me = await api('GET', '/v1/me', undefined, { token: value.trim() });
+    setToken(value.trim());
+    onSignedIn(me);
+  });
   return html`<main class="signin">
     <h1>hookline</h1>
     ${expired ? html`<p class="notice" role="status">Your session ended. Sign in again.</p>` : null}

@@ -31,15 +31,21 @@ export function useAsync(load, deps) {
 }
 
 // usePager pages a list path with the API's cursors: next follows
-// next_cursor, prev goes back through the cursors seen.
+// next_cursor, prev goes back through the cursors seen. answered is when
+// the page's answer was decoded (performance.now()), for the pages that
+// time their rendering.
 export function usePager(path, params, deps) {
   const [cursors, setCursors] = useState(['']);
   const key = path + qs(params);
   useEffect(() => setCursors(['']), [key]);
   const cursor = cursors[cursors.length - 1];
-  const st = useAsync(() => (path ? api('GET', path + qs({ ...params, cursor })) : Promise.resolve({ data: [] })), [key, cursor, ...(deps || [])]);
-  const page = st.data || {};
+  const st = useAsync(async () => {
+    const page = path ? await api('GET', path + qs({ ...params, cursor })) : { data: [] };
+    return { page, answered: performance.now() };
+  }, [key, cursor, ...(deps || [])]);
+  const page = (st.data && st.data.page) || {};
   return {
+    answered: st.data && st.data.answered,
     rows: page.data || [],
     loading: st.loading,
     error: st.error,
@@ -204,6 +210,27 @@ export function Json({ value }) {
     text = JSON.stringify(value, null, 2);
   }
   return html`<pre class="json">${text}</pre>`;
+}
+
+// useSubmit runs a form's action with the busy state and the error every
+// form here shows: submit(e) stops the browser's own submit, clears the
+// last error and keeps the new one, if any.
+export function useSubmit(action) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    if (e && e.preventDefault) e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action(e);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, submit };
 }
 
 // useForm keeps a form's values and the error of its last submit.

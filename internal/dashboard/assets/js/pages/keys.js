@@ -3,7 +3,7 @@
 // creation and the operator's "Done": the API never returns it again.
 
 import { api, tenantPath } from '../api.js';
-import { html, useState, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime } from '../ui.js';
+import { html, useState, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime, useSubmit } from '../ui.js';
 import { allScopes, ScopeChecks, ScopeBadges } from '../scopes.js';
 
 // defaultKeyScopes is what the API gives a key created without scopes;
@@ -13,20 +13,9 @@ const defaultKeyScopes = ['events:publish', 'endpoints:read', 'deliveries:read',
 function KeyForm({ tenant, onCreated, onCancel }) {
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState(defaultKeyScopes);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onCreated(await api('POST', tenantPath(tenant, '/api-keys'), { name: name.trim(), scopes }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    onCreated(await api('POST', tenantPath(tenant, '/api-keys'), { name: name.trim(), scopes }));
+  });
   const fieldErr = (codes) => (error && codes.includes(error.code) ? error.message + ' (' + error.code + ')' : null);
   return html`<form onSubmit=${submit}>
     <${Field} label="Name" id="key-name" hint="What uses the key, e.g. billing-service." error=${fieldErr(['invalid_name'])}>

@@ -5,7 +5,7 @@
 // never returns them again.
 
 import { api, tenantPath } from '../api.js';
-import { html, useState, useApp, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime } from '../ui.js';
+import { html, useState, useApp, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, CopyOnce, fmtTime, useSubmit } from '../ui.js';
 import { allScopes, ScopeChecks, ScopeBadges } from '../scopes.js';
 
 // What the API gives a session created without scopes (of those the
@@ -30,22 +30,11 @@ function SessionForm({ tenant, onCreated, onCancel }) {
   const offered = allScopes.filter((s) => s !== 'portal:create' && can(s));
   const [scopes, setScopes] = useState(defaultSessionScopes.filter((s) => offered.includes(s)));
   const [expiresIn, setExpiresIn] = useState('1h');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { busy, error, submit } = useSubmit(async () => {
     const body = { scopes };
     if (expiresIn.trim()) body.expires_in = expiresIn.trim();
-    try {
-      onCreated(await api('POST', tenantPath(tenant, '/portal-sessions'), body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    onCreated(await api('POST', tenantPath(tenant, '/portal-sessions'), body));
+  });
   const fieldErr = (codes) => (error && codes.includes(error.code) ? error.message + ' (' + error.code + ')' : null);
   return html`<form onSubmit=${submit}>
     <${ScopeChecks} idPrefix="session-scope" legend="What the customer may do" scopes=${offered} value=${scopes} onChange=${setScopes}

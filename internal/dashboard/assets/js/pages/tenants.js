@@ -1,7 +1,7 @@
 // Tenants (operator only): list, create, rename, delete with confirmation.
 
 import { api, tenantPath } from '../api.js';
-import { html, useState, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, Link, fmtTime, useForm } from '../ui.js';
+import { html, useState, usePager, Pager, ErrorBox, Loading, Field, Dialog, Confirm, Link, fmtTime, useForm, useSubmit } from '../ui.js';
 
 function TenantForm({ tenant, onSaved, onCancel }) {
   const editing = !!tenant;
@@ -11,26 +11,14 @@ function TenantForm({ tenant, onSaved, onCancel }) {
     max_endpoints: tenant && tenant.max_endpoints != null ? String(tenant.max_endpoints) : '',
     require_https: tenant && tenant.require_https != null ? String(tenant.require_https) : '',
   });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { busy, error, submit } = useSubmit(async () => {
     const body = {
       name: v.name,
       max_endpoints: v.max_endpoints === '' ? null : Number(v.max_endpoints),
       require_https: v.require_https === '' ? null : v.require_https === 'true',
     };
-    try {
-      const t = editing ? await api('PATCH', tenantPath(tenant.id), body) : await api('POST', '/v1/tenants', { id: v.id, ...body });
-      onSaved(t);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    onSaved(editing ? await api('PATCH', tenantPath(tenant.id), body) : await api('POST', '/v1/tenants', { id: v.id, ...body }));
+  });
   const fieldErr = (codes) => (error && codes.includes(error.code) ? error.message : null);
   return html`<form onSubmit=${submit}>
     ${editing ? null : html`<${Field} label="ID" id="tenant-id" hint="Letters, digits, - and _; used in URLs, cannot change." error=${fieldErr(['invalid_tenant_id', 'tenant_exists'])}>
