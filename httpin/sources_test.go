@@ -200,6 +200,22 @@ func TestSourceRejects(t *testing.T) {
 	f("POST", p+"/rotate-secret", `{"secret":"n","overlap":"forever"}`, 400, "invalid_overlap")
 	f("POST", p+"/test", `{}`, 400, "invalid_test")
 	f("POST", p+"/test", `{"body":{},"raw_body":"x"}`, 400, "invalid_test")
+	// A dry run's draft mapping is refused as a patch with it would be.
+	for _, c := range []struct{ mapping, code, rule string }{
+		{`{"routes":[{"when":{"path":"$.a","exists":true}}]}`, "invalid_mapping", ""},
+		{`{"type":"x","routes":[{"when":{"path":"$.a"},"type":"y"}]}`, "invalid_mapping", "mapping.routes[0].when: "},
+		{`{"type":"x.{$.a"}`, "invalid_mapping", "mapping.type: "},
+		{`{"type":"x","colour":"red"}`, "invalid_mapping", ""},
+		{`"x"`, "invalid_mapping", ""},
+		{`{"type":"hookline.{$.kind}"}`, "reserved_event_type", "mapping.type: "},
+	} {
+		want := s.reject(t, "PATCH", p, testToken, "application/json", `{"mapping":`+c.mapping+`}`, 400, c.code)
+		msg := s.reject(t, "POST", p+"/test", testToken, "application/json", `{"body":{},"mapping":`+c.mapping+`}`, 400, c.code)
+		require_Equal(t, msg, want)
+		require_True(t, strings.HasPrefix(msg, c.rule), "draft %s: message %q does not name %q", c.mapping, msg, c.rule)
+	}
+	f("POST", sourcesPath+"/"+str(t, none, "id")+"/test", `{"body":{},"mapping":null}`, 400, "missing_mapping")
+	f("POST", p+"/test", `{"body":{},"mapping":{"type":"x"},"request_id":"req_1"}`, 400, "unknown_field")
 	f("GET", p+"/rotate-secret", "", 405, "method_not_allowed")
 	f("DELETE", p+"/requests", "", 405, "method_not_allowed")
 	f("PUT", p, "", 405, "method_not_allowed")
@@ -487,6 +503,20 @@ func TestSourceDryRun(t *testing.T) {
 	require_Equal(t, str(t, m, "outcome"), "rejected")
 	require_Equal(t, str(t, m, "code"), "bad_signature")
 	require_Equal(t, m["verified"], any(false))
+
+	// A draft mapping maps this run only: the source keeps its own (the
+	// provider's default, so none is shown), and dry checks that nothing
+	// was written.
+	m = dry(`{"body":{"action":"opened","number":7},"headers":{"X-GitHub-Event":"issues"},"mapping":{"type":"draft.{header:X-GitHub-Event}","payload":{"n":"$.number"}}}`)
+	require_Equal(t, str(t, m, "outcome"), "event")
+	ev = m["event"].(map[string]any)
+	require_Equal(t, str(t, ev, "type"), "draft.issues")
+	require_Equal(t, string(mustJSON(t, ev["payload"])), `{"n":7}`)
+	m = dry(`{"body":{"action":"opened"},"mapping":{"type":"x","routes":[{"when":{"path":"$.action","equals":"opened"},"drop":true}]}}`)
+	require_Equal(t, str(t, m, "outcome"), "dropped")
+	_, got, _ := s.do(t, "GET", sourcesPath+"/"+str(t, src, "id"), testToken, "", "")
+	_, has := got["mapping"]
+	require_True(t, !has, "a dry run saved its draft: %v", got["mapping"])
 }
 
 // TestInboundEventFlows: an inbound event is an event like a published

@@ -13,7 +13,8 @@ import (
 	"hookline/internal/verify"
 )
 
-// SourceTest is a dry run's request: a sample body and headers.
+// SourceTest is a dry run's request: a sample body and headers, and
+// perhaps a draft mapping.
 type SourceTest struct {
 	Body    json.RawMessage   `json:"body"`
 	RawBody *string           `json:"raw_body"`
@@ -23,6 +24,11 @@ type SourceTest struct {
 	URL string `json:"url"`
 	// Verify also checks the signature (default: only map).
 	Verify bool `json:"verify"`
+	// Mapping, when given, is used instead of the saved mapping (null:
+	// the provider's default), checked as a patch would check it and
+	// never saved: the editor tries an edit before saving it. Not a
+	// pointer, as in SourceInput: null must differ from absent.
+	Mapping json.RawMessage `json:"mapping"`
 }
 
 // SourceTestResult says what a request would become, or why not.
@@ -64,8 +70,9 @@ func (h mapHeaders) Peek(key string) []byte {
 	return nil
 }
 
-// TestSource maps a sample request with the source's mapping and writes
-// nothing: for building mappings against real payloads.
+// TestSource maps a sample request with the source's mapping, or the
+// draft in.Mapping, and writes nothing: for building mappings against
+// real payloads.
 func (rc *Receiver) TestSource(tenant, id string, in SourceTest) (SourceTestResult, error) {
 	st, err := rc.sourceOf(tenant, id)
 	if err != nil {
@@ -81,6 +88,18 @@ func (rc *Receiver) TestSource(tenant, id string, in SourceTest) (SourceTestResu
 		body = in.Body
 	default:
 		return SourceTestResult{}, engine.Invalid("invalid_test", "body (JSON) or raw_body (text) is required")
+	}
+	// A bad draft is refused as a patch with it would be (400 naming the
+	// rule), not reported as the request's outcome.
+	var draft *sourceState
+	if in.Mapping != nil {
+		d := *st
+		m, err := setMapping(&d.src, in.Mapping)
+		if err != nil {
+			return SourceTestResult{}, err
+		}
+		d.mapping, d.hashDedupe = m, hashDedupe(&d.src)
+		draft = &d
 	}
 	h := mapHeaders(in.Headers)
 	var out SourceTestResult
@@ -104,6 +123,9 @@ func (rc *Receiver) TestSource(tenant, id string, in SourceTest) (SourceTestResu
 			out.Outcome = Challenge
 			return out, nil
 		}
+	}
+	if draft != nil {
+		st = draft
 	}
 	var mr transform.Result
 	if _, err := st.mapping.Apply(body, h, &mr, nil); err != nil {

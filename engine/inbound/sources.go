@@ -187,13 +187,6 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 	if in.GitHub != nil {
 		s.GitHub = in.GitHub
 	}
-	if in.Mapping != nil {
-		if string(bytes.TrimSpace(in.Mapping)) == "null" {
-			s.Mapping = nil
-		} else {
-			s.Mapping = in.Mapping
-		}
-	}
 	if s.Secret == "" && s.Provider != "none" {
 		return nil, engine.Invalid("missing_secret", "secret is required for provider %s (the signing secret the provider shows, or user:password for basic, the public key for sendgrid)", s.Provider)
 	}
@@ -204,16 +197,9 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 	if err != nil {
 		return nil, err
 	}
-	spec, m, err := compileSourceMapping(s)
+	m, err := setMapping(s, in.Mapping)
 	if err != nil {
 		return nil, err
-	}
-	// Only a mapping given now: a stored one (from before the prefix was
-	// reserved) still loads, and its requests are refused one by one.
-	if in.Mapping != nil {
-		if err := checkReservedTemplates(&spec); err != nil {
-			return nil, err
-		}
 	}
 	// Only a secret given now (creation, rotation): one stored before the
 	// minimum existed still loads, with a warning (loadSources).
@@ -222,9 +208,8 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 			return nil, engine.Invalid(err.Code, "%s", err.Message)
 		}
 	}
-	st := &sourceState{src: *s, id: id, verifier: v, mapping: m}
+	st := &sourceState{src: *s, id: id, verifier: v, mapping: m, hashDedupe: hashDedupe(s)}
 	if p, ok := verify.Lookup(s.Provider); ok {
-		st.hashDedupe = len(s.Mapping) == 0 && p.DefaultID == ""
 		st.replayDedupe = p.UnsignedID
 	}
 	for _, p := range rotation.Unexpired(s.PreviousSecrets, time.Now()) {
@@ -233,6 +218,38 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 		}
 	}
 	return st, nil
+}
+
+// setMapping applies a mapping as a create, patch or dry run gives it
+// (nil: keep s's; null: the provider's default) to s and compiles s's
+// mapping. One given now is refused if its types are reserved; a stored
+// one (from before the prefix was reserved) still loads, and its requests
+// are refused one by one.
+func setMapping(s *Source, in json.RawMessage) (*transform.Mapping, error) {
+	if in != nil {
+		if string(bytes.TrimSpace(in)) == "null" {
+			s.Mapping = nil
+		} else {
+			s.Mapping = in
+		}
+	}
+	spec, m, err := compileSourceMapping(s)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		if err := checkReservedTemplates(&spec); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// hashDedupe says whether s's requests are deduped on their body
+// (sourceState.hashDedupe).
+func hashDedupe(s *Source) bool {
+	p, ok := verify.Lookup(s.Provider)
+	return ok && len(s.Mapping) == 0 && p.DefaultID == ""
 }
 
 // compileSourceMapping compiles s's mapping, or its provider's default

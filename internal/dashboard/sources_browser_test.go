@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -196,6 +197,84 @@ func TestSourcesPage(t *testing.T) {
 	st, _ = send(t, s, src.URL, `{"kind":"paid","n":3}`)
 	if st != 404 {
 		t.Fatalf("a deleted source's URL answers %d", st)
+	}
+}
+
+// TestSourceDraftDryRun: the dry run maps with the mapping in the editor
+// before it is saved, and saving stays explicit: the source keeps its
+// saved mapping. A draft the API refuses shows the rule at fault under
+// the mapping, as a save would.
+func TestSourceDraftDryRun(t *testing.T) {
+	s := startServer(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme"}, 201, nil)
+	var src struct {
+		ID      string          `json:"id"`
+		Mapping json.RawMessage `json:"mapping"`
+	}
+	const saved = `{"type":"order.{$.kind}"}`
+	s.api(t, "POST", "/v1/tenants/acme/sources", "", map[string]any{"name": "Orders", "provider": "none", "mapping": json.RawMessage(saved)}, 201, &src)
+	savedMapping := func() string {
+		t.Helper()
+		var got struct {
+			Mapping json.RawMessage `json:"mapping"`
+		}
+		s.api(t, "GET", "/v1/tenants/acme/sources/"+src.ID, "", nil, 200, &got)
+		return string(got.Mapping)
+	}
+
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/sources/" + src.ID)
+	b.waitJS("the saved mapping in the editor", `document.querySelector("#mapping-editor") && document.querySelector("#mapping-editor").value.includes("order.{$.kind}")`)
+	b.setValue("#dryrun-body", `{"kind": "paid", "n": 3}`)
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#dryrun-result", "order.paid")
+
+	// An unsaved edit: the dry run shows the draft's event.
+	b.setValue("#mapping-editor", `{"type": "draft.{$.kind}", "id": "$.n"}`)
+	b.waitText("#dryrun-h + .hint", "unsaved")
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#dryrun-result", "draft.paid")
+	b.waitText("#dryrun-result dl.props", "3")
+	b.waitText("#dryrun-result h3", "unsaved mapping")
+	b.shot("source-draft-dryrun")
+	if got := savedMapping(); got != saved {
+		t.Fatalf("a dry run saved the draft: the source's mapping is %s, want %s", got, saved)
+	}
+	if evalJS[bool](b, `document.querySelector("#mapping-save").disabled`) {
+		t.Fatalf("the draft is no longer unsaved after a dry run")
+	}
+
+	// A draft the API refuses: the rule at fault under the mapping, no
+	// result, nothing saved.
+	b.setValue("#mapping-editor", `{"type": "x", "routes": [{"when": {"path": "$.a"}, "type": "y"}]}`)
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#mapping-editor-error", "Rule at fault: mapping.routes[0].when")
+	b.waitText("#mapping-editor-error", "invalid_mapping")
+	b.waitText("#dryrun-refused", "see the error under it")
+	b.shot("source-draft-rule-at-fault")
+	if evalJS[bool](b, `!!document.querySelector("#dryrun-result")`) {
+		t.Fatalf("a refused draft shows a dry run result")
+	}
+	if got := savedMapping(); got != saved {
+		t.Fatalf("a refused draft changed the source's mapping to %s", got)
+	}
+	// Text that is not JSON is caught before sending, under the mapping.
+	b.setValue("#mapping-editor", `{"type": `)
+	b.waitJS("the refusal cleared by the edit", `!document.querySelector("#mapping-editor-error") && !document.querySelector("#dryrun-refused")`)
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#mapping-editor-error", "not JSON")
+
+	// Discarding the draft: the dry run is back on the saved mapping.
+	b.click("button", "Discard changes")
+	b.waitJS("the draft discarded", `!document.querySelector("#mapping-editor-error") && document.querySelector("#mapping-editor").value.includes("order.{$.kind}")`)
+	b.click("#dryrun-run", "Dry run")
+	b.waitText("#dryrun-result", "order.paid")
+	if evalJS[bool](b, `document.querySelector("#dryrun-result h3").innerText.includes("unsaved")`) {
+		t.Fatalf("a dry run of the saved mapping says it used an unsaved one")
+	}
+	if got := savedMapping(); got != saved {
+		t.Fatalf("the source's mapping is %s, want %s", got, saved)
 	}
 }
 

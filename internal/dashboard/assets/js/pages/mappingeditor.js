@@ -1,9 +1,11 @@
 // A source's mapping editor and its dry run. The dry run
 // (POST …/sources/{id}/test) maps a pasted body and headers, or a logged
-// request's, with the source's saved mapping and writes nothing; it shows
-// the event the request would make, or the rule at fault. A mapping the
-// API refuses on save names its rule in the message; both are shown next
-// to the mapping.
+// request's, with the mapping in the editor, saved or not (an unsaved one
+// goes as the request's draft "mapping", which the API never saves), and
+// writes nothing; it shows the event the request would make, or the rule
+// at fault. A mapping the API refuses, on save or as a draft, names its
+// rule in the message; both are shown under the mapping, where it is
+// fixed. Saving stays its own button.
 
 import { api, tenantPath } from '../api.js';
 import { html, useState, useEffect, ErrorBox, Field, Json, Badge } from '../ui.js';
@@ -76,6 +78,10 @@ function loggedBody(r) {
 
 const mappingText = (m) => (m == null ? '' : JSON.stringify(m, null, 2));
 
+// Codes of a mapping the API refuses, on save or as a dry run's draft:
+// shown under the mapping, not with the request.
+const mappingCodes = ['invalid_mapping', 'missing_mapping', 'reserved_event_type'];
+
 // MappingError is a save or dry-run error with the rule at fault and, when
 // found in the editor's text, that rule's value.
 export function MappingError({ error, text }) {
@@ -90,6 +96,7 @@ export function MappingEditor({ tenant, src, write, from, onSaved }) {
   const [saved, setSaved] = useState(mappingText(src.mapping));
   const [local, setLocal] = useState(null);
   const [error, setError] = useState(null);
+  const [draftError, setDraftError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState('');
   const dirty = text.trim() !== saved.trim();
@@ -98,6 +105,7 @@ export function MappingEditor({ tenant, src, write, from, onSaved }) {
   const save = async (mapping) => {
     setBusy(true);
     setError(null);
+    setDraftError(null);
     setDone('');
     try {
       const s = await api('PATCH', path, { mapping });
@@ -111,24 +119,39 @@ export function MappingEditor({ tenant, src, write, from, onSaved }) {
       setBusy(false);
     }
   };
-  const submit = (e) => {
-    e.preventDefault();
+  // readText is the editor's mapping as the API takes it (null: the
+  // provider's default), or undefined after saying under the mapping why
+  // the text is not one.
+  const readText = () => {
     setLocal(null);
     if (!text.trim()) {
-      if (own) setLocal('provider ' + src.provider + ' has no default mapping: give one, at least {"type": "…"}');
-      else save(null);
-      return;
+      if (!own) return null;
+      setLocal('provider ' + src.provider + ' has no default mapping: give one, at least {"type": "…"}');
+      return undefined;
     }
-    let m;
     try {
-      m = JSON.parse(text);
+      return JSON.parse(text);
     } catch (err) {
       setLocal('not JSON: ' + err.message);
-      return;
+      return undefined;
     }
-    save(m);
   };
-  const fieldErr = local || (error && ['invalid_mapping', 'missing_mapping', 'reserved_event_type'].includes(error.code) ? html`<${MappingError} error=${error} text=${text} />` : null);
+  const submit = (e) => {
+    e.preventDefault();
+    const m = readText();
+    if (m !== undefined) save(m);
+  };
+  // draft gives the dry run the editor's mapping: {} when it is the saved
+  // one (the API uses that), {mapping} for an unsaved one, null when the
+  // text is not a mapping (said under it).
+  const draft = () => {
+    setDraftError(null);
+    if (!dirty) return {};
+    const m = readText();
+    return m === undefined ? null : { mapping: m };
+  };
+  const refused = draftError || (error && mappingCodes.includes(error.code) ? error : null);
+  const fieldErr = local || (refused ? html`<${MappingError} error=${refused} text=${text} />` : null);
 
   return html`<div class="split mapping">
     <section class="panel" aria-labelledby="mapping-h">
@@ -138,23 +161,23 @@ export function MappingEditor({ tenant, src, write, from, onSaved }) {
           hint=${own ? 'type, id and payload take JSONPath ($.a.b), header:Name and {…} templates; routes pick a type or drop by a condition. See docs/mapping.md.'
             : 'Empty: the provider\'s default. type, id and payload take JSONPath ($.a.b), header:Name and {…} templates; see docs/mapping.md.'}>
           <textarea id="mapping-editor" class="tall" spellcheck="false" readonly=${!write} value=${text}
-            onInput=${(e) => { setText(e.target.value); setLocal(null); setDone(''); }} aria-invalid=${fieldErr ? 'true' : undefined}></textarea>
+            onInput=${(e) => { setText(e.target.value); setLocal(null); setDraftError(null); setDone(''); }} aria-invalid=${fieldErr ? 'true' : undefined}></textarea>
         <//>
         ${!text.trim() && !saved.trim() && !own ? html`<p class="muted">This source uses the ${src.provider} default mapping.</p>` : null}
         <${ErrorBox} error=${error && !fieldErr ? error : null} />
         ${done ? html`<p class="success" role="status">${done}</p>` : null}
         ${write ? html`<div class="actions">
           ${own || !saved.trim() ? null : html`<button type="button" disabled=${busy} onClick=${() => save(null)}>Use the provider's default</button>`}
-          <button type="button" disabled=${busy || !dirty} onClick=${() => { setText(saved); setLocal(null); setError(null); }}>Discard changes</button>
+          <button type="button" disabled=${busy || !dirty} onClick=${() => { setText(saved); setLocal(null); setError(null); setDraftError(null); }}>Discard changes</button>
           <button type="submit" id="mapping-save" class="primary" disabled=${busy || !dirty}>${busy ? 'Saving…' : 'Save mapping'}</button>
         </div>` : null}
       </form>
     </section>
-    ${write ? html`<${DryRun} tenant=${tenant} src=${src} from=${from} dirty=${dirty} text=${saved} />` : null}
+    ${write ? html`<${DryRun} tenant=${tenant} src=${src} from=${from} dirty=${dirty} text=${text} draft=${draft} onRefused=${setDraftError} />` : null}
   </div>`;
 }
 
-function DryRun({ tenant, src, from, dirty, text }) {
+function DryRun({ tenant, src, from, dirty, text, draft, onRefused }) {
   const [body, setBody] = useState('');
   const [headers, setHeaders] = useState('');
   const [url, setUrl] = useState('');
@@ -163,6 +186,7 @@ function DryRun({ tenant, src, from, dirty, text }) {
   const [local, setLocal] = useState({});
   const [error, setError] = useState(null);
   const [loadError, setLoadError] = useState(null);
+  const [refused, setRefused] = useState(false);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const path = tenantPath(tenant, '/sources/' + encodeURIComponent(src.id));
@@ -181,11 +205,15 @@ function DryRun({ tenant, src, from, dirty, text }) {
     }
   };
   useEffect(() => { if (from) load(from); }, [from]);
+  // An edit may fix the refused draft: the note goes until the next run.
+  useEffect(() => setRefused(false), [text]);
 
   const run = async (e) => {
     e.preventDefault();
     setError(null);
+    setRefused(false);
     setResult(null);
+    const m = draft();
     const l = {};
     let h;
     try {
@@ -195,14 +223,20 @@ function DryRun({ tenant, src, from, dirty, text }) {
     }
     if (!body) l.body = 'paste a request body';
     setLocal(l);
-    if (Object.keys(l).length) return;
+    if (m === null) setRefused(true);
+    if (Object.keys(l).length || m === null) return;
     setBusy(true);
     try {
-      const req = { raw_body: body, headers: h, verify: check };
+      const req = { raw_body: body, headers: h, verify: check, ...m };
       if (url.trim()) req.url = url.trim();
-      setResult(await api('POST', path + '/test', req));
+      // The result keeps the text it ran with, to show a failing rule's
+      // value even after further edits, and says if that was a draft.
+      setResult({ ...(await api('POST', path + '/test', req)), ranWith: text, ranDraft: 'mapping' in m });
     } catch (err) {
-      setError(err);
+      if (mappingCodes.includes(err.code)) {
+        setRefused(true);
+        onRefused(err);
+      } else setError(err);
     } finally {
       setBusy(false);
     }
@@ -210,8 +244,7 @@ function DryRun({ tenant, src, from, dirty, text }) {
 
   return html`<section class="panel" aria-labelledby="dryrun-h">
     <h2 id="dryrun-h">Dry run</h2>
-    <p class="hint">Maps a request with the saved mapping and shows what it would make. Nothing is stored or sent.</p>
-    ${dirty ? html`<p class="notice" role="status">The mapping has unsaved changes: the dry run uses the saved one.</p>` : null}
+    <p class="hint">Maps a request with the mapping in the editor${dirty ? ' (unsaved: saving is still up to you)' : ''} and shows what it would make. Nothing is stored or sent.</p>
     <div class="toolbar">
       <${Field} label="Load a logged request" id="dryrun-request" error=${loadError ? html`${loadError.message} <code>${loadError.code}</code>` : null}>
         <input id="dryrun-request" value=${reqID} placeholder="req_…" onInput=${(e) => setReqID(e.target.value)} autocomplete="off" />
@@ -230,14 +263,16 @@ function DryRun({ tenant, src, from, dirty, text }) {
         <input id="dryrun-url" value=${url} onInput=${(e) => setUrl(e.target.value)} autocomplete="off" />
       <//>` : null}
       <${ErrorBox} error=${error} />
+      ${refused ? html`<p id="dryrun-refused" class="error" role="alert">The mapping in the editor cannot be used: see the error under it.</p>` : null}
       <div class="actions"><button type="submit" id="dryrun-run" class="primary" disabled=${busy}>${busy ? 'Running…' : 'Dry run'}</button></div>
     </form>
-    ${result ? html`<${DryRunResult} r=${result} text=${text} />` : null}
+    ${result ? html`<${DryRunResult} r=${result} text=${result.ranWith} />` : null}
   </section>`;
 }
 
 function DryRunResult({ r, text }) {
-  const verified = r.verified === undefined ? null : html` <${Badge} status=${r.verified ? 'accepted' : 'rejected'} label=${r.verified ? 'signature ok' : 'signature refused'} />`;
+  const badge = r.verified === undefined ? null : html` <${Badge} status=${r.verified ? 'accepted' : 'rejected'} label=${r.verified ? 'signature ok' : 'signature refused'} />`;
+  const verified = html`${r.ranDraft ? html` <span class="muted">(unsaved mapping)</span>` : null}${badge}`;
   if (r.outcome === 'event') {
     return html`<div id="dryrun-result" class="dryrun-result ok" role="status">
       <h3>Would make this event${verified}</h3>
