@@ -62,16 +62,7 @@ func (e *Engine) PreviewDraft(tenant string, in PreviewInput) (PreviewRequest, e
 	if in.Endpoint == nil || in.Endpoint.URL == nil {
 		return PreviewRequest{}, Invalid("missing_url", "endpoint.url is required")
 	}
-	now := time.Now().UTC()
-	ep := Endpoint{
-		ID:          endpointPrefix + e.log.NewConfigID().String(),
-		Tenant:      tenant,
-		EventTypes:  []string{"*"},
-		MaxInFlight: e.opts.DefaultMaxInFlight,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-	}
-	cfg, err := e.draftConfig(tenant, ep, *in.Endpoint)
+	cfg, err := e.draftConfig(tenant, e.newEndpoint(tenant), *in.Endpoint)
 	if err != nil {
 		return PreviewRequest{}, err
 	}

@@ -89,7 +89,7 @@ func TestEndpointsPages(t *testing.T) {
 	// envelope first, then the body template as typed.
 	b.setValue("#preview-payload", `{"email":"ada@example.com"}`)
 	b.waitText("#preview-request", "POST "+rcv.URL+"/hook")
-	b.waitText("#preview-body", `"email": "ada@example.com"`)
+	b.waitText("#preview-body", `"type": "lead.created"`)      // the type the form picked
 	b.setValue("#ep-body", `{"text":"New lead {$.data.email}`) // not JSON yet
 	b.waitText("#ep-body-error", "Not JSON")
 	b.waitText("#preview-wait", "fix it")

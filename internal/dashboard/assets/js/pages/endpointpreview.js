@@ -65,7 +65,10 @@ export default function EndpointPreview({ tenant, ep, draft, draftErrors, types,
   const saved = samples.get(sampleKey) || { source: 'sample', type: defaultType(ep ? ep.event_types : types), payload: '{\n  \n}', eventId: '' };
   const [s, setS] = useState(saved);
   useEffect(() => { samples.set(sampleKey, s); }, [s, sampleKey]);
-  const set = (k) => (e) => setS((x) => ({ ...x, [k]: e.target.value }));
+  const set = (k) => (e) => setS((x) => ({ ...x, [k]: e.target.value, typed: x.typed || k === 'type' }));
+  // A new endpoint's sample follows the types the form subscribes to
+  // until its type is typed.
+  const type = !ep && !s.typed ? defaultType(types) : s.type;
   const canEvents = can('deliveries:read');
   const source = canEvents ? s.source : 'sample';
 
@@ -78,7 +81,7 @@ export default function EndpointPreview({ tenant, ep, draft, draftErrors, types,
     let payload;
     try {
       payload = s.payload.trim() ? JSON.parse(s.payload) : null;
-      input = { event: { type: s.type.trim(), payload } };
+      input = { event: { type: type.trim(), payload } };
     } catch (e) {
       payloadError = 'not JSON: ' + e.message;
     }
@@ -119,7 +122,7 @@ export default function EndpointPreview({ tenant, ep, draft, draftErrors, types,
       <label class="check"><input type="radio" name="preview-source" value="event" checked=${source === 'event'} onChange=${set('source')} /> A past event</label>
     </div>` : null}
     ${source === 'sample'
-      ? html`<${Field} label="Event type" id="preview-type"><input id="preview-type" value=${s.type} onInput=${set('type')} /><//>
+      ? html`<${Field} label="Event type" id="preview-type"><input id="preview-type" value=${type} onInput=${set('type')} /><//>
         <${Field} label="Payload (JSON, the event's data)" id="preview-payload" error=${payloadError}>
           <textarea id="preview-payload" rows="6" spellcheck="false" value=${s.payload} onInput=${set('payload')}></textarea>
         <//>`
