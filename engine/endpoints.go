@@ -153,15 +153,7 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	if in.URL == nil {
 		return Endpoint{}, Invalid("missing_url", "url is required")
 	}
-	now := time.Now().UTC()
-	ep := Endpoint{
-		ID:          endpointPrefix + e.log.NewConfigID().String(),
-		Tenant:      tenant,
-		EventTypes:  []string{"*"},
-		MaxInFlight: e.opts.DefaultMaxInFlight,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-	}
+	ep := e.newEndpoint(tenant)
 	if err := e.applyEndpointInput(&ep, in); err != nil {
 		return Endpoint{}, err
 	}
@@ -198,6 +190,20 @@ func (e *Engine) createEndpoint(tenant string, in EndpointInput) (Endpoint, erro
 	v := ln.view()
 	v.Secret = ep.Secret // shown on creation only
 	return v, nil
+}
+
+// newEndpoint is a new endpoint of tenant with the defaults a create's
+// input is applied to.
+func (e *Engine) newEndpoint(tenant string) Endpoint {
+	now := time.Now().UTC()
+	return Endpoint{
+		ID:          endpointPrefix + e.log.NewConfigID().String(),
+		Tenant:      tenant,
+		EventTypes:  []string{"*"},
+		MaxInFlight: e.opts.DefaultMaxInFlight,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
 }
 
 func (e *Engine) applyEndpointInput(ep *Endpoint, in EndpointInput) error {

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
+	"hookline/httpout"
 	"hookline/wal"
 )
 
@@ -13,6 +15,11 @@ type PreviewInput struct {
 	EventID string
 	Type    string
 	Payload []byte // raw JSON
+	// Endpoint, when set, is a draft of the endpoint's fields: a PATCH's
+	// for PreviewEndpoint, a create's for PreviewDraft. The preview renders
+	// with it applied, checked as that write would check it, and saves
+	// nothing.
+	Endpoint *EndpointInput
 }
 
 // PreviewRequest is the request an attempt would send, credentials masked.
@@ -27,14 +34,81 @@ type PreviewRequest struct {
 }
 
 // PreviewEndpoint renders the request the endpoint's next attempt of an
-// event would send, with its current config, and sends nothing. A render
-// failure is invalid input here (400 render_failed naming the path at
-// fault), not a dead letter.
+// event would send, with its current config (or the draft in.Endpoint
+// applied to it), and sends nothing. A render failure is invalid input
+// here (400 render_failed naming the path at fault), not a dead letter.
 func (e *Engine) PreviewEndpoint(tenant, epID string, in PreviewInput) (PreviewRequest, error) {
 	ln, err := e.laneOf(tenant, epID)
 	if err != nil {
 		return PreviewRequest{}, err
 	}
+	cfg := ln.config()
+	if in.Endpoint != nil {
+		draft := *in.Endpoint
+		keepMaskedAuth(&cfg.ep, &draft)
+		if cfg, err = e.draftConfig(tenant, cfg.ep, draft); err != nil {
+			return PreviewRequest{}, err
+		}
+	}
+	return e.preview(tenant, ln, cfg, in)
+}
+
+// PreviewDraft renders the request an endpoint created from the draft
+// in.Endpoint would send for an event, checked as CreateEndpoint would
+// check it, without creating it: no endpoint limit is counted and no
+// secret is kept. The draft is signed with a throwaway secret (its own,
+// if it gives one), which the masked signature does not show anyway.
+func (e *Engine) PreviewDraft(tenant string, in PreviewInput) (PreviewRequest, error) {
+	if in.Endpoint == nil || in.Endpoint.URL == nil {
+		return PreviewRequest{}, Invalid("missing_url", "endpoint.url is required")
+	}
+	cfg, err := e.draftConfig(tenant, e.newEndpoint(tenant), *in.Endpoint)
+	if err != nil {
+		return PreviewRequest{}, err
+	}
+	// A draft has no lane: a bare one signs for it. Its config has no
+	// previous secrets, so signing never swaps the lane's config.
+	return e.preview(tenant, &Lane{e: e}, cfg, in)
+}
+
+// draftConfig returns the config ep would have with in applied, checked as
+// an update or create checks it (the tenant's require_https too); ep is a
+// copy and nothing is stored.
+func (e *Engine) draftConfig(tenant string, ep Endpoint, in EndpointInput) (*laneConfig, error) {
+	plain := e.plainHTTP(in.URL)
+	ep.EventTypes = slices.Clone(ep.EventTypes)
+	if err := e.applyEndpointInput(&ep, in); err != nil {
+		return nil, err
+	}
+	e.cfgMu.RLock()
+	ts := e.tenants[tenant]
+	if ts == nil {
+		e.cfgMu.RUnlock()
+		return nil, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
+	}
+	err := e.checkHTTPSLocked(&ts.t, plain, ep.URL)
+	e.cfgMu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return e.laneConfig(&ep)
+}
+
+// keepMaskedAuth drops a draft's auth that is the stored one as the API
+// shows it (masked), so that a form sending back what it was shown
+// previews with the stored credentials, not with "****".
+func keepMaskedAuth(ep *Endpoint, in *EndpointInput) {
+	if ep.Auth == nil || in.Auth == nil || isNull(in.Auth) {
+		return
+	}
+	var a httpout.AuthConfig
+	if strictUnmarshal(in.Auth, &a) == nil && a == ep.Auth.Masked() {
+		in.Auth = nil
+	}
+}
+
+// preview renders in's event with cfg, signed by ln.
+func (e *Engine) preview(tenant string, ln *Lane, cfg *laneConfig, in PreviewInput) (PreviewRequest, error) {
 	var (
 		stored, msgID string
 		rec           wal.EventRecord
@@ -56,7 +130,7 @@ func (e *Engine) PreviewEndpoint(tenant, epID string, in PreviewInput) (PreviewR
 		msgID = eventPrefix + e.log.NewConfigID().String()
 	}
 	w := new(worker)
-	cfg, req, r, err := ln.buildRequest(ln.config(), w, msgID, []byte(stored), now, 1)
+	cfg, req, r, err := ln.buildRequest(cfg, w, msgID, []byte(stored), now, 1)
 	if err != nil {
 		return PreviewRequest{}, templateError(err)
 	}

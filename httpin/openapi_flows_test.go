@@ -126,6 +126,11 @@ func TestOpenAPIResponses(t *testing.T) {
 	admin("POST", e+"/preview", `{"event":{"type":"order.created","payload":{"n":1}}}`, 200)
 	admin("POST", b+"/preview", `{"event":{"type":"order.created","payload":{"n":1}}}`, 200)
 	admin("POST", e+"/preview", `{}`, 400)
+	admin("POST", e+"/preview", `{"event":{"type":"order.created","payload":{"n":1}},"endpoint":{"body":{"n":"$.data.n"}}}`, 200)
+	admin("POST", e+"/preview", `{"event":{"type":"order.created","payload":{"n":1}},"endpoint":{"body":{"n":"{$.data"}}}`, 400)
+	admin("POST", a+"/endpoint-preview", `{"event":{"type":"order.created","payload":{"n":1}},"endpoint":{"url":"`+okSink.srv.URL+`/new","body":{"n":"$.data.n"}}}`, 200)
+	admin("POST", a+"/endpoint-preview", `{"event":{"type":"order.created","payload":{"n":1}},"endpoint":{"description":"no url"}}`, 400)
+	admin("POST", "/v1/tenants/nope/endpoint-preview", `{"event":{"type":"order.created","payload":{"n":1}},"endpoint":{"url":"`+okSink.srv.URL+`/new"}}`, 404)
 
 	// Publishing, the feed and an event's deliveries.
 	ev := admin("POST", a+"/events", `{"type":"order.created","payload":{"n":1},"idempotency_key":"k1"}`, 202)

@@ -85,10 +85,10 @@ func TestRouteAccess(t *testing.T) {
 	}
 	t.Logf("routes: %v", n)
 	// What DefaultKeyScopes open: publish (2 routes), and read the tenant,
-	// its endpoints, their health and previews (5), deliveries (per
+	// its endpoints, their health and previews, a draft's too (6), deliveries (per
 	// endpoint and tenant-wide), events, jobs and stats (8), sources and
 	// their request log (4) and the event-type catalogue (2).
-	require_Equal(t, n["default key"], 21)
+	require_Equal(t, n["default key"], 22)
 
 	// No route matched: a key learns nothing, not even 404 or 405.
 	f := func(method, p, token string, wantStatus int, wantCode string) {

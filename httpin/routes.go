@@ -103,6 +103,8 @@ var routeTable = []route{
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/test", h2((*Server).testEndpoint), routeEndpointTest, access.EndpointsWrite},
 	// A preview sends nothing and shows no credential: a read.
 	{"POST", "/v1/tenants/{tenant}/endpoints/{id}/preview", h2((*Server).previewEndpoint), routeEndpoint, access.EndpointsRead},
+	// A draft's preview creates nothing and counts toward no limit.
+	{"POST", "/v1/tenants/{tenant}/endpoint-preview", h1((*Server).previewDraft), routeEndpoints, access.EndpointsRead},
 	{"GET", "/v1/tenants/{tenant}/endpoints/{id}/health", h2((*Server).endpointHealth), routeEndpointHealth, access.EndpointsRead},
 
 	// Deliveries and bulk jobs.

@@ -54,6 +54,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /v1/tenants/{tenant}/endpoints/{id}/rotate-secret": "endpoint, endpoints:write",
 		"POST /v1/tenants/{tenant}/endpoints/{id}/test":          "endpoint_test, endpoints:write",
 		"POST /v1/tenants/{tenant}/endpoints/{id}/preview":       "endpoint, endpoints:read",
+		"POST /v1/tenants/{tenant}/endpoint-preview":             "endpoints, endpoints:read",
 		"GET /v1/tenants/{tenant}/endpoints/{id}/health":         "endpoint_health, endpoints:read",
 
 		"GET /v1/tenants/{tenant}/deliveries":                                "deliveries, deliveries:read",

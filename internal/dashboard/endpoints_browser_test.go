@@ -53,10 +53,12 @@ func (b *browser) assertNotInPage(s string) {
 
 // TestEndpointsPages: an endpoint made through the form (event types from
 // the catalogue, a body template), its secret shown once, the preview
-// rendering the body from a sample, a test event the receiver gets with
-// its answer shown, pause and resume, a rotation with an overlap, an
-// edit the preview follows, API errors next to their fields, delete with
-// its confirmation, and a read-only key that sees no write action.
+// rendering the body from a sample (on the new form before it is
+// created, as on its page), a test event the receiver gets with its
+// answer shown, pause and resume, a rotation with an overlap, an edit the
+// preview follows before it is saved, API errors next to their fields
+// (the preview's too, nothing saved), delete with its confirmation, and a
+// read-only key that sees no write action.
 func TestEndpointsPages(t *testing.T) {
 	s := startServer(t)
 	rcv := newReceiver(t)
@@ -83,13 +85,25 @@ func TestEndpointsPages(t *testing.T) {
 	b.fill("#ep-description", "Leads to the team chat")
 	b.click("#ep-all-types", "")
 	b.click(".type-picks label", "lead.created")
+	// The preview renders the form before it is created: the standard
+	// envelope first, then the body template as typed.
+	b.setValue("#preview-payload", `{"email":"ada@example.com"}`)
+	b.waitText("#preview-request", "POST "+rcv.URL+"/hook")
+	b.waitText("#preview-body", `"type": "lead.created"`)      // the type the form picked
 	b.setValue("#ep-body", `{"text":"New lead {$.data.email}`) // not JSON yet
-	b.click("button[type=submit]", "Create endpoint")
 	b.waitText("#ep-body-error", "Not JSON")
+	b.waitText("#preview-wait", "fix it")
 	b.setValue("#ep-body", `{"text":"New lead {data.email}"}`) // a forgotten $
-	b.click("button[type=submit]", "Create endpoint")
-	b.waitText("#ep-body-error", "body.text")
+	b.waitText("#ep-body-error", "body.text")                  // from the preview, before any save
+	b.waitText("#ep-body-error", "invalid_template")
 	b.setValue("#ep-body", `{"text":"New lead {$.data.email}"}`)
+	b.waitText("#preview-body", `"text": "New lead ada@example.com"`)
+	b.waitJS("the body's error to go", `!document.querySelector("#ep-body-error")`)
+	var none struct{ Data []endpointView }
+	s.api(t, "GET", "/v1/tenants/acme/endpoints", "", nil, 200, &none)
+	if len(none.Data) != 0 {
+		t.Fatalf("the new form's preview created endpoints: %+v", none.Data)
+	}
 	b.shot("endpoint-new")
 	b.click("button[type=submit]", "Create endpoint")
 	b.waitText("h1", "Endpoint created")
@@ -177,7 +191,8 @@ func TestEndpointsPages(t *testing.T) {
 	b.waitText("#preview-body", "New lead ada@example.com")
 
 	// Edit: the form starts from what is stored, the preview beside it
-	// follows a save.
+	// follows the form before it is saved; a template the server refuses
+	// is shown at its field and nothing is saved.
 	b.click("a", "Edit")
 	b.waitJS("the edit form", `document.querySelector("#ep-body") && document.querySelector("#preview-body")`)
 	if v := evalJS[string](b, `document.querySelector("#ep-url").value`); v != rcv.URL+"/hook" {
@@ -185,13 +200,31 @@ func TestEndpointsPages(t *testing.T) {
 	}
 	b.waitText("#preview-body", "New lead ada@example.com")
 	b.setValue("#ep-body", `{"text":"Lead {$.data.email} won","source":"$.type"}`)
-	b.waitText("#preview-unsaved", "unsaved changes")
-	b.shot("endpoint-form")
-	b.click("button[type=submit]", "Save")
-	b.waitText("#ep-saved", "Saved")
-	b.waitJS("the unsaved note to go", `!document.querySelector("#preview-unsaved")`)
 	b.waitText("#preview-body", "Lead ada@example.com won")
 	b.waitText("#preview-body", `"source": "lead.created"`)
+	s.api(t, "GET", "/v1/tenants/acme/endpoints/"+ep.ID, "", nil, 200, &one)
+	if string(one.Body) != `{"text":"New lead {$.data.email}"}` {
+		t.Fatalf("the edit form's preview saved the body: %s", one.Body)
+	}
+	b.shot("endpoint-form")
+	b.setValue("#ep-body", `{"text":"Lead {$.data.email","source":"$.type"}`) // an unclosed placeholder
+	b.waitText("#ep-body-error", "invalid_template")
+	b.waitText("#preview-error", "invalid_template")
+	b.shot("endpoint-form-preview-error")
+	s.api(t, "GET", "/v1/tenants/acme/endpoints/"+ep.ID, "", nil, 200, &one)
+	if string(one.Body) != `{"text":"New lead {$.data.email}"}` {
+		t.Fatalf("a refused draft changed the body: %s", one.Body)
+	}
+	b.setValue("#ep-body", `{"text":"Lead {$.data.email} won","source":"$.type"}`)
+	b.waitText("#preview-body", "Lead ada@example.com won")
+	b.click("button[type=submit]", "Save")
+	b.waitText("#ep-saved", "Saved")
+	b.waitText("#preview-body", "Lead ada@example.com won")
+	b.waitText("#preview-body", `"source": "lead.created"`)
+	s.api(t, "GET", "/v1/tenants/acme/endpoints/"+ep.ID, "", nil, 200, &one)
+	if string(one.Body) != `{"text":"Lead {$.data.email} won","source":"$.type"}` {
+		t.Fatalf("the body after Save: %s", one.Body)
+	}
 	b.fill("#ep-url", "http://127.0.0.1:1/a b")
 	b.click("button[type=submit]", "Save")
 	b.waitText("#ep-url-error", "write it as %20")

@@ -1,9 +1,10 @@
 // The endpoint form, for a new endpoint and for changing one: where it
 // sends, what it subscribes to, how fast and in what order, and the
-// outbound request's shape. Beside it, for a saved endpoint, the request
-// preview. Only the fields that differ from what is stored (or from the
-// defaults, for a new one) are sent, so write-only credentials shown
-// masked are never sent back as if they were the real ones.
+// outbound request's shape. Beside it, the request preview of the form as
+// it is, saved or not. Only the fields that differ from what is stored (or
+// from the defaults, for a new one) are sent, to the preview as to the
+// save, so write-only credentials shown masked are never sent back as if
+// they were the real ones.
 
 import { api, tenantPath } from '../api.js';
 import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Field, CopyOnce, Link } from '../ui.js';
@@ -189,7 +190,7 @@ function AuthEditor({ ep, v, setV, error }) {
     <${Field} label="Header value" id="ep-auth-value"><input id="ep-auth-value" type="password" autocomplete="off" value=${v.auth.value} onInput=${setA('value')} /><//></div>` : null}`;
 }
 
-function Form({ tenant, ep, onSaved, onDirty }) {
+function Form({ tenant, ep, onSaved, onDirty, onDraft, previewError }) {
   const creating = !ep;
   const [base] = useState(() => requestOf(valuesOf(ep)).out);
   const [v, setV] = useState(() => valuesOf(ep));
@@ -214,11 +215,21 @@ function Form({ tenant, ep, onSaved, onDirty }) {
       setBusy(false);
     }
   };
-  // Whether the form differs from what is stored: the preview beside it
-  // shows the stored settings, and says so.
-  const dirty = Object.keys(changes(requestOf(v).out, base, false)).length > 0;
+  // What the preview beside the form renders: the fields a save would
+  // send now, and the mistakes the page sees itself (not sent).
+  const now = requestOf(v);
+  const draftKey = JSON.stringify([changes(now.out, base, creating), now.errs]);
+  useEffect(() => { if (onDraft) onDraft({ draft: changes(now.out, base, creating), errs: now.errs }); }, [draftKey]);
+  // Whether the form differs from what is stored: a "Saved" note would
+  // not be true of it.
+  const dirty = Object.keys(changes(now.out, base, false)).length > 0;
   useEffect(() => { if (onDirty) onDirty(dirty); }, [dirty]);
-  const fe = (k) => errs[k] || (error && errorField(error) === k ? html`${error.message} <code>${error.code}</code>` : null);
+  // A field's error: the page's own, the save's, or the preview's (the
+  // server checks a draft as it checks a save); render_failed is about the
+  // sample event, so it stays in the preview.
+  const placed = (err, k) => err && err.code !== 'render_failed' && errorField(err) === k;
+  const fe = (k) => errs[k] || now.errs[k] || (placed(error, k) ? html`${error.message} <code>${error.code}</code>` : null) ||
+    (placed(previewError, k) ? html`<span class="preview-field-error">${previewError.message} <code>${previewError.code}</code></span>` : null);
   const unplaced = error && !errorField(error) ? error : null;
   return html`<form onSubmit=${submit} class="endpoint-form" novalidate>
     <fieldset><legend>Destination</legend>
@@ -294,6 +305,8 @@ export default function EndpointForm({ tenant, id }) {
   const [saved, setSaved] = useState(false);
   const [formKey, setFormKey] = useState(0);
   const [dirty, setDirty] = useState(false);
+  const [draft, setDraft] = useState({ draft: {}, errs: {} });
+  const [previewError, setPreviewError] = useState(null);
   const base = '/t/' + encodeURIComponent(tenant) + '/endpoints';
   if (!can('endpoints:write')) return html`<${ErrorBox} error=${{ code: 'forbidden', message: 'changing endpoints needs the endpoints:write scope' }} />`;
   if (id && st.loading && !ep) return html`<${Loading} what="the endpoint" />`;
@@ -326,13 +339,11 @@ export default function EndpointForm({ tenant, id }) {
     ${secret ? html`<${CopyOnce} label="New signing secret" value=${secret.value} onDone=${() => setSecret(null)} />` : null}
     ${saved && !dirty ? html`<p class="success" role="status" id="ep-saved">Saved. The preview shows the request as it is sent now.</p>` : null}
     <div class="split form-split">
-      <${Form} tenant=${tenant} ep=${ep} key=${formKey} onSaved=${onSaved} onDirty=${setDirty} />
+      <${Form} tenant=${tenant} ep=${ep} key=${formKey} onSaved=${onSaved} onDirty=${setDirty} onDraft=${setDraft} previewError=${previewError} />
       <div>
-        ${ep ? html`<${EndpointPreview} tenant=${tenant} ep=${ep} dirty=${dirty}
-          note="Rendered by the server from the saved settings, exactly as sent." />`
-          : html`<section class="panel preview" aria-labelledby="preview-title"><h2 id="preview-title">Request preview</h2>
-            <p class="muted">The preview is rendered by the server from a saved endpoint, so it is available once this one is created:
-              its page then shows the exact request for a sample or a past event, and so does this form when you edit it.</p></section>`}
+        <${EndpointPreview} tenant=${tenant} ep=${ep} draft=${draft.draft} draftErrors=${draft.errs} types=${draft.draft.event_types}
+          onError=${setPreviewError} note=${ep ? 'Rendered by the server from the form as it is now, saved or not, exactly as it would be sent.'
+            : 'Rendered by the server from the form, exactly as the endpoint would send it once created. Nothing is saved until you create it.'} />
       </div>
     </div>
   </section>`;
