@@ -441,6 +441,7 @@ func (e *Engine) patchEndpoint(tenant, epID string, in EndpointInput) (before, a
 	ep := ln.config().ep
 	wasDisabled := ep.Disabled
 	ep.EventTypes = slices.Clone(ep.EventTypes)
+	keepMaskedAuth(&ep, &in)
 	if err := e.applyEndpointInput(&ep, in); err != nil {
 		return Endpoint{}, Endpoint{}, err
 	}

@@ -94,9 +94,10 @@ func (e *Engine) draftConfig(tenant string, ep Endpoint, in EndpointInput) (*lan
 	return e.laneConfig(&ep)
 }
 
-// keepMaskedAuth drops a draft's auth that is the stored one as the API
-// shows it (masked), so that a form sending back what it was shown
-// previews with the stored credentials, not with "****".
+// keepMaskedAuth drops a draft's or a PATCH's auth that is the stored one
+// as the API shows it (masked), so that a client sending back what it was
+// shown keeps the stored credentials instead of storing or previewing
+// "****".
 func keepMaskedAuth(ep *Endpoint, in *EndpointInput) {
 	if ep.Auth == nil || in.Auth == nil || isNull(in.Auth) {
 		return

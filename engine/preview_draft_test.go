@@ -95,10 +95,17 @@ func TestPreviewDraftChanges(t *testing.T) {
 	for _, c := range rec.all() {
 		require_True(t, c.Action == "endpoint.create", "a preview recorded %s", c.Action)
 	}
-	// The stored secret still signs: the delivery verifies with it.
+	// A PATCH sending back the auth as shown keeps the stored credentials
+	// too (and changes the rest).
+	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{
+		Auth: json.RawMessage(`{"type":"bearer","token":"****6789"}`), Description: ptr("kept auth")})
+	require_NoError(t, err)
+	// The stored secret still signs: the delivery verifies with it, and
+	// carries the stored token.
 	h.publish("acme", engine.PublishEvent{Type: "lead.won", Payload: []byte(`{}`)})
 	waitFor(t, time.Minute, "the delivery", func() bool { return rc.count() == 1 })
 	require_True(t, verifies(t, ep.Secret, rc.deliveries()[0]), "the delivery does not verify with the stored secret")
+	require_Equal(t, rc.deliveries()[0].header.Get("Authorization"), "Bearer "+token)
 }
 
 // TestPreviewDraftNew: a draft of a new endpoint renders as POST would make
