@@ -203,7 +203,10 @@ function App() {
   if (portal && me.actor_type !== 'portal_session') return html`<${PortalEnded} error=${null} />`;
 
   const admin = me.actor_type === 'admin';
-  let route = parseHash(hash);
+  // The address bar, not the hash state: a hash set just now, whose
+  // hashchange has not come yet, must not be overwritten by the redirect
+  // below from the one before it. (The state makes a change re-render.)
+  let route = parseHash(location.hash || hash);
   // A key or session has one tenant: every other is out of reach (the
   // API refuses it too), so the page never even asks.
   if (!admin && route.tenant !== me.tenant) {
