@@ -146,7 +146,8 @@ func (h *laneHealth) slotLocked(num uint32) *healthSlot {
 // ones that started within the hour before it.
 func (h *laneHealth) lastHour(now time.Time) hourStats {
 	nowMs := now.UnixMilli()
-	from := uint32(ceilDiv(nowMs-hourMs, slotMs))
+	starts, _ := windowStarts(nowMs)
+	from := starts[spanHour]
 	cur := uint32(nowMs / slotMs)
 	var st hourStats
 	h.mu.Lock()
@@ -461,10 +462,12 @@ const (
 )
 
 // healthSums are one endpoint's sums over each window, and where each
-// window starts (unix ms).
+// window starts (unix ms). With series set (one element per bucket of the
+// widest window, see seriesAdd), sumHealth adds each bucket there too.
 type healthSums struct {
 	w       [spanCount]healthAgg
 	sinceMs [spanCount]int64
+	series  []healthAgg
 }
 
 // sumHealth adds up ln's health at now over the windows up to widest;
@@ -501,12 +504,17 @@ func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *heal
 	h.mu.Unlock()
 
 	w := &out.w
+	// Tenant stats, which sum a series, read the widest window only.
+	day := widest == spanDay || out.series == nil
 	addHour := func(hour uint32, a *healthAgg) {
 		if hour >= from7d && widest >= spanWeek {
 			w[spanWeek].add(a)
 		}
-		if hour >= from24h {
+		if hour >= from24h && day {
 			w[spanDay].add(a)
+		}
+		if hour >= from[widest] {
+			out.seriesAdd(hour-from[widest], a)
 		}
 	}
 	for i := range ring {
@@ -516,6 +524,9 @@ func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *heal
 		}
 		if s.num >= from1h {
 			w[spanHour].addSlot(s)
+			if !hours {
+				out.seriesAddSlot(s.num-from1h, s)
+			}
 		}
 		if hour := s.num / slotsPerHour; hours && hour >= memFrom {
 			var a healthAgg
@@ -545,16 +556,6 @@ func (e *Engine) sumHealth(ln *Lane, now time.Time, widest healthSpan, out *heal
 		e.logger.Error("skipping corrupt endpoint health record", "endpoint", ln.config().ep.ID, "err", decodeErr)
 	}
 	return nil
-}
-
-// windowStarts are the first bucket of the 1 h window and the first hours
-// of the 24 h and 7 d windows at nowMs, and where each starts (unix ms).
-func windowStarts(nowMs int64) (from [spanCount]uint32, sinceMs [spanCount]int64) {
-	from[spanHour] = uint32(ceilDiv(nowMs-hourMs, slotMs))
-	from[spanDay] = uint32(ceilDiv(nowMs-24*hourMs, hourMs))
-	from[spanWeek] = uint32(ceilDiv(nowMs-7*24*hourMs, hourMs))
-	sinceMs = [spanCount]int64{int64(from[spanHour]) * slotMs, int64(from[spanDay]) * hourMs, int64(from[spanWeek]) * hourMs}
-	return from, sinceMs
 }
 
 func readError(ln *Lane, err error) error {
@@ -591,11 +592,4 @@ func msTime(ms int64) *time.Time {
 	}
 	t := time.UnixMilli(ms).UTC()
 	return &t
-}
-
-func ceilDiv(a, b int64) int64 {
-	if a <= 0 {
-		return 0
-	}
-	return (a + b - 1) / b
 }

@@ -212,17 +212,23 @@ func (a *healthAgg) addSlot(s *healthSlot) {
 }
 
 func (a *healthAgg) add(b *healthAgg) {
+	a.addCounts(b)
+	a.lastOkMs = max(a.lastOkMs, b.lastOkMs)
+	a.lastFailMs = max(a.lastFailMs, b.lastFailMs)
+	for _, f := range b.fails {
+		a.addFail(f.key, f.n)
+	}
+}
+
+// addCounts adds b's counters and latencies only: what a stats series
+// bucket shows, which has no failure kinds or last times.
+func (a *healthAgg) addCounts(b *healthAgg) {
 	a.attempts += b.attempts
 	a.succeeded += b.succeeded
 	a.first += b.first
 	a.firstOk += b.firstOk
 	a.retried += b.retried
 	a.dead += b.dead
-	a.lastOkMs = max(a.lastOkMs, b.lastOkMs)
-	a.lastFailMs = max(a.lastFailMs, b.lastFailMs)
-	for _, f := range b.fails {
-		a.addFail(f.key, f.n)
-	}
 	for i, n := range b.lat {
 		a.lat[i] += n
 	}

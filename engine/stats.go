@@ -56,6 +56,10 @@ type TenantStats struct {
 	// whole hours for 24h and 7d, never older than the window's name.
 	Since time.Time     `json:"since"`
 	Total DeliveryStats `json:"total"`
+	// Series is Total bucket by bucket, oldest first: the window's six
+	// 10-minute buckets for 1h, its 24 or 168 hours for 24h and 7d, each
+	// there with or without deliveries, so a chart's time axis is regular.
+	Series []StatsBucket `json:"series"`
 	// Endpoints are every endpoint of the tenant, in ID order, with or
 	// without deliveries in the window.
 	Endpoints []EndpointStats `json:"endpoints"`
@@ -100,6 +104,22 @@ type DeliveryStats struct {
 	TopFailures []FailureCount `json:"top_failures"`
 }
 
+// StatsBucket is one bucket of a stats series: the tenant's numbers over
+// [Start, Start + 10 minutes or an hour), summed over its endpoints. It
+// leaves out the failure reasons and the rate, which a chart can do
+// without (the rate is FirstAttemptSucceeded/Sent), to keep 168 of them
+// small.
+type StatsBucket struct {
+	Start                 time.Time     `json:"start"`
+	Sent                  uint64        `json:"sent"`
+	FirstAttemptSucceeded uint64        `json:"first_attempt_succeeded"`
+	Retried               uint64        `json:"retried"`
+	Dead                  uint64        `json:"dead"`
+	Attempts              uint64        `json:"attempts"`
+	FailedAttempts        uint64        `json:"failed_attempts"`
+	LatencyMs             HealthLatency `json:"latency_ms"`
+}
+
 // FailureCount is how many failed attempts had one reason: an HTTP status
 // ("503"), an error class without a response ("timeout", "refused", ...),
 // or "other" (kinds past the three a 10-minute bucket tells apart).
@@ -127,8 +147,10 @@ func (e *Engine) TenantStats(tenant string, window StatsWindow) (TenantStats, er
 	now := e.health.now()
 	out := TenantStats{Tenant: tenant, Window: window, Endpoints: make([]EndpointStats, 0, len(lanes))}
 	var total healthAgg
+	n, unit := span.buckets()
+	series := make([]healthAgg, n)
 	for _, ln := range lanes {
-		var sums healthSums
+		sums := healthSums{series: series}
 		if err := e.sumHealth(ln, now, span, &sums); err != nil {
 			return TenantStats{}, err
 		}
@@ -140,7 +162,62 @@ func (e *Engine) TenantStats(tenant string, window StatsWindow) (TenantStats, er
 	_, since := windowStarts(now.UnixMilli())
 	out.Since = time.UnixMilli(since[span]).UTC()
 	out.Total = total.stats()
+	out.Series = make([]StatsBucket, n)
+	for i := range series {
+		a := &series[i]
+		b := &out.Series[i]
+		b.Start = time.UnixMilli(since[span] + int64(i)*unit).UTC()
+		b.Sent, b.FirstAttemptSucceeded, b.Retried, b.Dead = a.first, a.firstOk, a.retried, a.dead
+		b.Attempts, b.FailedAttempts = a.attempts, a.attempts-a.succeeded
+		b.LatencyMs.P50, b.LatencyMs.P95 = a.quantile(0.5), a.quantile(0.95)
+	}
 	return out, nil
+}
+
+// buckets are how many buckets a window holds and how long each is (ms):
+// the series' resolution is the health's own, so 7d has 168 hours rather
+// than coarser buckets a viewer's time zone would cut across; a chart can
+// merge them.
+func (sp healthSpan) buckets() (n int, unitMs int64) {
+	switch sp {
+	case spanHour:
+		return slotsPerHour, slotMs
+	case spanWeek:
+		return 7 * 24, hourMs
+	}
+	return 24, hourMs
+}
+
+// windowStarts are the first bucket of the 1 h window and the first hours
+// of the 24 h and 7 d windows at nowMs, and where each starts (unix ms):
+// each window is its last buckets(), the current one included,
+// so every one started less than the window's name ago and a stats series
+// always has as many.
+func windowStarts(nowMs int64) (from [spanCount]uint32, sinceMs [spanCount]int64) {
+	for sp := range spanCount {
+		n, unit := sp.buckets()
+		from[sp] = uint32(max(nowMs/unit-int64(n-1), 0))
+		sinceMs[sp] = int64(from[sp]) * unit
+	}
+	return from, sinceMs
+}
+
+// seriesAdd adds a, of the window's i-th bucket, to the series, if one is
+// being summed. A bucket past the last is an attempt that ended after the
+// clock was read, in the bucket just started: it goes in the last one, so
+// the series still sums to the window's total.
+func (s *healthSums) seriesAdd(i uint32, a *healthAgg) {
+	if len(s.series) > 0 {
+		s.series[min(int(i), len(s.series)-1)].addCounts(a)
+	}
+}
+
+// seriesAddSlot is seriesAdd for a 10-minute bucket, which the 1 h
+// series is made of.
+func (s *healthSums) seriesAddSlot(i uint32, slot *healthSlot) {
+	if len(s.series) > 0 {
+		s.series[min(int(i), len(s.series)-1)].addSlot(slot)
+	}
 }
 
 func (a *healthAgg) stats() DeliveryStats {

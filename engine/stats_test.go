@@ -124,6 +124,7 @@ func TestTenantStats(t *testing.T) {
 		requireStats(t, name+" total", st.Total, total)
 		sum.failures = total.failures
 		require_Equal(t, sum, total)
+		requireSeries(t, name, st)
 		// The total's median is of all the responses: between the
 		// endpoints' own.
 		lo, hi := 1e18, 0.0
@@ -169,6 +170,31 @@ func TestTenantStats(t *testing.T) {
 
 	_, err := h.e.TenantStats("nobody", engine.StatsDay)
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
+}
+
+// requireSeries: the series has the window's buckets, back to back from
+// since, none in the future, and they add up to the total.
+func requireSeries(t testing.TB, name string, st engine.TenantStats) {
+	t.Helper()
+	n, unit := map[engine.StatsWindow]int{engine.StatsHour: 6, engine.StatsDay: 24, engine.StatsWeek: 168}[st.Window], time.Hour
+	if st.Window == engine.StatsHour {
+		unit = 10 * time.Minute
+	}
+	require_Equal(t, len(st.Series), n)
+	var sum statsWant
+	for i, b := range st.Series {
+		require_True(t, b.Start.Equal(st.Since.Add(time.Duration(i)*unit)), "%s: bucket %d starts %v, since %v", name, i, b.Start, st.Since)
+		sum.sent += b.Sent
+		sum.firstOk += b.FirstAttemptSucceeded
+		sum.retried += b.Retried
+		sum.dead += b.Dead
+		sum.attempts += b.Attempts
+		sum.failed += b.FailedAttempts
+	}
+	last := st.Series[n-1].Start
+	require_True(t, !last.After(time.Now()), "%s: last bucket starts %v, after now", name, last)
+	tot := st.Total
+	require_Equal(t, sum, statsWant{tot.Sent, tot.FirstAttemptSucceeded, tot.Retried, tot.Dead, tot.Attempts, tot.FailedAttempts, ""})
 }
 
 func statsOf(t testing.TB, st engine.TenantStats, id string) engine.EndpointStats {

@@ -12,7 +12,8 @@ import (
 )
 
 // TestTenantStatsRoute: GET …/{tenant}/stats answers the tenant's numbers
-// per endpoint and in total over 24h by default or the window named, to
+// per endpoint, in total and as a series of buckets over 24h by default or
+// the window named, to
 // the admin and to a key with deliveries:read; a bad window is 400
 // invalid_window, another tenant's key 403, an unknown tenant 404.
 func TestTenantStatsRoute(t *testing.T) {
@@ -40,7 +41,7 @@ func TestTenantStatsRoute(t *testing.T) {
 		require_Equal(t, status, http.StatusOK)
 		return object(t, m, "total")["attempts"] == 3.0
 	})
-	require_Equal(t, keysOf(m), "endpoints,since,tenant,total,window")
+	require_Equal(t, keysOf(m), "endpoints,series,since,tenant,total,window")
 	require_Equal(t, str(t, m, "tenant"), "a")
 	require_Equal(t, str(t, m, "window"), "24h")
 	_, err := time.Parse(time.RFC3339Nano, str(t, m, "since"))
@@ -61,6 +62,32 @@ func TestTenantStatsRoute(t *testing.T) {
 	p95, ok2 := lat["p95"].(float64)
 	require_True(t, ok1 && ok2 && p50 > 0 && p50 <= p95, "latency %v", lat)
 
+	// The series: 24 hours from since, oldest first, adding up to the
+	// total; the empty ones there too, with null latency.
+	series, ok := m["series"].([]any)
+	require_True(t, ok && len(series) == 24, "series %v", m["series"])
+	since, _ := time.Parse(time.RFC3339Nano, str(t, m, "since"))
+	sums := map[string]float64{}
+	empty := 0
+	for i, v := range series {
+		b := v.(map[string]any)
+		require_Equal(t, keysOf(b), "attempts,dead,failed_attempts,first_attempt_succeeded,latency_ms,retried,sent,start")
+		start, err := time.Parse(time.RFC3339, str(t, b, "start"))
+		require_NoError(t, err)
+		require_True(t, start.Equal(since.Add(time.Duration(i)*time.Hour)), "bucket %d starts %v, since %v", i, start, since)
+		for _, k := range []string{"sent", "first_attempt_succeeded", "retried", "dead", "attempts", "failed_attempts"} {
+			sums[k] += b[k].(float64)
+		}
+		if b["attempts"] == 0.0 {
+			empty++
+			require_True(t, object(t, b, "latency_ms")["p50"] == nil, "empty bucket %d latency %v", i, b["latency_ms"])
+		}
+	}
+	require_True(t, empty >= 22, "%d empty buckets of 24", empty)
+	for k, v := range sums {
+		require_True(t, total[k] == v, "series %s adds up to %v; total %v", k, v, total[k])
+	}
+
 	eps, ok := m["endpoints"].([]any)
 	require_True(t, ok && len(eps) == 2, "endpoints %v", m["endpoints"])
 	byID := map[string]map[string]any{}
@@ -74,8 +101,10 @@ func TestTenantStatsRoute(t *testing.T) {
 	for _, want := range []string{`"window":"7d"`, `"endpoint_id":"` + idle + `","url":"http://127.0.0.1:9/","sent":0`, `"first_attempt_success_rate":null`, `"latency_ms":{"p50":null,"p95":null},"top_failures":[]`} {
 		require_True(t, strings.Contains(raw, want), "7d stats %s lack %s", raw, want)
 	}
+	require_Equal(t, strings.Count(raw, `"start":`), 168)
 	status, m, _ := s.do(t, "GET", "/v1/tenants/a/stats?window=1h", testToken, "", "")
 	require_True(t, status == http.StatusOK && m["window"] == "1h" && object(t, m, "total")["sent"] == 2.0, "1h: %d %v", status, m)
+	require_Equal(t, len(m["series"].([]any)), 6)
 
 	for _, q := range []string{"?window=2h", "?window=", "?window", "?window=1H", "?window=24h%20", "?window=1d", "?window=" + strings.Repeat("7", 5000)} {
 		msg := s.reject(t, "GET", "/v1/tenants/a/stats"+q, testToken, "", "", 400, "invalid_window")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,17 @@ func (s *server) apiReason(t *testing.T, method, path string, body any, reason s
 }
 
 type tenantStats struct {
-	Since string `json:"since"`
+	Window string `json:"window"`
+	Since  string `json:"since"`
+	Series []struct {
+		Start                 string `json:"start"`
+		Sent                  int    `json:"sent"`
+		FirstAttemptSucceeded int    `json:"first_attempt_succeeded"`
+		Dead                  int    `json:"dead"`
+		LatencyMs             struct {
+			P95 *float64 `json:"p95"`
+		} `json:"latency_ms"`
+	} `json:"series"`
 	Total struct {
 		Sent                    int      `json:"sent"`
 		FirstAttemptSucceeded   int      `json:"first_attempt_succeeded"`
@@ -109,7 +121,8 @@ func TestOverview(t *testing.T) {
 		b.waitText("#card-attempts .hint", fmt.Sprintf("%d failed", st.Total.FailedAttempts))
 		// The window's numbers, not another's, are on the page once it shows
 		// them: the since line is the one the API gave for this window.
-		b.waitJS("the charts' bars", `document.querySelectorAll("#chart-endpoints svg[role=img] rect.bar").length >= 2 && document.querySelectorAll("#chart-windows rect.bar").length >= 3`)
+		b.waitJS("the charts' bars", `document.querySelectorAll("#chart-endpoints svg[role=img] rect.bar").length >= 2`)
+		checkTimeCharts(t, b, w, st)
 		label := evalJS[string](b, `document.querySelector("#chart-endpoints svg[role=img]").getAttribute("aria-label")`)
 		if !strings.Contains(label, "failed") || !strings.Contains(label, "/broken") {
 			t.Errorf("chart label %q does not say the numbers", label)
@@ -150,6 +163,75 @@ func TestOverview(t *testing.T) {
 	c.go_("#/t/acme/jobs")
 	c.waitText("h1", "Jobs")
 	c.waitText("#jobs-table", "No jobs yet")
+}
+
+// timeCharts are the overview's charts over time, by id, and the value
+// of a bucket of the stats series each shows, as JavaScript's String()
+// writes it ("" for none).
+var timeCharts = map[string]func(sent, firstOk, dead int, p95 *float64) string{
+	"#chart-sent":      func(sent, _, _ int, _ *float64) string { return fmt.Sprint(sent) },
+	"#chart-dead-time": func(_, _, dead int, _ *float64) string { return fmt.Sprint(dead) },
+	"#chart-rate": func(sent, firstOk, _ int, _ *float64) string {
+		if sent == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(float64(firstOk)/float64(sent), 'f', -1, 64)
+	},
+	"#chart-p95-time": func(_, _, _ int, p95 *float64) string {
+		if p95 == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p95, 'f', -1, 64)
+	},
+}
+
+// checkTimeCharts: each chart over time has a bar slot and a table row for
+// each bucket of window w (6, 24 or 168), each bucket with something in
+// the API's series st shows its value, and the x-axis is labelled with
+// times (an hour, a day) or days (a week).
+func checkTimeCharts(t *testing.T, b *browser, w string, st tenantStats) {
+	t.Helper()
+	n := map[string]int{"1h": 6, "24h": 24, "7d": 168}[w]
+	if len(st.Series) != n {
+		t.Fatalf("%s: the API's series has %d buckets; want %d", w, len(st.Series), n)
+	}
+	for id, value := range timeCharts {
+		b.waitJS(fmt.Sprintf("%s with %d buckets", id, n), fmt.Sprintf(`document.querySelectorAll("%s svg[role=img] g.bucket").length === %d && document.querySelectorAll("%s table tbody tr").length === %d`, id, n, id, n))
+		shown := 0
+		for _, bk := range st.Series {
+			if bk.Sent == 0 && bk.Dead == 0 {
+				continue
+			}
+			shown++
+			want := value(bk.Sent, bk.FirstAttemptSucceeded, bk.Dead, bk.LatencyMs.P95)
+			b.waitJS(fmt.Sprintf("%s's bucket at %s showing %q", id, bk.Start, want),
+				fmt.Sprintf(`(document.querySelector('%s tr[data-start="%s"]') || {dataset: {}}).dataset.value === %q`, id, bk.Start, want))
+		}
+		if shown == 0 {
+			t.Fatalf("%s: nothing in the API's series %+v", w, st.Series)
+		}
+	}
+	label := evalJS[string](b, `document.querySelector("#chart-sent svg[role=img]").getAttribute("aria-label")`)
+	if !strings.Contains(label, fmt.Sprintf("%d buckets", n)) || !strings.Contains(label, fmt.Sprintf("total %d", st.Total.Sent)) {
+		t.Errorf("%s: time chart label %q does not sum it up", w, label)
+	}
+	ticks := evalJS[[]string](b, `[...document.querySelectorAll("#chart-sent text.tick")].map(e => e.textContent)`)
+	pattern, lo, hi := `^\d\d:\d\d$`, 6, 6 // every 10 minutes
+	switch w {
+	case "24h":
+		lo, hi = 8, 8 // every third hour
+	case "7d":
+		pattern, lo, hi = `^\S+ \d{1,2}$`, 6, 7 // each day's first hour
+	}
+	re := regexp.MustCompile(pattern)
+	for _, tk := range ticks {
+		if !re.MatchString(tk) {
+			t.Errorf("%s: x-axis label %q", w, tk)
+		}
+	}
+	if len(ticks) < lo || len(ticks) > hi {
+		t.Errorf("%s: x-axis labels %q; want %d to %d", w, ticks, lo, hi)
+	}
 }
 
 // TestHealthJobsAudit: the server health page lists the failing endpoint;
@@ -261,6 +343,8 @@ func TestOverviewEmpty(t *testing.T) {
 	b.waitText("#worst-endpoints", "Nothing sent in the last day")
 	b.waitText("#card-queue .value", "0")
 	b.waitText("#chart-failures", "No failed attempts")
+	// The charts over time keep their 24 hours, empty.
+	b.waitJS("an empty day over time", `document.querySelectorAll("#chart-sent table tbody tr").length === 24 && document.querySelectorAll("#chart-sent rect.bar, #chart-rate rect.bar").length === 0 && /nothing in any bucket/.test(document.querySelector("#chart-sent svg[role=img]").getAttribute("aria-label"))`)
 	b.shot("overview-empty")
 
 	b.go_("#/health")

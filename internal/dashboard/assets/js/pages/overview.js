@@ -1,15 +1,15 @@
 // Overview: a tenant's delivery numbers over the last hour, day or week.
 // Everything comes from GET …/stats, which sums endpoint health and so
-// costs the same whatever the delivery log's size. The API keeps no time
-// series finer than its windows (health has 1h, 24h and 7d totals, not
-// buckets), so the charts compare endpoints within the chosen window and
-// the three windows with one another, rather than draw a line over time.
-// Queue depth is read from /metrics for the operator only: it is the
-// server's, and a customer's credential has no business reading it.
+// costs the same whatever the delivery log's size: the totals for the
+// cards, its series (10-minute buckets for an hour, hours for a day or a
+// week) for the charts over time, its endpoints for the charts and table
+// that compare them. Queue depth is read from /metrics for the operator
+// only: it is the server's, and a customer's credential has no business
+// reading it.
 
 import { api, tenantPath, qs } from '../api.js';
 import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Link, fmtNum, fmtPct, fmtTime } from '../ui.js';
-import { BarChart } from '../chart.js';
+import { BarChart, TimeChart } from '../chart.js';
 import { parseMetrics } from '../metrics.js';
 
 const windows = [
@@ -42,6 +42,29 @@ async function queueDepth(endpointIDs) {
     if (ids.has(s.labels.endpoint)) depth += s.value;
   }
   return { depth };
+}
+
+// Over time: the series as four charts. The bucket's length comes from
+// the answer's own window, so a chart never mixes one window's buckets
+// with another's length while a new window loads.
+const bucketMs = { '1h': 600e3, '24h': 3600e3, '7d': 3600e3 };
+
+function OverTime({ s, wl }) {
+  const ms = bucketMs[s.window];
+  const per = ms < 3600e3 ? 'per 10 minutes' : 'per hour';
+  const pts = (value) => s.series.map((b) => ({ start: b.start, value: value(b) }));
+  const t = s.total;
+  return html`<div class="split start charts">
+    <div class="panel"><${TimeChart} id="chart-sent" title=${'Deliveries sent ' + per + ', ' + wl} valueName="Sent"
+      points=${pts((b) => b.sent)} bucketMs=${ms} fmt=${fmtNum} total=${t.sent} /></div>
+    <div class="panel"><${TimeChart} id="chart-rate" title=${'First-attempt success ' + per + ', ' + wl} valueName="First-attempt success"
+      points=${pts((b) => (b.sent ? b.first_attempt_succeeded / b.sent : null))} bucketMs=${ms} fmt=${fmtPct} max=${1} low
+      cls=${(v) => (v !== null && v < 0.9 ? 'warn' : 'ok')} /></div>
+    <div class="panel"><${TimeChart} id="chart-dead-time" title=${'Dead letters ' + per + ', ' + wl} valueName="Dead letters"
+      points=${pts((b) => b.dead)} bucketMs=${ms} fmt=${fmtNum} cls="bad" total=${t.dead} /></div>
+    <div class="panel"><${TimeChart} id="chart-p95-time" title=${'Latency p95 ' + per + ', ' + wl} valueName="p95"
+      points=${pts((b) => b.latency_ms.p95)} bucketMs=${ms} fmt=${fmtMs} cls="warn" /></div>
+  </div>`;
 }
 
 function Card({ label, value, hint, id, tone }) {
@@ -114,10 +137,7 @@ export default function Overview({ tenant, query }) {
   const { admin, can } = useApp();
   const [win, setWin] = useState(windows.some((w) => w.id === query.window) ? query.window : '24h');
   const path = tenantPath(tenant, '/stats');
-  // The chosen window for the cards and endpoint charts; all three for
-  // the comparison chart (three small requests, each O(endpoints)).
   const st = useAsync(() => api('GET', path + qs({ window: win })), [tenant, win]);
-  const all = useAsync(() => Promise.all(windows.map((w) => api('GET', path + qs({ window: w.id })))), [tenant]);
   const ids = st.data ? st.data.endpoints.map((e) => e.endpoint_id) : null;
   // Keyed on the endpoint list ('-' before the stats answer, so a tenant
   // without endpoints still asks once they have).
@@ -127,7 +147,7 @@ export default function Overview({ tenant, query }) {
     // Keep the window in the address so a reload or a shared link shows it.
     history.replaceState(null, '', '#/t/' + encodeURIComponent(tenant) + '/overview?window=' + w);
   };
-  const refresh = () => { st.reload(); all.reload(); queue.reload(); };
+  const refresh = () => { st.reload(); queue.reload(); };
   useEffect(() => {
     // Numbers move while deliveries run: refresh each half minute.
     const iv = setInterval(refresh, 30000);
@@ -149,7 +169,8 @@ export default function Overview({ tenant, query }) {
     ? Promise.all(worst.map((e) => api('GET', tenantPath(tenant, '/endpoints/' + encodeURIComponent(e.endpoint_id) + '/health'))
       .then((h) => [e.endpoint_id, h], (error) => [e.endpoint_id, { error }]))).then(Object.fromEntries)
     : Promise.resolve(null)), [tenant, worstIds]);
-  const wl = windows.find((w) => w.id === win).label.toLowerCase();
+  // The answer's window, which lags the chosen one while it loads.
+  const wl = s ? windows.find((w) => w.id === s.window).label.toLowerCase() : '';
 
   return html`<section>
     <div class="page-head"><h1>Overview</h1><span class="spacer"></span>
@@ -159,42 +180,27 @@ export default function Overview({ tenant, query }) {
     <${ErrorBox} error=${st.error} />
     ${!s && st.loading ? html`<${Loading} what="numbers" />` : null}
     ${s ? html`
-      <p class="muted" id="overview-since">${windows.find((w) => w.id === win).label}: since ${fmtTime(s.since)}, ${fmtNum(eps.length)} endpoint${eps.length === 1 ? '' : 's'}.</p>
+      <p class="muted" id="overview-since">${windows.find((w) => w.id === s.window).label}: since ${fmtTime(s.since)}, ${fmtNum(eps.length)} endpoint${eps.length === 1 ? '' : 's'}.</p>
       <${Cards} t=${s.total} queue=${queue} admin=${admin} />
-      <div class="split start">
-        <div class="panel">
-          <${BarChart} id="chart-endpoints" title=${'First attempts per endpoint, ' + wl}
-            series=${[{ name: 'succeeded', cls: 'ok' }, { name: 'failed', cls: 'bad' }]}
-            rows=${busiest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.first_attempt_succeeded, e.sent - e.first_attempt_succeeded] }))}
-            fmt=${fmtNum} empty=${'Nothing sent in the ' + wl + '.'} />
-        </div>
-        <div class="panel">
-          <${ErrorBox} error=${all.error} />
-          ${all.data ? html`<${BarChart} id="chart-windows" title="First attempts: hour, day and week"
-            series=${[{ name: 'succeeded', cls: 'ok' }, { name: 'failed', cls: 'bad' }]}
-            rows=${all.data.map((d, i) => ({ label: windows[i].label, values: [d.total.first_attempt_succeeded, d.total.sent - d.total.first_attempt_succeeded] }))}
-            fmt=${fmtNum} />
-          <${BarChart} id="chart-dead" title="Dead letters: hour, day and week" series=${[{ name: 'dead', cls: 'bad' }]}
-            rows=${all.data.map((d, i) => ({ label: windows[i].label, values: [d.total.dead] }))} fmt=${fmtNum} />` : html`<${Loading} />`}
-        </div>
+      <h2>Over time</h2>
+      <${OverTime} s=${s} wl=${wl} />
+      <h2>Per endpoint</h2>
+      <div class="split start charts">
+        <div class="panel"><${BarChart} id="chart-endpoints" title=${'First attempts per endpoint, ' + wl}
+          series=${[{ name: 'succeeded', cls: 'ok' }, { name: 'failed', cls: 'bad' }]}
+          rows=${busiest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.first_attempt_succeeded, e.sent - e.first_attempt_succeeded] }))}
+          fmt=${fmtNum} empty=${'Nothing sent in the ' + wl + '.'} /></div>
+        <div class="panel"><${BarChart} id="chart-p95" title=${'Slowest p95 latency per endpoint, ' + wl} series=${[{ name: 'p95', cls: 'warn' }]}
+          rows=${slowest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.latency_ms.p95] }))}
+          fmt=${fmtMs} empty="No responses in this window." /></div>
       </div>
       <h2>Worst first-attempt success rate</h2>
       <${EndpointTable} id="worst-endpoints" tenant=${tenant} rows=${worst} caption="Endpoints with the worst first-attempt success rate"
         health=${can('endpoints:read') ? health.data || {} : null}
         empty=${s.total.sent ? 'Every first attempt succeeded in the ' + wl + '.' : 'Nothing sent in the ' + wl + '.'} />
-      <div class="split start">
-        <div>
-          <h2>Slowest p95</h2>
-          <div class="panel"><${BarChart} id="chart-p95" title=${'p95 latency per endpoint, ' + wl} series=${[{ name: 'p95', cls: 'warn' }]}
-            rows=${slowest.map((e) => ({ label: short(e.url), title: e.url + ' (' + e.endpoint_id + ')', values: [e.latency_ms.p95] }))}
-            fmt=${fmtMs} empty="No responses in this window." /></div>
-        </div>
-        <div>
-          <h2>Most common failure reasons</h2>
-          <div class="panel"><${BarChart} id="chart-failures" title=${'Failed attempts by reason, ' + wl} series=${[{ name: 'attempts', cls: 'bad' }]}
-            rows=${s.total.top_failures.map((f) => ({ label: f.reason, values: [f.count] }))}
-            fmt=${fmtNum} empty="No failed attempts in this window." /></div>
-        </div>
-      </div>` : null}
+      <h2>Most common failure reasons</h2>
+      <div class="panel"><${BarChart} id="chart-failures" title=${'Failed attempts by reason, ' + wl} series=${[{ name: 'attempts', cls: 'bad' }]}
+        rows=${s.total.top_failures.map((f) => ({ label: f.reason, values: [f.count] }))}
+        fmt=${fmtNum} empty="No failed attempts in this window." /></div>` : null}
   </section>`;
 }
