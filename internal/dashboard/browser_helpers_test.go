@@ -374,11 +374,13 @@ func (b *browser) setValue(css, value string) {
 		e.dispatchEvent(new Event("input",{bubbles:true})); e.dispatchEvent(new Event("change",{bubbles:true})); return true})()`, css, value))
 }
 
-// open navigates to the server's path and waits for the app to start.
+// open navigates to the server's path and waits for the app to settle:
+// the sign-in form, a signed-in layout, or the portal's ended page (the
+// app has asked /v1/me by then, so a route set next is not raced).
 func (b *browser) open(s *server, path string) {
 	b.t.Helper()
 	b.run(chromedp.Navigate(s.base + path))
-	b.waitJS("the app", `document.querySelector("#app") && !document.querySelector("#app .boot")`)
+	b.waitJS("the app", `document.querySelector("#app .layout, #app .signin")`)
 }
 
 // signIn opens the operator view and signs in with the admin token.
