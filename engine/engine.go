@@ -64,6 +64,8 @@ type tenantState struct {
 	types map[string]*eventTypeEntry
 	// limits holds the tenant's own back-pressure (see tenant_limits.go).
 	limits tenantLimits
+	// published counts the events accepted (see published.go).
+	published tenantPublished
 }
 
 // New loads tenants and endpoints from log and starts their lanes and the

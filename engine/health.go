@@ -199,7 +199,8 @@ type flushLane struct {
 }
 
 // flushHealth writes every hour whose buckets changed since the last flush,
-// and once an hour deletes the hours past keeping.
+// endpoints' and tenants' published counts (published.go), and once an
+// hour deletes the hours past keeping.
 func (e *Engine) flushHealth(now time.Time) {
 	cur := uint32(now.UnixMilli() / slotMs)
 	var recs []wal.HealthHour
@@ -229,10 +230,14 @@ func (e *Engine) flushHealth(now time.Time) {
 			}
 		}
 	}
+	e.flushPublished(cur)
 	if hour := cur / slotsPerHour; hour != e.health.prunedHour && hour > healthKeepHours {
 		e.health.prunedHour = hour
 		if _, err := e.log.DeleteHealthBefore(hour - healthKeepHours); err != nil && !errors.Is(err, wal.ErrClosed) {
 			e.logger.Error("cannot delete old endpoint health", "err", err)
+		}
+		if _, err := e.log.DeletePublishedBefore(hour - healthKeepHours); err != nil && !errors.Is(err, wal.ErrClosed) {
+			e.logger.Error("cannot delete old published counts", "err", err)
 		}
 	}
 }

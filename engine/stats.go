@@ -9,8 +9,9 @@ import (
 
 // Tenant stats: the numbers a delivery log page shows at its top, per
 // endpoint and in total over a window, summed from endpoint health (the
-// 10-minute buckets and hourly records of health.go), never from the
-// delivery log: a request costs O(endpoints × hours in the window) reads
+// 10-minute buckets and hourly records of health.go) and the tenant's
+// published counts (published.go, in the same buckets), never from the
+// delivery or event log: a request costs O(endpoints × hours in the window) reads
 // of small records, however many deliveries the window holds.
 
 // StatsWindow is the span tenant stats cover: "1h", "24h" or "7d", as
@@ -54,8 +55,8 @@ type TenantStats struct {
 	Window StatsWindow `json:"window"`
 	// Since is where the window starts: whole 10-minute buckets for 1h,
 	// whole hours for 24h and 7d, never older than the window's name.
-	Since time.Time     `json:"since"`
-	Total DeliveryStats `json:"total"`
+	Since time.Time  `json:"since"`
+	Total TotalStats `json:"total"`
 	// Series is Total bucket by bucket, oldest first: the window's six
 	// 10-minute buckets for 1h, its 24 or 168 hours for 24h and 7d, each
 	// there with or without deliveries, so a chart's time axis is regular.
@@ -69,6 +70,16 @@ type TenantStats struct {
 type EndpointStats struct {
 	EndpointID string `json:"endpoint_id"`
 	URL        string `json:"url"`
+	DeliveryStats
+}
+
+// TotalStats are a tenant's numbers over a window: its endpoints'
+// deliveries summed, and its events.
+type TotalStats struct {
+	// Published counts the events the tenant had accepted into its stream
+	// (API, inbound sources, hookline's own), each once: a publish
+	// answered for a repeated idempotency key made no new event.
+	Published uint64 `json:"published"`
 	DeliveryStats
 }
 
@@ -105,12 +116,14 @@ type DeliveryStats struct {
 }
 
 // StatsBucket is one bucket of a stats series: the tenant's numbers over
-// [Start, Start + 10 minutes or an hour), summed over its endpoints. It
+// [Start, Start + 10 minutes or an hour): its events published, and its
+// deliveries summed over its endpoints. It
 // leaves out the failure reasons and the rate, which a chart can do
 // without (the rate is FirstAttemptSucceeded/Sent), to keep 168 of them
 // small.
 type StatsBucket struct {
 	Start                 time.Time     `json:"start"`
+	Published             uint64        `json:"published"`
 	Sent                  uint64        `json:"sent"`
 	FirstAttemptSucceeded uint64        `json:"first_attempt_succeeded"`
 	Retried               uint64        `json:"retried"`
@@ -159,14 +172,20 @@ func (e *Engine) TenantStats(tenant string, window StatsWindow) (TenantStats, er
 		ep := ln.config().ep
 		out.Endpoints = append(out.Endpoints, EndpointStats{EndpointID: ep.ID, URL: ep.URL, DeliveryStats: a.stats()})
 	}
+	published := make([]uint64, n)
+	pubTotal, err := e.sumPublished(ts, now, span, published)
+	if err != nil {
+		return TenantStats{}, err
+	}
 	_, since := windowStarts(now.UnixMilli())
 	out.Since = time.UnixMilli(since[span]).UTC()
-	out.Total = total.stats()
+	out.Total = TotalStats{Published: pubTotal, DeliveryStats: total.stats()}
 	out.Series = make([]StatsBucket, n)
 	for i := range series {
 		a := &series[i]
 		b := &out.Series[i]
 		b.Start = time.UnixMilli(since[span] + int64(i)*unit).UTC()
+		b.Published = published[i]
 		b.Sent, b.FirstAttemptSucceeded, b.Retried, b.Dead = a.first, a.firstOk, a.retried, a.dead
 		b.Attempts, b.FailedAttempts = a.attempts, a.attempts-a.succeeded
 		b.LatencyMs.P50, b.LatencyMs.P95 = a.quantile(0.5), a.quantile(0.95)

@@ -80,10 +80,10 @@ func TestStatsWindowsAndOldRecords(t *testing.T) {
 		if len(st.Endpoints) != 1 || st.Endpoints[0].EndpointID != ln.config().ep.ID || st.Endpoints[0].URL != "http://127.0.0.1:9/" {
 			t.Fatalf("endpoints %+v", st.Endpoints)
 		}
-		if !reflect.DeepEqual(st.Endpoints[0].DeliveryStats, st.Total) {
+		if !reflect.DeepEqual(st.Endpoints[0].DeliveryStats, st.Total.DeliveryStats) {
 			t.Fatalf("one endpoint's stats %+v are not the total %+v", st.Endpoints[0].DeliveryStats, st.Total)
 		}
-		return st.Total
+		return st.Total.DeliveryStats
 	}
 	f := func(name string, got DeliveryStats, sent, firstOk, retried, dead, attempts uint64, failures string) {
 		t.Helper()

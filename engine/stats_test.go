@@ -73,7 +73,7 @@ func TestTenantStats(t *testing.T) {
 	h.endpoint("other", engine.EndpointInput{URL: ptr(otherRc.URL())})
 
 	empty := tenantStats(t, h, "acme", engine.StatsDay)
-	requireStats(t, "before any event", empty.Total, statsWant{})
+	requireStats(t, "before any event", empty.Total.DeliveryStats, statsWant{})
 	require_Equal(t, len(empty.Endpoints), 5)
 
 	publish := func(tenant, typ string, n int) {
@@ -121,7 +121,7 @@ func TestTenantStats(t *testing.T) {
 			sum.attempts += ep.Attempts
 			sum.failed += ep.FailedAttempts
 		}
-		requireStats(t, name+" total", st.Total, total)
+		requireStats(t, name+" total", st.Total.DeliveryStats, total)
 		sum.failures = total.failures
 		require_Equal(t, sum, total)
 		requireSeries(t, name, st)
@@ -153,7 +153,7 @@ func TestTenantStats(t *testing.T) {
 	})
 	o := tenantStats(t, h, "other", engine.StatsDay)
 	require_Equal(t, len(o.Endpoints), 1)
-	requireStats(t, "other", o.Total, statsWant{sent: 6, dead: 6, attempts: 6, failed: 6, failures: "404:6"})
+	requireStats(t, "other", o.Total.DeliveryStats, statsWant{sent: 6, dead: 6, attempts: 6, failed: 6, failures: "404:6"})
 
 	// Hours are on disk: after a restart 24h and 7d are as they were; 1h
 	// starts again, as endpoint health's does.
@@ -166,7 +166,7 @@ func TestTenantStats(t *testing.T) {
 	require_Equal(t, *after.Total.LatencyMs.P50, *before.Total.LatencyMs.P50)
 	require_Equal(t, *after.Total.LatencyMs.P95, *before.Total.LatencyMs.P95)
 	hour := tenantStats(t, h, "acme", engine.StatsHour)
-	requireStats(t, "1h after restart", hour.Total, statsWant{})
+	requireStats(t, "1h after restart", hour.Total.DeliveryStats, statsWant{})
 
 	_, err := h.e.TenantStats("nobody", engine.StatsDay)
 	require_ErrorCode(t, err, engine.KindNotFound, "tenant_not_found")
@@ -270,5 +270,5 @@ func TestTenantStatsReplayAndUnsent(t *testing.T) {
 		return st.Total.Attempts == 3
 	})
 	requireStats(t, "after the replay", statsOf(t, st, ep.ID).DeliveryStats, statsWant{sent: 1, retried: 1, dead: 2, attempts: 3, failed: 3, failures: "500:3"})
-	requireStats(t, "total", st.Total, statsWant{sent: 1, retried: 1, dead: 3, attempts: 3, failed: 3, failures: "500:3"})
+	requireStats(t, "total", st.Total.DeliveryStats, statsWant{sent: 1, retried: 1, dead: 3, attempts: 3, failed: 3, failures: "500:3"})
 }

@@ -22,8 +22,8 @@ func (l *Log) PutTenant(id string, val []byte) error {
 	return nil
 }
 
-// DeleteTenant removes tenant id, its idempotency keys and its event-type
-// catalogue, and leaves its events and its feed index to the background
+// DeleteTenant removes tenant id, its idempotency keys, its event-type
+// catalogue and its published counts, and leaves its events and its feed index to the background
 // removal (see PurgeTenant): it takes a fence (see Fence) and records, in
 // the same batch as the deletion, u <tenant> -> the fence: every event of
 // the tenant lies below it. The caller deletes the tenant's endpoints
@@ -44,6 +44,8 @@ func (l *Log) DeleteTenant(id string) error {
 	_ = b.DeleteRange(idem, prefixEnd(idem), nil)
 	types := eventTypeKey(id, "")
 	_ = b.DeleteRange(types, prefixEnd(types), nil)
+	published := publishedPrefix(nil, id)
+	_ = b.DeleteRange(published, prefixEnd(published), nil)
 	// A purge still pending from an earlier deletion of the same name lies
 	// below this fence too: one record covers both.
 	_ = b.Set(purgeKey(id), below[:], nil)
