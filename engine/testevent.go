@@ -88,6 +88,7 @@ func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, 
 	// deleted meanwhile gets no event written after its deletion.
 	var res [1]wal.AppendResult
 	err = e.log.Append([]wal.AppendEvent{{Tenant: tenant, Type: EventTest, TimeMs: now.UnixMilli(), Body: body}}, res[:])
+	ts := e.tenants[tenant]
 	e.cfgMu.RUnlock()
 	if err != nil {
 		if errors.Is(err, wal.ErrClosed) {
@@ -96,6 +97,7 @@ func (e *Engine) testEndpoint(tenant, epID string, payload []byte) (TestResult, 
 		return TestResult{}, err
 	}
 	e.m.eventsIngested[OriginTest].Inc()
+	ts.published.add(e.health.now(), 1)
 	id := res[0].ID
 	msgID := FormatEventID(id)
 

@@ -61,7 +61,13 @@ func newTestServer(tb testing.TB, engineOpts ...func(*engine.Options)) *testServ
 // httpOpts (when not nil) after the tests' defaults are set.
 func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts ...func(*engine.Options)) *testServer {
 	tb.Helper()
-	dir := tb.TempDir()
+	return newTestServerDir(tb, tb.TempDir(), httpOpts, engineOpts...)
+}
+
+// newTestServerDir is newTestServerHTTP on the wal in dir: a test restarts
+// a server by stopping it and starting another on its dir.
+func newTestServerDir(tb testing.TB, dir string, httpOpts func(*httpin.Options), engineOpts ...func(*engine.Options)) *testServer {
+	tb.Helper()
 	log, err := wal.Open(dir, nil)
 	require_NoError(tb, err)
 	sender := httpout.NewSender(httpout.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
