@@ -41,19 +41,25 @@ func (s *server) apiReason(t *testing.T, method, path string, body any, reason s
 	}
 }
 
+// statsBucket is a bucket of the stats series, as the charts over time
+// show it.
+type statsBucket struct {
+	Start                 string `json:"start"`
+	Published             int    `json:"published"`
+	Sent                  int    `json:"sent"`
+	FirstAttemptSucceeded int    `json:"first_attempt_succeeded"`
+	Dead                  int    `json:"dead"`
+	LatencyMs             struct {
+		P95 *float64 `json:"p95"`
+	} `json:"latency_ms"`
+}
+
 type tenantStats struct {
-	Window string `json:"window"`
-	Since  string `json:"since"`
-	Series []struct {
-		Start                 string `json:"start"`
-		Sent                  int    `json:"sent"`
-		FirstAttemptSucceeded int    `json:"first_attempt_succeeded"`
-		Dead                  int    `json:"dead"`
-		LatencyMs             struct {
-			P95 *float64 `json:"p95"`
-		} `json:"latency_ms"`
-	} `json:"series"`
-	Total struct {
+	Window string        `json:"window"`
+	Since  string        `json:"since"`
+	Series []statsBucket `json:"series"`
+	Total  struct {
+		Published               int      `json:"published"`
 		Sent                    int      `json:"sent"`
 		FirstAttemptSucceeded   int      `json:"first_attempt_succeeded"`
 		FirstAttemptSuccessRate *float64 `json:"first_attempt_success_rate"`
@@ -86,8 +92,10 @@ func deliveryFixture(t *testing.T, n int) (s *server, b *browser, badID string) 
 	s.api(t, "POST", "/v1/tenants/acme/endpoints", "", map[string]any{"url": bad.URL + "/broken", "event_types": []string{"*"}, "retry_schedule": []string{"1s"}}, 201, &ep)
 	badID = ep.ID
 	for i := range n {
-		s.api(t, "POST", "/v1/tenants/acme/events", "", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": i}}, 202, nil)
+		s.api(t, "POST", "/v1/tenants/acme/events", "", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": i}, "idempotency_key": fmt.Sprint("inv-", i)}, 202, nil)
 	}
+	// A repeat of the first: no new event, so neither published nor sent.
+	s.api(t, "POST", "/v1/tenants/acme/events", "", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": 0}, "idempotency_key": "inv-0"}, 202, nil)
 	waitFor(t, 90*time.Second, "every delivery sent and the failing ones dead", func() bool {
 		var st tenantStats
 		s.api(t, "GET", "/v1/tenants/acme/stats?window=1h", "", nil, 200, &st)
@@ -99,7 +107,8 @@ func deliveryFixture(t *testing.T, n int) (s *server, b *browser, badID string) 
 }
 
 // TestOverview: the overview's cards show the stats API's numbers for each
-// window, the charts are drawn with bars, and the failing endpoint leads
+// window (events published without the repeat of an idempotency key), the
+// charts are drawn with bars, and the failing endpoint leads
 // the worst success rates with its failure reason.
 func TestOverview(t *testing.T) {
 	const n = 4
@@ -113,6 +122,29 @@ func TestOverview(t *testing.T) {
 		if w == "1h" && (st.Total.Sent != 2*n || st.Total.FirstAttemptSucceeded != n || st.Total.Dead != n) {
 			t.Fatalf("stats over 1h: %+v", st.Total)
 		}
+		// Published counts every event of the tenant's stream, the n
+		// invoices (not the repeat) and hookline's own notices of the dead
+		// letters, which come a little later: the event feed lists them all.
+		waitFor(t, 30*time.Second, "published = the events in the feed", func() bool {
+			var feed struct {
+				Data []struct {
+					Type string `json:"type"`
+				} `json:"data"`
+			}
+			s.api(t, "GET", "/v1/tenants/acme/events?limit=100&wait=0s", "", nil, 200, &feed)
+			invoices := 0
+			for _, e := range feed.Data {
+				if e.Type == "invoice.paid" {
+					invoices++
+				}
+			}
+			s.api(t, "GET", "/v1/tenants/acme/stats?window="+w, "", nil, 200, &st)
+			if invoices != n {
+				t.Fatalf("%d invoices in the feed; want %d", invoices, n)
+			}
+			return st.Total.Published == len(feed.Data)
+		})
+		b.waitText("#card-published .value", fmt.Sprint(st.Total.Published))
 		b.waitText("#card-sent .value", fmt.Sprint(st.Total.Sent))
 		b.waitText("#card-dead .value", fmt.Sprint(st.Total.Dead))
 		if st.Total.FirstAttemptSuccessRate != nil {
@@ -168,20 +200,21 @@ func TestOverview(t *testing.T) {
 // timeCharts are the overview's charts over time, by id, and the value
 // of a bucket of the stats series each shows, as JavaScript's String()
 // writes it ("" for none).
-var timeCharts = map[string]func(sent, firstOk, dead int, p95 *float64) string{
-	"#chart-sent":      func(sent, _, _ int, _ *float64) string { return fmt.Sprint(sent) },
-	"#chart-dead-time": func(_, _, dead int, _ *float64) string { return fmt.Sprint(dead) },
-	"#chart-rate": func(sent, firstOk, _ int, _ *float64) string {
-		if sent == 0 {
+var timeCharts = map[string]func(bk statsBucket) string{
+	"#chart-published": func(bk statsBucket) string { return fmt.Sprint(bk.Published) },
+	"#chart-sent":      func(bk statsBucket) string { return fmt.Sprint(bk.Sent) },
+	"#chart-dead-time": func(bk statsBucket) string { return fmt.Sprint(bk.Dead) },
+	"#chart-rate": func(bk statsBucket) string {
+		if bk.Sent == 0 {
 			return ""
 		}
-		return strconv.FormatFloat(float64(firstOk)/float64(sent), 'f', -1, 64)
+		return strconv.FormatFloat(float64(bk.FirstAttemptSucceeded)/float64(bk.Sent), 'f', -1, 64)
 	},
-	"#chart-p95-time": func(_, _, _ int, p95 *float64) string {
-		if p95 == nil {
+	"#chart-p95-time": func(bk statsBucket) string {
+		if bk.LatencyMs.P95 == nil {
 			return ""
 		}
-		return strconv.FormatFloat(*p95, 'f', -1, 64)
+		return strconv.FormatFloat(*bk.LatencyMs.P95, 'f', -1, 64)
 	},
 }
 
@@ -199,11 +232,11 @@ func checkTimeCharts(t *testing.T, b *browser, w string, st tenantStats) {
 		b.waitJS(fmt.Sprintf("%s with %d buckets", id, n), fmt.Sprintf(`document.querySelectorAll("%s svg[role=img] g.bucket").length === %d && document.querySelectorAll("%s table tbody tr").length === %d`, id, n, id, n))
 		shown := 0
 		for _, bk := range st.Series {
-			if bk.Sent == 0 && bk.Dead == 0 {
+			if bk.Published == 0 && bk.Sent == 0 && bk.Dead == 0 {
 				continue
 			}
 			shown++
-			want := value(bk.Sent, bk.FirstAttemptSucceeded, bk.Dead, bk.LatencyMs.P95)
+			want := value(bk)
 			b.waitJS(fmt.Sprintf("%s's bucket at %s showing %q", id, bk.Start, want),
 				fmt.Sprintf(`(document.querySelector('%s tr[data-start="%s"]') || {dataset: {}}).dataset.value === %q`, id, bk.Start, want))
 		}
@@ -214,6 +247,10 @@ func checkTimeCharts(t *testing.T, b *browser, w string, st tenantStats) {
 	label := evalJS[string](b, `document.querySelector("#chart-sent svg[role=img]").getAttribute("aria-label")`)
 	if !strings.Contains(label, fmt.Sprintf("%d buckets", n)) || !strings.Contains(label, fmt.Sprintf("total %d", st.Total.Sent)) {
 		t.Errorf("%s: time chart label %q does not sum it up", w, label)
+	}
+	label = evalJS[string](b, `document.querySelector("#chart-published svg[role=img]").getAttribute("aria-label")`)
+	if !strings.Contains(label, fmt.Sprintf("total %d", st.Total.Published)) {
+		t.Errorf("%s: published chart label %q does not say the total %d", w, label, st.Total.Published)
 	}
 	ticks := evalJS[[]string](b, `[...document.querySelectorAll("#chart-sent text.tick")].map(e => e.textContent)`)
 	pattern, lo, hi := `^\d\d:\d\d$`, 6, 6 // every 10 minutes
@@ -337,6 +374,7 @@ func TestOverviewEmpty(t *testing.T) {
 	b := newBrowser(t)
 	b.signIn(s)
 	b.go_("#/t/quiet/overview")
+	b.waitText("#card-published .value", "0")
 	b.waitText("#card-sent .value", "0")
 	b.waitText("#card-rate .value", "–")
 	b.waitText("#chart-endpoints", "Nothing sent in the last day")

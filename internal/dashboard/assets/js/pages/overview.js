@@ -1,6 +1,7 @@
-// Overview: a tenant's delivery numbers over the last hour, day or week.
-// Everything comes from GET …/stats, which sums endpoint health and so
-// costs the same whatever the delivery log's size: the totals for the
+// Overview: a tenant's events and delivery numbers over the last hour, day
+// or week. Everything comes from GET …/stats, which sums endpoint health
+// and the tenant's published counts and so costs the same whatever the
+// event and delivery logs' size: the totals for the
 // cards, its series (10-minute buckets for an hour, hours for a day or a
 // week) for the charts over time, its endpoints for the charts and table
 // that compare them. Queue depth is read from /metrics for the operator
@@ -44,7 +45,7 @@ async function queueDepth(endpointIDs) {
   return { depth };
 }
 
-// Over time: the series as four charts. The bucket's length comes from
+// Over time: the series as five charts. The bucket's length comes from
 // the answer's own window, so a chart never mixes one window's buckets
 // with another's length while a new window loads.
 const bucketMs = { '1h': 600e3, '24h': 3600e3, '7d': 3600e3 };
@@ -55,6 +56,8 @@ function OverTime({ s, wl }) {
   const pts = (value) => s.series.map((b) => ({ start: b.start, value: value(b) }));
   const t = s.total;
   return html`<div class="split start charts">
+    <div class="panel"><${TimeChart} id="chart-published" title=${'Events published ' + per + ', ' + wl} valueName="Published"
+      points=${pts((b) => b.published)} bucketMs=${ms} fmt=${fmtNum} total=${t.published} /></div>
     <div class="panel"><${TimeChart} id="chart-sent" title=${'Deliveries sent ' + per + ', ' + wl} valueName="Sent"
       points=${pts((b) => b.sent)} bucketMs=${ms} fmt=${fmtNum} total=${t.sent} /></div>
     <div class="panel"><${TimeChart} id="chart-rate" title=${'First-attempt success ' + per + ', ' + wl} valueName="First-attempt success"
@@ -93,6 +96,7 @@ function queueCard(q) {
 
 function Cards({ t, queue, admin }) {
   return html`<div class="cards">
+    <${Card} id="card-published" label="Events published" value=${fmtNum(t.published)} hint="accepted, duplicates not counted" />
     <${Card} id="card-sent" label="Deliveries sent" value=${fmtNum(t.sent)} hint="first attempts" />
     <${Card} id="card-rate" label="First-attempt success" value=${fmtPct(t.first_attempt_success_rate)}
       hint=${fmtNum(t.first_attempt_succeeded) + ' of ' + fmtNum(t.sent)} tone=${t.first_attempt_success_rate !== null && t.first_attempt_success_rate < 0.9 ? 'warn' : ''} />
