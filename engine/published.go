@@ -91,7 +91,7 @@ func (p *tenantPublished) snapshot(cur uint32) (nums [healthSlots]uint32, ns [he
 
 // loadPublishedBase reads, once, what the wal held of the start hour, as
 // loadHealthBase does for an endpoint.
-func (e *Engine) loadPublishedBase(ts *tenantState) error {
+func (e *Engine) loadPublishedBase(tenant string, ts *tenantState) error {
 	p := &ts.published
 	p.mu.Lock()
 	loaded := p.baseLoaded
@@ -101,9 +101,9 @@ func (e *Engine) loadPublishedBase(ts *tenantState) error {
 	}
 	var base uint64
 	start := e.health.startHour
-	if err := e.log.ScanPublished(ts.t.ID, start, start+1, func(_ uint32, n uint64) { base = n }); err != nil {
+	if err := e.log.ScanPublished(tenant, start, start+1, func(_ uint32, n uint64) { base = n }); err != nil {
 		if !errors.Is(err, wal.ErrClosed) {
-			e.logger.Error("cannot read published counts", "tenant", ts.t.ID, "err", err)
+			e.logger.Error("cannot read published counts", "tenant", tenant, "err", err)
 		}
 		return err
 	}
@@ -124,16 +124,22 @@ func (p *tenantPublished) loadedBase() (uint64, bool) {
 // flushPublished writes the hours whose counts changed since they were
 // last written; a failed write is tried again by the next flush.
 func (e *Engine) flushPublished(cur uint32) {
+	// By name: ts.t changes under cfgMu, the map's key does not.
+	type named struct {
+		name string
+		ts   *tenantState
+	}
 	e.cfgMu.RLock()
-	tss := make([]*tenantState, 0, len(e.tenants))
-	for _, ts := range e.tenants {
-		tss = append(tss, ts)
+	tss := make([]named, 0, len(e.tenants))
+	for name, ts := range e.tenants {
+		tss = append(tss, named{name, ts})
 	}
 	e.cfgMu.RUnlock()
 	start := e.health.startHour
 	var recs []wal.PublishedHour
 	var which []*tenantState
-	for _, ts := range tss {
+	for _, nt := range tss {
+		ts := nt.ts
 		p := &ts.published
 		nums, ns := p.snapshot(cur)
 		var sums [2]pubHour // the ring spans at most two hours
@@ -160,7 +166,7 @@ func (e *Engine) flushPublished(cur uint32) {
 				continue
 			}
 			if h.hour == start && e.baseMatters(cur) {
-				if e.loadPublishedBase(ts) != nil {
+				if e.loadPublishedBase(nt.name, ts) != nil {
 					continue // logged; the next flush tries again
 				}
 				base, _ := p.loadedBase()
@@ -169,7 +175,7 @@ func (e *Engine) flushPublished(cur uint32) {
 			if p.wasWritten(h) {
 				continue
 			}
-			recs = append(recs, wal.PublishedHour{Tenant: ts.t.ID, Hour: h.hour, Count: h.n})
+			recs = append(recs, wal.PublishedHour{Tenant: nt.name, Hour: h.hour, Count: h.n})
 			which = append(which, ts)
 		}
 	}
@@ -213,10 +219,10 @@ func (p *tenantPublished) setWritten(h pubHour) {
 	p.written[i] = h
 }
 
-// sumPublished adds ts's published counts at now over the window span to
+// sumPublished adds the published counts of tenant (its state ts) at now over the window span to
 // series (one element per bucket of the window, see TenantStats) and
 // returns their sum.
-func (e *Engine) sumPublished(ts *tenantState, now time.Time, span healthSpan, series []uint64) (uint64, error) {
+func (e *Engine) sumPublished(tenant string, ts *tenantState, now time.Time, span healthSpan, series []uint64) (uint64, error) {
 	nowMs := now.UnixMilli()
 	cur := uint32(nowMs / slotMs)
 	from, _ := windowStarts(nowMs)
@@ -243,25 +249,25 @@ func (e *Engine) sumPublished(ts *tenantState, now time.Time, span healthSpan, s
 		return total, nil
 	}
 	if e.baseMatters(cur) {
-		if err := e.loadPublishedBase(ts); err != nil {
-			return 0, publishedReadError(ts, err)
+		if err := e.loadPublishedBase(tenant, ts); err != nil {
+			return 0, publishedReadError(tenant, err)
 		}
 		if base, _ := ts.published.loadedBase(); base > 0 && start >= memFrom {
 			add(start-from[span], base)
 		}
 	}
-	err := e.log.ScanPublished(ts.t.ID, from[span], memFrom, func(hour uint32, n uint64) {
+	err := e.log.ScanPublished(tenant, from[span], memFrom, func(hour uint32, n uint64) {
 		add(hour-from[span], n)
 	})
 	if err != nil {
-		return 0, publishedReadError(ts, err)
+		return 0, publishedReadError(tenant, err)
 	}
 	return total, nil
 }
 
-func publishedReadError(ts *tenantState, err error) error {
+func publishedReadError(tenant string, err error) error {
 	if errors.Is(err, wal.ErrClosed) {
 		return Unavailable("shutting_down", "the server is shutting down")
 	}
-	return fmt.Errorf("cannot read published counts of tenant %s: %w", ts.t.ID, err)
+	return fmt.Errorf("cannot read published counts of tenant %s: %w", tenant, err)
 }

@@ -173,7 +173,7 @@ func (e *Engine) TenantStats(tenant string, window StatsWindow) (TenantStats, er
 		out.Endpoints = append(out.Endpoints, EndpointStats{EndpointID: ep.ID, URL: ep.URL, DeliveryStats: a.stats()})
 	}
 	published := make([]uint64, n)
-	pubTotal, err := e.sumPublished(ts, now, span, published)
+	pubTotal, err := e.sumPublished(tenant, ts, now, span, published)
 	if err != nil {
 		return TenantStats{}, err
 	}
