@@ -17,7 +17,9 @@ import (
 // it over the same windows:
 //  1. publish adds a batch's accepted events to the tenant's current
 //     10-minute bucket with an atomic add: no lock, no allocation, one add
-//     per Publish call, however many events it holds.
+//     per Publish call, however many events it holds (about 10 ns with two
+//     publishers on one tenant, BenchmarkPublishedAddParallel, plus a clock
+//     read; BenchmarkPublishSingle/Batch100 showed no change past noise).
 //  2. The health flusher writes every hour whose count changed since its
 //     last write (o <tenant> <hour>), so a crash loses at most that
 //     interval; the hourly pass deletes hours past healthKeepHours, and
