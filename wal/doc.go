@@ -36,7 +36,7 @@
 //	y <sha-256 of a portal session token> -> portal session record (JSON, owned by engine/access; never the token), rewritten when revoked
 //	j <job id>                            -> bulk job record (JSON, owned by the engine), rewritten as it progresses
 //	h <endpoint id> <unix hour>           -> the endpoint's delivery health in that hour (binary, owned by the engine); the hour is a big-endian uint32
-//	o <tenant> 0x00 <unix hour>           -> the events the tenant had accepted in that hour (uvarint), duplicates not counted; the hour as in h
+//	b <tenant> 0x00 <unix hour>           -> the events the tenant had accepted in that hour (uvarint), duplicates not counted; the hour as in h
 //
 // A replay queues a finished delivery again: a retry entry marked as a
 // replay's, a placeholder attempt record (outcome q) at the number of the
@@ -59,7 +59,7 @@
 // tenant's name below it as an earlier tenant's: absent.
 //
 // Log.DeleteTenant takes a fence too and, in one batch: deletes the t
-// record, range-deletes the tenant's i, c and o keys, and sets u <tenant> to
+// record, range-deletes the tenant's i, c and b keys, and sets u <tenant> to
 // the fence (one record per name: a second deletion raises it, and the
 // higher fence covers both). The tenant's e records, their f and x entries
 // stay; Log.PurgeTenant removes them in the background, walking f <tenant>

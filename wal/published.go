@@ -8,11 +8,11 @@ import (
 )
 
 // kindPublished keys the events each tenant had accepted per hour:
-// o <tenant> 0x00 <unix hour, big-endian uint32> -> count (uvarint; the
+// b <tenant> 0x00 <unix hour, big-endian uint32> -> count (uvarint; the
 // engine may append fields after it). A tenant's hours are one contiguous
 // range, so a window is one short scan and the tenant's deletion one range
 // delete (DeleteTenant).
-const kindPublished = 'o'
+const kindPublished = 'b'
 
 func publishedKey(dst []byte, tenant string, hour uint32) []byte {
 	dst = publishedPrefix(dst, tenant)
