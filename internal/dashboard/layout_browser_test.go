@@ -85,3 +85,39 @@ func TestAuditLinksToResources(t *testing.T) {
 	pb.click("#audit-table a", evt)
 	pb.waitJS("the event's page", `location.hash === "#/t/acme/events/`+evt+`"`)
 }
+
+// TestDeliveryLinksToEventAndEndpoint: the delivery panel's event and
+// endpoint ids open their pages; without endpoints:read the endpoint
+// stays text.
+func TestDeliveryLinksToEventAndEndpoint(t *testing.T) {
+	s := startServer(t)
+	rcv := newReceiver(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme"}, 201, nil)
+	ep := createEndpoint(t, s, map[string]any{"url": rcv.URL + "/linked"})
+	evt := publish(t, s, "invoice.paid", map[string]any{"n": 1})
+	waitDeliveries(t, s, url.Values{"status": {"succeeded"}}, 1)
+
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/deliveries")
+	b.click("table.log tbody tr.selectable", evt)
+	b.click("#delivery-event-link", evt)
+	b.waitJS("the event's page", `location.hash === "#/t/acme/events/`+evt+`"`)
+	b.go_("#/t/acme/deliveries")
+	b.click("table.log tbody tr.selectable", evt)
+	b.click("#delivery-endpoint-link", ep)
+	b.waitText(".content", rcv.URL+"/linked")
+
+	var sess struct{ URL string }
+	s.api(t, "POST", "/v1/tenants/acme/portal-sessions", "", map[string]any{"scopes": []string{"deliveries:read"}}, 201, &sess)
+	pb := newBrowser(t)
+	pb.open(s, sess.URL[strings.Index(sess.URL, "/portal"):])
+	pb.go_("#/t/acme/deliveries")
+	pb.click("table.log tbody tr.selectable", evt)
+	pb.waitText("#delivery-detail", ep)
+	if evalJS[bool](pb, `!!document.querySelector("#delivery-endpoint-link")`) {
+		t.Fatal("a session without endpoints:read gets a link to the endpoint")
+	}
+	pb.click("#delivery-event-link", evt)
+	pb.waitJS("the event's page", `location.hash === "#/t/acme/events/`+evt+`"`)
+}
