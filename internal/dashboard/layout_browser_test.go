@@ -39,6 +39,16 @@ func TestLongValuesStayInTheirTables(t *testing.T) {
 					evalJS[int](b, `document.documentElement.scrollWidth`), evalJS[int](b, `document.documentElement.clientWidth`))
 			}
 		}
+		if w == 1280 {
+			// At laptop width a long type wraps in its cell rather than
+			// push the events' Deliveries column out of sight.
+			b.go_("#/t/acme/events")
+			b.waitText(".content table", "with_a_very_long")
+			if evalJS[bool](b, `[...document.querySelectorAll(".table-wrap")].some(e => e.scrollWidth > e.clientWidth)`) {
+				b.shot("layout-events-scrolls")
+				t.Errorf("1280 px: the events table scrolls sideways")
+			}
+		}
 		b.go_("#/t/acme/endpoints")
 		b.waitText("table td.url", "segment/")
 		// 10rem: a URL reads in a few lines, not a column of characters.
