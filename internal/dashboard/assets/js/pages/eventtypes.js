@@ -58,7 +58,7 @@ function EventTypeForm({ tenant, et, onSaved, onCancel }) {
       <textarea id="et-description" class="short" value=${description} onInput=${(e) => setDescription(e.target.value)}></textarea>
     <//>
     <${Field} label="JSON Schema" id="et-schema" hint="Payloads of this type must pass it. Empty: no schema." error=${parseError || fieldErr('schema')}>
-      <textarea id="et-schema" class="tall" spellcheck="false" value=${schema} onInput=${(e) => { setSchema(e.target.value); setParseError(null); }}
+      <textarea id="et-schema" class="tall" spellcheck=${false} value=${schema} onInput=${(e) => { setSchema(e.target.value); setParseError(null); }}
         aria-invalid=${parseError || fieldErr('schema') ? 'true' : undefined}></textarea>
     <//>
     <${ErrorBox} error=${other} />
