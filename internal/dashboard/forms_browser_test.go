@@ -37,4 +37,3 @@ func TestJSONFieldsNotSpellChecked(t *testing.T) {
 	b.click("button", "New source")
 	checkAreas("the source form", 1)
 }
-
