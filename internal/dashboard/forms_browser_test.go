@@ -37,3 +37,21 @@ func TestJSONFieldsNotSpellChecked(t *testing.T) {
 	b.click("button", "New source")
 	checkAreas("the source form", 1)
 }
+
+// TestFailedListSaysNoEmptiness: a list the API refused shows the error
+// at its cause and no "nothing here" row beneath it (a refused filter
+// read "No delivery matches these filters", as if it had been applied).
+func TestFailedListSaysNoEmptiness(t *testing.T) {
+	s := startServer(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme"}, 201, nil)
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/deliveries")
+	b.waitText("table.log .empty", "No deliveries yet")
+	b.go_("#/t/acme/deliveries?type=**bad")
+	b.waitText("#f-type-error", "invalid_type")
+	if evalJS[bool](b, `!!document.querySelector("table.log .empty")`) {
+		b.shot("failed-list-empty-row")
+		t.Fatal("a refused filter still says no delivery matches")
+	}
+}

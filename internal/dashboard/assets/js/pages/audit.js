@@ -93,7 +93,7 @@ export default function Audit({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="the audit log" />` : html`<div class="table-wrap"><table id="audit-table">
       <thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Resource</th><th>Reason</th><th><span class="sr-only">Changes</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">Nothing recorded yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">Nothing recorded yet.</td></tr>` : null}
         ${p.rows.map((e) => html`<tr id=${'audit-' + e.id} class=${open === e.id ? 'open' : ''}>
             <td>${fmtTime(e.at)}</td>
             <td><${Actor} e=${e} /></td>

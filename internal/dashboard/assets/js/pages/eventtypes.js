@@ -84,7 +84,7 @@ export default function EventTypes({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="event types" />` : html`<div class="table-wrap"><table class="event-types">
       <thead><tr><th>Type</th><th>Description</th><th>Schema</th><th>Updated</th>${write ? html`<th><span class="sr-only">Actions</span></th>` : null}</tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan=${write ? 5 : 4} class="empty">No event types yet.${write ? ' Add one to describe what endpoints can subscribe to.' : ''}</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan=${write ? 5 : 4} class="empty">No event types yet.${write ? ' Add one to describe what endpoints can subscribe to.' : ''}</td></tr>` : null}
         ${p.rows.map((t) => html`<tr>
           <td><code>${t.type}</code></td>
           <td class="desc">${t.description || html`<span class="muted">–</span>`}</td>

@@ -51,7 +51,7 @@ export default function Jobs({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="jobs" />` : html`<div class="table-wrap"><table id="jobs-table">
       <thead><tr><th>Job</th><th>Endpoint</th><th>State</th><th>Progress</th><th>Started · finished</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No jobs yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No jobs yet.</td></tr>` : null}
         ${p.rows.map((j) => html`<tr id=${'job-' + j.id}>
           <td><strong>${j.kind}</strong> <code class="small">${j.id}</code><div><${Scope} j=${j} /></div></td>
           <td>${!j.endpoint_id ? html`<span class="muted">–</span>`
