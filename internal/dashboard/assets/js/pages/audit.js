@@ -1,9 +1,39 @@
 // Audit log: who changed what in a tenant, newest first. A row opens to
 // the resource before and after the action, led by the keys that changed,
-// since a whole endpoint record hides a one-field edit.
+// since a whole endpoint record hides a one-field edit. The resource links
+// to its page, so "who changed this endpoint" leads to the endpoint.
 
 import { tenantPath } from '../api.js';
-import { html, useState, usePager, Pager, ErrorBox, Loading, Json, Badge, fmtTime } from '../ui.js';
+import { html, useState, usePager, Pager, ErrorBox, Loading, Json, Badge, Link, fmtTime, useApp } from '../ui.js';
+
+// resourcePage is where an entry's resource is shown, by the action's
+// kind: [route, scope that page needs ('' for the operator's)], or null.
+// A deleted source, type, key or tenant has no page left to open.
+function resourcePage(tenant, action, resource) {
+  const t = '/t/' + encodeURIComponent(tenant) + '/';
+  const [kind, verb] = action.split('.');
+  const [first, second] = resource.split('/');
+  if (!resource || (verb === 'delete' && kind !== 'endpoint')) return null;
+  switch (kind) {
+    case 'endpoint': return [t + 'endpoints/' + encodeURIComponent(first), 'endpoints:read'];
+    case 'delivery': return second ? [t + 'events/' + encodeURIComponent(second), 'deliveries:read'] : null;
+    case 'source': return [t + 'sources/' + encodeURIComponent(first) + (second ? '/requests/' + encodeURIComponent(second) : ''), 'sources:read'];
+    case 'event_type': return [t + 'event-types', 'event-types:read'];
+    case 'job': return [t + 'jobs', 'deliveries:read'];
+    case 'api_key': return [t + 'keys', ''];
+    case 'portal_session': return [t + 'portal-sessions', 'portal:create'];
+    case 'tenant': return ['/tenants', ''];
+    default: return null;
+  }
+}
+
+function Resource({ tenant, e }) {
+  const { can, admin } = useApp();
+  const to = resourcePage(tenant, e.action || '', e.resource || '');
+  const code = html`<code class="small">${e.resource || ''}</code>`;
+  if (!to || !(to[1] ? can(to[1]) : admin)) return code;
+  return html`<${Link} to=${to[0]}>${code}<//>`;
+}
 
 // flatten maps a JSON value to {path: JSON text of the leaf}; arrays are
 // leaves (a list of event types reads better whole than by index).
@@ -63,12 +93,12 @@ export default function Audit({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="the audit log" />` : html`<div class="table-wrap"><table id="audit-table">
       <thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Resource</th><th>Reason</th><th><span class="sr-only">Changes</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">Nothing recorded yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">Nothing recorded yet.</td></tr>` : null}
         ${p.rows.map((e) => html`<tr id=${'audit-' + e.id} class=${open === e.id ? 'open' : ''}>
             <td>${fmtTime(e.at)}</td>
             <td><${Actor} e=${e} /></td>
             <td><code>${e.action}</code></td>
-            <td><code class="small">${e.resource || ''}</code></td>
+            <td><${Resource} tenant=${tenant} e=${e} /></td>
             <td>${e.reason || html`<span class="muted">–</span>`}</td>
             <td><button type="button" class="small nowrap" aria-expanded=${open === e.id ? 'true' : 'false'} aria-controls=${'audit-changes-' + e.id}
               onClick=${() => setOpen(open === e.id ? null : e.id)}>${open === e.id ? 'Hide changes' : 'Show changes'}</button></td>

@@ -134,7 +134,7 @@ export default function Deliveries({ tenant, query }) {
           <caption class="sr-only">Deliveries, newest event first. Press Enter on a row for its detail.</caption>
           <thead><tr><th>Event</th>${showEndpoint ? html`<th class="col-endpoint">Endpoint</th>` : null}<th>Status</th><th class="num">Attempts</th><th>Last response</th><th class="col-when">Next retry / last try</th></tr></thead>
           <tbody>
-            ${p.rows.length === 0 ? html`<tr><td colspan=${showEndpoint ? 6 : 5} class="empty">${fkey ? 'No delivery matches these filters.' : 'No deliveries yet: publish an event to an endpoint.'}</td></tr>` : null}
+            ${p.rows.length === 0 && !p.error ? html`<tr><td colspan=${showEndpoint ? 6 : 5} class="empty">${fkey ? 'No delivery matches these filters.' : 'No deliveries yet: publish an event to an endpoint.'}</td></tr>` : null}
             ${p.rows.map((d) => html`<${Row} key=${d.event_id + '/' + d.endpoint_id} d=${d} endpointURL=${urlOf[d.endpoint_id]} showEndpoint=${showEndpoint}
               selected=${selected && selected.event_id === d.event_id && selected.endpoint_id === d.endpoint_id} onSelect=${setSelected} />`)}
           </tbody></table></div>`}

@@ -4,7 +4,7 @@
 // the Deliveries and Events pages.
 
 import { api, tenantPath } from '../api.js';
-import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Badge, Json, fmtTime, fmtNum } from '../ui.js';
+import { html, useState, useEffect, useApp, useAsync, ErrorBox, Loading, Badge, Json, Link, fmtTime, fmtNum } from '../ui.js';
 
 // The response body is kept by the server as the receiver sent it (it
 // caps it); the panel shows the first 4 KiB, as the issue asks.
@@ -92,6 +92,8 @@ export function DeliveryDetail({ tenant, delivery, onClose, onChanged }) {
     }
   };
   const canAct = can('deliveries:replay');
+  // The ids lead on: to the event with its other deliveries, to the endpoint.
+  const tenantBase = '/t/' + encodeURIComponent(tenant) + '/';
   const replayable = ['succeeded', 'dead', 'cancelled'].includes(cur.status);
   const cancellable = ['pending', 'retrying'].includes(cur.status);
 
@@ -99,9 +101,11 @@ export function DeliveryDetail({ tenant, delivery, onClose, onChanged }) {
     <div class="row"><h2>Delivery</h2><span class="spacer"></span>
       ${onClose ? html`<button type="button" class="small" onClick=${onClose}>Close</button>` : null}</div>
     <dl class="props">
-      <dt>Event</dt><dd class="mono">${delivery.event_id}</dd>
+      <dt>Event</dt><dd class="mono"><${Link} to=${tenantBase + 'events/' + encodeURIComponent(delivery.event_id)} id="delivery-event-link">${delivery.event_id}<//></dd>
       <dt>Type</dt><dd>${delivery.event_type}</dd>
-      <dt>Endpoint</dt><dd class="mono">${delivery.endpoint_id}</dd>
+      <dt>Endpoint</dt><dd class="mono">${can('endpoints:read')
+        ? html`<${Link} to=${tenantBase + 'endpoints/' + encodeURIComponent(delivery.endpoint_id)} id="delivery-endpoint-link">${delivery.endpoint_id}<//>`
+        : delivery.endpoint_id}</dd>
       <dt>Status</dt><dd><${Badge} status=${cur.status} /> after ${cur.attempts} attempt${cur.attempts === 1 ? '' : 's'}</dd>
       ${cur.next_attempt_at ? html`<dt>Next retry</dt><dd>${fmtTime(cur.next_attempt_at)}</dd>` : null}
     </dl>

@@ -89,7 +89,7 @@ function TestPanel({ tenant, ep }) {
     <h2 id="test-title">Send a test event</h2>
     <p class="hint">One signed <code>hookline.test</code> event to this endpoint alone, whatever it subscribes to and even when paused; never retried.</p>
     <${Field} label="Payload (JSON, optional)" id="test-payload" error=${payloadError} hint="The event's data; empty: a default naming the endpoint.">
-      <textarea id="test-payload" rows="4" spellcheck="false" value=${payload} onInput=${(e) => setPayload(e.target.value)}></textarea>
+      <textarea id="test-payload" rows="4" spellcheck=${false} value=${payload} onInput=${(e) => setPayload(e.target.value)}></textarea>
     <//>
     <div class="row"><button type="button" id="test-send" disabled=${busy} onClick=${send}>${busy ? 'Sending…' : 'Send test event'}</button>
       ${busy ? html`<span class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Waiting for the receiver…</span>` : null}</div>

@@ -269,10 +269,10 @@ function Form({ tenant, ep, onSaved, onDirty, onDraft, previewError }) {
       <${AuthEditor} ep=${ep} v=${v} setV=${setV} error=${fe('auth')} />
       <${Field} label="Body template (JSON)" id="ep-body" error=${fe('body')}
         hint=${html`Empty: the standard envelope. <code>"$.data.x"</code> takes a value whole; <code>"New lead {$.data.email}"</code> is a string template.`}>
-        <textarea id="ep-body" rows="6" spellcheck="false" placeholder='{"text": "New lead {$.data.email}"}' value=${v.body} onInput=${set('body')}></textarea>
+        <textarea id="ep-body" rows="6" spellcheck=${false} placeholder='{"text": "New lead {$.data.email}"}' value=${v.body} onInput=${set('body')}></textarea>
       <//>
       <${Field} label="Filter (JSON condition)" id="ep-filter" error=${fe('filter')} hint="Empty: every subscribed event. An event the filter refuses is not queued for this endpoint.">
-        <textarea id="ep-filter" rows="3" spellcheck="false" placeholder='{"path": "$.data.score", "gte": 80}' value=${v.filter} onInput=${set('filter')}></textarea>
+        <textarea id="ep-filter" rows="3" spellcheck=${false} placeholder='{"path": "$.data.score", "gte": 80}' value=${v.filter} onInput=${set('filter')}></textarea>
       <//>
       <${Field} label="Signature" id="ep-scheme" error=${fe('signature')} hint=${creating ? null : 'Changing to a scheme the secret cannot serve makes a new secret, shown once after saving.'}>
         <select id="ep-scheme" value=${v.scheme} onChange=${set('scheme')}>${schemes.map(([k, l]) => html`<option value=${k}>${l}</option>`)}</select>

@@ -124,7 +124,7 @@ export default function EndpointPreview({ tenant, ep, draft, draftErrors, types,
     ${source === 'sample'
       ? html`<${Field} label="Event type" id="preview-type"><input id="preview-type" value=${type} onInput=${set('type')} /><//>
         <${Field} label="Payload (JSON, the event's data)" id="preview-payload" error=${payloadError}>
-          <textarea id="preview-payload" rows="6" spellcheck="false" value=${s.payload} onInput=${set('payload')}></textarea>
+          <textarea id="preview-payload" rows="6" spellcheck=${false} value=${s.payload} onInput=${set('payload')}></textarea>
         <//>`
       : html`<${RecentEvents} tenant=${tenant} ep=${ep} value=${s.eventId} onPick=${(id) => setS((x) => ({ ...x, eventId: id }))} />
         <${Field} label="Event ID" id="preview-event" hint="An event this tenant published (evt_…)."><input id="preview-event" value=${s.eventId} onInput=${set('eventId')} /><//>`}

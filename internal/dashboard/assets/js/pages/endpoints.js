@@ -62,7 +62,7 @@ function List({ tenant, query }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="endpoints" />` : html`<div class="table-wrap"><table id="endpoints-table">
       <thead><tr><th>URL</th><th>Event types</th><th>State</th><th>Last success</th><th class="num">Success (24 h)</th><th><span class="sr-only">Links</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No endpoints yet.${can('endpoints:write') ? ' Create one to start delivering events.' : ''}</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No endpoints yet.${can('endpoints:write') ? ' Create one to start delivering events.' : ''}</td></tr>` : null}
         ${p.rows.map((ep) => html`<tr>
           <td class="url"><${Link} to=${base + '/' + encodeURIComponent(ep.id)}>${ep.url}<//>
             ${ep.description ? html`<div class="muted small-text">${ep.description}</div>` : null}</td>

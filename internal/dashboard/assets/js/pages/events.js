@@ -88,7 +88,7 @@ function Browse({ tenant, type }) {
         ${events.length === 0 ? html`<tr><td colspan="4" class="empty">No events${type ? ' of this type' : ''} yet.</td></tr>` : null}
         ${events.map((e) => html`<tr>
           <td class="mono small"><${Link} to=${'/t/' + encodeURIComponent(tenant) + '/events/' + encodeURIComponent(e.id)}>${e.id}<//></td>
-          <td>${e.type}</td>
+          <td class="ev-type">${e.type}</td>
           <td class="small">${fmtWhen(eventTime(e.id))}</td>
           <td><span class="row wrap">${e.deliveries.map((d) => html`<${Badge} status=${d.status} label=${d.status + (d.attempts > 1 ? ' ×' + fmtNum(d.attempts) : '')} />`)}</span></td>
         </tr>`)}

@@ -58,7 +58,7 @@ function EventTypeForm({ tenant, et, onSaved, onCancel }) {
       <textarea id="et-description" class="short" value=${description} onInput=${(e) => setDescription(e.target.value)}></textarea>
     <//>
     <${Field} label="JSON Schema" id="et-schema" hint="Payloads of this type must pass it. Empty: no schema." error=${parseError || fieldErr('schema')}>
-      <textarea id="et-schema" class="tall" spellcheck="false" value=${schema} onInput=${(e) => { setSchema(e.target.value); setParseError(null); }}
+      <textarea id="et-schema" class="tall" spellcheck=${false} value=${schema} onInput=${(e) => { setSchema(e.target.value); setParseError(null); }}
         aria-invalid=${parseError || fieldErr('schema') ? 'true' : undefined}></textarea>
     <//>
     <${ErrorBox} error=${other} />
@@ -84,7 +84,7 @@ export default function EventTypes({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="event types" />` : html`<div class="table-wrap"><table class="event-types">
       <thead><tr><th>Type</th><th>Description</th><th>Schema</th><th>Updated</th>${write ? html`<th><span class="sr-only">Actions</span></th>` : null}</tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan=${write ? 5 : 4} class="empty">No event types yet.${write ? ' Add one to describe what endpoints can subscribe to.' : ''}</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan=${write ? 5 : 4} class="empty">No event types yet.${write ? ' Add one to describe what endpoints can subscribe to.' : ''}</td></tr>` : null}
         ${p.rows.map((t) => html`<tr>
           <td><code>${t.type}</code></td>
           <td class="desc">${t.description || html`<span class="muted">–</span>`}</td>

@@ -51,10 +51,12 @@ export default function Jobs({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="jobs" />` : html`<div class="table-wrap"><table id="jobs-table">
       <thead><tr><th>Job</th><th>Endpoint</th><th>State</th><th>Progress</th><th>Started · finished</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No jobs yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No jobs yet.</td></tr>` : null}
         ${p.rows.map((j) => html`<tr id=${'job-' + j.id}>
           <td><strong>${j.kind}</strong> <code class="small">${j.id}</code><div><${Scope} j=${j} /></div></td>
-          <td><a href=${base + '/endpoints/' + encodeURIComponent(j.endpoint_id)}>${j.endpoint_id}</a></td>
+          <td>${!j.endpoint_id ? html`<span class="muted">–</span>`
+            : can('endpoints:read') ? html`<a href=${base + '/endpoints/' + encodeURIComponent(j.endpoint_id)}>${j.endpoint_id}</a>`
+            : html`<code class="small">${j.endpoint_id}</code>`}</td>
           <td><${Badge} status=${j.state} />
             ${j.error ? html`<div class="field-error">${j.error.message} <code>${j.error.code}</code></div>` : null}</td>
           <td class="progress-cell"><${Progress} j=${j} /></td>

@@ -46,7 +46,7 @@ export default function Keys({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="API keys" />` : html`<div class="table-wrap"><table id="keys-table">
       <thead><tr><th>Name</th><th>Prefix</th><th>Scopes</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="5" class="empty">No API keys yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="5" class="empty">No API keys yet.</td></tr>` : null}
         ${p.rows.map((k) => html`<tr>
           <td>${k.name || html`<span class="muted">(no name)</span>`}</td>
           <td><code>${k.prefix}…</code></td>

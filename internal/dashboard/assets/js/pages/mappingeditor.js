@@ -160,7 +160,7 @@ export function MappingEditor({ tenant, src, write, from, onSaved }) {
         <${Field} label="Mapping rules (JSON)" id="mapping-editor" error=${fieldErr}
           hint=${own ? 'type, id and payload take JSONPath ($.a.b), header:Name and {…} templates; routes pick a type or drop by a condition. See docs/mapping.md.'
             : 'Empty: the provider\'s default. type, id and payload take JSONPath ($.a.b), header:Name and {…} templates; see docs/mapping.md.'}>
-          <textarea id="mapping-editor" class="tall" spellcheck="false" readonly=${!write} value=${text}
+          <textarea id="mapping-editor" class="tall" spellcheck=${false} readonly=${!write} value=${text}
             onInput=${(e) => { setText(e.target.value); setLocal(null); setDraftError(null); setDone(''); }} aria-invalid=${fieldErr ? 'true' : undefined}></textarea>
         <//>
         ${!text.trim() && !saved.trim() && !own ? html`<p class="muted">This source uses the ${src.provider} default mapping.</p>` : null}
@@ -253,10 +253,10 @@ function DryRun({ tenant, src, from, dirty, text, draft, onRefused }) {
     </div>
     <form onSubmit=${run} novalidate>
       <${Field} label="Body" id="dryrun-body" error=${local.body}>
-        <textarea id="dryrun-body" spellcheck="false" value=${body} onInput=${(e) => setBody(e.target.value)}></textarea>
+        <textarea id="dryrun-body" spellcheck=${false} value=${body} onInput=${(e) => setBody(e.target.value)}></textarea>
       <//>
       <${Field} label="Headers" id="dryrun-headers" hint="One per line: Name: value" error=${local.headers}>
-        <textarea id="dryrun-headers" class="short" spellcheck="false" value=${headers} onInput=${(e) => setHeaders(e.target.value)}></textarea>
+        <textarea id="dryrun-headers" class="short" spellcheck=${false} value=${headers} onInput=${(e) => setHeaders(e.target.value)}></textarea>
       <//>
       <label class="check"><input type="checkbox" id="dryrun-verify" checked=${check} onChange=${(e) => setCheck(e.target.checked)} /> Check the signature too</label>
       ${check ? html`<${Field} label="URL the provider calls" id="dryrun-url" hint="For providers that sign the URL (hubspot, twilio).">

@@ -86,7 +86,7 @@ export default function PortalSessions({ tenant }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="portal sessions" />` : html`<div class="table-wrap"><table id="sessions-table">
       <thead><tr><th>ID</th><th>Scopes</th><th>Created</th><th>Expires</th><th>Created by</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No live portal sessions.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No live portal sessions.</td></tr>` : null}
         ${p.rows.map((s) => html`<tr>
           <td><code>${s.id}</code></td>
           <td class="scopes"><${ScopeBadges} scopes=${s.scopes} /></td>

@@ -34,7 +34,7 @@ export function RequestLog({ tenant, src }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="requests" />` : html`<div class="table-wrap"><table class="requests">
       <thead><tr><th>Received</th><th>Outcome</th><th class="num">Status</th><th>Event</th><th>Reason</th><th>Signature</th><th class="num">Bytes</th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="7" class="empty">No requests yet. Give the provider this source's URL.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="7" class="empty">No requests yet. Give the provider this source's URL.</td></tr>` : null}
         ${p.rows.map((r) => html`<tr class="selectable" tabindex="0" onClick=${() => open(r)} onKeyDown=${(e) => e.key === 'Enter' && open(r)}>
           <td><${Link} to=${base(tenant, src) + '/requests/' + encodeURIComponent(r.id)}>${fmtTime(r.at)}<//>
             ${r.replay_of ? html`<br /><span class="muted">replay</span>` : null}</td>

@@ -124,14 +124,14 @@ export function SourceForm({ tenant, src, onSaved, onCancel }) {
         <input id="source-secret" type="password" autocomplete="new-password" value=${secret} onInput=${(e) => setSecret(e.target.value)} />
       <//>` : null}`}
     ${pv && pv.config ? html`<${Field} label="Verification settings (JSON)" id="source-config" hint=${configHints[pv.config]} error=${fe('config')}>
-      <textarea id="source-config" class="short" spellcheck="false" value=${config} onInput=${(e) => setConfig(e.target.value)}></textarea>
+      <textarea id="source-config" class="short" spellcheck=${false} value=${config} onInput=${(e) => setConfig(e.target.value)}></textarea>
     <//>` : null}
     ${provider === 'none' ? null : html`<${Field} label="Timestamp tolerance" id="source-tolerance" hint=${'E.g. "5m". Empty: the provider\'s default.'} error=${fe('tolerance')}>
       <input id="source-tolerance" value=${tolerance} onInput=${(e) => setTolerance(e.target.value)} autocomplete="off" />
     <//>`}
     ${editing ? null : html`<${Field} label="Mapping (JSON)" id="source-mapping" error=${fe('mapping')}
         hint=${pv && !pv.own ? 'Empty: the provider\'s default. Edit it later in the mapping editor, with a dry run.' : 'E.g. {"type": "billing.{$.event}", "id": "$.id"}; see docs/mapping.md.'}>
-      <textarea id="source-mapping" spellcheck="false" value=${mapping} onInput=${(e) => setMapping(e.target.value)}></textarea>
+      <textarea id="source-mapping" spellcheck=${false} value=${mapping} onInput=${(e) => setMapping(e.target.value)}></textarea>
     <//>`}
     <${ErrorBox} error=${cfgErr ? null : otherError(error)} />
     <div class="actions">

@@ -61,7 +61,7 @@ function SourceList({ tenant, write }) {
     ${p.loading && !p.rows.length ? html`<${Loading} what="sources" />` : html`<div class="table-wrap"><table class="sources">
       <thead><tr><th>Name</th><th>Provider</th><th>URL to give the provider</th><th>Mapping</th><th>State</th><th>Created</th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No sources yet.${write ? ' Create one to receive webhooks from a provider.' : ''}</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No sources yet.${write ? ' Create one to receive webhooks from a provider.' : ''}</td></tr>` : null}
         ${p.rows.map((s, i) => html`<tr>
           <td><${Link} to=${to(s)}>${s.name || s.id}<//></td>
           <td>${providerLabel(s.provider)}</td>

@@ -55,7 +55,7 @@ export default function Tenants() {
     ${p.loading && !p.rows.length ? html`<${Loading} what="tenants" />` : html`<div class="table-wrap"><table>
       <thead><tr><th>ID</th><th>Name</th><th>Endpoint limit</th><th>HTTPS</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>
-        ${p.rows.length === 0 ? html`<tr><td colspan="6" class="empty">No tenants yet.</td></tr>` : null}
+        ${p.rows.length === 0 && !p.error ? html`<tr><td colspan="6" class="empty">No tenants yet.</td></tr>` : null}
         ${p.rows.map((t) => html`<tr>
           <td><${Link} to=${'/t/' + encodeURIComponent(t.id) + '/overview'}>${t.id}<//></td>
           <td>${t.name}</td>
