@@ -5,7 +5,7 @@
 
 import { render } from '../vendor/preact-htm.mjs';
 import { api, setToken, token, onUnauthorized } from './api.js';
-import { html, useState, useEffect, useSubmit, AppContext, ErrorBox, Loading, Link } from './ui.js';
+import { html, useState, useEffect, useRef, useSubmit, AppContext, ErrorBox, Loading, Link } from './ui.js';
 
 const portal = location.pathname === '/portal';
 
@@ -131,7 +131,25 @@ function Layout({ me, route, children, onSignOut }) {
   const admin = me.actor_type === 'admin';
   const can = (s) => admin || (me.scopes || []).includes(s);
   const visible = tenantPages.filter((p) => (p.admin ? admin : can(p.scope)));
+  // A new page takes the focus, so keyboard and screen-reader users start
+  // there instead of on the link they left (not on the first page: its
+  // own autofocus, if any, stands).
+  const first = useRef(true);
+  const where = route.tenant + '/' + route.page + '/' + route.id;
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const m = document.getElementById('main');
+    if (m) m.focus({ preventScroll: true });
+  }, [where]);
+  const skip = (e) => {
+    e.preventDefault();
+    document.getElementById('main').focus();
+  };
   return html`<div class="layout">
+    <a class="skip" href="#" onClick=${skip}>Skip to content</a>
     <header class="top">
       <a class="brand" href=${portal ? '#/' : '#/tenants'}>hookline</a>
       ${portal
@@ -152,7 +170,7 @@ function Layout({ me, route, children, onSignOut }) {
             : null}
         </ul>
       </nav>
-      <main class="content" id="main">${children}</main>
+      <main class="content" id="main" tabindex="-1">${children}</main>
     </div>
   </div>`;
 }

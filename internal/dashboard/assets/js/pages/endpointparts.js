@@ -2,7 +2,7 @@
 // its subscriptions as text, and which form field an API error is about.
 
 import { tenantPath } from '../api.js';
-import { html, Badge } from '../ui.js';
+import { html, Badge, fmtTime } from '../ui.js';
 
 // endpointPath is the API path of one endpoint (or its sub-resource rest).
 export function endpointPath(tenant, id, rest = '') {
@@ -20,6 +20,9 @@ export function endpointStates(ep) {
   const c = ep.circuit && ep.circuit.state;
   if (c === 'open') out.push({ status: 'open', label: 'circuit open' });
   if (c === 'half_open') out.push({ status: 'half_open', label: 'circuit half-open' });
+  // failing_since: its circuit opened and no attempt has succeeded since
+  // (hookline disables it once that lasts delivery.disable_after).
+  if (ep.failing_since && !ep.disabled) out.push({ status: 'failed', label: 'failing since ' + fmtTime(ep.failing_since) });
   if (!out.length) out.push({ status: 'active', label: 'active' });
   return out;
 }

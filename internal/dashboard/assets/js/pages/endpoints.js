@@ -43,7 +43,7 @@ function HealthCells({ h, deleted }) {
   if (h.error) return html`<td colspan="2" class="muted" title=${h.error.message}>health unavailable (${h.error.code})</td>`;
   const w = h.data.windows['24h'];
   return html`<td>${h.data.last_success_at ? fmtTime(h.data.last_success_at) : html`<span class="muted">never</span>`}</td>
-    <td class="num">${w.attempts ? html`${fmtPct(w.success_rate)} <span class="muted">of ${w.attempts}</span>` : html`<span class="muted">no attempts</span>`}</td>`;
+    <td class="num">${w.attempts ? html`<span class=${w.success_rate < 0.5 ? 'rate-bad' : ''}>${fmtPct(w.success_rate)}</span> <span class="muted">of ${w.attempts}</span>` : html`<span class="muted">no attempts</span>`}</td>`;
 }
 
 function List({ tenant, query }) {
