@@ -256,12 +256,16 @@ type pathRoutes struct {
 	metrics bool     // the rows are metricsToken
 }
 
-// find returns the row for method, or nil.
+// find returns the row for method, or nil. HEAD takes the GET row where
+// there is no HEAD row: the same answer, whose body fasthttp leaves out.
 func (pr *pathRoutes) find(method []byte) *route {
 	for _, r := range pr.rows {
 		if r.method == string(method) || r.method == anyMethod {
 			return r
 		}
+	}
+	if string(method) == fasthttp.MethodHead {
+		return pr.find([]byte(fasthttp.MethodGet))
 	}
 	return nil
 }

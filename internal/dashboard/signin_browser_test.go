@@ -45,6 +45,31 @@ func TestPagesHeaders(t *testing.T) {
 			t.Errorf("GET %s with its ETag: %d", path, resp2.StatusCode)
 		}
 	}
+	// HEAD answers as GET does, without the body (curl -I).
+	resp, err := http.Head(s.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("HEAD /: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ := http.NewRequest("HEAD", s.base+"/v1/tenants", nil)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("HEAD /v1/tenants without a token: %d", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("HEAD /v1/tenants: %d", resp.StatusCode)
+	}
 	for _, path := range []string{"/assets/nope.js", "/assets/", "/index.html"} {
 		resp, err := http.Get(s.base + path)
 		if err != nil {
@@ -58,7 +83,7 @@ func TestPagesHeaders(t *testing.T) {
 
 	// With frame ancestors configured, those origins and no others.
 	s2 := startServer(t, "--config", writeConfig(t, "dashboard:\n  frame_ancestors: [\"https://app.example.com\"]\n"))
-	resp, err := http.Get(s2.base + "/portal")
+	resp, err = http.Get(s2.base + "/portal")
 	if err != nil {
 		t.Fatal(err)
 	}
