@@ -28,7 +28,7 @@ func TestJSONFieldsNotSpellChecked(t *testing.T) {
 	b.go_("#/t/acme/endpoints/" + ep)
 	checkAreas("the endpoint page", 2) // test payload, preview payload
 	b.go_("#/t/acme/event-types")
-	b.click("button", "Add event type")
+	b.click("button", "New event type")
 	checkAreas("the event type dialog", 2)
 	if !evalJS[bool](b, `document.querySelector("#et-description").spellcheck`) {
 		t.Error("the event type's description is not spell-checked")
@@ -53,5 +53,24 @@ func TestFailedListSaysNoEmptiness(t *testing.T) {
 	if evalJS[bool](b, `!!document.querySelector("table.log .empty")`) {
 		b.shot("failed-list-empty-row")
 		t.Fatal("a refused filter still says no delivery matches")
+	}
+}
+
+// TestBackwardsRangeAsksNothing: a custom range whose end is before its
+// start is refused under Until, and the page neither asks the API for it
+// nor says that nothing matched.
+func TestBackwardsRangeAsksNothing(t *testing.T) {
+	s := startServer(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme"}, 201, nil)
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/deliveries?range=custom&since=2026-12-02T10:00:00&until=2026-12-01T10:00:00")
+	b.waitText(".field-error", "until is not after since")
+	b.waitJS("the log table", `document.querySelector("table.log")`)
+	if evalJS[bool](b, `document.body.innerText.includes("No delivery matches")`) {
+		t.Error("a backwards range says nothing matched")
+	}
+	if n := evalJS[int](b, `performance.getEntriesByType("resource").filter(e => e.name.includes("/deliveries?")).length`); n != 0 {
+		t.Errorf("the page asked the API %d times for a backwards range", n)
 	}
 }

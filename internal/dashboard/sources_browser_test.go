@@ -353,8 +353,8 @@ func TestSourceSecretAndScopes(t *testing.T) {
 	}
 	b.go_("#/t/acme/event-types")
 	b.waitText("table", "No event types yet")
-	if evalJS[bool](b, `[...document.querySelectorAll("button")].some(e => e.innerText.includes("Add event type"))`) {
-		t.Errorf("a read-only key sees Add event type")
+	if evalJS[bool](b, `[...document.querySelectorAll("button")].some(e => e.innerText.includes("New event type"))`) {
+		t.Errorf("a read-only key sees New event type")
 	}
 }
 
@@ -369,11 +369,11 @@ func TestEventTypesPage(t *testing.T) {
 	b.go_("#/t/acme/event-types")
 	b.waitText("table", "No event types yet")
 
-	b.click("button", "Add event type")
+	b.click("button", "New event type")
 	b.fill("#et-type", "invoice.paid")
 	b.setValue("#et-description", "An invoice was paid in full.")
 	b.setValue("#et-schema", `{"type": "object",`)
-	b.click("dialog button[type=submit]", "Add event type")
+	b.click("dialog button[type=submit]", "New event type")
 	b.waitText("dialog .field-error", "not JSON")
 	var page struct {
 		Data []struct {
@@ -387,11 +387,11 @@ func TestEventTypesPage(t *testing.T) {
 		t.Fatalf("a schema that is not JSON was sent: %+v", page.Data)
 	}
 	b.setValue("#et-schema", `{"type": "bogus"}`)
-	b.click("dialog button[type=submit]", "Add event type")
+	b.click("dialog button[type=submit]", "New event type")
 	b.waitText("#et-schema-error", "invalid_schema")
 	b.shot("event-type-invalid-schema")
 	b.setValue("#et-schema", `{"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number"}}}`)
-	b.click("dialog button[type=submit]", "Add event type")
+	b.click("dialog button[type=submit]", "New event type")
 	b.waitText("table", "invoice.paid")
 	b.waitText("table", "An invoice was paid in full.")
 	b.click("table button", "Show schema")

@@ -36,11 +36,17 @@ function filterField(err, q) {
   }
 }
 
+// backwardsRange reports a custom range that ends before it starts: the
+// page says so under Until and asks the API nothing.
+function backwardsRange(q) {
+  return q.range === 'custom' && !!q.since && !!q.until && new Date(q.until) <= new Date(q.since);
+}
+
 function Filters({ query, setQuery, endpoints, error }) {
   const set = (k) => (e) => setQuery({ ...query, [k]: e.target.value });
   const at = filterField(error, query);
   const errOf = (k) => (at === k ? error.message + ' (' + error.code + ')' : null);
-  const backwards = query.range === 'custom' && query.since && query.until && new Date(query.until) <= new Date(query.since);
+  const backwards = backwardsRange(query);
   return html`<form class="toolbar filters" aria-label="Filters" onSubmit=${(e) => e.preventDefault()}>
     <${Field} label="Status" id="f-status" error=${errOf('status')}>
       <select id="f-status" value=${query.status || ''} onChange=${set('status')}>
@@ -103,7 +109,8 @@ export default function Deliveries({ tenant, query }) {
   const [refreshed, setRefreshed] = useState(0);
   const fkey = qs(filters);
   const params = useMemo(() => apiParams(filters), [fkey, refreshed]);
-  const p = usePager(tenantPath(tenant, '/deliveries'), { ...params, limit: pageSize }, [refreshed]);
+  const backwards = backwardsRange(filters);
+  const p = usePager(backwards ? '' : tenantPath(tenant, '/deliveries'), { ...params, limit: pageSize }, [refreshed]);
   useRenderTiming(p.answered, p.rows.length);
 
   const eps = useAsync(() => (can('endpoints:read') ? api('GET', tenantPath(tenant, '/endpoints') + qs({ limit: 1000 })) : Promise.resolve(null)), [tenant]);
@@ -134,7 +141,7 @@ export default function Deliveries({ tenant, query }) {
           <caption class="sr-only">Deliveries, newest event first. Press Enter on a row for its detail.</caption>
           <thead><tr><th>Event</th>${showEndpoint ? html`<th class="col-endpoint">Endpoint</th>` : null}<th>Status</th><th class="num">Attempts</th><th>Last response</th><th class="col-when">Next retry / last try</th></tr></thead>
           <tbody>
-            ${p.rows.length === 0 && !p.error ? html`<tr><td colspan=${showEndpoint ? 6 : 5} class="empty">${fkey ? 'No delivery matches these filters.' : 'No deliveries yet: publish an event to an endpoint.'}</td></tr>` : null}
+            ${p.rows.length === 0 && !p.error && !backwards ? html`<tr><td colspan=${showEndpoint ? 6 : 5} class="empty">${fkey ? 'No delivery matches these filters.' : 'No deliveries yet: publish an event to an endpoint.'}</td></tr>` : null}
             ${p.rows.map((d) => html`<${Row} key=${d.event_id + '/' + d.endpoint_id} d=${d} endpointURL=${urlOf[d.endpoint_id]} showEndpoint=${showEndpoint}
               selected=${selected && selected.event_id === d.event_id && selected.endpoint_id === d.endpoint_id} onSelect=${setSelected} />`)}
           </tbody></table></div>`}

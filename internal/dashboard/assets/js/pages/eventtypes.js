@@ -64,7 +64,7 @@ function EventTypeForm({ tenant, et, onSaved, onCancel }) {
     <${ErrorBox} error=${other} />
     <div class="actions">
       <button type="button" onClick=${onCancel}>Cancel</button>
-      <button type="submit" class="primary" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save' : 'Add event type'}</button>
+      <button type="submit" class="primary" disabled=${busy}>${busy ? 'Saving…' : editing ? 'Save' : 'New event type'}</button>
     </div>
   </form>`;
 }
@@ -78,7 +78,7 @@ export default function EventTypes({ tenant }) {
   const [open, setOpen] = useState(''); // the type whose schema is shown
   return html`<section>
     <div class="page-head"><h1>Event types</h1><span class="spacer"></span>
-      ${write ? html`<button type="button" class="primary" onClick=${() => setEditing('new')}>Add event type</button>` : null}</div>
+      ${write ? html`<button type="button" class="primary" onClick=${() => setEditing('new')}>New event type</button>` : null}</div>
     <p class="muted">The catalogue endpoints subscribe from. A type with a schema refuses payloads that do not pass it.</p>
     <${ErrorBox} error=${p.error} />
     ${p.loading && !p.rows.length ? html`<${Loading} what="event types" />` : html`<div class="table-wrap"><table class="event-types">
@@ -97,7 +97,7 @@ export default function EventTypes({ tenant }) {
         </tr>`)}
       </tbody></table></div>`}
     <${Pager} p=${p} label="event type pages" />
-    <${Dialog} title=${editing === 'new' ? 'Add event type' : 'Edit event type'} open=${!!editing} onClose=${() => setEditing(null)} wide>
+    <${Dialog} title=${editing === 'new' ? 'New event type' : 'Edit event type'} open=${!!editing} onClose=${() => setEditing(null)} wide>
       ${editing ? html`<${EventTypeForm} tenant=${tenant} et=${editing === 'new' ? null : editing} onCancel=${() => setEditing(null)}
         onSaved=${() => { setEditing(null); p.reload(); }} />` : null}
     <//>
