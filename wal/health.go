@@ -70,36 +70,53 @@ func (l *Log) ScanHealth(ep ID, from, to uint32, fn func(hour uint32, val []byte
 }
 
 // DeleteHealthBefore deletes every endpoint's hours below cutoff and returns
-// how many it deleted. It seeks once per endpoint and reads only the hours
-// it deletes, so an hourly pass costs about one seek per endpoint; the
-// deletes are point deletes (normally one hour per endpoint), which leave
-// no range tombstones for reads to step over.
+// how many it deleted: about one seek per endpoint (deleteHoursBefore).
 func (l *Log) DeleteHealthBefore(cutoff uint32) (int, error) {
+	n, err := l.deleteHoursBefore(kindHealth, cutoff, func(k []byte) int {
+		if len(k) != healthKeyLen {
+			return -1
+		}
+		return 17
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot delete health records before hour %d: %w", cutoff, err)
+	}
+	return n, nil
+}
+
+// deleteHoursBefore deletes kind's hourly keys, <kind> <owner> <unix hour
+// as a big-endian uint32>, whose hour is below cutoff. hourAt returns
+// where a key's hour starts (the owner's prefix ends), or -1 for a key of
+// the kind that is not an hourly one (skipped). It seeks once per owner
+// and reads only the hours it deletes; the deletes are point deletes
+// (normally one hour per owner), which leave no range tombstones for
+// reads to step over.
+func (l *Log) deleteHoursBefore(kind byte, cutoff uint32, hourAt func(k []byte) int) (int, error) {
 	if !l.enter() {
 		return 0, ErrClosed
 	}
 	defer l.exit()
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindHealth}, UpperBound: []byte{kindHealth + 1}})
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
 	if err != nil {
-		return 0, fmt.Errorf("cannot scan health records: %w", err)
+		return 0, err
 	}
 	b := l.db.NewBatch()
 	defer b.Close()
 	n := 0
 	for ok := it.First(); ok; {
 		k := it.Key()
-		if len(k) == healthKeyLen && binary.BigEndian.Uint32(k[17:]) < cutoff {
+		at := hourAt(k)
+		switch {
+		case at < 0:
+			ok = it.Next()
+		case binary.BigEndian.Uint32(k[at:]) < cutoff:
 			_ = b.Delete(k, nil)
 			n++
 			ok = it.Next()
-			continue
+		default:
+			// The rest of this owner's hours are recent: go to the next one.
+			ok = it.SeekGE(prefixEnd(k[:at]))
 		}
-		if len(k) < 17 {
-			ok = it.Next()
-			continue
-		}
-		// The rest of this endpoint's hours are recent: go to the next one.
-		ok = it.SeekGE(prefixEnd(k[:17]))
 	}
 	err = it.Error()
 	if cerr := it.Close(); err == nil {
@@ -110,7 +127,7 @@ func (l *Log) DeleteHealthBefore(cutoff uint32) (int, error) {
 		err = b.Commit(pebble.NoSync)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("cannot delete health records before hour %d: %w", cutoff, err)
+		return 0, err
 	}
 	return n, nil
 }

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -82,49 +83,15 @@ func (l *Log) ScanPublished(tenant string, from, to uint32, fn func(hour uint32,
 // returns how many it deleted, seeking once per tenant as
 // DeleteHealthBefore does per endpoint.
 func (l *Log) DeletePublishedBefore(cutoff uint32) (int, error) {
-	if !l.enter() {
-		return 0, ErrClosed
-	}
-	defer l.exit()
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindPublished}, UpperBound: []byte{kindPublished + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("cannot scan published counts: %w", err)
-	}
-	b := l.db.NewBatch()
-	defer b.Close()
-	n := 0
-	for ok := it.First(); ok; {
-		k := it.Key()
-		// A tenant name holds no 0x00, so the hour is the 4 bytes after
-		// the first one.
-		sep := -1
-		for i := 1; i < len(k); i++ {
-			if k[i] == 0 {
-				sep = i
-				break
-			}
+	n, err := l.deleteHoursBefore(kindPublished, cutoff, func(k []byte) int {
+		// A tenant name holds no 0x00: the hour is the 4 bytes after the
+		// first one.
+		sep := bytes.IndexByte(k[1:], 0) + 1
+		if sep < 1 || len(k) != sep+5 {
+			return -1
 		}
-		if sep < 0 || len(k) != sep+5 {
-			ok = it.Next()
-			continue
-		}
-		if binary.BigEndian.Uint32(k[sep+1:]) < cutoff {
-			_ = b.Delete(k, nil)
-			n++
-			ok = it.Next()
-			continue
-		}
-		// The rest of this tenant's hours are recent: go to the next one.
-		ok = it.SeekGE(prefixEnd(k[:sep+1]))
-	}
-	err = it.Error()
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > 0 {
-		// Unsynced: a delete lost in a crash is made again by the next pass.
-		err = b.Commit(pebble.NoSync)
-	}
+		return sep + 1
+	})
 	if err != nil {
 		return 0, fmt.Errorf("cannot delete published counts before hour %d: %w", cutoff, err)
 	}
