@@ -17,7 +17,7 @@ import (
 
 // Options configure a bench run. Zero values take the defaults.
 type Options struct {
-	Scenario        string        // "all" or one of Scenarios
+	Scenario        string        // "all", or one or more of Scenarios and ExtraScenarios, comma-separated
 	Duration        time.Duration // publishing time of each measured phase; default 10s
 	PayloadBytes    int           // payload size of each event; default 600
 	Publishers      int           // concurrent single-event publishers; default 256
@@ -28,6 +28,7 @@ type Options struct {
 	SlowDelay       time.Duration // answer delay of the slow endpoint; default 10s
 	DrainTimeout    time.Duration // wait for deliveries after publishing; default 60s
 	Retries         int           // pending retries built up in retry-backlog; default 1,000,000
+	BurstEvents     int           // events published at once in burst; default 200,000
 	// ProbeDelay scales the retry delays of retry-backlog's probe endpoints
 	// (1x to 2x, and 3x for those due after the restart); default 20s.
 	ProbeDelay time.Duration
@@ -37,7 +38,8 @@ type Options struct {
 	HeapProfile string `json:"-"`
 	// MaxBacklog pauses publishers while more deliveries than this are
 	// outstanding, so a phase measures the rate the server sustains end to
-	// end instead of a burst of ingest followed by a drain. Default 20,000.
+	// end instead of a burst of ingest followed by a drain (which the burst
+	// scenario measures, without this bound). Default 20,000.
 	MaxBacklog int64
 	// Target and Token run against a running server instead of spawning one;
 	// its --allow-net must include 127.0.0.0/8, where the sink listens.
@@ -50,7 +52,7 @@ type Options struct {
 }
 
 // Scenarios in the order "all" runs them.
-var Scenarios = []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound", "shaped"}
+var Scenarios = []string{"ceiling", "throughput", "burst", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound", "shaped"}
 
 // ExtraScenarios run only when named: retry-backlog takes minutes and some
 // 400 MB of disk at its default size, and measures memory at scale rather
@@ -97,11 +99,18 @@ func (o *Options) ensureDefaults() {
 	if o.ProbeDelay <= 0 {
 		o.ProbeDelay = 20 * time.Second
 	}
+	if o.BurstEvents <= 0 {
+		o.BurstEvents = 200000
+	}
 }
 
 func (o *Options) validate() error {
-	if o.Scenario != "all" && !contains(Scenarios, o.Scenario) && !contains(ExtraScenarios, o.Scenario) {
-		return fmt.Errorf("unknown scenario %q; one of all, %s", o.Scenario, strings.Join(slices.Concat(Scenarios, ExtraScenarios), ", "))
+	if o.Scenario != "all" {
+		for _, name := range strings.Split(o.Scenario, ",") {
+			if !contains(Scenarios, name) && !contains(ExtraScenarios, name) {
+				return fmt.Errorf("unknown scenario %q; all, or one or more of %s, comma-separated", name, strings.Join(slices.Concat(Scenarios, ExtraScenarios), ", "))
+			}
+		}
 	}
 	if o.Target == "" && o.ServerBinary == "" {
 		return errors.New("BUG: no server binary to spawn and no --target")
@@ -131,7 +140,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	r := &runner{opts: opts, ctx: ctx}
 	var results []Result
 	for _, name := range slices.Concat(Scenarios, ExtraScenarios) {
-		if opts.Scenario != name && (opts.Scenario != "all" || contains(ExtraScenarios, name)) {
+		if !opts.selects(name) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -144,7 +153,17 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		results = append(results, rs...)
 	}
 	FillRatios(results)
+	noteBurstTargets(results)
 	return results, nil
+}
+
+// selects reports whether the run includes scenario name: "all" runs
+// Scenarios, a list runs the ones it names, in the order of Scenarios.
+func (o *Options) selects(name string) bool {
+	if o.Scenario == "all" {
+		return !contains(ExtraScenarios, name)
+	}
+	return contains(strings.Split(o.Scenario, ","), name)
 }
 
 type runner struct {
@@ -307,6 +326,24 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 	return pr, nil
 }
 
+// name is "scenario/variant", or the scenario alone without a variant.
+func (p *phase) name() string {
+	if p.variant == "" {
+		return p.scenario
+	}
+	return p.scenario + "/" + p.variant
+}
+
+// sample reads the spawned server's /proc; a zero sample for --target or
+// when it cannot.
+func (pr *phaseRun) sample() ProcSample {
+	if pr.srv == nil {
+		return ProcSample{}
+	}
+	s, _ := ReadProc(pr.srv.pid())
+	return s
+}
+
 func (pr *phaseRun) onDelivery(d *Delivery) {
 	if d.Status < 200 || d.Status >= 300 {
 		return
@@ -364,14 +401,7 @@ func (r *runner) publish(pr *phaseRun, d time.Duration, stop <-chan struct{}) {
 				if p.maxEvents > 0 && first >= p.maxEvents {
 					return
 				}
-				body = body[:0]
-				now := time.Now()
-				for i := range n {
-					body = b.append(body, p.eventType(first+i), first+i, now)
-					if p.batch > 1 {
-						body = append(body, '\n')
-					}
-				}
+				body = p.appendBody(body[:0], b, first, n)
 				// Decoding every answer would cost the publishers (who
 				// share the machine with the server) more than the server's
 				// parsing; only the crash scenario needs the ids.
@@ -401,6 +431,19 @@ func (r *runner) publish(pr *phaseRun, d time.Duration, stop <-chan struct{}) {
 		}()
 	}
 	wg.Wait()
+}
+
+// appendBody appends events [first, first+n) to dst as one publish body:
+// NDJSON lines for a batch phase.
+func (p *phase) appendBody(dst []byte, b *eventBuilder, first, n int64) []byte {
+	now := time.Now()
+	for i := range n {
+		dst = b.append(dst, p.eventType(first+i), first+i, now)
+		if p.batch > 1 {
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
 }
 
 // wait holds a publisher of n events back while the backlog is over the
@@ -477,14 +520,8 @@ func (r *runner) runPhaseExpecting(p *phase, expected func(accepted int64) int64
 		return Result{}, err
 	}
 	defer pr.close()
-	var before ProcSample
-	if pr.srv != nil {
-		before, _ = ReadProc(pr.srv.pid())
-	}
-	name := p.scenario
-	if p.variant != "" {
-		name += "/" + p.variant
-	}
+	before := pr.sample()
+	name := p.name()
 	pr.expected = expected
 	start := time.Now()
 	pr.nextSend.Store(start.UnixNano())

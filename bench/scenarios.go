@@ -51,6 +51,9 @@ func (r *runner) scenario(name string) ([]Result, error) {
 			out = append(out, res)
 		}
 		return out, nil
+	case "burst":
+		res, err := r.burst()
+		return []Result{res}, err
 	case "fanout":
 		res, err := r.runPhase(&phase{scenario: name, variant: fmt.Sprintf("1to%d", o.Fanout), endpoints: o.Fanout, maxInFlight: 16, subscribe: all,
 			eventType: fixed("bench.event"), perEvent: o.Fanout, batch: o.BatchSize, publishers: 2, verifyEvery: 100,

@@ -16,7 +16,7 @@ import (
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o bench.Options
-	fs.StringVar(&o.Scenario, "scenario", "all", "scenario to run: all ("+strings.Join(bench.Scenarios, ", ")+"), or one of those or "+strings.Join(bench.ExtraScenarios, ", "))
+	fs.StringVar(&o.Scenario, "scenario", "all", "scenarios to run: all ("+strings.Join(bench.Scenarios, ", ")+"), or a comma-separated list of those and "+strings.Join(bench.ExtraScenarios, ", "))
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "publishing time of each measured phase")
 	fs.IntVar(&o.PayloadBytes, "payload", 600, "payload bytes per event")
 	fs.IntVar(&o.Publishers, "publishers", 256, "concurrent single-event publishers (group commit needs many requests in flight to fill an fsync)")
@@ -28,6 +28,7 @@ func runBench(args []string) error {
 	fs.Int64Var(&o.MaxBacklog, "max-backlog", 20000, "pause publishers while more deliveries than this are outstanding")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 60*time.Second, "how long to wait for deliveries after publishing")
 	fs.IntVar(&o.Retries, "retries", 1000000, "pending retries the retry-backlog scenario builds up")
+	fs.IntVar(&o.BurstEvents, "burst-events", 200000, "burst: events published at once, then drained (1000000 for the 1M variant)")
 	fs.DurationVar(&o.ProbeDelay, "probe-delay", 20*time.Second, "retry-backlog: probe retries wait 1x-2x this (3x across the restart)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "retry-backlog: save the server's heap profile at the full backlog to this file (and FILE.restart after the restart)")
 	fs.StringVar(&o.Target, "target", "", "run against this server (host:port) instead of spawning one; it must --allow-net 127.0.0.0/8")

@@ -16,7 +16,7 @@ func TestBenchSmoke(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	p := startProc(t, []string{"bench", "--quiet", "--out", out,
 		"--duration", "400ms", "--publishers", "4", "--batch-publishers", "2", "--batch", "10",
-		"--fanout", "5", "--endpoints", "40", "--slow-delay", "1s", "--drain-timeout", "30s"}, nil)
+		"--fanout", "5", "--endpoints", "40", "--burst-events", "2000", "--slow-delay", "1s", "--drain-timeout", "30s"}, nil)
 	select {
 	case <-p.exited:
 	case <-time.After(4 * time.Minute):
@@ -108,7 +108,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Fatalf("failing scenario made %.2f attempts per delivery; 20%% of attempts fail, so more than 1", r.AttemptsPE)
 		}
 	}
-	for _, s := range []string{"ceiling", "throughput", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound"} {
+	for _, s := range []string{"ceiling", "throughput", "burst", "fanout", "many-endpoints", "slow-endpoint", "failing", "crash", "inbound"} {
 		if !seen[s] {
 			t.Fatalf("scenario %s missing from the report", s)
 		}
