@@ -85,8 +85,8 @@ func (r *runner) burst() (Result, error) {
 		if after, err := ReadProc(pr.srv.pid()); err == nil {
 			res.CPUSecPer10k = CPUPer10k(before, after, int64(st.Unique))
 			res.PeakRSSBytes = after.PeakRSS
-			res.Notes = append(res.Notes, fmt.Sprintf("server RSS %s MiB when the last batch was accepted (%s deliveries outstanding), %s MiB after the drain; peak %s MiB (target <= %d MiB: %s)",
-				mib(published.RSS), humanInt(backlog), mib(after.RSS), mib(after.PeakRSS), burstRSSTarget>>20, verdict(after.PeakRSS <= burstRSSTarget)))
+			res.Notes = append(res.Notes, fmt.Sprintf("server RSS %s MiB before the burst, %s MiB when the last batch was accepted (%s deliveries outstanding), %s MiB after the drain; peak %s MiB (target <= %d MiB: %s)",
+				mib(before.RSS), mib(published.RSS), humanInt(backlog), mib(after.RSS), mib(after.PeakRSS), burstRSSTarget>>20, verdict(after.PeakRSS <= burstRSSTarget)))
 		}
 	}
 	if resent > 0 {
