@@ -20,6 +20,8 @@ type idSet struct {
 	shards   [idShards]idShard
 
 	unique, dups, untracked atomic.Uint64
+	// delivered counts the ids answered 2xx at least once.
+	delivered atomic.Uint64
 }
 
 type idShard struct {
@@ -62,6 +64,9 @@ func (set *idSet) record(id, scope []byte, acked bool) {
 	sh.mu.Unlock()
 	if !seen {
 		set.unique.Add(1)
+	}
+	if acked && !was {
+		set.delivered.Add(1)
 	}
 	if was {
 		set.dups.Add(1)

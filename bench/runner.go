@@ -493,17 +493,19 @@ func (r *runner) progress(name string, start time.Time, accepted func() int64, d
 	}
 }
 
-// drain waits until the sink has seen want unique deliveries, for at most
-// the drain timeout. It reports whether all arrived.
+// drain waits until the sink has answered want distinct deliveries 2xx
+// (a delivery answered only with failures so far is still due: its
+// retries come), for at most the drain timeout. It reports whether all
+// arrived.
 func (r *runner) drain(pr *phaseRun, want int64) bool {
 	deadline := time.Now().Add(r.opts.DrainTimeout)
 	for time.Now().Before(deadline) && r.ctx.Err() == nil {
-		if int64(pr.sink.Stats().Unique) >= want {
+		if int64(pr.sink.Stats().Delivered) >= want {
 			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return int64(pr.sink.Stats().Unique) >= want
+	return int64(pr.sink.Stats().Delivered) >= want
 }
 
 // runPhase runs a non-crash phase and measures it.
@@ -540,23 +542,23 @@ func (r *runner) runPhaseExpecting(p *phase, expected func(accepted int64) int64
 		DurationSec:    pubElapsed.Seconds(),
 		Published:      pr.accepted.Load(),
 		Expected:       want,
-		Deliveries:     int64(st.Unique),
+		Deliveries:     int64(st.Delivered),
 		Attempts:       int64(st.Requests),
 		AcceptedPerSec: Rate(pr.accepted.Load(), pubElapsed),
 		LatencyMs:      LatencyOf(&pr.latency),
-		Missing:        max(0, want-int64(st.Unique)),
+		Missing:        max(0, want-int64(st.Delivered)),
 		Duplicates:     int64(st.Duplicates),
 	}
 	if !st.Last.IsZero() {
-		res.DeliveriesPerSec = Rate(int64(st.Unique), st.Last.Sub(start))
+		res.DeliveriesPerSec = Rate(int64(st.Delivered), st.Last.Sub(start))
 	}
-	if st.Unique > 0 {
-		res.AttemptsPerEvent = float64(st.Requests) / float64(st.Unique)
+	if st.Delivered > 0 {
+		res.AttemptsPerEvent = float64(st.Requests) / float64(st.Delivered)
 	}
 	if pr.srv != nil {
 		if after, err := ReadProc(pr.srv.pid()); err == nil {
-			res.CPUSecPer10k = CPUPer10k(before, after, int64(st.Unique))
-			if st.Unique == 0 && res.Published > 0 {
+			res.CPUSecPer10k = CPUPer10k(before, after, int64(st.Delivered))
+			if st.Delivered == 0 && res.Published > 0 {
 				// Ingest only: the server's cost per accepted event.
 				res.CPUSecPer10k = CPUPer10k(before, after, res.Published)
 				res.Notes = append(res.Notes, "no endpoints: cpu s/10k is per 10,000 accepted events")

@@ -66,6 +66,7 @@ type SinkStats struct {
 	Verified     uint64 // signature checked and valid
 	Unchecked    uint64 // secret set but the check skipped by VerifyEvery
 	Unique       uint64 // distinct webhook-ids among requests that passed the checks
+	Delivered    uint64 // distinct webhook-ids answered 2xx at least once (Unique less those only ever failed)
 	Duplicates   uint64 // requests whose webhook-id had already been answered 2xx
 	Untracked    uint64 // passed the checks but not counted in Unique: no webhook-id, or MaxIDs reached
 	BodyBytes    uint64
@@ -259,6 +260,7 @@ func (s *Sink) Stats() SinkStats {
 		Verified:     s.verified.Load(),
 		Unchecked:    s.unchecked.Load(),
 		Unique:       s.ids.unique.Load(),
+		Delivered:    s.ids.delivered.Load(),
 		Duplicates:   s.ids.dups.Load(),
 		Untracked:    s.ids.untracked.Load(),
 		BodyBytes:    s.bodyBytes.Load(),

@@ -291,6 +291,7 @@ func TestSinkDuplicatesAndStatusHook(t *testing.T) {
 	f("evt_503", 503)
 	st := s.Stats()
 	require_Equal(t, st.Unique, uint64(4))
+	require_Equal(t, st.Delivered, uint64(3)) // evt_503 was never answered 2xx
 	require_Equal(t, st.Duplicates, uint64(3))
 	require_Equal(t, st.Accepted, uint64(6))
 	require_Equal(t, st.Failed, uint64(4))
