@@ -2,10 +2,8 @@ package httpin_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,13 +33,7 @@ func object(tb testing.TB, m map[string]any, key string) map[string]any {
 // keys get 403, unknown endpoints 404, other methods 405.
 func TestEndpointHealthRoute(t *testing.T) {
 	s := newTestServer(t, func(o *engine.Options) { o.RetrySchedule = []time.Duration{50 * time.Millisecond} })
-	var calls atomic.Int32
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	}))
-	t.Cleanup(rcv.Close)
+	rcv := newFirstFailsReceiver(t)
 	s.mustCreateTenant(t, "a")
 	s.mustCreateTenant(t, "b")
 	id := str(t, s.mustCreateEndpoint(t, "a", `{"url":"`+rcv.URL+`/hook"}`), "id")

@@ -11,10 +11,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,4 +452,17 @@ func short(s string) string {
 		return s[:300] + fmt.Sprintf("...(%d bytes)", len(s))
 	}
 	return s
+}
+
+// newFirstFailsReceiver is a receiver whose first answer is 503 and every
+// other 200: one retried delivery, then successes.
+func newFirstFailsReceiver(t *testing.T) *httptest.Server {
+	var calls atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(rcv.Close)
+	return rcv
 }

@@ -2,9 +2,7 @@ package httpin_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,13 +16,7 @@ import (
 // invalid_window, another tenant's key 403, an unknown tenant 404.
 func TestTenantStatsRoute(t *testing.T) {
 	s := newTestServer(t, func(o *engine.Options) { o.RetrySchedule = []time.Duration{50 * time.Millisecond} })
-	var calls atomic.Int32
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	}))
-	t.Cleanup(rcv.Close)
+	rcv := newFirstFailsReceiver(t)
 	s.mustCreateTenant(t, "a")
 	s.mustCreateTenant(t, "b")
 	id := str(t, s.mustCreateEndpoint(t, "a", `{"url":"`+rcv.URL+`/hook"}`), "id")
