@@ -119,6 +119,13 @@ func TestReplayCorrectedAPI(t *testing.T) {
 		_, m, _ := s.do(t, "GET", path, testToken, "", "")
 		return m["status"] == "dead"
 	})
+	// The death is announced (hookline.delivery.exhausted) just after it is
+	// stored; the rejections below must find the wal at rest.
+	waitFor(t, time.Minute, "the exhausted event", func() bool {
+		c, err := s.log.Count()
+		require_NoError(t, err)
+		return c.Events == 2
+	})
 	f := func(body string, wantStatus int, code string) {
 		t.Helper()
 		s.reject(t, "POST", path+"/replay", testToken, "application/json", body, wantStatus, code)

@@ -150,6 +150,15 @@ func TestTenantDeliveriesAPI(t *testing.T) {
 	check("since="+inHour, func(tenantDelivery) bool { return false })
 	check("until="+hourAgo, func(tenantDelivery) bool { return false })
 
+	// 15 events published, and b's first 3 deaths announced one by one
+	// (hookline.delivery.exhausted) just after they were stored: the
+	// rejections below must find the wal at rest.
+	waitFor(t, time.Minute, "the exhausted events", func() bool {
+		c, err := s.log.Count()
+		require_NoError(t, err)
+		return c.Events == 18
+	})
+
 	// The other tenant sees its own deliveries only, and not acme's
 	// endpoints; acme cannot name the other's.
 	others := s.walkTenantDeliveries(t, "/v1/tenants/other/deliveries", testToken, nil)
