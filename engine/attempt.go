@@ -18,6 +18,9 @@ type attemptItem struct {
 	fromDueMs int64 // 0 when the delivery came from the queue
 	replayed  bool  // the retry entry was a replay's
 	attempts  int   // attempts already made
+	// raw is the event's stored record when the lane read it with its
+	// backlog (see Lane.readBacklog); nil: the attempt reads it.
+	raw []byte
 	// done reports the attempt's result to the endpoint's circuit.
 	done func(error)
 }
@@ -55,7 +58,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	a := &w.move.Attempt
 	a.TimeMs, a.Attempt = now.UnixMilli(), it.attempts+1
 
-	if err := e.readEvent(it.ev, w); err != nil {
+	if err := e.readEvent(it.ev, it.raw, w); err != nil {
 		if errors.Is(err, wal.ErrClosed) {
 			return
 		}
@@ -200,12 +203,16 @@ func (ln *Lane) noteRecorded(m *wal.Move) {
 	}
 }
 
-// readEvent fills w.rec with the event's body and time: from the recent
-// bodies when it is still there, else from the wal. The event ID's time is
-// its commit time, a millisecond or so after the publish the record keeps.
-func (e *Engine) readEvent(id wal.ID, w *worker) error {
+// readEvent fills w.rec with the event's body and time: from raw, its
+// stored record when the lane read it, or from the recent bodies when it
+// is still there, else from the wal. The event ID's time is its commit
+// time, a millisecond or so after the publish the record keeps.
+func (e *Engine) readEvent(id wal.ID, raw []byte, w *worker) error {
 	if e.removedByRetention(id) {
 		return wal.ErrNotFound
+	}
+	if raw != nil {
+		return e.log.DecodeEvent(id, raw, &w.rec, &w.buf)
 	}
 	var ok bool
 	if w.recent, ok = e.recent.get(id, w.recent[:0]); ok {

@@ -24,7 +24,10 @@ const freshCap = 512
 //  1. Publish writes a queue entry per subscribed endpoint and kicks the lane.
 //  2. The lane's goroutine (run) reads its queue in event-ID order with a
 //     cursor, and due retries handed over by the scheduler, and starts one
-//     goroutine per attempt while fewer than max_in_flight are open.
+//     goroutine per attempt while fewer than max_in_flight are open. New
+//     deliveries come from memory (offer), their bodies from
+//     Engine.recent; a backlog is read from disk, its queue keys and then
+//     its events, readAhead at a time (readBacklog).
 //  3. Each attempt renders the endpoint's request from the stored event
 //     (shaping.go), signs it (with the current secret and, in a rotation's
 //     overlap, the previous ones: see laneConfig.signUntil), sends it, and
@@ -311,7 +314,7 @@ func (ln *Lane) run() {
 				ln.dispatch(attemptItem{ev: r.Event, fromDueMs: r.DueMs, replayed: r.Replayed, attempts: r.Attempts, done: done})
 				continue
 			}
-			ln.dispatch(attemptItem{ev: q.pending[q.next], done: done})
+			ln.dispatch(attemptItem{ev: q.pending[q.next], raw: q.rawEvent(q.next), done: done})
 			q.next++
 		}
 		if changed {
@@ -344,13 +347,28 @@ type queueReader struct {
 	// cursor that fresh does not: at start (left from before a restart)
 	// and after fresh overflowed.
 	diskBehind bool
+	// raw holds the stored records of pending when they were read from
+	// disk (nil when they came from fresh, whose bodies are in
+	// Engine.recent). Each disk read gets a new one: attempts dispatched
+	// from the last one may still be reading it.
+	raw *wal.RawEvents
+	// rawBytes is the size of the last disk read, to size the next one.
+	rawBytes int
+}
+
+// rawEvent is the stored record of pending[i], or nil when it must be read.
+func (q *queueReader) rawEvent(i int) []byte {
+	if q.raw == nil {
+		return nil
+	}
+	return q.raw.Get(i)
 }
 
 // peekQueue makes q.pending[q.next] the next queued delivery, reading from
 // fresh or disk as needed; false when there is none (or the read failed).
 func (ln *Lane) peekQueue(q *queueReader, cfg *laneConfig) bool {
 	for q.next == len(q.pending) {
-		q.pending, q.next = q.pending[:0], 0
+		q.pending, q.next, q.raw = q.pending[:0], 0, nil
 		if q.diskBehind {
 			ln.clearOverflow()
 			n, err := ln.e.log.ScanQueue(ln.id, q.cursor, readAhead, func(ev wal.ID) {
@@ -364,6 +382,9 @@ func (ln *Lane) peekQueue(q *queueReader, cfg *laneConfig) bool {
 				return false
 			}
 			q.diskBehind = n == readAhead
+			if n > 0 {
+				ln.readBacklog(q, cfg)
+			}
 			return len(q.pending) > 0
 		}
 		var ok bool
@@ -383,6 +404,21 @@ func (ln *Lane) peekQueue(q *queueReader, cfg *laneConfig) bool {
 		return len(kept) > 0
 	}
 	return true
+}
+
+// readBacklog reads the events of the deliveries a disk scan found with
+// one iterator (wal.ReadRawEvents) for the attempts to decode. On an error
+// the attempts read their events one by one, as they would have anyway.
+func (ln *Lane) readBacklog(q *queueReader, cfg *laneConfig) {
+	raw := new(wal.RawEvents)
+	raw.Reserve(q.rawBytes)
+	if err := ln.e.log.ReadRawEvents(q.pending, raw); err != nil {
+		if !errors.Is(err, wal.ErrClosed) {
+			ln.e.logger.Error("cannot read events of endpoint backlog", "endpoint", cfg.ep.ID, "err", err)
+		}
+		return
+	}
+	q.raw, q.rawBytes = raw, raw.Bytes()
 }
 
 // dispatch hands one attempt to a worker with the lane's config as it is
