@@ -55,7 +55,8 @@ lint: fmtcheck
 	$(GO) run $(STATICCHECK) ./...
 
 # The crash torture: 20 kill -9 / restart cycles of the real binary under
-# load with failing receivers (about half a minute; not part of `make test`).
+# load with failing receivers, in each ingest durability mode (about a
+# minute; not part of `make test`).
 .PHONY: torture
 torture:
 	$(GO) test -tags torture -run TestCrashTorture20 -count=1 -v ./cmd/hookline

@@ -95,3 +95,23 @@ func TestScenarioSelection(t *testing.T) {
 	f(list, "retry-backlog", true)
 	f(list, "burst", false)
 }
+
+func TestDurabilityOption(t *testing.T) {
+	valid := func(o Options) error {
+		o.ensureDefaults()
+		return o.validate()
+	}
+	for _, d := range []string{"", "fsync", "os"} {
+		require_NoError(t, valid(Options{Durability: d, ServerBinary: "hookline"}))
+	}
+	for _, d := range []string{"OS", "none", "sync"} {
+		err := valid(Options{Durability: d, ServerBinary: "hookline"})
+		if err == nil || !strings.Contains(err.Error(), "must be fsync or os") {
+			t.Fatalf("durability %q: got %v; want a must be fsync or os error", d, err)
+		}
+	}
+	err := valid(Options{Durability: "os", Target: "127.0.0.1:1", Token: "x"})
+	if err == nil || !strings.Contains(err.Error(), "--target server") {
+		t.Fatalf("durability with a target: got %v", err)
+	}
+}

@@ -41,6 +41,9 @@ type Options struct {
 	// end instead of a burst of ingest followed by a drain (which the burst
 	// scenario measures, without this bound). Default 20,000.
 	MaxBacklog int64
+	// Durability is the spawned server's ingest durability (--durability):
+	// "" or "fsync", the default, or "os".
+	Durability string
 	// Target and Token run against a running server instead of spawning one;
 	// its --allow-net must include 127.0.0.0/8, where the sink listens.
 	Target string
@@ -117,6 +120,12 @@ func (o *Options) validate() error {
 	}
 	if o.Target != "" && o.Token == "" {
 		return errors.New("--target needs --token")
+	}
+	if o.Durability != "" && o.Durability != "fsync" && o.Durability != "os" {
+		return fmt.Errorf("--durability is %q; it must be fsync or os", o.Durability)
+	}
+	if o.Durability != "" && o.Target != "" {
+		return errors.New("--durability sets the spawned servers' mode; give it to the --target server instead")
 	}
 	return nil
 }
@@ -287,6 +296,9 @@ func (r *runner) startPhase(p *phase, secret string) (*phaseRun, error) {
 				return nil, err
 			}
 			extra = []string{"--config", path}
+		}
+		if r.opts.Durability != "" {
+			extra = append(extra, "--durability", r.opts.Durability)
 		}
 		pr.srv, err = startServer(r.opts.ServerBinary, dir, randomToken(), extra)
 		if err != nil {

@@ -127,4 +127,16 @@
 // means the delivery is attempted again (at-least-once). The next synced
 // append makes every earlier write durable, and when none comes the outcome
 // writer syncs within outcomeSyncDelay (100 ms) itself.
+//
+// # Durability
+//
+// Options.Durability says what "with fsync" above means. DurabilityFsync
+// (the default): the commit returns after the write-ahead log's fsync.
+// DurabilityOS: Pebble's log files are opened through lazySyncFS, whose
+// Sync returns at once and leaves the fsync to a background syncer within
+// OSSyncInterval (10 ms). Pebble writes a synced commit's records to the
+// file before it asks for the sync, so an acknowledged append is in the
+// OS: it survives a kill -9, not a power loss. Sstables, the MANIFEST and
+// a log file being closed are synced as Pebble asks, and a failed
+// background fsync is fatal, as a failed log sync is to Pebble.
 package wal

@@ -43,6 +43,11 @@ type Options struct {
 	// Logger receives Pebble's log lines; nil discards info lines and keeps
 	// errors on stderr.
 	Logger pebble.Logger
+	// Durability is when a synced write (an append, a config record) is
+	// acknowledged: the zero value, DurabilityFsync, after its fsync.
+	Durability Durability
+	// syncInterval replaces OSSyncInterval when set, for tests.
+	syncInterval time.Duration
 	// OnCommit, when set, is called after each group commit that wrote
 	// something, with the events it wrote (duplicates excluded; 0 for a
 	// group of fences only, see Fence) and how long the commit with fsync
@@ -88,6 +93,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("wal.Options.MemTableBytes is %d; it must be positive and below %d", o.MemTableBytes, int64(maxMemTableBytes))
 	case o.MaxGroupRequests <= 0:
 		return fmt.Errorf("wal.Options.MaxGroupRequests is %d; it must be positive", o.MaxGroupRequests)
+	case o.Durability > DurabilityOS:
+		return fmt.Errorf("wal.Options.Durability is %d; it must be DurabilityFsync or DurabilityOS", o.Durability)
 	}
 	return nil
 }
@@ -113,6 +120,8 @@ type Log struct {
 
 	moves      moveWriter
 	appendHook appendHookPtr
+	// syncer makes the log's fsyncs under DurabilityOS; nil under fsync.
+	syncer *walSyncer
 
 	ids idGen // owned by the writer goroutine after Open
 
@@ -178,9 +187,19 @@ func Open(dir string, opts *Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	fs := o.FS
+	var syncer *walSyncer
+	if o.Durability == DurabilityOS {
+		interval := o.syncInterval
+		if interval == 0 {
+			interval = OSSyncInterval
+		}
+		syncer = newWALSyncer(interval, o.Logger.Fatalf)
+		fs = lazySyncFS{FS: fs, s: syncer}
+	}
 	cache := pebble.NewCache(o.CacheBytes)
 	popts := &pebble.Options{
-		FS:           o.FS,
+		FS:           fs,
 		Cache:        cache,
 		Logger:       o.Logger,
 		MemTableSize: uint64(o.MemTableBytes),
@@ -189,14 +208,18 @@ func Open(dir string, opts *Options) (*Log, error) {
 	if err != nil {
 		cache.Unref()
 		c.close()
+		if syncer != nil {
+			syncer.close()
+		}
 		return nil, fmt.Errorf("cannot open pebble store in %q: %w", dir, err)
 	}
 	l := &Log{
-		db:    db,
-		cache: cache,
-		codec: c,
-		opts:  o,
-		reqs:  make(chan *appendReq, o.MaxGroupRequests),
+		db:     db,
+		cache:  cache,
+		codec:  c,
+		opts:   o,
+		reqs:   make(chan *appendReq, o.MaxGroupRequests),
+		syncer: syncer,
 	}
 	err = l.loadLastID()
 	if err == nil {
@@ -206,6 +229,9 @@ func Open(dir string, opts *Options) (*Log, error) {
 		_ = db.Close()
 		cache.Unref()
 		c.close()
+		if syncer != nil {
+			syncer.close()
+		}
 		return nil, err
 	}
 	l.writer.Add(1)
@@ -274,6 +300,9 @@ func (l *Log) Close() error {
 	close(l.moves.reqs)
 	l.moves.wg.Wait()
 	err := l.db.Close()
+	if l.syncer != nil {
+		l.syncer.close()
+	}
 	l.cache.Unref()
 	l.codec.close()
 	if err != nil {

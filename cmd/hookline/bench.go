@@ -31,6 +31,7 @@ func runBench(args []string) error {
 	fs.IntVar(&o.BurstEvents, "burst-events", 200000, "burst: events published at once, then drained (1000000 for the 1M variant)")
 	fs.DurationVar(&o.ProbeDelay, "probe-delay", 20*time.Second, "retry-backlog: probe retries wait 1x-2x this (3x across the restart)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "retry-backlog: save the server's heap profile at the full backlog to this file (and FILE.restart after the restart)")
+	fs.StringVar(&o.Durability, "durability", "", "ingest durability of the spawned servers: fsync (the default) or os")
 	fs.StringVar(&o.Target, "target", "", "run against this server (host:port) instead of spawning one; it must --allow-net 127.0.0.0/8")
 	fs.StringVar(&o.Token, "token", "", "admin token of the --target server")
 	out := fs.String("out", "", "also write the results as JSON to this file")

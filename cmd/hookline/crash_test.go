@@ -13,11 +13,19 @@ import (
 
 // TestCrashLosesNothing kills the server with SIGKILL while publishers are
 // running, restarts it on the same data directory, and checks that every event
-// answered with 202 is delivered at least once.
+// answered with 202 is delivered at least once: with ingest durability fsync,
+// and with os, which answers before the fsync and must survive a kill -9 all
+// the same (the OS keeps what the process wrote).
 func TestCrashLosesNothing(t *testing.T) {
+	for _, durability := range []string{"fsync", "os"} {
+		t.Run(durability, func(t *testing.T) { testCrashLosesNothing(t, durability) })
+	}
+}
+
+func testCrashLosesNothing(t *testing.T, durability string) {
 	const token = testAdminToken
 	dir := t.TempDir()
-	srv := startServer(t, dir, "--admin-token", token)
+	srv := startServer(t, dir, "--admin-token", token, "--durability", durability)
 	a := newAPI(srv.addr, token)
 	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme"}, 201, nil)
 	r := newReceiver(t)
@@ -73,7 +81,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	before := r.unique()
 	t.Logf("acked %d events before the kill; %d delivered before it", n, before)
 
-	srv2 := startServer(t, dir, "--admin-token", token)
+	srv2 := startServer(t, dir, "--admin-token", token, "--durability", durability)
 	waitFor(t, 90*time.Second, "every acked event delivered after restart", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()

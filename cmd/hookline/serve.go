@@ -44,6 +44,7 @@ func runServe(args []string) error {
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin token (one line; not readable by other users)")
 	keyFile := fs.String("secret-key-file", "", "master key sealing the stored secrets (else $"+secretKeyEnv+", else <data>/secret.key, generated)")
 	retry := fs.String("retry-schedule", "", "comma-separated delays before attempts 2..N, e.g. 5s,5m,30m,2h,5h,10h,10h")
+	durability := fs.String("durability", "", "when an accepted event is answered: fsync (after fsync, the default) or os (once written to the OS, fsynced within 10 ms: survives kill -9, not a power loss)")
 	var allow stringList
 	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +78,8 @@ func runServe(args []string) error {
 			cfg.SecretKeyFile = *keyFile
 		case "retry-schedule":
 			cfg.RetrySchedule = *retry
+		case "durability":
+			cfg.Ingest.Durability = *durability
 		case "allow-net":
 			cfg.AllowNet = allow
 		}
@@ -180,7 +183,7 @@ func serve(cfg *config.Config) error {
 	if cfg.Dashboard.Enabled {
 		started = append(started, "dashboard", "http://"+srv.Addr()+"/")
 	}
-	logger.Info("hookline started", append(started, "data", cfg.Data, "allow_net", cfg.AllowNet)...)
+	logger.Info("hookline started", append(started, "data", cfg.Data, "durability", walOpts.Durability.String(), "allow_net", cfg.AllowNet)...)
 	if cfg.MetricsListen == "" && cfg.MetricsToken == "" && !loopback(srv.Addr()) {
 		logger.Warn("/metrics is served without a token to anyone who can reach listen; set metrics_listen or metrics_token (configs/hookline.yaml)", "listen", srv.Addr())
 	}

@@ -36,9 +36,12 @@ const tortureSchedule = "100ms,200ms,300ms,500ms,1s,2s"
 // restart; they normally take well under a second, the rest is for a busy CI.
 const tortureDrainTimeout = 120 * time.Second
 
-// TestCrashTortureShort runs in `make test`: few cycles, under ~30 s.
+// TestCrashTortureShort runs in `make test`: few cycles, under ~30 s in
+// each ingest durability mode.
 func TestCrashTortureShort(t *testing.T) {
-	runCrashTorture(t, 3)
+	for _, durability := range []string{"fsync", "os"} {
+		t.Run(durability, func(t *testing.T) { runCrashTorture(t, 3, durability) })
+	}
 }
 
 // failsAttempt tells whether a receiver answers 503 to the n-th request
@@ -144,16 +147,16 @@ type tortureEvent struct {
 // publishers running for 0.3-1.5 s, kill -9. Then it restarts once more and
 // requires every event answered with 202 to reach both endpoints, correctly
 // signed and with its payload intact.
-func runCrashTorture(t *testing.T, cycles int) {
+func runCrashTorture(t *testing.T, cycles int, durability string) {
 	const token = testAdminToken
 	seed := tortureSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
-	t.Logf("seed %d (HOOKLINE_TORTURE_SEED=%d replays the kill times); %d cycles; retry schedule %s", seed, seed, cycles, tortureSchedule)
+	t.Logf("seed %d (HOOKLINE_TORTURE_SEED=%d replays the kill times); %d cycles; retry schedule %s; durability %s", seed, seed, cycles, tortureSchedule, durability)
 	began := time.Now()
 	dir := t.TempDir()
 	start := func() (*proc, time.Duration) {
 		t0 := time.Now()
-		p := startServer(t, dir, "--admin-token", token, "--retry-schedule", tortureSchedule)
+		p := startServer(t, dir, "--admin-token", token, "--retry-schedule", tortureSchedule, "--durability", durability)
 		return p, time.Since(t0)
 	}
 

@@ -85,6 +85,9 @@ type Ingest struct {
 	// Per tenant, so one tenant cannot stop the others.
 	MaxTenantBacklog         int64 `yaml:"max_tenant_backlog"`
 	MaxTenantEventsPerSecond int   `yaml:"max_tenant_events_per_second"`
+	// Durability is when an accepted event is answered: fsync or os
+	// (wal.ParseDurability).
+	Durability string `yaml:"durability"`
 }
 
 // Delivery is the delivery section: the outbound client and the engine's

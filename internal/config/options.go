@@ -19,9 +19,13 @@ import (
 
 // WALOptions returns the options for wal.Open.
 func (c *Config) WALOptions() *wal.Options {
+	// validateFile refuses a durability that does not parse; an unchecked
+	// config gets the zero value, fsync, the safe one.
+	durability, _ := wal.ParseDurability(c.Ingest.Durability)
 	return &wal.Options{
 		CompressAbove: c.WAL.CompressAbove,
 		CacheBytes:    c.WAL.CacheBytes,
+		Durability:    durability,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"hookline/engine"
 	"hookline/httpin"
 	"hookline/httpout"
+	"hookline/wal"
 )
 
 // Validate reports the first value out of its bounds, naming its YAML key
@@ -107,6 +108,9 @@ func (c *Config) validateFile() error {
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown_timeout is %s; it must not be negative (0s: do not wait)", c.ShutdownTimeout)
 	}
+	if _, err := wal.ParseDurability(c.Ingest.Durability); err != nil {
+		return fmt.Errorf("ingest.durability is %q; it must be fsync or os (flag --durability)", c.Ingest.Durability)
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("log_level is %q; it must be one of debug, info, warn, error", c.LogLevel)
@@ -129,6 +133,7 @@ const (
 var yamlNames = newRenamer(
 	"wal.Options.CompressAbove", "wal.compress_above",
 	"wal.Options.CacheBytes", "wal.cache_bytes",
+	"wal.Options.Durability", "ingest.durability",
 	"httpout.Options.Allow", "allow_net",
 	"httpout.Options.ConnectTimeout", "delivery.connect_timeout",
 	"httpout.Options.Timeout", "delivery.timeout",

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hookline/wal"
 )
 
 // TestConfigErrorsNameTheKey: each kind of bad value is an error naming the
@@ -39,6 +41,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("retry_schedule: 5s,8d\n", `retry_schedule (flag --retry-schedule) is "5s,8d": retry schedule delay 2`)
 	f("retention:\n  max_age: 2h\n  interval: 3h\n", "retention.interval is 3h0m0s")
 	f("log_level: loud\n", `log_level is "loud"; it must be one of debug, info, warn, error`)
+	f("ingest:\n  durability: none\n", `ingest.durability is "none"; it must be fsync or os (flag --durability)`)
+	f("ingest:\n  durability: OS\n", `ingest.durability is "OS"`)
 	f("allow_net: [10.0.0.0/8, nope]\n", `allow_net (flag --allow-net) entry "nope" is not a CIDR`)
 
 	// 0 where the file refuses it, empty where a value is needed.
@@ -116,4 +120,14 @@ func TestConfigZeroAndNegative(t *testing.T) {
 	require_Equal(t, c.ServerOptions().MaxEventBytes, 0)
 	require_Equal(t, c.ServerOptions().MaxPayloadDepth, 0)
 	require_Equal(t, c.WALOptions().CacheBytes, 0)
+}
+
+func TestConfigDurability(t *testing.T) {
+	for body, want := range map[string]wal.Durability{"": wal.DurabilityFsync, "ingest:\n  durability: fsync\n": wal.DurabilityFsync, "ingest:\n  durability: os\n": wal.DurabilityOS} {
+		path := filepath.Join(t.TempDir(), "hookline.yaml")
+		require_NoError(t, os.WriteFile(path, []byte(body), 0o600))
+		c, err := Load(path)
+		require_NoError(t, err)
+		require_Equal(t, c.WALOptions().Durability, want)
+	}
 }
