@@ -47,7 +47,7 @@ func (r *runner) scenario(name string) ([]Result, error) {
 			if err != nil {
 				return out, err
 			}
-			res.Notes = append(res.Notes, fmt.Sprintf("paced at %.0f events/s, half the batch100 rate (target p99 <= 50 ms)", half))
+			res.Notes = append(res.Notes, fmt.Sprintf("paced at %.0f events/s, half the batch100 rate (target p99 <= 20 ms)", half))
 			out = append(out, res)
 		}
 		return out, nil
