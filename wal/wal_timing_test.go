@@ -155,3 +155,57 @@ func BenchmarkReadEventParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBacklogRead: a lane reading its backlog's events from sstables,
+// 256 at a time (engine's readAhead): one point Get each, against one
+// ReadRawEvents per 256 and a decode each. An op is one event.
+func BenchmarkBacklogRead(b *testing.B) {
+	l := benchLog(b, nil)
+	const n, ahead = 50_000, 256
+	body := bytes.Repeat([]byte(`{"field":"value","n":12345},`), 25) // ~700 bytes
+	ids := make([]ID, 0, n)
+	evs := make([]AppendEvent, 100)
+	res := make([]AppendResult, 100)
+	for len(ids) < n {
+		for i := range evs {
+			evs[i] = mkEvent("acme", body, testEndpoint(1))
+		}
+		if err := l.Append(evs, res); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			ids = append(ids, r.ID)
+		}
+	}
+	if err := l.db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("get", func(b *testing.B) {
+		var r EventRecord
+		var buf EventBuf
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := l.ReadEvent(ids[i%n], &r, &buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("iterator", func(b *testing.B) {
+		var r EventRecord
+		var buf EventBuf
+		var raw RawEvents
+		b.ReportAllocs()
+		for i := 0; i < b.N; i += ahead {
+			start := i % n
+			chunk := ids[start:min(start+ahead, n)]
+			if err := l.ReadRawEvents(chunk, &raw); err != nil {
+				b.Fatal(err)
+			}
+			for j := range chunk {
+				if err := l.DecodeEvent(chunk[j], raw.Get(j), &r, &buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
