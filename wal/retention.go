@@ -111,12 +111,13 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if b.Empty() {
-		return st, nil
+	if !b.Empty() {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return st, fmt.Errorf("cannot commit %d range deletions below %s: %w", st.Ranges, floor, err)
+		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return st, fmt.Errorf("cannot commit %d range deletions below %s: %w", st.Ranges, floor, err)
-	}
+	// Only now are the keys of the periods below the cutoff gone.
+	l.idem.expire(cutoffMs)
 	return st, nil
 }
 
