@@ -7,11 +7,9 @@ import (
 	"time"
 )
 
-// filterOpts partitions the idempotency filter into periods of periodMs and
-// segments planned for 4 keys, so a test spans several of each.
-func filterOpts(periodMs int64) *Options {
-	return &Options{idemPeriodMs: periodMs, idemSegmentKeys: 4}
-}
+// filterOpts plans the idempotency filter's first segments for 4 keys, so
+// a test spans several.
+func filterOpts() *Options { return &Options{idemSegmentKeys: 4} }
 
 // keyedEvent is an event with an idempotency key and, if alt is not
 // empty, a second one.
@@ -29,27 +27,31 @@ func requireDuplicate(t *testing.T, l *Log, ev AppendEvent, want ID) {
 	require_Equal(t, res.ID, want)
 }
 
-// writeKeyedPeriods writes periods*perPeriod events, each with a key and,
-// every other one, a second key, sleeping past a period boundary between
-// periods. It returns the events' IDs by key (both keys name the same).
-func writeKeyedPeriods(t *testing.T, l *Log, name string, periodMs int64, periods, perPeriod int) map[string]ID {
+// writeKeyed writes n events, each with a key and, every other one, a
+// second key, in groups of one to three events. It returns the events' IDs
+// by key (both keys name the same).
+func writeKeyed(t *testing.T, l *Log, name string, n int) map[string]ID {
 	t.Helper()
 	ids := map[string]ID{}
-	for p := 0; p < periods; p++ {
-		for i := 0; i < perPeriod; i++ {
-			key := fmt.Sprintf("%s-%d-%d", name, p, i)
+	for i := 0; i < n; {
+		var evs []AppendEvent
+		for j := 0; j <= i%3 && i < n; i, j = i+1, j+1 {
+			key := fmt.Sprintf("%s-%d", name, i)
 			alt := ""
 			if i%2 == 1 {
 				alt = "sig-" + key
 			}
-			res := appendOne(t, l, keyedEvent(key, alt))
-			require_True(t, !res.Duplicate, "fresh key %q answered as a duplicate", key)
-			ids[key] = res.ID
-			if alt != "" {
-				ids[alt] = res.ID
+			evs = append(evs, keyedEvent(key, alt))
+		}
+		res := make([]AppendResult, len(evs))
+		require_NoError(t, l.Append(evs, res))
+		for j, ev := range evs {
+			require_True(t, !res[j].Duplicate, "fresh key %q answered as a duplicate", ev.IdempotencyKey)
+			ids[ev.IdempotencyKey] = res[j].ID
+			if ev.AltIdempotencyKey != "" {
+				ids[ev.AltIdempotencyKey] = res[j].ID
 			}
 		}
-		time.Sleep(time.Duration(periodMs+1) * time.Millisecond)
 	}
 	return ids
 }
@@ -67,10 +69,9 @@ func requireAllDuplicates(t *testing.T, l *Log, ids map[string]ID) {
 // TestIdemFilterDuplicates: a duplicate is found, whichever key form
 // names it, in the same group, a later one, after the memtable is flushed
 // and after a restart that rebuilds the filter from the x index, with the
-// keys spread over several periods and segments.
+// keys spread over several segments.
 func TestIdemFilterDuplicates(t *testing.T) {
-	const periodMs = 20
-	opts := filterOpts(periodMs)
+	opts := filterOpts()
 	l, dir := openLog(t, opts)
 
 	// The same group: one Append holding both events.
@@ -81,13 +82,12 @@ func TestIdemFilterDuplicates(t *testing.T) {
 	require_Equal(t, res[1].ID, res[0].ID)
 	require_Equal(t, res[2].ID, res[0].ID)
 
-	ids := writeKeyedPeriods(t, l, "k", periodMs, 4, 9)
+	ids := writeKeyed(t, l, "k", 40)
 	ids["same-1"], ids["same-sig"] = res[0].ID, res[0].ID
 	st := l.IdempotencyFilter()
 	require_Equal(t, st.Keys, uint64(len(ids)))
-	// 4 periods, 13 or 14 keys each (and the first group's), segments of 4
-	// then 8 or more: more than one segment per period.
-	require_True(t, st.Segments > 4, "%d segments for 4 periods of 13 keys planned for 4", st.Segments)
+	// 62 keys in segments planned for 4, 4, 4, 6, 9, 13, 20, 30.
+	require_Equal(t, st.Segments, 8)
 
 	requireAllDuplicates(t, l, ids) // later groups, keys in the memtable
 	require_NoError(t, l.db.Flush())
@@ -99,7 +99,7 @@ func TestIdemFilterDuplicates(t *testing.T) {
 	// Each key was written once: the fresh keys of requireAllDuplicates
 	// were duplicates through their second key and stored nothing.
 	require_Equal(t, st.Keys, uint64(len(ids)))
-	require_True(t, st.Segments > 4, "%d segments after the restart", st.Segments)
+	require_Equal(t, st.Segments, 8)
 	requireAllDuplicates(t, l, ids)
 }
 
@@ -135,32 +135,34 @@ func TestIdemFilterConsulted(t *testing.T) {
 	require_True(t, !res.Duplicate, "a key missing from the filter was read from the store")
 }
 
-// TestIdemFilterExpire: Expire drops the segments of the periods below its
-// cutoff; an expired key then makes a new event, and a live one, in a
-// period that stays, is still a duplicate, in the same run and after a
-// restart.
+// TestIdemFilterExpire: Expire drops the segments whose keys are all
+// below its cutoff; an expired key then makes a new event, whether its
+// segment was dropped or kept (a false positive), and a live one is still
+// a duplicate, in the same run and after a restart.
 func TestIdemFilterExpire(t *testing.T) {
-	const periodMs = 30
-	opts := filterOpts(periodMs)
+	opts := filterOpts()
 	l, dir := openLog(t, opts)
-	old := writeKeyedPeriods(t, l, "old", periodMs, 3, 5)
-	time.Sleep(periodMs * time.Millisecond) // the cutoff's period holds no old key
+	old := writeKeyed(t, l, "old", 30)
 	cutoff := cutoffBetween()
-	young := writeKeyedPeriods(t, l, "young", periodMs, 2, 5)
+	young := writeKeyed(t, l, "young", 10)
 	before := l.IdempotencyFilter()
 
 	_, err := l.Expire(context.Background(), cutoff)
 	require_NoError(t, err)
 	after := l.IdempotencyFilter()
 	require_True(t, after.Segments < before.Segments, "Expire left %d of %d segments", after.Segments, before.Segments)
-	require_Equal(t, after.Keys, uint64(len(young)))
+	require_True(t, after.Keys < before.Keys && after.Keys >= uint64(len(young)), "Expire left %d of %d keys, %d of them live", after.Keys, before.Keys, len(young))
 
 	requireAllDuplicates(t, l, young)
+	// The old events' 45 keys end in the segment planned for keys 41-60,
+	// which the young keys fill and keep.
+	fp := l.IdempotencyFilter().FalsePositives
 	for key, id := range old {
 		res := appendOne(t, l, keyedEvent(key, ""))
 		require_True(t, !res.Duplicate && res.ID != id, "expired key %q is still a duplicate of %s", key, id)
 		old[key] = res.ID // live now
 	}
+	require_True(t, l.IdempotencyFilter().FalsePositives >= fp+5, "no expired key was found in a kept segment")
 
 	require_NoError(t, l.Close())
 	l = reopenLog(t, dir, opts)
@@ -170,53 +172,30 @@ func TestIdemFilterExpire(t *testing.T) {
 	}
 }
 
-// TestIdemFilterExpireKeepsCutoffPeriod: the period the cutoff falls in
-// keeps its segment, with keys below the cutoff in it: those are false
-// positives, whose read finds them deleted.
-func TestIdemFilterExpireKeepsCutoffPeriod(t *testing.T) {
-	l, _ := openLog(t, filterOpts(int64(time.Hour/time.Millisecond)))
-	old := appendOne(t, l, keyedEvent("old", "")).ID
-	cutoff := cutoffBetween()
-	young := appendOne(t, l, keyedEvent("young", "")).ID
-	_, err := l.Expire(context.Background(), cutoff)
-	require_NoError(t, err)
-	// Unless the hour turned between the two appends, both keys share a
-	// segment that Expire keeps.
-	res := appendOne(t, l, keyedEvent("old", ""))
-	require_True(t, !res.Duplicate && res.ID != old, "expired key is still a duplicate")
-	requireDuplicate(t, l, keyedEvent("young", ""), young)
-}
-
-// TestIdemFilterNoFalseNegatives adds keys of many periods out of order,
-// past their segments' plans, and finds each; keys never added are
-// mostly answered "absent", within the planned rate. Hashing is fixed, so
-// the counts are too.
-func TestIdemFilterNoFalseNegatives(t *testing.T) {
-	f := newIdemFilter(1000, 1000)
-	const periods, perPeriod = 5, 20_000
-	id := func(p, i int) ID {
-		ev := IDAt(int64(p*1000 + i%1000))
-		ev[15] = byte(i)
-		return ev
+// TestIdemFilterSegments adds keys past many segments' plans and finds
+// each; keys never added are mostly answered "absent", within the planned
+// rate. Hashing is fixed, so the counts are too. expire drops exactly the
+// segments whose newest event is below its cutoff.
+func TestIdemFilterSegments(t *testing.T) {
+	f := newIdemFilter(1000)
+	const n = 100_000
+	key := func(i int) []byte { return fmt.Appendf(nil, "acme\x00key-%d", i) }
+	for i := 0; i < n; i++ {
+		f.add(key(i), IDAt(int64(i)))
 	}
-	for i := 0; i < perPeriod; i++ {
-		for p := periods - 1; p >= 0; p-- {
-			f.add(fmt.Appendf(nil, "acme\x00key-%d-%d", p, i), id(p, i))
-		}
-	}
+	// Plans 1000, 1000, 1000, 1500, 2250, ...: each half the keys before it.
 	f.mu.Lock()
-	nsegs := len(f.segs)
-	for i := 1; i < nsegs; i++ {
-		require_True(t, f.segs[i-1].period <= f.segs[i].period, "segments out of period order at %d", i)
+	var live uint
+	for i, s := range f.segs {
+		require_Equal(t, s.plan, max(1000, live/2))
+		require_True(t, s.keys == s.plan || i == len(f.segs)-1, "segment %d of %d holds %d keys, planned for %d", i, len(f.segs), s.keys, s.plan)
+		live += s.keys
 	}
+	nsegs := len(f.segs)
 	f.mu.Unlock()
-	// 1000, 2000, 4000, 8000, 16000 per period: five segments each.
-	require_Equal(t, nsegs, periods*5)
-	for p := 0; p < periods; p++ {
-		for i := 0; i < perPeriod; i++ {
-			k := fmt.Appendf(nil, "acme\x00key-%d-%d", p, i)
-			require_True(t, f.mayContain(k), "key %q missing", k)
-		}
+	require_Equal(t, nsegs, 12)
+	for i := 0; i < n; i++ {
+		require_True(t, f.mayContain(key(i)), "key %q missing", key(i))
 	}
 	fp := 0
 	const probes = 100_000
@@ -225,17 +204,23 @@ func TestIdemFilterNoFalseNegatives(t *testing.T) {
 			fp++
 		}
 	}
-	// 25 segments of at most 0.82% each.
-	require_True(t, fp < probes*25*82/10000, "%d false positives in %d", fp, probes)
+	require_True(t, fp < probes*nsegs*82/10000, "%d false positives in %d", fp, probes)
 	t.Logf("%d false positives in %d probes over %d segments", fp, probes, nsegs)
 
-	f.expire(2999)
+	// Each segment holds the keys (and event times) after the previous
+	// one's: cut in the middle of the fourth.
 	f.mu.Lock()
-	require_Equal(t, len(f.segs), (periods-2)*5)
-	require_Equal(t, f.segs[0].period, int64(2))
+	cutoff := f.segs[2].newestMs + 2
+	keep := f.segs[3]
 	f.mu.Unlock()
-	for i := 0; i < perPeriod; i++ {
-		k := fmt.Appendf(nil, "acme\x00key-%d-%d", 2, i)
-		require_True(t, f.mayContain(k), "key %q missing after expire", k)
+	f.expire(cutoff)
+	f.mu.Lock()
+	require_Equal(t, len(f.segs), nsegs-3)
+	require_True(t, f.segs[0] == keep, "expire kept the wrong segments")
+	f.mu.Unlock()
+	for i := int(cutoff); i < n; i++ {
+		require_True(t, f.mayContain(key(i)), "key %q missing after expire", key(i))
 	}
+	f.expire(n)
+	require_Equal(t, f.stats().Segments, 0)
 }

@@ -50,10 +50,9 @@ type Options struct {
 	// released: it must be quick and must not call the Log.
 	OnCommit func(events int, d time.Duration)
 
-	// idemPeriodMs and idemSegmentKeys partition the idempotency filter
-	// (see idemFilter); 0 means a day and idemFilterMinKeys. Tests set
-	// them lower to span several periods and segments.
-	idemPeriodMs    int64
+	// idemSegmentKeys is the smallest plan of an idempotency filter
+	// segment (see idemFilter); 0 means idemFilterMinKeys. Tests set it
+	// lower to span several segments.
 	idemSegmentKeys int
 }
 
@@ -76,9 +75,6 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = quietLogger{}
-	}
-	if o.idemPeriodMs == 0 {
-		o.idemPeriodMs = idemFilterPeriodMs
 	}
 	if o.idemSegmentKeys == 0 {
 		o.idemSegmentKeys = idemFilterMinKeys
@@ -212,7 +208,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 		codec: c,
 		opts:  o,
 		reqs:  make(chan *appendReq, o.MaxGroupRequests),
-		idem:  newIdemFilter(o.idemPeriodMs, o.idemSegmentKeys),
+		idem:  newIdemFilter(o.idemSegmentKeys),
 	}
 	err = l.loadLastID()
 	if err == nil {
