@@ -1,12 +1,10 @@
 package wal
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bits-and-blooms/bloom/v3"
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/oklog/ulid/v2"
 )
 
@@ -186,25 +184,12 @@ func (f *idemFilter) stats() IdempotencyFilterStats {
 // fillIdemFilter adds every key the x index names, in one scan, before
 // the writer starts.
 func (l *Log) fillIdemFilter() error {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindIdemIndex}, UpperBound: []byte{kindIdemIndex + 1}})
-	if err != nil {
-		return fmt.Errorf("cannot scan the idempotency index: %w", err)
-	}
 	var ev ID
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != 17 && (len(k) != 18 || k[17] != 1) {
-			continue
+	return l.scan([]byte{kindIdemIndex}, func(k, v []byte) {
+		if !isIdemIndexKey(k) {
+			return
 		}
 		copy(ev[:], k[1:17])
-		l.idem.add(it.Value(), ev)
-	}
-	err = it.Error()
-	if cerr := it.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("cannot scan the idempotency index: %w", err)
-	}
-	return nil
+		l.idem.add(v, ev)
+	})
 }
