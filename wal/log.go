@@ -54,6 +54,11 @@ type Options struct {
 	// took. It runs on the writer goroutine, after the group's callers are
 	// released: it must be quick and must not call the Log.
 	OnCommit func(events int, d time.Duration)
+
+	// idemSegmentKeys is the smallest plan of an idempotency filter
+	// segment (see idemFilter); 0 means idemFilterMinKeys. Tests set it
+	// lower to span several segments.
+	idemSegmentKeys int
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -75,6 +80,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = quietLogger{}
+	}
+	if o.idemSegmentKeys == 0 {
+		o.idemSegmentKeys = idemFilterMinKeys
 	}
 }
 
@@ -124,6 +132,9 @@ type Log struct {
 	syncer *walSyncer
 
 	ids idGen // owned by the writer goroutine after Open
+
+	// idem is the filter in front of the idempotency keys' point reads.
+	idem *idemFilter
 
 	configIDsMu sync.Mutex
 	configIDs   idGen
@@ -220,10 +231,14 @@ func Open(dir string, opts *Options) (*Log, error) {
 		opts:   o,
 		reqs:   make(chan *appendReq, o.MaxGroupRequests),
 		syncer: syncer,
+		idem:   newIdemFilter(o.idemSegmentKeys),
 	}
 	err = l.loadLastID()
 	if err == nil {
 		err = l.indexIdempotencyKeys()
+	}
+	if err == nil {
+		err = l.fillIdemFilter()
 	}
 	if err != nil {
 		_ = db.Close()
@@ -496,12 +511,16 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 				key = idemIndexKey(key[:0], id)
 				_ = b.Set(key, idemKey[1:], nil)
 				seen[string(idemKey)] = id
+				// Added before the commit: should it fail, the key is a
+				// false positive, never a false negative.
+				l.idem.add(idemKey[1:], id)
 			}
 			if altKey != nil {
 				_ = b.Set(altKey, id[:], nil)
 				key = altIdemIndexKey(key[:0], id)
 				_ = b.Set(key, altKey[1:], nil)
 				seen[string(altKey)] = id
+				l.idem.add(altKey[1:], id)
 			}
 			req.res[i] = AppendResult{ID: id}
 			events++
@@ -539,12 +558,22 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	return key
 }
 
+// lookupIdempotency returns the event that idempotency key k (an i key)
+// names: first among the keys written earlier in this group (seen), then
+// in the store. The store is read only when the filter says k may be in
+// it: a fresh key, which every inbound request has, is answered from
+// memory, as the Get that proves it absent walks the memtables and every
+// overlapping L0 table (26-32% of the server's CPU at 1 KB inbound).
 func (l *Log) lookupIdempotency(k []byte, seen map[string]ID) (ID, bool, error) {
 	if id, ok := seen[string(k)]; ok {
 		return id, true, nil
 	}
+	if !l.idem.mayContain(k[1:]) {
+		return ID{}, false, nil
+	}
 	v, closer, err := l.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
+		l.idem.falsePositives.Add(1)
 		return ID{}, false, nil
 	}
 	if err != nil {

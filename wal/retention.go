@@ -26,6 +26,9 @@ func altIdemIndexKey(dst []byte, ev ID) []byte {
 	return append(idemIndexKey(dst, ev), 1)
 }
 
+// isIdemIndexKey reports whether k (of kind x) is an entry of either form.
+func isIdemIndexKey(k []byte) bool { return len(k) == 17 || len(k) == 18 && k[17] == 1 }
+
 // expireChunk bounds the point deletes of idempotency keys per batch, so a
 // pass after a long downtime does not build one huge batch in memory.
 const expireChunk = 4096
@@ -57,6 +60,8 @@ type ExpireStats struct {
 //     tenant may have been deleted and created again since, with a new
 //     event under the same key). The x range goes after them, so a crash
 //     in between leaves an index that the next pass finishes.
+//  4. Last, the idempotency filter (see idemFilter) drops its segments
+//     whose newest event is below the cutoff.
 //
 // Queue and retry entries are never removed: the engine counts them. A
 // delivery still waiting finds its event gone and is dead-lettered; the
@@ -111,12 +116,14 @@ func (l *Log) Expire(ctx context.Context, cutoffMs int64) (ExpireStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if b.Empty() {
-		return st, nil
+	if !b.Empty() {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return st, fmt.Errorf("cannot commit %d range deletions below %s: %w", st.Ranges, floor, err)
+		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return st, fmt.Errorf("cannot commit %d range deletions below %s: %w", st.Ranges, floor, err)
-	}
+	// Only now are the keys below the cutoff gone from the store, so the
+	// filter may forget them (a failed pass leaves them in both).
+	l.idem.expire(cutoffMs)
 	return st, nil
 }
 
@@ -219,7 +226,7 @@ func (l *Log) expireIdempotency(ctx context.Context, floor ID) (int, error) {
 	var ik []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
-		if len(k) != 17 && (len(k) != 18 || k[17] != 1) {
+		if !isIdemIndexKey(k) {
 			continue
 		}
 		ik = append(append(ik[:0], kindIdempotency), it.Value()...)
