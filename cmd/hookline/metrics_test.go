@@ -90,6 +90,10 @@ func TestMetrics(t *testing.T) {
 	if n := metricValue(page, "hookline_wal_disk_bytes"); n <= 0 {
 		t.Errorf("hookline_wal_disk_bytes = %v; want > 0", n)
 	}
+	// The publish had no idempotency key: the filter holds none, and has
+	// no segment yet.
+	f(`hookline_wal_idempotency_filter_keys`, 0)
+	f(`hookline_wal_idempotency_filter_bytes`, 0)
 	for _, series := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		if metricValue(page, series) < 0 {
 			t.Errorf("%s is missing", series)

@@ -139,6 +139,8 @@ func serve(cfg *config.Config) error {
 		return err
 	}
 	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
+	set.NewGauge(`hookline_wal_idempotency_filter_keys`, func() float64 { return float64(log.IdempotencyFilter().Keys) })
+	set.NewGauge(`hookline_wal_idempotency_filter_bytes`, func() float64 { return float64(log.IdempotencyFilter().Bytes) })
 	senderOpts.UserAgent = "hookline/" + version
 	sender, err := httpout.New(senderOpts)
 	if err != nil {
