@@ -57,8 +57,10 @@ func (c *client) do(method, path, contentType string, body []byte, wantStatus in
 	return nil
 }
 
+// createTenant creates tenant id with the highest endpoint limit a tenant
+// may have (the server's default, 1,000, is below many-endpoints').
 func (c *client) createTenant(id string) error {
-	return c.do("POST", "/v1/tenants", "application/json", []byte(`{"id":"`+id+`"}`), 201, nil)
+	return c.do("POST", "/v1/tenants", "application/json", []byte(`{"id":"`+id+`","max_endpoints":100000}`), 201, nil)
 }
 
 type endpointSpec struct {

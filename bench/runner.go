@@ -121,6 +121,9 @@ func (o *Options) validate() error {
 	if o.Target != "" && o.Token == "" {
 		return errors.New("--target needs --token")
 	}
+	if o.Endpoints > 100_000 {
+		return fmt.Errorf("--endpoints is %d; a tenant has at most 100000", o.Endpoints)
+	}
 	if o.Durability != "" && o.Durability != "fsync" && o.Durability != "os" {
 		return fmt.Errorf("--durability is %q; it must be fsync or os", o.Durability)
 	}
