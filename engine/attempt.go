@@ -74,7 +74,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		} else {
 			e.logger.Error("cannot read event for delivery; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 		}
-		e.m.attempts[outcomeFinal][classError].Inc()
+		e.m.countAttempt(cfg.ep.Tenant, outcomeFinal, classError)
 		ln.health.recordDead(now)
 		ln.recordDeath(cfg, &w.move, "", exhaustedUndeliverable)
 		return
@@ -93,7 +93,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 			}
 			e.logger.Error("cannot read a delivery's corrected payload; dead-lettering it", "event", FormatEventID(it.ev), "endpoint", cfg.ep.ID, "err", err)
 			a.Outcome, a.ErrClass = wal.OutcomeDead, "event_unreadable"
-			e.m.attempts[outcomeFinal][classError].Inc()
+			e.m.countAttempt(cfg.ep.Tenant, outcomeFinal, classError)
 			ln.health.recordDead(now)
 			ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 			return
@@ -110,7 +110,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 		// dead-lettered at once, with the reason where the response goes.
 		a.Outcome, a.ErrClass = wal.OutcomeDead, errClassRender
 		a.Response = append(w.res.Body[:0], err.Error()...)
-		e.m.attempts[outcomeFinal][classError].Inc()
+		e.m.countAttempt(cfg.ep.Tenant, outcomeFinal, classError)
 		ln.health.recordDead(now)
 		ln.recordDeath(cfg, &w.move, bodyType(stored), exhaustedUndeliverable)
 		return
@@ -137,7 +137,7 @@ func (ln *Lane) attempt(cfg *laneConfig, it attemptItem) {
 	var oc outcome
 	a.Outcome, a.NextMs, oc = nextStep(verdict, a.Attempt, cfg.schedule, res.RetryAfter)
 	ln.health.record(now.Add(res.Latency), res.Status, res.ErrClass, res.Latency, a.Attempt, a.Outcome)
-	e.m.attempts[oc][classOf(res)].Inc()
+	e.m.countAttempt(cfg.ep.Tenant, oc, classOf(res))
 	switch {
 	case a.Outcome != wal.OutcomeDead:
 		ln.record(&w.move)

@@ -81,7 +81,7 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 		sender:  sender,
 		opts:    opts,
 		logger:  opts.Logger,
-		m:       newMetrics(opts.Metrics),
+		m:       newMetrics(opts.Metrics, opts.TenantSeries),
 		tenants: make(map[string]*tenantState),
 		lanes:   make(map[wal.ID]*Lane),
 		deleted: make(map[wal.ID]*Lane),

@@ -47,11 +47,14 @@ type Metrics struct {
 	retentionIdemKeys *metrics.Counter
 	retentionExpired  *metrics.Counter
 	retentionDuration *metrics.PrometheusHistogram
+
+	tenants *tenantMetrics // attempts by outcome per tenant, bounded series
 }
 
 // Origin is where an event came from: the label of the ingest counters.
 // Per-tenant counts are left out on purpose: tenants are unbounded, and a
-// label per tenant would grow the scrape with every customer.
+// label per tenant would grow the scrape with every customer (the one
+// per-tenant metric, tenantMetrics, bounds its series).
 type Origin int
 
 const (
@@ -108,9 +111,10 @@ var (
 	retentionBuckets = []float64{.001, .01, .1, .5, 1, 5, 10, 30, 60, 300, 900}
 )
 
-func newMetrics(set *metrics.Set) *Metrics {
+func newMetrics(set *metrics.Set, tenantSeries int) *Metrics {
 	m := &Metrics{
 		set:              set,
+		tenants:          newTenantMetrics(tenantSeries),
 		fanoutDeliveries: set.NewCounter(`hookline_ingest_deliveries_queued_total`),
 		attemptDuration:  set.NewPrometheusHistogramExt(`hookline_delivery_attempt_duration_seconds`, attemptBuckets),
 		deliveryLatency:  set.NewPrometheusHistogramExt(`hookline_delivery_latency_seconds`, latencyBuckets),
@@ -150,6 +154,13 @@ func newMetrics(set *metrics.Set) *Metrics {
 		}
 	}
 	return m
+}
+
+// countAttempt counts one delivery attempt of tenant's by outcome and
+// status class.
+func (m *Metrics) countAttempt(tenant string, o outcome, class int) {
+	m.attempts[o][class].Inc()
+	m.tenants.count(tenant, o)
 }
 
 // registerGauges adds the metrics computed from the engine's state when
@@ -195,6 +206,7 @@ func (e *Engine) registerGauges(set *metrics.Set) {
 		})
 	})
 	set.RegisterMetricsWriter(e.writeEndpointDepths)
+	set.RegisterMetricsWriter(e.m.tenants.write)
 }
 
 // sumLanes adds f over every lane, counting a negative value as 0 (a counter

@@ -70,6 +70,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics is where the engine registers its metrics; nil creates a set.
 	Metrics *metrics.Set
+	// TenantSeries is how many tenants get their own
+	// hookline_tenant_delivery_attempts_total series (metrics_tenant.go);
+	// the rest share tenant="_other". 0 means DefaultTenantSeries, 20.
+	TenantSeries int
 
 	// Retention is how long events, their delivery logs, idempotency keys
 	// and audit records are kept (see retention). 0 means
@@ -144,6 +148,9 @@ func (o *Options) EnsureDefaults() {
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
 	}
+	if o.TenantSeries == 0 {
+		o.TenantSeries = DefaultTenantSeries
+	}
 }
 
 // Validate reports the first option out of its bounds, naming it and its
@@ -176,6 +183,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("engine.Options.Retention is %s; it must be positive", o.Retention)
 	case o.RetentionInterval <= 0:
 		return fmt.Errorf("engine.Options.RetentionInterval is %s; it must be positive", o.RetentionInterval)
+	case o.TenantSeries < 1 || o.TenantSeries > MaxTenantSeries:
+		return fmt.Errorf("engine.Options.TenantSeries is %d; it must be 1-%d", o.TenantSeries, MaxTenantSeries)
 	case o.SecretOverlap > MaxSecretOverlap:
 		return fmt.Errorf("engine.Options.SecretOverlap is %s; it must be at most %s", o.SecretOverlap, MaxSecretOverlap)
 	}

@@ -46,6 +46,9 @@ func TestOptionsValidate(t *testing.T) {
 	f(func(o *engine.Options) { o.WheelSlots = -4 }, "engine.Options.WheelSlots is -4")
 	f(func(o *engine.Options) { o.Retention = -time.Hour }, "engine.Options.Retention is -1h0m0s; it must be positive")
 	f(func(o *engine.Options) { o.RetentionInterval = -time.Second }, "engine.Options.RetentionInterval is -1s; it must be positive")
+	f(func(o *engine.Options) { o.TenantSeries = engine.MaxTenantSeries }, "")
+	f(func(o *engine.Options) { o.TenantSeries = -1 }, "engine.Options.TenantSeries is -1; it must be 1-1000")
+	f(func(o *engine.Options) { o.TenantSeries = engine.MaxTenantSeries + 1 }, "engine.Options.TenantSeries is 1001")
 	f(func(o *engine.Options) { o.SecretOverlap = engine.MaxSecretOverlap + 1 }, "engine.Options.SecretOverlap is 168h0m0.000000001s; it must be at most 168h0m0s")
 
 	f(func(o *engine.Options) { o.Circuit.ConsecutiveFailures = -1 }, "engine.CircuitOptions.ConsecutiveFailures is -1; it must be at least 1")
