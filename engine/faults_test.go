@@ -74,6 +74,8 @@ func TestCircuitOpensStopsAndRecovers(t *testing.T) {
 	require_Equal(t, len(ds), 15) // 5 failures, then 10 successes: no attempt spent while open
 	waitFor(t, 2*time.Second, "failing_since to be cleared", func() bool { return h.get(ep).FailingSince == nil })
 	require_Equal(t, h.get(ep).Circuit.State, "closed")
+	require_Equal(t, h.metric("hookline_endpoints_failing"), 0.0)
+	require_Equal(t, h.metric("hookline_endpoints_failing_longest_seconds"), 0.0)
 	require_Equal(t, h.metric(`hookline_circuit_transitions_total{to="open"}`), 1.0)
 	require_Equal(t, h.metric(`hookline_circuit_transitions_total{to="closed"}`), 1.0)
 	h.requireSettled()

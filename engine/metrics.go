@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/sony/gobreaker/v2"
@@ -204,6 +205,30 @@ func (e *Engine) registerGauges(set *metrics.Set) {
 			}
 			return 0
 		})
+	})
+	// An endpoint failing for a day is what an operator alerts on; the
+	// longest time answers that without a series per endpoint.
+	set.NewGauge(`hookline_endpoints_failing`, func() float64 {
+		return e.sumLanes(func(ln *Lane) int64 {
+			if ep := ln.config().ep; ep.FailingSince != nil && !ep.Disabled {
+				return 1
+			}
+			return 0
+		})
+	})
+	set.NewGauge(`hookline_endpoints_failing_longest_seconds`, func() float64 {
+		e.cfgMu.RLock()
+		defer e.cfgMu.RUnlock()
+		var oldest time.Time
+		for _, ln := range e.lanes {
+			if ep := ln.config().ep; ep.FailingSince != nil && !ep.Disabled && (oldest.IsZero() || ep.FailingSince.Before(oldest)) {
+				oldest = *ep.FailingSince
+			}
+		}
+		if oldest.IsZero() {
+			return 0
+		}
+		return max(time.Since(oldest).Seconds(), 0)
 	})
 	set.RegisterMetricsWriter(e.writeEndpointDepths)
 	set.RegisterMetricsWriter(e.m.tenants.write)

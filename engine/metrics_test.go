@@ -196,3 +196,27 @@ func TestMetricsQueueDepth(t *testing.T) {
 	})
 	require_Equal(t, strings.Count(h.scrape(), "hookline_queue_endpoint_depth_deliveries{"), 0)
 }
+
+// TestMetricsEndpointsFailing: an endpoint whose circuit opened is failing
+// from then on, and the longest failing time grows while it keeps failing
+// (TestCircuitOpensStopsAndRecovers sees both back at 0 on recovery).
+func TestMetricsEndpointsFailing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, circuitOptions())
+	h.tenant("acme")
+	down := newReceiver(t, recvConfig{replies: repeat(reply{status: 503}, 1000)})
+	up := newReceiver(t, recvConfig{})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(down.URL()), MaxInFlight: ptr(1)})
+	h.endpoint("acme", engine.EndpointInput{URL: ptr(up.URL())})
+	require_Equal(t, h.metric("hookline_endpoints_failing"), 0.0)
+	require_Equal(t, h.metric("hookline_endpoints_failing_longest_seconds"), 0.0)
+	h.publish("acme", events("invoice.paid", 10)...)
+	waitFor(t, eventually, "failing_since to be recorded", func() bool { return h.get(ep).FailingSince != nil })
+	require_Equal(t, h.metric("hookline_endpoints_failing"), 1.0)
+	first := h.metric("hookline_endpoints_failing_longest_seconds")
+	require_True(t, first >= 0, "longest failing %v", first)
+	waitFor(t, eventually, "the failing time to grow", func() bool {
+		return h.metric("hookline_endpoints_failing_longest_seconds") >= first+0.2
+	})
+	require_Equal(t, h.metric("hookline_endpoints_failing"), 1.0)
+}
