@@ -90,6 +90,15 @@ func (t *tenantMetrics) add(tenant string) *tenantCounts {
 	return tc
 }
 
+// forget drops a deleted tenant's series and frees its place.
+func (t *tenantMetrics) forget(tenant string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v, ok := t.tenants.LoadAndDelete(tenant); ok && v.(*tenantCounts).labelled.Load() {
+		t.labelled--
+	}
+}
+
 // busierFirst orders by score, highest first; on a tie the labelled tenant
 // first (no churn without a reason), then by ID.
 func busierFirst(a, b *tenantCounts) int {

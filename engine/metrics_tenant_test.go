@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -27,21 +28,31 @@ func (h *harness) tenantSeries() map[string]float64 {
 	return got
 }
 
+// tenantsHarness starts an engine with room for series tenant series and
+// makes each of ids a tenant with one endpoint on a receiver answering 200.
+func tenantsHarness(t *testing.T, series int, ids ...string) (*harness, *receiver) {
+	opts := testOptions()
+	opts.TenantSeries = series
+	h := newHarness(t, opts)
+	rc := newReceiver(t, recvConfig{})
+	for _, id := range ids {
+		h.tenant(id)
+		h.endpoint(id, engine.EndpointInput{URL: ptr(rc.URL())})
+	}
+	return h, rc
+}
+
+var paid = engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)}
+
 // TestMetricsTenantRoom: with room for every tenant each has its own
 // series from its first attempt, and _other stays at 0.
 func TestMetricsTenantRoom(t *testing.T) {
 	t.Parallel()
-	opts := testOptions()
-	opts.TenantSeries = 3
-	h := newHarness(t, opts)
-	rc := newReceiver(t, recvConfig{})
-	ev := engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)}
+	h, rc := tenantsHarness(t, 3, "alpha", "bravo", "charlie")
 	want := map[string]float64{}
 	for i, id := range []string{"alpha", "bravo", "charlie"} {
-		h.tenant(id)
-		h.endpoint(id, engine.EndpointInput{URL: ptr(rc.URL())})
 		for range i + 1 {
-			h.publish(id, ev)
+			h.publish(id, paid)
 		}
 		want[tenantMetric(id, "success")] = float64(i + 1)
 		want[tenantMetric(id, "retry")] = 0
@@ -51,6 +62,14 @@ func TestMetricsTenantRoom(t *testing.T) {
 	}
 	want[attemptsMetric("success", "2xx")] = 6
 	h.requireMetrics(want)
+
+	// A deleted tenant's series go with it, and its place is free again.
+	require_NoError(t, h.e.DeleteTenant(context.Background(), "charlie"))
+	require_DeepEqual(t, h.tenantSeries(), map[string]float64{"alpha": 1, "bravo": 2, "_other": 0})
+	h.tenant("delta")
+	h.endpoint("delta", engine.EndpointInput{URL: ptr(rc.URL())})
+	h.publish("delta", paid)
+	h.requireMetrics(map[string]float64{tenantMetric("delta", "success"): 1, tenantMetric("_other", "success"): 0})
 }
 
 // TestMetricsTenantBounded: past TenantSeries tenants the rest share
@@ -59,18 +78,10 @@ func TestMetricsTenantRoom(t *testing.T) {
 // the series add up to the attempts counted without tenants.
 func TestMetricsTenantBounded(t *testing.T) {
 	t.Parallel()
-	opts := testOptions()
-	opts.TenantSeries = 2
-	h := newHarness(t, opts)
-	rc := newReceiver(t, recvConfig{})
-	for _, id := range []string{"alpha", "bravo", "charlie"} {
-		h.tenant(id)
-		h.endpoint(id, engine.EndpointInput{URL: ptr(rc.URL())})
-	}
-	ev := engine.PublishEvent{Type: "invoice.paid", Payload: []byte(`{}`)}
-	h.publish("alpha", ev)
+	h, _ := tenantsHarness(t, 2, "alpha", "bravo", "charlie")
+	h.publish("alpha", paid)
 	h.requireMetrics(map[string]float64{attemptsMetric("success", "2xx"): 1})
-	h.publish("bravo", ev)
+	h.publish("bravo", paid)
 	h.requireMetrics(map[string]float64{attemptsMetric("success", "2xx"): 2})
 	// Both had room at their first attempt.
 	got := h.tenantSeries()
@@ -80,7 +91,7 @@ func TestMetricsTenantBounded(t *testing.T) {
 	// until a scrape sees it busier than an idle tenant.
 	const burst = 10
 	for range burst {
-		h.publish("charlie", ev)
+		h.publish("charlie", paid)
 	}
 	last := got
 	waitFor(t, eventually, "charlie to get a series with all its attempts counted", func() bool {
@@ -102,7 +113,7 @@ func TestMetricsTenantBounded(t *testing.T) {
 	require_True(t, last["_other"] >= 1, "charlie's first attempt was not counted under _other: %v", last)
 
 	// Now charlie's attempts are its own; _other does not move.
-	h.publish("charlie", ev)
+	h.publish("charlie", paid)
 	waitFor(t, eventually, "charlie's next attempt in its own series", func() bool {
 		now := h.tenantSeries()
 		require_Equal(t, now["_other"], last["_other"])

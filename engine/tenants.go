@@ -165,6 +165,7 @@ func (e *Engine) DeleteTenant(ctx context.Context, id string) error {
 	if err == nil {
 		e.wakePurge()
 		e.forgetTenantJobs(id)
+		e.m.tenants.forget(id)
 		e.Audit(ctx, Change{Action: "tenant.delete", Tenant: id, Resource: id, Before: before})
 	}
 	return err

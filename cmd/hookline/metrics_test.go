@@ -41,18 +41,24 @@ func metricValue(page, series string) float64 {
 
 var seriesLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? \S+$`)
 
+// startWithEndpoint starts the server with tenant acme and an endpoint for
+// every event type on a receiver that verifies its signatures.
+func startWithEndpoint(t *testing.T) (*proc, *api, *receiver) {
+	srv := startServer(t, t.TempDir(), "--admin-token", testAdminToken)
+	a := newAPI(srv.addr, testAdminToken)
+	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
+	rc := newReceiver(t)
+	ep := a.createEndpoint(t, "acme", rc.srv.URL+"/hook", []string{"*"})
+	rc.setSecret(ep.Secret)
+	return srv, a, rc
+}
+
 // TestMetrics publishes one event to a real endpoint through the real binary
 // and reads /metrics: the event is counted by source, its delivery by outcome
 // and latency, the queue drains back to 0, group commits were timed, and
 // every hookline_ metric on the page is documented in docs/metrics.md.
 func TestMetrics(t *testing.T) {
-	const token = testAdminToken
-	srv := startServer(t, t.TempDir(), "--admin-token", token)
-	a := newAPI(srv.addr, token)
-	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
-	rc := newReceiver(t)
-	ep := a.createEndpoint(t, "acme", rc.srv.URL+"/hook", []string{"*"})
-	rc.setSecret(ep.Secret)
+	srv, a, rc := startWithEndpoint(t)
 	a.mustDo(t, "POST", "/v1/tenants/acme/events", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": 1}}, 202, nil)
 	waitFor(t, 10*time.Second, "the delivery", func() bool { return rc.unique() == 1 })
 

@@ -245,12 +245,7 @@ func TestOpsKit(t *testing.T) {
 		}
 	}
 
-	srv := startServer(t, t.TempDir(), "--admin-token", testAdminToken)
-	a := newAPI(srv.addr, testAdminToken)
-	a.mustDo(t, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, 201, nil)
-	rc := newReceiver(t)
-	ep := a.createEndpoint(t, "acme", rc.srv.URL+"/hook", []string{"*"})
-	rc.setSecret(ep.Secret)
+	srv, a, rc := startWithEndpoint(t)
 	// A paused endpoint keeps its deliveries queued: the per-endpoint depth.
 	a.mustDo(t, "POST", "/v1/tenants/acme/endpoints", map[string]any{"url": rc.srv.URL + "/paused", "paused": true}, 201, nil)
 	a.mustDo(t, "POST", "/v1/tenants/acme/events", map[string]any{"type": "invoice.paid", "payload": map[string]any{"n": 1}}, 202, nil)
