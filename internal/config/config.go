@@ -47,6 +47,7 @@ type Config struct {
 	Listen          string        `yaml:"listen"`
 	MetricsListen   string        `yaml:"metrics_listen"`
 	MetricsToken    string        `yaml:"metrics_token"`
+	MetricsTenants  int           `yaml:"metrics_tenant_series"`
 	PublicURL       string        `yaml:"public_url"`
 	Data            string        `yaml:"data"`
 	AdminToken      string        `yaml:"admin_token"`

@@ -68,6 +68,7 @@ func (c *Config) EngineOptions() (engine.Options, error) {
 		SecretOverlap:            c.Delivery.SecretOverlap,
 		Retention:                c.Retention.MaxAge,
 		RetentionInterval:        c.Retention.Interval,
+		TenantSeries:             c.MetricsTenants,
 		Circuit: engine.CircuitOptions{
 			ConsecutiveFailures: cb.ConsecutiveFailures,
 			FailureRatio:        cb.FailureRatio,

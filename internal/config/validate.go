@@ -160,6 +160,7 @@ var yamlNames = newRenamer(
 	"engine.CircuitOptions.OpenFor", "delivery.circuit_breaker.open_for",
 	"httpin.Options.MetricsListen", "metrics_listen",
 	"httpin.Options.MetricsToken", "metrics_token",
+	"engine.Options.TenantSeries", "metrics_tenant_series",
 	"engine.CircuitOptions.HalfOpenProbes", "delivery.circuit_breaker.half_open_probes",
 	"engine.NotifyOptions.ExhaustedWindow", "delivery.notifications.exhausted_window",
 	"engine.NotifyOptions.ExhaustedSingles", "delivery.notifications.exhausted_singles",

@@ -29,6 +29,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("delivery:\n  max_in_flight: 1001\n", "delivery.max_in_flight is 1001; it must be 1-1000")
 	f("limits:\n  endpoints_per_tenant: -1\n", "limits.endpoints_per_tenant is -1; it must be 1-100000")
 	f("limits:\n  endpoints_per_tenant: 100001\n", "limits.endpoints_per_tenant is 100001")
+	f("metrics_tenant_series: -1\n", "metrics_tenant_series is -1; it must be 1-1000")
+	f("metrics_tenant_series: 1001\n", "metrics_tenant_series is 1001")
 	f("delivery:\n  require_https: maybe\n", "require_https")
 	f("delivery:\n  max_retry_after: 169h\n", "delivery.max_retry_after is 169h0m0s; it must be from 1s to 168h0m0s")
 	f("delivery:\n  max_retry_after: 10ms\n", "delivery.max_retry_after is 10ms; it must be from 1s to 168h0m0s")
