@@ -264,3 +264,29 @@ func sign(t *testing.T, secret, id string, ts int64, body []byte) string {
 	require_NoError(t, err)
 	return sig
 }
+
+// TestReceivingDocExample checks the worked example of docs/receiving.md:
+// the signature it shows is the one its secret gives its delivery, so a
+// reader checking their code against it is not misled.
+func TestReceivingDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(examplesDir, "..", "receiving.md"))
+	require_NoError(t, err)
+	header := func(name string) string {
+		_, rest, ok := strings.Cut(string(doc), "\n"+name+": ")
+		require_True(t, ok, "docs/receiving.md shows no %s header", name)
+		line, _, _ := strings.Cut(rest, "\n")
+		return line
+	}
+	_, rest, ok := strings.Cut(string(doc), "\n{\"type\":")
+	require_True(t, ok, "docs/receiving.md shows no delivery body")
+	body, _, _ := strings.Cut(`{"type":`+rest, "\n")
+	_, rest, ok = strings.Cut(string(doc), "signed with\nthe secret `")
+	require_True(t, ok, "docs/receiving.md names no example secret")
+	secret, _, _ := strings.Cut(rest, "`")
+
+	id, sig := header("webhook-id"), header("webhook-signature")
+	ts, err := strconv.ParseInt(header("webhook-timestamp"), 10, 64)
+	require_NoError(t, err)
+	require_Equal(t, sign(t, secret, id, ts, []byte(body)), sig)
+	require_True(t, strings.Contains(string(doc), "`"+strings.TrimPrefix(sig, "v1,")+"`"), "the text does not repeat the signature %s", sig)
+}
