@@ -59,7 +59,12 @@ SEEN_LOCK = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return self.reject(400, "bad Content-Length")
         if length > MAX_BODY:
             return self.reject(413, "body too large")
         # Verify the raw bytes as they arrived: a body decoded and encoded
