@@ -110,7 +110,7 @@ func testReceiverSample(t *testing.T, a *api, s receiverSample, goBin string) {
 		{name: "valid", id: "msg_valid", ts: now, sigs: []string{ep.Secret}, want: 204, printed: "received msg_valid"},
 		{name: "the same webhook-id again", id: "msg_valid", ts: now, sigs: []string{ep.Secret}, want: 204, printed: "duplicate msg_valid"},
 		{name: "rotated: new and old", id: "msg_rot1", ts: now, sigs: []string{rotated.Secret, ep.Secret}, want: 204, printed: "received msg_rot1"},
-		{name: "rotated: old and new", id: "msg_rot2", ts: now, sigs: []string{ep.Secret, wrong}, want: 204, printed: "received msg_rot2"},
+		{name: "rotated: old, then one it does not hold", id: "msg_rot2", ts: now, sigs: []string{ep.Secret, wrong}, want: 204, printed: "received msg_rot2"},
 		{name: "tampered body", id: "msg_tampered", ts: now, sigs: []string{ep.Secret}, body: bytes.Replace(body, []byte(`"n":1`), []byte(`"n":2`), 1), want: 401},
 		{name: "re-encoded body", id: "msg_reencoded", ts: now, sigs: []string{ep.Secret}, body: bytes.ReplaceAll(body, []byte(`,"`), []byte(`, "`)), want: 401},
 		{name: "stale timestamp", id: "msg_stale", ts: now - 10*60, sigs: []string{ep.Secret}, want: 401},
