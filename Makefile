@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # of theirs runs concurrently in the test process.
 RACE_PKGS   := $(shell $(GO) list ./wal/... ./engine/... ./httpout/... ./httpin/... ./bench/... ./internal/... | grep -v /internal/dashboard)
 
-.PHONY: build run test test-race bench lint fmtcheck fuzz clean chromium
+.PHONY: build run test test-race bench lint fmtcheck fuzz clean chromium interpreters
 
 build:
 	$(GO) build -o $(BIN) ./cmd/hookline
@@ -18,7 +18,7 @@ build:
 run: build
 	./$(BIN) serve --data ./data --allow-net 127.0.0.0/8
 
-test: fmtcheck chromium
+test: fmtcheck chromium interpreters
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
 	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
@@ -36,6 +36,26 @@ chromium:
 		{ echo "Cannot install Chromium with apt-get. Install the chromium package, or set HOOKLINE_CHROMIUM to a Chrome or Chromium binary."; exit 1; }; \
 	else \
 		echo "The dashboard's browser tests need Chromium. Run 'sudo apt-get install chromium' (Debian, Ubuntu), or set HOOKLINE_CHROMIUM to a Chrome or Chromium binary."; \
+		exit 1; \
+	fi
+
+# The receiver samples' test (cmd/hookline TestReceiverSamples) runs
+# docs/examples in Python, Node, Ruby and PHP. Missing interpreters are
+# installed with apt-get (as root); otherwise the suite stops here, saying
+# how to get them: it never skips a language.
+INTERPRETERS := python3:python3 node:nodejs ruby:ruby php:php-cli
+interpreters:
+	@missing=; for p in $(INTERPRETERS); do \
+		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing$$missing for the receiver samples' test (apt-get install$$missing)..."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $$missing >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q $$missing; } || \
+		{ echo "Cannot install$$missing with apt-get. Install them (apt-get install ruby php-cli python3 nodejs) to run the receiver samples' test."; exit 1; }; \
+	else \
+		echo "The receiver samples' test needs$$missing. Run 'sudo apt-get install$$missing' (Debian, Ubuntu), or install them another way."; \
 		exit 1; \
 	fi
 
