@@ -273,7 +273,11 @@ func requestBody(fs *flag.FlagSet, r *resource, dataJSON, file string, values ma
 func fieldValue(f field, s string) (any, error) {
 	switch f.kind {
 	case kInt:
-		return strconv.Atoi(s)
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", s)
+		}
+		return n, nil
 	case kList:
 		var out []string
 		for _, p := range strings.Split(s, ",") {

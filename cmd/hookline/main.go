@@ -72,8 +72,9 @@ func main() {
 		os.Exit(2)
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	// `hookline <cmd> -h` before any verb: the command's lines of usage.
-	if len(args) > 0 && isHelpArg(args[0]) && cmd != "serve" && cmd != "sink" && cmd != "bench" {
+	// `hookline <cmd> -h` before any verb: the command's lines of usage;
+	// a command without verbs shows its flags itself.
+	if len(args) > 0 && isHelpArg(args[0]) && len(completionVerbs()[cmd]) > 0 {
 		fmt.Print(commandUsage(cmd))
 		return
 	}
