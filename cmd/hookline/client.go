@@ -158,7 +158,7 @@ func runDeliveries(args []string, stdout io.Writer) error {
 		since = fs.String("since", "", "events at or after this RFC 3339 time")
 		until = fs.String("until", "", "events before this RFC 3339 time")
 		limit = fs.Int("limit", 100, "most deliveries to print; 0 for all (follows cursors)")
-		format = fs.String("format", "ndjson", "ndjson or csv")
+		format = fs.String("format", "ndjson", "ndjson or csv (-o table or yaml: one table or document)")
 	} else {
 		event = fs.String("event", "", "event id (evt_...)")
 	}
@@ -181,6 +181,12 @@ func runDeliveries(args []string, stdout io.Writer) error {
 	if *format != "ndjson" && *format != "csv" {
 		return fmt.Errorf("--format must be ndjson or csv")
 	}
+	// Streamed lines unless a table or a document was asked for (or, with
+	// no --format, a terminal reads it): those are rendered at the end.
+	formatSet := false
+	fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+	var collected []json.RawMessage
+	collect := !formatSet && a.output != "json"
 	q := url.Values{}
 	for k, v := range map[string]string{"status": *status, "type": *typ, "since": *since, "until": *until} {
 		if v != "" {
@@ -207,7 +213,9 @@ func runDeliveries(args []string, stdout io.Writer) error {
 			return err
 		}
 		for _, raw := range res.Data {
-			if err := printDelivery(stdout, cw, raw); err != nil {
+			if collect {
+				collected = append(collected, raw)
+			} else if err := printDelivery(stdout, cw, raw); err != nil {
 				return err
 			}
 			printed++
@@ -217,12 +225,22 @@ func runDeliveries(args []string, stdout io.Writer) error {
 		}
 		q.Set("cursor", res.NextCursor)
 	}
+	if collect {
+		all, err := json.Marshal(map[string]any{"data": append([]json.RawMessage{}, collected...)})
+		if err != nil {
+			return err
+		}
+		return render(stdout, a.output, all, deliveryColumns)
+	}
 	if cw != nil {
 		cw.Flush()
 		return cw.Error()
 	}
 	return nil
 }
+
+// deliveryColumns are the columns of `hookline deliveries list -o table`.
+var deliveryColumns = []string{"event_id", "event_type", "status", "attempts", "next_attempt_at"}
 
 func printDelivery(w io.Writer, cw *csv.Writer, raw json.RawMessage) error {
 	if cw == nil {

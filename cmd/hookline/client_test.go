@@ -62,6 +62,16 @@ func TestDeliveriesCLI(t *testing.T) {
 	require_NoError(t, json.Unmarshal([]byte(lines[1]), &d))
 	require_Equal(t, d.EventID, ids[1])
 
+	// -o table and -o yaml: one table, one document.
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "-o", "table")...)
+	require_Equal(t, code, 0)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	require_Equal(t, len(lines), 4)
+	require_True(t, strings.HasPrefix(lines[0], "EVENT_ID ") && strings.HasPrefix(lines[1], ids[2]+"  invoice.paid  pending"), "table: %q", out)
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "-o", "yaml")...)
+	require_Equal(t, code, 0)
+	require_True(t, strings.HasPrefix(out, "data:\n") && strings.Count(out, "event_id: evt_") == 3, "yaml: %q", out)
+
 	out, _, code = runCLI(t, append(append([]string{"deliveries", "get"}, common...), "--endpoint", ep.ID, "--event", ids[0])...)
 	require_Equal(t, code, 0)
 	require_True(t, strings.Contains(out, ids[0]), "deliveries get printed %q", out)
