@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -11,18 +10,7 @@ import (
 // runCLI runs the built binary and returns its stdout, stderr and exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = []string{"HOME=/tmp"}
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return cliRun{}.run(t, args...)
 }
 
 // TestDeliveriesCLI: `hookline deliveries` and `hookline events` against a
