@@ -20,6 +20,7 @@ var errorHints = map[string]string{
 	"invalid_json":       "check the body given with --data-json or -f: it must be one JSON object",
 	"unknown_field":      "the body names a field the API does not take: see /v1/openapi.json",
 	"endpoint_limit":     "the tenant is at its max_endpoints: delete an endpoint or raise it with `hookline tenants update --id T --max-endpoints N`",
+	"https_required":     "give an https:// URL; plain http goes only into networks the server allow-lists (serve --allow-net)",
 	"url_not_allowed":    "the server refuses this target address: start it with --allow-net covering the address (e.g. 127.0.0.0/8 for local testing)",
 }
 
