@@ -18,6 +18,7 @@ func completionVerbs() map[string][]string {
 		"keys":       {"rotate-master"},
 		"docs":       {"events"},
 		"completion": {"bash", "zsh"},
+		"audit":      {"list"},
 	}
 	for _, r := range resources {
 		m[r.name] = append([]string(nil), r.verbs...)

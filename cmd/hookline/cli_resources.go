@@ -45,8 +45,9 @@ type resource struct {
 	path    string // under /v1/tenants/{tenant}, or "" for tenants themselves
 	idFlag  string // the flag naming one: id, or type for event types
 	verbs   []string
-	update  string // PATCH or PUT
-	noGet   bool   // no route for one: get finds it in the list
+	update  string   // PATCH or PUT
+	noGet   bool     // no route for one: get finds it in the list
+	actions []string // verbs that POST to …/{id}/{verb}, with an optional body
 	fields  []field
 	columns []string // list -o table
 }
@@ -64,7 +65,8 @@ var resources = []resource{
 	},
 	{
 		name: "endpoints", path: "endpoints", idFlag: "id", update: "PATCH",
-		verbs: []string{"create", "list", "get", "update", "delete"},
+		verbs:   []string{"create", "list", "get", "update", "delete", "pause", "resume", "rotate-secret", "test"},
+		actions: []string{"pause", "resume", "rotate-secret", "test"},
 		fields: []field{
 			{"url", kString, "where deliveries go"},
 			{"description", kString, "free text"},
@@ -83,7 +85,8 @@ var resources = []resource{
 	},
 	{
 		name: "sources", path: "sources", idFlag: "id", update: "PATCH",
-		verbs: []string{"create", "list", "get", "update", "delete"},
+		verbs:   []string{"create", "list", "get", "update", "delete", "rotate-secret", "test"},
+		actions: []string{"rotate-secret", "test"},
 		fields: []field{
 			{"name", kString, "display name"},
 			{"provider", kString, "preset: stripe, github, hmac, ..."},
@@ -159,6 +162,11 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 	var dataJSON, file string
 	values := map[string]*string{}
 	bools := map[string]*bool{}
+	action := slices.Contains(r.actions, verb)
+	if action {
+		fs.StringVar(&dataJSON, "data-json", "", "the request body as a JSON object (see /v1/openapi.json)")
+		fs.StringVar(&file, "f", "", "read the request body from this file (- for stdin)")
+	}
 	if verb == "create" || verb == "update" {
 		fs.StringVar(&dataJSON, "data-json", "", "the request body as a JSON object; field flags are set on top of it")
 		fs.StringVar(&file, "f", "", "read the request body from this file (- for stdin)")
@@ -189,7 +197,7 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 	}
 	one := base + "/" + url.PathEscape(id)
 	var body map[string]any
-	if verb == "create" || verb == "update" {
+	if verb == "create" || verb == "update" || (action && (dataJSON != "" || file != "")) {
 		var err error
 		if body, err = requestBody(fs, r, dataJSON, file, values, bools); err != nil {
 			return err
@@ -200,23 +208,33 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 	}
 	var raw json.RawMessage
 	var err error
-	switch verb {
-	case "list":
+	switch {
+	case action:
+		var in any // no body unless one was given
+		if body != nil {
+			in = body
+		}
+		err = a.call("POST", one+"/"+verb, nil, in, &raw)
+		if err == nil && len(raw) == 0 {
+			fmt.Fprintf(stdout, "%s %s: done\n", verb, id)
+			return nil
+		}
+	case verb == "list":
 		if raw, err = listAll(&a, base); err != nil {
 			return err
 		}
 		return render(stdout, a.output, raw, r.columns)
-	case "get":
+	case verb == "get":
 		if r.noGet {
 			raw, err = findInList(&a, base, r.idFlag, id)
 		} else {
 			err = a.get(one, nil, &raw)
 		}
-	case "create":
+	case verb == "create":
 		err = a.call("POST", base, nil, body, &raw)
-	case "update":
+	case verb == "update":
 		err = a.call(r.update, one, nil, body, &raw)
-	case "delete":
+	case verb == "delete":
 		err = a.call("DELETE", one, nil, nil, &raw)
 		if err == nil && len(raw) == 0 {
 			fmt.Fprintf(stdout, "deleted %s %s\n", strings.TrimSuffix(r.name, "s"), id)

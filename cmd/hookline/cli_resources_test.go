@@ -103,6 +103,15 @@ func TestResourcesCLI(t *testing.T) {
 	require_Equal(t, ep.Description, "from flag")
 	cliOK(t, &ep, acme("endpoints", "get", "--id", ep.ID)...)
 	require_Equal(t, ep.Description, "from flag")
+	// The endpoint's actions.
+	cliOK(t, &ep, acme("endpoints", "resume", "--id", ep.ID)...)
+	require_True(t, !ep.Paused, "resume: %+v", ep)
+	cliOK(t, &ep, acme("endpoints", "pause", "--id", ep.ID)...)
+	require_True(t, ep.Paused, "pause: %+v", ep)
+	var rotated struct{ Secret string }
+	cliOK(t, &rotated, acme("endpoints", "rotate-secret", "--id", ep.ID, "--data-json", `{"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`)...)
+	require_Equal(t, rotated.Secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	cliFails(t, "flag provided but not defined: -url", acme("endpoints", "pause", "--id", ep.ID, "--url", "x")...)
 	var page struct{ Data []map[string]any }
 	cliOK(t, &page, acme("endpoints", "list")...)
 	require_Equal(t, len(page.Data), 1)
@@ -121,6 +130,9 @@ func TestResourcesCLI(t *testing.T) {
 	require_Equal(t, src.Name, "github-main")
 	cliOK(t, &src, acme("sources", "get", "--id", src.ID)...)
 	require_Equal(t, src.Name, "github-main")
+	var srcRotated struct{ Secret string }
+	cliOK(t, &srcRotated, acme("sources", "rotate-secret", "--id", src.ID, "--data-json", `{"secret":"n3w-s3cr3t-n3w-s3cr3t","overlap":"1h"}`)...)
+	require_Equal(t, srcRotated.Secret, "n3w-s3cr3t-n3w-s3cr3t")
 	cliOK(t, nil, acme("sources", "delete", "--id", src.ID)...)
 	cliFails(t, "source_not_found", acme("sources", "get", "--id", src.ID)...)
 
@@ -158,6 +170,15 @@ func TestResourcesCLI(t *testing.T) {
 	cliOK(t, &got, acme("portal-sessions", "get", "--id", ps.ID)...)
 	require_Equal(t, got.ID, ps.ID)
 	cliOK(t, nil, acme("portal-sessions", "delete", "--id", ps.ID)...)
+
+	// The audit log saw it all.
+	out = cliOK(t, nil, acme("audit", "list", "-o", "table")...)
+	require_True(t, strings.HasPrefix(out, "AT ") && strings.Contains(out, "  acme    admin  source.delete "), "audit: %s", out)
+	var audit struct {
+		Data []struct{ Action, Tenant string }
+	}
+	cliOK(t, &audit, with("audit", "list", "--limit", "2")...)
+	require_Equal(t, len(audit.Data), 2)
 
 	cliOK(t, nil, with("tenants", "delete", "--id", "acme")...)
 	cliFails(t, "tenant_not_found", with("tenants", "get", "--id", "acme")...)

@@ -142,13 +142,13 @@ func (a *apiFlags) print(w io.Writer, path string) error {
 // runDeliveries: `hookline deliveries list|get`.
 func runDeliveries(args []string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "get") {
-		return fmt.Errorf("usage: hookline deliveries list|get --tenant T --endpoint ep_... [flags]")
+		return fmt.Errorf("usage: hookline deliveries list|get --tenant T [--endpoint ep_...] [flags]")
 	}
 	verb := args[0]
 	fs := flag.NewFlagSet("deliveries "+verb, flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
-	endpoint := fs.String("endpoint", "", "endpoint id (required)")
+	endpoint := fs.String("endpoint", "", "endpoint id (required for get; list: none for all the tenant's endpoints)")
 	// Each verb has only its own flags.
 	var status, typ, since, until, format, event *string
 	var limit *int
@@ -168,10 +168,13 @@ func runDeliveries(args []string, stdout io.Writer) error {
 	if err := a.check(); err != nil {
 		return err
 	}
-	if *endpoint == "" {
+	if *endpoint == "" && verb == "get" {
 		return fmt.Errorf("--endpoint is required")
 	}
-	base := "/v1/tenants/" + url.PathEscape(a.tenant) + "/endpoints/" + url.PathEscape(*endpoint) + "/deliveries"
+	base := a.tenantPath() + "/endpoints/" + url.PathEscape(*endpoint) + "/deliveries"
+	if *endpoint == "" {
+		base = a.tenantPath() + "/deliveries" // every endpoint's, newest first
+	}
 	if verb == "get" {
 		if *event == "" {
 			return fmt.Errorf("--event is required")
@@ -230,7 +233,11 @@ func runDeliveries(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return render(stdout, a.output, all, deliveryColumns)
+		cols := deliveryColumns
+		if *endpoint == "" {
+			cols = append([]string{"endpoint_id"}, cols...)
+		}
+		return render(stdout, a.output, all, cols)
 	}
 	if cw != nil {
 		cw.Flush()
@@ -310,4 +317,37 @@ func printOne(args []string, stdout io.Writer, cmd, verb, name, example string, 
 		return fmt.Errorf("--%s is required", name)
 	}
 	return a.print(stdout, path(url.PathEscape(a.tenant), url.PathEscape(*id)))
+}
+
+// runAudit: `hookline audit list`, the audit log of a tenant (--tenant)
+// or of the whole server, newest first.
+func runAudit(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return fmt.Errorf("usage: hookline audit list [--tenant T] [flags]")
+	}
+	fs := flag.NewFlagSet("audit list", flag.ContinueOnError)
+	var a apiFlags
+	a.registerConn(fs)
+	fs.StringVar(&a.tenant, "tenant", "", "the tenant's log (default: the whole server's, admin only)")
+	limit := fs.Int("limit", 100, "most entries to print")
+	cursor := fs.String("cursor", "", "the next page: the next_cursor of the one before")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := a.check(); err != nil {
+		return err
+	}
+	path := "/v1/audit"
+	if a.tenant != "" {
+		path = a.tenantPath() + "/audit"
+	}
+	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *cursor != "" {
+		q.Set("cursor", *cursor)
+	}
+	var raw json.RawMessage
+	if err := a.get(path, q, &raw); err != nil {
+		return err
+	}
+	return render(stdout, a.output, raw, []string{"at", "tenant", "actor", "action", "resource"})
 }

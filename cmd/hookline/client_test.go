@@ -50,6 +50,11 @@ func TestDeliveriesCLI(t *testing.T) {
 	require_NoError(t, json.Unmarshal([]byte(lines[1]), &d))
 	require_Equal(t, d.EventID, ids[1])
 
+	// Without --endpoint: every endpoint's deliveries, naming the endpoint.
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "-o", "table")...)
+	require_Equal(t, code, 0)
+	require_True(t, strings.HasPrefix(out, "ENDPOINT_ID ") && strings.Count(out, ep.ID+"  evt_") == 3, "tenant-wide: %q", out)
+
 	// -o table and -o yaml: one table, one document.
 	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "-o", "table")...)
 	require_Equal(t, code, 0)

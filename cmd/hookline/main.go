@@ -29,6 +29,11 @@ Usage:
   hookline api-keys|portal-sessions create|list|get|delete [flags]
                            manage the API's resources; --data-json or -f FILE
                            give a whole body, field flags set common fields
+  hookline endpoints pause|resume|rotate-secret|test --tenant T --id ep_...
+  hookline sources rotate-secret|test --tenant T --id src_... [--data-json '{...}']
+                           an endpoint's or a source's actions
+  hookline audit list [--tenant T]
+                           the audit log, newest first
   hookline publish --tenant T --type X --payload '{...}'
   hookline publish --tenant T --file F.ndjson (or NDJSON on stdin)
                            publish one event, or a batch
@@ -41,7 +46,8 @@ Usage:
   hookline docs events --tenant T [--out FILE]
                            Markdown reference of the tenant's event types
   hookline deliveries list|get [flags]
-                           an endpoint's delivery log (NDJSON or CSV), or one delivery
+                           an endpoint's delivery log (NDJSON or CSV; without
+                           --endpoint, every endpoint's), or one delivery
   hookline events get [flags]
                            an event with its payload and its deliveries
   hookline replay|cancel --event evt_... [flags]
@@ -112,6 +118,8 @@ func main() {
 		err = runDocs(args, os.Stdout)
 	case "completion":
 		err = runCompletion(args, os.Stdout)
+	case "audit":
+		err = runAudit(args, os.Stdout)
 	case "keys":
 		err = runKeys(args, os.Stdout)
 	case "version", "--version", "-v":
