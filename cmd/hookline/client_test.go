@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -11,18 +10,7 @@ import (
 // runCLI runs the built binary and returns its stdout, stderr and exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = []string{"HOME=/tmp"}
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return cliRun{}.run(t, args...)
 }
 
 // TestDeliveriesCLI: `hookline deliveries` and `hookline events` against a
@@ -61,6 +49,21 @@ func TestDeliveriesCLI(t *testing.T) {
 	}
 	require_NoError(t, json.Unmarshal([]byte(lines[1]), &d))
 	require_Equal(t, d.EventID, ids[1])
+
+	// Without --endpoint: every endpoint's deliveries, naming the endpoint.
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "-o", "table")...)
+	require_Equal(t, code, 0)
+	require_True(t, strings.HasPrefix(out, "ENDPOINT_ID ") && strings.Count(out, ep.ID+"  evt_") == 3, "tenant-wide: %q", out)
+
+	// -o table and -o yaml: one table, one document.
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "-o", "table")...)
+	require_Equal(t, code, 0)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	require_Equal(t, len(lines), 4)
+	require_True(t, strings.HasPrefix(lines[0], "EVENT_ID ") && strings.HasPrefix(lines[1], ids[2]+"  invoice.paid  pending"), "table: %q", out)
+	out, _, code = runCLI(t, append(append([]string{"deliveries", "list"}, common...), "--endpoint", ep.ID, "-o", "yaml")...)
+	require_Equal(t, code, 0)
+	require_True(t, strings.HasPrefix(out, "data:\n") && strings.Count(out, "event_id: evt_") == 3, "yaml: %q", out)
 
 	out, _, code = runCLI(t, append(append([]string{"deliveries", "get"}, common...), "--endpoint", ep.ID, "--event", ids[0])...)
 	require_Equal(t, code, 0)

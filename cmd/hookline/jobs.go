@@ -54,7 +54,7 @@ func runJobCommand(kind string, args []string, stdout, stderr io.Writer) error {
 		if err := a.call("POST", epPath+"/deliveries/"+url.PathEscape(*event)+"/"+kind, nil, nil, &d); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(stdout, "%s\n", d)
+		err := render(stdout, a.output, d, nil)
 		return err
 	}
 	req := map[string]any{}
@@ -71,7 +71,7 @@ func runJobCommand(kind string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*wait {
-		_, err := fmt.Fprintf(stdout, "%s\n", raw)
+		err := render(stdout, a.output, raw, nil)
 		return err
 	}
 	var j jobView
@@ -99,7 +99,7 @@ func (a *apiFlags) follow(id string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "%s %s: scanned %d, matched %d, done %d, skipped %d, at %s\n", j.ID, j.State, p.Scanned, p.Matched, p.Done, p.Skipped, p.Position)
 		if j.State != "running" {
-			if _, err := fmt.Fprintf(stdout, "%s\n", raw); err != nil {
+			if err := render(stdout, a.output, raw, nil); err != nil {
 				return err
 			}
 			if j.Error != nil {
@@ -119,8 +119,14 @@ func runJobs(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("jobs "+args[0], flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
-	id := fs.String("job", "", "job id (job_...; get and stop)")
-	wait := fs.Bool("wait", false, "get: follow the job until it ends")
+	// Each verb has only its own flags.
+	id, wait := new(string), new(bool)
+	if args[0] != "list" {
+		fs.StringVar(id, "job", "", "job id (job_...)")
+	}
+	if args[0] == "get" {
+		fs.BoolVar(wait, "wait", false, "follow the job until it ends")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -147,6 +153,6 @@ func runJobs(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "%s\n", raw)
+	err = render(stdout, a.output, raw, jobColumns)
 	return err
 }
