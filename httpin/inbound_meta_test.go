@@ -99,6 +99,20 @@ func TestMetaHandshake(t *testing.T) {
 	status, raw, _ = s.handshake(t, str(t, gen, "url"), "hub.mode", "subscribe", "hub.verify_token", tok, "hub.challenge", "3")
 	require_Equal(t, status, http.StatusOK)
 	require_Equal(t, raw, "3")
+	// Its default mapping types by object and field; Messenger sends no
+	// changes (meta.page), and a repeat is known by its body.
+	for _, c := range []struct{ body, typ string }{
+		{`{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"sender":{"id":"2"},"message":{"mid":"m_1","text":"hi"}}]}]}`, "meta.page"},
+		{string(fixture(t, "meta/whatsapp_messages_status.json")), "meta.whatsapp_business_account.messages"},
+	} {
+		sig := "sha256=" + hmacHex([]byte("0123456789abcdef0123456789abcdef"), []byte(c.body))
+		status, raw, _ := s.send(t, str(t, gen, "url"), []byte(c.body), "X-Hub-Signature-256", sig)
+		id := accepted(t, status, raw)
+		_, ev, _ := s.do(t, "GET", "/v1/tenants/acme/events/"+id, testToken, "", "")
+		require_Equal(t, str(t, ev, "type"), c.typ)
+		_, raw, _ = s.send(t, str(t, gen, "url"), []byte(c.body), "X-Hub-Signature-256", sig)
+		require_Equal(t, decodeObject(t, raw)["duplicate"], any(true))
+	}
 
 	// Bad tokens, and a token for a provider without a handshake.
 	s.reject(t, "POST", "/v1/tenants/acme/sources", testToken, "application/json", `{"provider":"whatsapp","secret":"s","verify_token":""}`, 400, "invalid_verify_token")

@@ -16,6 +16,7 @@ export const providers = [
   { name: 'hubspot', label: 'HubSpot' },
   { name: 'intercom', label: 'Intercom' },
   { name: 'linear', label: 'Linear' },
+  { name: 'meta', label: 'Meta (Messenger, Instagram, Pages)' },
   { name: 'none', label: 'None (no verification)', own: true },
   { name: 'paddle', label: 'Paddle' },
   { name: 'sendgrid', label: 'SendGrid (public key)' },
@@ -26,6 +27,7 @@ export const providers = [
   { name: 'svix', label: 'Svix' },
   { name: 'twilio', label: 'Twilio' },
   { name: 'typeform', label: 'Typeform' },
+  { name: 'whatsapp', label: 'WhatsApp (Meta)' },
   { name: 'zendesk', label: 'Zendesk' },
 ];
 

@@ -100,9 +100,15 @@ export function SourceForm({ tenant, src, onSaved, onCancel }) {
     }
   };
 
-  if (created) {
+  // whatsapp and meta answer with a verify token too, for Meta's dashboard:
+  // shown once, after the secret.
+  if (created && created.secret) {
     return html`<${CopyOnce} label="Signing secret" value=${created.secret}
-      onDone=${() => { const s = { ...created }; delete s.secret; setCreated(null); onSaved(s); }} />`;
+      onDone=${() => { const s = { ...created }; delete s.secret; if (s.verify_token) { setCreated(s); return; } setCreated(null); onSaved(s); }} />`;
+  }
+  if (created) {
+    return html`<${CopyOnce} label="Verify token (Meta's dashboard asks for it with the URL)" value=${created.verify_token}
+      onDone=${() => { const s = { ...created }; delete s.verify_token; setCreated(null); onSaved(s); }} />`;
   }
   // A field of the wrong type can only be in the settings object (every
   // other field is text from an input, the mapping any JSON): shown under it.
