@@ -90,10 +90,9 @@ type sourceState struct {
 	rebuildAt time.Time
 	// hashDedupe: the provider sends no delivery id (calendly, hubspot,
 	// sendgrid, meta; whatsapp's status updates) and the source uses its
-	// default mapping, so a retried
-	// delivery is known by its body: the same bytes are the same delivery
-	// (their bodies carry event ids and times, so two events never share
-	// one).
+	// default mapping, so a retried delivery is known by its body: the
+	// same bytes are the same delivery (their bodies carry event ids and
+	// times, so two events never share one).
 	hashDedupe bool
 	// replayDedupe: the provider signs neither its delivery id nor a time
 	// (verify.Preset.UnsignedID), so a request is also deduped on what
