@@ -22,6 +22,7 @@ export const providers = [
   { name: 'sendgrid', label: 'SendGrid (public key)' },
   { name: 'shopify', label: 'Shopify' },
   { name: 'slack', label: 'Slack' },
+  { name: 'square', label: 'Square' },
   { name: 'standard-webhooks', label: 'Standard Webhooks' },
   { name: 'stripe', label: 'Stripe' },
   { name: 'svix', label: 'Svix' },

@@ -1,11 +1,14 @@
 package httpin_test
 
-// Meta's webhooks (the whatsapp and meta presets) over HTTP: the GET
+// Meta's webhooks (the whatsapp and meta presets), and Square's, over HTTP: the GET
 // subscription handshake on the source's verify token, and the dedupe of
 // WhatsApp payloads. Signatures, mapping and the repeat of a delivery are
 // TestInboundProviders' whatsapp case.
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -156,4 +159,34 @@ func TestWhatsAppDedupe(t *testing.T) {
 	require_True(t, !dup && id != sid, "the read status of the same message was taken for the delivered one")
 	_, m, _ := s.do(t, "GET", "/v1/tenants/acme/events/"+id, testToken, "", "")
 	require_Equal(t, str(t, m, "type"), "whatsapp.messages")
+}
+
+// TestSquare: Square signs the URL it calls with the body; a request to
+// the source's URL signed that way becomes square.<type>, deduped on
+// event_id; signed for another URL, it is refused.
+func TestSquare(t *testing.T) {
+	s := newTestServer(t)
+	s.mustCreateTenant(t, "acme")
+	const key = "Y2uBvq0sS2tQb9nSdtbC9w"
+	src := s.createSource(t, "acme", `{"provider":"square","secret":"`+key+`"}`)
+	u := str(t, src, "url")
+	sign := func(signedURL, body string) []string {
+		mac := hmac.New(sha256.New, []byte(key))
+		mac.Write([]byte(signedURL + body))
+		return []string{"X-Square-Hmacsha256-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil))}
+	}
+	body := `{"merchant_id":"6SSW7HV8K2ST5","type":"payment.created","event_id":"13b867cf-db3d-4b1c-90b6-2f32a9d78124","data":{"type":"payment","id":"KkAk"}}`
+	s.rejected(t, u, []byte(body), 401, "bad_signature", sign("https://elsewhere.example/in/x", body)...)
+	s.rejected(t, u, []byte(body), 401, "missing_signature")
+	status, raw, _ := s.send(t, u, []byte(body), sign(s.base+u, body)...)
+	id := accepted(t, status, raw)
+	_, ev, _ := s.do(t, "GET", "/v1/tenants/acme/events/"+id, testToken, "", "")
+	require_Equal(t, str(t, ev, "type"), "square.payment.created")
+	// Behind a TLS proxy Square called https://…: the scheme it reports
+	// is the one signed.
+	https := "https://" + strings.TrimPrefix(s.base, "http://") + u
+	status, raw, _ = s.send(t, u, []byte(body), append(sign(https, body), "X-Forwarded-Proto", "https")...)
+	require_Equal(t, status, http.StatusOK)
+	m := decodeObject(t, raw)
+	require_True(t, m["duplicate"] == true && m["id"] == id, "the same event_id again: %s", raw)
 }
