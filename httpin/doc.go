@@ -16,7 +16,8 @@
 //     tenant credentials' replays (replaylimit.go) and inbound sources
 //     with their request log (inbound.go);
 //   - the inbound receiver, POST /in/{source id}, where providers' webhooks
-//     are verified and mapped into events (inbound.go);
+//     are verified and mapped into events, and GET /in/{source id}, Meta's
+//     subscription handshake (inbound.go);
 //   - GET /v1/openapi.json, the OpenAPI 3.1 document of these two APIs,
 //     kept by hand in openapi.json, which the tests hold to the route table
 //     and to real answers (openapi.go);

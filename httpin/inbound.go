@@ -28,7 +28,29 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx, id string) {
 		},
 		RawHeaders: ctx.Request.Header.Header(),
 	}
-	res := s.receiver.Receive(id, &r)
+	s.answerInbound(ctx, s.receiver.Receive(id, &r))
+}
+
+// handshake serves GET /in/{source id}: a provider's subscription
+// handshake (Meta's hub.challenge), answered by the source's verifier.
+func (s *Server) handshake(ctx *fasthttp.RequestCtx, id string) {
+	r := inbound.Request{
+		Request: verify.Request{
+			URL:    calledURL(ctx),
+			Header: &ctx.Request.Header,
+			Query:  ctx.QueryArgs(),
+		},
+		RawHeaders: ctx.Request.Header.Header(),
+	}
+	res := s.receiver.Handshake(id, &r)
+	if res.Status == fasthttp.StatusMethodNotAllowed {
+		ctx.Response.Header.Set("Allow", "POST")
+	}
+	s.answerInbound(ctx, res)
+}
+
+// answerInbound writes the receiver's answer to a request to a source.
+func (s *Server) answerInbound(ctx *fasthttp.RequestCtx, res inbound.Result) {
 	switch {
 	case res.Challenge != nil:
 		ctx.SetStatusCode(fasthttp.StatusOK)

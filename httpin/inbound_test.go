@@ -195,6 +195,19 @@ func providerCases(tb testing.TB) []providerCase {
 			badCode: "bad_signature", signsTS: true, signsMsg: true, missing: "missing_signature",
 		},
 		{
+			name: "whatsapp",
+			create: func(secret string) string {
+				return `{"provider":"whatsapp","secret":"` + secret + `","verify_token":"meta-verify-token"}`
+			},
+			secret:   "0123456789abcdef0123456789abcdef",
+			body:     fixture(tb, "meta/whatsapp_messages_text.json"),
+			wantType: "whatsapp.messages",
+			sign: func(body []byte, secret string, _ time.Time) (string, []string) {
+				return "", []string{"X-Hub-Signature-256", "sha256=" + hmacHex([]byte(secret), body)}
+			},
+			badCode: "bad_signature", signsMsg: true, missing: "missing_signature",
+		},
+		{
 			name: "basic",
 			create: func(secret string) string {
 				return `{"provider":"basic","secret":"` + secret + `","mapping":{"type":"crm.{$.kind}","id":"$.id","payload":{"lead":"$.lead"}}}`
@@ -317,7 +330,9 @@ func TestInboundReceiverRefusals(t *testing.T) {
 	s.rejected(t, url+"/x", []byte(`{"t":"a"}`), 404, "source_not_found")
 	big := []byte(`{"t":"a","pad":"` + strings.Repeat("x", maxEventBytes) + `"}`)
 	s.rejected(t, url, big, 413, "body_too_large")
-	s.reject(t, "GET", url, "", "", "", 405, "method_not_allowed")
+	// GET is Meta's handshake; a provider without one takes POSTs only.
+	s.reject(t, "GET", url, "", "", "", 405, "no_handshake")
+	s.reject(t, "PUT", url, "", "", "", 405, "method_not_allowed")
 	status, raw, _ := s.send(t, url, []byte(`{"t":"a"}`))
 	accepted(t, status, raw)
 }

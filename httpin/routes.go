@@ -58,6 +58,8 @@ var routeTable = []route{
 	{anyMethod, "/metrics", h0((*Server).writeMetrics), routeMetrics, metricsToken},
 	// The inbound receiver: the source's verifier checks the provider.
 	{"POST", inbound.Path + "{source}", h1((*Server).receive), routeInbound, noToken},
+	// Meta's subscription handshake: the source's verify token, checked.
+	{"GET", inbound.Path + "{source}", h1((*Server).handshake), routeInbound, noToken},
 	// Profiles reveal internals and cost CPU: only for the operator.
 	{anyMethod, "/debug/pprof/{profile...}", h1((*Server).pprof), routeOther, adminOnly},
 	{"GET", "/v1/audit", h0((*Server).listAllAudit), routeAudit, adminOnly},

@@ -18,6 +18,7 @@ func TestRouteTable(t *testing.T) {
 		"* /readyz":                   "health, no token, metrics listener",
 		"* /metrics":                  "metrics, metrics token, metrics listener",
 		"POST /in/{source}":           "inbound, no token",
+		"GET /in/{source}":            "inbound, no token",
 		"* /debug/pprof/{profile...}": "other, admin",
 		"GET /v1/audit":               "audit, admin",
 		"GET /v1/openapi.json":        "other, no token",
@@ -197,7 +198,7 @@ func TestRouterAllow(t *testing.T) {
 	f("/v1/tenants/a/events/batch", "POST")
 	f("/v1/tenants/a/event-types/t", "GET, PUT, DELETE")
 	f("/v1/tenants/a/api-keys/k", "DELETE")
-	f("/in/src", "POST")
+	f("/in/src", "GET, POST")
 }
 
 func TestRouterRefusesBadTables(t *testing.T) {

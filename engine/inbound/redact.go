@@ -11,8 +11,12 @@ func (s *Source) redactedHeaders() []string {
 	return out
 }
 
-// redactedQuery is the query parameter that carries s's key, if any.
+// redactedQuery is the query parameter that carries s's key or verify
+// token, if any.
 func (s *Source) redactedQuery() string {
+	if s.VerifyToken != "" {
+		return "hub.verify_token"
+	}
 	if s.APIKey != nil {
 		return s.APIKey.Query
 	}

@@ -238,3 +238,23 @@ func TestReceiverOptions(t *testing.T) {
 	f(inbound.Options{RejectedRetention: -time.Second}, "RejectedRetention")
 	f(inbound.Options{FailureBurst: -1}, "FailureBurst")
 }
+
+// TestHandshakeFailuresThrottled: failed handshakes count against the
+// source's failure rate as failed signatures do, so a verify token cannot
+// be guessed at line rate; a good one is still answered.
+func TestHandshakeFailuresThrottled(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness) { h.rcOpts = inbound.Options{FailureRate: 0.001, FailureBurst: 3} })
+	h.tenant("acme")
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("meta"), Secret: ptr("0123456789abcdef0123456789abcdef"), VerifyToken: ptr("right")})
+	try := func(tok string) inbound.Result {
+		return h.rc.Handshake(src.ID, request(src.ID, "hub.mode=subscribe&hub.verify_token="+tok+"&hub.challenge=1", nil, nil))
+	}
+	for range 3 {
+		require_Equal(t, try("wrong").Code, "bad_verify_token")
+	}
+	res := try("wrong")
+	require_Equal(t, res.Status, 429)
+	require_Equal(t, res.Code, inbound.CodeTooManyFailures)
+	require_Equal(t, try("right").Status, 200)
+	require_Equal(t, len(h.requests("acme", src.ID)), 4)
+}

@@ -20,9 +20,11 @@ var sourceRecords = &engine.SealedRecords[Source]{
 		rec.PreviousSecrets = slices.Clone(s.PreviousSecrets)
 		return rec
 	},
-	Secrets: func(s *Source) []*string { return rotation.Pointers(&s.Secret, s.PreviousSecrets) },
-	Each:    (*wal.Log).Sources,
-	Put:     (*wal.Log).PutSource,
+	Secrets: func(s *Source) []*string {
+		return append(rotation.Pointers(&s.Secret, s.PreviousSecrets), &s.VerifyToken)
+	},
+	Each: (*wal.Log).Sources,
+	Put:  (*wal.Log).PutSource,
 }
 
 // ResealSources seals again the secrets of every stored source that holds

@@ -67,3 +67,33 @@ func TestSourceSecretsSealed(t *testing.T) {
 	require_NoError(t, l.Sources(func(id wal.ID, val []byte) error { rec = string(val); return nil }))
 	require_Equal(t, strings.Count(rec, seal.Prefix+k2.ID()+"."), 2)
 }
+
+// TestVerifyTokenSealed: a whatsapp source's verify token is sealed with
+// its secret, and after a restart under the key it still answers Meta's
+// handshake (and only with that token).
+func TestVerifyTokenSealed(t *testing.T) {
+	k, err := seal.NewKey(bytes.Repeat([]byte{3}, seal.KeySize))
+	require_NoError(t, err)
+	h := newHarnessWith(t, func(h *harness) { h.secrets = seal.NewKeyring(k) })
+	h.tenant("acme")
+	const token = "meta-verify-token-0123"
+	src := h.source("acme", inbound.SourceInput{Provider: ptr("whatsapp"), Secret: ptr("0123456789abcdef0123456789abcdef"), VerifyToken: ptr(token)})
+	require_Equal(t, src.VerifyToken, token)
+	var rec string
+	require_NoError(t, h.log.Sources(func(id wal.ID, val []byte) error { rec = string(val); return nil }))
+	require_True(t, !strings.Contains(rec, token) && !strings.Contains(rec, "0123456789abcdef0123456789abcdef"), "the stored record holds a secret: %s", rec)
+	require_Equal(t, strings.Count(rec, seal.Prefix+k.ID()+"."), 2)
+
+	h.stop(5 * time.Second)
+	h.start()
+	handshake := func(tok string) inbound.Result {
+		return h.rc.Handshake(src.ID, request(src.ID, "hub.mode=subscribe&hub.verify_token="+tok+"&hub.challenge=77", nil, nil))
+	}
+	res := handshake(token)
+	require_Equal(t, res.Status, 200)
+	require_Equal(t, string(res.Challenge), "77")
+	require_Equal(t, handshake("meta-verify-token-0124").Status, 403)
+	got, err := h.rc.GetSource("acme", src.ID)
+	require_NoError(t, err)
+	require_Equal(t, got.VerifyToken, "")
+}

@@ -46,7 +46,12 @@ type Source struct {
 	// Mapping is the mapping as given (absent: the provider's default).
 	Mapping json.RawMessage `json:"mapping,omitempty"`
 
-	Secret          string              `json:"secret,omitempty"`
+	Secret string `json:"secret,omitempty"`
+	// VerifyToken answers the subscription handshake of a provider with
+	// one (verify.Preset.Handshake: meta, whatsapp). Sealed and shown
+	// like the secret: on creation, and in the answer to the patch that
+	// sets it.
+	VerifyToken     string              `json:"verify_token,omitempty"`
 	PreviousSecrets []rotation.Previous `json:"previous_secrets,omitempty"`
 	SecretRotatedAt *time.Time          `json:"secret_rotated_at,omitempty"`
 	// PreviousSecretExpiresAt is shown, derived from PreviousSecrets.
@@ -64,6 +69,9 @@ type SourceInput struct {
 	HMAC      *verify.HMACConfig    `json:"hmac"`
 	APIKey    *verify.APIKeyConfig  `json:"api_key"`
 	GitHub    *verify.GitHubOptions `json:"github"`
+	// VerifyToken is the handshake's token; absent on creation, one is
+	// generated.
+	VerifyToken *string `json:"verify_token"`
 	// Mapping is absent (nil: keep), null (reset to the provider's
 	// default) or a mapping. It is not a pointer: a decoder sets a nil
 	// pointer for null, which could not be told from absent.
@@ -81,10 +89,10 @@ type sourceState struct {
 	// built with it, must be rebuilt without it then.
 	rebuildAt time.Time
 	// hashDedupe: the provider sends no delivery id (calendly, hubspot,
-	// sendgrid) and the source uses its default mapping, so a retried
-	// delivery is known by its body: the same bytes are the same delivery
-	// (their bodies carry event ids and times, so two events never share
-	// one).
+	// sendgrid, meta; whatsapp's status updates) and the source uses its
+	// default mapping, so a retried delivery is known by its body: the
+	// same bytes are the same delivery (their bodies carry event ids and
+	// times, so two events never share one).
 	hashDedupe bool
 	// replayDedupe: the provider signs neither its delivery id nor a time
 	// (verify.Preset.UnsignedID), so a request is also deduped on what
@@ -105,7 +113,8 @@ func (st *sourceState) replayKey(vr *verify.Result) string {
 }
 
 // dedupeID is the id a request is deduped on: the mapping's, else, for
-// a provider without one, a hash of the body.
+// a provider without one (or whose id the request lacks, with
+// verify.Preset.HashWithoutID), a hash of the body.
 func (st *sourceState) dedupeID(mapped string, body []byte) string {
 	if mapped != "" || !st.hashDedupe {
 		return mapped
@@ -117,7 +126,7 @@ func (st *sourceState) dedupeID(mapped string, body []byte) string {
 // view is the source as the API shows it: no secrets.
 func (s *Source) view() Source {
 	v := *s
-	v.Secret, v.PreviousSecrets = "", nil
+	v.Secret, v.VerifyToken, v.PreviousSecrets = "", "", nil
 	v.PreviousSecretExpiresAt = rotation.LastExpiry(rotation.Unexpired(s.PreviousSecrets, time.Now()))
 	return v
 }
@@ -135,6 +144,10 @@ func (rc *Receiver) CreateSource(ctx context.Context, tenant string, in SourceIn
 	now := time.Now().UTC()
 	s := Source{ID: sourcePrefix + id.String(), Tenant: tenant, CreatedAt: now, UpdatedAt: now}
 	s.URL = Path + s.ID
+	if p, ok := verify.Lookup(deref(in.Provider)); ok && p.Handshake && in.VerifyToken == nil {
+		tok := newVerifyToken()
+		in.VerifyToken = &tok
+	}
 	st, err := rc.buildSource(&s, in, id)
 	if err != nil {
 		return Source{}, err
@@ -153,7 +166,7 @@ func (rc *Receiver) CreateSource(ctx context.Context, tenant string, in SourceIn
 	}
 	v := s.view()
 	rc.e.Audit(ctx, engine.Change{Action: "source.create", Tenant: tenant, Resource: s.ID, After: v})
-	v.Secret = s.Secret
+	v.Secret, v.VerifyToken = s.Secret, s.VerifyToken
 	return v, nil
 }
 
@@ -186,6 +199,12 @@ func (rc *Receiver) buildSource(s *Source, in SourceInput, id wal.ID) (*sourceSt
 	}
 	if in.GitHub != nil {
 		s.GitHub = in.GitHub
+	}
+	if in.VerifyToken != nil {
+		if err := checkVerifyToken(s.Provider, *in.VerifyToken); err != nil {
+			return nil, err
+		}
+		s.VerifyToken = *in.VerifyToken
 	}
 	if s.Secret == "" && s.Provider != "none" {
 		return nil, engine.Invalid("missing_secret", "secret is required for provider %s (the signing secret the provider shows, or user:password for basic, the public key for sendgrid)", s.Provider)
@@ -249,7 +268,7 @@ func setMapping(s *Source, in json.RawMessage) (*transform.Mapping, error) {
 // (sourceState.hashDedupe).
 func hashDedupe(s *Source) bool {
 	p, ok := verify.Lookup(s.Provider)
-	return ok && len(s.Mapping) == 0 && p.DefaultID == ""
+	return ok && len(s.Mapping) == 0 && (p.DefaultID == "" || p.HashWithoutID)
 }
 
 // compileSourceMapping compiles s's mapping, or its provider's default
@@ -310,7 +329,7 @@ func checkReservedTemplates(spec *transform.Spec) error {
 // sourceVerifier builds s's verifier with its current and unexpired
 // previous secrets.
 func (rc *Receiver) sourceVerifier(s *Source, now time.Time) (verify.Verifier, error) {
-	cfg := verify.Config{Provider: s.Provider, HMAC: s.HMAC, APIKey: s.APIKey, GitHub: s.GitHub}
+	cfg := verify.Config{Provider: s.Provider, HMAC: s.HMAC, APIKey: s.APIKey, GitHub: s.GitHub, VerifyToken: s.VerifyToken}
 	if s.Secret != "" {
 		cfg.Secrets = append(cfg.Secrets, s.Secret)
 	}
@@ -459,6 +478,9 @@ func (rc *Receiver) UpdateSource(ctx context.Context, tenant, id string, in Sour
 		return Source{}, err
 	}
 	rc.e.Audit(ctx, engine.Change{Action: "source.update", Tenant: tenant, Resource: id, Before: before, After: after})
+	if in.VerifyToken != nil {
+		after.VerifyToken = *in.VerifyToken
+	}
 	return after, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -412,4 +413,48 @@ func TestEventTypesPage(t *testing.T) {
 	b.click("dialog button", "Delete event type")
 	b.waitText("table", "No event types yet")
 	s.api(t, "GET", "/v1/tenants/acme/event-types/invoice.paid", "", nil, 404, nil)
+}
+
+// TestSourceVerifyTokenShownOnce: a whatsapp source made in the form
+// shows its secret once and then its generated verify token once, and
+// that token answers Meta's handshake.
+func TestSourceVerifyTokenShownOnce(t *testing.T) {
+	s := startServer(t)
+	s.api(t, "POST", "/v1/tenants", "", map[string]any{"id": "acme"}, 201, nil)
+	b := newBrowser(t)
+	b.signIn(s)
+	b.go_("#/t/acme/sources")
+	b.click("button", "New source")
+	b.fill("#source-name", "WhatsApp")
+	b.setValue("#source-provider", "whatsapp")
+	b.fill("#source-secret", "0123456789abcdef0123456789abcdef")
+	b.click("dialog button[type=submit]", "Create source")
+	b.waitJS("the secret shown once", `document.querySelector("#copy-once-value") && document.querySelector("#copy-once-value").value === "0123456789abcdef0123456789abcdef"`)
+	b.click("label.check", "I have copied it")
+	b.click("dialog button.primary", "Done")
+	b.waitJS("the verify token shown once", `document.querySelector("#copy-once-value") && document.querySelector("#copy-once-value").value.length >= 32`)
+	token := evalJS[string](b, `document.querySelector("#copy-once-value").value`)
+	b.click("label.check", "I have copied it")
+	b.click("dialog button.primary", "Done")
+	b.waitText("h1", "WhatsApp")
+	if n := evalJS[int](b, `document.querySelectorAll("#copy-once-value").length`); n != 0 {
+		t.Fatalf("the verify token is still on the page")
+	}
+
+	var list struct {
+		Data []struct{ URL string } `json:"data"`
+	}
+	s.api(t, "GET", "/v1/tenants/acme/sources", "", nil, 200, &list)
+	if len(list.Data) != 1 {
+		t.Fatalf("sources: %+v", list.Data)
+	}
+	resp, err := http.Get(s.base + list.Data[0].URL + "?hub.mode=subscribe&hub.challenge=8&hub.verify_token=" + url.QueryEscape(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "8" {
+		t.Fatalf("handshake with the token shown: %d %q", resp.StatusCode, body)
+	}
 }

@@ -38,6 +38,24 @@ func whsec(seed string) string {
 	return "whsec_" + base64.StdEncoding.EncodeToString([]byte("key-"+seed+"-0123456789abcdef"))
 }
 
+// metaCase is a Meta preset's case: X-Hub-Signature-256 over a WhatsApp
+// payload under an app secret (32 hex digits, as Meta issues them).
+func metaCase(t testing.TB, provider, body string) presetCase {
+	return presetCase{
+		cfg:     Config{Provider: provider, VerifyToken: "meta-verify-token"},
+		secrets: [2]string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"},
+		wrong:   "00000000000000000000000000000000",
+		body:    fixture(t, body),
+		sign: func(_ testing.TB, secret string, body []byte, _ time.Time) *Request {
+			return newReq(body, "X-Hub-Signature-256", "sha256="+hexMAC(sha256.New, secret, body))
+		},
+		sigHeader: "X-Hub-Signature-256",
+		malformed: "sha256=" + hexMAC(sha1.New, "x", nil),
+		signsBody: true,
+		badCode:   CodeBadSignature,
+	}
+}
+
 func presetCases(t testing.TB) map[string]presetCase {
 	sha256Body := func(header, prefix string, b64 bool) func(testing.TB, string, []byte, time.Time) *Request {
 		return func(_ testing.TB, secret string, body []byte, _ time.Time) *Request {
@@ -184,6 +202,8 @@ func presetCases(t testing.TB) map[string]presetCase {
 			signsBody: true,
 			badCode:   CodeBadSignature,
 		},
+		"whatsapp": metaCase(t, "whatsapp", "meta/whatsapp_messages_text.json"),
+		"meta":     metaCase(t, "meta", "meta/whatsapp_messages_status.json"),
 		"intercom": {
 			cfg:     Config{Provider: "intercom"},
 			secrets: [2]string{"intercom-client-secret", "intercom-previous"},

@@ -47,6 +47,10 @@ type Config struct {
 	APIKey *APIKeyConfig `json:"api_key,omitempty"`
 	// GitHub holds the github provider's options (github.go).
 	GitHub *GitHubOptions `json:"github,omitempty"`
+	// VerifyToken is what a provider with a subscription handshake
+	// (Preset.Handshake: meta, whatsapp) must present before it sends
+	// events; the operator types it into the provider's dashboard.
+	VerifyToken string `json:"-"`
 }
 
 // HMACConfig is the generic hmac provider's scheme.
@@ -98,6 +102,8 @@ const (
 	CodeMissingTimestamp   = "missing_timestamp"   // the scheme signs a timestamp and none came
 	CodeStaleTimestamp     = "stale_timestamp"     // outside the tolerance
 	CodeBadCredentials     = "bad_credentials"     // basic or api-key did not match
+	CodeBadVerifyToken     = "bad_verify_token"    // a handshake's token is missing or wrong (403)
+	CodeInvalidHandshake   = "invalid_handshake"   // a handshake without its mode or challenge (400)
 )
 
 // Error is a rejected request or an invalid config: Code is stable,
@@ -117,6 +123,14 @@ func reject(code, format string, args ...any) *Error {
 type Verifier interface {
 	// Verify checks r at time now. Comparisons run in constant time.
 	Verify(r *Request, now time.Time) (Result, *Error)
+}
+
+// Handshaker is a Verifier whose provider checks a URL with a GET before
+// it sends events there (Meta's hub.challenge): Handshake answers the
+// GET's query with the body to send back, or a rejection whose code is
+// CodeBadVerifyToken or CodeInvalidHandshake.
+type Handshaker interface {
+	Handshake(q Peeker) ([]byte, *Error)
 }
 
 // Preset describes one provider: how to build its verifier and the
@@ -146,6 +160,13 @@ type Preset struct {
 	// again under a new id, for ever. Such a preset's verifier sets
 	// Result.ReplayID, on which the receiver dedupes as well.
 	UnsignedID bool
+	// HashWithoutID says that a request whose DefaultID is absent is
+	// deduped on its body, as a preset without a DefaultID is (meta: a
+	// status update carries no message id of its own).
+	HashWithoutID bool
+	// Handshake says the verifier is a Handshaker and a source needs a
+	// verify token (Config.VerifyToken).
+	Handshake bool
 }
 
 var presets = map[string]*Preset{}

@@ -100,9 +100,16 @@ export function SourceForm({ tenant, src, onSaved, onCancel }) {
     }
   };
 
+  // whatsapp and meta answer with a verify token too, for Meta's dashboard:
+  // shown once, after the secret. The keys make the two prompts two
+  // components, so "I have copied it" is asked again.
+  if (created && created.secret) {
+    return html`<${CopyOnce} key="secret" label="Signing secret" value=${created.secret}
+      onDone=${() => { const s = { ...created }; delete s.secret; if (s.verify_token) { setCreated(s); return; } setCreated(null); onSaved(s); }} />`;
+  }
   if (created) {
-    return html`<${CopyOnce} label="Signing secret" value=${created.secret}
-      onDone=${() => { const s = { ...created }; delete s.secret; setCreated(null); onSaved(s); }} />`;
+    return html`<${CopyOnce} key="verify-token" label="Verify token (Meta's dashboard asks for it with the URL)" value=${created.verify_token}
+      onDone=${() => { const s = { ...created }; delete s.verify_token; setCreated(null); onSaved(s); }} />`;
   }
   // A field of the wrong type can only be in the settings object (every
   // other field is text from an input, the mapping any JSON): shown under it.
