@@ -32,7 +32,9 @@ func (s *Server) logAccess(ctx *fasthttp.RequestCtx, label routeID, start time.T
 		"method", string(ctx.Method()),
 		"route", ar.pattern,
 		"status", ctx.Response.StatusCode(),
-		"latency", time.Since(start),
+		// Milliseconds, a number in either log format (a JSON duration
+		// would be nanoseconds).
+		"latency_ms", float64(time.Since(start).Microseconds())/1000,
 		"tenant", tenant,
 		"actor", p.actor.ID,
 		"actor_type", p.actor.Type,

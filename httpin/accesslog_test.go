@@ -83,7 +83,7 @@ func TestAccessLog(t *testing.T) {
 		r := recs[i]
 		require_True(t, r["method"] == w.method && r["route"] == w.route && r["tenant"] == w.tenant &&
 			r["actor"] == w.actor && r["status"] == w.status, "access log line %d: %v; want %+v", i, r, w)
-		_, ok := r["latency"].(float64)
+		_, ok := r["latency_ms"].(float64)
 		require_True(t, ok, "access log line %d has no latency: %v", i, r)
 	}
 	require_True(t, !strings.Contains(out.String(), secret), "the log holds a body, query or token: %s", out.String())

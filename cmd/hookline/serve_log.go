@@ -34,7 +34,7 @@ func startupAttrs(cfg *config.Config, srv *httpin.Server, durability string) []a
 		"retry_schedule", cfg.RetrySchedule,
 		"max_in_flight", cfg.Delivery.MaxInFlight,
 		"max_backlog", cfg.Ingest.MaxBacklog,
-		"retention", cfg.Retention.MaxAge,
+		"retention", cfg.Retention.MaxAge.String(),
 		"log_level", cfg.LogLevel,
 		"log_format", cfg.LogFormat,
 		"access_log", cfg.AccessLog)
