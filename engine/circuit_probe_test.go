@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,13 @@ func TestCircuitHalfOpenTriesSeveralDeliveries(t *testing.T) {
 	opens := h.metric(`hookline_circuit_transitions_total{to="open"}`)
 	t.Logf("the circuit opened %v times", opens)
 	require_True(t, opens >= 1 && opens <= 7, "the circuit opened %v times for 20 events; want at most 7", opens)
+
+	// Each opening is logged as a warning, and the closing at the end.
+	opened := logLines(h, "endpoint circuit open")
+	require_Equal(t, float64(len(opened)), opens)
+	require_True(t, strings.Contains(opened[0], "level=WARN") && strings.Contains(opened[0], "endpoint="+ep.ID) && strings.Contains(opened[0], "from=closed"), "open line %q", opened[0])
+	closed := logLines(h, "endpoint circuit closed")
+	require_True(t, len(closed) >= 1 && strings.Contains(closed[len(closed)-1], "from=half_open"), "closed lines %q", closed)
 }
 
 // TestCircuitHalfOpenProbesOneAtATime: an endpoint that never recovers gets

@@ -31,5 +31,6 @@
 // (inbound.Receiver.mu, access.Access.mu), then Lane.recordMu, then
 // scheduler.mu, then Lane.mu. No goroutine holding scheduler.mu or Lane.mu
 // takes another lock, nor one holding laneHealth.mu, which may be taken
-// under any of them.
+// under any of them, nor one holding deadLog.mu (its log lines), taken
+// under none.
 package engine

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -27,7 +29,11 @@ const EventEndpointDisabled = ReservedTypePrefix + "endpoint.disabled"
 func (e *Engine) circuitChanged(ln *Lane, from, to gobreaker.State) {
 	e.m.circuitTransitions[to].Inc()
 	cfg := ln.config()
-	e.logger.Info("endpoint circuit "+stateName(to), "endpoint", cfg.ep.ID, "tenant", cfg.ep.Tenant, "from", stateName(from))
+	level := slog.LevelInfo
+	if to == gobreaker.StateOpen {
+		level = slog.LevelWarn // deliveries to the endpoint stop for open_for
+	}
+	e.logger.Log(context.Background(), level, "endpoint circuit "+stateName(to), "endpoint", cfg.ep.ID, "tenant", cfg.ep.Tenant, "from", stateName(from))
 	switch {
 	case to == gobreaker.StateOpen:
 		go e.circuitFailing(ln)

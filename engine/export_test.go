@@ -21,3 +21,16 @@ func EndExhaustedWindows(e *Engine) {
 		}
 	}
 }
+
+// EndDeadLogWindows ends every endpoint's dead-letter log window now, as
+// its timer would.
+func EndDeadLogWindows(e *Engine) {
+	for _, ln := range e.allLanes() {
+		ln.deadLog.mu.Lock()
+		t := ln.deadLog.timer
+		ln.deadLog.mu.Unlock()
+		if t != nil && t.Stop() {
+			ln.endDeadLogWindow()
+		}
+	}
+}

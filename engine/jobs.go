@@ -174,6 +174,7 @@ func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	r := &jobRun{job: j, inc: inc}
 	e.jobs.runs[j.ID] = r
 	e.startJobLocked(r)
+	e.logger.Info("job started", jobAttrs(&j)...)
 	e.pruneJobsLocked(tenant)
 	return j, nil
 }
@@ -386,6 +387,7 @@ func (e *Engine) startJobs() {
 	for _, r := range e.jobs.runs {
 		if r.job.State == JobRunning {
 			e.startJobLocked(r)
+			e.logger.Info("job resumed", jobAttrs(&r.job)...)
 		}
 	}
 }
@@ -456,5 +458,20 @@ func (e *Engine) finishJob(r *jobRun, state string, jerr *JobError, now time.Tim
 	r.job.State, r.job.Error = state, jerr
 	r.job.UpdatedAt, r.job.FinishedAt = now, &now
 	r.stop = nil
-	return e.putJob(&r.job, r.inc)
+	if err := e.putJob(&r.job, r.inc); err != nil {
+		return err
+	}
+	attrs := append(jobAttrs(&r.job), "state", state, "took", now.Sub(r.job.CreatedAt),
+		"scanned", r.job.Progress.Scanned, "done", r.job.Progress.Done, "skipped", r.job.Progress.Skipped)
+	if jerr != nil {
+		e.logger.Warn("job finished", append(attrs, "error_code", jerr.Code, "error", jerr.Message)...)
+	} else {
+		e.logger.Info("job finished", attrs...)
+	}
+	return nil
+}
+
+// jobAttrs name a job in the log.
+func jobAttrs(j *Job) []any {
+	return []any{"job", j.ID, "tenant", j.Tenant, "kind", j.Kind, "endpoint", j.EndpointID}
 }

@@ -97,6 +97,8 @@ type Lane struct {
 
 	// notify is the endpoint's failure notification state (notify.go).
 	notify laneNotify
+	// deadLog limits the log lines of its dead letters (deadlog.go).
+	deadLog deadLog
 }
 
 // view is the endpoint as the API shows it: no secret, live circuit state.

@@ -84,10 +84,12 @@ type exhaustedSummaryPayload struct {
 }
 
 // recordDeath records a delivery's last attempt and, once it is stored,
-// announces the death. typ is the event's type, "" when unknown.
+// announces the death and logs it. typ is the event's type, "" when
+// unknown.
 func (ln *Lane) recordDeath(cfg *laneConfig, m *wal.Move, typ, reason string) {
 	if ln.record(m) {
 		ln.e.deliveryDied(ln, cfg, m, typ, reason)
+		ln.logDeath(cfg, m, reason)
 	}
 }
 

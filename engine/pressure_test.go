@@ -48,6 +48,7 @@ func TestBacklogBackPressure(t *testing.T) {
 	require_Equal(t, h.counts(), before)
 	require_Equal(t, h.metric("hookline_ingest_backpressure"), 1.0)
 	require_True(t, h.metric(`hookline_ingest_refused_requests_total{reason="backlog_full"}`) >= 3, "refusals not counted")
+	require_Equal(t, len(logLines(h, "ingest refused: delivery backlog over its bound")), 1)
 
 	_, err = h.e.UpdateEndpoint(context.Background(), "acme", ep.ID, engine.EndpointInput{Paused: ptr(false)})
 	require_NoError(t, err)
@@ -55,6 +56,7 @@ func TestBacklogBackPressure(t *testing.T) {
 		return h.tryPublish("acme", engine.PublishEvent{Type: "a"}) == nil
 	})
 	require_Equal(t, h.metric("hookline_ingest_backpressure"), 0.0)
+	require_Equal(t, len(logLines(h, "ingest accepting again")), 1)
 	// What was accepted is delivered, the refused never.
 	waitFor(t, 5*time.Second, "every accepted event delivered", func() bool { return len(rc.ids()) == accepted+1 })
 	time.Sleep(quiet)

@@ -26,6 +26,10 @@
 //     /metrics, /healthz and /readyz also on a listener of their own, and
 //     who may read /metrics (metrics_listener.go).
 //
+// The main listener serves HTTPS when given a certificate, reloaded by
+// Server.ReloadTLS (tls.go), and logs each request when asked
+// (accesslog.go).
+//
 // routes.go holds the route table: every route's method, path pattern,
 // handler, metric label and the access.Scope a tenant API key or portal
 // session needs, the matcher, and principal.may, the one place a tenant

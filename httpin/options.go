@@ -76,8 +76,19 @@ type Options struct {
 	// NoDashboard turns the dashboard off: /, /portal and /assets/ answer
 	// 404 as unknown paths do.
 	NoDashboard bool
-	Logger      *slog.Logger
-	Metrics     *metrics.Set // the engine's set; /metrics writes it
+	// TLSCertFile and TLSKeyFile, both or neither, name the PEM
+	// certificate (chain) and key the main listener serves HTTPS with;
+	// Server.ReloadTLS reads them again. "" means plain HTTP. The metrics
+	// listener stays plain HTTP.
+	TLSCertFile, TLSKeyFile string
+	// TLSMinVersion is the least TLS version accepted: "1.2" or "1.3".
+	// "" means "1.2".
+	TLSMinVersion string
+	// AccessLog logs each API request at info: method, route, status,
+	// latency, tenant and actor; never a body or a token.
+	AccessLog bool
+	Logger    *slog.Logger
+	Metrics   *metrics.Set // the engine's set; /metrics writes it
 
 	// readTimeout bounds reading one request, head and body; 0 means
 	// defaultReadTimeout. Tests shorten it (export_test.go).
@@ -142,6 +153,9 @@ func (o *Options) EnsureDefaults() {
 	if o.ReplaysPerSecond == 0 {
 		o.ReplaysPerSecond = defaultReplaysPerSecond
 	}
+	if o.TLSMinVersion == "" {
+		o.TLSMinVersion = "1.2"
+	}
 	if o.readTimeout == 0 {
 		o.readTimeout = defaultReadTimeout
 	}
@@ -184,6 +198,12 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("httpin.Options.MaxPayloadDepth is %d; it must be from 1 to %d", o.MaxPayloadDepth, MaxPayloadDepthLimit)
 	case math.IsNaN(o.ReplaysPerSecond) || math.IsInf(o.ReplaysPerSecond, 0) || o.ReplaysPerSecond < 0 && o.ReplaysPerSecond != -1:
 		return fmt.Errorf("httpin.Options.ReplaysPerSecond is %g; it must be positive, or -1 for no bound", o.ReplaysPerSecond)
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return fmt.Errorf("httpin.Options.TLSCertFile is %q and httpin.Options.TLSKeyFile is %q; give both for HTTPS, or neither", o.TLSCertFile, o.TLSKeyFile)
+	}
+	if _, ok := tlsVersions[o.TLSMinVersion]; !ok {
+		return fmt.Errorf("httpin.Options.TLSMinVersion is %q; it must be \"1.2\" or \"1.3\"", o.TLSMinVersion)
 	}
 	for _, origin := range o.FrameAncestors {
 		if err := dashboard.CheckFrameOrigin(origin); err != nil {

@@ -47,6 +47,7 @@ type Server struct {
 	reserved        reservations
 	lastBodySweep   atomic.Int64  // sweepAbandoned's last run, UnixNano
 	replays         *replayLimits // nil when not limited
+	certs           *certStore    // nil without TLS (tls.go)
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -80,6 +81,13 @@ func New(e *engine.Engine, in *inbound.Receiver, acc *access.Access, opts Option
 			return nil, err
 		}
 		s.pages = &pages{assets: assets, headers: dashboard.SecurityHeaders(opts.FrameAncestors)}
+	}
+	if opts.TLSCertFile != "" {
+		// Loaded now, so a bad file stops the start with its error.
+		s.certs = &certStore{certFile: opts.TLSCertFile, keyFile: opts.TLSKeyFile}
+		if _, err := s.certs.load(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.MetricsListen != "" {
 		s.metricsSrv = s.newMetricsServer()
@@ -124,7 +132,7 @@ func (s *Server) Listen() error {
 		}
 		s.metricsLn = mln
 	}
-	s.ln = ln
+	s.ln = s.listenTLS(ln)
 	return nil
 }
 
@@ -211,6 +219,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	label := s.dispatch(ctx, &s.mainL)
 	s.m.observe(label, ctx.Response.StatusCode(), start)
+	if s.opts.AccessLog && label != routeHealth && label != routeMetrics {
+		// Probes and scrapes, every few seconds, would drown the requests.
+		s.logAccess(ctx, label, start)
+	}
 }
 
 // dispatch answers a request on listener l as its row of routeTable says,
@@ -229,6 +241,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, l *listener) routeID {
 	var r *route
 	if pr != nil {
 		r = pr.find(ctx.Method())
+		if s.opts.AccessLog {
+			ctx.SetUserValue(accessRouteKey{}, accessRoute{pattern: pr.pattern, tenant: pr.tenantOf(params)})
+		}
 	}
 	if !s.open(pr, &ctx.Request.Header, l) {
 		who, ok := s.authenticate(ctx)

@@ -45,6 +45,8 @@ func runServe(args []string) error {
 	keyFile := fs.String("secret-key-file", "", "master key sealing the stored secrets (else $"+secretKeyEnv+", else <data>/secret.key, generated)")
 	retry := fs.String("retry-schedule", "", "comma-separated delays before attempts 2..N, e.g. 5s,5m,30m,2h,5h,10h,10h")
 	durability := fs.String("durability", "", "when an accepted event is answered: fsync (after fsync, the default) or os (once written to the OS, fsynced within 10 ms: survives kill -9, not a power loss)")
+	logFormat := fs.String("log-format", "", "log lines as text or json (default text)")
+	accessLog := fs.Bool("access-log", false, "log each API request: method, route, status, latency, tenant, actor (never bodies or tokens)")
 	var allow stringList
 	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
 	if err := fs.Parse(args); err != nil {
@@ -82,6 +84,10 @@ func runServe(args []string) error {
 			cfg.Ingest.Durability = *durability
 		case "allow-net":
 			cfg.AllowNet = allow
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		case "access-log":
+			cfg.AccessLog = *accessLog
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -93,16 +99,25 @@ func runServe(args []string) error {
 	return serve(cfg)
 }
 
-func newLogger(level string) (*slog.Logger, error) {
+// newLogger is the server's logger on w: level and format as config
+// validated them.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log_level %q is not one of debug, info, warn, error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log_format %q is not text or json", format)
 }
 
 func serve(cfg *config.Config) error {
-	logger, err := newLogger(cfg.LogLevel)
+	logger, err := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -178,14 +193,7 @@ func serve(cfg *config.Config) error {
 		_ = log.Close()
 		return err
 	}
-	started := []any{"version", version, "listen", "http://" + srv.Addr()}
-	if a := srv.MetricsAddr(); a != "" {
-		started = append(started, "metrics", "http://"+a)
-	}
-	if cfg.Dashboard.Enabled {
-		started = append(started, "dashboard", "http://"+srv.Addr()+"/")
-	}
-	logger.Info("hookline started", append(started, "data", cfg.Data, "durability", walOpts.Durability.String(), "allow_net", cfg.AllowNet)...)
+	logger.Info("hookline started", startupAttrs(cfg, srv, walOpts.Durability.String())...)
 	if cfg.MetricsListen == "" && cfg.MetricsToken == "" && !loopback(srv.Addr()) {
 		logger.Warn("/metrics is served without a token to anyone who can reach listen; set metrics_listen or metrics_token (configs/hookline.yaml)", "listen", srv.Addr())
 	}
@@ -193,12 +201,21 @@ func serve(cfg *config.Config) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case s := <-sig:
-		logger.Info("shutting down", "signal", s.String())
-	case err = <-serveErr:
-		logger.Error("server stopped", "err", err)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				reload(srv, logger)
+				continue
+			}
+			logger.Info("shutting down", "signal", s.String())
+			break wait
+		case err = <-serveErr:
+			logger.Error("server stopped", "err", err)
+			break wait
+		}
 	}
 	signal.Stop(sig)
 

@@ -17,8 +17,8 @@
 //     delivery.notifications.*, retention.* and retry_schedule, where a
 //     reader could take 0 for "off".
 //   - The keys that belong to the file alone (cmd/hookline uses them, no
-//     package fills them): shutdown_timeout 0s means do not wait; data and
-//     log_level are required; admin_token_file names a file cmd/hookline
+//     package fills them): shutdown_timeout 0s means do not wait; data,
+//     log_level and log_format are required; admin_token_file names a file cmd/hookline
 //     reads the admin token from (at most one of it and admin_token);
 //     secret_key_file "" means <data>/secret.key.
 //   - A negative value means "none" where the key's comment says so (no
@@ -45,6 +45,7 @@ import (
 // Config mirrors configs/hookline.yaml; the file documents every field.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	TLS             TLS           `yaml:"tls"`
 	MetricsListen   string        `yaml:"metrics_listen"`
 	MetricsToken    string        `yaml:"metrics_token"`
 	MetricsTenants  int           `yaml:"metrics_tenant_series"`
@@ -63,6 +64,15 @@ type Config struct {
 	WAL             WAL           `yaml:"wal"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	AccessLog       bool          `yaml:"access_log"`
+}
+
+// TLS is the tls section: HTTPS on listen.
+type TLS struct {
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	MinVersion string `yaml:"min_version"`
 }
 
 // Dashboard is the dashboard section: the pages served at / and /portal.

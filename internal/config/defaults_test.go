@@ -73,7 +73,7 @@ func TestEmbeddedConfigWritesEveryKey(t *testing.T) {
 	for i := 1; i < len(yamlNames.pairs); i += 2 {
 		mapped[yamlNames.pairs[i]] = true
 	}
-	fileOnly := []string{"admin_token_file", "shutdown_timeout", "log_level", "secret_key_file"}
+	fileOnly := []string{"admin_token_file", "shutdown_timeout", "log_level", "log_format", "secret_key_file"}
 	keys := configKeys(reflect.TypeFor[Config](), "")
 	for _, key := range keys {
 		if _, ok := lookup(file, key); !ok {

@@ -103,6 +103,10 @@ func (c *Config) ServerOptions() httpin.Options {
 		PublicURL:            c.PublicURL,
 		ReplaysPerSecond:     c.Delivery.ReplaysPerSecond,
 		NoDashboard:          !c.Dashboard.Enabled,
+		TLSCertFile:          c.TLS.CertFile,
+		TLSKeyFile:           c.TLS.KeyFile,
+		TLSMinVersion:        c.TLS.MinVersion,
+		AccessLog:            c.AccessLog,
 	}
 	if len(c.Dashboard.FrameAncestors) > 0 { // none is nil, as the package's default
 		o.FrameAncestors = c.Dashboard.FrameAncestors

@@ -115,6 +115,9 @@ func (c *Config) validateFile() error {
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("log_level is %q; it must be one of debug, info, warn, error", c.LogLevel)
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format is %q; it must be text or json (flag --log-format)", c.LogFormat)
+	}
 	return nil
 }
 
@@ -166,6 +169,10 @@ var yamlNames = newRenamer(
 	"engine.NotifyOptions.ExhaustedSingles", "delivery.notifications.exhausted_singles",
 	"engine.NotifyOptions.FailureRatio", "delivery.notifications.failure_ratio",
 	"engine.NotifyOptions.FailureMinAttempts", "delivery.notifications.failure_min_attempts",
+	"httpin.Options.AccessLog", "access_log",
+	"httpin.Options.TLSCertFile", "tls.cert_file",
+	"httpin.Options.TLSKeyFile", "tls.key_file",
+	"httpin.Options.TLSMinVersion", "tls.min_version",
 	"httpin.Options.Listen", "listen",
 	"httpin.Options.AdminToken", "admin_token",
 	"httpin.Options.MaxEventBytes", "ingest.max_event_bytes",

@@ -45,6 +45,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("log_level: loud\n", `log_level is "loud"; it must be one of debug, info, warn, error`)
 	f("ingest:\n  durability: none\n", `ingest.durability is "none"; it must be fsync or os (flag --durability)`)
 	f("ingest:\n  durability: OS\n", `ingest.durability is "OS"`)
+	f("log_format: xml\n", `log_format is "xml"; it must be text or json (flag --log-format)`)
+	f("log_format: \"\"\n", `log_format is ""`)
+	f("tls:\n  min_version: \"1.1\"\n", `tls.min_version is "1.1"; it must be "1.2" or "1.3"`)
+	f("tls:\n  min_version: 1.3.0\n", `tls.min_version is "1.3.0"`)
+	f("tls:\n  cert_file: /etc/hookline/cert.pem\n", `tls.cert_file is "/etc/hookline/cert.pem" and tls.key_file is ""; give both for HTTPS, or neither`)
+	f("tls:\n  key_file: /etc/hookline/key.pem\n", `tls.cert_file is "" and tls.key_file is "/etc/hookline/key.pem"`)
 	f("allow_net: [10.0.0.0/8, nope]\n", `allow_net (flag --allow-net) entry "nope" is not a CIDR`)
 
 	// 0 where the file refuses it, empty where a value is needed.
