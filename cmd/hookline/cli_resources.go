@@ -93,6 +93,7 @@ var resources = []resource{
 			{"secret", kString, "the provider's signing secret"},
 			{"tolerance", kString, "timestamp tolerance (e.g. 5m)"},
 			{"mapping", kJSON, "mapping of a request to an event, as JSON"},
+			{"verify_token", kString, "whatsapp and meta: the token of Meta's subscription handshake (generated when left out)"},
 		},
 		columns: []string{"id", "name", "provider", "url", "created_at"},
 	},
