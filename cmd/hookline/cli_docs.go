@@ -30,7 +30,7 @@ func runDocs(args []string, stdout io.Writer) error {
 	if err := a.check(); err != nil {
 		return err
 	}
-	raw, err := listAll(&a, a.tenantPath()+"/event-types")
+	raw, err := listAll(&a, a.tenantPath()+"/event-types", 0)
 	if err != nil {
 		return err
 	}

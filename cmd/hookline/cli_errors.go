@@ -16,6 +16,7 @@ var errorHints = map[string]string{
 	"endpoint_not_found": "list the tenant's endpoints with `hookline endpoints list --tenant T`",
 	"source_not_found":   "list the tenant's sources with `hookline sources list --tenant T`",
 	"event_not_found":    "the event may be past retention; list recent deliveries with `hookline deliveries list`",
+	"request_not_found":  "list the source's logged requests with `hookline sources requests --tenant T --id src_...`",
 	"job_not_found":      "list the tenant's jobs with `hookline jobs list --tenant T`",
 	"invalid_json":       "check the body given with --data-json or -f: it must be one JSON object",
 	"unknown_field":      "the body names a field the API does not take: see /v1/openapi.json",

@@ -65,7 +65,7 @@ var resources = []resource{
 	},
 	{
 		name: "endpoints", path: "endpoints", idFlag: "id", update: "PATCH",
-		verbs:   []string{"create", "list", "get", "update", "delete", "pause", "resume", "rotate-secret", "test"},
+		verbs:   []string{"create", "list", "get", "update", "delete", "pause", "resume", "rotate-secret", "test", "preview"},
 		actions: []string{"pause", "resume", "rotate-secret", "test"},
 		fields: []field{
 			{"url", kString, "where deliveries go"},
@@ -85,7 +85,7 @@ var resources = []resource{
 	},
 	{
 		name: "sources", path: "sources", idFlag: "id", update: "PATCH",
-		verbs:   []string{"create", "list", "get", "update", "delete", "rotate-secret", "test"},
+		verbs:   []string{"create", "list", "get", "update", "delete", "rotate-secret", "test", "requests", "request", "replay-request"},
 		actions: []string{"rotate-secret", "test"},
 		fields: []field{
 			{"name", kString, "display name"},
@@ -148,6 +148,13 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 		return errors.New(r.usage())
 	}
 	verb := args[0]
+	// Verbs with flags of their own: a source's request log, previews.
+	switch {
+	case r.name == "sources" && slices.Contains(requestVerbs, verb):
+		return runSourceRequests(verb, args[1:], stdout)
+	case r.name == "endpoints" && verb == "preview":
+		return runPreview(r, args[1:], stdout)
+	}
 	fs := flag.NewFlagSet(r.name+" "+verb, flag.ContinueOnError)
 	var a apiFlags
 	if r.path == "" {
@@ -161,8 +168,8 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 		fs.StringVar(&id, r.idFlag, "", r.idFlag+" of the one to "+verb+" (required)")
 	}
 	var dataJSON, file string
-	values := map[string]*string{}
-	bools := map[string]*bool{}
+	var values map[string]*string
+	var bools map[string]*bool
 	action := slices.Contains(r.actions, verb)
 	if action {
 		fs.StringVar(&dataJSON, "data-json", "", "the request body as a JSON object (see /v1/openapi.json)")
@@ -171,14 +178,7 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 	if verb == "create" || verb == "update" {
 		fs.StringVar(&dataJSON, "data-json", "", "the request body as a JSON object; field flags are set on top of it")
 		fs.StringVar(&file, "f", "", "read the request body from this file (- for stdin)")
-		for _, f := range r.fields {
-			flagName := strings.ReplaceAll(f.name, "_", "-")
-			if f.kind == kBool {
-				bools[f.name] = fs.Bool(flagName, false, f.usage)
-			} else {
-				values[f.name] = fs.String(flagName, "", f.usage)
-			}
-		}
+		values, bools = fieldFlags(fs, r)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -221,7 +221,7 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 			return nil
 		}
 	case verb == "list":
-		if raw, err = listAll(&a, base); err != nil {
+		if raw, err = listAll(&a, base, 0); err != nil {
 			return err
 		}
 		return render(stdout, a.output, raw, r.columns)
@@ -245,7 +245,48 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return render(stdout, a.output, raw, nil)
+	if err := render(stdout, a.output, raw, nil); err != nil {
+		return err
+	}
+	if r.name == "endpoints" && verb == "test" {
+		return testFailure(raw)
+	}
+	return nil
+}
+
+// testFailure is the error of an endpoint test whose delivery did not
+// succeed, so that a script's `hookline endpoints test` fails with it.
+func testFailure(raw json.RawMessage) error {
+	var res struct {
+		Success    bool   `json:"success"`
+		Status     int    `json:"status"`
+		ErrorClass string `json:"error_class"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return err
+	}
+	switch {
+	case res.Success:
+		return nil
+	case res.Status == 0:
+		return fmt.Errorf("test delivery failed: no answer from the endpoint (%s)", res.ErrorClass)
+	}
+	return fmt.Errorf("test delivery failed: the endpoint answered %d (%s)", res.Status, res.ErrorClass)
+}
+
+// fieldFlags registers a flag for each of r's body fields.
+func fieldFlags(fs *flag.FlagSet, r *resource) (map[string]*string, map[string]*bool) {
+	values := map[string]*string{}
+	bools := map[string]*bool{}
+	for _, f := range r.fields {
+		flagName := strings.ReplaceAll(f.name, "_", "-")
+		if f.kind == kBool {
+			bools[f.name] = fs.Bool(flagName, false, f.usage)
+		} else {
+			values[f.name] = fs.String(flagName, "", f.usage)
+		}
+	}
+	return values, bools
 }
 
 // requestBody is the JSON object from --data-json or -f with the field
@@ -331,11 +372,14 @@ func readInput(name string) ([]byte, error) {
 }
 
 // listAll follows a list's cursors and returns {"data":[...]} with every
-// item.
-func listAll(a *apiFlags, path string) (json.RawMessage, error) {
+// item, or the first limit (0: no limit).
+func listAll(a *apiFlags, path string, limit int) (json.RawMessage, error) {
 	var all []json.RawMessage
 	q := url.Values{}
 	for {
+		if limit > 0 {
+			q.Set("limit", strconv.Itoa(min(1000, limit-len(all))))
+		}
 		var page struct {
 			Data       []json.RawMessage `json:"data"`
 			NextCursor string            `json:"next_cursor"`
@@ -344,7 +388,7 @@ func listAll(a *apiFlags, path string) (json.RawMessage, error) {
 			return nil, err
 		}
 		all = append(all, page.Data...)
-		if page.NextCursor == "" {
+		if page.NextCursor == "" || (limit > 0 && len(all) >= limit) {
 			break
 		}
 		q.Set("cursor", page.NextCursor)
@@ -357,7 +401,7 @@ func listAll(a *apiFlags, path string) (json.RawMessage, error) {
 
 // findInList is get for a resource the API only lists.
 func findInList(a *apiFlags, path, key, id string) (json.RawMessage, error) {
-	raw, err := listAll(a, path)
+	raw, err := listAll(a, path, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,9 @@
 // server, `sink` a receiver that prints and verifies deliveries, `bench` the
 // load test, `keys rotate-master` re-encrypts the stored secrets under a new
 // master key (keys.go), and the other sub-commands are clients of the
-// server's HTTP API: the resources (cli_resources.go), publish and stats
-// (cli_publish.go), listen (cli_listen.go), docs (cli_docs.go), the
+// server's HTTP API: the resources (cli_resources.go; a source's request
+// log in cli_requests.go, endpoint previews in cli_preview.go), publish
+// and stats (cli_publish.go), listen (cli_listen.go), docs (cli_docs.go), the
 // delivery log, replay and jobs (client.go, jobs.go). This package parses
 // flags, wires the packages together in serve.go and talks to the API; it
 // holds no engine logic.
@@ -31,7 +32,14 @@ Usage:
                            give a whole body, field flags set common fields
   hookline endpoints pause|resume|rotate-secret|test --tenant T --id ep_...
   hookline sources rotate-secret|test --tenant T --id src_... [--data-json '{...}']
-                           an endpoint's or a source's actions
+                           an endpoint's or a source's actions (endpoints test
+                           exits 1 unless its test delivery succeeded)
+  hookline endpoints preview --tenant T [--id ep_...] (--event-id evt_... | --type X [--payload '{...}'])
+                           the request an endpoint (with --id) or a draft made of
+                           the field flags would send for an event; sends nothing
+  hookline sources requests|request|replay-request --tenant T --id src_... [--request req_...]
+                           a source's request log, one logged request, or its
+                           replay through the current mapping
   hookline audit list [--tenant T]
                            the audit log, newest first
   hookline publish --tenant T --type X --payload '{...}'
