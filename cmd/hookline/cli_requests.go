@@ -64,5 +64,24 @@ func runSourceRequests(verb string, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return render(stdout, a.output, raw, nil)
+	if err := render(stdout, a.output, raw, nil); err != nil {
+		return err
+	}
+	if verb == "replay-request" {
+		return replayFailure(raw)
+	}
+	return nil
+}
+
+// replayFailure is the error of a replay the source refused again (the
+// API answers 200 with the outcome), so that a script's replay fails.
+func replayFailure(raw json.RawMessage) error {
+	var res struct{ Outcome, Message string }
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return err
+	}
+	if res.Outcome != "rejected" {
+		return nil
+	}
+	return fmt.Errorf("replay rejected: %s", res.Message)
 }

@@ -74,6 +74,22 @@ func TestSourceRequestsCLI(t *testing.T) {
 	cliOK(t, &page, acme("sources", "requests", "--id", src.ID, "--limit", "0")...)
 	require_Equal(t, len(page.Data), sent+1)
 
+	// A request the source refused is logged; its replay is refused again
+	// and exits 1, printing the outcome.
+	resp, err := http.Post("http://"+srv.addr+src.URL, "application/json", strings.NewReader("not json"))
+	require_NoError(t, err)
+	resp.Body.Close()
+	require_Equal(t, resp.StatusCode, http.StatusUnprocessableEntity)
+	var last struct{ Data []logged } // fresh: decoding into page would keep its rows' fields
+	cliOK(t, &last, acme("sources", "requests", "--id", src.ID, "--limit", "1")...)
+	refused := last.Data[0]
+	require_True(t, refused.Outcome == "rejected" && refused.Status == 422 && refused.EventID == "", "refused: %+v", refused)
+	stdout, stderr, code := runCLI(t, acme("sources", "replay-request", "--id", src.ID, "--request", refused.ID)...)
+	require_Equal(t, code, 1)
+	require_True(t, strings.Contains(stdout, `"outcome":"rejected"`) && strings.Contains(stderr, "replay rejected: invalid_json"), "stdout %q stderr %q", stdout, stderr)
+	cliOK(t, &page, acme("sources", "requests", "--id", src.ID, "--limit", "0")...)
+	require_Equal(t, len(page.Data), sent+3)
+
 	// Bad input: a clear message, exit 1.
 	cliFails(t, "request_not_found", acme("sources", "request", "--id", src.ID, "--request", "req_01JDZZZZZZZZZZZZZZZZZZZZZZ")...)
 	cliFails(t, "hint: list the source's logged requests", acme("sources", "request", "--id", src.ID, "--request", "nope")...)
@@ -87,5 +103,5 @@ func TestSourceRequestsCLI(t *testing.T) {
 	cliFails(t, "--tenant is required", "sources", "requests", "--id", src.ID, "--server", srv.addr, "--token", testAdminToken)
 	// Nothing was replayed by the failures.
 	cliOK(t, &page, acme("sources", "requests", "--id", src.ID, "--limit", "0")...)
-	require_Equal(t, len(page.Data), sent+1)
+	require_Equal(t, len(page.Data), sent+3)
 }
