@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/url"
 )
@@ -27,13 +26,7 @@ func runPreview(r *resource, args []string, stdout io.Writer) error {
 	dataJSON := fs.String("data-json", "", "the draft endpoint's fields as a JSON object (as create, or with --id update, takes them); field flags are set on top")
 	file := fs.String("f", "", "read the draft endpoint's fields from this file (- for stdin)")
 	values, bools := fieldFlags(fs, r)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: flags go with --name value", fs.Arg(0))
-	}
-	if err := a.check(); err != nil {
+	if err := parseAPIFlags(fs, &a, args); err != nil {
 		return err
 	}
 	body := map[string]any{}
@@ -42,18 +35,14 @@ func runPreview(r *resource, args []string, stdout io.Writer) error {
 		return errors.New("give --event-id for a stored event, or --type and --payload for another, not both")
 	case *eventID != "":
 		body["event_id"] = *eventID
-	case *typ == "" && *payload != "":
-		return errors.New("--type is required with --payload")
-	case *typ == "":
+	case *typ == "" && *payload == "":
 		return errors.New("give the event to render: --event-id evt_... or --type X [--payload '{...}']")
 	default:
-		if *payload == "" {
-			*payload = "{}"
+		ev, err := eventFlags(*typ, *payload)
+		if err != nil {
+			return err
 		}
-		if !json.Valid([]byte(*payload)) {
-			return fmt.Errorf("--payload is not JSON: %q", *payload)
-		}
-		body["event"] = map[string]any{"type": *typ, "payload": json.RawMessage(*payload)}
+		body["event"] = ev
 	}
 	draft, err := requestBody(fs, r, *dataJSON, *file, values, bools)
 	if err != nil {

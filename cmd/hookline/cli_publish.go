@@ -32,16 +32,10 @@ func runPublish(args []string, stdin io.Reader, stdout io.Writer) error {
 		if *file != "" {
 			return errors.New("give --type and --payload for one event, or --file for a batch, not both")
 		}
-		if *typ == "" {
-			return errors.New("--type is required with --payload")
+		ev, err := eventFlags(*typ, *payload)
+		if err != nil {
+			return err
 		}
-		if *payload == "" {
-			*payload = "{}"
-		}
-		if !json.Valid([]byte(*payload)) {
-			return fmt.Errorf("--payload is not JSON: %q", *payload)
-		}
-		ev := map[string]any{"type": *typ, "payload": json.RawMessage(*payload)}
 		if *key != "" {
 			ev["idempotency_key"] = *key
 		}
@@ -67,6 +61,21 @@ func runPublish(args []string, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	return render(stdout, a.output, raw, nil)
+}
+
+// eventFlags is the event of --type and --payload: {"type", "payload"},
+// the payload {} when not given.
+func eventFlags(typ, payload string) (map[string]any, error) {
+	if typ == "" {
+		return nil, errors.New("--type is required with --payload")
+	}
+	if payload == "" {
+		payload = "{}"
+	}
+	if !json.Valid([]byte(payload)) {
+		return nil, fmt.Errorf("--payload is not JSON: %q", payload)
+	}
+	return map[string]any{"type": typ, "payload": json.RawMessage(payload)}, nil
 }
 
 // runStats: `hookline stats`.

@@ -30,13 +30,7 @@ func runSourceRequests(verb string, args []string, stdout io.Writer) error {
 	} else {
 		request = fs.String("request", "", "logged request id (req_..., required; sources requests lists them)")
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: flags go with --name value", fs.Arg(0))
-	}
-	if err := a.check(); err != nil {
+	if err := parseAPIFlags(fs, &a, args); err != nil {
 		return err
 	}
 	if *id == "" {

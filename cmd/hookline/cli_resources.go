@@ -180,13 +180,7 @@ func runResource(r *resource, args []string, stdout io.Writer) error {
 		fs.StringVar(&file, "f", "", "read the request body from this file (- for stdin)")
 		values, bools = fieldFlags(fs, r)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: flags go with --name value", fs.Arg(0))
-	}
-	if err := a.check(); err != nil {
+	if err := parseAPIFlags(fs, &a, args[1:]); err != nil {
 		return err
 	}
 	if verb != "list" && verb != "create" && id == "" {
@@ -287,6 +281,18 @@ func fieldFlags(fs *flag.FlagSet, r *resource) (map[string]*string, map[string]*
 		}
 	}
 	return values, bools
+}
+
+// parseAPIFlags parses a verb's flags, refuses words that are not flags
+// and checks the shared ones.
+func parseAPIFlags(fs *flag.FlagSet, a *apiFlags, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: flags go with --name value", fs.Arg(0))
+	}
+	return a.check()
 }
 
 // requestBody is the JSON object from --data-json or -f with the field
