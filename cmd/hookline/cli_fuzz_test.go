@@ -104,3 +104,40 @@ func TestExampleOf(t *testing.T) {
 	f(`{"type":["string","null"]}`, `"string"`)
 	f(`{}`, `null`)
 }
+
+// FuzzEventFlags: --type and --payload make an event that encodes as JSON,
+// or an error, never a panic.
+func FuzzEventFlags(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, "", "{", "[1,2]", `"s"`, "null", "1e999"} {
+		f.Add("invoice.paid", s)
+	}
+	f.Add("", "{}")
+	f.Fuzz(func(t *testing.T, typ, payload string) {
+		ev, err := eventFlags(typ, payload)
+		if err != nil {
+			return
+		}
+		if typ == "" {
+			t.Fatalf("no type, no error: %v", ev)
+		}
+		if _, err := json.Marshal(ev); err != nil {
+			t.Fatalf("--type %q --payload %q: %v", typ, payload, err)
+		}
+	})
+}
+
+// FuzzOutcomes: any answer to a test or a replay is a success or an
+// error, never a panic; a test succeeds only when it says so.
+func FuzzOutcomes(f *testing.F) {
+	for _, s := range []string{`{"success":true,"status":200}`, `{"success":false,"status":0,"error_class":"refused"}`,
+		`{"outcome":"rejected","message":"m"}`, `{"outcome":"accepted"}`, `[]`, `null`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var res struct{ Success bool }
+		if testFailure(raw) == nil && json.Unmarshal(raw, &res) == nil && !res.Success {
+			t.Fatalf("%s: a test that did not succeed passed", raw)
+		}
+		_ = replayFailure(raw)
+	})
+}
