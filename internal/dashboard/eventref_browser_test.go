@@ -145,6 +145,13 @@ func TestEventReferencePage(t *testing.T) {
 		const ex = document.querySelector(".ref-example").textContent;
 		return btn.innerText === "Copied" || getSelection().toString().trim() === ex.trim(); })()`)
 	b.shot("event-reference")
+	// The contents scroll to a type and leave the route as it is.
+	b.click(".ref-toc a", "ping")
+	b.waitJS("ping scrolled into view", `(() => { const r = [...document.querySelectorAll("#event-reference article")].find(a => a.innerText.includes("ping")).getBoundingClientRect();
+		return r.top >= 0 && r.top < innerHeight; })()`)
+	if h := evalJS[string](b, `location.hash`); h != "#/t/acme/event-reference" {
+		t.Fatalf("the contents link changed the route to %q", h)
+	}
 
 	href := evalJS[string](b, `document.querySelector("#ref-download").href`)
 	if dl := evalJS[string](b, `document.querySelector("#ref-download").getAttribute("download")`); dl != "events-acme.md" {
@@ -170,6 +177,10 @@ func TestEventReferencePage(t *testing.T) {
 	b.run(chromedp.EmulateViewport(800, 1000))
 	b.waitJS("no sideways scroll at 800px", `document.documentElement.scrollWidth <= document.documentElement.clientWidth`)
 	b.shot("event-reference-800")
+
+	// An API error shows with its code.
+	b.go_("#/t/nosuch/event-reference")
+	b.waitText(".error", "tenant_not_found")
 }
 
 // checkExample: the example shown for typ passes the schema, by the

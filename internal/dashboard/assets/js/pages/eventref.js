@@ -39,7 +39,7 @@ function CopyExample({ id, text, type }) {
 function EventType({ et, i }) {
   const schema = hasSchema(et);
   const example = schema ? readableJSON(exampleOf(et.schema)) : '';
-  return html`<article class="panel event-ref" id=${'ref-' + anchor(et.type)} aria-labelledby=${'ref-h-' + i}>
+  return html`<article class="panel event-ref" id=${'ref-' + i} aria-labelledby=${'ref-h-' + i}>
     <h2 id=${'ref-h-' + i}><code>${et.type}</code></h2>
     ${et.description ? html`<p class="desc">${et.description}</p>` : null}
     ${schema ? html`
@@ -49,6 +49,14 @@ function EventType({ et, i }) {
       <pre class="json ref-example" id=${'ref-example-' + i}>${example}</pre>`
     : html`<p class="muted">No payload schema is registered.</p>`}
   </article>`;
+}
+
+// Contents links to each type. The hash is the router's, so the links
+// scroll to their type instead of following their href.
+function Contents({ types }) {
+  return html`<nav aria-label="Event types" class="ref-toc"><ul>
+    ${types.map((et, i) => html`<li><a href=${'#' + anchor(et.type)} onClick=${(e) => { e.preventDefault(); document.getElementById('ref-' + i)?.scrollIntoView(); }}><code>${et.type}</code></a></li>`)}
+  </ul></nav>`;
 }
 
 export default function EventReference({ tenant }) {
@@ -63,9 +71,7 @@ export default function EventReference({ tenant }) {
     <${ErrorBox} error=${r.error} />
     ${r.loading && !r.data ? html`<${Loading} what="the event reference" />` : null}
     ${r.data && types.length === 0 ? html`<p class="empty" id="ref-empty">No event types are registered yet.</p>` : null}
-    ${types.length ? html`<nav aria-label="Event types" class="ref-toc"><ul>
-      ${types.map((et) => html`<li><a href=${'#ref-' + anchor(et.type)} onClick=${(e) => { e.preventDefault(); document.getElementById('ref-' + anchor(et.type))?.scrollIntoView(); }}><code>${et.type}</code></a></li>`)}
-    </ul></nav>` : null}
+    ${types.length ? html`<${Contents} types=${types} />` : null}
     <div id="event-reference">${types.map((et, i) => html`<${EventType} et=${et} i=${i} key=${et.type} />`)}</div>
   </section>`;
 }
