@@ -30,6 +30,7 @@ export const tenantPages = [
   { id: 'events', title: 'Events', scope: 'deliveries:read', load: () => import('./pages/events.js') },
   { id: 'sources', title: 'Inbound sources', scope: 'sources:read', load: () => import('./pages/sources.js') },
   { id: 'event-types', title: 'Event types', scope: 'event-types:read', load: () => import('./pages/eventtypes.js') },
+  { id: 'event-reference', title: 'Event reference', scope: 'event-types:read', load: () => import('./pages/eventref.js') },
   { id: 'jobs', title: 'Jobs', scope: 'deliveries:read', load: () => import('./pages/jobs.js') },
   { id: 'audit', title: 'Audit log', scope: 'audit:read', load: () => import('./pages/audit.js') },
   { id: 'keys', title: 'API keys', admin: true, load: () => import('./pages/keys.js') },
