@@ -43,35 +43,56 @@ type testCluster struct {
 	nodes  []*Node
 }
 
+// startCluster starts n nodes. Their route ports are picked free and then
+// bound by the servers, so another process may take one in between: a
+// failed start is retried on new ports a few times.
 func startCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, routes: freeAddrs(t, n), nodes: make([]*Node, n)}
+	c := &testCluster{t: t, nodes: make([]*Node, n)}
 	for range n {
 		c.dirs = append(c.dirs, t.TempDir())
 	}
-	for i := range n {
-		c.start(i)
-	}
-	t.Cleanup(func() {
-		for _, nd := range c.nodes {
-			if nd != nil {
-				nd.Close()
-			}
+	t.Cleanup(c.closeAll)
+	var err error
+	for try := 0; try < 5; try++ {
+		c.routes = freeAddrs(t, n)
+		for i := 0; i < n && err == nil; i++ {
+			err = c.tryStart(i)
 		}
-	})
-	return c
+		if err == nil {
+			return c
+		}
+		c.closeAll()
+	}
+	t.Fatalf("cannot start %d nodes: %v", n, err)
+	return nil
 }
 
-func (c *testCluster) start(i int) {
-	c.t.Helper()
+func (c *testCluster) closeAll() {
+	for i, nd := range c.nodes {
+		if nd != nil {
+			nd.Close()
+			c.nodes[i] = nil
+		}
+	}
+}
+
+func (c *testCluster) tryStart(i int) error {
 	nd, err := StartNode(NodeOptions{
 		Name: fmt.Sprintf("n%d", i), ClusterName: "hl-test", Dir: c.dirs[i],
 		ClientAddr: "127.0.0.1:0", RouteAddr: c.routes[i], Routes: c.routes,
 	})
-	if err != nil {
+	if err == nil {
+		c.nodes[i] = nd
+	}
+	return err
+}
+
+func (c *testCluster) start(i int) {
+	c.t.Helper()
+	if err := c.tryStart(i); err != nil {
 		c.t.Fatal(err)
 	}
-	c.nodes[i] = nd
 }
 
 func (c *testCluster) stop(i int) {
