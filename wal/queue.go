@@ -30,12 +30,7 @@ func (l *Log) ReadEvent(id ID, r *EventRecord, buf *EventBuf) error {
 	}
 	buf.raw = append(buf.raw[:0], v...)
 	_ = closer.Close()
-	r.ID = id
-	buf.plain, err = l.codec.decodeEvent(buf.raw, r, buf.plain)
-	if err != nil {
-		return fmt.Errorf("cannot decode event %s: %w", id, err)
-	}
-	return nil
+	return l.DecodeEvent(id, buf.raw, r, buf)
 }
 
 // ScanQueue calls fn with up to max event IDs queued for endpoint ep whose ID
