@@ -231,9 +231,15 @@ func waitDelivered(t *testing.T, a *api, endpoint, event string) {
 			ErrorClass string `json:"error_class"`
 		} `json:"attempt_log"`
 	}
+	// Wait for the delivery to leave the queue, not for its first attempt
+	// record: GET reads the status and then the attempt log, not in one
+	// snapshot, so a read between them can show the attempt with the
+	// status from before it. Read in this order, a status that has moved
+	// on comes with a log at least as new.
 	waitFor(t, 30*time.Second, "the attempt of "+event, func() bool {
 		status, err := a.do("GET", path, "", nil, &d)
-		return err == nil && status == 200 && len(d.Attempts) > 0
+		return err == nil && status == 200 && len(d.Attempts) > 0 &&
+			d.Status != "pending" && d.Status != "in_flight"
 	})
 	if d.Status != "succeeded" || d.Attempts[0].Status != 204 {
 		t.Fatalf("delivery of %s: %+v; want succeeded with 204", event, d)
