@@ -160,7 +160,10 @@ func (l *Log) DeleteRetry(r Retry) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Delete(retryKey(nil, r.DueMs, r.Endpoint, r.Event), pebble.NoSync); err != nil {
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(retryKey(nil, r.DueMs, r.Endpoint, r.Event), nil)
+	if err := l.commit(b, pebble.NoSync); err != nil {
 		return fmt.Errorf("cannot delete retry of event %s to endpoint %s: %w", r.Event, r.Endpoint, err)
 	}
 	return nil

@@ -169,7 +169,7 @@ func (l *Log) Replay(ep, ev ID, attempts int, dueMs int64, wasDead, noSync bool,
 	if noSync {
 		opts = pebble.NoSync
 	}
-	if err := b.Commit(opts); err != nil {
+	if err := l.commit(b, opts); err != nil {
 		return fmt.Errorf("cannot replay event %s: %w", ev, err)
 	}
 	return nil
@@ -209,7 +209,7 @@ func (l *Log) CancelRetry(ep, ev ID, dueMs int64, attempts int, nowMs int64, noS
 	_ = b.Delete(key, nil)
 	marker := Attempt{Attempt: attempts + 1, Outcome: OutcomeCancelled, TimeMs: nowMs}
 	_ = b.Set(attemptKey(nil, ep, ev, attempts+1), appendAttempt(nil, &marker), nil)
-	if err := b.Commit(opts); err != nil {
+	if err := l.commit(b, opts); err != nil {
 		return false, fmt.Errorf("cannot cancel retry of event %s: %w", ev, err)
 	}
 	return true, nil

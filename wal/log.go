@@ -54,6 +54,9 @@ type Options struct {
 	// took. It runs on the writer goroutine, after the group's callers are
 	// released: it must be quick and must not call the Log.
 	OnCommit func(events int, d time.Duration)
+	// Replicator, when set, makes the Log a replica: writes of delivery
+	// state go through it and come back through Apply (see Replicator).
+	Replicator Replicator
 
 	// idemSegmentKeys is the smallest plan of an idempotency filter
 	// segment (see idemFilter); 0 means idemFilterMinKeys. Tests set it
@@ -132,6 +135,8 @@ type Log struct {
 	syncer *walSyncer
 
 	ids idGen // owned by the writer goroutine after Open
+	// replica holds what Apply tells the writer (see Replicator).
+	replica replicaState
 
 	// idem is the filter in front of the idempotency keys' point reads.
 	idem *idemFilter
@@ -460,6 +465,13 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	now := time.Now()
 	var err error
 	events := 0
+	if l.opts.Replicator != nil {
+		// Events applied from other writers raise the floor: this writer's
+		// IDs stay above every ID of the partitions it may take over.
+		if f := l.replica.load(); l.ids.last.Less(f) {
+			l.ids.last = f
+		}
+	}
 	for _, req := range group {
 		if req.fence {
 			id := l.ids.next(now)
@@ -530,7 +542,7 @@ func (l *Log) commitGroup(group []*appendReq, seen map[string]ID, key []byte) []
 	committed := false
 	if err == nil && !b.Empty() {
 		start := time.Now()
-		if cerr := b.Commit(pebble.Sync); cerr != nil {
+		if cerr := l.commit(b, pebble.Sync); cerr != nil {
 			err = fmt.Errorf("cannot commit batch of %d requests: %w", len(group), cerr)
 		} else {
 			took, committed = time.Since(start), true

@@ -87,9 +87,9 @@ func (l *Log) moveLoop() {
 			scratch = applyMove(b, r.m, scratch[:0])
 		}
 		if !b.Empty() {
-			if cerr := b.Commit(pebble.NoSync); cerr != nil {
+			if cerr := l.commit(b, pebble.NoSync); cerr != nil {
 				err = fmt.Errorf("cannot commit %d attempt records: %w", len(group), cerr)
-			} else if !syncPending {
+			} else if !syncPending && l.opts.Replicator == nil {
 				syncPending = true
 				syncTimer.Reset(outcomeSyncDelay)
 			}

@@ -1,0 +1,180 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Replicator makes a Log one replica of a log that is ordered and stored
+// elsewhere (engine/cluster: a JetStream stream). With one set in
+// Options, every write of delivery state (appends, fences, attempt
+// outcomes, replays, cancellations, dropped retries) is not committed
+// here: its Pebble batch is handed to Replicate, which stores it in the
+// replicated log and returns once this Log has applied it through Apply,
+// the way every other replica applies it. Config records, health and the
+// inbound request log stay local writes: they have their own paths.
+//
+// The writer that calls Replicate has already done what needs this
+// replica's state (idempotency lookups, ID assignment): a replica that
+// applies the batch writes exactly its keys.
+type Replicator interface {
+	// Replicate stores repr, a Pebble batch representation, in the
+	// replicated log and returns once Apply has applied it here, or an
+	// error when the log refused it (this node lost the right to write)
+	// or could not store it. On error nothing of repr is applied, here or
+	// anywhere.
+	Replicate(repr []byte) error
+}
+
+// ErrReplicaRefused is what a Replicator returns for a batch the
+// replicated log dropped (its writer's view of the cluster was stale):
+// nothing of it was written anywhere, and the caller may try again.
+var ErrReplicaRefused = errors.New("the replicated log refused the write")
+
+// metaReplicaPos is the position in the replicated log of the last batch
+// applied: written in the same Pebble batch as what it applied, so after a
+// crash a replica resumes from exactly where its store is.
+var metaReplicaPos = []byte{kindMeta, 'r', 'e', 'p', 'l', 'i', 'c', 'a', '-', 'p', 'o', 's'}
+
+// commit writes b: to Pebble, or through the Replicator when one is set.
+func (l *Log) commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
+	if l.opts.Replicator == nil {
+		return b.Commit(opts)
+	}
+	if b.Empty() {
+		return nil
+	}
+	return l.opts.Replicator.Replicate(b.Repr())
+}
+
+// Replicated reports whether the Log is a replica (Options.Replicator set).
+func (l *Log) Replicated() bool { return l.opts.Replicator != nil }
+
+// replicaState is what Apply learns that the writer goroutine needs: the
+// highest event ID (or fence) applied, which later IDs must stay above.
+type replicaState struct {
+	mu    sync.Mutex
+	floor ID
+}
+
+func (r *replicaState) observe(id ID) {
+	r.mu.Lock()
+	if r.floor.Less(id) {
+		r.floor = id
+	}
+	r.mu.Unlock()
+}
+
+func (r *replicaState) load() ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.floor
+}
+
+// ReplicaBatch is one batch of the replicated log, as Apply takes it.
+type ReplicaBatch struct {
+	Repr []byte
+	// Own is set when this Log's own Replicate call wrote Repr: the writer
+	// already fed the idempotency filter and the ID generator, and calls
+	// the append hook itself with the caller's references.
+	Own bool
+}
+
+// Apply writes batches, in the replicated log's order, and pos, the
+// position of the last of them, in one Pebble batch without fsync: the
+// replicated log is durable, and after a crash a replica applies again
+// from ReplicaPosition. For batches written elsewhere it feeds the
+// idempotency filter, raises the floor of event IDs this Log assigns, and
+// tells the append hook of each event (without a body or references).
+// A batch that does not decode fails the call and nothing is written.
+func (l *Log) Apply(batches []ReplicaBatch, pos uint64) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	if l.opts.Replicator == nil {
+		return errors.New("BUG: Apply on a Log without a Replicator")
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	one := l.db.NewBatch()
+	defer one.Close()
+	type applied struct {
+		id     ID
+		tenant string
+	}
+	var events []applied
+	for i := range batches {
+		if err := one.SetRepr(batches[i].Repr); err != nil {
+			return fmt.Errorf("cannot decode replicated batch %d of %d: %w", i+1, len(batches), err)
+		}
+		if err := b.Apply(one, nil); err != nil {
+			return fmt.Errorf("cannot apply replicated batch %d of %d: %w", i+1, len(batches), err)
+		}
+		if batches[i].Own {
+			continue
+		}
+		r := one.Reader()
+		for {
+			kind, k, v, ok, err := r.Next()
+			if err != nil {
+				return fmt.Errorf("cannot read replicated batch %d of %d: %w", i+1, len(batches), err)
+			}
+			if !ok {
+				break
+			}
+			if kind != pebble.InternalKeyKindSet || len(k) == 0 {
+				continue
+			}
+			switch {
+			case k[0] == kindEvent && len(k) == 17:
+				var id ID
+				copy(id[:], k[1:])
+				l.replica.observe(id)
+			case k[0] == kindIdempotency && len(v) == len(ID{}):
+				l.idem.add(k[1:], ID(v))
+			case k[0] == kindFeed && len(k) > 17:
+				var id ID
+				copy(id[:], k[len(k)-16:])
+				events = append(events, applied{id, string(k[1 : len(k)-17])})
+			case string(k) == string(metaIDFloor) && len(v) == len(ID{}):
+				l.replica.observe(ID(v))
+			}
+		}
+	}
+	_ = b.Set(metaReplicaPos, binary.BigEndian.AppendUint64(nil, pos), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("cannot commit %d replicated batches: %w", len(batches), err)
+	}
+	if h := l.appendHook.Load(); h != nil {
+		for _, e := range events {
+			h.fn(e.id, &AppendEvent{Tenant: e.tenant})
+		}
+	}
+	return nil
+}
+
+// ReplicaPosition is the position of the last batch Apply wrote (0 when
+// none has been).
+func (l *Log) ReplicaPosition() (uint64, error) {
+	if !l.enter() {
+		return 0, ErrClosed
+	}
+	defer l.exit()
+	v, closer, err := l.db.Get(metaReplicaPos)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the replica position: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("replica position is %d bytes, want 8", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}

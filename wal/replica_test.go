@@ -1,0 +1,159 @@
+package wal
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// memReplicatedLog stands in for engine/cluster's stream: it orders the
+// batches of every writer and applies each to every replica, its writer's
+// with Own set. Only the current writer may write; the others are refused.
+type memReplicatedLog struct {
+	mu       sync.Mutex
+	replicas []*Log
+	writer   int
+	pos      uint64
+}
+
+type memReplicator struct {
+	rl *memReplicatedLog
+	i  int
+}
+
+func (r memReplicator) Replicate(repr []byte) error {
+	rl := r.rl
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.writer != r.i {
+		return ErrReplicaRefused
+	}
+	rl.pos++
+	for i, l := range rl.replicas {
+		// Apply does not keep repr; a copy per replica proves it.
+		b := ReplicaBatch{Repr: append([]byte(nil), repr...), Own: i == r.i}
+		if err := l.Apply([]ReplicaBatch{b}, rl.pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func openReplicas(t *testing.T, n int) (*memReplicatedLog, []*Log) {
+	t.Helper()
+	rl := &memReplicatedLog{}
+	for i := 0; i < n; i++ {
+		l, _ := openLog(t, &Options{Replicator: memReplicator{rl, i}})
+		rl.replicas = append(rl.replicas, l)
+	}
+	return rl, rl.replicas
+}
+
+// dump lists every key and value of l's store.
+func dump(t *testing.T, l *Log) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require_NoError(t, l.scanRange([]byte{0}, []byte{0xff}, func(k, v []byte) {
+		fmt.Fprintf(&buf, "%x=%x\n", k, v)
+	}))
+	return buf.String()
+}
+
+func TestReplicasConverge(t *testing.T) {
+	rl, ls := openReplicas(t, 3)
+	a, b := ls[0], ls[1]
+	var hooked []string
+	var hookMu sync.Mutex
+	b.SetAppendHook(func(id ID, ev *AppendEvent) {
+		hookMu.Lock()
+		hooked = append(hooked, ev.Tenant+"/"+id.String())
+		hookMu.Unlock()
+	})
+	ep := testEndpoint(1)
+	ev := mkEvent("acme", []byte(`{"n":1}`), ep)
+	ev.IdempotencyKey = "order-1"
+	first := appendOne(t, a, ev)
+	second := appendOne(t, a, mkEvent("acme", compressible(8000), ep))
+	fence, err := a.Fence()
+	require_NoError(t, err)
+	require_True(t, first.ID.Less(second.ID) && second.ID.Less(fence), "IDs in order")
+	require_NoError(t, a.RecordAttempt(&Move{Endpoint: ep, Event: first.ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeSuccess, TimeMs: 1, Status: 200}}))
+	require_NoError(t, a.RecordAttempt(&Move{Endpoint: ep, Event: second.ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeRetry, TimeMs: 1, NextMs: 5000, Status: 500}}))
+	require_NoError(t, a.Replay(ep, first.ID, 1, 7000, false, false, nil))
+	ok, err := a.CancelRetry(ep, second.ID, 5000, 1, 2, false)
+	require_NoError(t, err)
+	require_True(t, ok, "retry cancelled")
+
+	want := dump(t, a)
+	for i, l := range ls[1:] {
+		require_Equal(t, dump(t, l), want)
+		pos, err := l.ReplicaPosition()
+		require_NoError(t, err)
+		require_Equal(t, pos, rl.pos)
+		require_DeepEqual(t, queued(t, l, ep), []ID(nil))
+		require_Equal(t, string(readEvent(t, l, second.ID).Tenant), "acme")
+		_ = i
+	}
+	hookMu.Lock()
+	require_DeepEqual(t, hooked, []string{"acme/" + first.ID.String(), "acme/" + second.ID.String()})
+	hookMu.Unlock()
+
+	// A writer that is not the log's current one is refused, and nothing
+	// of its batch lands anywhere.
+	before := dump(t, b)
+	_, err = b.Fence()
+	require_Error(t, err, ErrReplicaRefused)
+	var res [1]AppendResult
+	require_Error(t, b.Append([]AppendEvent{mkEvent("acme", []byte(`{}`), ep)}, res[:]), ErrReplicaRefused)
+	require_Equal(t, dump(t, b), before)
+
+	// b takes over writing: it knows a's idempotency keys and answers a
+	// repeat with a's event.
+	rl.mu.Lock()
+	rl.writer = 1
+	rl.mu.Unlock()
+	dup := appendOne(t, b, ev)
+	require_True(t, dup.Duplicate && dup.ID == first.ID, "b answers a's key with a's event: %+v", dup)
+	third := appendOne(t, b, mkEvent("acme", []byte(`{"n":3}`), ep))
+	require_True(t, fence.Less(third.ID), "b's IDs are above a's fence")
+	require_Equal(t, dump(t, a), dump(t, b))
+}
+
+// An ID applied from another writer whose clock runs ahead raises the
+// floor of this replica's IDs: a partition's events stay in ID order
+// across a change of writer.
+func TestReplicaIDsStayAboveApplied(t *testing.T) {
+	rl, ls := openReplicas(t, 2)
+	a, b := ls[0], ls[1]
+	ep := testEndpoint(2)
+	ahead := ulid.ULID{}
+	require_NoError(t, ahead.SetTime(ulid.Timestamp(time.Now().Add(time.Hour))))
+	a.ids.last = ID(ahead) // before any append: the writer is idle
+	x := appendOne(t, a, mkEvent("acme", []byte(`{}`), ep))
+	require_True(t, ID(ahead).Less(x.ID), "a's ID is an hour ahead")
+	rl.mu.Lock()
+	rl.writer = 1
+	rl.mu.Unlock()
+	y := appendOne(t, b, mkEvent("acme", []byte(`{}`), ep))
+	require_True(t, x.ID.Less(y.ID), "b's ID %s is above a's %s", y.ID, x.ID)
+	require_DeepEqual(t, queued(t, b, ep), []ID{x.ID, y.ID})
+	require_DeepEqual(t, queued(t, a, ep), []ID{x.ID, y.ID})
+}
+
+func TestApplyRejectsGarbage(t *testing.T) {
+	_, ls := openReplicas(t, 1)
+	before := dump(t, ls[0])
+	for _, repr := range [][]byte{nil, []byte("short"), bytes.Repeat([]byte{0xff}, 40)} {
+		if err := ls[0].Apply([]ReplicaBatch{{Repr: repr}}, 9); err == nil {
+			t.Fatalf("Apply took %x", repr)
+		}
+	}
+	require_Equal(t, dump(t, ls[0]), before)
+	pos, err := ls[0].ReplicaPosition()
+	require_NoError(t, err)
+	require_Equal(t, pos, uint64(0))
+}
