@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -85,13 +86,14 @@ type ReplicaBatch struct {
 }
 
 // Apply writes batches, in the replicated log's order, and pos, the
-// position of the last of them, in one Pebble batch without fsync: the
+// position of the last of them, with state, the replicated log's own
+// state at pos (opaque here), in one Pebble batch without fsync: the
 // replicated log is durable, and after a crash a replica applies again
 // from ReplicaPosition. For batches written elsewhere it feeds the
 // idempotency filter, raises the floor of event IDs this Log assigns, and
 // tells the append hook of each event (without a body or references).
 // A batch that does not decode fails the call and nothing is written.
-func (l *Log) Apply(batches []ReplicaBatch, pos uint64) error {
+func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 	if !l.enter() {
 		return ErrClosed
 	}
@@ -146,7 +148,7 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64) error {
 			}
 		}
 	}
-	_ = b.Set(metaReplicaPos, binary.BigEndian.AppendUint64(nil, pos), nil)
+	_ = b.Set(metaReplicaPos, append(binary.BigEndian.AppendUint64(nil, pos), state...), nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("cannot commit %d replicated batches: %w", len(batches), err)
 	}
@@ -159,22 +161,62 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64) error {
 }
 
 // ReplicaPosition is the position of the last batch Apply wrote (0 when
-// none has been).
-func (l *Log) ReplicaPosition() (uint64, error) {
+// none has been) and the state Apply was given with it.
+func (l *Log) ReplicaPosition() (uint64, []byte, error) {
 	if !l.enter() {
-		return 0, ErrClosed
+		return 0, nil, ErrClosed
 	}
 	defer l.exit()
 	v, closer, err := l.db.Get(metaReplicaPos)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("cannot read the replica position: %w", err)
+		return 0, nil, fmt.Errorf("cannot read the replica position: %w", err)
 	}
 	defer closer.Close()
-	if len(v) != 8 {
-		return 0, fmt.Errorf("replica position is %d bytes, want 8", len(v))
+	if len(v) < 8 {
+		return 0, nil, fmt.Errorf("replica position is %d bytes, want at least 8", len(v))
 	}
-	return binary.BigEndian.Uint64(v), nil
+	return binary.BigEndian.Uint64(v), append([]byte(nil), v[8:]...), nil
+}
+
+// BatchScope reads a batch Replicate was given and reports whose delivery
+// state it writes: the tenant of each event (from its feed and idempotency
+// keys) and each endpoint whose queue, retries, attempts, dead letters,
+// replay marks or corrections it touches. A replicated log uses it to
+// check that the writer owns all of them. A tenant or endpoint may be
+// reported more than once.
+func BatchScope(repr []byte, tenant func(string), endpoint func(ID)) error {
+	var b pebble.Batch
+	if err := b.SetRepr(repr); err != nil {
+		return fmt.Errorf("cannot decode batch: %w", err)
+	}
+	r := b.Reader()
+	for {
+		_, k, _, ok, err := r.Next()
+		if err != nil {
+			return fmt.Errorf("cannot read batch: %w", err)
+		}
+		if !ok {
+			return nil
+		}
+		if len(k) == 0 {
+			continue
+		}
+		switch k[0] {
+		case kindFeed, kindIdempotency:
+			if i := bytes.IndexByte(k[1:], 0); i >= 0 {
+				tenant(string(k[1 : 1+i]))
+			}
+		case kindQueue, kindAttempt, kindDead, kindReplayed, kindCorrection:
+			if len(k) >= 17 {
+				endpoint(ID(k[1:17]))
+			}
+		case kindRetry:
+			if len(k) >= 25 {
+				endpoint(ID(k[9:25]))
+			}
+		}
+	}
 }

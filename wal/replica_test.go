@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func (r memReplicator) Replicate(repr []byte) error {
 	for i, l := range rl.replicas {
 		// Apply does not keep repr; a copy per replica proves it.
 		b := ReplicaBatch{Repr: append([]byte(nil), repr...), Own: i == r.i}
-		if err := l.Apply([]ReplicaBatch{b}, rl.pos); err != nil {
+		if err := l.Apply([]ReplicaBatch{b}, rl.pos, []byte("state")); err != nil {
 			return err
 		}
 	}
@@ -89,14 +90,14 @@ func TestReplicasConverge(t *testing.T) {
 	require_True(t, ok, "retry cancelled")
 
 	want := dump(t, a)
-	for i, l := range ls[1:] {
+	for _, l := range ls[1:] {
 		require_Equal(t, dump(t, l), want)
-		pos, err := l.ReplicaPosition()
+		pos, state, err := l.ReplicaPosition()
 		require_NoError(t, err)
 		require_Equal(t, pos, rl.pos)
+		require_Equal(t, string(state), "state")
 		require_DeepEqual(t, queued(t, l, ep), []ID(nil))
 		require_Equal(t, string(readEvent(t, l, second.ID).Tenant), "acme")
-		_ = i
 	}
 	hookMu.Lock()
 	require_DeepEqual(t, hooked, []string{"acme/" + first.ID.String(), "acme/" + second.ID.String()})
@@ -148,12 +149,50 @@ func TestApplyRejectsGarbage(t *testing.T) {
 	_, ls := openReplicas(t, 1)
 	before := dump(t, ls[0])
 	for _, repr := range [][]byte{nil, []byte("short"), bytes.Repeat([]byte{0xff}, 40)} {
-		if err := ls[0].Apply([]ReplicaBatch{{Repr: repr}}, 9); err == nil {
+		if err := ls[0].Apply([]ReplicaBatch{{Repr: repr}}, 9, nil); err == nil {
 			t.Fatalf("Apply took %x", repr)
 		}
 	}
 	require_Equal(t, dump(t, ls[0]), before)
-	pos, err := ls[0].ReplicaPosition()
+	pos, state, err := ls[0].ReplicaPosition()
 	require_NoError(t, err)
 	require_Equal(t, pos, uint64(0))
+	require_Equal(t, len(state), 0)
+}
+
+func TestBatchScope(t *testing.T) {
+	var reprs [][]byte
+	rec := recordingReplicator{&reprs}
+	l, _ := openLog(t, &Options{Replicator: rec})
+	ep, ep2 := testEndpoint(3), testEndpoint(4)
+	ev := mkEvent("acme", []byte(`{}`), ep, ep2)
+	ev.IdempotencyKey = "k"
+	res := appendOne(t, l, ev)
+	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep2, Event: res.ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeRetry, TimeMs: 1, NextMs: 9}}))
+	require_NoError(t, l.DeleteRetry(Retry{DueMs: 9, Endpoint: ep2, Event: res.ID}))
+	want := []string{"acme " + ep.String() + " " + ep2.String(), ep2.String(), ep2.String()}
+	require_Equal(t, len(reprs), len(want))
+	for i, repr := range reprs {
+		tenants, eps := map[string]bool{}, map[ID]bool{}
+		require_NoError(t, BatchScope(repr, func(s string) { tenants[s] = true }, func(id ID) { eps[id] = true }))
+		var got []string
+		for s := range tenants {
+			got = append(got, s)
+		}
+		for _, id := range []ID{ep, ep2} {
+			if eps[id] {
+				got = append(got, id.String())
+			}
+		}
+		require_Equal(t, fmt.Sprint(got), fmt.Sprint(strings.Fields(want[i])))
+	}
+	require_True(t, BatchScope([]byte("x"), func(string) {}, func(ID) {}) != nil, "garbage refused")
+}
+
+// recordingReplicator keeps what it is given and applies it at once.
+type recordingReplicator struct{ reprs *[][]byte }
+
+func (r recordingReplicator) Replicate(repr []byte) error {
+	*r.reprs = append(*r.reprs, append([]byte(nil), repr...))
+	return nil
 }

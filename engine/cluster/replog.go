@@ -1,0 +1,464 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hookline/wal"
+)
+
+// The stream every node's store is a replica of (docs/cluster.md).
+const (
+	logStream  = "HL_LOG"
+	logSubject = "hl.log"
+)
+
+// ErrUnavailable is returned when the replicated log could not store a
+// write in time (no quorum, or this node cut off from it).
+var ErrUnavailable = errors.New("cluster: the replicated log is unavailable")
+
+// LogOptions configure a node's handle on the replicated log.
+type LogOptions struct {
+	// Name is this node's name, unique in the cluster.
+	Name string
+	// Addr is this node's HTTP API address, which the others forward to.
+	Addr string
+	// Conn is connected to the cluster's NATS servers.
+	Conn *nats.Conn
+	// Replicas is the stream's replication factor; 0 means 3.
+	Replicas int
+	// MaxAge is how long the stream keeps records: the store's retention.
+	// 0 means 30 days.
+	MaxAge time.Duration
+	// EndpointTenant names the tenant of an endpoint, for the ownership
+	// check of a write that touches it (see membership.accepts).
+	EndpointTenant func(wal.ID) (string, bool)
+	// OnOwnership is called on the applier goroutine after a change of
+	// members is applied. It must not block: the node's writes wait for
+	// that goroutine.
+	OnOwnership func()
+	// WriteTimeout bounds a write's wait for the log; 0 means 30 s.
+	WriteTimeout time.Duration
+	// Logf logs what an operator should see; nil discards it.
+	Logf func(format string, args ...any)
+}
+
+// Log is a node's handle on the replicated log: the wal.Replicator of its
+// store, the applier that keeps the store a replica, and the membership
+// that says who may write which partition.
+type Log struct {
+	o           LogOptions
+	js          jetstream.JetStream
+	incarnation uint64
+	nonce       atomic.Uint64
+
+	store *wal.Log
+
+	mu      sync.Mutex
+	waiters map[uint64]chan error
+	state   membership // a copy of the applier's, for readers
+
+	applied atomic.Uint64
+	stop    context.CancelFunc
+	done    chan struct{}
+	msgs    jetstream.MessagesContext
+	failure atomic.Pointer[error]
+}
+
+// NewLog creates the stream if it does not exist yet.
+func NewLog(ctx context.Context, o LogOptions) (*Log, error) {
+	if o.Name == "" || o.Conn == nil {
+		return nil, errors.New("cluster: a log needs the node's name and a NATS connection")
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 3
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 30 * 24 * time.Hour
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	js, err := jetstream.New(o.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       logStream,
+		Subjects:   []string{logSubject},
+		Replicas:   o.Replicas,
+		Storage:    jetstream.FileStorage,
+		MaxAge:     o.MaxAge,
+		Duplicates: 2 * time.Minute,
+		Discard:    jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: cannot create stream %s: %w", logStream, err)
+	}
+	var inc [8]byte
+	_, _ = rand.Read(inc[:])
+	l := &Log{o: o, js: js, incarnation: binary.BigEndian.Uint64(inc[:]) | 1, waiters: map[uint64]chan error{}}
+	l.state.set(0, nil)
+	return l, nil
+}
+
+// Start makes store a replica: it resumes from the store's position and
+// returns once the store holds every record the stream had when Start
+// was called. store must have been opened with l as its Replicator.
+func (l *Log) Start(ctx context.Context, store *wal.Log) error {
+	pos, st, err := store.ReplicaPosition()
+	if err != nil {
+		return err
+	}
+	state, err := decodeMembership(st)
+	if err != nil {
+		return fmt.Errorf("cluster: the store's membership does not decode: %w", err)
+	}
+	info, err := l.js.Stream(ctx, logStream)
+	if err != nil {
+		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	first, last := info.CachedInfo().State.FirstSeq, info.CachedInfo().State.LastSeq
+	if pos > 0 && last > 0 && first > pos+1 {
+		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): move its data directory away to rebuild it", pos, first)
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if pos > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: pos + 1}
+	}
+	cons, err := l.js.OrderedConsumer(ctx, logStream, cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	l.store, l.msgs = store, msgs
+	l.applied.Store(pos)
+	l.mu.Lock()
+	l.state = state.clone()
+	l.mu.Unlock()
+	actx, cancel := context.WithCancel(context.Background())
+	l.stop, l.done = cancel, make(chan struct{})
+	go l.applyLoop(actx, state, pos)
+	return l.waitApplied(ctx, last)
+}
+
+func (l *Log) waitApplied(ctx context.Context, seq uint64) error {
+	for l.applied.Load() < seq {
+		if err := l.failure.Load(); err != nil {
+			return *err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: catching up with the log (at %d of %d): %w", l.applied.Load(), seq, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Close stops the applier; writes waiting for it fail.
+func (l *Log) Close() {
+	if l.stop == nil {
+		return
+	}
+	l.stop()
+	l.msgs.Stop()
+	<-l.done
+	l.mu.Lock()
+	for n, ch := range l.waiters {
+		ch <- ErrUnavailable
+		delete(l.waiters, n)
+	}
+	l.mu.Unlock()
+}
+
+// Replicate is wal.Replicator's: it tags repr with the partitions it
+// writes, publishes it, and waits for this node's applier to reach it.
+func (l *Log) Replicate(repr []byte) error {
+	r := record{kind: kindBatch, origin: l.o.Name, incarnation: l.incarnation, repr: repr}
+	var scopeErr error
+	err := wal.BatchScope(repr, func(tenant string) {
+		r.partitions = append(r.partitions, uint16(PartitionOf(tenant)))
+	}, func(ep wal.ID) {
+		tenant, ok := l.o.EndpointTenant(ep)
+		if !ok {
+			scopeErr = fmt.Errorf("cluster: endpoint %s is not known on this node", ep)
+			return
+		}
+		r.partitions = append(r.partitions, uint16(PartitionOf(tenant)))
+	})
+	if err == nil {
+		err = scopeErr
+	}
+	if err != nil {
+		return err
+	}
+	slices.Sort(r.partitions)
+	r.partitions = slices.Compact(r.partitions)
+	return l.write(&r)
+}
+
+// write publishes r and waits for its verdict from this node's applier.
+func (l *Log) write(r *record) error {
+	r.nonce = l.nonce.Add(1)
+	ch := make(chan error, 1)
+	l.mu.Lock()
+	l.waiters[r.nonce] = ch
+	l.mu.Unlock()
+	forget := func() {
+		l.mu.Lock()
+		delete(l.waiters, r.nonce)
+		l.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.o.WriteTimeout)
+	defer cancel()
+	msg := &nats.Msg{Subject: logSubject, Data: appendRecord(nil, r)}
+	// The same message id on every try: JetStream keeps one copy of a
+	// publish retried after a lost acknowledgement.
+	id := l.o.Name + "." + strconv.FormatUint(l.incarnation, 36) + "." + strconv.FormatUint(r.nonce, 36)
+	for try := 0; ; try++ {
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := l.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id))
+		pcancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			forget()
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(min(try+1, 10)) * 50 * time.Millisecond):
+		}
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		forget()
+		return fmt.Errorf("%w: stored, but not applied on this node within %s", ErrUnavailable, l.o.WriteTimeout)
+	}
+}
+
+// applyLoop applies records in stream order, in chunks of what has
+// arrived, each chunk one Pebble batch with its position and membership.
+func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
+	defer close(l.done)
+	in := make(chan jetstream.Msg, 1024)
+	go func() {
+		defer close(in)
+		for {
+			m, err := l.msgs.Next()
+			if err != nil {
+				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					l.o.Logf("cluster: reading the log: %v", err)
+				}
+				return
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	type verdict struct {
+		nonce uint64
+		err   error
+	}
+	var (
+		batches  []wal.ReplicaBatch
+		verdicts []verdict
+		chunk    []jetstream.Msg
+		r        record
+	)
+	for {
+		m, ok := <-in
+		if !ok {
+			return
+		}
+		chunk = append(chunk[:0], m)
+	drain:
+		for len(chunk) < 256 {
+			select {
+			case m, ok := <-in:
+				if !ok {
+					break drain
+				}
+				chunk = append(chunk, m)
+			default:
+				break drain
+			}
+		}
+		batches, verdicts = batches[:0], verdicts[:0]
+		changed := false
+		for _, m := range chunk {
+			meta, err := m.Metadata()
+			if err != nil {
+				l.fail(fmt.Errorf("cluster: a log record without metadata: %w", err))
+				return
+			}
+			seq := meta.Sequence.Stream
+			if seq != pos+1 && pos > 0 {
+				l.fail(fmt.Errorf("cluster: the log skipped from record %d to %d", pos, seq))
+				return
+			}
+			pos = seq
+			if err := decodeRecord(m.Data(), &r); err != nil {
+				// Every replica skips it alike.
+				l.o.Logf("cluster: record %d skipped: %v", seq, err)
+				continue
+			}
+			own := r.origin == l.o.Name && r.incarnation == l.incarnation
+			var ok bool
+			switch r.kind {
+			case kindBatch:
+				if ok = state.accepts(&r); ok {
+					batches = append(batches, wal.ReplicaBatch{Repr: r.repr, Own: own})
+				}
+			case kindMembers:
+				if ok = state.applyMembers(&r, seq); ok {
+					changed = true
+				}
+			}
+			if own {
+				v := verdict{nonce: r.nonce}
+				if !ok {
+					v.err = wal.ErrReplicaRefused
+				}
+				verdicts = append(verdicts, v)
+			}
+		}
+		if err := l.store.Apply(batches, pos, state.encode()); err != nil {
+			l.fail(fmt.Errorf("cluster: cannot apply records up to %d: %w", pos, err))
+			return
+		}
+		l.applied.Store(pos)
+		l.mu.Lock()
+		if changed {
+			l.state = state.clone()
+		}
+		for _, v := range verdicts {
+			if ch, ok := l.waiters[v.nonce]; ok {
+				ch <- v.err
+				delete(l.waiters, v.nonce)
+			}
+		}
+		l.mu.Unlock()
+		if changed && l.o.OnOwnership != nil {
+			l.o.OnOwnership()
+		}
+	}
+}
+
+// fail stops the node's writes for good: its store can no longer follow
+// the log.
+func (l *Log) fail(err error) {
+	l.o.Logf("%v", err)
+	l.failure.Store(&err)
+	l.mu.Lock()
+	for n, ch := range l.waiters {
+		ch <- err
+		delete(l.waiters, n)
+	}
+	l.mu.Unlock()
+}
+
+// Members is the membership this node has applied.
+func (l *Log) members() membership {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state.clone()
+}
+
+// Owner is the name and address of the node that owns tenant's partition,
+// as this node last applied, and false when no node is a member.
+func (l *Log) Owner(tenant string) (name, addr string, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.state.owner(PartitionOf(tenant))
+	return m.name, m.addr, ok
+}
+
+// Owns reports whether this process owns partition p.
+func (l *Log) Owns(p int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.state.owner(p)
+	return ok && m.name == l.o.Name && m.incarnation == l.incarnation
+}
+
+// changeMembers publishes the members edit makes of the current ones,
+// again on a concurrent change, until it takes effect or edit says there
+// is nothing to do (returns false).
+func (l *Log) changeMembers(ctx context.Context, edit func([]member) ([]member, bool)) error {
+	for {
+		cur := l.members()
+		ms, ok := edit(slices.Clone(cur.members))
+		if !ok {
+			return nil
+		}
+		err := l.write(&record{kind: kindMembers, origin: l.o.Name, incarnation: l.incarnation, prevView: cur.view, members: ms})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, wal.ErrReplicaRefused) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Join makes this process a member: partitions move to it as the members
+// record lands.
+func (l *Log) Join(ctx context.Context) error {
+	return l.changeMembers(ctx, func(ms []member) ([]member, bool) {
+		for i, m := range ms {
+			if m.name == l.o.Name {
+				if m.incarnation == l.incarnation && m.addr == l.o.Addr {
+					return nil, false
+				}
+				ms[i] = member{l.o.Name, l.incarnation, l.o.Addr}
+				return ms, true
+			}
+		}
+		return append(ms, member{l.o.Name, l.incarnation, l.o.Addr}), true
+	})
+}
+
+// remove takes node (in that incarnation) out of the members: its
+// partitions move to the others, and what it writes from then on is
+// dropped.
+func (l *Log) remove(ctx context.Context, name string, incarnation uint64) error {
+	return l.changeMembers(ctx, func(ms []member) ([]member, bool) {
+		i := slices.IndexFunc(ms, func(m member) bool { return m.name == name && m.incarnation == incarnation })
+		if i < 0 {
+			return nil, false
+		}
+		return slices.Delete(ms, i, i+1), true
+	})
+}
+
+// Leave takes this process out of the members, so its partitions move at
+// once rather than when the others notice it is gone.
+func (l *Log) Leave(ctx context.Context) error { return l.remove(ctx, l.o.Name, l.incarnation) }
