@@ -144,7 +144,10 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	if err != nil {
 		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
 	}
-	msgs, err := cons.Messages()
+	// Short pulls with heartbeats: the consumer lives on one server, and
+	// when that server dies the client notices missing heartbeats and
+	// makes a new consumer elsewhere (30 s pulls wait 15 s for that).
+	msgs, err := cons.Messages(jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
 	}
@@ -234,7 +237,9 @@ func (l *Log) write(r *record) error {
 	// publish retried after a lost acknowledgement.
 	id := l.o.Name + "." + strconv.FormatUint(l.incarnation, 36) + "." + strconv.FormatUint(r.nonce, 36)
 	for try := 0; ; try++ {
-		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		// Short tries at first: a publish to a stream whose leader died
+		// is answered by no one until a new one is elected.
+		pctx, pcancel := context.WithTimeout(ctx, time.Duration(min(try+1, 5))*time.Second)
 		_, err := l.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id))
 		pcancel()
 		if err == nil {

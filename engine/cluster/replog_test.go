@@ -56,10 +56,10 @@ func startReplica(t *testing.T, c *testCluster, i int, eps *endpointTenants) *re
 		t.Fatal(err)
 	}
 	retry(t, "catch up with the log", func(ctx context.Context) error { return r.log.Start(ctx, r.store) })
-	retry(t, "start liveness", func(ctx context.Context) error {
-		r.live, err = StartLiveness(ctx, r.log)
-		return err
-	})
+	r.live, err = StartLiveness(r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	retry(t, "join", func(ctx context.Context) error { return r.log.Join(ctx) })
 	t.Cleanup(r.close)
 	return r
@@ -221,9 +221,18 @@ func TestReplicatedLog(t *testing.T) {
 	}
 
 	// n2 stops without leaving; the others fence it and take its share.
+	retry(t, "read the stream", func(ctx context.Context) error {
+		info, err := rs[0].log.js.Stream(ctx, logStream)
+		if err == nil {
+			t.Logf("log stream leader: %s", info.CachedInfo().Cluster.Leader)
+		}
+		return err
+	})
 	stopped := time.Now()
 	rs[2].close()
+	t.Logf("n2's replica closed in %s", time.Since(stopped).Round(time.Millisecond))
 	c.stop(2)
+	t.Logf("n2's server stopped in %s", time.Since(stopped).Round(time.Millisecond))
 	waitMembers(t, rs[:2], "n0", "n1")
 	t.Logf("n2 fenced %s after it stopped", time.Since(stopped).Round(time.Millisecond))
 	for i, tenant := range tenants {
