@@ -116,6 +116,13 @@ func (v *Liveness) check(ctx context.Context) {
 		}
 	}
 	healthy := 2*heard > total
+	if healthy != v.healthy {
+		if healthy {
+			v.log.o.Logf("cluster: node %s hears %d of %d members again", v.log.o.Name, heard, total)
+		} else {
+			v.log.o.Logf("cluster: node %s hears %d of %d members, not a majority: it stops delivering", v.log.o.Name, heard, total)
+		}
+	}
 	if healthy && !v.healthy {
 		v.since = now
 	}
@@ -153,3 +160,4 @@ func (v *Liveness) check(ctx context.Context) {
 		}
 	}
 }
+

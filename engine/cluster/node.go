@@ -42,6 +42,12 @@ type NodeOptions struct {
 	// ReadyTimeout bounds the wait for the server to accept clients; 0
 	// means 10 s.
 	ReadyTimeout time.Duration
+
+	// advertise is the route address the server tells the others, which
+	// they connect to when they learn of it from a third server. Tests
+	// give an address where nothing listens, so servers connect only
+	// where Routes say: through proxies the tests can cut.
+	advertise string
 }
 
 // Node is one running embedded NATS server.
@@ -81,9 +87,10 @@ func StartNode(o NodeOptions) (*Node, error) {
 		JetStream:  true,
 		StoreDir:   o.Dir,
 		Cluster: server.ClusterOpts{
-			Name: o.ClusterName,
-			Host: rhost,
-			Port: rport,
+			Name:      o.ClusterName,
+			Host:      rhost,
+			Port:      rport,
+			Advertise: o.advertise,
 		},
 		Routes: routes,
 		NoSigs: true, // the process's signals are hookline's

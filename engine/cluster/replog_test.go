@@ -41,6 +41,12 @@ func (e *endpointTenants) lookup(ep wal.ID) (string, bool) {
 
 func startReplica(t *testing.T, c *testCluster, i int, eps *endpointTenants) *replica {
 	t.Helper()
+	return startReplicaWith(t, c, i, eps, 20*time.Second)
+}
+
+// startReplicaWith gives up on writes after writeTimeout.
+func startReplicaWith(t *testing.T, c *testCluster, i int, eps *endpointTenants, writeTimeout time.Duration) *replica {
+	t.Helper()
 	r := &replica{t: t, name: fmt.Sprintf("n%d", i), dir: filepath.Join(c.dirs[i], "store")}
 	var err error
 	r.nc, err = nats.Connect(c.nodes[i].ClientURL(), nats.MaxReconnects(-1))
@@ -48,7 +54,7 @@ func startReplica(t *testing.T, c *testCluster, i int, eps *endpointTenants) *re
 		t.Fatal(err)
 	}
 	retry(t, "create the log", func(ctx context.Context) error {
-		r.log, err = NewLog(ctx, LogOptions{Name: r.name, Addr: "127.0.0.1:1", Conn: r.nc, EndpointTenant: eps.lookup, WriteTimeout: 20 * time.Second, Logf: t.Logf})
+		r.log, err = NewLog(ctx, LogOptions{Name: r.name, Addr: "127.0.0.1:1", Conn: r.nc, EndpointTenant: eps.lookup, WriteTimeout: writeTimeout, Logf: t.Logf})
 		return err
 	})
 	r.store, err = wal.Open(r.dir, &wal.Options{Replicator: r.log})
