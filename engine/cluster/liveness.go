@@ -160,4 +160,3 @@ func (v *Liveness) check(ctx context.Context) {
 		}
 	}
 }
-
