@@ -2,8 +2,6 @@ package wal
 
 import (
 	"fmt"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // kindAPIKey keys tenant API keys by the SHA-256 of the key: k <hash> ->
@@ -33,7 +31,7 @@ func (l *Log) putHashed(kind byte, what string, hash [32]byte, val []byte) error
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(append([]byte{kind}, hash[:]...), val, pebble.Sync); err != nil {
+	if err := l.setOne(append([]byte{kind}, hash[:]...), val); err != nil {
 		return fmt.Errorf("cannot store %s: %w", what, err)
 	}
 	return nil
@@ -44,7 +42,7 @@ func (l *Log) deleteHashed(kind byte, what string, hash [32]byte) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Delete(append([]byte{kind}, hash[:]...), pebble.Sync); err != nil {
+	if err := l.deleteOne(append([]byte{kind}, hash[:]...)); err != nil {
 		return fmt.Errorf("cannot delete %s: %w", what, err)
 	}
 	return nil

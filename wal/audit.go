@@ -18,7 +18,7 @@ func (l *Log) AppendAudit(rec []byte) (ID, error) {
 	}
 	defer l.exit()
 	id := l.NewConfigID()
-	if err := l.db.Set(append([]byte{kindAudit}, id[:]...), rec, pebble.Sync); err != nil {
+	if err := l.setOne(append([]byte{kindAudit}, id[:]...), rec); err != nil {
 		return ID{}, fmt.Errorf("cannot store audit record: %w", err)
 	}
 	return id, nil

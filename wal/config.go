@@ -16,7 +16,7 @@ func (l *Log) PutTenant(id string, val []byte) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(tenantKey(nil, id), val, pebble.Sync); err != nil {
+	if err := l.setOne(tenantKey(nil, id), val); err != nil {
 		return fmt.Errorf("cannot store tenant %q: %w", id, err)
 	}
 	return nil
@@ -51,7 +51,7 @@ func (l *Log) DeleteTenant(id string) error {
 	_ = b.Set(purgeKey(id), below[:], nil)
 	l.purgeMu.Lock()
 	defer l.purgeMu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete tenant %q: %w", id, err)
 	}
 	return nil
@@ -82,7 +82,7 @@ func (l *Log) PutEndpoint(id ID, val []byte) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(endpointKey(nil, id), val, pebble.Sync); err != nil {
+	if err := l.setOne(endpointKey(nil, id), val); err != nil {
 		return fmt.Errorf("cannot store endpoint %s: %w", id, err)
 	}
 	return nil
@@ -104,7 +104,7 @@ func (l *Log) DeleteEndpoint(id ID) error {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete endpoint %s: %w", id, err)
 	}
 	return nil
@@ -129,7 +129,7 @@ func (l *Log) SoftDeleteEndpoint(id ID, val []byte) error {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete endpoint %s: %w", id, err)
 	}
 	return nil

@@ -2,8 +2,6 @@ package wal
 
 import (
 	"fmt"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // kindEventType keys the event-type catalogue: c <tenant> 0x00 <type> ->
@@ -22,7 +20,7 @@ func (l *Log) PutEventType(tenant, typ string, val []byte) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(eventTypeKey(tenant, typ), val, pebble.Sync); err != nil {
+	if err := l.setOne(eventTypeKey(tenant, typ), val); err != nil {
 		return fmt.Errorf("cannot store event type %q: %w", typ, err)
 	}
 	return nil
@@ -34,7 +32,7 @@ func (l *Log) DeleteEventType(tenant, typ string) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Delete(eventTypeKey(tenant, typ), pebble.Sync); err != nil {
+	if err := l.deleteOne(eventTypeKey(tenant, typ)); err != nil {
 		return fmt.Errorf("cannot delete event type %q: %w", typ, err)
 	}
 	return nil

@@ -131,6 +131,7 @@ type Log struct {
 
 	moves      moveWriter
 	appendHook appendHookPtr
+	configHook atomic.Pointer[func(ConfigChange)]
 	// syncer makes the log's fsyncs under DurabilityOS; nil under fsync.
 	syncer *walSyncer
 

@@ -52,6 +52,22 @@ func (l *Log) commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
 	return l.opts.Replicator.Replicate(b.Repr())
 }
 
+// setOne and deleteOne write one key with fsync, through commit: config
+// records, which a replicated log carries like delivery state.
+func (l *Log) setOne(k, v []byte) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(k, v, nil)
+	return l.commit(b, pebble.Sync)
+}
+
+func (l *Log) deleteOne(k []byte) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(k, nil)
+	return l.commit(b, pebble.Sync)
+}
+
 // Replicated reports whether the Log is a replica (Options.Replicator set).
 func (l *Log) Replicated() bool { return l.opts.Replicator != nil }
 
@@ -110,6 +126,7 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 		tenant string
 	}
 	var events []applied
+	var changes []ConfigChange
 	for i := range batches {
 		if err := one.SetRepr(batches[i].Repr); err != nil {
 			return fmt.Errorf("cannot decode replicated batch %d of %d: %w", i+1, len(batches), err)
@@ -147,6 +164,11 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 				l.replica.observe(ID(v))
 			}
 		}
+		if ch := l.configHook.Load(); ch != nil {
+			if err := configChanges(batches[i].Repr, &changes); err != nil {
+				return fmt.Errorf("cannot read replicated batch %d of %d: %w", i+1, len(batches), err)
+			}
+		}
 	}
 	_ = b.Set(metaReplicaPos, append(binary.BigEndian.AppendUint64(nil, pos), state...), nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -157,7 +179,66 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 			h.fn(e.id, &AppendEvent{Tenant: e.tenant})
 		}
 	}
+	if ch := l.configHook.Load(); ch != nil {
+		for _, c := range changes {
+			(*ch)(c)
+		}
+	}
 	return nil
+}
+
+// ConfigChange names a config record a replicated batch wrote or deleted.
+type ConfigChange struct {
+	Kind ConfigKind
+	// Key is the record's key without its kind byte: a tenant's name, an
+	// endpoint's or a source's ID, a tenant and an event type joined by
+	// 0x00, or a credential's hash. A range deletion (a tenant's
+	// catalogue) names its start.
+	Key []byte
+}
+
+// ConfigKind is the kind of a config record.
+type ConfigKind byte
+
+// The config records a ConfigHook hears of.
+const (
+	ConfigTenant        ConfigKind = kindTenant
+	ConfigEndpoint      ConfigKind = kindEndpoint
+	ConfigSource        ConfigKind = kindSource
+	ConfigEventType     ConfigKind = kindEventType
+	ConfigAPIKey        ConfigKind = kindAPIKey
+	ConfigPortalSession ConfigKind = kindPortalSession
+)
+
+// SetConfigHook sets fn to be told, after Apply commits, of every config
+// record a batch from another writer changed, so the owner of the
+// in-memory config can load it again. It runs on the applier: it must be
+// quick and must not wait for a replicated write.
+func (l *Log) SetConfigHook(fn func(ConfigChange)) { l.configHook.Store(&fn) }
+
+// configChanges appends the config records repr changes to dst.
+func configChanges(repr []byte, dst *[]ConfigChange) error {
+	var b pebble.Batch
+	if err := b.SetRepr(repr); err != nil {
+		return err
+	}
+	r := b.Reader()
+	for {
+		_, k, _, ok, err := r.Next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if len(k) == 0 {
+			continue
+		}
+		switch ConfigKind(k[0]) {
+		case ConfigTenant, ConfigEndpoint, ConfigSource, ConfigEventType, ConfigAPIKey, ConfigPortalSession:
+			*dst = append(*dst, ConfigChange{Kind: ConfigKind(k[0]), Key: append([]byte(nil), k[1:]...)})
+		}
+	}
 }
 
 // ReplicaPosition is the position of the last batch Apply wrote (0 when

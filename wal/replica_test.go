@@ -196,3 +196,31 @@ func (r recordingReplicator) Replicate(repr []byte) error {
 	*r.reprs = append(*r.reprs, append([]byte(nil), repr...))
 	return nil
 }
+
+func TestReplicaConfigHook(t *testing.T) {
+	_, ls := openReplicas(t, 2)
+	a, b := ls[0], ls[1]
+	var mu sync.Mutex
+	var got []string
+	hook := func(c ConfigChange) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%c:%s", c.Kind, c.Key))
+		mu.Unlock()
+	}
+	a.SetConfigHook(hook) // a's own writes are not reported to it
+	b.SetConfigHook(hook)
+	require_NoError(t, a.PutTenant("acme", []byte(`{}`)))
+	require_NoError(t, a.PutEventType("acme", "order.paid", []byte(`{}`)))
+	require_NoError(t, a.DeleteEventType("acme", "order.paid"))
+	require_NoError(t, a.PutAPIKey([32]byte{'h'}, []byte(`{}`)))
+	var seen []string
+	require_NoError(t, b.Tenants(func(id string, val []byte) error {
+		seen = append(seen, id+"="+string(val))
+		return nil
+	}))
+	require_DeepEqual(t, seen, []string{"acme={}"})
+	mu.Lock()
+	defer mu.Unlock()
+	h := [32]byte{'h'}
+	require_DeepEqual(t, got, []string{"t:acme", "c:acme\x00order.paid", "c:acme\x00order.paid", "k:" + string(h[:])})
+}

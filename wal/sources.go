@@ -44,7 +44,7 @@ func (l *Log) PutSource(id ID, val []byte) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(sourceKey(id), val, pebble.Sync); err != nil {
+	if err := l.setOne(sourceKey(id), val); err != nil {
 		return fmt.Errorf("cannot store source %s: %w", id, err)
 	}
 	return nil
@@ -63,7 +63,7 @@ func (l *Log) DeleteSource(id ID) error {
 		p := append([]byte{kind}, id[:]...)
 		_ = b.DeleteRange(p, prefixEnd(p), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("cannot delete source %s: %w", id, err)
 	}
 	return nil
