@@ -176,7 +176,14 @@ func (ln *Lane) record(m *wal.Move) bool {
 		err = ln.e.log.RecordAttempt(m)
 	}
 	if err != nil {
-		if !errors.Is(err, wal.ErrClosed) {
+		switch {
+		case errors.Is(err, wal.ErrClosed):
+		case errors.Is(err, wal.ErrReplicaRefused):
+			// Cluster mode: another node took the endpoint over while the
+			// attempt ran, and makes it again (the duplicate docs/cluster.md
+			// bounds).
+			ln.e.logger.Info("attempt outcome not recorded: another node delivers this endpoint now", "event", FormatEventID(m.Event))
+		default:
 			ln.e.logger.Error("cannot record delivery attempt", "event", FormatEventID(m.Event), "err", err)
 		}
 		return false

@@ -140,13 +140,15 @@ func (e *Engine) purgeDeletedEndpoints(cutoff time.Time) {
 	e.cfgMu.RLock()
 	found := due()
 	e.cfgMu.RUnlock()
+	// In cluster mode a deleted endpoint is removed by its tenant's owner;
+	// the other nodes apply that removal and reload the tenant.
 	if !found {
 		return
 	}
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
 	for id, ln := range e.deleted {
-		if at := ln.config().ep.DeletedAt; at == nil || !at.Before(cutoff) {
+		if at := ln.config().ep.DeletedAt; at == nil || !at.Before(cutoff) || !e.owns(ln.config().ep.Tenant) {
 			continue
 		}
 		if err := e.log.DeleteEndpoint(id); err != nil {

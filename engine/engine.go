@@ -47,6 +47,12 @@ type Engine struct {
 	health      healthState
 	rateCheck   ticker // see checkFailureRates
 
+	// gates and epTenants serve cluster mode (cluster_mode.go).
+	gates        gates
+	epTenants    sync.Map // wal.ID -> tenant name
+	clusterStop  chan struct{}
+	clusterWatch sync.WaitGroup
+
 	// tenantHooks and auditor are set before serving (see hooks.go).
 	tenantHooks []func(tenant string) error
 	auditor     Auditor
@@ -119,6 +125,14 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	}
 	e.cfgMu.RUnlock()
 	e.startJobs()
+	if opts.Cluster != nil {
+		e.clusterStop = make(chan struct{})
+		e.clusterWatch.Add(1)
+		go func() {
+			defer e.clusterWatch.Done()
+			e.watchCluster(e.clusterStop)
+		}()
+	}
 	return e, nil
 }
 
@@ -186,6 +200,10 @@ func (e *Engine) loadDepths() error {
 // then stay queued on disk and are made again after a restart. The caller
 // stops ingest first and closes the log after.
 func (e *Engine) Stop(ctx context.Context) {
+	if e.clusterStop != nil {
+		close(e.clusterStop)
+		e.clusterWatch.Wait()
+	}
 	e.feed.stop()
 	e.stopJobs()
 	e.sched.stop()

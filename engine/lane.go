@@ -44,6 +44,9 @@ const freshCap = 512
 type Lane struct {
 	e  *Engine
 	id wal.ID
+	// gate is open while this node delivers the endpoint's tenant (cluster
+	// mode; nil on a single node: always).
+	gate *atomic.Bool
 
 	cfg    atomic.Pointer[laneConfig]
 	kickCh chan struct{}
@@ -122,7 +125,23 @@ func newLane(e *Engine, id wal.ID, cfg *laneConfig) *Lane {
 	}
 	ln.cfg.Store(cfg)
 	ln.resetCircuit()
+	ln.gate = e.gateFor(cfg.ep.Tenant)
+	e.epTenants.Store(id, cfg.ep.Tenant)
 	return ln
+}
+
+// delivering reports whether this node delivers the lane's endpoint now.
+func (ln *Lane) delivering() bool { return ln.gate == nil || ln.gate.Load() }
+
+// park forgets what run had taken from the queue and the due retries
+// handed to it: another node delivers them while the gate is closed, and
+// when it opens again run reads the queue from its start and the
+// scheduler loads the retries again.
+func (ln *Lane) park(q *queueReader) {
+	*q = queueReader{diskBehind: true}
+	ln.mu.Lock()
+	ln.retries, ln.fresh, ln.overflow = nil, nil, false
+	ln.mu.Unlock()
 }
 
 // resetCircuit gives the lane a closed circuit: at start and when an
@@ -292,7 +311,11 @@ func (ln *Lane) run() {
 			limit = 1
 		}
 		changed := false
-		for !cfg.ep.Disabled && !cfg.ep.Paused && inFlight < limit {
+		parked := !ln.delivering()
+		if parked {
+			ln.park(&q)
+		}
+		for !parked && !cfg.ep.Disabled && !cfg.ep.Paused && inFlight < limit {
 			retry := ln.hasRetry()
 			// In order: nothing new goes out while an earlier delivery
 			// waits for its retry.

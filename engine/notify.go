@@ -167,7 +167,7 @@ func (e *Engine) notify(tenant, typ, epID string, payload any) {
 	evs := []PublishEvent{{Type: typ, Payload: data}}
 	if err := e.publish(tenant, evs, res[:], OriginSystem); err != nil {
 		var ee *Error
-		if errors.As(err, &ee) && (ee.Code == "shutting_down" || ee.Code == "tenant_not_found") {
+		if errors.As(err, &ee) && (ee.Code == "shutting_down" || ee.Code == "tenant_not_found") || errors.Is(err, ErrNotOwner) {
 			return
 		}
 		e.logger.Error("cannot publish operational event", "type", typ, "endpoint", epID, "err", err)

@@ -16,6 +16,8 @@ import (
 // not checked, never) where the field says so and is an error elsewhere; New
 // returns Validate's error rather than replacing a bad value.
 type Options struct {
+	// Cluster is set in cluster mode (see Cluster); nil on a single node.
+	Cluster Cluster
 	// RetrySchedule is the server-wide delay before attempts 2..N;
 	// endpoints may override it. Each delay is above 0 and at most 7 days,
 	// 50 delays at most. Empty: DefaultRetrySchedule.

@@ -37,6 +37,9 @@ func (e *Engine) PublishFrom(origin Origin, tenant string, evs []PublishEvent, r
 }
 
 func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, origin Origin) error {
+	if !e.owns(tenant) {
+		return ErrNotOwner
+	}
 	// hookline's own few events go through: they tell operators what broke.
 	if origin != OriginSystem {
 		if err := e.checkPressure(); err != nil {

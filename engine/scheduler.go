@@ -82,8 +82,15 @@ func (s *scheduler) tick(nowMs int64) {
 	for _, r := range s.fired {
 		s.e.m.retryFireDelay.Update(float64(max(nowMs-r.DueMs, 0)) / 1e3)
 		if ln := s.e.lane(r.Endpoint); ln != nil {
-			ln.pushRetry(r)
+			// A retry of an endpoint another node delivers stays on disk:
+			// reloadFor loads it if this node takes the endpoint over.
+			if ln.delivering() {
+				ln.pushRetry(r)
+			}
 			continue
+		}
+		if t, ok := s.e.EndpointTenant(r.Endpoint); s.e.opts.Cluster != nil && (!ok || !s.e.owns(t)) {
+			continue // the endpoint's owner drops it
 		}
 		if err := s.e.log.DeleteRetry(r); err != nil && !errors.Is(err, wal.ErrClosed) {
 			s.e.logger.Error("cannot drop retry of deleted endpoint", "err", err)
@@ -112,6 +119,24 @@ func (s *scheduler) loadLocked() {
 		return
 	}
 	s.loadedUntil = to
+}
+
+// reloadFor adds to the wheel the retries of eps already due before
+// loadedUntil: those of endpoints this node just took over, which it
+// skipped or never saw while another node delivered them.
+func (s *scheduler) reloadFor(eps map[wal.ID]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.e.log.ScanRetries(0, s.loadedUntil, func(r wal.Retry) bool {
+		if eps[r.Endpoint] {
+			s.wheel.Add(r.DueMs, r)
+			s.e.m.retriesLoaded.Inc()
+		}
+		return true
+	})
+	if err != nil && !errors.Is(err, wal.ErrClosed) {
+		s.e.logger.Error("cannot load the retries of endpoints taken over", "err", err)
+	}
 }
 
 // record writes a retry outcome and, if its due time is already covered by
