@@ -265,3 +265,41 @@ func (e *Engine) EndpointTenant(id wal.ID) (string, bool) {
 	}
 	return t.(string), true
 }
+
+// EndpointRecordTenant names the tenant of endpoint id from memory, or
+// from its stored record when this node has not loaded it yet (another
+// node just created it).
+func (e *Engine) EndpointRecordTenant(id wal.ID) (string, bool) {
+	if t, ok := e.EndpointTenant(id); ok {
+		return t, true
+	}
+	var tenant string
+	_ = endpointRecords.Load(e.log, e.opts.Secrets, e.logger, func(eid wal.ID, ep *Endpoint) error {
+		if eid == id {
+			tenant = ep.Tenant
+		}
+		return nil
+	})
+	return tenant, tenant != ""
+}
+
+// TenantIDs lists the tenants in memory.
+func (e *Engine) TenantIDs() []string {
+	e.cfgMu.RLock()
+	defer e.cfgMu.RUnlock()
+	ids := make([]string, 0, len(e.tenants))
+	for id := range e.tenants {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// StoredTenantIDs lists the tenants in the store.
+func (e *Engine) StoredTenantIDs() ([]string, error) {
+	var ids []string
+	err := e.log.Tenants(func(id string, _ []byte) error {
+		ids = append(ids, id)
+		return nil
+	})
+	return ids, err
+}

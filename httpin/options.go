@@ -22,6 +22,10 @@ import (
 // Validate's error rather than replacing a bad value.
 type Options struct {
 	Listen string // "" means 127.0.0.1:8080
+	// Cluster, in cluster mode, names each tenant's owner, to which
+	// requests for the tenant are forwarded (cluster.go); nil on a single
+	// node.
+	Cluster ClusterRouter
 	// AdminToken is required, at least MinAdminTokenBytes long.
 	AdminToken string
 	// MaxEventBytes bounds one event's JSON object. 0 means 1 MiB.

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"hookline/engine"
+	"hookline/wal"
 )
 
 // strictJSON refuses unknown fields: a misspelt option must fail loudly,
@@ -35,6 +36,16 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) {
 // writeEngineError maps an engine error to its status; anything else is a 500
 // whose details go to the log, not to the client.
 func (s *Server) writeEngineError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, engine.ErrNotOwner), errors.Is(err, wal.ErrReplicaRefused):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_owner", "this tenant is moving to another node of the cluster; try again")
+		ctx.Response.Header.Set("Retry-After", "1")
+		return
+	case errors.Is(err, wal.ErrReplicaUnavailable):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "the cluster's log cannot take writes now (no quorum reachable from this node); try again")
+		ctx.Response.Header.Set("Retry-After", "1")
+		return
+	}
 	var ee *engine.Error
 	if !errors.As(err, &ee) {
 		s.logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)

@@ -48,6 +48,7 @@ type Server struct {
 	lastBodySweep   atomic.Int64  // sweepAbandoned's last run, UnixNano
 	replays         *replayLimits // nil when not limited
 	certs           *certStore    // nil without TLS (tls.go)
+	fwd             forwarder     // cluster mode (cluster.go)
 }
 
 // New returns a server for the engine e, the inbound receiver in and the
@@ -265,8 +266,24 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, l *listener) routeID {
 		methodNotAllowed(ctx, pr.allow)
 		return pr.rows[0].label
 	}
+	if s.opts.Cluster != nil && s.forward(ctx, s.routeTenant(pr, r, params)) {
+		return r.label
+	}
 	r.handler.serve(s, ctx, params)
 	return r.label
+}
+
+// routeTenant is the tenant a request is for: its path's, or its
+// source's for an inbound request; "" for requests of no one tenant.
+func (s *Server) routeTenant(pr *pathRoutes, r *route, params pathParams) string {
+	if r.label == routeInbound {
+		if s.receiver == nil {
+			return ""
+		}
+		t, _ := s.receiver.SourceTenant(params[0])
+		return t
+	}
+	return pr.tenantOf(params)
 }
 
 // needsToken reports whether the request's route (or, for an unknown path

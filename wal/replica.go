@@ -36,6 +36,10 @@ type Replicator interface {
 // nothing of it was written anywhere, and the caller may try again.
 var ErrReplicaRefused = errors.New("the replicated log refused the write")
 
+// ErrReplicaUnavailable is what a Replicator returns when the replicated
+// log could not take a write in time (no quorum, or this node cut off).
+var ErrReplicaUnavailable = errors.New("the replicated log is unavailable")
+
 // metaReplicaPos is the position in the replicated log of the last batch
 // applied: written in the same Pebble batch as what it applied, so after a
 // crash a replica resumes from exactly where its store is.

@@ -47,6 +47,13 @@ func runServe(args []string) error {
 	durability := fs.String("durability", "", "when an accepted event is answered: fsync (after fsync, the default) or os (once written to the OS, fsynced within 10 ms: survives kill -9, not a power loss)")
 	logFormat := fs.String("log-format", "", "log lines as text or json (default text)")
 	accessLog := fs.Bool("access-log", false, "log each API request: method, route, status, latency, tenant, actor (never bodies or tokens)")
+	clusterOn := fs.Bool("cluster", false, "run as a node of a cluster (docs/cluster.md; the config file's cluster section)")
+	nodeName := fs.String("node-name", "", "this node's name in the cluster (default the host name)")
+	advertise := fs.String("advertise", "", "this node's API URL the other nodes forward to, e.g. http://10.0.0.1:8080 (default http://<listen>)")
+	natsListen := fs.String("nats-listen", "", "where the embedded NATS server takes clients (default 127.0.0.1:4222)")
+	routesListen := fs.String("routes-listen", "", "where the embedded NATS server takes the other nodes' servers (default 0.0.0.0:6222)")
+	routes := fs.String("routes", "", "every node's --routes-listen address, comma separated, e.g. 10.0.0.1:6222,10.0.0.2:6222,10.0.0.3:6222")
+	natsURL := fs.String("nats-url", "", "an existing NATS cluster with JetStream to use instead of the embedded server")
 	var allow stringList
 	fs.Var(&allow, "allow-net", "CIDR that endpoint targets may resolve into despite the SSRF guard (repeatable), e.g. 127.0.0.0/8")
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +95,20 @@ func runServe(args []string) error {
 			cfg.LogFormat = *logFormat
 		case "access-log":
 			cfg.AccessLog = *accessLog
+		case "cluster":
+			cfg.Cluster.Enabled = *clusterOn
+		case "node-name":
+			cfg.Cluster.NodeName = *nodeName
+		case "advertise":
+			cfg.Cluster.Advertise = *advertise
+		case "nats-listen":
+			cfg.Cluster.NATSListen = *natsListen
+		case "routes-listen":
+			cfg.Cluster.RoutesListen = *routesListen
+		case "routes":
+			cfg.Cluster.Routes = splitList(*routes)
+		case "nats-url":
+			cfg.Cluster.NATSURL = *natsURL
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -149,9 +170,23 @@ func serve(cfg *config.Config) error {
 	set := metrics.NewSet()
 	walOpts := cfg.WALOptions()
 	walOpts.OnCommit = walCommitMetrics(set)
+	var cn *clusterNode
+	if cfg.Cluster.Enabled {
+		if cn, err = startClusterNode(cfg, logger, walOpts.Durability); err != nil {
+			return err
+		}
+		defer cn.close()
+		walOpts.Replicator = cn.log
+	}
 	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), walOpts)
 	if err != nil {
 		return err
+	}
+	if cn != nil {
+		if err := cn.attach(log); err != nil {
+			_ = log.Close()
+			return err
+		}
 	}
 	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
 	set.NewGauge(`hookline_wal_idempotency_filter_keys`, func() float64 { return float64(log.IdempotencyFilter().Keys) })
@@ -163,6 +198,9 @@ func serve(cfg *config.Config) error {
 		return err
 	}
 	engineOpts.Logger, engineOpts.Metrics, engineOpts.Secrets = logger, set, secrets
+	if cn != nil {
+		engineOpts.Cluster = cn
+	}
 	eng, err := engine.New(log, sender, engineOpts)
 	if err != nil {
 		_ = log.Close()
@@ -182,8 +220,14 @@ func serve(cfg *config.Config) error {
 		_ = log.Close()
 		return err
 	}
+	if err == nil && cn != nil {
+		err = cn.run(eng, acc, rc)
+	}
 	serverOpts := cfg.ServerOptions()
 	serverOpts.AdminToken, serverOpts.Logger, serverOpts.Metrics = token, logger, set
+	if cn != nil {
+		serverOpts.Cluster = cn
+	}
 	srv, err := httpin.New(eng, rc, acc, serverOpts)
 	if err == nil {
 		err = srv.Listen()
@@ -227,6 +271,10 @@ wait:
 		logger.Warn("http shutdown incomplete", "err", serr)
 	}
 	eng.Stop(ctx)
+	if cn != nil {
+		cn.leave()
+		cn.close()
+	}
 	sender.CloseIdle()
 	if cerr := log.Close(); cerr != nil {
 		return cerr
@@ -353,4 +401,15 @@ func generateAdminToken(path string) (string, error) {
 	}
 	fmt.Fprintf(os.Stderr, "\nGenerated admin token (saved in %s, shown only now):\n\n    %s\n\n", path, t)
 	return t, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // NodeOptions configure one node's embedded NATS server.
@@ -139,4 +140,10 @@ func splitAddr(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return host, p, nil
+}
+
+// Connect opens a NATS connection to this node's server inside the
+// process, with no socket between them.
+func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	return nats.Connect("", append([]nats.Option{nats.InProcessServer(n.srv)}, opts...)...)
 }

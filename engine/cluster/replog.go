@@ -26,7 +26,7 @@ const (
 
 // ErrUnavailable is returned when the replicated log could not store a
 // write in time (no quorum, or this node cut off from it).
-var ErrUnavailable = errors.New("cluster: the replicated log is unavailable")
+var ErrUnavailable = wal.ErrReplicaUnavailable
 
 // LogOptions configure a node's handle on the replicated log.
 type LogOptions struct {

@@ -66,6 +66,7 @@ type Config struct {
 	LogLevel        string        `yaml:"log_level"`
 	LogFormat       string        `yaml:"log_format"`
 	AccessLog       bool          `yaml:"access_log"`
+	Cluster         Cluster       `yaml:"cluster"`
 }
 
 // TLS is the tls section: HTTPS on listen.

@@ -79,7 +79,9 @@ func TestEmbeddedConfigWritesEveryKey(t *testing.T) {
 		if _, ok := lookup(file, key); !ok {
 			t.Errorf("configs/hookline.yaml does not write %s", key)
 		}
-		if !mapped[key] && !slices.Contains(fileOnly, key) {
+		// The cluster section is read by cmd/hookline, which starts the
+		// cluster's parts itself.
+		if !mapped[key] && !slices.Contains(fileOnly, key) && !strings.HasPrefix(key, "cluster.") {
 			t.Errorf("%s is neither in yamlNames nor a file-only key", key)
 		}
 		delete(mapped, key)

@@ -118,7 +118,7 @@ func (c *Config) validateFile() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format is %q; it must be text or json (flag --log-format)", c.LogFormat)
 	}
-	return nil
+	return c.Cluster.validate()
 }
 
 // Retention bounds. Below an hour, a delivery held up by a short outage or

@@ -52,6 +52,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("tls:\n  cert_file: /etc/hookline/cert.pem\n", `tls.cert_file is "/etc/hookline/cert.pem" and tls.key_file is ""; give both for HTTPS, or neither`)
 	f("tls:\n  key_file: /etc/hookline/key.pem\n", `tls.cert_file is "" and tls.key_file is "/etc/hookline/key.pem"`)
 	f("allow_net: [10.0.0.0/8, nope]\n", `allow_net (flag --allow-net) entry "nope" is not a CIDR`)
+	f("cluster:\n  enabled: true\n  node_name: \"-x\"\n", `cluster.node_name is "-x"`)
+	f("cluster:\n  enabled: true\n  advertise: 10.0.0.1:8080\n", `cluster.advertise is "10.0.0.1:8080"; it must be http://host:port`)
+	f("cluster:\n  enabled: true\n  advertise: http://h:1/x\n", `cluster.advertise is "http://h:1/x"`)
+	f("cluster:\n  enabled: true\n  replicas: 7\n", `cluster.replicas is 7; it must be from 1 to 5`)
+	f("cluster:\n  enabled: true\n  routes_listen: 0.0.0.0:0\n", `cluster.routes_listen is "0.0.0.0:0"; it must be host:port with a fixed port`)
+	f("cluster:\n  enabled: true\n  routes: [a:1, b]\n", `cluster.routes[1] is "b"`)
+	f("cluster:\n  enabled: true\n  routes: [a:1]\n", `cluster.routes names 1 nodes and cluster.replicas is 3`)
 
 	// 0 where the file refuses it, empty where a value is needed.
 	f("delivery:\n  circuit_breaker:\n    open_for: 0s\n", "delivery.circuit_breaker.open_for is 0s")

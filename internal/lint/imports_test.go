@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"docs/examples/go":   nil, // a receiver sample: the standard library only, so a reader can copy it out
 	"engine":             append([]string{"wal", "httpout", "engine/wheel"}, leaves...),
 	"engine/inbound":     append([]string{"engine", "wal", "httpout"}, leaves...),
-	"engine/cluster":     nil, // the embedded NATS server (docs/cluster.md, step 2); the engine will import it, not the reverse
+	"engine/cluster":     {"wal"}, // the replicated log and membership (docs/cluster.md); it knows the store, not the engine, which it serves through cmd/hookline
 	"engine/access":      append([]string{"engine", "wal"}, leaves...),
 	"httpin":             append([]string{"engine", "engine/inbound", "engine/access", "wal", "httpout"}, leaves...),
 	"bench":              append([]string{"wal", "httpout"}, leaves...),

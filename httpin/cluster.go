@@ -1,0 +1,88 @@
+package httpin
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Cluster mode (docs/cluster.md): every node answers every request, and
+// one node at a time owns a tenant, writing and delivering its events. A
+// request for a tenant (a path under /v1/tenants/{tenant}, or a source's
+// /in/ URL) reaching another node is sent on to the owner as it came,
+// once: a node serves a forwarded request itself even if it no longer
+// owns the tenant, and the engine then refuses writes with not_owner
+// (503, Retry-After: 1) while the tenant moves.
+
+// ClusterRouter says which node owns a tenant.
+type ClusterRouter interface {
+	// Owner returns the base URL (http://host:port) of the API of the
+	// node owning tenant, whether that is this node, and false when no
+	// node does (the cluster has no members this node can see).
+	Owner(tenant string) (base string, self, ok bool)
+}
+
+// forwardedHeader marks a request one node sent on to another.
+const forwardedHeader = "X-Hookline-Forwarded"
+
+// forwardTimeout bounds a forwarded request: the longest a request may
+// take on the owner (a feed long poll waits up to a minute).
+const forwardTimeout = 2 * time.Minute
+
+// forwarder keeps one connection pool per owner node.
+type forwarder struct {
+	mu      sync.Mutex
+	clients map[string]*fasthttp.HostClient
+}
+
+func (f *forwarder) client(base string) *fasthttp.HostClient {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.clients[base]; c != nil {
+		return c
+	}
+	if f.clients == nil {
+		f.clients = map[string]*fasthttp.HostClient{}
+	}
+	tls := strings.HasPrefix(base, "https://")
+	c := &fasthttp.HostClient{
+		Addr:                          strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://"),
+		IsTLS:                         tls,
+		MaxResponseBodySize:           256 << 20,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+	}
+	f.clients[base] = c
+	return c
+}
+
+// forward sends the request to tenant's owner and reports whether it did
+// (or answered that it could not); false means: serve it here.
+func (s *Server) forward(ctx *fasthttp.RequestCtx, tenant string) bool {
+	if s.opts.Cluster == nil || tenant == "" || len(ctx.Request.Header.Peek(forwardedHeader)) > 0 {
+		return false
+	}
+	base, self, ok := s.opts.Cluster.Owner(tenant)
+	if self {
+		return false
+	}
+	if !ok {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "no node of the cluster owns this tenant now; try again")
+		ctx.Response.Header.Set("Retry-After", "1")
+		return true
+	}
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	ctx.Request.CopyTo(req)
+	req.Header.Set(forwardedHeader, "1")
+	if err := s.fwd.client(base).DoTimeout(req, &ctx.Response, forwardTimeout); err != nil {
+		s.logger.Warn("cannot forward a request to the tenant's owner", "tenant", tenant, "owner", base, "err", err)
+		ctx.Response.Reset()
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "the node owning this tenant does not answer; try again")
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	return true
+}
