@@ -1,6 +1,8 @@
 package httpin
 
 import (
+	"errors"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -60,29 +62,53 @@ func (f *forwarder) client(base string) *fasthttp.HostClient {
 }
 
 // forward sends the request to tenant's owner and reports whether it did
-// (or answered that it could not); false means: serve it here.
+// (or answered that it could not); false means: serve it here. While the
+// owner cannot be reached (it died, and the others have not yet taken its
+// tenants over) it waits for the tenant's next owner, up to failoverWait:
+// a request that was never sent is safe to send again, one that was sent
+// and lost its answer is not (it may have been served), and gets 503.
 func (s *Server) forward(ctx *fasthttp.RequestCtx, tenant string) bool {
 	if s.opts.Cluster == nil || tenant == "" || len(ctx.Request.Header.Peek(forwardedHeader)) > 0 {
 		return false
-	}
-	base, self, ok := s.opts.Cluster.Owner(tenant)
-	if self {
-		return false
-	}
-	if !ok {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "no node of the cluster owns this tenant now; try again")
-		ctx.Response.Header.Set("Retry-After", "1")
-		return true
 	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	ctx.Request.CopyTo(req)
 	req.Header.Set(forwardedHeader, "1")
-	if err := s.fwd.client(base).DoTimeout(req, &ctx.Response, forwardTimeout); err != nil {
-		s.logger.Warn("cannot forward a request to the tenant's owner", "tenant", tenant, "owner", base, "err", err)
-		ctx.Response.Reset()
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "the node owning this tenant does not answer; try again")
-		ctx.Response.Header.Set("Retry-After", "1")
+	deadline := time.Now().Add(failoverWait)
+	for {
+		base, self, ok := s.opts.Cluster.Owner(tenant)
+		if self {
+			return false
+		}
+		var err error
+		if ok {
+			if err = s.fwd.client(base).DoTimeout(req, &ctx.Response, forwardTimeout); err == nil {
+				return true
+			}
+			ctx.Response.Reset()
+		}
+		if (ok && !notSent(err)) || time.Now().After(deadline) {
+			if err != nil {
+				s.logger.Warn("cannot forward a request to the tenant's owner", "tenant", tenant, "owner", base, "err", err)
+			}
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "cluster_unavailable", "the node owning this tenant does not answer; try again")
+			ctx.Response.Header.Set("Retry-After", "1")
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return true
+}
+
+// failoverWait is how long a request waits for its tenant to move off a
+// node that died: the others take its tenants over after about
+// cluster.FenceAfter, and a stream leader election on the dead node can
+// add up to 9 s.
+const failoverWait = 15 * time.Second
+
+// notSent reports whether a forwarding error happened before the request
+// left: the connection could not be made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, fasthttp.ErrDialTimeout) || errors.Is(err, fasthttp.ErrNoFreeConns)
 }

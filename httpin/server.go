@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/bytedance/sonic"
 	"github.com/valyala/fasthttp"
 
 	"hookline/engine"
@@ -266,16 +267,26 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, l *listener) routeID {
 		methodNotAllowed(ctx, pr.allow)
 		return pr.rows[0].label
 	}
-	if s.opts.Cluster != nil && s.forward(ctx, s.routeTenant(pr, r, params)) {
+	if s.opts.Cluster != nil && s.forward(ctx, s.routeTenant(ctx, pr, r, params)) {
 		return r.label
 	}
 	r.handler.serve(s, ctx, params)
 	return r.label
 }
 
-// routeTenant is the tenant a request is for: its path's, or its
-// source's for an inbound request; "" for requests of no one tenant.
-func (s *Server) routeTenant(pr *pathRoutes, r *route, params pathParams) string {
+// routeTenant is the tenant a request is for: its path's, its source's for
+// an inbound request, the new tenant's for a tenant's creation (so its
+// owner holds it at once); "" for requests of no one tenant.
+func (s *Server) routeTenant(ctx *fasthttp.RequestCtx, pr *pathRoutes, r *route, params pathParams) string {
+	if r.label == routeTenants && ctx.IsPost() {
+		var in struct {
+			ID string `json:"id"`
+		}
+		if sonic.Unmarshal(ctx.PostBody(), &in) != nil {
+			return "" // the handler here says what is wrong with it
+		}
+		return in.ID
+	}
 	if r.label == routeInbound {
 		if s.receiver == nil {
 			return ""
