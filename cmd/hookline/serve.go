@@ -215,13 +215,13 @@ func serve(cfg *config.Config) error {
 	if err == nil {
 		rc, err = inbound.New(eng, log, inbound.Options{Logger: logger, Metrics: set, Secrets: secrets})
 	}
+	if err == nil && cn != nil {
+		err = cn.run(eng, acc, rc)
+	}
 	if err != nil {
 		eng.Stop(context.Background())
 		_ = log.Close()
 		return err
-	}
-	if err == nil && cn != nil {
-		err = cn.run(eng, acc, rc)
 	}
 	serverOpts := cfg.ServerOptions()
 	serverOpts.AdminToken, serverOpts.Logger, serverOpts.Metrics = token, logger, set

@@ -57,7 +57,8 @@ func StartLiveness(l *Log) (*Liveness, error) {
 	v.sub = sub
 	ctx, cancel := context.WithCancel(context.Background())
 	v.stop = cancel
-	v.wg.Add(1)
+	v.wg.Add(2)
+	go v.beat(ctx)
 	go v.run(ctx)
 	return v, nil
 }
@@ -70,15 +71,38 @@ func (v *Liveness) Close() {
 	_ = v.sub.Unsubscribe()
 }
 
-// Healthy reports whether this node hears a majority of the members: a
-// node that is not healthy must not deliver.
+// Healthy reports whether this node hears a majority of the members now:
+// a node that is not healthy must not deliver. It is computed on each
+// call, so nothing this node waits for can keep a stale answer.
 func (v *Liveness) Healthy() bool {
+	st := v.log.members()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.healthy
+	heard, total := v.count(st, time.Now())
+	return 2*heard > total
 }
 
-func (v *Liveness) run(ctx context.Context) {
+// count is how many members (this node always counted) this node heard
+// within SelfFenceAfter; the caller holds mu.
+func (v *Liveness) count(st membership, now time.Time) (heard, total int) {
+	total = len(st.members)
+	if st.index(v.log.o.Name) < 0 {
+		total++
+	}
+	if now.Sub(v.seen[v.log.o.Name]) < SelfFenceAfter {
+		heard++
+	}
+	for _, m := range st.members {
+		if m.name != v.log.o.Name && now.Sub(v.seen[m.name]) < SelfFenceAfter {
+			heard++
+		}
+	}
+	return heard, total
+}
+
+// beat publishes the heartbeats; nothing else runs on its goroutine, so a
+// slow membership write cannot silence this node.
+func (v *Liveness) beat(ctx context.Context) {
 	defer v.wg.Done()
 	t := time.NewTicker(BeatEvery)
 	defer t.Stop()
@@ -87,6 +111,19 @@ func (v *Liveness) run(ctx context.Context) {
 		if err := v.log.o.Conn.Publish(beatSubject, beat); err != nil {
 			v.log.o.Logf("cluster: cannot send a heartbeat: %v", err)
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (v *Liveness) run(ctx context.Context) {
+	defer v.wg.Done()
+	t := time.NewTicker(BeatEvery)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return
@@ -103,18 +140,7 @@ func (v *Liveness) check(ctx context.Context) {
 	self := st.index(v.log.o.Name)
 	now := time.Now()
 	v.mu.Lock()
-	heard, total := 0, len(st.members)
-	if self < 0 {
-		total++
-	}
-	if now.Sub(v.seen[v.log.o.Name]) < SelfFenceAfter {
-		heard++
-	}
-	for _, m := range st.members {
-		if m.name != v.log.o.Name && now.Sub(v.seen[m.name]) < SelfFenceAfter {
-			heard++
-		}
-	}
+	heard, total := v.count(st, now)
 	healthy := 2*heard > total
 	if healthy != v.healthy {
 		if healthy {

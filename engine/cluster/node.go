@@ -1,10 +1,11 @@
-// Package cluster is hookline's cluster mode on NATS JetStream, as
-// docs/cluster.md designs it. This first step holds what every node runs
-// underneath the rest: an embedded NATS server with JetStream, joined to the
-// other nodes' servers over cluster routes, fsyncing what it stores before
-// it acknowledges it (the design's "Durability of the stream"). Ingest,
-// configuration sync, partition ownership and the appliers are the plan's
-// next steps; the single node does not use this package.
+// Package cluster is hookline's cluster mode on NATS JetStream
+// (docs/cluster.md): the embedded NATS server a node runs (node.go); the
+// replicated log every node's store is a replica of, with its records,
+// membership and the verdict that fences a writer who lost a partition
+// (replog.go, record.go, members.go); and the heartbeats that decide when
+// a silent node is taken out and when a node cut off stops delivering
+// (liveness.go). It knows the store (wal), not the engine:
+// cmd/hookline wires the two.
 package cluster
 
 import (

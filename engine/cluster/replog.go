@@ -72,6 +72,8 @@ type Log struct {
 	applied atomic.Uint64
 	stop    context.CancelFunc
 	done    chan struct{}
+	// msgs reads the stream; the watchdog replaces it when it stalls.
+	msgsMu  sync.Mutex
 	msgs    jetstream.MessagesContext
 	failure atomic.Pointer[error]
 }
@@ -133,23 +135,15 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
 	}
 	first, last := info.CachedInfo().State.FirstSeq, info.CachedInfo().State.LastSeq
-	if pos > 0 && last > 0 && first > pos+1 {
-		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): move its data directory away to rebuild it", pos, first)
+	if last > 0 && first > pos+1 {
+		// Retention removed records this store never applied; config
+		// records among them would be missing for good (docs/cluster.md,
+		// "Limits").
+		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): start it on a copy of another node's data directory (docs/cluster.md, \"Adding a node\")", pos, first)
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if pos > 0 {
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: pos + 1}
-	}
-	cons, err := l.js.OrderedConsumer(ctx, logStream, cfg)
+	msgs, err := l.openReader(ctx, pos+1)
 	if err != nil {
-		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
-	}
-	// Short pulls with heartbeats: the consumer lives on one server, and
-	// when that server dies the client notices missing heartbeats and
-	// makes a new consumer elsewhere (30 s pulls wait 15 s for that).
-	msgs, err := cons.Messages(jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
-	if err != nil {
-		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+		return err
 	}
 	l.store, l.msgs = store, msgs
 	l.applied.Store(pos)
@@ -159,7 +153,85 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	actx, cancel := context.WithCancel(context.Background())
 	l.stop, l.done = cancel, make(chan struct{})
 	go l.applyLoop(actx, state, pos)
+	go l.watchReader(actx)
 	return l.waitApplied(ctx, last)
+}
+
+// openReader reads the stream from record from on.
+func (l *Log) openReader(ctx context.Context, from uint64) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if from > 1 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
+	}
+	cons, err := l.js.OrderedConsumer(ctx, logStream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	// Short pulls with heartbeats: the consumer lives on one server, and
+	// when that server dies the client notices missing heartbeats and
+	// makes a new consumer elsewhere (30 s pulls wait 15 s for that).
+	msgs, err := cons.Messages(jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	return msgs, nil
+}
+
+func (l *Log) reader() jetstream.MessagesContext {
+	l.msgsMu.Lock()
+	defer l.msgsMu.Unlock()
+	return l.msgs
+}
+
+// readerStall is how long the applier may stay behind the stream without
+// applying anything before its reader is replaced. The client library's
+// ordered consumer recreates itself after missing heartbeats too, but it
+// backs off up to 10 s a try and was seen stuck for minutes after the
+// server holding its consumer was killed with -9.
+const readerStall = 2 * time.Second
+
+// watchReader replaces the stream reader when the applier is behind the
+// stream and has not moved for readerStall.
+func (l *Log) watchReader(ctx context.Context) {
+	t := time.NewTicker(readerStall / 4)
+	defer t.Stop()
+	last, since := l.applied.Load(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if a := l.applied.Load(); a != last {
+			last, since = a, time.Now()
+			continue
+		}
+		if time.Since(since) < readerStall {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		info, err := l.js.Stream(ictx, logStream)
+		cancel()
+		if err != nil || info.CachedInfo().State.LastSeq <= last {
+			since = time.Now()
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		msgs, err := l.openReader(octx, last+1)
+		cancel()
+		if err != nil {
+			l.o.Logf("cluster: the log reader stalled at record %d and cannot be replaced yet: %v", last, err)
+			since = time.Now()
+			continue
+		}
+		l.o.Logf("cluster: the log reader stalled at record %d of %d; reading again from %d", last, info.CachedInfo().State.LastSeq, last+1)
+		l.msgsMu.Lock()
+		old := l.msgs
+		l.msgs = msgs
+		l.msgsMu.Unlock()
+		old.Stop()
+		since = time.Now()
+	}
 }
 
 func (l *Log) waitApplied(ctx context.Context, seq uint64) error {
@@ -182,7 +254,7 @@ func (l *Log) Close() {
 		return
 	}
 	l.stop()
-	l.msgs.Stop()
+	l.reader().Stop()
 	<-l.done
 	l.mu.Lock()
 	for n, ch := range l.waiters {
@@ -271,12 +343,18 @@ func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 	go func() {
 		defer close(in)
 		for {
-			m, err := l.msgs.Next()
+			msgs := l.reader()
+			m, err := msgs.Next()
 			if err != nil {
-				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					l.o.Logf("cluster: reading the log: %v", err)
+				if ctx.Err() != nil {
+					return
 				}
-				return
+				if msgs == l.reader() && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					// The watchdog replaces a reader that stays broken.
+					l.o.Logf("cluster: reading the log: %v", err)
+					time.Sleep(100 * time.Millisecond)
+				}
+				continue
 			}
 			select {
 			case in <- m:
@@ -322,6 +400,9 @@ func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 				return
 			}
 			seq := meta.Sequence.Stream
+			if seq <= pos {
+				continue // read again by a replaced reader
+			}
 			if seq != pos+1 && pos > 0 {
 				l.fail(fmt.Errorf("cluster: the log skipped from record %d to %d", pos, seq))
 				return
