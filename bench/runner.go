@@ -59,8 +59,9 @@ var Scenarios = []string{"ceiling", "throughput", "burst", "fanout", "many-endpo
 
 // ExtraScenarios run only when named: retry-backlog takes minutes and some
 // 400 MB of disk at its default size, and measures memory at scale rather
-// than a rate, so it would only slow "all" down.
-var ExtraScenarios = []string{"retry-backlog"}
+// than a rate, so it would only slow "all" down; cluster starts three
+// clusters of nodes on this one machine (cluster.go).
+var ExtraScenarios = []string{"retry-backlog", "cluster"}
 
 func (o *Options) ensureDefaults() {
 	if o.Scenario == "" {

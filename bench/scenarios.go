@@ -93,6 +93,8 @@ func (r *runner) scenario(name string) ([]Result, error) {
 		return []Result{res}, err
 	case "retry-backlog":
 		return r.retryBacklog()
+	case "cluster":
+		return r.cluster()
 	case "inbound":
 		return r.inbound()
 	case "shaped":

@@ -31,6 +31,12 @@ type server struct {
 // startServer runs `bin serve` on a free loopback port with data in dataDir.
 // Endpoints on 127.0.0.0/8 are allowed: the sink lives there.
 func startServer(bin, dataDir, token string, extra []string) (*server, error) {
+	return startServerWithin(bin, dataDir, token, extra, 30*time.Second)
+}
+
+// startServerWithin is startServer waiting up to within for the address:
+// a cluster node reports it once a quorum of the nodes has formed.
+func startServerWithin(bin, dataDir, token string, extra []string, within time.Duration) (*server, error) {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir,
 		"--admin-token", token, "--allow-net", "127.0.0.0/8"}, extra...)
 	s := &server{cmd: exec.Command(bin, args...), token: token, dataDir: dataDir, extra: extra, exited: make(chan struct{})}
@@ -53,9 +59,9 @@ func startServer(bin, dataDir, token string, extra []string) (*server, error) {
 		return s, nil
 	case <-s.exited:
 		return nil, fmt.Errorf("server exited during start-up:\n%s", s.logTail())
-	case <-time.After(30 * time.Second):
+	case <-time.After(within):
 		s.kill()
-		return nil, fmt.Errorf("server did not report its address within 30s:\n%s", s.logTail())
+		return nil, fmt.Errorf("server did not report its address within %s:\n%s", within, s.logTail())
 	}
 }
 

@@ -130,7 +130,14 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	if err != nil {
 		return fmt.Errorf("cluster: the store's membership does not decode: %w", err)
 	}
-	info, err := l.js.Stream(ctx, logStream)
+	// JetStream answers nothing to a request it lost while its cluster
+	// forms or elects a leader: each call gets a few seconds and is tried
+	// again until ctx ends.
+	var info jetstream.Stream
+	err = retryCall(ctx, func(cctx context.Context) (err error) {
+		info, err = l.js.Stream(cctx, logStream)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
 	}
@@ -141,7 +148,11 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 		// "Limits").
 		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): start it on a copy of another node's data directory (docs/cluster.md, \"Adding a node\")", pos, first)
 	}
-	msgs, err := l.openReader(ctx, pos+1)
+	var msgs jetstream.MessagesContext
+	err = retryCall(ctx, func(cctx context.Context) (err error) {
+		msgs, err = l.openReader(cctx, pos+1)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -155,6 +166,23 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	go l.applyLoop(actx, state, pos)
 	go l.watchReader(actx)
 	return l.waitApplied(ctx, last)
+}
+
+// retryCall runs f with 5 s each try until it succeeds or ctx ends.
+func retryCall(ctx context.Context, f func(context.Context) error) error {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := f(cctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // openReader reads the stream from record from on.
