@@ -93,6 +93,7 @@ func (e *Engine) watchCluster(stop <-chan struct{}) {
 func (e *Engine) syncGates() {
 	healthy := e.opts.Cluster.Healthy()
 	var opened, closed []*Lane
+	var opening []string
 	e.cfgMu.RLock()
 	for id, ts := range e.tenants {
 		open := healthy && e.opts.Cluster.Owns(id)
@@ -100,10 +101,11 @@ func (e *Engine) syncGates() {
 		if g.Load() == open {
 			continue
 		}
-		g.Store(open)
 		if open {
+			opening = append(opening, id)
 			opened = append(opened, ts.lanes...)
 		} else {
+			g.Store(false)
 			closed = append(closed, ts.lanes...)
 		}
 	}
@@ -111,13 +113,12 @@ func (e *Engine) syncGates() {
 	for _, ln := range closed {
 		ln.kick()
 	}
-	if len(opened) == 0 {
+	if len(opening) == 0 {
 		return
 	}
-	eps := make(map[wal.ID]bool, len(opened))
-	for _, ln := range opened {
-		eps[ln.id] = true
-	}
+	// The counters first: a fifo lane holds new deliveries back while its
+	// retrying count says a retry is due, which it must know before it
+	// runs. The retries after: the scheduler drops those of closed gates.
 	if depths, err := e.log.QueueDepths(); err == nil {
 		for _, ln := range opened {
 			d := depths[ln.id]
@@ -127,11 +128,30 @@ func (e *Engine) syncGates() {
 	} else if !errors.Is(err, wal.ErrClosed) {
 		e.logger.Error("cannot count the queues of partitions taken over", "err", err)
 	}
+	for _, id := range opening {
+		e.gates.get(id).Store(true)
+	}
+	// The lanes again, now: one made meanwhile behind the closed gate is
+	// parked and would wait for a kick that nothing else sends.
+	opened = opened[:0]
+	e.cfgMu.RLock()
+	for _, id := range opening {
+		if ts := e.tenants[id]; ts != nil {
+			opened = append(opened, ts.lanes...)
+		}
+	}
+	e.cfgMu.RUnlock()
+	eps := make(map[wal.ID]bool, len(opened))
+	for _, ln := range opened {
+		eps[ln.id] = true
+	}
 	e.sched.reloadFor(eps)
 	for _, ln := range opened {
 		ln.kick()
 	}
-	e.logger.Info("delivering for endpoints taken over", "endpoints", len(opened))
+	if len(opened) > 0 {
+		e.logger.Info("delivering for endpoints taken over", "endpoints", len(opened))
+	}
 }
 
 // ReloadTenant makes the in-memory config of tenant (its record, its

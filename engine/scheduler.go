@@ -121,13 +121,16 @@ func (s *scheduler) loadLocked() {
 	s.loadedUntil = to
 }
 
-// reloadFor adds to the wheel the retries of eps already due before
-// loadedUntil: those of endpoints this node just took over, which it
-// skipped or never saw while another node delivered them.
+// reloadFor adds to the wheel the retries of eps whose deadline has
+// fired: those of endpoints this node just took over, which the wheel
+// fired while another node delivered them (tick drops those) or whose
+// lanes were parked. Later ones are in the wheel already, or on disk past
+// loadedUntil, and fire as usual.
 func (s *scheduler) reloadFor(eps map[wal.ID]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.e.log.ScanRetries(0, s.loadedUntil, func(r wal.Retry) bool {
+	fired := min(s.wheel.FiredBeforeMs(), s.loadedUntil)
+	err := s.e.log.ScanRetries(0, fired, func(r wal.Retry) bool {
 		if eps[r.Endpoint] {
 			s.wheel.Add(r.DueMs, r)
 			s.e.m.retriesLoaded.Inc()

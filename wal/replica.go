@@ -123,8 +123,10 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 	}
 	b := l.db.NewBatch()
 	defer b.Close()
-	one := l.db.NewBatch()
-	defer one.Close()
+	// one only reads each repr: a batch of the DB's would take the
+	// caller's slice as its own and hand it back to Pebble's pool on
+	// Close, to be written over by another batch.
+	var one pebble.Batch
 	type applied struct {
 		id     ID
 		tenant string
@@ -135,7 +137,7 @@ func (l *Log) Apply(batches []ReplicaBatch, pos uint64, state []byte) error {
 		if err := one.SetRepr(batches[i].Repr); err != nil {
 			return fmt.Errorf("cannot decode replicated batch %d of %d: %w", i+1, len(batches), err)
 		}
-		if err := b.Apply(one, nil); err != nil {
+		if err := b.Apply(&one, nil); err != nil {
 			return fmt.Errorf("cannot apply replicated batch %d of %d: %w", i+1, len(batches), err)
 		}
 		if batches[i].Own {

@@ -46,6 +46,10 @@ func New[T any](tick time.Duration, slots int, nowMs int64) *Wheel[T] {
 // HorizonMs is the first deadline Add refuses.
 func (w *Wheel[T]) HorizonMs() int64 { return (w.cur + w.mask + 1) * w.tickMs }
 
+// FiredBeforeMs is the time below which every deadline has fired: the
+// start of the earliest slot not yet fully fired.
+func (w *Wheel[T]) FiredBeforeMs() int64 { return w.cur * w.tickMs }
+
 // Len is the number of pending entries.
 func (w *Wheel[T]) Len() int { return w.n }
 
