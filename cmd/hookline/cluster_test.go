@@ -20,6 +20,7 @@ type testNode struct {
 	name, dir             string
 	api, natsAddr, routes string
 	allRoutes             []string
+	extra                 []string
 	key                   string // the shared master key file, once n0 made it
 	proc                  *proc
 }
@@ -46,16 +47,33 @@ func freeLoopbackPorts(t *testing.T, n int) []string {
 // the master key (docs/cluster.md: every node seals with the same key).
 func startTestCluster(t *testing.T, n int) []*testNode {
 	t.Helper()
+	nodes := newTestNodes(t, n)
+	var routes []string
+	for _, nd := range nodes {
+		routes = append(routes, nd.routes)
+	}
+	for _, nd := range nodes {
+		nd.allRoutes = routes
+	}
+	return startNodes(t, nodes)
+}
+
+// newTestNodes picks the nodes' addresses and directories.
+func newTestNodes(t *testing.T, n int) []*testNode {
 	addrs := freeLoopbackPorts(t, 3*n)
 	nodes := make([]*testNode, n)
-	var routes []string
 	for i := range nodes {
 		nodes[i] = &testNode{name: fmt.Sprintf("n%d", i), dir: t.TempDir(), api: addrs[3*i], natsAddr: addrs[3*i+1], routes: addrs[3*i+2]}
-		routes = append(routes, nodes[i].routes)
 	}
+	return nodes
+}
+
+// startNodes starts nodes whose routes are set, n0 first for the key.
+func startNodes(t *testing.T, nodes []*testNode) []*testNode {
+	t.Helper()
 	key := filepath.Join(t.TempDir(), "secret.key")
 	for i, nd := range nodes {
-		nd.allRoutes, nd.key = routes, key
+		nd.key = key
 		nd.start(t)
 		if i == 0 {
 			// The first node generates the key in its data directory.
@@ -80,6 +98,7 @@ func (nd *testNode) start(t *testing.T) {
 	args := []string{"serve", "--cluster", "--node-name", nd.name, "--data", nd.dir, "--listen", nd.api,
 		"--nats-listen", nd.natsAddr, "--routes-listen", nd.routes, "--routes", strings.Join(nd.allRoutes, ","),
 		"--admin-token", testAdminToken, "--allow-net", "127.0.0.0/8", "--log-format", "json"}
+	args = append(args, nd.extra...)
 	if _, err := os.Stat(key); err == nil {
 		args = append(args, "--secret-key-file", key)
 	}

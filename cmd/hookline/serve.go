@@ -52,6 +52,7 @@ func runServe(args []string) error {
 	advertise := fs.String("advertise", "", "this node's API URL the other nodes forward to, e.g. http://10.0.0.1:8080 (default http://<listen>)")
 	natsListen := fs.String("nats-listen", "", "where the embedded NATS server takes clients (default 127.0.0.1:4222)")
 	routesListen := fs.String("routes-listen", "", "where the embedded NATS server takes the other nodes' servers (default 0.0.0.0:6222)")
+	routesAdvertise := fs.String("routes-advertise", "", "the route address the other nodes reach this one at, when not --routes-listen (NAT, a proxy)")
 	routes := fs.String("routes", "", "every node's --routes-listen address, comma separated, e.g. 10.0.0.1:6222,10.0.0.2:6222,10.0.0.3:6222")
 	natsURL := fs.String("nats-url", "", "an existing NATS cluster with JetStream to use instead of the embedded server")
 	var allow stringList
@@ -107,6 +108,8 @@ func runServe(args []string) error {
 			cfg.Cluster.RoutesListen = *routesListen
 		case "routes":
 			cfg.Cluster.Routes = splitList(*routes)
+		case "routes-advertise":
+			cfg.Cluster.RoutesAdvertise = *routesAdvertise
 		case "nats-url":
 			cfg.Cluster.NATSURL = *natsURL
 		}

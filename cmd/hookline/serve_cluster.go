@@ -74,7 +74,8 @@ func startClusterNode(cfg *config.Config, logger *slog.Logger, durability wal.Du
 		c.nats, err = cluster.StartNode(cluster.NodeOptions{
 			Name: c.name, ClusterName: "hookline", Dir: filepath.Join(cfg.Data, "nats"),
 			ClientAddr: cfg.Cluster.NATSListen, RouteAddr: cfg.Cluster.RoutesListen, Routes: cfg.Cluster.Routes,
-			SyncInterval: sync,
+			RouteAdvertise: cfg.Cluster.RoutesAdvertise,
+			SyncInterval:   sync,
 		})
 		if err != nil {
 			return nil, err

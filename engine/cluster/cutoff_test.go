@@ -101,7 +101,7 @@ func startCutCluster(t *testing.T) (*testCluster, []*proxy) {
 			var nd *Node
 			nd, err = StartNode(NodeOptions{
 				Name: fmt.Sprintf("n%d", i), ClusterName: "hl-test", Dir: c.dirs[i],
-				ClientAddr: "127.0.0.1:0", RouteAddr: c.routes[i], Routes: lists[i], advertise: "127.0.0.1:1",
+				ClientAddr: "127.0.0.1:0", RouteAddr: c.routes[i], Routes: lists[i], RouteAdvertise: "127.0.0.1:1",
 			})
 			c.nodes[i] = nd
 		}

@@ -45,11 +45,12 @@ type NodeOptions struct {
 	// means 10 s.
 	ReadyTimeout time.Duration
 
-	// advertise is the route address the server tells the others, which
-	// they connect to when they learn of it from a third server. Tests
-	// give an address where nothing listens, so servers connect only
+	// RouteAdvertise is the route address the server tells the others,
+	// which they connect to when they learn of it from a third server; ""
+	// means RouteAddr. Behind NAT or a proxy it is the address the others
+	// reach; tests give one where nothing listens, so servers connect only
 	// where Routes say: through proxies the tests can cut.
-	advertise string
+	RouteAdvertise string
 }
 
 // Node is one running embedded NATS server.
@@ -92,7 +93,7 @@ func StartNode(o NodeOptions) (*Node, error) {
 			Name:      o.ClusterName,
 			Host:      rhost,
 			Port:      rport,
-			Advertise: o.advertise,
+			Advertise: o.RouteAdvertise,
 		},
 		Routes: routes,
 		NoSigs: true, // the process's signals are hookline's

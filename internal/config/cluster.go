@@ -9,14 +9,15 @@ import (
 
 // Cluster is the cluster section: cluster mode (docs/cluster.md).
 type Cluster struct {
-	Enabled      bool     `yaml:"enabled"`
-	NodeName     string   `yaml:"node_name"`
-	Advertise    string   `yaml:"advertise"`
-	NATSListen   string   `yaml:"nats_listen"`
-	RoutesListen string   `yaml:"routes_listen"`
-	Routes       []string `yaml:"routes"`
-	NATSURL      string   `yaml:"nats_url"`
-	Replicas     int      `yaml:"replicas"`
+	Enabled         bool     `yaml:"enabled"`
+	NodeName        string   `yaml:"node_name"`
+	Advertise       string   `yaml:"advertise"`
+	NATSListen      string   `yaml:"nats_listen"`
+	RoutesListen    string   `yaml:"routes_listen"`
+	RoutesAdvertise string   `yaml:"routes_advertise"`
+	Routes          []string `yaml:"routes"`
+	NATSURL         string   `yaml:"nats_url"`
+	Replicas        int      `yaml:"replicas"`
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
@@ -45,6 +46,11 @@ func (c *Cluster) validate() error {
 	for _, a := range []struct{ key, v string }{{"cluster.nats_listen", c.NATSListen}, {"cluster.routes_listen", c.RoutesListen}} {
 		if _, port, err := net.SplitHostPort(a.v); err != nil || port == "" || port == "0" {
 			return fmt.Errorf("%s is %q; it must be host:port with a fixed port", a.key, a.v)
+		}
+	}
+	if c.RoutesAdvertise != "" {
+		if _, port, err := net.SplitHostPort(c.RoutesAdvertise); err != nil || port == "" || port == "0" {
+			return fmt.Errorf("cluster.routes_advertise is %q; it must be host:port (flag --routes-advertise)", c.RoutesAdvertise)
 		}
 	}
 	for i, r := range c.Routes {

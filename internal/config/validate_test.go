@@ -58,6 +58,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	f("cluster:\n  enabled: true\n  replicas: 7\n", `cluster.replicas is 7; it must be from 1 to 5`)
 	f("cluster:\n  enabled: true\n  routes_listen: 0.0.0.0:0\n", `cluster.routes_listen is "0.0.0.0:0"; it must be host:port with a fixed port`)
 	f("cluster:\n  enabled: true\n  routes: [a:1, b]\n", `cluster.routes[1] is "b"`)
+	f("cluster:\n  enabled: true\n  routes_advertise: x\n", `cluster.routes_advertise is "x"`)
 	f("cluster:\n  enabled: true\n  routes: [a:1]\n", `cluster.routes names 1 nodes and cluster.replicas is 3`)
 
 	// 0 where the file refuses it, empty where a value is needed.
