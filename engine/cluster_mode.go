@@ -68,6 +68,17 @@ func (e *Engine) gateFor(tenant string) *atomic.Bool {
 	return e.gates.get(tenant)
 }
 
+// endpointDelivering reports whether endpoint id's gate is open (true on
+// a single node, and for an endpoint this node does not know). It takes
+// no lock but the gates' own: the scheduler asks under its mutex.
+func (e *Engine) endpointDelivering(id wal.ID) bool {
+	if e.opts.Cluster == nil {
+		return true
+	}
+	tenant, ok := e.EndpointTenant(id)
+	return !ok || e.gates.get(tenant).Load()
+}
+
 // owns reports whether this node writes tenant's delivery state now.
 func (e *Engine) owns(tenant string) bool {
 	return e.opts.Cluster == nil || e.opts.Cluster.Owns(tenant)
@@ -128,11 +139,18 @@ func (e *Engine) syncGates() {
 	} else if !errors.Is(err, wal.ErrClosed) {
 		e.logger.Error("cannot count the queues of partitions taken over", "err", err)
 	}
-	for _, id := range opening {
-		e.gates.get(id).Store(true)
+	eps := make(map[wal.ID]bool, len(opened))
+	for _, ln := range opened {
+		eps[ln.id] = true
 	}
+	e.sched.reloadFor(eps, func() {
+		for _, id := range opening {
+			e.gates.get(id).Store(true)
+		}
+	})
 	// The lanes again, now: one made meanwhile behind the closed gate is
-	// parked and would wait for a kick that nothing else sends.
+	// parked and would wait for a kick that nothing else sends. (Its
+	// retries: a new endpoint has none.)
 	opened = opened[:0]
 	e.cfgMu.RLock()
 	for _, id := range opening {
@@ -141,11 +159,6 @@ func (e *Engine) syncGates() {
 		}
 	}
 	e.cfgMu.RUnlock()
-	eps := make(map[wal.ID]bool, len(opened))
-	for _, ln := range opened {
-		eps[ln.id] = true
-	}
-	e.sched.reloadFor(eps)
 	for _, ln := range opened {
 		ln.kick()
 	}

@@ -140,7 +140,11 @@ func (ln *Lane) delivering() bool { return ln.gate == nil || ln.gate.Load() }
 func (ln *Lane) park(q *queueReader) {
 	*q = queueReader{diskBehind: true}
 	ln.mu.Lock()
-	ln.retries, ln.fresh, ln.overflow = nil, nil, false
+	// Checked again under mu, which pushRetry and offer take: a retry
+	// handed over after the gate opened is kept.
+	if !ln.delivering() {
+		ln.retries, ln.fresh, ln.overflow = nil, nil, false
+	}
 	ln.mu.Unlock()
 }
 

@@ -77,16 +77,20 @@ func (s *scheduler) tick(nowMs int64) {
 	s.mu.Lock()
 	s.loadLocked()
 	s.fired = s.fired[:0]
-	s.wheel.Advance(nowMs, func(r wal.Retry) { s.fired = append(s.fired, r) })
+	s.wheel.Advance(nowMs, func(r wal.Retry) {
+		// A retry of an endpoint another node delivers stays on disk:
+		// reloadFor loads it if this node takes the endpoint over. Decided
+		// under mu, as reloadFor opens gates under it: each fired retry is
+		// either handed over here or loaded again there, never both.
+		if s.e.endpointDelivering(r.Endpoint) {
+			s.fired = append(s.fired, r)
+		}
+	})
 	s.mu.Unlock()
 	for _, r := range s.fired {
 		s.e.m.retryFireDelay.Update(float64(max(nowMs-r.DueMs, 0)) / 1e3)
 		if ln := s.e.lane(r.Endpoint); ln != nil {
-			// A retry of an endpoint another node delivers stays on disk:
-			// reloadFor loads it if this node takes the endpoint over.
-			if ln.delivering() {
-				ln.pushRetry(r)
-			}
+			ln.pushRetry(r)
 			continue
 		}
 		if t, ok := s.e.EndpointTenant(r.Endpoint); s.e.opts.Cluster != nil && (!ok || !s.e.owns(t)) {
@@ -121,14 +125,15 @@ func (s *scheduler) loadLocked() {
 	s.loadedUntil = to
 }
 
-// reloadFor adds to the wheel the retries of eps whose deadline has
-// fired: those of endpoints this node just took over, which the wheel
+// reloadFor opens the gates of endpoints eps (open) and adds to the wheel
+// their retries whose deadline has fired: those of endpoints this node just took over, which the wheel
 // fired while another node delivered them (tick drops those) or whose
 // lanes were parked. Later ones are in the wheel already, or on disk past
 // loadedUntil, and fire as usual.
-func (s *scheduler) reloadFor(eps map[wal.ID]bool) {
+func (s *scheduler) reloadFor(eps map[wal.ID]bool, open func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	open()
 	fired := min(s.wheel.FiredBeforeMs(), s.loadedUntil)
 	err := s.e.log.ScanRetries(0, fired, func(r wal.Retry) bool {
 		if eps[r.Endpoint] {

@@ -237,10 +237,12 @@ func (l *Log) watchReader(ctx context.Context) {
 		if time.Since(since) < readerStall {
 			continue
 		}
-		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// Behind the stream, or unable to ask (a stream without a leader
+		// yet, which is also when readers stall): read again.
+		ictx, cancel := context.WithTimeout(ctx, time.Second)
 		info, err := l.js.Stream(ictx, logStream)
 		cancel()
-		if err != nil || info.CachedInfo().State.LastSeq <= last {
+		if err == nil && info.CachedInfo().State.LastSeq <= last {
 			since = time.Now()
 			continue
 		}
@@ -252,7 +254,7 @@ func (l *Log) watchReader(ctx context.Context) {
 			since = time.Now()
 			continue
 		}
-		l.o.Logf("cluster: the log reader stalled at record %d of %d; reading again from %d", last, info.CachedInfo().State.LastSeq, last+1)
+		l.o.Logf("cluster: the log reader stalled at record %d; reading again from %d", last, last+1)
 		l.msgsMu.Lock()
 		old := l.msgs
 		l.msgs = msgs
