@@ -24,6 +24,10 @@ type ClusterRouter interface {
 	// node owning tenant, whether that is this node, and false when no
 	// node does (the cluster has no members this node can see).
 	Owner(tenant string) (base string, self, ok bool)
+	// Healthy reports whether this node hears a majority of the cluster;
+	// /readyz answers 503 while it does not, so a load balancer sends
+	// requests to the nodes that can serve them.
+	Healthy() bool
 }
 
 // forwardedHeader marks a request one node sent on to another.

@@ -337,10 +337,14 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
-	if !s.ready.Load() {
+	switch {
+	case !s.ready.Load():
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 		ctx.SetBodyString(`{"status":"not_ready"}`)
-	} else {
+	case s.opts.Cluster != nil && !s.opts.Cluster.Healthy():
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"status":"cut_off","message":"this node does not hear a majority of the cluster"}`)
+	default:
 		ctx.SetBodyString(`{"status":"ready"}`)
 	}
 }

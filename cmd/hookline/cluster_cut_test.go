@@ -178,6 +178,15 @@ func TestClusterCutOff(t *testing.T) {
 	const stopLine = `not a majority: it stops delivering`
 	waitFor(t, time.Minute, "n2 to stop delivering", func() bool { return strings.Contains(nodes[2].proc.output.String(), stopLine) })
 	stopped := time.Now()
+	// A load balancer sees it: /readyz answers 503 while it is cut off.
+	waitFor(t, time.Minute, "n2's /readyz to answer 503", func() bool {
+		resp, err := http.Get("http://" + nodes[2].api + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 503
+	})
 	// Attempts in flight when it stopped finish within the receiver's delay.
 	time.Sleep(time.Second)
 	atStop := 0
@@ -203,6 +212,10 @@ func TestClusterCutOff(t *testing.T) {
 		return true
 	}
 	waitFor(t, 2*time.Minute, "every event delivered while n2 is cut off", delivered)
+	// The other two own every partition between them.
+	waitFor(t, time.Minute, "n0 and n1 owning the 64 partitions", func() bool {
+		return nodes[0].gauge("hookline_cluster_partitions_owned")+nodes[1].gauge("hookline_cluster_partitions_owned") == 64
+	})
 	after := 0
 	for _, n := range nodes[2].tenantAttempts() {
 		after += n
@@ -237,4 +250,22 @@ func TestClusterCutOff(t *testing.T) {
 		}
 		return total > atStop
 	})
+}
+
+// gauge is the value of an unlabelled metric on the node's /metrics; -1
+// when it cannot be read.
+func (nd *testNode) gauge(name string) int {
+	resp, err := http.Get("http://" + nd.api + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return int(v)
+		}
+	}
+	return -1
 }

@@ -190,6 +190,7 @@ func serve(cfg *config.Config) error {
 			_ = log.Close()
 			return err
 		}
+		cn.registerMetrics(set)
 	}
 	set.NewGauge(`hookline_wal_disk_bytes`, func() float64 { return float64(log.DiskUsage()) })
 	set.NewGauge(`hookline_wal_idempotency_filter_keys`, func() float64 { return float64(log.IdempotencyFilter().Keys) })

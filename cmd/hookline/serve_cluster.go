@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/nats-io/nats.go"
 
 	"hookline/engine"
@@ -120,6 +121,27 @@ func (c *clusterNode) attach(store *wal.Log) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return c.log.Start(ctx, store)
+}
+
+// registerMetrics adds the cluster's gauges to set (docs/metrics.md).
+func (c *clusterNode) registerMetrics(set *metrics.Set) {
+	set.NewGauge(`hookline_cluster_healthy`, func() float64 {
+		if c.Healthy() {
+			return 1
+		}
+		return 0
+	})
+	set.NewGauge(`hookline_cluster_members`, func() float64 { return float64(c.log.MemberCount()) })
+	set.NewGauge(`hookline_cluster_partitions_owned`, func() float64 {
+		n := 0
+		for p := range cluster.Partitions {
+			if c.log.Owns(p) {
+				n++
+			}
+		}
+		return float64(n)
+	})
+	set.NewGauge(`hookline_cluster_log_applied`, func() float64 { return float64(c.log.Applied()) })
 }
 
 // run starts the heartbeats, joins the cluster and follows config changes.

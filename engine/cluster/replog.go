@@ -505,6 +505,16 @@ func (l *Log) members() membership {
 	return l.state.clone()
 }
 
+// MemberCount is how many nodes the membership this node applied has.
+func (l *Log) MemberCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.state.members)
+}
+
+// Applied is the position of the last record this node applied.
+func (l *Log) Applied() uint64 { return l.applied.Load() }
+
 // Owner is the name and address of the node that owns tenant's partition,
 // as this node last applied, and false when no node is a member.
 func (l *Log) Owner(tenant string) (name, addr string, ok bool) {
