@@ -18,12 +18,12 @@ build:
 run: build
 	./$(BIN) serve --data ./data --allow-net 127.0.0.0/8
 
-# The engine's suite runs a second time on a replicated store, as a
-# cluster node's is (HOOKLINE_TEST_STORE, engine/helpers_test.go).
+# The engine's and the API's suites run a second time on a replicated
+# store, as a cluster node's is (internal/replicatest).
 test: fmtcheck chromium interpreters
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
-	HOOKLINE_TEST_STORE=replica $(GO) test -count=1 -timeout 9m ./engine/
+	HOOKLINE_TEST_STORE=replica $(GO) test -count=1 -timeout 9m ./engine/ ./httpin/
 	$(GO) test -count=1 -race -timeout 9m $(RACE_PKGS)
 
 # The dashboard's browser tests (internal/dashboard) drive headless

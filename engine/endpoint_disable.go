@@ -36,9 +36,9 @@ func (e *Engine) circuitChanged(ln *Lane, from, to gobreaker.State) {
 	e.logger.Log(context.Background(), level, "endpoint circuit "+stateName(to), "endpoint", cfg.ep.ID, "tenant", cfg.ep.Tenant, "from", stateName(from))
 	switch {
 	case to == gobreaker.StateOpen:
-		go e.circuitFailing(ln)
+		e.goNotify(func() { e.circuitFailing(ln) })
 	case to == gobreaker.StateClosed && from == gobreaker.StateHalfOpen:
-		go e.clearFailing(ln)
+		e.goNotify(func() { e.clearFailing(ln) })
 	}
 }
 
@@ -158,4 +158,24 @@ func (e *Engine) mutateEndpoint(ln *Lane, f func(ep *Endpoint) bool) (Endpoint, 
 	}
 	ln.setConfig(cfg)
 	return ep, true
+}
+
+// goNotify runs f, a circuit change's record and notification, on its own
+// goroutine (the circuit calls back under its lock), counted so Stop waits
+// for it before the log closes: a failing event published as the server
+// stopped was refused (shutting_down) and never sent, while the endpoint's
+// failing_since was already stored, so no later start sent it either.
+// One that comes after Stop began waiting (an attempt that outlived the
+// shutdown deadline) is dropped: the log is about to close.
+func (e *Engine) goNotify(f func()) {
+	e.notifyMu.Lock()
+	defer e.notifyMu.Unlock()
+	if e.notifyStopped {
+		return
+	}
+	e.notifying.Add(1)
+	go func() {
+		defer e.notifying.Done()
+		f()
+	}()
 }

@@ -47,6 +47,12 @@ type Engine struct {
 	health      healthState
 	rateCheck   ticker // see checkFailureRates
 
+	// notifying counts the circuit changes being recorded (goNotify);
+	// notifyStopped, under notifyMu, refuses more once Stop waits for them.
+	notifying     sync.WaitGroup
+	notifyMu      sync.Mutex
+	notifyStopped bool
+
 	// gates and epTenants serve cluster mode (cluster_mode.go).
 	gates        gates
 	epTenants    sync.Map // wal.ID -> tenant name
@@ -226,6 +232,10 @@ func (e *Engine) Stop(ctx context.Context) {
 			break
 		}
 	}
+	e.notifyMu.Lock()
+	e.notifyStopped = true
+	e.notifyMu.Unlock()
+	e.notifying.Wait()
 	e.flushExhausted()
 	e.stopHealth()
 }

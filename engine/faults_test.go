@@ -341,6 +341,9 @@ func TestFailingEndpointDisabled(t *testing.T) {
 	ev := requireDisabledEvent(t, ops, ep, "failing")
 	require_True(t, ev.Data.FailingSince != nil && ev.Data.FailingSince.Equal(since), "event failing_since %v, want %v", ev.Data.FailingSince, since)
 	// The failing event came once, at the first opening, restart or not.
+	// It may still be on its way: after the restart the ops endpoint reads
+	// its queue again and sends it next to the disabled event.
+	waitNotice(t, ops, engine.EventEndpointFailing, 1)
 	fs := notices(t, ops, engine.EventEndpointFailing)
 	require_Equal(t, len(fs), 1)
 	require_True(t, fs[0].Data.EndpointID == ep.ID && fs[0].Data.FailingSince.Equal(since), "failing event %+v, failing since %v", fs[0].Data, since)

@@ -27,6 +27,7 @@ import (
 
 	"hookline/engine"
 	"hookline/httpout"
+	"hookline/internal/replicatest"
 	"hookline/wal"
 )
 
@@ -186,53 +187,10 @@ func startHarness(t testing.TB, h *harness) *harness {
 	return h
 }
 
-// replicaStore reports whether the suite runs on a replicated store
-// (HOOKLINE_TEST_STORE=replica, which make test runs too): every write of
-// the store goes through wal's Replicator and Apply, and the engine runs
-// in cluster mode as the one member owning every tenant, its lanes behind
-// the gates cluster mode opens (cluster_mode.go).
-func replicaStore() bool { return os.Getenv("HOOKLINE_TEST_STORE") == "replica" }
-
-// loopbackReplica is a replicated log of one member: each batch is applied
-// at once, in the order Replicate was called.
-type loopbackReplica struct {
-	mu  sync.Mutex
-	l   *wal.Log
-	pos uint64
-}
-
-func (r *loopbackReplica) Replicate(repr []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.pos++
-	return r.l.Apply([]wal.ReplicaBatch{{Repr: repr, Own: true}}, r.pos, nil)
-}
-
-// soleOwner is the cluster of one member.
-type soleOwner struct{}
-
-func (soleOwner) Owns(string) bool { return true }
-func (soleOwner) Healthy() bool    { return true }
-
-// openStore opens the store on h.dir, replicated when the suite says so.
-func (h *harness) openStore() (*wal.Log, error) {
-	if !replicaStore() {
-		return wal.Open(h.dir, h.walOpts)
-	}
-	var o wal.Options
-	if h.walOpts != nil {
-		o = *h.walOpts
-	}
-	rep := &loopbackReplica{}
-	o.Replicator = rep
-	l, err := wal.Open(h.dir, &o)
-	if err != nil {
-		return nil, err
-	}
-	rep.l = l
-	rep.pos, _, err = l.ReplicaPosition()
-	return l, err
-}
+// openStore opens the store on h.dir: replicated under
+// HOOKLINE_TEST_STORE=replica (internal/replicatest), as make test runs
+// the suite a second time.
+func (h *harness) openStore() (*wal.Log, error) { return replicatest.Open(h.dir, h.walOpts) }
 
 // start opens the log and creates the engine on h.dir.
 func (h *harness) start() {
@@ -245,8 +203,8 @@ func (h *harness) start() {
 		ConnectTimeout: time.Second,
 	})
 	opts := h.opts
-	if replicaStore() {
-		opts.Cluster = soleOwner{}
+	if replicatest.Enabled() {
+		opts.Cluster = replicatest.SoleOwner{}
 	}
 	opts.RetrySchedule = append([]time.Duration(nil), h.opts.RetrySchedule...)
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

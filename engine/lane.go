@@ -160,7 +160,7 @@ func (ln *Lane) resetCircuit() {
 	ln.circuit.Store(newCircuit(ln.e.opts.Circuit, inFlight, func(from, to gobreaker.State) {
 		ln.e.circuitChanged(ln, from, to)
 	}, func() {
-		go ln.e.circuitFailing(ln)
+		ln.e.goNotify(func() { ln.e.circuitFailing(ln) })
 	}))
 }
 

@@ -134,7 +134,9 @@ func (s *scheduler) reloadFor(eps map[wal.ID]bool, open func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	open()
-	fired := min(s.wheel.FiredBeforeMs(), s.loadedUntil)
+	// Advance fires exactly what is due at or before its time: a retry
+	// due in the current tick's slot may have fired already.
+	fired := min(s.wheel.FiredThroughMs()+1, s.loadedUntil)
 	err := s.e.log.ScanRetries(0, fired, func(r wal.Retry) bool {
 		if eps[r.Endpoint] {
 			s.wheel.Add(r.DueMs, r)

@@ -27,6 +27,7 @@ import (
 	"hookline/engine/inbound"
 	"hookline/httpin"
 	"hookline/httpout"
+	"hookline/internal/replicatest"
 	"hookline/wal"
 )
 
@@ -70,11 +71,14 @@ func newTestServerHTTP(tb testing.TB, httpOpts func(*httpin.Options), engineOpts
 // a server by stopping it and starting another on its dir.
 func newTestServerDir(tb testing.TB, dir string, httpOpts func(*httpin.Options), engineOpts ...func(*engine.Options)) *testServer {
 	tb.Helper()
-	log, err := wal.Open(dir, nil)
+	log, err := replicatest.Open(dir, nil)
 	require_NoError(tb, err)
 	sender := httpout.NewSender(httpout.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	set := metrics.NewSet()
 	eopts := engine.Options{Metrics: set}
+	if replicatest.Enabled() {
+		eopts.Cluster = replicatest.SoleOwner{}
+	}
 	for _, f := range engineOpts {
 		f(&eopts)
 	}

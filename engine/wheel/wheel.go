@@ -22,6 +22,7 @@ type Wheel[T any] struct {
 	mask   int64
 	slots  [][]entry[T]
 	cur    int64 // absolute tick of the earliest slot not yet fully fired
+	fired  int64 // the latest nowMs given to Advance
 	n      int
 }
 
@@ -46,9 +47,10 @@ func New[T any](tick time.Duration, slots int, nowMs int64) *Wheel[T] {
 // HorizonMs is the first deadline Add refuses.
 func (w *Wheel[T]) HorizonMs() int64 { return (w.cur + w.mask + 1) * w.tickMs }
 
-// FiredBeforeMs is the time below which every deadline has fired: the
-// start of the earliest slot not yet fully fired.
-func (w *Wheel[T]) FiredBeforeMs() int64 { return w.cur * w.tickMs }
+// FiredThroughMs is the time at or before which every deadline has fired:
+// the last Advance's nowMs (0 before the first). Entries due later are
+// still in the wheel.
+func (w *Wheel[T]) FiredThroughMs() int64 { return w.fired }
 
 // Len is the number of pending entries.
 func (w *Wheel[T]) Len() int { return w.n }
@@ -72,6 +74,7 @@ func (w *Wheel[T]) Add(dueMs int64, v T) bool {
 // Advance fires, in no particular order within a tick, every entry due at or
 // before nowMs.
 func (w *Wheel[T]) Advance(nowMs int64, fire func(v T)) {
+	w.fired = max(w.fired, nowMs)
 	target := nowMs / w.tickMs
 	// After a long pause every slot is due: visit each once, not once per tick.
 	for steps := int64(0); w.cur < target && steps <= w.mask; steps++ {

@@ -104,3 +104,23 @@ func TestWheelRandomNeverEarlyNeverLate(t *testing.T) {
 		t.Fatalf("Len %d; model has %d", w.Len(), len(pending))
 	}
 }
+
+// TestFiredThrough: what FiredThroughMs names has fired, even inside the
+// current tick's slot; what is due after it has not.
+func TestFiredThrough(t *testing.T) {
+	w := New[int](10*time.Millisecond, 8, 1000)
+	if got := w.FiredThroughMs(); got != 0 {
+		t.Fatalf("before any Advance: %d, want 0", got)
+	}
+	w.Add(1002, 1)
+	w.Add(1006, 2)
+	var fired []int
+	w.Advance(1004, func(v int) { fired = append(fired, v) })
+	if w.FiredThroughMs() != 1004 || len(fired) != 1 || fired[0] != 1 {
+		t.Fatalf("after Advance(1004): through %d, fired %v", w.FiredThroughMs(), fired)
+	}
+	w.Advance(1003, func(v int) { fired = append(fired, v) }) // time does not go back
+	if w.FiredThroughMs() != 1004 || len(fired) != 1 {
+		t.Fatalf("after Advance(1003): through %d, fired %v", w.FiredThroughMs(), fired)
+	}
+}
