@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,65 +11,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"hookline/internal/testproxy"
 )
 
-// routeProxy forwards TCP connections to target until cut: then it closes
-// what it carries and refuses new connections, until healed.
-type routeProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cutOff bool
-	conns  map[net.Conn]bool
-}
-
-func newRouteProxy(t *testing.T, target string) *routeProxy {
+func newRouteProxy(t *testing.T, target string) *testproxy.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testproxy.Start(target)
 	require_NoError(t, err)
-	p := &routeProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { _ = ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			up, derr := net.DialTimeout("tcp", p.target, 5*time.Second)
-			if p.cutOff || derr != nil {
-				p.mu.Unlock()
-				_ = c.Close()
-				if up != nil {
-					_ = up.Close()
-				}
-				continue
-			}
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); _ = up.Close(); _ = c.Close() }()
-			go func() { _, _ = io.Copy(c, up); _ = up.Close(); _ = c.Close() }()
-		}
-	}()
+	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *routeProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *routeProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cutOff = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *routeProxy) heal() {
-	p.mu.Lock()
-	p.cutOff = false
-	p.mu.Unlock()
 }
 
 // slowReceiver answers every delivery after delay and counts them by
@@ -130,9 +80,9 @@ func TestClusterCutOff(t *testing.T) {
 	p2 := newRouteProxy(t, nodes[2].routes)
 	q0 := newRouteProxy(t, nodes[0].routes)
 	q1 := newRouteProxy(t, nodes[1].routes)
-	nodes[0].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.addr()}
-	nodes[1].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.addr()}
-	nodes[2].allRoutes = []string{q0.addr(), q1.addr(), nodes[2].routes}
+	nodes[0].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.Addr()}
+	nodes[1].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.Addr()}
+	nodes[2].allRoutes = []string{q0.Addr(), q1.Addr(), nodes[2].routes}
 	for _, nd := range nodes {
 		// Nothing listens there: servers connect only where --routes say.
 		nd.extra = []string{"--routes-advertise", "127.0.0.1:1"}
@@ -172,8 +122,8 @@ func TestClusterCutOff(t *testing.T) {
 		before += n
 	}
 	cut := time.Now()
-	for _, p := range []*routeProxy{p2, q0, q1} {
-		p.cut()
+	for _, p := range []*testproxy.Proxy{p2, q0, q1} {
+		p.Cut()
 	}
 	const stopLine = `not a majority: it stops delivering`
 	waitFor(t, time.Minute, "n2 to stop delivering", func() bool { return strings.Contains(nodes[2].proc.output.String(), stopLine) })
@@ -234,8 +184,8 @@ func TestClusterCutOff(t *testing.T) {
 	t.Logf("n2 made %d attempts between the cut and its stop; %d duplicate deliveries (bound %d)", bound, dups, bound)
 	require_True(t, dups <= bound, "%d duplicates, more than the %d attempts n2 made after the cut", dups, bound)
 
-	for _, p := range []*routeProxy{p2, q0, q1} {
-		p.heal()
+	for _, p := range []*testproxy.Proxy{p2, q0, q1} {
+		p.Heal()
 	}
 	waitFor(t, 2*time.Minute, "n2 back and delivering its share", func() bool {
 		var res struct{ IDs []string }

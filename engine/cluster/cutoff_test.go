@@ -4,83 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
+	"hookline/internal/testproxy"
 	"hookline/wal"
 )
 
-// proxy forwards TCP connections to target until cut: then it closes
-// every connection it carries and refuses new ones, until healed.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cutOff bool
-	conns  map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t *testing.T, target string) *testproxy.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testproxy.Start(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { _ = ln.Close(); p.cut() })
-	go p.serve()
+	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cutOff {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = true, true
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close(); _ = c.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = up.Close(); _ = c.Close() }()
-	}
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cutOff = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) heal() {
-	p.mu.Lock()
-	p.cutOff = false
-	p.mu.Unlock()
 }
 
 // startCutCluster starts three nodes whose routes to and from n2 go
 // through proxies.
-func startCutCluster(t *testing.T) (*testCluster, []*proxy) {
+func startCutCluster(t *testing.T) (*testCluster, []*testproxy.Proxy) {
 	t.Helper()
 	c := &testCluster{t: t, nodes: make([]*Node, 3)}
 	for range 3 {
@@ -93,9 +36,9 @@ func startCutCluster(t *testing.T) (*testCluster, []*proxy) {
 		// n0 and n1 reach n2 through p2; n2 reaches them through q0, q1.
 		p2, q0, q1 := newProxy(t, c.routes[2]), newProxy(t, c.routes[0]), newProxy(t, c.routes[1])
 		lists := [][]string{
-			{c.routes[1], p2.addr()},
-			{c.routes[0], p2.addr()},
-			{q0.addr(), q1.addr()},
+			{c.routes[1], p2.Addr()},
+			{c.routes[0], p2.Addr()},
+			{q0.Addr(), q1.Addr()},
 		}
 		for i := 0; i < 3 && err == nil; i++ {
 			var nd *Node
@@ -106,7 +49,7 @@ func startCutCluster(t *testing.T) (*testCluster, []*proxy) {
 			c.nodes[i] = nd
 		}
 		if err == nil {
-			return c, []*proxy{p2, q0, q1}
+			return c, []*testproxy.Proxy{p2, q0, q1}
 		}
 		c.closeAll()
 	}
@@ -152,7 +95,7 @@ func TestCutOffNodeStopsWriting(t *testing.T) {
 
 	cut := time.Now()
 	for _, p := range proxies {
-		p.cut()
+		p.Cut()
 	}
 	// The order that bounds duplicates: n2 stops first, then the others
 	// take over.
@@ -189,7 +132,7 @@ func TestCutOffNodeStopsWriting(t *testing.T) {
 	}
 
 	for _, p := range proxies {
-		p.heal()
+		p.Heal()
 	}
 	waitMembers(t, rs, "n0", "n1", "n2")
 	waitSame(t, rs)

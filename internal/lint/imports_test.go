@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"internal/verify":      {"internal/transform"},
 	"internal/testcert":    nil,     // certificates generated for tests; no product code imports it
 	"internal/replicatest": {"wal"}, // runs suites on a replicated store; only tests import it
+	"internal/testproxy":   nil,     // a TCP proxy tests cut; only tests import it
 	"docs/examples/go":     nil,     // a receiver sample: the standard library only, so a reader can copy it out
 	"engine":               append([]string{"wal", "httpout", "engine/wheel"}, leaves...),
 	"engine/inbound":       append([]string{"engine", "wal", "httpout"}, leaves...),
