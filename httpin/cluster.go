@@ -24,11 +24,17 @@ type ClusterRouter interface {
 	// node owning tenant, whether that is this node, and false when no
 	// node does (the cluster has no members this node can see).
 	Owner(tenant string) (base string, self, ok bool)
+	// Node is this node's name, sent as X-Hookline-Node on every answer it
+	// makes (a forwarded request's answer names the owner that made it).
+	Node() string
 	// Healthy reports whether this node hears a majority of the cluster;
 	// /readyz answers 503 while it does not, so a load balancer sends
 	// requests to the nodes that can serve them.
 	Healthy() bool
 }
+
+// nodeHeader names the node that made an answer.
+const nodeHeader = "X-Hookline-Node"
 
 // forwardedHeader marks a request one node sent on to another.
 const forwardedHeader = "X-Hookline-Forwarded"

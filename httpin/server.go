@@ -219,6 +219,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// being read are kept (body.go), and comes back when the answer is made.
 	defer s.giveBack(s.takeBody(&ctx.Request.Header))
 	start := time.Now()
+	if s.opts.Cluster != nil {
+		ctx.Response.Header.Set(nodeHeader, s.opts.Cluster.Node())
+	}
 	label := s.dispatch(ctx, &s.mainL)
 	s.m.observe(label, ctx.Response.StatusCode(), start)
 	if s.opts.AccessLog && label != routeHealth && label != routeMetrics {

@@ -271,6 +271,9 @@ func (c *clusterNode) Healthy() bool {
 	return l != nil && l.Healthy()
 }
 
+// Node is httpin.ClusterRouter's.
+func (c *clusterNode) Node() string { return c.name }
+
 // Owner is httpin.ClusterRouter's.
 func (c *clusterNode) Owner(tenant string) (base string, self, ok bool) {
 	if c.Owns(tenant) {
