@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bytedance/sonic"
-
 	"hookline/wal"
 )
 
@@ -200,14 +198,9 @@ func (e *Engine) ReloadTenant(id string) error {
 		if tenant != id {
 			return
 		}
-		var en eventTypeEntry
-		if err := sonic.Unmarshal(val, &en.t); err != nil {
-			return
+		if en := e.decodeEventType(tenant, typ, val); en != nil {
+			types[typ] = en
 		}
-		if len(en.t.Schema) > 0 {
-			en.schema, _ = compileSchema(en.t.Schema)
-		}
-		types[typ] = &en
 	})
 	if err != nil {
 		return err

@@ -234,23 +234,34 @@ func (e *Engine) loadEventTypes() error {
 		if ts == nil {
 			return
 		}
-		var en eventTypeEntry
-		if err := sonic.Unmarshal(val, &en.t); err != nil {
-			e.logger.Error("skipping corrupt event type record", "tenant", tenant, "type", typ, "err", err)
+		en := e.decodeEventType(tenant, typ, val)
+		if en == nil {
 			return
-		}
-		if len(en.t.Schema) > 0 {
-			sch, err := compileSchema(en.t.Schema)
-			if err != nil {
-				e.logger.Error("event type schema no longer compiles; not validating it", "tenant", tenant, "type", typ, "err", err)
-			}
-			en.schema = sch
 		}
 		if ts.types == nil {
 			ts.types = map[string]*eventTypeEntry{}
 		}
-		ts.types[typ] = &en
+		ts.types[typ] = en
 	})
+}
+
+// decodeEventType reads a stored catalogue entry; nil, logged, when it
+// does not decode. A schema that no longer compiles is logged and not
+// validated against.
+func (e *Engine) decodeEventType(tenant, typ string, val []byte) *eventTypeEntry {
+	var en eventTypeEntry
+	if err := sonic.Unmarshal(val, &en.t); err != nil {
+		e.logger.Error("skipping corrupt event type record", "tenant", tenant, "type", typ, "err", err)
+		return nil
+	}
+	if len(en.t.Schema) > 0 {
+		sch, err := compileSchema(en.t.Schema)
+		if err != nil {
+			e.logger.Error("event type schema no longer compiles; not validating it", "tenant", tenant, "type", typ, "err", err)
+		}
+		en.schema = sch
+	}
+	return &en
 }
 
 // validatePayloads checks each event whose type has a schema; the caller
