@@ -257,18 +257,21 @@ func deliveryView(ln *Lane, d *wal.Delivery, typ string) Delivery {
 }
 
 // GetDelivery returns one delivery with its whole attempt log.
+// The delivery and its attempts are read from one snapshot of the store,
+// so the status always counts the attempts shown.
 func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
-	ln, ev, found, err := e.findDelivery(e.readLaneOf, tenant, epID, eventID)
+	ln, err := e.readLaneOf(tenant, epID)
 	if err != nil {
 		return Delivery{}, err
 	}
-	typ, err := e.log.EventType(ev, nil)
-	if err != nil && !errors.Is(err, wal.ErrNotFound) {
-		return Delivery{}, err
+	notFound := NotFound("delivery_not_found", "event %q has no delivery to endpoint %q", eventID, epID)
+	ev, ok := ParseEventID(eventID)
+	if !ok {
+		return Delivery{}, notFound
 	}
-	v := deliveryView(ln, &found, string(typ))
 	ep := ln.config().ep
-	err = e.log.ScanAttempts(ln.id, ev, func(a *wal.Attempt) error {
+	var attempts []Attempt
+	found, ok, err := e.log.ReadDelivery(ln.id, ev, func(a *wal.Attempt) error {
 		av := attemptView(a)
 		if a.Outcome != wal.OutcomeQueued && a.Outcome != wal.OutcomeCancelled {
 			av.URL, av.Method = a.URL, a.Method
@@ -293,10 +296,22 @@ func (e *Engine) GetDelivery(tenant, epID, eventID string) (Delivery, error) {
 				av.ResponseHeaders[name] = value
 			}
 		}
-		v.AttemptLog = append(v.AttemptLog, av)
+		attempts = append(attempts, av)
 		return nil
 	})
-	return v, err
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !ok {
+		return Delivery{}, notFound
+	}
+	typ, err := e.log.EventType(ev, nil)
+	if err != nil && !errors.Is(err, wal.ErrNotFound) {
+		return Delivery{}, err
+	}
+	v := deliveryView(ln, &found, string(typ))
+	v.AttemptLog = attempts
+	return v, nil
 }
 
 // findDelivery resolves the endpoint (with laneOf or readLaneOf) and event

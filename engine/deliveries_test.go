@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,4 +193,43 @@ func TestDeliveryInFlight(t *testing.T) {
 		d, err := h.e.GetDelivery("acme", ep.ID, ev)
 		return err == nil && d.Status == "succeeded"
 	})
+}
+
+// TestDeliveryReadAgrees: a delivery read while its attempts land shows a
+// status that counts the attempts it shows (one snapshot for both): never
+// a 2xx attempt beside a delivery still waiting.
+func TestDeliveryReadAgrees(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testOptions())
+	h.tenant("acme")
+	rc := newReceiver(t, recvConfig{sleep: time.Millisecond})
+	ep := h.endpoint("acme", engine.EndpointInput{URL: ptr(rc.URL()), MaxInFlight: ptr(4)})
+	var evs []engine.PublishEvent
+	for range 200 {
+		evs = append(evs, engine.PublishEvent{Type: "a"})
+	}
+	var ids []string
+	for _, ev := range h.publish("acme", evs...) {
+		ids = append(ids, engine.FormatEventID(ev.ID))
+	}
+	done, reads := map[string]bool{}, 0
+	waitFor(t, time.Minute, "every delivery read as succeeded", func() bool {
+		for _, id := range ids {
+			if done[id] {
+				continue
+			}
+			d, err := h.e.GetDelivery("acme", ep.ID, id)
+			require_NoError(t, err)
+			reads++
+			for _, a := range d.AttemptLog {
+				if a.Outcome == "succeeded" {
+					require_True(t, d.Status == "succeeded", "delivery %s is %s with a succeeded attempt in its log: %+v", id, d.Status, d.AttemptLog)
+				}
+			}
+			require_True(t, len(d.AttemptLog) >= d.Attempts, "delivery %s counts %d attempts and logs %d", id, d.Attempts, len(d.AttemptLog))
+			done[id] = d.Status == "succeeded"
+		}
+		return len(done) == len(ids) && !slices.Contains(slices.Collect(maps.Values(done)), false)
+	})
+	t.Logf("%d reads", reads)
 }

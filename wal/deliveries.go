@@ -77,6 +77,35 @@ func (l *Log) ListDeliveries(q DeliveryQuery, fn func(d *Delivery) bool) (ListRe
 	return res, it.close()
 }
 
+// ReadDelivery reads the delivery of event ev to endpoint ep, and calls fn
+// for each of its logged attempts in order, from one snapshot of the
+// store: the status and the attempts agree (never a 2xx attempt beside a
+// status still pending). found is false when ep has no delivery of ev.
+// a.Response aliases memory valid only during fn.
+func (l *Log) ReadDelivery(ep, ev ID, fn func(a *Attempt) error) (d Delivery, found bool, err error) {
+	if !l.enter() {
+		return d, false, ErrClosed
+	}
+	defer l.exit()
+	snap := l.db.NewSnapshot()
+	defer snap.Close()
+	// The listing's Before is exclusive: ev.Next() takes ev in.
+	it, err := newDeliveryIterOn(snap, DeliveryQuery{Endpoint: ep, Before: ev.Next()})
+	if err != nil {
+		return d, false, err
+	}
+	walkDeliveries(it, 0, func(x *Delivery) bool {
+		if x.Event == ev {
+			d, found = *x, true
+		}
+		return false
+	})
+	if err := it.close(); err != nil || !found {
+		return d, false, err
+	}
+	return d, true, scanAttempts(snap, ep, ev, fn)
+}
+
 // bounds returns the iterator bounds of kind's range for q's endpoint.
 func (q *DeliveryQuery) bounds(kind byte) (lower, upper []byte) {
 	p := append([]byte{kind}, q.Endpoint[:]...)

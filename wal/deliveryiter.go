@@ -24,7 +24,7 @@ import (
 //
 // d is valid until the next step.
 type deliveryIter struct {
-	l     *Log
+	r     pebble.Reader // the store, or one snapshot of it
 	q     DeliveryQuery
 	d     Delivery
 	match bool
@@ -37,6 +37,10 @@ type deliveryIter struct {
 }
 
 func (l *Log) newDeliveryIter(q DeliveryQuery) (*deliveryIter, error) {
+	return newDeliveryIterOn(l.db, q)
+}
+
+func newDeliveryIterOn(r pebble.Reader, q DeliveryQuery) (*deliveryIter, error) {
 	var kind byte
 	switch q.Status {
 	case StatusPending:
@@ -48,17 +52,17 @@ func (l *Log) newDeliveryIter(q DeliveryQuery) (*deliveryIter, error) {
 	default:
 		return nil, fmt.Errorf("unknown delivery status %q", q.Status)
 	}
-	it := &deliveryIter{l: l, q: q}
+	it := &deliveryIter{r: r, q: q}
 	var err error
 	if q.Status == "" || q.Status == StatusPending {
 		lower, upper := q.bounds(kindQueue)
-		if it.qi, err = l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
+		if it.qi, err = r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
 			return nil, fmt.Errorf("cannot list deliveries: %w", err)
 		}
 		it.qok = it.qi.Last()
 	}
 	lower, upper := q.bounds(kind)
-	if it.xi, err = l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
+	if it.xi, err = r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper}); err != nil {
 		_ = it.close()
 		return nil, fmt.Errorf("cannot list deliveries: %w", err)
 	}
@@ -122,7 +126,7 @@ func (it *deliveryIter) fromMark(ev ID, next int) {
 	n, _ := binary.Uvarint(it.xi.Value())
 	it.d.Attempts = int(n)
 	it.key = attemptKey(it.key[:0], it.q.Endpoint, ev, it.d.Attempts+next)
-	it.err = it.l.getAttempt(it.key, &it.d.Last)
+	it.err = getAttempt(it.r, it.key, &it.d.Last)
 	it.xok = it.xi.Prev()
 }
 
@@ -183,8 +187,8 @@ func (it *deliveryIter) close() error {
 	return err
 }
 
-func (l *Log) getAttempt(key []byte, a *Attempt) error {
-	v, closer, err := l.db.Get(key)
+func getAttempt(r pebble.Reader, key []byte, a *Attempt) error {
+	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
 		*a = Attempt{}
 		return nil // a dead letter for an event that could not be read

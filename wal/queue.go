@@ -189,9 +189,13 @@ func (l *Log) ScanAttempts(ep, ev ID, fn func(a *Attempt) error) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	prefix := attemptKey(nil, ep, ev, 0)
+	return scanAttempts(l.db, ep, ev, fn)
+}
+
+func scanAttempts(r pebble.Reader, ep, ev ID, fn func(a *Attempt) error) error {
+	prefix := attemptKey(nil, ep, ev, 0)[:33]
 	var ferr error
-	err := l.scan(prefix[:33], func(_, v []byte) {
+	err := scanRangeOn(r, prefix, prefixEnd(prefix), func(_, v []byte) {
 		if ferr != nil {
 			return
 		}
@@ -201,7 +205,7 @@ func (l *Log) ScanAttempts(ep, ev ID, fn func(a *Attempt) error) error {
 		}
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot scan attempts: %w", err)
 	}
 	return ferr
 }
@@ -215,7 +219,11 @@ func (l *Log) scan(prefix []byte, fn func(k, v []byte)) error {
 
 // scanRange calls fn with every key in [lower, upper), in order.
 func (l *Log) scanRange(lower, upper []byte, fn func(k, v []byte)) error {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	return scanRangeOn(l.db, lower, upper, fn)
+}
+
+func scanRangeOn(r pebble.Reader, lower, upper []byte, fn func(k, v []byte)) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}
