@@ -25,7 +25,8 @@ import (
 //   - 3-nodes: the same load on a cluster, spread over the three nodes;
 //     its ratio to single is the cost of replication on one machine;
 //   - failover: the same load on a fresh cluster; after a third of Duration
-//     the node that made the most attempts is killed with -9 and
+//     the node leading the log's stream (the worst to lose) is killed
+//     with -9 and
 //     publishing goes on to the other two. It reports every event
 //     acknowledged and not delivered (lost: must be 0), duplicates, and the
 //     failover time: for each tenant, the longest time no publish for it
@@ -209,6 +210,7 @@ func (r *runner) clusterPhase(variant string, n int, kill bool) (Result, error) 
 	deadline := start.Add(o.Duration)
 	var killedAt time.Time
 	var victim int
+	var victimNote string
 	stopProgress := make(chan struct{})
 	var accepted atomic.Int64
 	go r.progress(name, start, accepted.Load, func() int64 { return int64(sink.Stats().Unique) }, stopProgress)
@@ -256,7 +258,12 @@ func (r *runner) clusterPhase(variant string, n int, kill bool) (Result, error) 
 	}
 	if kill {
 		time.Sleep(o.Duration / 3)
-		victim = mostAttempts(cl.nodes)
+		victim = logLeader(cl.nodes)
+		victimNote = fmt.Sprintf("node n%d (the log's leader)", victim)
+		if victim < 0 {
+			victim = 0
+			victimNote = "node n0 (no node said it led the log)"
+		}
 		cl.dead.Store(int32(victim))
 		killedAt = time.Now()
 		cl.nodes[victim].srv.kill()
@@ -309,8 +316,8 @@ func (r *runner) clusterPhase(variant string, n int, kill bool) (Result, error) 
 	res.Notes = append(res.Notes, fmt.Sprintf("%s: %d tenants with one endpoint each, batches of %d from %d publishers; delivered/s from the first publish to the last delivery",
 		nodesWord, clusterTenants, o.BatchSize, publishers))
 	if kill {
-		res.Notes = append(res.Notes, fmt.Sprintf("node n%d (the most attempts) killed with -9 %.1f s in; publishing went on to the others. Lost (acknowledged, not delivered within the drain): %d (must be 0); duplicates %d; longest time a tenant had no publish acknowledged: %s",
-			victim, killedAt.Sub(start).Seconds(), res.Missing, res.Duplicates, worst.Round(10*time.Millisecond)))
+		res.Notes = append(res.Notes, fmt.Sprintf("%s killed with -9 %.1f s in; publishing went on to the others. Lost (acknowledged, not delivered within the drain): %d (must be 0); duplicates %d; longest time a tenant had no publish acknowledged: %s",
+			victimNote, killedAt.Sub(start).Seconds(), res.Missing, res.Duplicates, worst.Round(10*time.Millisecond)))
 	}
 	if res.Missing > 0 {
 		return res, fmt.Errorf("%s: %d acknowledged events not delivered within %s", name, res.Missing, o.DrainTimeout)
@@ -318,10 +325,10 @@ func (r *runner) clusterPhase(variant string, n int, kill bool) (Result, error) 
 	return res, nil
 }
 
-// mostAttempts is the node whose /metrics count the most delivery
-// attempts: the one whose death moves the most work.
-func mostAttempts(nodes []clusterNode) int {
-	best, bestN := 0, -1.0
+// logLeader is the node whose embedded NATS server leads the log's
+// stream, as its /metrics say: the worst node to lose, as every write
+// then waits for an election. -1 when none says so.
+func logLeader(nodes []clusterNode) int {
 	for i, nd := range nodes {
 		page, err := nd.cl.get("/metrics")
 		if err != nil {
@@ -331,15 +338,9 @@ func mostAttempts(nodes []clusterNode) int {
 		if err != nil {
 			continue
 		}
-		n := 0.0
-		for series, v := range m {
-			if strings.HasPrefix(series, "hookline_delivery_attempts_total{") {
-				n += v
-			}
-		}
-		if n > bestN {
-			best, bestN = i, n
+		if m["hookline_cluster_log_leader"] == 1 {
+			return i
 		}
 	}
-	return best
+	return -1
 }

@@ -142,6 +142,14 @@ func (c *clusterNode) registerMetrics(set *metrics.Set) {
 		return float64(n)
 	})
 	set.NewGauge(`hookline_cluster_log_applied`, func() float64 { return float64(c.log.Applied()) })
+	if c.nats != nil {
+		set.NewGauge(`hookline_cluster_log_leader`, func() float64 {
+			if c.nats.LeadsLog() {
+				return 1
+			}
+			return 0
+		})
+	}
 }
 
 // run starts the heartbeats, joins the cluster and follows config changes.

@@ -107,6 +107,7 @@ func StartNode(o NodeOptions) (*Node, error) {
 	if cport == 0 {
 		opts.Port = server.RANDOM_PORT
 	}
+	setRaftTiming()
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: cannot configure the NATS server: %w", err)
@@ -125,6 +126,13 @@ func StartNode(o NodeOptions) (*Node, error) {
 
 // ClientURL is the URL NATS clients connect to.
 func (n *Node) ClientURL() string { return n.srv.ClientURL() }
+
+// LeadsLog reports whether this server leads the log's stream: the one
+// every write of the cluster goes through, so the one whose death stalls
+// writes for an election.
+func (n *Node) LeadsLog() bool {
+	return n.srv.JetStreamIsStreamLeader(n.srv.GlobalAccount().GetName(), logStream)
+}
 
 // Close shuts the server down and waits until it has.
 func (n *Node) Close() {

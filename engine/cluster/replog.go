@@ -72,10 +72,14 @@ type Log struct {
 	applied atomic.Uint64
 	stop    context.CancelFunc
 	done    chan struct{}
-	// msgs reads the stream; the watchdog replaces it when it stalls.
-	msgsMu  sync.Mutex
-	msgs    jetstream.MessagesContext
-	failure atomic.Pointer[error]
+	// The reader the applier takes records from (reader.go): rd, of
+	// generation gen; the watchdog replaces it when it stalls or asks.
+	readerMu sync.Mutex
+	rd       *logReader
+	gen      atomic.Uint64
+	in       chan delivery
+	replace  chan uint64
+	failure  atomic.Pointer[error]
 }
 
 // NewLog creates the stream if it does not exist yet.
@@ -148,21 +152,23 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 		// "Limits").
 		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): start it on a copy of another node's data directory (docs/cluster.md, \"Adding a node\")", pos, first)
 	}
-	var msgs jetstream.MessagesContext
+	var rd *logReader
 	err = retryCall(ctx, func(cctx context.Context) (err error) {
-		msgs, err = l.openReader(cctx, pos+1)
+		rd, err = l.openReader(cctx, pos+1)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	l.store, l.msgs = store, msgs
+	l.store = store
 	l.applied.Store(pos)
 	l.mu.Lock()
 	l.state = state.clone()
 	l.mu.Unlock()
 	actx, cancel := context.WithCancel(context.Background())
 	l.stop, l.done = cancel, make(chan struct{})
+	l.in, l.replace = make(chan delivery, 1024), make(chan uint64, 1)
+	l.useReader(actx, rd)
 	go l.applyLoop(actx, state, pos)
 	go l.watchReader(actx)
 	return l.waitApplied(ctx, last)
@@ -185,84 +191,9 @@ func retryCall(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
-// openReader reads the stream from record from on.
-func (l *Log) openReader(ctx context.Context, from uint64) (jetstream.MessagesContext, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if from > 1 {
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
-	}
-	cons, err := l.js.OrderedConsumer(ctx, logStream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
-	}
-	// Short pulls with heartbeats: the consumer lives on one server, and
-	// when that server dies the client notices missing heartbeats and
-	// makes a new consumer elsewhere (30 s pulls wait 15 s for that).
-	msgs, err := cons.Messages(jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
-	if err != nil {
-		return nil, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
-	}
-	return msgs, nil
-}
-
-func (l *Log) reader() jetstream.MessagesContext {
-	l.msgsMu.Lock()
-	defer l.msgsMu.Unlock()
-	return l.msgs
-}
-
-// readerStall is how long the applier may stay behind the stream without
-// applying anything before its reader is replaced. The client library's
-// ordered consumer recreates itself after missing heartbeats too, but it
-// backs off up to 10 s a try and was seen stuck for minutes after the
-// server holding its consumer was killed with -9.
-const readerStall = 2 * time.Second
-
-// watchReader replaces the stream reader when the applier is behind the
-// stream and has not moved for readerStall.
-func (l *Log) watchReader(ctx context.Context) {
-	t := time.NewTicker(readerStall / 4)
-	defer t.Stop()
-	last, since := l.applied.Load(), time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if a := l.applied.Load(); a != last {
-			last, since = a, time.Now()
-			continue
-		}
-		if time.Since(since) < readerStall {
-			continue
-		}
-		// Behind the stream, or unable to ask (a stream without a leader
-		// yet, which is also when readers stall): read again.
-		ictx, cancel := context.WithTimeout(ctx, time.Second)
-		info, err := l.js.Stream(ictx, logStream)
-		cancel()
-		if err == nil && info.CachedInfo().State.LastSeq <= last {
-			since = time.Now()
-			continue
-		}
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		msgs, err := l.openReader(octx, last+1)
-		cancel()
-		if err != nil {
-			l.o.Logf("cluster: the log reader stalled at record %d and cannot be replaced yet: %v", last, err)
-			since = time.Now()
-			continue
-		}
-		l.o.Logf("cluster: the log reader stalled at record %d; reading again from %d", last, last+1)
-		l.msgsMu.Lock()
-		old := l.msgs
-		l.msgs = msgs
-		l.msgsMu.Unlock()
-		old.Stop()
-		since = time.Now()
-	}
-}
+// publishTry bounds one try of a write's publish; tries repeat with the
+// same message id until the write's timeout.
+const publishTry = 500 * time.Millisecond
 
 func (l *Log) waitApplied(ctx context.Context, seq uint64) error {
 	for l.applied.Load() < seq {
@@ -284,7 +215,7 @@ func (l *Log) Close() {
 		return
 	}
 	l.stop()
-	l.reader().Stop()
+	l.stopReader()
 	<-l.done
 	l.mu.Lock()
 	for n, ch := range l.waiters {
@@ -339,9 +270,10 @@ func (l *Log) write(r *record) error {
 	// publish retried after a lost acknowledgement.
 	id := l.o.Name + "." + strconv.FormatUint(l.incarnation, 36) + "." + strconv.FormatUint(r.nonce, 36)
 	for try := 0; ; try++ {
-		// Short tries at first: a publish to a stream whose leader died
-		// is answered by no one until a new one is elected.
-		pctx, pcancel := context.WithTimeout(ctx, time.Duration(min(try+1, 5))*time.Second)
+		// Short tries: a publish to a stream whose leader died is
+		// answered by no one, and the try that is waiting when a new one
+		// is elected waits on for nothing.
+		pctx, pcancel := context.WithTimeout(ctx, publishTry)
 		_, err := l.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id))
 		pcancel()
 		if err == nil {
@@ -369,30 +301,6 @@ func (l *Log) write(r *record) error {
 // arrived, each chunk one Pebble batch with its position and membership.
 func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 	defer close(l.done)
-	in := make(chan jetstream.Msg, 1024)
-	go func() {
-		defer close(in)
-		for {
-			msgs := l.reader()
-			m, err := msgs.Next()
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				if msgs == l.reader() && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					// The watchdog replaces a reader that stays broken.
-					l.o.Logf("cluster: reading the log: %v", err)
-					time.Sleep(100 * time.Millisecond)
-				}
-				continue
-			}
-			select {
-			case in <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	type verdict struct {
 		nonce uint64
 		err   error
@@ -400,30 +308,33 @@ func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 	var (
 		batches  []wal.ReplicaBatch
 		verdicts []verdict
-		chunk    []jetstream.Msg
+		chunk    []delivery
 		r        record
 	)
 	for {
-		m, ok := <-in
-		if !ok {
+		select {
+		case d := <-l.in:
+			chunk = append(chunk[:0], d)
+		case <-ctx.Done():
 			return
 		}
-		chunk = append(chunk[:0], m)
 	drain:
 		for len(chunk) < 256 {
 			select {
-			case m, ok := <-in:
-				if !ok {
-					break drain
-				}
-				chunk = append(chunk, m)
+			case d := <-l.in:
+				chunk = append(chunk, d)
 			default:
 				break drain
 			}
 		}
 		batches, verdicts = batches[:0], verdicts[:0]
 		changed := false
-		for _, m := range chunk {
+	records:
+		for _, d := range chunk {
+			if d.gen != l.gen.Load() {
+				continue // from a replaced reader
+			}
+			m := d.m
 			meta, err := m.Metadata()
 			if err != nil {
 				l.fail(fmt.Errorf("cluster: a log record without metadata: %w", err))
@@ -434,8 +345,12 @@ func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 				continue // read again by a replaced reader
 			}
 			if seq != pos+1 && pos > 0 {
-				l.fail(fmt.Errorf("cluster: the log skipped from record %d to %d", pos, seq))
-				return
+				// The reader lost records (a consumer's deliveries are not
+				// acknowledged, so nothing sends them again): read again
+				// from the first one missing. The watchdog tells a gap
+				// retention made from this.
+				l.askReplace(d.gen)
+				break records
 			}
 			pos = seq
 			if err := decodeRecord(m.Data(), &r); err != nil {
