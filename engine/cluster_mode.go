@@ -89,8 +89,11 @@ func (e *Engine) owns(tenant string) bool {
 func (e *Engine) watchCluster(stop <-chan struct{}) {
 	t := time.NewTicker(clusterWatchEvery)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		e.syncGates()
+		if tick%20 == 0 {
+			e.resumeJobs()
+		}
 		select {
 		case <-stop:
 			return
@@ -102,7 +105,7 @@ func (e *Engine) watchCluster(stop <-chan struct{}) {
 func (e *Engine) syncGates() {
 	healthy := e.opts.Cluster.Healthy()
 	var opened, closed []*Lane
-	var opening []string
+	var opening, closing []string
 	e.cfgMu.RLock()
 	for id, ts := range e.tenants {
 		open := healthy && e.opts.Cluster.Owns(id)
@@ -115,12 +118,16 @@ func (e *Engine) syncGates() {
 			opened = append(opened, ts.lanes...)
 		} else {
 			g.Store(false)
+			closing = append(closing, id)
 			closed = append(closed, ts.lanes...)
 		}
 	}
 	e.cfgMu.RUnlock()
 	for _, ln := range closed {
 		ln.kick()
+	}
+	if len(closing) > 0 {
+		e.releaseJobs(closing)
 	}
 	if len(opening) == 0 {
 		return
@@ -163,6 +170,7 @@ func (e *Engine) syncGates() {
 	if len(opened) > 0 {
 		e.logger.Info("delivering for endpoints taken over", "endpoints", len(opened))
 	}
+	e.takeOverJobs(opening)
 }
 
 // ReloadTenant makes the in-memory config of tenant (its record, its

@@ -246,6 +246,17 @@ func (e *Engine) jobError(r *jobRun, err error) {
 	if errors.Is(err, wal.ErrClosed) {
 		return // shutting down: the job resumes after the restart
 	}
+	if lostTenant(err) {
+		// Cluster mode: the tenant moved, or this node is cut off. The
+		// job stays running in its record; the tenant's owner resumes it
+		// from the last position stored (cluster_jobs.go: resumeJobs, or
+		// takeOverJobs on another node).
+		e.logger.Info("job paused: its tenant is delivered by another node now", append(jobAttrs(&r.job), "err", err)...)
+		r.mu.Lock()
+		r.stop = nil
+		r.mu.Unlock()
+		return
+	}
 	var ee *Error
 	if errors.As(err, &ee) {
 		e.failJob(r, ee.Code, ee.Message)

@@ -153,6 +153,9 @@ func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	if !ok {
 		return Job{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
+	if !e.owns(tenant) {
+		return Job{}, ErrNotOwner
+	}
 
 	e.jobs.mu.Lock()
 	defer e.jobs.mu.Unlock()
@@ -353,13 +356,8 @@ func (e *Engine) loadJobs() error {
 	e.jobs.runs = make(map[string]*jobRun)
 	var stale []wal.ID
 	err := e.log.ScanJobs(func(id wal.ID, val []byte) {
-		var rec jobRecord
-		err := sonic.Unmarshal(val, &rec)
-		var inc wal.ID
-		if err == nil && rec.TenantIncarnation != "" {
-			inc, err = wal.ParseID(rec.TenantIncarnation)
-		}
-		if err != nil || rec.ID != jobPrefix+id.String() {
+		rec, inc, err := decodeJob(id, val)
+		if err != nil {
 			e.logger.Error("skipping corrupt job record", "job", id.String(), "err", err)
 			return
 		}
@@ -381,11 +379,28 @@ func (e *Engine) loadJobs() error {
 	return nil
 }
 
+// decodeJob reads job id's stored record and its tenant's incarnation.
+func decodeJob(id wal.ID, val []byte) (jobRecord, wal.ID, error) {
+	var rec jobRecord
+	err := sonic.Unmarshal(val, &rec)
+	var inc wal.ID
+	if err == nil && rec.TenantIncarnation != "" {
+		inc, err = wal.ParseID(rec.TenantIncarnation)
+	}
+	if err == nil && rec.ID != jobPrefix+id.String() {
+		err = fmt.Errorf("the record names job %q", rec.ID)
+	}
+	return rec, inc, err
+}
+
+// startJobs starts the running jobs at start-up. In cluster mode the
+// gates are closed then: each tenant's start when its gate opens
+// (takeOverJobs).
 func (e *Engine) startJobs() {
 	e.jobs.mu.Lock()
 	defer e.jobs.mu.Unlock()
 	for _, r := range e.jobs.runs {
-		if r.job.State == JobRunning {
+		if r.job.State == JobRunning && e.gateOpen(r.job.Tenant) {
 			e.startJobLocked(r)
 			e.logger.Info("job resumed", jobAttrs(&r.job)...)
 		}
@@ -394,7 +409,9 @@ func (e *Engine) startJobs() {
 
 func (e *Engine) startJobLocked(r *jobRun) {
 	ctx, cancel := context.WithCancel(context.Background())
+	r.mu.Lock()
 	r.stop, r.done = cancel, make(chan struct{})
+	r.mu.Unlock()
 	go func() {
 		defer close(r.done)
 		e.runJob(ctx, r)

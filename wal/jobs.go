@@ -16,13 +16,14 @@ func jobKey(id ID) []byte {
 	return append([]byte{kindJob}, id[:]...)
 }
 
-// PutJob stores job id's record.
+// PutJob stores job id's record. A replica writes it through the
+// replicated log, so the node that takes a tenant over resumes its jobs.
 func (l *Log) PutJob(id ID, val []byte) error {
 	if !l.enter() {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Set(jobKey(id), val, pebble.Sync); err != nil {
+	if err := l.setOne(jobKey(id), val); err != nil {
 		return fmt.Errorf("cannot store job %s: %w", id, err)
 	}
 	return nil
@@ -34,7 +35,7 @@ func (l *Log) DeleteJob(id ID) error {
 		return ErrClosed
 	}
 	defer l.exit()
-	if err := l.db.Delete(jobKey(id), pebble.Sync); err != nil {
+	if err := l.deleteOne(jobKey(id)); err != nil {
 		return fmt.Errorf("cannot delete job %s: %w", id, err)
 	}
 	return nil

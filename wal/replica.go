@@ -16,8 +16,9 @@ import (
 // outcomes, replays, cancellations, dropped retries) is not committed
 // here: its Pebble batch is handed to Replicate, which stores it in the
 // replicated log and returns once this Log has applied it through Apply,
-// the way every other replica applies it. Config records, health and the
-// inbound request log stay local writes: they have their own paths.
+// the way every other replica applies it. Config and bulk job records go
+// through it too (setOne, deleteOne); health, published counts and the
+// inbound request log stay local writes.
 //
 // The writer that calls Replicate has already done what needs this
 // replica's state (idempotency lookups, ID assignment): a replica that

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -230,6 +231,7 @@ func TestClusterFailover(t *testing.T) {
 	// writes wait for JetStream to elect another before the survivors can
 	// even record that it is gone.
 	victim := logLeader(t, nodes)
+	job := startJobOn(t, nodes, apis, victim)
 	attempts := nodes[victim].attempts()
 	dead.Store(int32(victim))
 	killed := time.Now()
@@ -290,6 +292,8 @@ func TestClusterFailover(t *testing.T) {
 	require_Equal(t, bad, 0)
 	t.Logf("all %d acknowledged events delivered (%d after the kill), %d duplicate deliveries", total, total-before, dups)
 
+	job.waitDone(t, apis[(victim+1)%3])
+
 	// The killed node comes back on its directory and delivers again.
 	nd := nodes[victim]
 	nd.start(t)
@@ -327,4 +331,91 @@ func logLeader(t *testing.T, nodes []*testNode) int {
 		return false
 	})
 	return leader
+}
+
+// clusterJob is a backfill running on the node about to be killed.
+type clusterJob struct {
+	tenant, id string
+	events     []string
+	recv       *receiver
+}
+
+// startJobOn makes a tenant that node victim owns, publishes jobEvents
+// events to it, and starts a backfill of them to a new endpoint, paced to
+// last several seconds; it returns once the job is under way on victim.
+func startJobOn(t *testing.T, nodes []*testNode, apis []*api, victim int) *clusterJob {
+	t.Helper()
+	const jobEvents = 150
+	j := &clusterJob{}
+	for k := 0; j.tenant == "" && k < 40; k++ {
+		tenant := fmt.Sprintf("job%d", k)
+		apis[0].mustDo(t, "POST", "/v1/tenants", map[string]any{"id": tenant}, 201, nil)
+		if ownerOf(t, nodes[0], tenant) == nodes[victim].name {
+			j.tenant = tenant
+		}
+	}
+	require_True(t, j.tenant != "", "%s owns none of 40 tenants", nodes[victim].name)
+	since := time.Now().UTC().Add(-time.Second)
+	var batch bytes.Buffer
+	for i := range jobEvents {
+		fmt.Fprintf(&batch, `{"type":"order.paid","payload":{"job":%d}}`+"\n", i)
+	}
+	var res struct{ IDs []string }
+	status, err := apis[0].do("POST", "/v1/tenants/"+j.tenant+"/events/batch", "application/x-ndjson", batch.Bytes(), &res)
+	require_NoError(t, err)
+	require_Equal(t, status, 202)
+	j.events = res.IDs
+	j.recv = newReceiver(t)
+	ep := apis[victim].createEndpoint(t, j.tenant, j.recv.srv.URL+"/hook", []string{"*"})
+	j.recv.setSecret(ep.Secret)
+	var created struct{ ID string }
+	apis[victim].mustDo(t, "POST", "/v1/tenants/"+j.tenant+"/endpoints/"+ep.ID+"/backfill",
+		map[string]any{"since": since.Format(time.RFC3339Nano), "rate_per_second": 25}, 202, &created)
+	j.id = created.ID
+	waitFor(t, time.Minute, "the backfill under way", func() bool {
+		j.recv.mu.Lock()
+		defer j.recv.mu.Unlock()
+		return len(j.recv.got) >= 10
+	})
+	return j
+}
+
+// waitDone waits for the job to complete on the node that took the tenant
+// over, with every event delivered.
+func (j *clusterJob) waitDone(t *testing.T, a *api) {
+	t.Helper()
+	var v struct {
+		State    string
+		Progress struct{ Matched, Done, Skipped int }
+	}
+	waitFor(t, 2*time.Minute, "the backfill completed after the kill", func() bool {
+		status, err := a.do("GET", "/v1/tenants/"+j.tenant+"/jobs/"+j.id, "", nil, &v)
+		return err == nil && status == 200 && v.State != "running"
+	})
+	require_Equal(t, v.State, "completed")
+	// The job queues the deliveries; the lanes make them after.
+	waitFor(t, time.Minute, "every backfilled event delivered", func() bool {
+		j.recv.mu.Lock()
+		defer j.recv.mu.Unlock()
+		for _, id := range j.events {
+			if j.recv.got[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("the backfill taken over completed: %d events, %d sent and %d skipped (sent before the last position its first node stored)", len(j.events), v.Progress.Done, v.Progress.Skipped)
+}
+
+// ownerOf is the node that answers for tenant: every answer names its
+// maker, and a tenant's requests are answered by its owner.
+func ownerOf(t *testing.T, nd *testNode, tenant string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+nd.api+"/v1/tenants/"+tenant+"/endpoints", nil)
+	require_NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require_NoError(t, err)
+	resp.Body.Close()
+	return resp.Header.Get("X-Hookline-Node")
 }
