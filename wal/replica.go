@@ -308,3 +308,18 @@ func BatchScope(repr []byte, tenant func(string), endpoint func(ID)) error {
 		}
 	}
 }
+
+// Checkpoint writes a consistent copy of the store into dir, which must
+// not exist: the snapshot a node on a log trimmed past its position
+// starts from (engine/cluster). The replica position is in it, written
+// with the records it counts.
+func (l *Log) Checkpoint(dir string) error {
+	if !l.enter() {
+		return ErrClosed
+	}
+	defer l.exit()
+	if err := l.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("cannot checkpoint the store: %w", err)
+	}
+	return nil
+}

@@ -181,13 +181,13 @@ func serve(cfg *config.Config) error {
 		defer cn.close()
 		walOpts.Replicator = cn.log
 	}
-	log, err := wal.Open(filepath.Join(cfg.Data, "wal"), walOpts)
+	walDir := filepath.Join(cfg.Data, "wal")
+	log, err := wal.Open(walDir, walOpts)
 	if err != nil {
 		return err
 	}
 	if cn != nil {
-		if err := cn.attach(log); err != nil {
-			_ = log.Close()
+		if log, err = cn.attach(log, walDir, func() (*wal.Log, error) { return wal.Open(walDir, walOpts) }); err != nil {
 			return err
 		}
 		cn.registerMetrics(set)

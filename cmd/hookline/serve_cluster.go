@@ -109,8 +109,17 @@ func startClusterNode(cfg *config.Config, logger *slog.Logger, durability wal.Du
 	}
 }
 
-// attach makes store a replica of the log, caught up with it.
-func (c *clusterNode) attach(store *wal.Log) error {
+// attach makes store (at dir) a replica of the log, caught up with it,
+// and returns it; when the log can no longer bring it up to date, it
+// returns a copy of another node's store put in its place (opened with
+// open).
+func (c *clusterNode) attach(store *wal.Log, dir string, open func() (*wal.Log, error)) (*wal.Log, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	store, err := c.log.Restore(ctx, store, dir, open)
+	if err != nil {
+		return nil, err
+	}
 	store.SetConfigHook(func(ch wal.ConfigChange) {
 		select {
 		case c.changes <- ch:
@@ -118,9 +127,11 @@ func (c *clusterNode) attach(store *wal.Log) error {
 			c.missed.Store(true)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	return c.log.Start(ctx, store)
+	if err := c.log.Start(ctx, store); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return store, nil
 }
 
 // registerMetrics adds the cluster's gauges to set (docs/metrics.md).

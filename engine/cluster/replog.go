@@ -109,7 +109,7 @@ func NewLog(ctx context.Context, o LogOptions) (*Log, error) {
 		Replicas:   o.Replicas,
 		Storage:    jetstream.FileStorage,
 		MaxAge:     o.MaxAge,
-		Duplicates: 2 * time.Minute,
+		Duplicates: min(2*time.Minute, o.MaxAge), // no longer than the records
 		Discard:    jetstream.DiscardOld,
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 		// Retention removed records this store never applied; config
 		// records among them would be missing for good (docs/cluster.md,
 		// "Limits").
-		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): start it on a copy of another node's data directory (docs/cluster.md, \"Adding a node\")", pos, first)
+		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): Restore replaces such a store with a copy of another node's", pos, first)
 	}
 	var rd *logReader
 	err = retryCall(ctx, func(cctx context.Context) (err error) {
@@ -171,7 +171,10 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	l.useReader(actx, rd)
 	go l.applyLoop(actx, state, pos)
 	go l.watchReader(actx)
-	return l.waitApplied(ctx, last)
+	if err := l.waitApplied(ctx, last); err != nil {
+		return err
+	}
+	return l.serveSnapshots(actx, store)
 }
 
 // retryCall runs f with 5 s each try until it succeeds or ctx ends.

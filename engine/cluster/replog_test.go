@@ -47,17 +47,32 @@ func startReplica(t *testing.T, c *testCluster, i int, eps *endpointTenants) *re
 // startReplicaWith gives up on writes after writeTimeout.
 func startReplicaWith(t *testing.T, c *testCluster, i int, eps *endpointTenants, writeTimeout time.Duration) *replica {
 	t.Helper()
+	return startReplicaOpts(t, c, i, LogOptions{EndpointTenant: eps.lookup, WriteTimeout: writeTimeout})
+}
+
+// startReplicaOpts starts replica i with o (its name, address, connection
+// and logger filled in), its store through Restore, as a node starts.
+func startReplicaOpts(t *testing.T, c *testCluster, i int, o LogOptions) *replica {
+	t.Helper()
 	r := &replica{t: t, name: fmt.Sprintf("n%d", i), dir: filepath.Join(c.dirs[i], "store")}
 	var err error
 	r.nc, err = nats.Connect(c.nodes[i].ClientURL(), nats.MaxReconnects(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.Name, o.Addr, o.Conn, o.Logf = r.name, "127.0.0.1:1", r.nc, t.Logf
 	retry(t, "create the log", func(ctx context.Context) error {
-		r.log, err = NewLog(ctx, LogOptions{Name: r.name, Addr: "127.0.0.1:1", Conn: r.nc, EndpointTenant: eps.lookup, WriteTimeout: writeTimeout, Logf: t.Logf})
+		r.log, err = NewLog(ctx, o)
 		return err
 	})
-	r.store, err = wal.Open(r.dir, &wal.Options{Replicator: r.log})
+	open := func() (*wal.Log, error) { return wal.Open(r.dir, &wal.Options{Replicator: r.log}) }
+	r.store, err = open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	r.store, err = r.log.Restore(ctx, r.store, r.dir, open)
+	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
