@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"hookline/wal"
 )
@@ -15,6 +16,43 @@ import (
 // stop where they are and stay running in their records. A delivery a
 // job acted on after its last stored position is checked again by the
 // next owner and skipped (jobAct re-reads its status).
+
+// jobGates are tenants whose gates opened and closed, for followJobs.
+type jobGates struct{ opened, closed []string }
+
+// gateJobs hands gate changes to followJobs without waiting: a job's
+// writes wait for the log, and the gates must not wait for jobs. A change
+// that does not fit is caught up with by resumeJobs, and a job left
+// running on a closed gate has its next write refused and pauses.
+func (e *Engine) gateJobs(opened, closed []string) {
+	if len(opened) == 0 && len(closed) == 0 {
+		return
+	}
+	select {
+	case e.jobGates <- jobGates{opened, closed}:
+	default:
+	}
+}
+
+// followJobs starts and stops jobs as gates open and close, in the order
+// they did, and resumes paused ones every second.
+func (e *Engine) followJobs(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case g := <-e.jobGates:
+			if len(g.closed) > 0 {
+				e.releaseJobs(g.closed)
+			}
+			e.takeOverJobs(g.opened)
+		case <-t.C:
+			e.resumeJobs()
+		}
+	}
+}
 
 // gateOpen reports whether this node delivers tenant's endpoints now:
 // always on a single node.
@@ -85,9 +123,9 @@ func (e *Engine) takeOverJobs(tenants []string) {
 }
 
 // releaseJobs stops the running jobs of tenants whose gates closed,
-// without waiting: a job stores its position as it stops, which waits for
-// the log, and the gates must not. A job whose gate opened again by the
-// time it stopped is taken over again.
+// without waiting for them to store their position (which waits for the
+// log). A job whose gate opened again by the time it stopped is taken
+// over again by resumeJobs.
 func (e *Engine) releaseJobs(tenants []string) {
 	lost := make(map[string]bool, len(tenants))
 	for _, t := range tenants {

@@ -82,6 +82,45 @@ func (e *Engine) owns(tenant string) bool {
 	return e.opts.Cluster == nil || e.opts.Cluster.Owns(tenant)
 }
 
+// gateWait bounds how long a write for a tenant this node owns waits for
+// the tenant's gate to open (clusterWatchEvery after the move, usually).
+const gateWait = time.Second
+
+// writable reports whether this node may take writes for tenant now: it
+// owns the tenant and the tenant's gate is open. A gate opens after the
+// lanes' counters are recounted from the store, and a publish counted
+// before that recount would be counted away: between the two, the write
+// waits for the gate.
+//
+// An unknown tenant, or an engine that stopped watching the gates, is not
+// waited for: the write fails on its own terms (tenant_not_found,
+// shutting_down).
+func (e *Engine) writable(tenant string) bool {
+	if e.opts.Cluster == nil {
+		return true
+	}
+	if !e.opts.Cluster.Owns(tenant) {
+		return false
+	}
+	if _, ok := e.incarnation(tenant); !ok {
+		return true
+	}
+	g := e.gates.get(tenant)
+	deadline := time.Now().Add(gateWait)
+	for !g.Load() {
+		select {
+		case <-e.clusterStop:
+			return true
+		default:
+		}
+		if !e.opts.Cluster.Owns(tenant) || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
 // watchCluster opens and closes the tenants' gates as ownership and
 // health change. A gate that opens makes its lanes read their queues from
 // the start and loads their retries; the others' outcomes were applied to
@@ -89,11 +128,8 @@ func (e *Engine) owns(tenant string) bool {
 func (e *Engine) watchCluster(stop <-chan struct{}) {
 	t := time.NewTicker(clusterWatchEvery)
 	defer t.Stop()
-	for tick := 0; ; tick++ {
+	for {
 		e.syncGates()
-		if tick%20 == 0 {
-			e.resumeJobs()
-		}
 		select {
 		case <-stop:
 			return
@@ -126,9 +162,7 @@ func (e *Engine) syncGates() {
 	for _, ln := range closed {
 		ln.kick()
 	}
-	if len(closing) > 0 {
-		e.releaseJobs(closing)
-	}
+	e.gateJobs(nil, closing)
 	if len(opening) == 0 {
 		return
 	}
@@ -170,7 +204,7 @@ func (e *Engine) syncGates() {
 	if len(opened) > 0 {
 		e.logger.Info("delivering for endpoints taken over", "endpoints", len(opened))
 	}
-	e.takeOverJobs(opening)
+	e.gateJobs(opening, nil)
 }
 
 // ReloadTenant makes the in-memory config of tenant (its record, its

@@ -57,6 +57,7 @@ type Engine struct {
 	gates        gates
 	epTenants    sync.Map // wal.ID -> tenant name
 	clusterStop  chan struct{}
+	jobGates     chan jobGates // cluster_jobs.go
 	clusterWatch sync.WaitGroup
 
 	// tenantHooks and auditor are set before serving (see hooks.go).
@@ -133,10 +134,15 @@ func New(log *wal.Log, sender *httpout.Sender, opts Options) (*Engine, error) {
 	e.startJobs()
 	if opts.Cluster != nil {
 		e.clusterStop = make(chan struct{})
-		e.clusterWatch.Add(1)
+		e.jobGates = make(chan jobGates, 64)
+		e.clusterWatch.Add(2)
 		go func() {
 			defer e.clusterWatch.Done()
 			e.watchCluster(e.clusterStop)
+		}()
+		go func() {
+			defer e.clusterWatch.Done()
+			e.followJobs(e.clusterStop)
 		}()
 	}
 	return e, nil

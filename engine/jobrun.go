@@ -231,14 +231,18 @@ func (e *Engine) jobAct(ln *Lane, j *Job, ev wal.ID) (bool, error) {
 
 // saveJob stores a running job's progress, so a restart resumes near it.
 func (e *Engine) saveJob(r *jobRun) {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.job.State != JobRunning {
+		r.mu.Unlock()
 		return
 	}
 	r.job.UpdatedAt = time.Now().UTC()
-	if err := e.putJob(&r.job, r.inc); err != nil && !errors.Is(err, wal.ErrClosed) {
-		e.logger.Error("cannot store a job's progress", "job", r.job.ID, "err", err)
+	j, inc := r.job, r.inc
+	r.mu.Unlock()
+	if err := e.putJob(&j, inc); err != nil && !errors.Is(err, wal.ErrClosed) && !lostTenant(err) {
+		e.logger.Error("cannot store a job's progress", "job", j.ID, "err", err)
 	}
 }
 

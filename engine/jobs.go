@@ -105,11 +105,14 @@ type JobError struct {
 
 // jobRun is a job and, while it runs, the means to stop it.
 type jobRun struct {
-	mu   sync.Mutex
-	job  Job
-	inc  wal.ID // the incarnation of the job's tenant
-	stop context.CancelFunc
-	done chan struct{}
+	// saveMu orders the writes of the job's record (held across them,
+	// which may wait for a cluster's log); mu guards the fields, briefly.
+	saveMu sync.Mutex
+	mu     sync.Mutex
+	job    Job
+	inc    wal.ID // the incarnation of the job's tenant
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 func (r *jobRun) view() Job {
@@ -153,7 +156,7 @@ func (e *Engine) createJob(tenant, epID string, in JobInput) (Job, error) {
 	if !ok {
 		return Job{}, NotFound("tenant_not_found", "tenant %q does not exist", tenant)
 	}
-	if !e.owns(tenant) {
+	if !e.writable(tenant) {
 		return Job{}, ErrNotOwner
 	}
 
@@ -252,7 +255,11 @@ func (e *Engine) ListJobs(tenant string) ([]Job, error) {
 		}
 	}
 	e.jobs.mu.Unlock()
-	slices.SortFunc(out, func(a, b Job) int { return -cmp.Compare(a.ID, b.ID) })
+	// Newest first by creation time: two IDs made in one millisecond are
+	// in random order.
+	slices.SortFunc(out, func(a, b Job) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	})
 	return out, nil
 }
 
@@ -370,6 +377,11 @@ func (e *Engine) loadJobs() error {
 	if err != nil {
 		return err
 	}
+	if e.log.Replicated() {
+		// Not a member of the cluster yet, this node's writes would be
+		// refused: a replica skips the stale records, and keeps them.
+		return nil
+	}
 	for _, id := range stale {
 		e.logger.Info("deleting a deleted tenant's job", "job", jobPrefix+id.String())
 		if err := e.log.DeleteJob(id); err != nil {
@@ -467,19 +479,23 @@ func (e *Engine) forgetTenantJobs(tenant string) {
 // finishJob records a job's end once (the first of completion, failure
 // or a stop wins).
 func (e *Engine) finishJob(r *jobRun, state string, jerr *JobError, now time.Time) error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.job.State != JobRunning {
+		r.mu.Unlock()
 		return nil
 	}
 	r.job.State, r.job.Error = state, jerr
 	r.job.UpdatedAt, r.job.FinishedAt = now, &now
 	r.stop = nil
-	if err := e.putJob(&r.job, r.inc); err != nil {
+	j, inc := r.job, r.inc
+	r.mu.Unlock()
+	if err := e.putJob(&j, inc); err != nil {
 		return err
 	}
-	attrs := append(jobAttrs(&r.job), "state", state, "took", now.Sub(r.job.CreatedAt),
-		"scanned", r.job.Progress.Scanned, "done", r.job.Progress.Done, "skipped", r.job.Progress.Skipped)
+	attrs := append(jobAttrs(&j), "state", state, "took", now.Sub(j.CreatedAt),
+		"scanned", j.Progress.Scanned, "done", j.Progress.Done, "skipped", j.Progress.Skipped)
 	if jerr != nil {
 		e.logger.Warn("job finished", append(attrs, "error_code", jerr.Code, "error", jerr.Message)...)
 	} else {

@@ -37,7 +37,7 @@ func (e *Engine) PublishFrom(origin Origin, tenant string, evs []PublishEvent, r
 }
 
 func (e *Engine) publish(tenant string, evs []PublishEvent, res []wal.AppendResult, origin Origin) error {
-	if !e.owns(tenant) {
+	if !e.writable(tenant) {
 		return ErrNotOwner
 	}
 	// hookline's own few events go through: they tell operators what broke.

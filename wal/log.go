@@ -113,6 +113,7 @@ func (o *Options) Validate() error {
 // Log is hookline's write-ahead log and state store on top of Pebble.
 // All methods are safe for concurrent use.
 type Log struct {
+	dir   string
 	db    *pebble.DB
 	cache *pebble.Cache
 	codec *codec
@@ -231,6 +232,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 		return nil, fmt.Errorf("cannot open pebble store in %q: %w", dir, err)
 	}
 	l := &Log{
+		dir:    dir,
 		db:     db,
 		cache:  cache,
 		codec:  c,

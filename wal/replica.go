@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -271,10 +272,10 @@ func (l *Log) ReplicaPosition() (uint64, []byte, error) {
 
 // BatchScope reads a batch Replicate was given and reports whose delivery
 // state it writes: the tenant of each event (from its feed and idempotency
-// keys) and each endpoint whose queue, retries, attempts, dead letters,
-// replay marks or corrections it touches. A replicated log uses it to
-// check that the writer owns all of them. A tenant or endpoint may be
-// reported more than once.
+// keys) and of each job record, and each endpoint whose queue, retries,
+// attempts, dead letters, replay marks or corrections it touches. A
+// replicated log uses it to check that the writer owns all of them. A
+// tenant or endpoint may be reported more than once.
 func BatchScope(repr []byte, tenant func(string), endpoint func(ID)) error {
 	var b pebble.Batch
 	if err := b.SetRepr(repr); err != nil {
@@ -282,7 +283,7 @@ func BatchScope(repr []byte, tenant func(string), endpoint func(ID)) error {
 	}
 	r := b.Reader()
 	for {
-		_, k, _, ok, err := r.Next()
+		_, k, v, ok, err := r.Next()
 		if err != nil {
 			return fmt.Errorf("cannot read batch: %w", err)
 		}
@@ -305,9 +306,21 @@ func BatchScope(repr []byte, tenant func(string), endpoint func(ID)) error {
 			if len(k) >= 25 {
 				endpoint(ID(k[9:25]))
 			}
+		case kindJob:
+			// A job's record is its tenant's owner's to write; a deletion
+			// carries no tenant (a prune, or the tenant's deletion).
+			var rec struct {
+				Tenant string `json:"tenant"`
+			}
+			if len(v) > 0 && json.Unmarshal(v, &rec) == nil && rec.Tenant != "" {
+				tenant(rec.Tenant)
+			}
 		}
 	}
 }
+
+// Dir is the directory the store was opened in.
+func (l *Log) Dir() string { return l.dir }
 
 // Checkpoint writes a consistent copy of the store into dir, which must
 // not exist: the snapshot a node on a log trimmed past its position

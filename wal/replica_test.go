@@ -170,7 +170,11 @@ func TestBatchScope(t *testing.T) {
 	res := appendOne(t, l, ev)
 	require_NoError(t, l.RecordAttempt(&Move{Endpoint: ep2, Event: res.ID, Attempt: Attempt{Attempt: 1, Outcome: OutcomeRetry, TimeMs: 1, NextMs: 9}}))
 	require_NoError(t, l.DeleteRetry(Retry{DueMs: 9, Endpoint: ep2, Event: res.ID}))
-	want := []string{"acme " + ep.String() + " " + ep2.String(), ep2.String(), ep2.String()}
+	// A job's record is its tenant's; its deletion is no one's.
+	job := NewID()
+	require_NoError(t, l.PutJob(job, []byte(`{"id":"job_x","tenant":"globex","state":"running"}`)))
+	require_NoError(t, l.DeleteJob(job))
+	want := []string{"acme " + ep.String() + " " + ep2.String(), ep2.String(), ep2.String(), "globex", ""}
 	require_Equal(t, len(reprs), len(want))
 	for i, repr := range reprs {
 		tenants, eps := map[string]bool{}, map[ID]bool{}

@@ -313,7 +313,16 @@ func TestClusterFailover(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, time.Minute, nd.name+" delivering its share again", func() bool { return nd.attempts() > 0 })
+	// Its share: the job's tenant is one of its own (startJobOn picked it),
+	// and back in the same membership it owns the same partitions.
+	var res struct{ ID string }
+	apis[(victim+1)%3].mustDo(t, "POST", "/v1/tenants/"+job.tenant+"/events", map[string]any{"type": "order.paid", "payload": map[string]int{"after": 1}}, 202, &res)
+	waitFor(t, time.Minute, nd.name+" delivering its share again", func() bool {
+		job.recv.mu.Lock()
+		defer job.recv.mu.Unlock()
+		return job.recv.got[res.ID] > 0 && nd.attempts() > 0
+	})
+	require_Equal(t, ownerOf(t, nodes[0], job.tenant), nd.name)
 }
 
 // logLeader is the index of the node whose NATS server leads the log's

@@ -187,7 +187,7 @@ func serve(cfg *config.Config) error {
 		return err
 	}
 	if cn != nil {
-		if log, err = cn.attach(log, walDir, func() (*wal.Log, error) { return wal.Open(walDir, walOpts) }); err != nil {
+		if log, err = cn.attach(log, walDir, func(dir string) (*wal.Log, error) { return wal.Open(dir, walOpts) }); err != nil {
 			return err
 		}
 		cn.registerMetrics(set)

@@ -113,13 +113,16 @@ func startClusterNode(cfg *config.Config, logger *slog.Logger, durability wal.Du
 // and returns it; when the log can no longer bring it up to date, it
 // returns a copy of another node's store put in its place (opened with
 // open).
-func (c *clusterNode) attach(store *wal.Log, dir string, open func() (*wal.Log, error)) (*wal.Log, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	store, err := c.log.Restore(ctx, store, dir, open)
+func (c *clusterNode) attach(store *wal.Log, dir string, open func(dir string) (*wal.Log, error)) (*wal.Log, error) {
+	// Copying a large store may take a while.
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Hour)
+	store, err := c.log.Restore(rctx, store, dir, open)
+	rcancel()
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	store.SetConfigHook(func(ch wal.ConfigChange) {
 		select {
 		case c.changes <- ch:

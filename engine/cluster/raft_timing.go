@@ -18,8 +18,11 @@ import (
 // cluster of its own (--nats-url) keeps its defaults, which
 // docs/cluster.md says.
 //
-// The names are nats-server's, pinned by the version in go.mod: a
-// version that renames them fails at link time, not silently.
+// The names are nats-server's, pinned by the version in go.mod. A
+// version that renamed them would not fail to build: these would become
+// variables of our own that no server reads. TestMain in this package
+// checks, before any server starts, that they hold nats-server's
+// defaults, so such a version fails the tests.
 
 //go:linkname natsHeartbeat github.com/nats-io/nats-server/v2/server.hbInterval
 var natsHeartbeat time.Duration

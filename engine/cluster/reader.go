@@ -129,19 +129,21 @@ func (l *Log) askReplace(gen uint64) {
 // watchReader replaces the reader when it asks to be, or when the
 // applier is behind the stream and has not moved for readerStall.
 func (l *Log) watchReader(ctx context.Context) {
+	defer close(l.watchDone)
 	t := time.NewTicker(readerStall / 4)
 	defer t.Stop()
 	last, since := l.applied.Load(), time.Now()
-	failing := false
+	failing, pending := false, false
 	for {
-		asked := false
+		asked := pending
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case gen := <-l.replace:
-			asked = gen == l.gen.Load()
+			asked = asked || gen == l.gen.Load()
 		}
+		pending = false
 		if a := l.applied.Load(); a != last {
 			last, since = a, time.Now()
 			if !asked {
@@ -175,10 +177,7 @@ func (l *Log) watchReader(ctx context.Context) {
 			if !failing {
 				l.o.Logf("cluster: the log reader stalled at record %d and cannot be replaced yet: %v", last, err)
 			}
-			failing = true
-			if asked {
-				l.askReplace(l.gen.Load())
-			}
+			failing, pending = true, asked
 			continue
 		}
 		failing = false

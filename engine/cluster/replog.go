@@ -71,7 +71,9 @@ type Log struct {
 
 	applied atomic.Uint64
 	stop    context.CancelFunc
-	done    chan struct{}
+	done    chan struct{} // the applier's
+	// watchDone is closed when the reader's watchdog has returned.
+	watchDone chan struct{}
 	// The reader the applier takes records from (reader.go): rd, of
 	// generation gen; the watchdog replaces it when it stalls or asks.
 	readerMu sync.Mutex
@@ -166,7 +168,7 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 	l.state = state.clone()
 	l.mu.Unlock()
 	actx, cancel := context.WithCancel(context.Background())
-	l.stop, l.done = cancel, make(chan struct{})
+	l.stop, l.done, l.watchDone = cancel, make(chan struct{}), make(chan struct{})
 	l.in, l.replace = make(chan delivery, 1024), make(chan uint64, 1)
 	l.useReader(actx, rd)
 	go l.applyLoop(actx, state, pos)
@@ -218,6 +220,7 @@ func (l *Log) Close() {
 		return
 	}
 	l.stop()
+	<-l.watchDone // no reader is made after this
 	l.stopReader()
 	<-l.done
 	l.mu.Lock()
@@ -408,6 +411,8 @@ func (l *Log) applyLoop(ctx context.Context, state membership, pos uint64) {
 func (l *Log) fail(err error) {
 	l.o.Logf("%v", err)
 	l.failure.Store(&err)
+	// The applier, the readers and the snapshots this node served stop.
+	l.stop()
 	l.mu.Lock()
 	for n, ch := range l.waiters {
 		ch <- err

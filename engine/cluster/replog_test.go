@@ -65,8 +65,8 @@ func startReplicaOpts(t *testing.T, c *testCluster, i int, o LogOptions) *replic
 		r.log, err = NewLog(ctx, o)
 		return err
 	})
-	open := func() (*wal.Log, error) { return wal.Open(r.dir, &wal.Options{Replicator: r.log}) }
-	r.store, err = open()
+	open := func(dir string) (*wal.Log, error) { return wal.Open(dir, &wal.Options{Replicator: r.log}) }
+	r.store, err = open(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,8 @@ const (
 	// snapKeep bounds how long a copy stays in the bucket if its reader
 	// died before deleting it.
 	snapKeep = time.Hour
+	// snapTry bounds one ask for a copy and its reading.
+	snapTry = 15 * time.Minute
 )
 
 // snapReply answers a snapshot request: the object holding the copy, or
@@ -91,7 +93,9 @@ func (l *Log) putSnapshot(ctx context.Context, store *wal.Log, asker string) (st
 	if err != nil {
 		return "", err
 	}
-	tmp, err := os.MkdirTemp("", "hookline-snapshot-")
+	// Beside the store: on its file system the checkpoint hard-links the
+	// store's tables instead of copying them.
+	tmp, err := os.MkdirTemp(filepath.Dir(store.Dir()), filepath.Base(store.Dir())+".snapshot-")
 	if err != nil {
 		return "", err
 	}
@@ -230,7 +234,7 @@ func (l *Log) behind(ctx context.Context, pos uint64) (first uint64, behind bool
 // node's store put at dir in its place (opened with open; its directory
 // is kept beside as dir.replaced-<time>). store is closed unless it is
 // what Restore returns.
-func (l *Log) Restore(ctx context.Context, store *wal.Log, dir string, open func() (*wal.Log, error)) (*wal.Log, error) {
+func (l *Log) Restore(ctx context.Context, store *wal.Log, dir string, open func(dir string) (*wal.Log, error)) (*wal.Log, error) {
 	pos, _, err := store.ReplicaPosition()
 	var first uint64
 	behind := false
@@ -246,12 +250,22 @@ func (l *Log) Restore(ctx context.Context, store *wal.Log, dir string, open func
 	}
 	l.o.Logf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): copying another node's store", pos, first)
 	incoming := dir + ".incoming"
-	err = retryCall(ctx, func(cctx context.Context) error {
-		if err := os.RemoveAll(incoming); err != nil {
-			return err
+	for try := 0; ; try++ {
+		if err = os.RemoveAll(incoming); err == nil {
+			err = l.fetchSnapshot(ctx, incoming)
 		}
-		return l.fetchSnapshot(ctx, incoming)
-	})
+		if err == nil {
+			err = l.checkCopy(ctx, incoming, open)
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		l.o.Logf("cluster: copying another node's store: %v; trying again", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(min(1<<try, 30)) * time.Second):
+		}
+	}
 	if err != nil {
 		_ = os.RemoveAll(incoming)
 		_ = store.Close()
@@ -271,14 +285,36 @@ func (l *Log) Restore(ctx context.Context, store *wal.Log, dir string, open func
 		return nil, err
 	}
 	l.o.Logf("cluster: the store is now a copy of another node's; the old one is kept in %s", old)
-	return open()
+	return open(dir)
+}
+
+// checkCopy opens the copy at dir and checks the log can bring it up to
+// date: the node that made it had not fallen behind itself.
+func (l *Log) checkCopy(ctx context.Context, dir string, open func(dir string) (*wal.Log, error)) error {
+	cp, err := open(dir)
+	if err != nil {
+		return fmt.Errorf("the copy does not open: %w", err)
+	}
+	pos, _, err := cp.ReplicaPosition()
+	if cerr := cp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	first, behind, err := l.behind(ctx, pos)
+	if err == nil && behind {
+		err = fmt.Errorf("the copy is at record %d, behind the log's start at %d too", pos, first)
+	}
+	return err
 }
 
 // fetchSnapshot asks a running node for a copy of its store and writes it
 // into dir.
 func (l *Log) fetchSnapshot(ctx context.Context, dir string) error {
-	// A large store takes a while to copy: the ask waits for it.
-	rctx, cancel := context.WithTimeout(ctx, snapKeep)
+	// A large store takes a while to copy: the ask waits for it, up to
+	// snapTry, then asks again (the node asked may have died).
+	rctx, cancel := context.WithTimeout(ctx, snapTry)
 	defer cancel()
 	m, err := l.o.Conn.RequestWithContext(rctx, snapSubject, []byte(l.o.Name))
 	if err != nil {
