@@ -88,14 +88,9 @@ func (e *Engine) takeOverJobs(tenants []string) {
 		inc wal.ID
 	}
 	var found []stored
-	err := e.log.ScanJobs(func(id wal.ID, val []byte) {
-		rec, inc, err := decodeJob(id, val)
-		if err != nil {
-			e.logger.Error("skipping corrupt job record", "job", id.String(), "err", err)
-			return
-		}
+	err := e.scanJobs(func(_ wal.ID, rec *jobRecord, inc wal.ID) {
 		if cur, ok := want[rec.Tenant]; ok && cur == inc {
-			found = append(found, stored{rec, inc})
+			found = append(found, stored{*rec, inc})
 		}
 	})
 	if err != nil {

@@ -362,12 +362,7 @@ func (e *Engine) putJob(j *Job, inc wal.ID) error {
 func (e *Engine) loadJobs() error {
 	e.jobs.runs = make(map[string]*jobRun)
 	var stale []wal.ID
-	err := e.log.ScanJobs(func(id wal.ID, val []byte) {
-		rec, inc, err := decodeJob(id, val)
-		if err != nil {
-			e.logger.Error("skipping corrupt job record", "job", id.String(), "err", err)
-			return
-		}
+	err := e.scanJobs(func(id wal.ID, rec *jobRecord, inc wal.ID) {
 		if ts := e.tenants[rec.Tenant]; ts == nil || ts.inc != inc {
 			stale = append(stale, id)
 			return
@@ -389,6 +384,19 @@ func (e *Engine) loadJobs() error {
 		}
 	}
 	return nil
+}
+
+// scanJobs calls fn with every stored job record that decodes (the others
+// are logged and skipped) and its tenant's incarnation.
+func (e *Engine) scanJobs(fn func(id wal.ID, rec *jobRecord, inc wal.ID)) error {
+	return e.log.ScanJobs(func(id wal.ID, val []byte) {
+		rec, inc, err := decodeJob(id, val)
+		if err != nil {
+			e.logger.Error("skipping corrupt job record", "job", id.String(), "err", err)
+			return
+		}
+		fn(id, &rec, inc)
+	})
 }
 
 // decodeJob reads job id's stored record and its tenant's incarnation.

@@ -15,14 +15,6 @@ import (
 	"hookline/internal/testproxy"
 )
 
-func newRouteProxy(t *testing.T, target string) *testproxy.Proxy {
-	t.Helper()
-	p, err := testproxy.Start(target)
-	require_NoError(t, err)
-	t.Cleanup(p.Close)
-	return p
-}
-
 // slowReceiver answers every delivery after delay and counts them by
 // webhook-id.
 type slowReceiver struct {
@@ -77,9 +69,9 @@ func (nd *testNode) tenantAttempts() map[string]int {
 // share.
 func TestClusterCutOff(t *testing.T) {
 	nodes := newTestNodes(t, 3)
-	p2 := newRouteProxy(t, nodes[2].routes)
-	q0 := newRouteProxy(t, nodes[0].routes)
-	q1 := newRouteProxy(t, nodes[1].routes)
+	p2 := testproxy.New(t, nodes[2].routes)
+	q0 := testproxy.New(t, nodes[0].routes)
+	q1 := testproxy.New(t, nodes[1].routes)
 	nodes[0].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.Addr()}
 	nodes[1].allRoutes = []string{nodes[0].routes, nodes[1].routes, p2.Addr()}
 	nodes[2].allRoutes = []string{q0.Addr(), q1.Addr(), nodes[2].routes}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"hookline/internal/testproxy"
 )
 
 // clusterNode is one `hookline serve --cluster` process of a test cluster.
@@ -24,24 +25,6 @@ type testNode struct {
 	extra                 []string
 	key                   string // the shared master key file, once n0 made it
 	proc                  *proc
-}
-
-// freeLoopbackPorts returns n loopback addresses whose ports were free a
-// moment ago: a cluster's addresses are given before its nodes start.
-func freeLoopbackPorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require_NoError(t, err)
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return out
 }
 
 // startTestCluster starts n nodes on loopback sharing the admin token and
@@ -61,7 +44,7 @@ func startTestCluster(t *testing.T, n int) []*testNode {
 
 // newTestNodes picks the nodes' addresses and directories.
 func newTestNodes(t *testing.T, n int) []*testNode {
-	addrs := freeLoopbackPorts(t, 3*n)
+	addrs := testproxy.FreeAddrs(t, 3*n)
 	nodes := make([]*testNode, n)
 	for i := range nodes {
 		nodes[i] = &testNode{name: fmt.Sprintf("n%d", i), dir: t.TempDir(), api: addrs[3*i], natsAddr: addrs[3*i+1], routes: addrs[3*i+2]}

@@ -11,16 +11,6 @@ import (
 	"hookline/wal"
 )
 
-func newProxy(t *testing.T, target string) *testproxy.Proxy {
-	t.Helper()
-	p, err := testproxy.Start(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 // startCutCluster starts three nodes whose routes to and from n2 go
 // through proxies.
 func startCutCluster(t *testing.T) (*testCluster, []*testproxy.Proxy) {
@@ -32,9 +22,9 @@ func startCutCluster(t *testing.T) (*testCluster, []*testproxy.Proxy) {
 	t.Cleanup(c.closeAll)
 	var err error
 	for try := 0; try < 5; try++ {
-		c.routes = freeAddrs(t, 3)
+		c.routes = testproxy.FreeAddrs(t, 3)
 		// n0 and n1 reach n2 through p2; n2 reaches them through q0, q1.
-		p2, q0, q1 := newProxy(t, c.routes[2]), newProxy(t, c.routes[0]), newProxy(t, c.routes[1])
+		p2, q0, q1 := testproxy.New(t, c.routes[2]), testproxy.New(t, c.routes[0]), testproxy.New(t, c.routes[1])
 		lists := [][]string{
 			{c.routes[1], p2.Addr()},
 			{c.routes[0], p2.Addr()},

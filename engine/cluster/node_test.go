@@ -3,10 +3,11 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"hookline/internal/testproxy"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,26 +16,6 @@ import (
 // eventually bounds waits for what must happen (a Raft election, a
 // catch-up): a guard against a hang on a loaded machine, not a speed bound.
 const eventually = 2 * time.Minute
-
-// freeAddrs returns n loopback addresses whose ports were free a moment
-// ago (route ports must be known before the servers start).
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var addrs []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return addrs
-}
 
 type testCluster struct {
 	t      *testing.T
@@ -55,7 +36,7 @@ func startCluster(t *testing.T, n int) *testCluster {
 	t.Cleanup(c.closeAll)
 	var err error
 	for try := 0; try < 5; try++ {
-		c.routes = freeAddrs(t, n)
+		c.routes = testproxy.FreeAddrs(t, n)
 		for i := 0; i < n && err == nil; i++ {
 			err = c.tryStart(i)
 		}

@@ -160,7 +160,7 @@ func (l *Log) watchReader(ctx context.Context) {
 		cancel()
 		if err == nil {
 			st := info.CachedInfo().State
-			if st.LastSeq > last && st.FirstSeq > last+1 {
+			if trimmed(st, last) {
 				l.fail(fmt.Errorf("cluster: the log skips from record %d to %d: retention removed records this node never applied", last, st.FirstSeq))
 				return
 			}

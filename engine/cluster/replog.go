@@ -128,32 +128,23 @@ func NewLog(ctx context.Context, o LogOptions) (*Log, error) {
 // returns once the store holds every record the stream had when Start
 // was called. store must have been opened with l as its Replicator.
 func (l *Log) Start(ctx context.Context, store *wal.Log) error {
-	pos, st, err := store.ReplicaPosition()
+	pos, members, err := store.ReplicaPosition()
 	if err != nil {
 		return err
 	}
-	state, err := decodeMembership(st)
+	state, err := decodeMembership(members)
 	if err != nil {
 		return fmt.Errorf("cluster: the store's membership does not decode: %w", err)
 	}
-	// JetStream answers nothing to a request it lost while its cluster
-	// forms or elects a leader: each call gets a few seconds and is tried
-	// again until ctx ends.
-	var info jetstream.Stream
-	err = retryCall(ctx, func(cctx context.Context) (err error) {
-		info, err = l.js.Stream(cctx, logStream)
-		return err
-	})
+	st, err := l.streamState(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+		return err
 	}
-	first, last := info.CachedInfo().State.FirstSeq, info.CachedInfo().State.LastSeq
-	if last > 0 && first > pos+1 {
-		// Retention removed records this store never applied; config
-		// records among them would be missing for good (docs/cluster.md,
-		// "Limits").
-		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): Restore replaces such a store with a copy of another node's", pos, first)
+	if trimmed(st, pos) {
+		// Config records among the removed ones would be missing for good.
+		return fmt.Errorf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): Restore replaces such a store with a copy of another node's", pos, st.FirstSeq)
 	}
+	last := st.LastSeq
 	var rd *logReader
 	err = retryCall(ctx, func(cctx context.Context) (err error) {
 		rd, err = l.openReader(cctx, pos+1)
@@ -177,6 +168,27 @@ func (l *Log) Start(ctx context.Context, store *wal.Log) error {
 		return err
 	}
 	return l.serveSnapshots(actx, store)
+}
+
+// streamState reads the state of the log's stream. JetStream answers
+// nothing to a request it lost while its cluster forms or elects a
+// leader: each call gets a few seconds and is tried again until ctx ends.
+func (l *Log) streamState(ctx context.Context) (jetstream.StreamState, error) {
+	var info jetstream.Stream
+	err := retryCall(ctx, func(cctx context.Context) (err error) {
+		info, err = l.js.Stream(cctx, logStream)
+		return err
+	})
+	if err != nil {
+		return jetstream.StreamState{}, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
+	}
+	return info.CachedInfo().State, nil
+}
+
+// trimmed reports whether retention removed records of st that a store
+// at pos never applied: the log can no longer bring it up to date.
+func trimmed(st jetstream.StreamState, pos uint64) bool {
+	return st.LastSeq > 0 && st.FirstSeq > pos+1
 }
 
 // retryCall runs f with 5 s each try until it succeeds or ctx ends.

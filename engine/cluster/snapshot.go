@@ -214,21 +214,6 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// behind reports whether a store at pos can no longer catch up from the
-// log: retention removed records after pos.
-func (l *Log) behind(ctx context.Context, pos uint64) (first uint64, behind bool, err error) {
-	var info jetstream.Stream
-	err = retryCall(ctx, func(cctx context.Context) (err error) {
-		info, err = l.js.Stream(cctx, logStream)
-		return err
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("cluster: cannot read stream %s: %w", logStream, err)
-	}
-	st := info.CachedInfo().State
-	return st.FirstSeq, st.LastSeq > 0 && st.FirstSeq > pos+1, nil
-}
-
 // Restore gives back the store to make a replica of: store itself, or,
 // when the log can no longer bring it up to date, a copy of another
 // node's store put at dir in its place (opened with open; its directory
@@ -236,19 +221,18 @@ func (l *Log) behind(ctx context.Context, pos uint64) (first uint64, behind bool
 // what Restore returns.
 func (l *Log) Restore(ctx context.Context, store *wal.Log, dir string, open func(dir string) (*wal.Log, error)) (*wal.Log, error) {
 	pos, _, err := store.ReplicaPosition()
-	var first uint64
-	behind := false
+	var st jetstream.StreamState
 	if err == nil {
-		first, behind, err = l.behind(ctx, pos)
+		st, err = l.streamState(ctx)
 	}
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	if !behind {
+	if !trimmed(st, pos) {
 		return store, nil
 	}
-	l.o.Logf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): copying another node's store", pos, first)
+	l.o.Logf("cluster: this node's store is at record %d but the log now starts at %d (retention removed the records between): copying another node's store", pos, st.FirstSeq)
 	incoming := dir + ".incoming"
 	for try := 0; ; try++ {
 		if err = os.RemoveAll(incoming); err == nil {
@@ -302,9 +286,9 @@ func (l *Log) checkCopy(ctx context.Context, dir string, open func(dir string) (
 	if err != nil {
 		return err
 	}
-	first, behind, err := l.behind(ctx, pos)
-	if err == nil && behind {
-		err = fmt.Errorf("the copy is at record %d, behind the log's start at %d too", pos, first)
+	st, err := l.streamState(ctx)
+	if err == nil && trimmed(st, pos) {
+		err = fmt.Errorf("the copy is at record %d, behind the log's start at %d too", pos, st.FirstSeq)
 	}
 	return err
 }

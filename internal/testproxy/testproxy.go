@@ -1,12 +1,14 @@
 // Package testproxy is a TCP proxy that tests cut and heal, to partition a
-// cluster's nodes on loopback (their NATS routes run through proxies).
-// Tests import it; the product does not.
+// cluster's nodes on loopback (their NATS routes run through proxies), and
+// the free loopback addresses such a cluster is given. Tests import it;
+// the product does not.
 package testproxy
 
 import (
 	"io"
 	"net"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -81,4 +83,35 @@ func (p *Proxy) Heal() {
 func (p *Proxy) Close() {
 	_ = p.ln.Close()
 	p.Cut()
+}
+
+// New starts a proxy to target for a test, closed when the test ends.
+func New(tb testing.TB, target string) *Proxy {
+	tb.Helper()
+	p, err := Start(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.Close)
+	return p
+}
+
+// FreeAddrs returns n loopback addresses whose ports were free a moment
+// ago: a cluster's route addresses are given before its servers start.
+func FreeAddrs(tb testing.TB, n int) []string {
+	tb.Helper()
+	var addrs []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return addrs
 }
