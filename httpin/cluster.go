@@ -21,9 +21,10 @@ import (
 // ClusterRouter says which node owns a tenant.
 type ClusterRouter interface {
 	// Owner returns the base URL (http://host:port) of the API of the
-	// node owning tenant, whether that is this node, and false when no
-	// node does (the cluster has no members this node can see).
-	Owner(tenant string) (base string, self, ok bool)
+	// node owning tenant and that node's incarnation (one per process),
+	// whether that is this node, and false when no node does (the cluster
+	// has no members this node can see).
+	Owner(tenant string) (base string, incarnation uint64, self, ok bool)
 	// Node is this node's name, sent as X-Hookline-Node on every answer it
 	// makes (a forwarded request's answer names the owner that made it).
 	Node() string
@@ -43,20 +44,33 @@ const forwardedHeader = "X-Hookline-Forwarded"
 // take on the owner (a feed long poll waits up to a minute).
 const forwardTimeout = 2 * time.Minute
 
-// forwarder keeps one connection pool per owner node.
+// forwarder keeps one connection pool per owner node. A node restarted at
+// the same address is another process: the pool's idle connections went
+// to the one before, and a request sent on one fails with no answer, which
+// must not be sent again (see forward). So a pool serves one incarnation,
+// and a new one replaces it.
 type forwarder struct {
-	mu      sync.Mutex
-	clients map[string]*fasthttp.HostClient
+	mu    sync.Mutex
+	pools map[string]forwardPool // by base URL
 }
 
-func (f *forwarder) client(base string) *fasthttp.HostClient {
+type forwardPool struct {
+	incarnation uint64
+	c           *fasthttp.HostClient
+}
+
+func (f *forwarder) client(base string, incarnation uint64) *fasthttp.HostClient {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c := f.clients[base]; c != nil {
-		return c
+	p, ok := f.pools[base]
+	if ok && p.incarnation == incarnation {
+		return p.c
 	}
-	if f.clients == nil {
-		f.clients = map[string]*fasthttp.HostClient{}
+	if ok {
+		p.c.CloseIdleConnections()
+	}
+	if f.pools == nil {
+		f.pools = map[string]forwardPool{}
 	}
 	tls := strings.HasPrefix(base, "https://")
 	c := &fasthttp.HostClient{
@@ -67,7 +81,7 @@ func (f *forwarder) client(base string) *fasthttp.HostClient {
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
 	}
-	f.clients[base] = c
+	f.pools[base] = forwardPool{incarnation, c}
 	return c
 }
 
@@ -87,13 +101,13 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, tenant string) bool {
 	req.Header.Set(forwardedHeader, "1")
 	deadline := time.Now().Add(failoverWait)
 	for {
-		base, self, ok := s.opts.Cluster.Owner(tenant)
+		base, inc, self, ok := s.opts.Cluster.Owner(tenant)
 		if self {
 			return false
 		}
 		var err error
 		if ok {
-			if err = s.fwd.client(base).DoTimeout(req, &ctx.Response, forwardTimeout); err == nil {
+			if err = s.fwd.client(base, inc).DoTimeout(req, &ctx.Response, forwardTimeout); err == nil {
 				return true
 			}
 			ctx.Response.Reset()

@@ -282,11 +282,11 @@ func TestClusterFailover(t *testing.T) {
 	nd.start(t)
 	nd.waitReady(t)
 	t.Logf("%s rejoined %s after it was killed", nd.name, time.Since(killed).Round(time.Millisecond))
+	// Its partitions move back to it as it joins: a publish may meet the
+	// move, and is tried again as the 503 says.
 	var after []string
 	for i := range tenants {
-		var res struct{ ID string }
-		apis[victim].mustDo(t, "POST", fmt.Sprintf("/v1/tenants/t%d/events", i), map[string]any{"type": "order.paid", "payload": map[string]int{"after": i}}, 202, &res)
-		after = append(after, res.ID)
+		after = append(after, publishMoving(t, apis[victim], fmt.Sprintf("t%d", i), fmt.Sprintf("after-%d", i)))
 	}
 	waitFor(t, 2*time.Minute, "events published through the restarted node delivered", func() bool {
 		for i, id := range after {
@@ -298,12 +298,11 @@ func TestClusterFailover(t *testing.T) {
 	})
 	// Its share: the job's tenant is one of its own (startJobOn picked it),
 	// and back in the same membership it owns the same partitions.
-	var res struct{ ID string }
-	apis[(victim+1)%3].mustDo(t, "POST", "/v1/tenants/"+job.tenant+"/events", map[string]any{"type": "order.paid", "payload": map[string]int{"after": 1}}, 202, &res)
+	id := publishMoving(t, apis[(victim+1)%3], job.tenant, "after-job")
 	waitFor(t, time.Minute, nd.name+" delivering its share again", func() bool {
 		job.recv.mu.Lock()
 		defer job.recv.mu.Unlock()
-		return job.recv.got[res.ID] > 0 && nd.attempts() > 0
+		return job.recv.got[id] > 0 && nd.attempts() > 0
 	})
 	require_Equal(t, ownerOf(t, nodes[0], job.tenant), nd.name)
 }
@@ -410,4 +409,29 @@ func ownerOf(t *testing.T, nd *testNode, tenant string) string {
 	require_NoError(t, err)
 	resp.Body.Close()
 	return resp.Header.Get("X-Hookline-Node")
+}
+
+// publishMoving publishes one event for tenant through a, as a client of
+// a cluster does: a 503 while the tenant moves between nodes (not_owner,
+// cluster_unavailable, with Retry-After) is tried again, with the same
+// idempotency key, until the event is accepted.
+func publishMoving(t *testing.T, a *api, tenant, key string) string {
+	t.Helper()
+	body := fmt.Appendf(nil, `{"type":"order.paid","payload":{"key":%q},"idempotency_key":%q}`, key, key)
+	var res struct {
+		ID    string
+		Error struct{ Code string }
+	}
+	waitFor(t, time.Minute, "a publish for "+tenant+" accepted", func() bool {
+		status, err := a.do("POST", "/v1/tenants/"+tenant+"/events", "application/json", body, &res)
+		require_NoError(t, err)
+		if status == 503 {
+			t.Logf("%s: 503 %s while it moves; trying again", tenant, res.Error.Code)
+			time.Sleep(time.Second) // its Retry-After
+			return false
+		}
+		require_Equal(t, status, 202)
+		return true
+	})
+	return res.ID
 }

@@ -297,10 +297,10 @@ func (c *clusterNode) Healthy() bool {
 func (c *clusterNode) Node() string { return c.name }
 
 // Owner is httpin.ClusterRouter's.
-func (c *clusterNode) Owner(tenant string) (base string, self, ok bool) {
+func (c *clusterNode) Owner(tenant string) (base string, incarnation uint64, self, ok bool) {
 	if c.Owns(tenant) {
-		return c.base, true, true
+		return c.base, 0, true, true
 	}
-	_, base, ok = c.log.Owner(tenant)
-	return base, false, ok
+	_, base, incarnation, ok = c.log.Owner(tenant)
+	return base, incarnation, false, ok
 }

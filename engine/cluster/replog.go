@@ -450,13 +450,14 @@ func (l *Log) MemberCount() int {
 // Applied is the position of the last record this node applied.
 func (l *Log) Applied() uint64 { return l.applied.Load() }
 
-// Owner is the name and address of the node that owns tenant's partition,
-// as this node last applied, and false when no node is a member.
-func (l *Log) Owner(tenant string) (name, addr string, ok bool) {
+// Owner is the name, address and incarnation (one per process) of the
+// node that owns tenant's partition, as this node last applied, and false
+// when no node is a member.
+func (l *Log) Owner(tenant string) (name, addr string, incarnation uint64, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m, ok := l.state.owner(PartitionOf(tenant))
-	return m.name, m.addr, ok
+	return m.name, m.addr, m.incarnation, ok
 }
 
 // Owns reports whether this process owns partition p.

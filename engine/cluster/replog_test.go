@@ -145,7 +145,7 @@ func waitMembers(t *testing.T, rs []*replica, names ...string) {
 // ownerOf is the replica that owns tenant, as rs[0] sees it.
 func ownerOf(t *testing.T, rs []*replica, tenant string) *replica {
 	t.Helper()
-	name, _, ok := rs[0].log.Owner(tenant)
+	name, _, _, ok := rs[0].log.Owner(tenant)
 	if !ok {
 		t.Fatalf("no owner for %s", tenant)
 	}
